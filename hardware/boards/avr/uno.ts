@@ -1,0 +1,266 @@
+/**
+ * An Arduino Uno (ATmega328P at 16 MHz) in avr8js: CPU, timers 0-2, USART0, ports B/C/D,
+ * ADC, EEPROM (pluggable backend) and the hardware watchdog.
+ *
+ * What avr8js leaves out and this class adds:
+ * - Pull-up resistors: an input pin nobody drives reads HIGH when its PORT bit enables the
+ *   internal pull-up, LOW otherwise (avr8js reads every undriven input LOW).
+ * - Resets that start over: avr8js's reset only moves PC and SP; a real chip also clears its
+ *   registers and peripherals, so a reset (watchdog, external, power-on) builds a fresh machine
+ *   around the same EEPROM and sets MCUSR to the cause.
+ * - Host bytes reach the USART one at a time at the line rate (onRxComplete feeds the next).
+ *
+ * Time is counted in cycles, so every run is exactly repeatable; nothing here reads a clock.
+ * Arduino pin numbers: D0-D7 = port D, D8-D13 = port B, A0-A5 (14-19) = port C.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  AVRADC, AVRClock, AVREEPROM, AVRIOPort, AVRTimer, AVRUSART, AVRWatchdog, CPU, EEPROMMemoryBackend, PinState,
+  adcConfig, avrInstruction, clockConfig, eepromConfig, portBConfig, portCConfig, portDConfig, timer0Config,
+  timer1Config, timer2Config, usart0Config, watchdogConfig, type EEPROMBackend,
+} from 'avr8js';
+import { parseIntelHex } from '../../firmware/intel-hex.js';
+import { ATMEGA328P_EEPROM_BYTES } from './eeprom-file.js';
+
+export const UNO_HZ = 16_000_000;
+export const CYCLES_PER_MS = UNO_HZ / 1000;
+const FLASH_WORDS = 0x4000;
+
+/** MCUSR reset-cause bits. */
+export const ResetCause = { powerOn: 0x01, external: 0x02, brownOut: 0x04, watchdog: 0x08 } as const;
+export type ResetCauseName = keyof typeof ResetCause;
+
+export class EmulatorTimeoutError extends Error {
+  readonly emulatorTimeout = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorTimeoutError';
+  }
+}
+
+/** Reads an Intel HEX file into a program image for the CPU. */
+export function loadHexProgram(hexPath: string): Uint16Array {
+  const image = parseIntelHex(readFileSync(hexPath, 'utf8'));
+  const program = new Uint16Array(FLASH_WORDS);
+  new Uint8Array(program.buffer).set(image.data.subarray(0, FLASH_WORDS * 2));
+  return program;
+}
+
+interface PortSlot {
+  readonly port: AVRIOPort;
+  readonly bit: number;
+}
+
+class Machine {
+  readonly cpu: CPU;
+  readonly usart: AVRUSART;
+  readonly adc: AVRADC;
+  readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort]; // B, C, D
+  resetRequested = false;
+
+  constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number) {
+    this.cpu = new CPU(program);
+    const clock = new AVRClock(this.cpu, UNO_HZ, clockConfig);
+    new AVRTimer(this.cpu, timer0Config);
+    new AVRTimer(this.cpu, timer1Config);
+    new AVRTimer(this.cpu, timer2Config);
+    this.usart = new AVRUSART(this.cpu, usart0Config, UNO_HZ);
+    this.adc = new AVRADC(this.cpu, adcConfig);
+    this.ports = [new AVRIOPort(this.cpu, portBConfig), new AVRIOPort(this.cpu, portCConfig), new AVRIOPort(this.cpu, portDConfig)];
+    new AVREEPROM(this.cpu, eeprom, eepromConfig);
+    new AVRWatchdog(this.cpu, watchdogConfig, clock);
+    this.cpu.data[watchdogConfig.MCUSR] = mcusr;
+    this.cpu.reset = () => {
+      this.resetRequested = true;
+    };
+  }
+}
+
+export interface UnoOptions {
+  readonly program: Uint16Array;
+  /** Default: erased in-memory EEPROM (use FileEEPROMBackend to keep it across runs). */
+  readonly eeprom?: EEPROMBackend;
+}
+
+export class EmulatedUno {
+  readonly program: Uint16Array;
+  readonly eeprom: EEPROMBackend;
+  /** Resets since construction, by cause. */
+  readonly resets: ResetCauseName[] = [];
+  /** Called with every byte the firmware transmits. */
+  onSerialByte: ((byte: number) => void) | null = null;
+  /** Called after every reset (the new machine is running). */
+  onReset: ((cause: ResetCauseName) => void) | null = null;
+
+  private m!: Machine;
+  private base = 0;
+  private readonly rxQueue: number[] = [];
+  /** Externally driven digital levels by Arduino pin; absent = nobody drives the pin. */
+  private readonly driven = new Map<number, boolean>();
+  private readonly volts = new Map<number, number>();
+
+  constructor(options: UnoOptions) {
+    this.program = options.program;
+    this.eeprom = options.eeprom ?? new EEPROMMemoryBackend(ATMEGA328P_EEPROM_BYTES);
+    this.boot(ResetCause.powerOn);
+  }
+
+  /** Cycles since construction, across resets. */
+  get cycles(): number {
+    return this.base + this.m.cpu.cycles;
+  }
+
+  get cpu(): CPU {
+    return this.m.cpu;
+  }
+
+  /** Host-to-board bytes waiting for the USART. */
+  get pendingRx(): number {
+    return this.rxQueue.length;
+  }
+
+  /** Queues bytes for the firmware's serial input; they arrive at the line rate. */
+  sendSerial(bytes: ArrayLike<number>): void {
+    for (let i = 0; i < bytes.length; i++) this.rxQueue.push(bytes[i]! & 0xff);
+    this.feedRx();
+  }
+
+  /** Drives a digital input (true HIGH, false LOW), or releases it (null): then the pull-up decides. */
+  setDigitalInput(pin: number, level: boolean | null): void {
+    if (level === null) this.driven.delete(pin);
+    else this.driven.set(pin, level);
+    const slot = this.slot(pin);
+    this.applyPin(slot.port, slot.bit, pin);
+  }
+
+  /** Puts a voltage on an analog channel (A0 = 0). */
+  setAnalogVolts(channel: number, volts: number): void {
+    this.volts.set(channel, volts);
+    this.m.adc.channelValues[channel] = volts;
+  }
+
+  /** True when the pin is an output driven HIGH. */
+  outputHigh(pin: number): boolean {
+    const { port, bit } = this.slot(pin);
+    return port.pinState(bit) === PinState.High;
+  }
+
+  /** The pin's state as avr8js sees it (output level, or input with/without pull-up). */
+  pinState(pin: number): PinState {
+    const { port, bit } = this.slot(pin);
+    return port.pinState(bit);
+  }
+
+  /** Calls `listener` after any change of any port's output or direction registers. */
+  onPortsChange(listener: () => void): () => void {
+    const attach = () => {
+      for (const p of this.m.ports) p.addListener(listener);
+    };
+    attach();
+    const previous = this.onResetHooks;
+    this.onResetHooks = [...previous, attach];
+    return () => {
+      for (const p of this.m.ports) p.removeListener(listener);
+      this.onResetHooks = this.onResetHooks.filter((h) => h !== attach);
+    };
+  }
+
+  /** Runs `cycles` CPU cycles (and resets the chip when the watchdog fires). */
+  run(cycles: number): void {
+    const end = this.cycles + cycles;
+    while (this.cycles < end) {
+      const m = this.m;
+      const cpu = m.cpu;
+      const stop = end - this.base;
+      while (cpu.cycles < stop && !m.resetRequested) {
+        avrInstruction(cpu);
+        cpu.tick();
+      }
+      if (m.resetRequested) this.reset('watchdog');
+    }
+  }
+
+  runMs(ms: number): void {
+    this.run(Math.round(ms * CYCLES_PER_MS));
+  }
+
+  /**
+   * Runs in small slices until `predicate()` holds; throws an EmulatorTimeoutError after
+   * `maxCycles` instead of hanging. Returns the cycles it took.
+   */
+  runUntil(predicate: () => boolean, maxCycles: number, what = 'condition', sliceCycles = 1600): number {
+    const start = this.cycles;
+    while (!predicate()) {
+      if (this.cycles - start >= maxCycles) {
+        throw new EmulatorTimeoutError(`${what} not reached within ${maxCycles} cycles (${(maxCycles / CYCLES_PER_MS).toFixed(1)} ms emulated)`);
+      }
+      this.run(sliceCycles);
+    }
+    return this.cycles - start;
+  }
+
+  /** Resets the chip: a fresh CPU and peripherals, same program, same EEPROM, inputs still applied. */
+  reset(cause: ResetCauseName): void {
+    this.base += this.m.cpu.cycles;
+    this.resets.push(cause);
+    this.boot(ResetCause[cause]);
+    this.onReset?.(cause);
+  }
+
+  private onResetHooks: Array<() => void> = [];
+
+  private boot(mcusr: number): void {
+    this.retryArmed = false;
+    this.m = new Machine(this.program, this.eeprom, mcusr);
+    this.m.usart.onRxComplete = () => this.feedRx();
+    this.m.usart.onByteTransmit = (b) => this.onSerialByte?.(b);
+    for (const port of this.m.ports) port.addListener(() => this.applyPort(port));
+    for (const [ch, v] of this.volts) this.m.adc.channelValues[ch] = v;
+    for (const port of this.m.ports) this.applyPort(port);
+    for (const hook of this.onResetHooks) hook();
+  }
+
+  private feedRx(): void {
+    const usart = this.m.usart;
+    if (this.rxQueue.length === 0 || usart.rxBusy) return;
+    // Before the firmware enables the receiver writeByte refuses; the byte stays queued.
+    if (usart.writeByte(this.rxQueue[0]!)) this.rxQueue.shift();
+    else if (this.rxQueue.length > 0) this.retryFeed();
+  }
+
+  private retryArmed = false;
+  private retryFeed(): void {
+    if (this.retryArmed) return;
+    this.retryArmed = true;
+    this.m.cpu.addClockEvent(() => {
+      this.retryArmed = false;
+      this.feedRx();
+    }, CYCLES_PER_MS / 10);
+  }
+
+  private slot(pin: number): PortSlot {
+    const [b, c, d] = this.m.ports;
+    if (pin >= 0 && pin <= 7) return { port: d, bit: pin };
+    if (pin >= 8 && pin <= 13) return { port: b, bit: pin - 8 };
+    if (pin >= 14 && pin <= 19) return { port: c, bit: pin - 14 };
+    throw new RangeError(`no Uno pin ${pin}`);
+  }
+
+  private pinBase(port: AVRIOPort): number {
+    const [b, c] = this.m.ports;
+    return port === b ? 8 : port === c ? 14 : 0;
+  }
+
+  private applyPort(port: AVRIOPort): void {
+    const base = this.pinBase(port);
+    const bits = base === 8 || base === 14 ? 6 : 8;
+    for (let bit = 0; bit < bits; bit++) this.applyPin(port, bit, base + bit);
+  }
+
+  /** The level an input pin reads: what drives it, else its pull-up, else LOW (floating). */
+  private applyPin(port: AVRIOPort, bit: number, pin: number): void {
+    const ext = this.driven.get(pin);
+    const level = ext ?? port.pinState(bit) === PinState.InputPullUp;
+    port.setPin(bit, level);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The emulated Arduino: our real firmware (.hex) running in avr8js, its pins wired to a
+ * Plant, talked to through johnny-five over a custom serialport binding.
+ *
+ * - The image defaults to the one `aquastop firmware build` produces (built on first use, cached).
+ * - `eepromPath` keeps the EEPROM in a file, so the firmware's latch survives a restart.
+ * - Until `open()` has finished the handshake, the emulator runs on its own (as fast as it
+ *   can, yielding to the event loop every couple of emulated ms), because the caller may be
+ *   awaiting `open()` with its clock stopped. From then on it follows `clock`: 16,000 cycles
+ *   per clock millisecond, stepped every `stepMs`.
+ * - The johnny-five driver keeps its timers on the emulated CPU's own time (CycleClock).
+ */
+import { SerialPortStream } from '@serialport/stream';
+import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
+import type { Clock } from '../../src/board/clock.js';
+import type { Plant } from '../../src/board/plant.js';
+import { buildFirmware, isFirmwareBuildError } from '../firmware/build.js';
+import { pins } from '../pins.js';
+import { FileEEPROMBackend } from './avr/eeprom-file.js';
+import { PlantLink } from './avr/plant-link.js';
+import { CYCLES_PER_MS, EmulatedUno, loadHexProgram } from './avr/uno.js';
+import { JohnnyFiveBoard, type JohnnyFiveBoardOptions } from './johnny-five-board.js';
+import { EndpointBinding, type ByteEndpoint } from './serial-binding.js';
+
+export interface EmulatedBoardOptions {
+  /** The appliance whose sensors drive the firmware's input pins and whose actuators its outputs drive. */
+  readonly plant: Plant;
+  /** Emulated time follows this clock: the CPU runs 16,000 cycles per clock millisecond. */
+  readonly clock: Clock;
+  /** Firmware image; default: the one `aquastop firmware build` produces. */
+  readonly hexPath?: string;
+  /** EEPROM contents kept in this file so the firmware's latch survives a restart. */
+  readonly eepromPath?: string;
+}
+
+export interface EmulatedRigOptions extends EmulatedBoardOptions {
+  /** Clock ms between emulation steps; default 10. */
+  readonly stepMs?: number;
+  /** Passed to the johnny-five driver (timeouts in emulated ms). */
+  readonly driver?: Pick<JohnnyFiveBoardOptions, 'safetyTimeoutMs' | 'readyTimeoutMs' | 'keepaliveMs' | 'hostSilenceMs'>;
+}
+
+/** What tests and benchmarks reach under the Board: the chip, the wire and the driver. */
+export interface EmulatedRig {
+  readonly board: EmulatedBoard;
+  readonly uno: EmulatedUno;
+  readonly link: PlantLink;
+  readonly driver: JohnnyFiveBoard;
+  /** Emulated ms at which the host last wrote a byte to the board. */
+  lastHostByteAtMs(): number;
+  /** Puts raw bytes on the wire towards the host, as line noise would. */
+  injectToHost(bytes: ArrayLike<number>): void;
+}
+
+let cachedHex: Promise<string> | null = null;
+
+/** The default image: built once per process (the build itself is cached on disk by input hash). */
+export function defaultFirmwareHex(): Promise<string> {
+  cachedHex ??= buildFirmware().then(
+    (r) => r.hexPath,
+    (err: unknown) => {
+      cachedHex = null;
+      // A missing compiler is the user's to fix: one line, exit 2 (the CLI prints usage errors so).
+      if (isFirmwareBuildError(err)) throw Object.assign(new BoardError(`emulated board: ${err.message}`), { usageError: true, exitCode: 2 });
+      throw err;
+    },
+  );
+  return cachedHex;
+}
+
+export class EmulatedBoard implements Board {
+  readonly kind = 'emulated' as const;
+  readonly pulsesPerLitre: number;
+  private opened = false;
+
+  constructor(
+    private readonly driver: JohnnyFiveBoard,
+    private readonly link: PlantLink,
+    private readonly clock: Clock,
+    private readonly stepMs: number,
+  ) {
+    this.pulsesPerLitre = driver.pulsesPerLitre;
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    this.opened = true;
+    let done = false;
+    const opening = this.driver.open().finally(() => {
+      done = true;
+    });
+    // Run the chip on its own until the handshake is over (the caller's clock may be stopped).
+    const slice = 2 * CYCLES_PER_MS;
+    while (!done) {
+      this.link.runFor(slice);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    await opening;
+    this.link.followClock(this.clock, this.stepMs);
+  }
+
+  read(): BoardInputs {
+    return this.driver.read();
+  }
+  setValve(open: boolean): void {
+    this.driver.setValve(open);
+  }
+  setDrainPump(on: boolean): void {
+    this.driver.setDrainPump(on);
+  }
+  keepalive(): void {
+    this.driver.keepalive();
+  }
+  resetLatch(): void {
+    this.driver.resetLatch();
+  }
+  onReport(listener: (report: BoardReport) => void): () => void {
+    return this.driver.onReport(listener);
+  }
+
+  async close(): Promise<void> {
+    const closing = this.driver.close();
+    // Let the release of the outputs reach the chip before the emulation stops.
+    let settled = false;
+    void closing.finally(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 50 && !settled; i++) {
+      this.link.runFor(CYCLES_PER_MS);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    this.link.runFor(5 * CYCLES_PER_MS);
+    this.link.stop();
+    await closing;
+  }
+}
+
+export async function startEmulatedRig(options: EmulatedRigOptions): Promise<EmulatedRig> {
+  const hexPath = options.hexPath ?? (await defaultFirmwareHex());
+  const eeprom = options.eepromPath ? new FileEEPROMBackend(options.eepromPath) : undefined;
+  const uno = new EmulatedUno({ program: loadHexProgram(hexPath), eeprom });
+  const link = new PlantLink({ uno, plant: options.plant });
+  const listeners = new Set<(bytes: Uint8Array) => void>();
+  uno.onSerialByte = (b) => {
+    const bytes = Uint8Array.of(b);
+    for (const l of listeners) l(bytes);
+  };
+  let lastHostCycle = 0;
+  const endpoint: ByteEndpoint = {
+    write: (bytes) => {
+      lastHostCycle = uno.cycles;
+      uno.sendSerial(bytes);
+    },
+    onData: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    reset: () => uno.reset('external'),
+  };
+  const binding = new EndpointBinding(new Map([['emulated', endpoint]]));
+  const port = new SerialPortStream({ binding, path: 'emulated', baudRate: pins.baud });
+  const driver = new JohnnyFiveBoard({ port, kind: 'emulated', clock: link.cycleClock, ...options.driver });
+  const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10);
+  return {
+    board,
+    uno,
+    link,
+    driver,
+    lastHostByteAtMs: () => lastHostCycle / CYCLES_PER_MS,
+    injectToHost: (bytes) => {
+      const copy = Uint8Array.from(bytes);
+      for (const l of listeners) l(copy);
+    },
+  };
+}
+
+export async function createEmulatedBoard(options: EmulatedBoardOptions): Promise<Board> {
+  return (await startEmulatedRig(options)).board;
+}

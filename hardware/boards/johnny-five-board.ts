@@ -1,0 +1,414 @@
+/**
+ * The Board interface over johnny-five (Firmata) on a serial port: a real Arduino on USB, or
+ * any port object / stream (the emulated Uno hands one over through a custom binding).
+ *
+ * Contract, beyond the Board rules in src/board/board.ts:
+ * - `open()` reaches johnny-five `ready`, then asks for the firmware's SAFETY_VERSION. If it
+ *   answers (our firmware), the driver ARMs it, reads inputs from its STATUS reports and sends a
+ *   KEEPALIVE at most every `keepaliveMs` while the controller keeps calling `keepalive()`.
+ *   If it does not answer within `safetyTimeoutMs`, the board is treated as plain Firmata:
+ *   float and level come from analog reads, flow from digital reports on D2, and a 'warning'
+ *   report says that protection then depends on the host alone.
+ * - The keepalive guard (a timer on the injected clock) tops up keepalives only while the
+ *   controller has called `keepalive()` within the last `hostSilenceMs`: a dead controller
+ *   goes silent on the wire, so the firmware's own link watchdog closes the valve.
+ * - The valve and pump are johnny-five Relays (type NO: energised = HIGH = valve open; the
+ *   valve itself is normally closed). Both are released right after `ready`.
+ * - Firmware reports become BoardReports: link lost / restored (iC0), local trip (latch),
+ *   a board restart (warning), port errors ('error', which the runtime treats as unsafe).
+ *   Reports raised during `open()` are replayed to every subscriber; later ones raised while
+ *   nobody listens are kept for the first subscriber.
+ * - Malformed safety frames are counted (`garbageFrames`), ignored and reported as a warning (at most one per
+ *   5 s); four missed STATUS periods in a row are reported too (the inputs are stale).
+ */
+import { EventEmitter } from 'node:events';
+import five from 'johnny-five';
+import { SerialPort } from 'serialport';
+import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardReport } from '../../src/board/board.js';
+import { wallClock, type Clock } from '../../src/board/clock.js';
+import { pins as defaultPins, type PinMap } from '../pins.js';
+import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';
+import { decodeSafetyVersion, decodeStatus, describeResetCause, FRAMES, RESULT_CODES, SYSEX, type SafetyStatus, type SafetyVersion } from './safety-sysex.js';
+
+export interface JohnnyFiveBoardOptions {
+  /** A serial port path (opened at the pin map's baud rate), or an open port object / duplex stream. */
+  readonly port: string | NodeJS.ReadWriteStream | EventEmitter;
+  readonly kind?: BoardKind;
+  /** Timers (keepalive guard, handshake timeouts) run on this clock; default wall time. */
+  readonly clock?: Clock;
+  readonly pins?: PinMap;
+  /** Clock ms to wait for johnny-five `ready`; default 10,000. */
+  readonly readyTimeoutMs?: number;
+  /** Clock ms to wait for SAFETY_VERSION before deciding the board is plain Firmata; default 1,000. */
+  readonly safetyTimeoutMs?: number;
+  /** Longest gap between KEEPALIVEs on the wire; default 500 (the firmware gives up after 2,000). */
+  readonly keepaliveMs?: number;
+  /** The guard keeps the link only while the controller called keepalive() this recently; default 500, so the
+   *  firmware closes the valve at most linkTimeout + 500 ms after the controller's last sign of life. */
+  readonly hostSilenceMs?: number;
+}
+
+
+type Sink = (id: number, data: number[]) => void;
+const sinks = new WeakMap<object, Sink>();
+
+/** firmata.js keeps sysex handlers in one table for all boards: register once, dispatch per board. */
+function routeSysex(io: Firmata, sink: Sink): void {
+  sinks.set(io, sink);
+  const table = io.constructor.SYSEX_RESPONSE ?? {};
+  for (const id of [SYSEX.status, SYSEX.result, SYSEX.safetyVersion]) {
+    if (table[id]) continue;
+    io.sysexResponse(id, function (this: Firmata, data: number[]) {
+      sinks.get(this)?.(id, data);
+    });
+  }
+}
+
+const MODE_OUTPUT = 1;
+
+export type BoardProtection = 'firmware' | 'host-only';
+
+export class JohnnyFiveBoard implements Board {
+  readonly kind: BoardKind;
+  readonly pulsesPerLitre: number;
+  /** 'firmware' when the safety extensions answered, 'host-only' for plain Firmata; null before open(). */
+  protection: BoardProtection | null = null;
+  safetyVersion: SafetyVersion | null = null;
+  firmwareName = '';
+  lastStatus: SafetyStatus | null = null;
+  garbageFrames = 0;
+  keepalivesSent = 0;
+
+  private readonly clock: Clock;
+  private readonly map: PinMap;
+  private readonly opts: Required<Pick<JohnnyFiveBoardOptions, 'readyTimeoutMs' | 'safetyTimeoutMs' | 'keepaliveMs' | 'hostSilenceMs'>>;
+  private j5: five.Board | null = null;
+  private io: Firmata | null = null;
+  private ownPort: SerialPort | null = null;
+  private valveRelay: five.Relay | null = null;
+  private pumpRelay: five.Relay | null = null;
+  private inputs: { float: BoardInputs['float']; flowPulses: number; tubLevelL: number | null } = { float: 'open', flowPulses: 0, tubLevelL: null };
+  private lastRawPulses: number | null = null;
+  private valveWanted = false;
+  private pumpWanted = false;
+  private closed = false;
+  private opened = false;
+  private linkLost = false;
+  private latched = false;
+  private lastHostKeepalive = -Infinity;
+  private lastSent = -Infinity;
+  private guard: unknown = null;
+  private readonly listeners = new Set<(r: BoardReport) => void>();
+  private readonly backlog: BoardReport[] = [];
+  /** Reports raised while opening (e.g. the plain-Firmata warning): every subscriber gets them. */
+  private readonly openingReports: BoardReport[] = [];
+  private openDone = false;
+  private readonly waiters = new Set<() => void>();
+  private lastStatusAt = -Infinity;
+  private statusStale = false;
+  private lastGarbageReportAt = -Infinity;
+
+  constructor(private readonly options: JohnnyFiveBoardOptions) {
+    this.kind = options.kind ?? 'usb';
+    this.clock = options.clock ?? wallClock;
+    this.map = options.pins ?? defaultPins;
+    this.pulsesPerLitre = this.map.pins.flowMeter.pulsesPerLitre;
+    this.opts = {
+      readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
+      safetyTimeoutMs: options.safetyTimeoutMs ?? 1_000,
+      keepaliveMs: options.keepaliveMs ?? 500,
+      hostSilenceMs: options.hostSilenceMs ?? 500,
+    };
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    this.opened = true;
+    try {
+      await this.connect();
+    } catch (err) {
+      // Leave nothing open behind a failed handshake.
+      await this.close().catch(() => undefined);
+      throw err instanceof BoardError ? err : new BoardError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const port = typeof this.options.port === 'string' ? await this.openPath(this.options.port) : this.options.port;
+    const j5 = new five.Board({ port, repl: false, debug: false, sigint: false, timeout: 3_600_000 } as unknown as five.BoardOption);
+    this.j5 = j5;
+    // A board that did not reset on open (no auto-reset, or reopened) never announces itself:
+    // ask for the version and firmware name (PROTOCOL.md §4) instead of firmata.js's 5 s wait.
+    const nudge = this.clock.setTimeout(() => {
+      const io = j5.io as unknown as { versionReceived?: boolean } | undefined;
+      const w = port as { write?: (b: Buffer) => unknown };
+      if (!io?.versionReceived && typeof w.write === 'function') w.write(Buffer.from([0xf9, 0xf0, 0x79, 0xf7]));
+    }, 500);
+    await this.until(
+      (done, fail) => {
+        j5.on('ready', () => done());
+        j5.on('error', (err: unknown) => fail(`johnny-five: ${err instanceof Error ? err.message : String(err)}`));
+      },
+      this.opts.readyTimeoutMs,
+      `no Firmata handshake from the board within ${this.opts.readyTimeoutMs} ms (is the firmware flashed?)`,
+    ).finally(() => this.clock.clearTimeout(nudge));
+    const io = j5.io as unknown as Firmata;
+    this.io = io;
+    this.firmwareName = io.firmware?.name ?? '';
+    io.on('close', () => this.report({ type: 'error', message: 'the serial port closed' }));
+    io.on('error', (err) => this.report({ type: 'error', message: `serial port: ${String(err)}` }));
+
+    // Outputs safe before anything else.
+    io.pinMode(this.map.pins.valve.pin, MODE_OUTPUT);
+    io.pinMode(this.map.pins.drainPump.pin, MODE_OUTPUT);
+    this.valveRelay = new five.Relay({ pin: this.map.pins.valve.pin, type: 'NO', board: j5 } as five.RelayOption);
+    this.pumpRelay = new five.Relay({ pin: this.map.pins.drainPump.pin, type: 'NO', board: j5 } as five.RelayOption);
+    this.valveRelay.open();
+    this.pumpRelay.open();
+
+    routeSysex(io, (id, data) => this.onSysex(id, data));
+    io.sysexCommand([...FRAMES.safetyVersionQuery]);
+    const answered = await this.waitFor(() => this.safetyVersion !== null, this.opts.safetyTimeoutMs);
+    if (answered) {
+      this.protection = 'firmware';
+      io.sysexCommand([...FRAMES.arm]);
+      this.sendKeepalive();
+      io.sysexCommand([...FRAMES.statusQuery]);
+      const first = await this.waitFor(() => this.lastStatus !== null, this.opts.safetyTimeoutMs);
+      if (!first) throw new BoardError('the board answered SAFETY_VERSION but sent no STATUS report');
+      this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 2);
+    } else {
+      this.protection = 'host-only';
+      const seen = { float: false, level: false };
+      readPlainFirmataInputs(io, this.map, (patch) => {
+        const { pulses = 0, ...values } = patch;
+        if (values.float !== undefined) seen.float = true;
+        if (values.tubLevelL !== undefined) seen.level = true;
+        this.inputs = { ...this.inputs, ...values, flowPulses: this.inputs.flowPulses + pulses };
+        this.wake();
+      });
+      const ready = await this.waitFor(() => seen.float && seen.level, this.opts.safetyTimeoutMs);
+      if (!ready) throw new BoardError('the board sends no analog readings for the float and the tub level');
+      const name = this.firmwareName || 'unknown firmware';
+      this.report({
+        type: 'warning',
+        message: `${name} answers as plain Firmata without the Aquastop safety extensions: no local float interlock and no link watchdog; protection depends on the host alone`,
+      });
+    }
+    this.openDone = true;
+  }
+
+  read(): BoardInputs {
+    return { ...this.inputs };
+  }
+
+  setValve(open: boolean): void {
+    if (this.closed) return;
+    this.valveWanted = open;
+    if (!this.valveRelay) return;
+    if (open) this.valveRelay.close();
+    else this.valveRelay.open();
+  }
+
+  setDrainPump(on: boolean): void {
+    if (this.closed) return;
+    this.pumpWanted = on;
+    if (!this.pumpRelay) return;
+    if (on) this.pumpRelay.close();
+    else this.pumpRelay.open();
+  }
+
+  keepalive(): void {
+    if (this.closed) return;
+    this.lastHostKeepalive = this.clock.now();
+    if (this.protection !== 'firmware') return;
+    if (this.linkLost || (this.lastStatus && !this.lastStatus.armed)) this.rearm();
+    else if (this.clock.now() - this.lastSent >= this.opts.keepaliveMs / 2) this.sendKeepalive();
+  }
+
+  /** Asks the firmware to clear its latch (it refuses while the float is not dry). */
+  resetLatch(): void {
+    this.clearLatch();
+  }
+
+  /** CLEAR_LATCH with its key (PROTOCOL.md §2). */
+  clearLatch(): void {
+    if (this.closed || this.protection !== 'firmware') return;
+    this.io?.sysexCommand([...FRAMES.clearLatch]);
+  }
+
+  onReport(listener: (report: BoardReport) => void): () => void {
+    this.listeners.add(listener);
+    for (const r of this.openingReports) listener(r);
+    for (const r of this.backlog.splice(0)) listener(r);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.valveRelay?.open();
+    this.pumpRelay?.open();
+    this.closed = true;
+    if (this.guard !== null) this.clock.clearTimeout(this.guard);
+    this.guard = null;
+    for (const w of this.waiters) w();
+    const transport = this.io?.transport;
+    await new Promise<void>((resolve) => {
+      const port = (this.ownPort ?? transport) as { isOpen?: boolean; drain?: (cb: () => void) => void; close?: (cb: () => void) => void } | undefined;
+      if (!port?.close || port.isOpen === false) return resolve();
+      const shut = () => port.close!(() => resolve());
+      if (port.drain) port.drain(shut);
+      else shut();
+    });
+  }
+
+  // --- internals ---
+
+  private async openPath(path: string): Promise<SerialPort> {
+    const port = new SerialPort({ path, baudRate: this.map.baud, autoOpen: false });
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) => (err ? reject(new BoardError(`cannot open ${path}: ${err.message}`)) : resolve())),
+    );
+    this.ownPort = port;
+    return port;
+  }
+
+  private guardTick = (): void => {
+    this.guard = null;
+    if (this.closed) return;
+    const now = this.clock.now();
+    if (now - this.lastHostKeepalive <= this.opts.hostSilenceMs && now - this.lastSent >= this.opts.keepaliveMs - this.opts.keepaliveMs / 4) {
+      if (this.linkLost) this.rearm();
+      else this.sendKeepalive();
+    }
+    this.checkStatusStale(now);
+    this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 4);
+  };
+
+  /** The firmware reports every statusPeriod; four missed in a row means the host is reading stale inputs. */
+  private checkStatusStale(now: number): void {
+    const limit = 4 * (this.safetyVersion?.statusPeriodMs ?? 250);
+    if (!this.statusStale && now - this.lastStatusAt > limit) {
+      this.statusStale = true;
+      this.report({ type: 'warning', message: `no STATUS report from the board for ${Math.round(now - this.lastStatusAt)} ms: inputs are stale` });
+    }
+  }
+
+  private onGarbage(what: string): void {
+    this.garbageFrames++;
+    const now = this.clock.now();
+    if (now - this.lastGarbageReportAt < 5_000) return;
+    this.lastGarbageReportAt = now;
+    this.report({ type: 'warning', message: `ignored a malformed ${what} frame from the board (${this.garbageFrames} so far): line noise?` });
+  }
+
+  private sendKeepalive(): void {
+    this.io?.sysexCommand([...FRAMES.keepalive]);
+    this.keepalivesSent++;
+    this.lastSent = this.clock.now();
+  }
+
+  /** ARM after a lost link or a board restart; the firmware forgot the host's valve request, so repeat it. */
+  private rearm(): void {
+    this.io?.sysexCommand([...FRAMES.arm]);
+    this.lastSent = this.clock.now();
+    this.keepalivesSent++;
+    this.setValve(this.valveWanted);
+    this.setDrainPump(this.pumpWanted);
+  }
+
+  private onSysex(id: number, data: number[]): void {
+    if (id === SYSEX.safetyVersion) {
+      const v = decodeSafetyVersion(data);
+      if (v) this.safetyVersion = v;
+      else this.onGarbage('SAFETY_VERSION');
+    } else if (id === SYSEX.result) {
+      const [command, code] = data;
+      if (data.length !== 2 || command === undefined || code === undefined) this.onGarbage('RESULT');
+      else if (command === SYSEX.clearLatch && code !== 0) {
+        this.report({ type: 'warning', message: `the board kept its latch: ${RESULT_CODES[code] ?? `code ${code}`}` });
+      }
+    } else if (id === SYSEX.status) {
+      const s = decodeStatus(data, this.map);
+      if (s) this.onStatus(s);
+      else this.onGarbage('STATUS');
+    }
+    this.wake();
+  }
+
+  private onStatus(s: SafetyStatus): void {
+    const prev = this.lastStatus;
+    this.lastStatus = s;
+    this.lastStatusAt = this.clock.now();
+    if (this.statusStale) {
+      this.statusStale = false;
+      this.report({ type: 'warning', message: 'STATUS reports from the board resumed' });
+    }
+    // Pulse counter: the board's restarts from zero after a reset; ours stays monotonic.
+    const delta = this.lastRawPulses === null ? 0 : s.pulses >= this.lastRawPulses ? s.pulses - this.lastRawPulses : s.pulses;
+    this.lastRawPulses = s.pulses;
+    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL };
+    if (s.linkLost && !this.linkLost) {
+      this.linkLost = true;
+      this.report({ type: 'linkLost' });
+    } else if (!s.linkLost && this.linkLost && s.armed) {
+      this.linkLost = false;
+      this.report({ type: 'linkRestored' });
+    }
+    if (s.latched && !this.latched) {
+      this.latched = true;
+      this.report({ type: 'localTrip', reason: prev ? s.tripReason : `${s.tripReason} (latched in the board's EEPROM)` });
+    } else if (!s.latched) this.latched = false;
+    if (prev && s.resetCause !== prev.resetCause && !s.armed) {
+      this.report({ type: 'warning', message: `the board restarted (${describeResetCause(s.resetCause)} reset)` });
+    }
+  }
+
+  private report(r: BoardReport): void {
+    if (this.closed && r.type === 'error') return;
+    if (!this.openDone) this.openingReports.push(r);
+    else if (this.listeners.size === 0) {
+      if (this.backlog.length < 32) this.backlog.push(r);
+      return;
+    }
+    for (const l of this.listeners) l(r);
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves true once `pred()` holds (checked on every frame), false after `ms` of clock time. */
+  private waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+    if (pred()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (pred() || this.closed) finish(pred());
+      };
+      const timer = this.clock.setTimeout(() => finish(pred()), ms);
+      const finish = (ok: boolean) => {
+        this.clock.clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(ok);
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  private until(setup: (done: () => void, fail: (msg: string) => void) => void, ms: number, timeoutMessage: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => settle(() => reject(new BoardError(timeoutMessage))), ms);
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        f();
+      };
+      setup(
+        () => settle(resolve),
+        (msg) => settle(() => reject(new BoardError(msg))),
+      );
+    });
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Builds the Uno firmware (hardware/firmware/src + the Arduino core Debian ships) into an Intel
+ * HEX file with avr-gcc/avr-g++, called through execFile (no make, no shell).
+ *
+ * Contract:
+ * - `buildFirmware({ outDir })` resolves to `{ hexPath, ms, flashBytes, cached }`; default
+ *   outDir is `<repo>/build/firmware`, the image `<outDir>/aquastop.hex`.
+ * - Reproducible: fixed flags, sorted inputs, no __DATE__/__TIME__, so the same sources, pins.json
+ *   and flags give the same .hex bytes.
+ * - Cached by a hash of all inputs: a second call with the same inputs returns at once
+ *   (in-process memo, then `<outDir>/aquastop.hash` on disk). The core archive is cached too.
+ * - Safe to run from parallel processes into one outDir: work happens in a private temp dir,
+ *   results are moved into place with rename().
+ * - Every failure is a FirmwareBuildError with a one-line message (missing tool, compiler
+ *   error, image too big); no compiler spew, no stack trace needed.
+ * - `aq_pins.h` is generated from hardware/pins.json into `<outDir>/gen/`, never committed.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ZodError } from 'zod';
+import { loadPins, pinsJsonPath, pinsSchema, type PinMap } from '../pins.js';
+import { generatePinsHeader } from './pins-header.js';
+import { parseIntelHex } from './intel-hex.js';
+
+const run = promisify(execFile);
+
+/** Uno: 32 KiB flash minus the 512-byte optiboot bootloader. */
+export const UNO_APP_FLASH_BYTES = 32 * 1024 - 512;
+export const DEFAULT_CORE_DIR = '/usr/share/arduino/hardware/arduino/avr';
+
+const firmwareDir = dirname(fileURLToPath(import.meta.url));
+const srcDir = join(firmwareDir, 'src');
+const repoRoot = resolve(firmwareDir, '..', '..');
+export const DEFAULT_OUT_DIR = join(repoRoot, 'build', 'firmware');
+
+export interface FirmwareTools {
+  readonly gcc: string;
+  readonly gxx: string;
+  readonly objcopy: string;
+  readonly ar: string;
+}
+
+export interface BuildOptions {
+  /** Output directory (created); default `<repo>/build/firmware`. */
+  readonly outDir?: string;
+  /** Arduino AVR core (cores/arduino, variants/standard); default Debian's arduino-core-avr. */
+  readonly coreDir?: string;
+  /** Extra flags for every compile (part of the cache key). */
+  readonly extraFlags?: readonly string[];
+  /** Tool names or paths; default the avr-* tools on PATH. */
+  readonly tools?: Partial<FirmwareTools>;
+  /** Ignore the cache. */
+  readonly force?: boolean;
+  /**
+   * Pin map and timings to build with; default hardware/pins.json. Tests use it to build a
+   * variant with a short debounce (use a separate outDir for each variant).
+   */
+  readonly pins?: PinMap;
+}
+
+export interface BuildResult {
+  readonly hexPath: string;
+  /** Wall time of this call. */
+  readonly ms: number;
+  /** Bytes the image writes to flash. */
+  readonly flashBytes: number;
+  /** True when nothing was compiled (inputs unchanged). */
+  readonly cached: boolean;
+}
+
+export class FirmwareBuildError extends Error {
+  readonly firmwareBuildError = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'FirmwareBuildError';
+  }
+}
+
+export function isFirmwareBuildError(err: unknown): err is FirmwareBuildError {
+  return typeof err === 'object' && err !== null && (err as { firmwareBuildError?: unknown }).firmwareBuildError === true;
+}
+
+const DEFAULT_TOOLS: FirmwareTools = { gcc: 'avr-gcc', gxx: 'avr-g++', objcopy: 'avr-objcopy', ar: 'avr-ar' };
+
+const COMMON = ['-c', '-Os', '-mmcu=atmega328p', '-DF_CPU=16000000L', '-DARDUINO=10807', '-DARDUINO_AVR_UNO',
+  '-DARDUINO_ARCH_AVR', '-DDECIMAL_DIG=__DECIMAL_DIG__', '-ffunction-sections', '-fdata-sections'];
+const CXX = ['-std=gnu++11', '-fpermissive', '-fno-exceptions', '-fno-threadsafe-statics'];
+const CC = ['-std=gnu11'];
+const ASM = ['-x', 'assembler-with-cpp'];
+/** The core is compiled quietly, as the Arduino IDE does; our own sources must compile without a warning. */
+const CORE_WARNINGS = ['-w'];
+const OWN_WARNINGS = ['-Wall', '-Wextra', '-Werror'];
+const LINK = ['-Os', '-mmcu=atmega328p', '-Wl,--gc-sections'];
+/** Bump when the build steps change in a way the flags do not show. */
+const BUILD_RECIPE = 'aquastop-firmware-build-1';
+
+export function findOnPath(name: string): string | null {
+  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function listSources(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.(c|cpp|S)$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function hashFiles(hash: ReturnType<typeof createHash>, files: readonly string[]): void {
+  for (const f of files) {
+    hash.update(basename(f)).update('\0').update(readFileSync(f)).update('\0');
+  }
+}
+
+function firstErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? 'no message').slice(0, 300);
+}
+
+async function tool(bin: string, args: readonly string[], what: string): Promise<void> {
+  try {
+    await run(bin, args as string[], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { code?: unknown; stderr?: string; message?: string };
+    if (e.code === 'ENOENT') throw new FirmwareBuildError(`${bin} not found: install gcc-avr, avr-libc and arduino-core-avr`);
+    throw new FirmwareBuildError(`${basename(bin)} failed on ${what}: ${firstErrorLine(e.stderr || e.message || '')}`);
+  }
+}
+
+/** Runs jobs with at most `limit` in flight (the machine's cores are shared). */
+async function pool<T>(items: readonly T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await job(items[next++]!);
+  });
+  await Promise.all(workers);
+}
+
+const memo = new Map<string, Promise<BuildResult>>();
+
+export async function buildFirmware(options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
+  const coreDir = options.coreDir ?? DEFAULT_CORE_DIR;
+  const tools: FirmwareTools = { ...DEFAULT_TOOLS, ...options.tools };
+  const extra = [...(options.extraFlags ?? [])];
+
+  for (const t of [tools.gcc, tools.gxx, tools.objcopy, tools.ar]) {
+    if (!findOnPath(t)) throw new FirmwareBuildError(`${t} not found: install gcc-avr, avr-libc and arduino-core-avr (Debian packages)`);
+  }
+  const coreSrc = join(coreDir, 'cores', 'arduino');
+  const variant = join(coreDir, 'variants', 'standard');
+  if (!existsSync(join(coreSrc, 'Arduino.h')) || !existsSync(join(variant, 'pins_arduino.h'))) {
+    throw new FirmwareBuildError(`Arduino AVR core not found in ${coreDir}: install arduino-core-avr`);
+  }
+
+  let header: string;
+  try {
+    header = generatePinsHeader(options.pins ? pinsSchema.parse(options.pins) : loadPins());
+  } catch (err) {
+    const issue = err instanceof ZodError ? err.issues[0] : undefined;
+    const why = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new FirmwareBuildError(`${options.pins ? 'pin map' : pinsJsonPath} is invalid: ${why}`);
+  }
+  const coreFiles = listSources(coreSrc);
+  const ownFiles = listSources(srcDir);
+  const ownHeaders = readdirSync(srcDir).filter((f) => f.endsWith('.h')).sort().map((f) => join(srcDir, f));
+
+  const coreHash = createHash('sha256').update(BUILD_RECIPE).update(JSON.stringify([tools, COMMON, CXX, CC, ASM, CORE_WARNINGS, extra]));
+  hashFiles(coreHash, coreFiles);
+  hashFiles(coreHash, readdirSync(coreSrc).filter((f) => f.endsWith('.h')).sort().map((f) => join(coreSrc, f)));
+  const coreKey = coreHash.digest('hex');
+  const fullHash = createHash('sha256').update(coreKey).update(header).update(JSON.stringify([OWN_WARNINGS, LINK]));
+  hashFiles(fullHash, [...ownFiles, ...ownHeaders]);
+  const key = fullHash.digest('hex');
+
+  const hexPath = join(outDir, 'aquastop.hex');
+  const hashPath = join(outDir, 'aquastop.hash');
+  const memoKey = `${outDir}\0${key}`;
+  const finish = (cached: boolean): BuildResult => ({
+    hexPath,
+    ms: Math.round(performance.now() - started),
+    flashBytes: parseIntelHex(readFileSync(hexPath, 'utf8')).bytesWritten,
+    cached,
+  });
+
+  if (!options.force) {
+    const pending = memo.get(memoKey);
+    if (pending) return pending.then(() => finish(true));
+    if (existsSync(hexPath) && existsSync(hashPath) && readFileSync(hashPath, 'utf8') === key) return finish(true);
+  }
+
+  const work = (async () => {
+    // Everything is built in a private work directory and moved into place with rename(), so
+    // parallel test workers building into the same outDir never see half-written files.
+    mkdirSync(outDir, { recursive: true });
+    const workDir = mkdtempSync(join(outDir, '.work-'));
+    try {
+      const gen = join(workDir, 'gen');
+      mkdirSync(gen);
+      writeFileSync(join(gen, 'aq_pins.h'), header);
+      const includes = [`-I${coreSrc}`, `-I${variant}`];
+      const flagsFor = (file: string): string[] =>
+        file.endsWith('.S') ? [...COMMON, ...ASM] : file.endsWith('.c') ? [...COMMON, ...CC] : [...COMMON, ...CXX];
+      const compilerFor = (file: string): string => (file.endsWith('.cpp') ? tools.gxx : tools.gcc);
+
+      // The core: compiled once per core/flags hash, archived so only what is used gets linked.
+      const coreDirOut = join(outDir, 'core');
+      const coreArchive = join(coreDirOut, `core-${coreKey.slice(0, 16)}.a`);
+      if (!existsSync(coreArchive)) {
+        const objs = coreFiles.map((file) => join(workDir, `core-${basename(file)}.o`));
+        await pool(coreFiles, 2, async (file) => {
+          const obj = join(workDir, `core-${basename(file)}.o`);
+          await tool(compilerFor(file), [...flagsFor(file), ...CORE_WARNINGS, ...extra, ...includes, file, '-o', obj], `core ${basename(file)}`);
+        });
+        const tmpArchive = join(workDir, 'core.a');
+        await tool(tools.ar, ['rcsD', tmpArchive, ...objs], 'core.a');
+        mkdirSync(coreDirOut, { recursive: true });
+        renameSync(tmpArchive, coreArchive);
+      }
+
+      const ownObjs = ownFiles.map((f) => join(workDir, `${basename(f)}.o`));
+      await pool(ownFiles, 2, async (file) => {
+        const obj = join(workDir, `${basename(file)}.o`);
+        await tool(compilerFor(file), [...flagsFor(file), ...OWN_WARNINGS, ...extra, `-I${gen}`, `-I${srcDir}`, ...includes, file, '-o', obj],
+          `src/${basename(file)}`);
+      });
+      const elf = join(workDir, 'aquastop.elf');
+      await tool(tools.gcc, [...LINK, '-o', elf, ...ownObjs, coreArchive, '-lm'], 'link');
+      const tmpHex = join(workDir, 'aquastop.hex');
+      await tool(tools.objcopy, ['-O', 'ihex', '-R', '.eeprom', elf, tmpHex], 'objcopy');
+      const size = parseIntelHex(readFileSync(tmpHex, 'utf8')).bytesWritten;
+      if (size > UNO_APP_FLASH_BYTES) {
+        throw new FirmwareBuildError(`firmware is ${size} bytes, more than the Uno's ${UNO_APP_FLASH_BYTES} bytes of application flash`);
+      }
+      // Kept beside the image for inspection (avr-objdump, avr-size) and for the curious.
+      mkdirSync(join(outDir, 'gen'), { recursive: true });
+      renameSync(join(gen, 'aq_pins.h'), join(outDir, 'gen', 'aq_pins.h'));
+      renameSync(elf, join(outDir, 'aquastop.elf'));
+      renameSync(tmpHex, hexPath);
+      writeFileSync(join(workDir, 'hash'), key);
+      renameSync(join(workDir, 'hash'), hashPath);
+      return finish(false);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  })();
+  memo.set(memoKey, work);
+  try {
+    return await work;
+  } catch (err) {
+    memo.delete(memoKey);
+    throw err;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Turns the validated pin map (hardware/pins.json) into the C header the firmware includes
+ * (aq_pins.h), so firmware and host read pins and timings from one source.
+ * Deterministic: same map, same text (no dates, fixed order).
+ */
+import type { PinMap } from '../pins.js';
+
+const WDTO: Record<number, string> = { 250: 'WDTO_250MS', 500: 'WDTO_500MS', 1000: 'WDTO_1S', 2000: 'WDTO_2S' };
+
+export function generatePinsHeader(map: PinMap): string {
+  const p = map.pins;
+  const s = map.safety;
+  const f = map.float;
+  const defs: Array<[string, string | number]> = [
+    ['AQ_BAUD', `${map.baud}UL`],
+    ['AQ_PIN_FLOW', p.flowMeter.pin],
+    ['AQ_PIN_VALVE', p.valve.pin],
+    ['AQ_PIN_PUMP', p.drainPump.pin],
+    ['AQ_PIN_LED', p.statusLed.pin],
+    ['AQ_PIN_FLOAT', p.float.pin],
+    ['AQ_PIN_LEVEL', p.tubLevel.pin],
+    ['AQ_FLOAT_WET_MIN', f.wetMin],
+    ['AQ_FLOAT_WET_MAX', f.wetMax],
+    ['AQ_FLOAT_DRY_MIN', f.dryMin],
+    ['AQ_FLOAT_DRY_MAX', f.dryMax],
+    ['AQ_WET_DEBOUNCE_MS', `${s.wetDebounceMs}UL`],
+    ['AQ_WIRE_FAULT_DEBOUNCE_MS', `${s.wireFaultDebounceMs}UL`],
+    ['AQ_LINK_TIMEOUT_MS', `${s.linkTimeoutMs}UL`],
+    ['AQ_STATUS_PERIOD_MS', `${s.statusPeriodMs}UL`],
+    ['AQ_WDTO', WDTO[s.watchdogMs] ?? 'WDTO_500MS'],
+  ];
+  return [
+    '// Generated from hardware/pins.json by hardware/firmware/pins-header.ts. Do not edit.',
+    '#ifndef AQ_PINS_H',
+    '#define AQ_PINS_H',
+    ...defs.map(([name, value]) => `#define ${name} ${value}`),
+    '#endif',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,118 @@
+// AquastopFirmata: the Uno sketch. Firmata for the host (firmata.cpp), the board's own
+// interlock (safety.cpp), the latch in EEPROM (latch_store.cpp), and the hardware watchdog.
+// Protocol and rules: ../PROTOCOL.md. Pins and timings: ../../pins.json (generated aq_pins.h).
+#include <Arduino.h>
+#include <avr/wdt.h>
+#include "config.h"
+#include "firmata.h"
+#include "safety.h"
+
+// MCUSR at reset, saved before anything else runs. After a watchdog reset the watchdog stays
+// enabled with its shortest timeout; disabling it here, in .init3 (before the C runtime and
+// the Arduino core start), is what keeps a watchdog reset from looping.
+uint8_t aq_mcusr __attribute__((section(".noinit")));
+extern "C" void aq_early_init(void) __attribute__((naked, used, section(".init3")));
+extern "C" void aq_early_init(void) {
+  aq_mcusr = MCUSR;
+  MCUSR = 0;
+  wdt_disable();
+}
+
+static uint8_t statusSeq;
+static uint8_t lastSent[3] = {0xFF, 0xFF, 0xFF};
+static uint32_t lastStatusAt;
+
+static void send_status(uint32_t now) {
+  uint8_t s[AQ_STATUS_BYTES];
+  safety_status(s, now);
+  s[13] = statusSeq;
+  statusSeq = (statusSeq + 1) & 0x7F;
+  lastSent[0] = s[0];
+  lastSent[1] = s[1];
+  lastSent[2] = s[2];
+  lastStatusAt = now;
+  firmata_send_sysex(AQ_STATUS, s, AQ_STATUS_BYTES);
+}
+
+static void send_result(uint8_t command, uint8_t code) {
+  uint8_t r[2] = {command, code};
+  firmata_send_sysex(AQ_RESULT, r, 2);
+}
+
+void aq_on_extension(uint8_t id, const uint8_t *d, uint8_t n) {
+  uint32_t now = millis();
+  switch (id) {
+    case AQ_KEEPALIVE:
+      safety_keepalive(now);
+      break;
+    case AQ_ARM:
+      safety_arm(now);
+      send_result(AQ_ARM, RESULT_OK);
+      send_status(now);
+      break;
+    case AQ_CLEAR_LATCH: {
+      uint8_t keyOk = n >= 2 && d[0] == AQ_CLEAR_KEY0 && d[1] == AQ_CLEAR_KEY1;
+      send_result(AQ_CLEAR_LATCH, keyOk ? safety_clear_latch(now) : (uint8_t)RESULT_BAD_KEY);
+      send_status(now);
+      break;
+    }
+    case AQ_STATUS:
+      send_status(now);
+      break;
+    case AQ_SAFETY_VERSION: {
+      uint16_t wet = AQ_WET_DEBOUNCE_MS / 100, link = AQ_LINK_TIMEOUT_MS / 100;
+      uint8_t v[7] = {AQ_SAFETY_MAJOR, AQ_SAFETY_MINOR, (uint8_t)(wet & 0x7F), (uint8_t)(wet >> 7),
+                      (uint8_t)(link & 0x7F), (uint8_t)(link >> 7), (uint8_t)(AQ_STATUS_PERIOD_MS / 10)};
+      firmata_send_sysex(AQ_SAFETY_VERSION, v, 7);
+      break;
+    }
+    case AQ_TEST_HANG:
+      if (n >= 2 && d[0] == AQ_HANG_KEY0 && d[1] == AQ_HANG_KEY1) {
+        for (;;) {
+          // Deliberately hung: the watchdog must reset us.
+        }
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+static void boot_note(uint8_t cause) {
+  char text[] = "boot: reset cause ----";
+  // One letter per MCUSR flag: P(ower-on) E(xternal) B(rown-out) W(atchdog).
+  const char letters[4] = {'P', 'E', 'B', 'W'};
+  for (uint8_t i = 0; i < 4; i++)
+    if (cause & (1 << i)) text[18 + i] = letters[i];
+  firmata_send_string(text);
+}
+
+void setup() {
+  uint32_t now = millis();
+  safety_begin(aq_mcusr, now);
+  wdt_enable(AQ_WDTO);
+  Serial.begin(AQ_BAUD);
+  firmata_begin();
+  firmata_send_version();
+  firmata_send_firmware();
+  boot_note(aq_mcusr);
+  send_status(now);
+}
+
+void loop() {
+  wdt_reset();
+  // Bounded so a flood of bytes (each may ask for a ~130-byte reply) cannot starve the interlock
+  // below or the watchdog: 16 bytes in => at most ~120 ms of replies out.
+  for (uint8_t i = 0; i < 16 && Serial.available() > 0; i++) firmata_feed((uint8_t)Serial.read());
+  uint32_t now = millis();
+  safety_tick(now);
+  uint8_t level = 0;
+  uint8_t owned = safety_led(now, &level);
+  firmata_led(owned, level);
+  firmata_poll(now);
+  uint8_t s[AQ_STATUS_BYTES];
+  safety_status(s, now);
+  uint8_t changed = s[0] != lastSent[0] || s[1] != lastSent[1] || s[2] != lastSent[2];
+  // Changes go out at once, but at most every 20 ms (a float at a range boundary may flicker).
+  if ((changed && now - lastStatusAt >= 20) || now - lastStatusAt >= AQ_STATUS_PERIOD_MS) send_status(now);
+}

@@ -1,0 +1,43 @@
+// safety.h: the board's own interlock. It owns the valve and drain-pump pins and decides what
+// they do; the host only *requests*. Rules (PROTOCOL.md section 3):
+//  - valve pin HIGH only while requested && armed && !latched && !float wire fault;
+//  - float not dry for AQ_WET_DEBOUNCE_MS without a dry sample => latched (EEPROM first);
+//  - armed and no keepalive for AQ_LINK_TIMEOUT_MS => disarmed, link lost, request dropped;
+//  - only clear_latch while dry clears the latch.
+#ifndef AQ_SAFETY_H
+#define AQ_SAFETY_H
+#include <stdint.h>
+
+enum FloatState { FLOAT_DRY = 0, FLOAT_WET = 1, FLOAT_OPEN = 2 };
+enum TripReason { TRIP_NONE = 0, TRIP_WET = 1, TRIP_WIRE = 2, TRIP_EEPROM = 3 };
+enum Result { RESULT_OK = 0, RESULT_WET = 1, RESULT_WIRE = 2, RESULT_BAD_KEY = 3 };
+
+// Status flag bits (STATUS byte 0).
+#define ST_VALVE 0x01
+#define ST_PUMP 0x02
+#define ST_LATCHED 0x04
+#define ST_LINK_LOST 0x08
+#define ST_ARMED 0x10
+#define ST_VALVE_REQ 0x20
+#define ST_PUMP_FORCED 0x40
+
+// Pins safe, flow counter on, latch loaded from EEPROM. resetCause = MCUSR at boot.
+void safety_begin(uint8_t resetCause, uint32_t now);
+// Samples the float and level every AQ_FLOAT_SAMPLE_MS, runs the timers, drives the outputs.
+void safety_tick(uint32_t now);
+
+void safety_request_valve(uint8_t open);
+void safety_request_pump(uint8_t on);
+void safety_keepalive(uint32_t now);
+void safety_arm(uint32_t now);
+// RESULT_OK, or why not (RESULT_WET / RESULT_WIRE).
+uint8_t safety_clear_latch(uint32_t now);
+// SYSTEM_RESET from the host: drop both requests (the valve closes). Latch and arm unchanged.
+void safety_host_reset(void);
+
+// Fills the AQ_STATUS_BYTES data bytes of a STATUS report (seq left 0 for the caller).
+void safety_status(uint8_t *out, uint32_t now);
+// True while the firmware blinks the status LED itself; *level is the LED level to drive.
+uint8_t safety_led(uint32_t now, uint8_t *level);
+
+#endif

@@ -1,0 +1,297 @@
+/**
+ * One simulated appliance: virtual clock, physics, a board, the controller runtime and the
+ * dishwasher program, driven by a scenario's timeline. Produces an ordered event log
+ * (virtual time `t`, `type`, fields): the same scenario and seed give the same log.
+ *
+ * The board is made by a factory so the command can put the emulated Arduino in the loop;
+ * sim/ never imports hardware/.
+ */
+import type { Board } from '../src/board/board.js';
+import type { Clock } from '../src/board/clock.js';
+import type { Plant } from '../src/board/plant.js';
+import { startRuntime } from '../src/board/runtime.js';
+import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
+import { MemoryStore, type Store } from '../src/board/store.js';
+import { FAULTS } from '../src/machine/catalogue.js';
+import { SimulatedBoard } from './board.js';
+import { DishwasherPlant, type PlantFault } from './physics.js';
+import { DishwasherProgram } from './program.js';
+import type { Scenario, TimelineStep } from './scenario.js';
+import { VirtualClock } from './virtual-clock.js';
+
+export type LogEntry = { readonly t: number; readonly type: string } & Record<string, unknown>;
+
+export type BoardFactory = (plant: Plant, clock: Clock) => Promise<Board>;
+
+export interface SimulationOptions {
+  readonly scenario: Scenario;
+  readonly seed?: number;
+  readonly deviceId?: string;
+  readonly tickMs?: number;
+  readonly createBoard?: BoardFactory;
+  readonly store?: Store;
+  /** Keep the log in memory (default true); a long interactive run may turn it off. */
+  readonly keepLog?: boolean;
+}
+
+export const simulatedBoard: BoardFactory = async (plant) => new SimulatedBoard(plant);
+
+export class Simulation {
+  readonly clock = new VirtualClock();
+  readonly plant: DishwasherPlant;
+  readonly scenario: Scenario;
+  readonly seed: number;
+  readonly deviceId: string;
+  readonly tickMs: number;
+  readonly log: LogEntry[] = [];
+  private readonly store: Store;
+  private readonly createBoard: BoardFactory;
+  private readonly program: DishwasherProgram;
+  private readonly keepLog: boolean;
+  private readonly logListeners = new Set<(entry: LogEntry) => void>();
+  private readonly runtimeListeners = new Set<(runtime: Runtime | null) => void>();
+  private current: Runtime | null = null;
+  private board: Board | null = null;
+  private programCycles = 0;
+  private powered = false;
+  /** Asynchronous work started by the timeline (a power restore) that the run loop must wait for. */
+  private pending: Promise<void>[] = [];
+
+  constructor(options: SimulationOptions) {
+    this.scenario = options.scenario;
+    this.seed = options.seed ?? options.scenario.seed;
+    this.deviceId = options.deviceId ?? 'dishwasher-1';
+    this.tickMs = options.tickMs ?? 100;
+    this.store = options.store ?? new MemoryStore();
+    this.createBoard = options.createBoard ?? simulatedBoard;
+    this.keepLog = options.keepLog ?? true;
+    this.plant = new DishwasherPlant({ seed: this.seed, ...options.scenario.physics });
+    this.program = new DishwasherProgram(
+      {
+        clock: this.clock,
+        runtime: () => this.current,
+        absorb: (litres) => this.plant.absorb(litres),
+        onStep: (step, index) => this.record({ type: 'program', event: 'step', index, name: step.name }),
+        onDone: (cycle) => {
+          this.programCycles = cycle;
+          this.record({ type: 'program', event: 'done', cycle });
+        },
+      },
+      undefined,
+      options.scenario.program.loop,
+    );
+  }
+
+  get runtime(): Runtime | null {
+    return this.current;
+  }
+
+  get cyclesCompleted(): number {
+    return this.programCycles;
+  }
+
+  get boardKind(): Board['kind'] {
+    return this.board?.kind ?? 'simulated';
+  }
+
+  /** Listen to log entries as they happen. */
+  onLog(listener: (entry: LogEntry) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
+  /** Told whenever the runtime changes: a new one after power-up, null at a power cut. */
+  onRuntime(listener: (runtime: Runtime | null) => void): () => void {
+    this.runtimeListeners.add(listener);
+    return () => this.runtimeListeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    this.record({ type: 'sim', event: 'start', scenario: this.scenario.name, seed: this.seed });
+    await this.powerUp();
+    for (const step of this.scenario.timeline) this.clock.setTimeout(() => this.pending.push(this.apply(step)), step.at);
+    if (this.scenario.program.start) this.program.start();
+  }
+
+  /** Advances virtual time by one tick: physics first, then everything due on the clock. */
+  tick(): void {
+    this.plant.step(this.tickMs);
+    this.clock.advance(this.tickMs);
+  }
+
+  /** Runs as fast as possible until `untilMs` of virtual time. */
+  async runFor(durationMs: number, onProgress?: (fraction: number) => void): Promise<void> {
+    const end = this.clock.now() + durationMs;
+    // Boards that talk asynchronously (the emulated Arduino) need the event loop every tick.
+    const yieldEvery = this.boardKind === 'simulated' ? 5_000 : 1;
+    let n = 0;
+    while (this.clock.now() < end) {
+      this.tick();
+      if (this.pending.length > 0) await this.settle();
+      if (++n % yieldEvery === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        onProgress?.(1 - (end - this.clock.now()) / durationMs);
+      }
+    }
+  }
+
+  /** Waits for work the timeline started (power restore), so virtual time does not run ahead of it. */
+  async settle(): Promise<void> {
+    while (this.pending.length > 0) await Promise.all(this.pending.splice(0));
+  }
+
+  async stop(): Promise<void> {
+    this.program.stop();
+    if (this.current) await this.current.stop();
+    this.current = null;
+  }
+
+  /** Applies a timeline step now (also used by the interactive keys and the dashboard). */
+  async apply(step: TimelineStep | Omit<TimelineStep, 'at'>): Promise<void> {
+    const s = step as Record<string, unknown>;
+    if ('inject' in s) {
+      const fault = s.inject as string;
+      this.record({ type: 'inject', fault, ...params(s) });
+      if (fault === 'linkLost') this.boardReport({ type: 'linkLost' });
+      else this.plant.inject(toPlantFault(s));
+    } else if ('clear' in s) {
+      const fault = s.clear as string;
+      this.record({ type: 'clear', fault });
+      if (fault === 'linkLost') this.boardReport({ type: 'linkRestored' });
+      else this.plant.clear(fault as PlantFault['kind']);
+    } else if ('press' in s) {
+      this.press(s.press as UserCommand);
+    } else if ('power' in s) {
+      if (s.power === 'cut') this.powerCut();
+      else await this.powerUp();
+    } else if ('dryPan' in s) {
+      this.record({ type: 'dryPan' });
+      this.plant.dryPan();
+    }
+  }
+
+  press(command: UserCommand): void {
+    const runtime = this.current;
+    if (!runtime) {
+      this.record({ type: 'command', command, ok: false, error: 'no power' });
+      return;
+    }
+    runtime.command(command); // logged through the runtime's 'command' event
+  }
+
+  powerCut(): void {
+    if (!this.powered) return;
+    this.powered = false;
+    this.current?.halt();
+    this.current = null;
+    this.plant.powerOff();
+    const board = this.board;
+    this.board = null;
+    void board?.close().catch(() => undefined);
+    this.record({ type: 'power', event: 'cut' });
+    for (const l of this.runtimeListeners) l(null);
+  }
+
+  async powerUp(): Promise<void> {
+    if (this.powered) return;
+    this.powered = true;
+    this.board = await this.createBoard(this.plant, this.clock);
+    const runtime = await startRuntime({
+      deviceId: this.deviceId,
+      board: this.board,
+      clock: this.clock,
+      store: this.store,
+      config: this.scenario.controller,
+      tickMs: this.tickMs,
+    });
+    this.current = runtime;
+    this.record({ type: 'power', event: 'on', boot: runtime.boot });
+    runtime.onAny((event) => this.onRuntimeEvent(event));
+    this.program.attach();
+    for (const l of this.runtimeListeners) l(runtime);
+  }
+
+  private boardReport(report: { type: 'linkLost' } | { type: 'linkRestored' }): void {
+    const board = this.board;
+    if (board instanceof SimulatedBoard) board.report(report);
+  }
+
+  private onRuntimeEvent(event: RuntimeEvent): void {
+    switch (event.type) {
+      case 'status':
+        return this.recordStatus();
+      case 'valve':
+        return this.record({ type: 'valve', state: event.open ? 'open' : 'closed' });
+      case 'pump':
+        return this.record({ type: 'pump', state: event.on ? 'on' : 'off' });
+      case 'fault': {
+        const { ts: _ts, ...fault } = event.fault;
+        return this.record({ type: 'fault', ...fault });
+      }
+      case 'command':
+        return this.record({
+          type: 'command',
+          command: event.command,
+          ok: event.result.ok,
+          ...(event.result.ok ? {} : { error: event.result.error }),
+        });
+      case 'board': {
+        const { type: report, ...rest } = event.report;
+        return this.record({ type: 'board', report, ...rest });
+      }
+      case 'error':
+        return this.record({ type: 'error', message: event.message });
+      case 'breaker':
+      case 'phase':
+        return;
+    }
+  }
+
+  private lastState = '';
+
+  private recordStatus(runtime = this.current): void {
+    if (!runtime) return;
+    const s = runtime.status();
+    const entry = { type: 'state', state: s.state, breaker: s.breaker, fault: s.fault, leak: s.leak, tripCount: s.tripCount };
+    // Valve and pump changes have their own lines.
+    const key = JSON.stringify(entry);
+    if (key === this.lastState) return;
+    this.lastState = key;
+    this.record(entry);
+  }
+
+  private record(entry: { type: string } & Record<string, unknown>): void {
+    const full = { t: this.clock.now(), ...entry } as LogEntry;
+    if (this.keepLog) this.log.push(full);
+    for (const l of this.logListeners) l(full);
+  }
+}
+
+function params(s: Record<string, unknown>): Record<string, unknown> {
+  const { at: _at, inject: _inject, ...rest } = s;
+  return rest;
+}
+
+function toPlantFault(s: Record<string, unknown>): PlantFault {
+  switch (s.inject) {
+    case 'crackedHose':
+      return { kind: 'crackedHose', leakFraction: Number(s.leakFraction ?? 0.85), toPanFraction: Number(s.toPanFraction ?? 0.005) };
+    case 'floatChatter':
+      return { kind: 'floatChatter', periodMs: Number(s.period ?? 20_000), wetMs: Number(s.wet ?? 3_000) };
+    case 'leak':
+      return { kind: 'leak', ml: Number(s.ml) };
+    default:
+      return { kind: s.inject as Exclude<PlantFault['kind'], 'crackedHose' | 'floatChatter' | 'leak'> } as PlantFault;
+  }
+}
+
+/** Codes in the order they were first raised. */
+export function raisedCodes(log: readonly LogEntry[]): string[] {
+  const codes: string[] = [];
+  for (const e of log) if (e.type === 'fault' && e.event === 'raised' && !codes.includes(e.code as string)) codes.push(e.code as string);
+  return codes;
+}
+
+export function displayOf(code: string): string {
+  return (FAULTS as Record<string, { display: string }>)[code]?.display ?? code;
+}

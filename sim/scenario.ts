@@ -1,0 +1,173 @@
+/**
+ * Scenario files: a timeline of faults and button presses against a simulated dishwasher,
+ * and expectations checked at the end. Format documented in sim/scenarios/README.md.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { FAULT_CODES } from '../src/machine/catalogue.js';
+import { controllerConfigSchema } from '../src/machine/config.js';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+const DURATION_MESSAGE = 'a duration like "90s", "2m", "1.5h" or "250ms", or a number of milliseconds';
+
+/** "90s", "2m", "1.5h", "250ms" or a number of milliseconds. */
+export const durationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 0 && value <= 30 * 24 * 3_600_000) return value;
+  } else {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+    if (match) return Math.round(Number(match[1]) * UNITS[match[2]!]!);
+  }
+  ctx.addIssue({ code: 'custom', message: DURATION_MESSAGE });
+  return z.NEVER;
+});
+
+export function parseDuration(text: string): number | null {
+  const parsed = durationSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
+  return parsed.success ? parsed.data : null;
+}
+
+const faultCode = z.enum(FAULT_CODES);
+const at = { at: durationSchema };
+
+const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost']);
+export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost']);
+
+export const timelineStepSchema = z.union([
+  z
+    .object({
+      ...at,
+      inject: z.literal('crackedHose'),
+      /** Share of the flow that escapes the cracked hose. */
+      leakFraction: z.number().min(0).max(1).default(0.85),
+      /** Share of the escaped water that reaches the base pan (the rest is lost outside). */
+      toPanFraction: z.number().min(0).max(1).default(0.005),
+    })
+    .strict(),
+  z.object({ ...at, inject: z.literal('floatChatter'), period: durationSchema.default(20_000), wet: durationSchema.default(3_000) }).strict(),
+  z.object({ ...at, inject: z.literal('leak'), ml: z.number().positive().max(100_000) }).strict(),
+  z.object({ ...at, inject: injectSimple }).strict(),
+  z.object({ ...at, clear: clearable }).strict(),
+  z.object({ ...at, press: z.enum(['resume', 'reset', 'closeValve', 'exercise']) }).strict(),
+  z.object({ ...at, power: z.enum(['cut', 'restore']) }).strict(),
+  z.object({ ...at, dryPan: z.literal(true) }).strict(),
+]);
+
+export const expectationSchema = z.union([
+  z
+    .object({
+      /** One code, or any of several ("i10 or i11"). */
+      fault: z.union([faultCode, z.array(faultCode).min(1)]),
+      raised: z.boolean().default(true),
+      /** Raised no earlier than this (e.g. again after a power restore) ... */
+      after: durationSchema.optional(),
+      /** ... and no later than this. */
+      within: durationSchema.optional(),
+    })
+    .strict(),
+  z.object({ noFault: z.literal(true) }).strict(),
+  z.object({ valve: z.enum(['open', 'closed']), at: z.literal('end') }).strict(),
+  z.object({ pump: z.enum(['on', 'off']), at: z.literal('end') }).strict(),
+  z.object({ breaker: z.enum(['armed', 'tripped', 'probing', 'latched', 'service']), at: z.literal('end') }).strict(),
+  /** The valve never opens again once this fault has been raised. */
+  z.object({ valveStaysClosedAfter: faultCode }).strict(),
+  z.object({ command: z.enum(['resume', 'reset', 'closeValve', 'exercise']), result: z.enum(['accepted', 'refused']) }).strict(),
+  z.object({ programCompleted: z.boolean() }).strict(),
+]);
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
+    description: z.string().min(1),
+    seed: z.number().int().nonnegative().default(1),
+    duration: durationSchema,
+    /** Run the dishwasher program from t=0 (default), and loop it. */
+    program: z.object({ start: z.boolean().default(true), loop: z.boolean().default(false) }).strict().prefault({}),
+    /** Physics overrides (sim/physics.ts PhysicsOptions). */
+    physics: z
+      .object({
+        inletFlowLpm: z.number().positive().max(100),
+        burstFlowLpm: z.number().positive().max(200),
+        drainLpm: z.number().positive().max(200),
+        floatTripMl: z.number().positive().max(10_000),
+        panEvaporationMlPerMin: z.number().nonnegative().max(10_000),
+        hoseFuseLpm: z.number().positive().max(1_000),
+        levelNoiseL: z.number().nonnegative().max(1),
+      })
+      .partial()
+      .strict()
+      .prefault({}),
+    /** Controller configuration overrides (src/machine/config.ts). */
+    controller: controllerConfigSchema.prefault({}),
+    timeline: z.array(timelineStepSchema).max(10_000).default([]),
+    expect: z.array(expectationSchema).max(1_000).default([]),
+  })
+  .strict();
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type TimelineStep = z.output<typeof timelineStepSchema>;
+export type Expectation = z.output<typeof expectationSchema>;
+
+export class ScenarioError extends Error {
+  readonly usageError = true;
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+/**
+ * One line naming the first problem, with its path in the file. For an entry that matches
+ * none of the allowed shapes, the shape it came closest to (fewest problems) speaks.
+ */
+function describeIssue(error: z.ZodError, input: unknown): string {
+  let issue: z.core.$ZodIssue = error.issues[0]!;
+  let path: PropertyKey[] = [...issue.path];
+  while (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const base = path;
+    // A complaint about a key the file does not have means the entry was meant to be another shape.
+    const missing = (i: z.core.$ZodIssue) => (valueAt(input, [...base, ...i.path]) === undefined ? 100 : 0);
+    const score = (branch: z.core.$ZodIssue[]) =>
+      branch.length * 10 + Math.max(0, ...branch.map(missing)) - Math.max(0, ...branch.map((i) => (i.code === 'invalid_value' ? i.values.length : 0)));
+    const best = [...issue.errors].sort((a, b) => score(a) - score(b))[0]!;
+    if (best.length === 0) break;
+    issue = best[0]!;
+    path = [...path, ...issue.path];
+  }
+  const where = path.length ? path.map(String).join('.') : '(top level)';
+  return `${where}: ${issue.message}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+export function parseScenario(json: unknown, source: string): Scenario {
+  const parsed = scenarioSchema.safeParse(json);
+  if (!parsed.success) throw new ScenarioError(`${source}: ${describeIssue(parsed.error, json)}`);
+  return parsed.data;
+}
+
+export function loadScenarioFile(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ScenarioError(code === 'ENOENT' ? `scenario file not found: ${path}` : `cannot read ${path}: ${code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ScenarioError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseScenario(json, path);
+}

@@ -1,0 +1,402 @@
+/**
+ * Binds one controller actor to one board: samples the board every tick on the injected
+ * clock, turns samples into controller events, drives the board's outputs from what the
+ * controller emits, persists latches and the fault memory, and tells listeners.
+ *
+ * Fail-safe: any exception here (board read, store write, listener, actor error) closes
+ * the valve and keeps it closed until the runtime is restarted.
+ */
+import { createActor, type Actor } from 'xstate';
+import { FAULTS, type FaultCode } from '../machine/catalogue.js';
+import { parseControllerConfig, type ControllerConfig, type ControllerConfigInput } from '../machine/config.js';
+import type { ControllerEmitted, ControllerEvent, FloatReading, LevelReading } from '../machine/events.js';
+import { controllerMachine } from '../machine/machine.js';
+import type { Board, BoardReport } from './board.js';
+import type { Clock } from './clock.js';
+import { classifyLevel, sameLevel } from './plausibility.js';
+import type {
+  CommandResult,
+  DeviceStatus,
+  FaultEvent,
+  ProgramRequest,
+  Runtime,
+  RuntimeEvent,
+  RuntimeEventOf,
+  RuntimeEventType,
+  UserCommand,
+} from './runtime-types.js';
+import { emptyMemory, FAULT_MEMORY_SIZE, type PersistedMemory, type Store } from './store.js';
+
+export interface RuntimeOptions {
+  readonly deviceId: string;
+  readonly board: Board;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly config?: ControllerConfigInput;
+  /** Board sampling period, default 100 ms. */
+  readonly tickMs?: number;
+  readonly fw?: string;
+}
+
+const COMMAND_EVENTS: Record<UserCommand, ControllerEvent['type']> = {
+  resume: 'user.resume',
+  reset: 'user.reset',
+  closeValve: 'user.closeValve',
+  exercise: 'user.exercise',
+};
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const runtime = new ControllerRuntime(options);
+  await runtime.start();
+  return runtime;
+}
+
+class ControllerRuntime implements Runtime {
+  readonly deviceId: string;
+  readonly boardKind: Board['kind'];
+  boot = 0;
+
+  private readonly board: Board;
+  private readonly clock: Clock;
+  private readonly store: Store;
+  private readonly config: ControllerConfig;
+  private readonly tickMs: number;
+  private actor!: Actor<typeof controllerMachine>;
+  private memory: PersistedMemory = emptyMemory();
+  private memoryWritable = true;
+  private readonly listeners = new Set<(event: RuntimeEvent) => void>();
+  private readonly cleanups: (() => void)[] = [];
+  private timer: unknown = null;
+  private running = false;
+  private failed = false;
+  private startedAt = 0;
+  private faultSeq = 0;
+  private reply: CommandResult | null = null;
+  private lastStatusKey = '';
+  // Last values handed to the controller, to send only changes.
+  private lastFloat: FloatReading | null = null;
+  private lastLevel: LevelReading | null = null;
+  private lastRawLevel: number | null = null;
+  private lastPulses: number | null = null;
+  private flowActive = false;
+  private lastPulseAt = 0;
+  private hoseFuseSent = false;
+  private controllerEvents = 0;
+  private samples = 0;
+  private lastTubLevelL: number | null = null;
+  /**
+   * Events from start-up (a latch restored at boot, the first readings) are held and
+   * delivered on the next turn of the clock, so listeners attached as soon as
+   * `startRuntime` resolves see them.
+   */
+  private bootBuffer: RuntimeEvent[] | null = [];
+
+  constructor(options: RuntimeOptions) {
+    this.deviceId = options.deviceId;
+    this.board = options.board;
+    this.boardKind = options.board.kind;
+    this.clock = options.clock;
+    this.store = options.store;
+    this.config = parseControllerConfig(options.config ?? {});
+    this.tickMs = options.tickMs ?? 100;
+  }
+
+  async start(): Promise<void> {
+    let memoryFault = false;
+    try {
+      this.memory = this.store.load();
+    } catch {
+      // Unreadable memory: keep the evidence, write nothing, and let the controller go to service (i80).
+      memoryFault = true;
+      this.memoryWritable = false;
+      this.memory = emptyMemory();
+    }
+    this.memory = { ...this.memory, boot: this.memory.boot + 1 };
+    this.boot = this.memory.boot;
+    this.persist();
+
+    await this.board.open();
+    this.startedAt = this.clock.now();
+    this.actor = createActor(controllerMachine, {
+      clock: this.clock as never,
+      input: { latch: this.memory.latch, memoryFault, config: this.config },
+    });
+    const emitted = this.actor.on('*', (event) => this.guarded(() => this.onEmitted(event as ControllerEmitted)));
+    const sub = this.actor.subscribe({
+      next: () => this.guarded(() => this.publishStatus()),
+      error: (err) => this.failSafe(`controller error: ${String(err)}`),
+    });
+    this.cleanups.push(() => emitted.unsubscribe(), () => sub.unsubscribe());
+    this.cleanups.push(this.board.onReport((report) => this.guarded(() => this.onReport(report))));
+    this.running = true;
+    this.actor.start();
+    this.tick();
+    this.clock.setTimeout(() => {
+      const held = this.bootBuffer ?? [];
+      this.bootBuffer = null;
+      for (const event of held) this.emit(event);
+    }, 0);
+  }
+
+  status(): DeviceStatus {
+    const snapshot = this.actor.getSnapshot();
+    const value = snapshot.value as Record<string, unknown>;
+    const breakerValue = value.breaker;
+    const breaker = (typeof breakerValue === 'string' ? breakerValue : Object.keys(breakerValue as object)[0]) as DeviceStatus['breaker'];
+    const leak = value.leak;
+    return {
+      state: statePath(breakerValue),
+      breaker,
+      valve: value.valve === 'open' && !this.failed ? 'open' : 'closed',
+      drainPump: value.pump === 'on' ? 'on' : 'off',
+      leak: leak === 'wet' || leak === 'debouncing' || leak === 'signalLost',
+      fault: snapshot.context.fault,
+      tripCount: snapshot.context.tripCount,
+      uptimeS: Math.round((this.clock.now() - this.startedAt) / 100) / 10,
+      tubLevelL: this.lastTubLevelL,
+    };
+  }
+
+  on<T extends RuntimeEventType>(type: T, listener: (event: RuntimeEventOf<T>) => void): () => void {
+    return this.onAny((event) => {
+      if (event.type === type) listener(event as RuntimeEventOf<T>);
+    });
+  }
+
+  onAny(listener: (event: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  command(command: UserCommand): CommandResult {
+    let result: CommandResult;
+    if (!this.running) {
+      result = { ok: false, error: 'the controller is not running' };
+    } else if (this.failed && command !== 'closeValve') {
+      result = { ok: false, error: 'the controller stopped after an internal error; the valve is held closed' };
+    } else {
+      this.reply = null;
+      this.guarded(() => this.send({ type: COMMAND_EVENTS[command] } as ControllerEvent));
+      result = this.reply ?? (this.failed ? { ok: true } : { ok: false, error: 'command not handled' });
+      this.reply = null;
+    }
+    this.emit({ type: 'command', command, result, ts: this.clock.now() });
+    return result;
+  }
+
+  program(request: ProgramRequest): void {
+    if (!this.running) return;
+    const event: ControllerEvent =
+      request.type === 'fill'
+        ? { type: 'program.fill', targetL: request.targetL, ...(request.topUp ? { topUp: true } : {}) }
+        : { type: request.type === 'drain' ? 'program.drain' : 'program.idle' };
+    this.guarded(() => this.send(event));
+  }
+
+  stats(): { controllerEvents: number; samples: number } {
+    return { controllerEvents: this.controllerEvents, samples: this.samples };
+  }
+
+  faultMemory(): PersistedMemory['faultMemory'] {
+    return this.memory.faultMemory;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.shutdown();
+    try {
+      this.board.setValve(false);
+      this.board.setDrainPump(false);
+    } finally {
+      await this.board.close();
+    }
+  }
+
+  halt(): void {
+    if (!this.running) return;
+    this.shutdown();
+  }
+
+  private shutdown(): void {
+    this.running = false;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.actor.stop();
+  }
+
+  private tick = (): void => {
+    if (!this.running) return;
+    this.guarded(() => this.sample());
+    if (this.running) this.timer = this.clock.setTimeout(this.tick, this.tickMs);
+  };
+
+  private sample(): void {
+    this.samples++;
+    const inputs = this.board.read();
+    if (inputs.float !== this.lastFloat) {
+      this.lastFloat = inputs.float;
+      this.send({ type: 'sensor.float', reading: inputs.float });
+    }
+    this.lastTubLevelL = inputs.tubLevelL;
+    const level = classifyLevel(inputs.tubLevelL, this.lastRawLevel, this.config.sensors);
+    this.lastRawLevel = inputs.tubLevelL;
+    if (!sameLevel(this.lastLevel, level)) {
+      this.lastLevel = level;
+      this.send({ type: 'sensor.level', reading: level });
+    }
+    const pulses = inputs.flowPulses;
+    // A counter that went backwards (board restarted) restarts the baseline rather than inventing flow.
+    const delta = this.lastPulses === null || pulses < this.lastPulses ? 0 : pulses - this.lastPulses;
+    this.lastPulses = pulses;
+    const now = this.clock.now();
+    if (delta > 0) {
+      this.flowActive = true;
+      this.lastPulseAt = now;
+      this.send({ type: 'sensor.flow', litres: delta / this.board.pulsesPerLitre });
+    } else if (this.flowActive && now - this.lastPulseAt >= this.config.valveLeak.quietMs) {
+      // A slow trickle gives a pulse only every few ticks: flow counts as stopped only after a quiet spell.
+      this.flowActive = false;
+      this.send({ type: 'sensor.flowStopped' });
+    }
+    if (inputs.hoseFuseBlown && !this.hoseFuseSent) {
+      this.hoseFuseSent = true;
+      this.send({ type: 'sensor.hoseFuse' });
+    }
+    this.board.keepalive();
+  }
+
+  private send(event: ControllerEvent): void {
+    this.controllerEvents++;
+    this.actor.send(event);
+  }
+
+  private onEmitted(event: ControllerEmitted): void {
+    const ts = this.clock.now();
+    switch (event.type) {
+      case 'valve.changed':
+        // After a failure the valve stays closed whatever the controller says.
+        this.board.setValve(event.open && !this.failed);
+        this.emit({ type: 'valve', open: event.open && !this.failed, ts });
+        break;
+      case 'pump.changed':
+        this.board.setDrainPump(event.on);
+        this.emit({ type: 'pump', on: event.on, ts });
+        break;
+      case 'fault.raised':
+      case 'fault.cleared': {
+        const raised = event.type === 'fault.raised';
+        const detail = raised ? event.detail : undefined;
+        if (raised) this.remember(event.code, ts, detail);
+        this.emit({ type: 'fault', fault: this.faultEvent(raised ? 'raised' : 'cleared', event.code, ts, detail) });
+        break;
+      }
+      case 'latch.changed':
+        this.memory = { ...this.memory, latch: event.latch };
+        this.persist();
+        break;
+      case 'breaker.changed':
+        this.emit({ type: 'breaker', breaker: event.breaker, code: event.code, ts });
+        break;
+      case 'fill.done':
+        this.emit({ type: 'phase', done: 'fill', ts });
+        break;
+      case 'drain.done':
+        this.emit({ type: 'phase', done: 'drain', ts });
+        break;
+      case 'command.accepted':
+        this.reply = { ok: true };
+        break;
+      case 'command.rejected':
+        this.reply = { ok: false, error: event.rejection.reason };
+        break;
+    }
+  }
+
+  private onReport(report: BoardReport): void {
+    const ts = this.clock.now();
+    this.emit({ type: 'board', report, ts });
+    if (report.type === 'linkLost') this.send({ type: 'board.linkLost' });
+    else if (report.type === 'linkRestored') this.send({ type: 'board.linkRestored' });
+    else if (report.type === 'error') this.failSafe(`board error: ${report.message}`);
+  }
+
+  private faultEvent(event: FaultEvent['event'], code: FaultCode, ts: number, detail?: string): FaultEvent {
+    const def = FAULTS[code];
+    return {
+      event,
+      code,
+      display: def.display,
+      text: def.text,
+      severity: def.severity,
+      reset: def.reset,
+      ...(detail ? { detail } : {}),
+      ts,
+      id: `${this.boot}-${++this.faultSeq}`,
+    };
+  }
+
+  private remember(code: FaultCode, at: number, detail?: string): void {
+    const entry = { code, at, ...(detail ? { detail: detail.slice(0, 200) } : {}) };
+    this.memory = { ...this.memory, faultMemory: [...this.memory.faultMemory, entry].slice(-FAULT_MEMORY_SIZE) };
+    this.persist();
+  }
+
+  private persist(): void {
+    if (this.memoryWritable) this.store.save(this.memory);
+  }
+
+  private publishStatus(): void {
+    const status = this.status();
+    const key = JSON.stringify({ ...status, uptimeS: 0, tubLevelL: 0 });
+    if (key === this.lastStatusKey) return;
+    this.lastStatusKey = key;
+    this.emit({ type: 'status', status, ts: this.clock.now() });
+  }
+
+  private emit(event: RuntimeEvent): void {
+    if (this.bootBuffer) {
+      this.bootBuffer.push(event);
+      return;
+    }
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        // A broken listener must not silence the others, but it is still a failure of this runtime.
+        if (event.type !== 'error') this.failSafe(`listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.failSafe(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Closes the valve and keeps it closed; the controller's wish to open it is ignored from now on. */
+  private failSafe(message: string): void {
+    const first = !this.failed;
+    this.failed = true;
+    try {
+      this.board.setValve(false);
+    } catch {
+      // Nothing more can be done from here; the board's own watchdog closes the valve when we go silent.
+    }
+    if (first) this.emit({ type: 'error', message, ts: this.clock.now() });
+  }
+}
+
+function statePath(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [key, child] = Object.entries(value)[0] ?? [];
+    if (key === undefined) return '';
+    const rest = statePath(child);
+    return rest ? `${key}.${rest}` : key;
+  }
+  return '';
+}

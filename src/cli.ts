@@ -1,0 +1,67 @@
+/**
+ * The `aquastop` command. Each subcommand lives in src/commands/<name>.ts and registers
+ * itself; heavy modules are imported inside the actions so `aquastop --help` stays fast.
+ */
+import { Command, CommanderError } from 'commander';
+import { isUsageError } from './commands/errors.js';
+import { register as registerSim } from './commands/sim.js';
+import { register as registerScenarios } from './commands/scenarios.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerPorts } from './commands/ports.js';
+import { register as registerFirmware } from './commands/firmware.js';
+import { register as registerMonitor } from './commands/monitor.js';
+import { register as registerDashboard } from './commands/dashboard.js';
+import { register as registerStart } from './commands/start.js';
+
+export function buildProgram(): Command {
+  const program = new Command('aquastop')
+    .description('Appliance leak protection (Aquastop): controller, simulator, boards and monitoring')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    .exitOverride();
+  for (const register of [
+    registerSim,
+    registerScenarios,
+    registerRun,
+    registerPorts,
+    registerFirmware,
+    registerMonitor,
+    registerDashboard,
+    registerStart,
+  ]) {
+    register(program);
+  }
+  // Subcommands inherit exit override and the one-line error output.
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; every parse problem is bad input (2). Commander already printed one line.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (isUsageError(err)) {
+      process.stderr.write(`aquastop: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`aquastop: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.AQUASTOP_DEBUG) console.error(err);
+    return 70;
+  }
+}
+
+const isEntry = process.argv[1] && /(?:cli\.ts|aquastop(?:\.js)?)$/.test(process.argv[1]);
+if (isEntry) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+}

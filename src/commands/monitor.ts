@@ -1,0 +1,51 @@
+/**
+ * `aquastop monitor [--broker URL] [--username U --password P] [--base-topic T] [--port N]
+ * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--slo 99.9]`: the uptime monitor
+ * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
+ * Bad flags, an unreachable broker or a busy port: one line on stderr, exit 2.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from './errors.js';
+import { untilSignal } from './dashboard.js';
+
+export function register(program: Command): void {
+  program
+    .command('monitor')
+    .description('uptime monitor: DOWN/UP per device, availability, SLO, alerts; /metrics and /api/devices')
+    .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--username <user>', 'broker user name')
+    .option('--password <pass>', 'broker password')
+    .option('--base-topic <topic>', 'base topic', 'aquastop')
+    .option('--host <addr>', 'address the HTTP API listens on', '127.0.0.1')
+    .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
+    .option('--data-dir <dir>', 'where the event log (history) lives', join('.aquastop', 'monitor'))
+    .option('--webhook <url>', 'POST each alert as JSON to this URL')
+    .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one', '1.5')
+    .option('--slo <percent>', 'availability SLO target in percent', '99.9')
+    .action(async (raw: Record<string, unknown>) => {
+      const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
+      const input = {
+        brokerUrl: raw.broker,
+        username: raw.username,
+        password: raw.password,
+        baseTopic: raw.baseTopic,
+        host: raw.host,
+        port: raw.port,
+        dataDir: raw.dataDir,
+        webhookUrl: raw.webhook ?? null,
+        downAfter: raw.downAfter,
+        slo: raw.slo,
+      };
+      let options;
+      try {
+        options = parseMonitorOptions(input);
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
+      }
+      const monitor = await startMonitor(options);
+      process.stdout.write(`monitor: ${monitor.url}/api/devices  ${monitor.url}/metrics (broker ${options.brokerUrl})\n`);
+      await untilSignal();
+      await monitor.stop();
+    });
+}

@@ -1,0 +1,131 @@
+/**
+ * `aquastop run --port PATH`: the controller on a real Arduino over USB (johnny-five), on wall
+ * time, with its memory in a file and, unless --no-mqtt, telemetry over MQTT (as in #3).
+ * Prints one line per runtime event (or JSON lines with --json) until SIGINT/SIGTERM, then
+ * closes the valve and stops cleanly.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+
+const optionsSchema = z.object({
+  port: z.string().min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-" (at most 64)'),
+  dataDir: z.string().min(1),
+  mqtt: z.boolean(),
+  broker: z
+    .string()
+    .regex(/^(mqtts?|wss?):\/\/[^\s]+$/, '--broker must be a URL like mqtt://host:1883')
+    .optional(),
+  mqttPort: z.coerce.number().int().min(0).max(65535),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  allowRemoteReset: z.boolean(),
+  json: z.boolean(),
+});
+
+export type RunOptions = z.infer<typeof optionsSchema>;
+
+export function parseRunOptions(raw: unknown): RunOptions {
+  const parsed = optionsSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'bad options');
+  return parsed.data;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the controller on a real Arduino (our firmware, or StandardFirmata with a warning) over USB')
+    .requiredOption('--port <path>', 'serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")')
+    .option('--id <deviceId>', 'device id (MQTT topic level)', 'uno-1')
+    .option('--data-dir <dir>', 'where the fault memory and latch are kept', 'aquastop-data')
+    .option('--no-mqtt', 'no telemetry')
+    .option('--broker <url>', 'external MQTT broker (default: an embedded one on 127.0.0.1)')
+    .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
+    .option('--username <user>', 'MQTT user name')
+    .option('--password <password>', 'MQTT password')
+    .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)', false)
+    .option('--json', 'print runtime events as JSON lines', false)
+    .action(async (raw: Record<string, unknown>) => {
+      await run(parseRunOptions(raw));
+    });
+}
+
+async function run(o: RunOptions): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(o.port)) throw new UsageError(`port ${o.port} does not exist (is the board plugged in? try "aquastop ports")`);
+  const [{ JohnnyFiveBoard }, { startRuntime }, { FileStore }, { wallClock }] = await Promise.all([
+    import('../../hardware/boards/johnny-five-board.js'),
+    import('../board/runtime.js'),
+    import('../board/file-store.js'),
+    import('../board/clock.js'),
+  ]);
+  const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb' });
+  const store = new FileStore(join(o.dataDir, o.id, 'memory.json'));
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+
+  let runtime;
+  try {
+    runtime = await startRuntime({ deviceId: o.id, board, clock: wallClock, store, fw: board.firmwareName || undefined });
+  } catch (err) {
+    await board.close().catch(() => undefined);
+    if (typeof err === 'object' && err !== null && (err as { boardError?: unknown }).boardError === true) throw new UsageError(`board on ${o.port}: ${(err as Error).message}`, 1);
+    throw err;
+  }
+  const warnings: string[] = [];
+  board.onReport((r) => {
+    if (r.type === 'warning') warnings.push(r.message);
+  });
+  runtime.onAny((event) => {
+    if (o.json) print(JSON.stringify(event));
+    else if (event.type !== 'status') print(describeEvent(event));
+  });
+  print(
+    o.json
+      ? JSON.stringify({ type: 'started', deviceId: o.id, port: o.port, firmware: board.firmwareName, protection: board.protection, warnings })
+      : `${o.id}: ${board.firmwareName || 'Firmata'} on ${o.port}, protection: ${board.protection === 'firmware' ? 'firmware interlock + host' : 'host only'}`,
+  );
+  if (!o.json) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  const first = { type: 'status' as const, status: runtime.status(), ts: wallClock.now() };
+  print(o.json ? JSON.stringify(first) : describeEvent(first));
+
+  let telemetry: { stop(): Promise<void> } | null = null;
+  if (o.mqtt) {
+    const { startTelemetry } = await import('../telemetry/index.js');
+    try {
+      const t = await startTelemetry({
+        broker: o.broker
+          ? { kind: 'external', url: o.broker, username: o.username, password: o.password }
+          : { kind: 'embedded', host: '127.0.0.1', port: o.mqttPort, wsPort: null },
+        dataDir: o.dataDir,
+        clock: wallClock,
+        allowRemoteReset: o.allowRemoteReset,
+        log: (line) => process.stderr.write(`mqtt: ${line}\n`),
+      });
+      t.addDevice({ runtime, fw: board.firmwareName || 'firmata' });
+      telemetry = t;
+    } catch (err) {
+      await runtime.stop();
+      throw err;
+    }
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await telemetry?.stop();
+  await runtime.stop();
+}
+
+function describeEvent(e: object & { type: string }): string {
+  const rest = Object.entries(e)
+    .filter(([k]) => k !== 'type' && k !== 'ts')
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  return `${new Date().toISOString()} ${e.type} ${rest}`;
+}

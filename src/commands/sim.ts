@@ -1,0 +1,231 @@
+/**
+ * `aquastop sim`: the controller on a simulated dishwasher.
+ *
+ * With --scenario: runs one scenario (by default as fast as possible), prints a timeline (or
+ * JSON lines), checks its expectations and exits 0 (all held), 1 (one failed) or 2 (bad input).
+ * Without: programs back to back at real speed until stopped, with single-key fault
+ * injection on a terminal.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import { formatLogLine, formatSummary, formatTime } from './sim-format.js';
+
+const PORT = z.coerce.number().int().min(0).max(65535);
+
+const flagsSchema = z.object({
+  scenario: z.string().min(1).optional(),
+  seed: z
+    .string()
+    .regex(/^\d{1,9}$/, '--seed must be a whole number from 0 to 999999999')
+    .transform(Number)
+    .optional(),
+  speed: z
+    .string()
+    .refine((s) => s === 'max' || (/^\d+(\.\d+)?$/.test(s) && Number(s) > 0 && Number(s) <= 1_000_000), {
+      message: '--speed must be "max" or a number above 0 (virtual seconds per second, at most 1000000)',
+    })
+    .optional(),
+  duration: z.string().optional(),
+  json: z.boolean().default(false),
+  board: z.enum(['simulated', 'emulated'], { message: '--board must be "simulated" or "emulated"' }).default('simulated'),
+  mqtt: z.boolean().default(true),
+  broker: z
+    .string()
+    .regex(/^(mqtts?|wss?):\/\/[^\s/]+/, '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss://')
+    .optional(),
+  mqttPort: PORT.default(1883),
+  wsPort: PORT.default(9001),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  baseTopic: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic may contain letters, digits, "_", "-" and "/" between levels')
+    .default('aquastop'),
+  dataDir: z.string().min(1).default('.aquastop'),
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-"').default('dishwasher-1'),
+  allowRemoteReset: z.boolean().default(false),
+});
+
+export type SimFlags = z.output<typeof flagsSchema>;
+
+export function parseSimFlags(raw: unknown): SimFlags {
+  const parsed = flagsSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'invalid flags');
+  return parsed.data;
+}
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('run the controller on a simulated dishwasher (a scenario, or interactive at real speed)')
+    .option('--scenario <name|file>', 'built-in scenario name (see "aquastop scenarios") or a scenario JSON file')
+    .option('--seed <n>', 'random seed (default: the scenario\'s)')
+    .option('--speed <n|max>', 'virtual seconds per wall second, or "max" (default: max with --scenario, 1 without)')
+    .option('--duration <d>', 'virtual time to run, e.g. 90s, 20m, 2h (default: the scenario\'s)')
+    .option('--json', 'one JSON object per line instead of the timeline')
+    .option('--board <kind>', 'simulated, or emulated (our firmware in an AVR emulator)', 'simulated')
+    .option('--id <id>', 'device id', 'dishwasher-1')
+    .option('--no-mqtt', 'run offline, without MQTT')
+    .option('--broker <url>', 'external MQTT broker instead of the embedded one')
+    .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')
+    .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
+    .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
+    .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
+    .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
+    .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
+    .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)')
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseSimFlags({
+        ...raw,
+        username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
+        password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
+      });
+      process.exitCode = await runSim(flags);
+    });
+}
+
+/** Runs the command; returns the exit code. */
+export async function runSim(flags: SimFlags): Promise<number> {
+  const [{ Simulation }, { parseDuration, loadScenarioFile }, { loadBuiltinScenario, builtinScenarioNames }, { interactiveScenario }] =
+    await Promise.all([
+      import('../../sim/engine.js'),
+      import('../../sim/scenario.js'),
+      import('../../sim/scenarios/index.js'),
+      import('../../sim/interactive.js'),
+    ]);
+
+  const durationFlag = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+  if (durationFlag === null || durationFlag === 0) {
+    throw new UsageError(`--duration must be a duration like 90s, 20m or 2h (got "${flags.duration}")`);
+  }
+
+  let scenario;
+  if (flags.scenario === undefined) {
+    scenario = interactiveScenario();
+  } else {
+    const looksLikeFile = /[/\\]|\.json$/.test(flags.scenario) || existsSync(flags.scenario);
+    scenario = looksLikeFile ? loadScenarioFile(flags.scenario) : loadBuiltinScenario(flags.scenario);
+    if (!scenario) {
+      throw new UsageError(`unknown scenario "${flags.scenario}" (built-in: ${builtinScenarioNames().join(', ')}; or give a .json file)`);
+    }
+  }
+  const interactive = flags.scenario === undefined;
+  const speed = flags.speed === undefined ? (interactive ? 1 : 'max') : flags.speed === 'max' ? 'max' : Number(flags.speed);
+  const durationMs = durationFlag ?? (interactive ? undefined : scenario.duration);
+
+  const scratch = mkdtempSync(join(tmpdir(), 'aquastop-sim-'));
+  try {
+    const createBoard = flags.board === 'emulated' ? await emulatedBoardFactory(join(scratch, 'eeprom.bin')) : undefined;
+    const { FileStore } = await import('../board/file-store.js');
+    const sim = new Simulation({
+      scenario,
+      deviceId: flags.id,
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      ...(createBoard ? { createBoard } : {}),
+      // An interactive device keeps its memory like a real one; scenario runs start fresh to stay repeatable.
+      ...(interactive ? { store: new FileStore(join(flags.dataDir, flags.id, 'memory.json')) } : {}),
+      keepLog: !interactive,
+    });
+
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    sim.onLog((entry) => out(flags.json ? JSON.stringify(entry) : formatLogLine(entry)));
+    if (!flags.json) {
+      out(`aquastop sim: ${scenario.name} (seed ${sim.seed}, ${flags.board} board, ${speed === 'max' ? 'max speed' : `speed ${speed}x`})`);
+      out(`  ${scenario.description}`);
+    }
+
+    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim) : null;
+    try {
+      await sim.start();
+      if (interactive) {
+        const { runInteractive } = await import('../../sim/interactive.js');
+        await runInteractive(sim, { speed: speed === 'max' ? 1 : speed, durationMs, out });
+      } else if (speed === 'max') {
+        await runWithProgress(sim, durationMs!);
+      } else {
+        const { runRealtime } = await import('../../sim/realtime.js');
+        await runRealtime([sim], { speed, durationMs: durationMs! }).done;
+      }
+      await sim.settle();
+      const { evaluate } = await import('../../sim/expectations.js');
+      const { raisedCodes } = await import('../../sim/engine.js');
+      const status = sim.runtime?.status() ?? null;
+      const expectations = evaluate(scenario.expect, sim.log, { status, programCompleted: sim.cyclesCompleted > 0 });
+      const passed = expectations.every((e) => e.passed);
+      const summary = {
+        t: sim.clock.now(),
+        type: 'summary',
+        scenario: scenario.name,
+        seed: sim.seed,
+        board: flags.board,
+        passed,
+        faults: raisedCodes(sim.log),
+        valve: status?.valve ?? 'closed',
+        drainPump: status?.drainPump ?? 'off',
+        breaker: status?.breaker ?? 'no power',
+        fault: status?.fault ?? null,
+        programCycles: sim.cyclesCompleted,
+        expectations,
+      };
+      out(flags.json ? JSON.stringify(summary) : formatSummary(summary));
+      await sim.stop();
+      return interactive ? 0 : passed ? 0 : 1;
+    } finally {
+      if (telemetry) {
+        await telemetry.flush().catch(() => undefined);
+        await telemetry.stop().catch(() => undefined);
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function runWithProgress(sim: import('../../sim/engine.js').Simulation, durationMs: number): Promise<void> {
+  const started = performance.now();
+  const tty = process.stderr.isTTY === true;
+  let shown = false;
+  await sim.runFor(durationMs, (fraction) => {
+    if (!tty || performance.now() - started < 1_000) return;
+    shown = true;
+    const width = 30;
+    const done = Math.round(fraction * width);
+    process.stderr.write(`\r[${'#'.repeat(done)}${' '.repeat(width - done)}] ${Math.round(fraction * 100)}%  ${formatTime(sim.clock.now())} virtual`);
+  });
+  if (shown) process.stderr.write('\r\x1b[K');
+}
+
+async function emulatedBoardFactory(eepromPath: string) {
+  const { createEmulatedBoard } = await import('../../hardware/boards/emulated-board.js');
+  return (plant: import('../board/plant.js').Plant, clock: import('../board/clock.js').Clock) =>
+    createEmulatedBoard({ plant, clock, eepromPath });
+}
+
+async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation) {
+  const { startTelemetry } = await import('../telemetry/index.js');
+  const telemetry = await startTelemetry({
+    broker: flags.broker
+      ? {
+          kind: 'external',
+          url: flags.broker,
+          ...(flags.username ? { username: flags.username } : {}),
+          ...(flags.password ? { password: flags.password } : {}),
+        }
+      : { kind: 'embedded', host: '127.0.0.1', port: flags.mqttPort, wsPort: flags.wsPort },
+    baseTopic: flags.baseTopic,
+    dataDir: flags.dataDir,
+    clock: sim.clock,
+    allowRemoteReset: flags.allowRemoteReset,
+    log: (line) => process.stderr.write(`mqtt: ${line}\n`),
+  });
+  const { injectFromDashboard } = await import('../../sim/interactive.js');
+  sim.onRuntime((runtime) => {
+    if (runtime) telemetry.addDevice({ runtime, fw: `aquastop-sim/${sim.boardKind}`, inject: (fault) => injectFromDashboard(sim, fault) });
+    else telemetry.removeDevice(sim.deviceId);
+  });
+  return telemetry;
+}

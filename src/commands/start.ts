@@ -1,0 +1,259 @@
+/**
+ * `aquastop start` (what `npm start` runs): the whole demo in one process — the embedded broker
+ * (telemetry, MQTT on --mqtt-port and MQTT-over-WebSocket on --ws-port), a demo fleet of
+ * simulated appliances running looping scenarios at real speed (one of them leaks), the uptime
+ * monitor (--monitor-port) and the dashboard (--http-port). Prints the dashboard URL.
+ *
+ * SIGINT/SIGTERM stops everything in reverse order: dashboard, monitor, fleet (valves closed),
+ * telemetry (every device and the bridge published offline, broker closed); exit 0.
+ * A second signal during shutdown exits 130 at once.
+ *
+ * Each running part is a {@link Piece}; a failure while starting stops the parts already started.
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import { untilSignal } from './dashboard.js';
+import type { InjectName, Telemetry } from '../telemetry/index.js';
+import type { CommandResult } from '../board/runtime-types.js';
+
+const port = (flag: string) => z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
+
+const flagsSchema = z.object({
+  host: z.string().min(1),
+  mqttPort: port('--mqtt-port'),
+  wsPort: port('--ws-port'),
+  httpPort: port('--http-port'),
+  monitorPort: port('--monitor-port'),
+  dataDir: z.string().min(1, '--data-dir must not be empty'),
+  devices: z.coerce.number().int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
+});
+
+export type StartFlags = z.output<typeof flagsSchema>;
+
+export function parseStartFlags(raw: unknown): StartFlags {
+  const r = flagsSchema.safeParse(raw);
+  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? 'bad flags');
+  return { ...r.data, dataDir: resolve(r.data.dataDir) };
+}
+
+/** One running part of the demo. */
+export interface Piece {
+  readonly name: string;
+  /** One line for the banner (URL, what it runs). */
+  readonly summary: string;
+  stop(): Promise<void>;
+}
+
+/** Stops pieces in reverse start order; a failing stop is reported and the rest still stop. */
+export async function stopAll(pieces: Piece[], log: (line: string) => void): Promise<boolean> {
+  let clean = true;
+  for (const piece of [...pieces].reverse()) {
+    try {
+      await piece.stop();
+      log(`stopped ${piece.name}`);
+    } catch (err) {
+      clean = false;
+      log(`could not stop ${piece.name} cleanly: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return clean;
+}
+
+function portError(err: unknown, what: string, flag: string, value: number): never {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') throw new UsageError(`${what}: port ${value} is already in use (choose another with ${flag}, or 0 for any free port)`);
+  throw err;
+}
+
+interface BrokerPiece {
+  readonly piece: Piece;
+  readonly telemetry: Telemetry;
+}
+
+/** The embedded broker (MQTT + WebSocket) with telemetry publishing for the fleet's devices. */
+async function startBrokerPiece(flags: StartFlags, log: (line: string) => void): Promise<BrokerPiece> {
+  const [{ startTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js')]);
+  const telemetry = await startTelemetry({
+    broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort },
+    dataDir: join(flags.dataDir, 'telemetry'),
+    clock: wallClock,
+    // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
+    allowRemoteReset: true,
+    log: (line) => log(`mqtt: ${line}`),
+  });
+  return {
+    telemetry,
+    piece: { name: 'broker', summary: `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}`, stop: () => telemetry.stop() },
+  };
+}
+
+/** How often the leaking demo appliance leaks again (its scenario loops by repeating this period). */
+const LEAK_PERIOD_MS = 6 * 60_000;
+const LOOP_HOURS = 24;
+
+/**
+ * The leaking appliance's scenario: 20 s after each period starts, water reaches the base pan
+ * (i30, latched, drain pump on); at 2 min someone mops the pan; at 3.5 min (dry for longer than
+ * the controller's dry time) someone presses reset; the program loops meanwhile.
+ */
+function leakLoopTimeline(): Record<string, unknown>[] {
+  const steps: Record<string, unknown>[] = [];
+  for (let t = 0; t < LOOP_HOURS * 3_600_000; t += LEAK_PERIOD_MS) {
+    steps.push({ at: t + 20_000, inject: 'leak', ml: 300 }, { at: t + 120_000, dryPan: true }, { at: t + 210_000, press: 'reset' });
+  }
+  return steps;
+}
+
+export interface DemoAppliance {
+  readonly id: string;
+  readonly leaks: boolean;
+  readonly seed: number;
+}
+
+/** Appliance ids and roles for `--devices n`: every third one (starting with the third) leaks. */
+export function demoAppliances(n: number): DemoAppliance[] {
+  const names = ['dishwasher-kitchen', 'dishwasher-office', 'dishwasher-leaky'];
+  return Array.from({ length: n }, (_, i) => ({
+    id: i < names.length ? names[i]! : `dishwasher-${String(i + 1).padStart(3, '0')}${i % 3 === 2 ? '-leaky' : ''}`,
+    leaks: i % 3 === 2,
+    seed: i + 1,
+  }));
+}
+
+/** The demo fleet: simulated appliances on looping scenarios at real speed; every third one leaks. */
+export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, log: (line: string) => void): Promise<Piece> {
+  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }] = await Promise.all([
+    import('../../sim/engine.js'),
+    import('../../sim/realtime.js'),
+    import('../../sim/scenarios/index.js'),
+    import('../../sim/scenario.js'),
+  ]);
+  const normal = loadBuiltinScenario('normal-cycle');
+  if (!normal) throw new Error('built-in scenario normal-cycle is missing');
+  const looping = { ...normal, program: { start: true, loop: true } };
+  const leaky = parseScenario(
+    {
+      name: 'demo-leak-loop',
+      description: 'A dishwasher program on a loop whose base pan takes water every few minutes (i30), is mopped, and reset.',
+      seed: 3,
+      duration: `${LOOP_HOURS}h`,
+      program: { start: true, loop: true },
+      timeline: leakLoopTimeline(),
+    },
+    'aquastop start',
+  );
+  const FW = 'sim-demo';
+  const sims = demoAppliances(flags.devices).map(
+    (a) => new Simulation({ scenario: a.leaks ? leaky : looping, seed: a.seed, deviceId: a.id, keepLog: false }),
+  );
+  for (const sim of sims) {
+    const inject = (fault: InjectName): CommandResult => {
+      const step = INJECT_STEPS[fault];
+      void sim.apply(step).catch((err: unknown) => log(`${sim.deviceId}: injection failed: ${String(err)}`));
+      if (fault === 'powerCut') sim.clock.setTimeout(() => void sim.apply({ power: 'restore' }), POWER_CUT_MS);
+      log(`${sim.deviceId}: injected ${fault}`);
+      return { ok: true };
+    };
+    sim.onRuntime((runtime) => {
+      if (runtime) telemetry.addDevice({ runtime, fw: FW, inject });
+      else telemetry.removeDevice(sim.deviceId);
+    });
+  }
+  for (const sim of sims) await sim.start();
+  const run = runRealtime(sims, { speed: 1 });
+  return {
+    name: 'fleet',
+    summary: `fleet      ${sims.map((s) => s.deviceId).join(', ')} (looping at real speed; ${sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId).join(', ')} leaks)`,
+    stop: async () => {
+      run.stop();
+      await run.done;
+      for (const sim of sims) {
+        sim.press('closeValve');
+        await sim.stop();
+      }
+    },
+  };
+}
+
+/** A power cut from the dashboard lasts this long (virtual = wall time at speed 1), then power returns. */
+const POWER_CUT_MS = 15_000;
+
+/** Dashboard injections as simulator timeline steps. */
+const INJECT_STEPS: Record<InjectName, Record<string, unknown> & ({ inject: string } | { power: 'cut' } | { dryPan: true })> = {
+  leak: { inject: 'leak', ml: 300 },
+  burstHose: { inject: 'burstHose' },
+  tapClosed: { inject: 'tapClosed' },
+  crackedHose: { inject: 'crackedHose', leakFraction: 0.85, toPanFraction: 0.005 },
+  powerCut: { power: 'cut' },
+  dryPan: { dryPan: true },
+};
+
+interface MonitorPiece {
+  readonly piece: Piece;
+  readonly url: string;
+}
+
+/** The uptime monitor on the same broker, with its HTTP API (/api/devices, /metrics); its log lines go to stderr. */
+async function startMonitorPiece(flags: StartFlags, brokerUrl: string): Promise<MonitorPiece> {
+  const { startMonitor } = await import('../monitor/index.js');
+  const monitor = await startMonitor({ brokerUrl, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor') });
+  return { url: monitor.url, piece: { name: 'monitor', summary: `monitor    ${monitor.url}/api/devices  ${monitor.url}/metrics`, stop: () => monitor.stop() } };
+}
+
+export async function startDemo(flags: StartFlags, log: (line: string) => void): Promise<Piece[]> {
+  const pieces: Piece[] = [];
+  try {
+    const broker = await startBrokerPiece(flags, log).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
+    pieces.push(broker.piece);
+    pieces.push(await startFleetPiece(flags, broker.telemetry, log));
+    const monitor = await startMonitorPiece(flags, broker.telemetry.brokerUrl);
+    pieces.push(monitor.piece);
+
+    const { startDashboard } = await import('../dashboard/server.js');
+    const wsUrl = broker.telemetry.wsUrl;
+    if (!wsUrl) throw new UsageError('the embedded broker has no websocket listener; the dashboard needs one');
+    const dashboard = await startDashboard({ host: flags.host, port: flags.httpPort, wsUrl, monitorUrl: monitor.url }).catch((err: unknown) =>
+      portError(err, 'dashboard', '--http-port', flags.httpPort),
+    );
+    pieces.push({ name: 'dashboard', summary: `dashboard  ${dashboard.url}`, stop: () => dashboard.close() });
+    return pieces;
+  } catch (err) {
+    await stopAll(pieces, log);
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('the demo: embedded broker, a simulated fleet (one leaks), the monitor and the dashboard, in one process')
+    .option('--host <addr>', 'address every listener binds to', '127.0.0.1')
+    .option('--mqtt-port <n>', 'embedded broker MQTT port (0 = any free port)', '1883')
+    .option('--ws-port <n>', 'embedded broker MQTT-over-WebSocket port', '9001')
+    .option('--http-port <n>', 'dashboard HTTP port', '8080')
+    .option('--monitor-port <n>', 'monitor HTTP API port (/api/devices, /metrics)', '9464')
+    .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
+    .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
+    .action(async (raw: unknown) => {
+      const flags = parseStartFlags(raw);
+      const log = (line: string) => process.stderr.write(`start: ${line}\n`);
+      const pieces = await startDemo(flags, log);
+      const dashboard = pieces.find((p) => p.name === 'dashboard');
+      process.stdout.write(`${pieces.map((p) => p.summary).join('\n')}\n`);
+      process.stdout.write(`Open ${dashboard?.summary.replace(/^dashboard\s+/, '') ?? '(no dashboard)'} in a browser. Ctrl-C stops everything.\n`);
+      const sig = await untilSignal();
+      log(`${sig}: stopping`);
+      const forced = () => {
+        process.stderr.write('start: second signal: exiting now\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', forced);
+      process.once('SIGTERM', forced);
+      const clean = await stopAll(pieces, log);
+      process.off('SIGINT', forced);
+      process.off('SIGTERM', forced);
+      if (!clean) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,169 @@
+// The device view (#/device/<id>): facts, timeline, heartbeat/availability chart, operator
+// commands (close valve, reset trip, resume) and, for simulated appliances, fault injection.
+
+import { drawChart } from './chart.js';
+import { formatAge } from './tiles.js';
+
+const INJECTIONS = [
+  ['leak', 'Leak into the base pan'],
+  ['burstHose', 'Burst hose'],
+  ['tapClosed', 'Tap closed'],
+  ['powerCut', 'Power cut'],
+];
+
+const COMMANDS = [
+  ['closeValve', 'Close valve', { valve: 'CLOSE' }],
+  ['reset', 'Reset trip', { reset: 'trip' }],
+  ['resume', 'Resume', { resume: true }],
+];
+
+export class DeviceView {
+  constructor(root, { fleet, faults, operator, viewer, askCredentials, monitor }) {
+    this.root = root;
+    this.fleet = fleet;
+    this.faults = faults;
+    this.operator = operator;
+    this.viewer = viewer;
+    this.askCredentials = askCredentials;
+    this.monitor = monitor;
+    this.id = null;
+    this.renderedTimeline = -1;
+    root.addEventListener('click', (e) => this.onClick(e));
+  }
+
+  open(id) {
+    this.id = id;
+    this.renderedTimeline = -1;
+    this.root.hidden = false;
+    this.root.innerHTML = `
+      <header class="dv-head">
+        <h2><span class="dv-id"></span> <span class="avail"></span></h2>
+        <a class="dv-close" href="#/" aria-label="back to the fleet">✕</a>
+      </header>
+      <div class="dv-top">
+        <div class="display big"></div>
+        <div class="dv-fault"></div>
+      </div>
+      <dl class="facts dv-facts"></dl>
+      <section class="dv-actions">
+        <h3>Operator commands</h3>
+        <div class="buttons">${COMMANDS.map(([k, label]) => `<button type="button" data-command="${k}">${label}</button>`).join('')}</div>
+        <div class="operator-line"></div>
+        <output class="command-result" aria-live="polite"></output>
+      </section>
+      <section class="dv-inject" hidden>
+        <h3>Simulator: inject a fault</h3>
+        <div class="buttons">${INJECTIONS.map(([k, label]) => `<button type="button" class="inject" data-inject="${k}">${label}</button>`).join('')}</div>
+        <output class="inject-result" aria-live="polite"></output>
+      </section>
+      <section><h3>Heartbeats and availability (last 10 min)</h3><canvas class="chart" height="160"></canvas></section>
+      <section class="dv-monitor" hidden><h3>Monitor</h3><dl class="facts monitor-facts"></dl></section>
+      <section><h3>Timeline</h3><ol class="timeline"></ol></section>`;
+    this.q('.dv-id').textContent = id;
+    this.update();
+  }
+
+  close() {
+    this.id = null;
+    this.root.hidden = true;
+    this.root.innerHTML = '';
+  }
+
+  q(sel) {
+    return this.root.querySelector(sel);
+  }
+
+  /** Re-renders the open device (called from the frame flush when it changed, and every second). */
+  update() {
+    if (!this.id) return;
+    const d = this.fleet.device(this.id);
+    const now = this.fleet.now();
+    const code = this.fleet.faultCode(d);
+    const def = code ? this.faults[code] : null;
+    const s = d.state;
+    this.root.dataset.status = d.status;
+    this.q('.avail').textContent = d.status === 'silent' ? 'no heartbeat' : d.status;
+    this.q('.display').textContent = def ? def.display : s ? '—' : '…';
+    const faultLine = def ? `${code}: ${def.text}` : code ? `fault ${code}` : 'no active fault';
+    const detail = d.activeFault && d.activeFault.code === code && d.activeFault.detail ? ` — ${d.activeFault.detail}` : '';
+    this.q('.dv-fault').textContent = faultLine + detail;
+    const facts = [
+      ['state', s ? s.state : '…'],
+      ['breaker', s ? s.breaker : '…'],
+      ['valve', s ? s.valve : '…'],
+      ['drain pump', s ? s.drainPump : '…'],
+      ['base pan', s ? (s.leak ? 'wet' : 'dry') : '…'],
+      ['tub level', s && s.tubLevelL !== null ? `${s.tubLevelL.toFixed(1)} L` : '—'],
+      ['trips', s ? String(s.tripCount) : '…'],
+      ['board / fw', s ? `${s.board} / ${s.fw}` : '…'],
+      ['heartbeat', `${formatAge(this.fleet.ageS(d, now))} ago${d.hb ? ` · seq ${d.hb.seq} · boot ${d.hb.boot} · every ${d.hb.intervalS} s` : ''}`],
+      ['lost beats', String(d.lostBeats)],
+    ];
+    this.fillFacts(this.q('.dv-facts'), facts);
+    this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
+    this.q('.operator-line').textContent = this.operator.loggedIn ? `operator: ${this.operator.username}` : 'commands ask for operator credentials';
+    drawChart(this.q('.chart'), d, now);
+    if (this.renderedTimeline !== d.timeline.length || d.timeline.length === 200) this.renderTimeline(d);
+    const m = this.monitor.forDevice(this.id);
+    this.q('.dv-monitor').hidden = !m;
+    if (m) this.fillFacts(this.q('.monitor-facts'), m);
+  }
+
+  fillFacts(dl, pairs) {
+    const html = pairs.map(([k, v]) => `<dt>${esc(k)}</dt><dd data-key="${esc(k)}">${esc(v)}</dd>`).join('');
+    if (dl.innerHTML !== html) dl.innerHTML = html;
+  }
+
+  renderTimeline(d) {
+    this.renderedTimeline = d.timeline.length;
+    const ol = this.q('.timeline');
+    ol.innerHTML = d.timeline
+      .slice()
+      .reverse()
+      .map((e) => `<li data-kind="${e.kind}"><time>${new Date(e.t).toLocaleTimeString()}</time> ${esc(e.text)}</li>`)
+      .join('');
+  }
+
+  async onClick(e) {
+    const btn = e.target.closest('button');
+    if (!btn || !this.id) return;
+    const id = this.id;
+    if (btn.dataset.command) {
+      const [, label, payload] = COMMANDS.find(([k]) => k === btn.dataset.command);
+      const out = this.q('.command-result');
+      if (!this.operator.loggedIn) {
+        try {
+          await this.askCredentials();
+        } catch (err) {
+          this.showResult(out, false, `${label}: ${err.message}`);
+          return;
+        }
+      }
+      this.showResult(out, null, `${label}: sent, waiting for ${id}…`);
+      try {
+        const r = await this.operator.command(id, payload);
+        if (this.id !== id) return;
+        this.showResult(out, r.ok, r.ok ? `${label}: ok` : `${label} refused: ${r.error ?? 'no reason given'}`);
+      } catch (err) {
+        this.showResult(out, false, `${label}: ${err.message}`);
+      }
+    } else if (btn.dataset.inject) {
+      const out = this.q('.inject-result');
+      try {
+        await this.operator.inject(id, btn.dataset.inject, this.viewer());
+        this.showResult(out, true, `injected ${btn.textContent.toLowerCase()}: watch the breaker`);
+      } catch (err) {
+        this.showResult(out, false, `injection failed: ${err.message}`);
+      }
+    }
+  }
+
+  showResult(out, ok, text) {
+    out.textContent = text;
+    out.dataset.ok = ok === null ? 'pending' : String(ok);
+  }
+}
+
+function esc(v) {
+  return String(v).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}

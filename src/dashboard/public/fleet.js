@@ -1,0 +1,169 @@
+// The fleet model: one record per device, fed by MQTT messages. No DOM here.
+// Every change marks the device dirty; the renderer drains `dirty` once per animation frame.
+
+const TIMELINE_MAX = 200;
+const BEATS_MAX = 2000;
+const HISTORY_MS = 30 * 60 * 1000;
+
+/** Which of our topics a topic string is (mirrors parseTopic in src/telemetry/topics.ts). */
+export function parseTopic(topic, base) {
+  if (!topic.startsWith(base + '/')) return null;
+  const rest = topic.slice(base.length + 1).split('/');
+  if (rest[0] === 'bridge' && rest[1] === 'state' && rest.length === 2) return { name: 'bridgeState' };
+  const id = rest[0];
+  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
+  const tail = rest.slice(1).join('/');
+  const names = { '': 'state', availability: 'availability', heartbeat: 'heartbeat', fault: 'fault', 'set/result': 'setResult' };
+  const name = names[tail];
+  return name ? { name, id } : null;
+}
+
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Minimal shape checks (the broker may carry anything); a bad message is counted and dropped. */
+const valid = {
+  state: (p) => isObj(p) && typeof p.state === 'string' && (p.valve === 'open' || p.valve === 'closed') && typeof p.breaker === 'string',
+  availability: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
+  bridgeState: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
+  heartbeat: (p) => isObj(p) && Number.isInteger(p.seq) && typeof p.intervalS === 'number' && p.intervalS > 0,
+  fault: (p) => isObj(p) && (p.event === 'raised' || p.event === 'cleared') && typeof p.code === 'string',
+  setResult: (p) => isObj(p) && typeof p.ok === 'boolean',
+};
+
+export class Fleet {
+  constructor(base, now = () => Date.now()) {
+    this.base = base;
+    this.now = now;
+    /** @type {Map<string, any>} */
+    this.devices = new Map();
+    this.dirty = new Set();
+    this.bridge = null;
+    this.stats = { messages: 0, invalid: 0 };
+  }
+
+  device(id) {
+    let d = this.devices.get(id);
+    if (!d) {
+      d = { id, state: null, availability: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
+      this.devices.set(id, d);
+    }
+    return d;
+  }
+
+  log(d, kind, text, t = this.now()) {
+    d.timeline.push({ t, kind, text });
+    if (d.timeline.length > TIMELINE_MAX) d.timeline.splice(0, d.timeline.length - TIMELINE_MAX);
+  }
+
+  /** Feed one MQTT message; returns false when it was not ours or not valid. */
+  handle(topic, payloadText) {
+    const parsed = parseTopic(topic, this.base);
+    if (!parsed) return false;
+    let p;
+    try {
+      p = JSON.parse(payloadText);
+    } catch {
+      this.stats.invalid++;
+      return false;
+    }
+    if (!valid[parsed.name](p)) {
+      this.stats.invalid++;
+      return false;
+    }
+    this.stats.messages++;
+    if (parsed.name === 'bridgeState') {
+      this.bridge = p.state;
+      return true;
+    }
+    const d = this.device(parsed.id);
+    const t = this.now();
+    switch (parsed.name) {
+      case 'state': {
+        const old = d.state;
+        if (!old || old.state !== p.state || old.breaker !== p.breaker) this.log(d, 'state', `state ${p.state} · breaker ${p.breaker}`, t);
+        if (old && old.valve !== p.valve) this.log(d, 'valve', `valve ${p.valve}`, t);
+        if (old && old.drainPump !== p.drainPump) this.log(d, 'pump', `drain pump ${p.drainPump}`, t);
+        d.state = p;
+        break;
+      }
+      case 'availability':
+        if (d.availability !== p.state) this.log(d, 'availability', `availability ${p.state}`, t);
+        d.availability = p.state;
+        break;
+      case 'heartbeat':
+        if (d.hb && p.boot === d.hb.boot && p.seq > d.hb.seq + 1) d.lostBeats += p.seq - d.hb.seq - 1;
+        if (d.hb && p.boot !== d.hb.boot) this.log(d, 'restart', `restarted (boot ${p.boot})`, t);
+        d.hb = p;
+        d.hbAt = t;
+        d.beats.push(t);
+        if (d.beats.length > BEATS_MAX || (d.beats[0] ?? t) < t - HISTORY_MS) {
+          const cut = d.beats.findIndex((b) => b >= t - HISTORY_MS);
+          d.beats.splice(0, Math.max(cut, d.beats.length - BEATS_MAX, 0));
+        }
+        break;
+      case 'fault':
+        d.lastFaultEvent = p;
+        if (p.event === 'raised') d.activeFault = p;
+        else if (d.activeFault && d.activeFault.code === p.code) d.activeFault = null;
+        this.log(d, p.event === 'raised' ? 'fault' : 'cleared', `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`, t);
+        break;
+      case 'setResult':
+        this.log(d, p.ok ? 'result' : 'refused', p.ok ? 'command accepted' : `command refused: ${p.error ?? 'no reason given'}`, t);
+        break;
+    }
+    this.refreshStatus(d, t);
+    this.dirty.add(d.id);
+    return true;
+  }
+
+  /** The fault code holding the device, if any (retained state first, then the last heartbeat). */
+  faultCode(d) {
+    if (d.state) return d.state.fault;
+    return d.hb ? d.hb.fault : null;
+  }
+
+  /** Heartbeat age in whole seconds, or null before the first heartbeat. */
+  ageS(d, t = this.now()) {
+    return d.hb ? Math.max(0, Math.floor((t - d.hbAt) / 1000)) : null;
+  }
+
+  /** online / offline (availability says so) / silent (heartbeats overdue: 1.5 intervals + 1 s) / unknown. */
+  deriveStatus(d, t = this.now()) {
+    if (d.availability === 'offline') return 'offline';
+    if (d.hb) {
+      const overdueMs = d.hb.intervalS * 1500 + 1000;
+      return t - d.hbAt > overdueMs ? 'silent' : 'online';
+    }
+    return d.availability === 'online' ? 'online' : 'unknown';
+  }
+
+  /** Recomputes a device's status; logs and returns true when it changed. */
+  refreshStatus(d, t = this.now()) {
+    const s = this.deriveStatus(d, t);
+    if (s === d.status) return false;
+    d.status = s;
+    d.statusLog.push({ t, status: s });
+    if (d.statusLog.length > 500) d.statusLog.shift();
+    if (s === 'silent') this.log(d, 'availability', 'heartbeats overdue', t);
+    return true;
+  }
+
+  /** Called every second: heartbeat ages tick and overdue devices turn silent. */
+  tick(t = this.now()) {
+    for (const d of this.devices.values()) {
+      this.refreshStatus(d, t);
+    }
+  }
+
+  summary(t = this.now()) {
+    let online = 0;
+    let down = 0;
+    let faulted = 0;
+    for (const d of this.devices.values()) {
+      if (d.status === 'online') online++;
+      else if (d.status === 'offline' || d.status === 'silent') down++;
+      if (this.faultCode(d)) faulted++;
+    }
+    return { total: this.devices.size, online, down, faulted, t };
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The fault catalogue: every code the controller can raise, in one place.
+ *
+ * Codes and displays follow AEG/Electrolux dishwashers (the display shows ",30" for i30).
+ * Timings are not here: they are configuration (see config.ts), validated, with these
+ * appliances' defaults. `rule` describes the detection rule in words for people and docs.
+ */
+
+export type Severity = 'warning' | 'error' | 'critical';
+
+/**
+ * How a fault is cleared.
+ * - auto: the breaker trips, cools down, then allows one probe (half-open retry).
+ * - manual: the breaker latches; a person must reset it once the cause is gone.
+ * - service: the breaker goes to service; no software reset (a repair is needed).
+ */
+export type ResetPolicy = 'auto' | 'manual' | 'service';
+
+export interface FaultDefinition {
+  readonly code: FaultCode;
+  /** What the appliance's two-digit display shows. */
+  readonly display: string;
+  readonly text: string;
+  readonly severity: Severity;
+  readonly reset: ResetPolicy;
+  /** The detection rule, in words, naming the configuration keys that time it. */
+  readonly rule: string;
+}
+
+export const FAULT_CODES = [
+  'i10',
+  'i11',
+  'iF0',
+  'i20',
+  'i30',
+  'i41',
+  'i42',
+  'iB0',
+  'iC0',
+  'iE0',
+  'i80',
+  'iH0',
+] as const;
+
+export type FaultCode = (typeof FAULT_CODES)[number];
+
+const entries: readonly FaultDefinition[] = [
+  {
+    code: 'i10',
+    display: ',10',
+    text: 'Cannot take in water: no level rise at all (tap closed?)',
+    severity: 'error',
+    reset: 'auto',
+    rule: 'tub level has not risen by fill.minRiseL within fill.staticTimeoutMs after the valve opens',
+  },
+  {
+    code: 'i11',
+    display: ',11',
+    text: 'Fill level not reached in time (water arrives too slowly)',
+    severity: 'error',
+    reset: 'auto',
+    rule: 'fill target not reached within fill.dynamicTimeoutMs of valve-open time',
+  },
+  {
+    code: 'iF0',
+    display: ',F0',
+    text: 'Top-up fill failed repeatedly',
+    severity: 'error',
+    reset: 'manual',
+    rule: 'fill.maxFailedTopUps top-up fills in a row did not reach the level within fill.topUpTimeoutMs',
+  },
+  {
+    code: 'i20',
+    display: ',20',
+    text: 'Cannot drain: tub not empty',
+    severity: 'error',
+    reset: 'auto',
+    rule: 'tub level not below drain.emptyL within drain.timeoutMs of drain-pump time',
+  },
+  {
+    code: 'i30',
+    display: ',30',
+    text: 'Anti-flood: water in the base pan (Aquastop)',
+    severity: 'critical',
+    reset: 'manual',
+    rule: 'base-pan float wet for leak.wetDebounceMs without a break, or float signal lost; drain pump runs until the pan is dry; reset only after the pan is dry for leak.dryMs',
+  },
+  {
+    code: 'i41',
+    display: ',41',
+    text: 'Level sensor signal lost (open circuit)',
+    severity: 'error',
+    reset: 'manual',
+    rule: 'level signal missing for sensors.levelLostMs',
+  },
+  {
+    code: 'i42',
+    display: ',42',
+    text: 'Level sensor implausible or too noisy',
+    severity: 'error',
+    reset: 'manual',
+    rule: 'level reading outside the plausible range, or jumping more than sensors.levelMaxJumpL between samples, for sensors.levelImplausibleMs',
+  },
+  {
+    code: 'iB0',
+    display: ',B0',
+    text: 'Inlet valve stuck open: water flows while the valve is closed',
+    severity: 'critical',
+    reset: 'manual',
+    rule: 'flow-meter pulses for valveLeak.flowMs while the valve is commanded closed',
+  },
+  {
+    code: 'iC0',
+    display: ',C0',
+    text: 'Board link lost: the board heard nothing from the controller',
+    severity: 'error',
+    reset: 'auto',
+    rule: 'the board watchdog (2 s without a keepalive) closed the valve; clears when the link returns',
+  },
+  {
+    code: 'iE0',
+    display: ',E0',
+    text: 'Unaccounted water: metered inflow far above the tub level rise',
+    severity: 'critical',
+    reset: 'manual',
+    rule: 'during a fill, metered inflow exceeds the tub rise by more than unaccounted.minLossL and by unaccounted.ratio times the rise',
+  },
+  {
+    code: 'i80',
+    display: ',80',
+    text: 'Persistent memory fault: trip latch or fault memory unreadable',
+    severity: 'critical',
+    reset: 'service',
+    rule: 'at boot, the persisted trip latch or fault memory cannot be read',
+  },
+  {
+    code: 'iH0',
+    display: ',H0',
+    text: 'Hose safety valve blown: the inlet hose must be replaced',
+    severity: 'critical',
+    reset: 'service',
+    rule: 'the one-shot mechanical hose safety valve reports blown (a fuse: no software reset)',
+  },
+];
+
+export const FAULTS: Readonly<Record<FaultCode, FaultDefinition>> = Object.freeze(
+  Object.fromEntries(entries.map((e) => [e.code, Object.freeze(e)])) as Record<FaultCode, FaultDefinition>,
+);
+
+export function isFaultCode(value: unknown): value is FaultCode {
+  return typeof value === 'string' && (FAULT_CODES as readonly string[]).includes(value);
+}
+
+export function faultDefinition(code: FaultCode): FaultDefinition {
+  return FAULTS[code];
+}

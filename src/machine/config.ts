@@ -1,0 +1,121 @@
+/**
+ * Controller timings and thresholds: validated configuration with defaults taken from
+ * AEG/Electrolux dishwasher service documentation (see DESIGN.md, "Fault codes").
+ *
+ * Every key is optional in input; `parseControllerConfig({})` gives the defaults.
+ * Volumes are litres, durations milliseconds.
+ */
+import { z } from 'zod';
+
+const ms = (def: number) => z.number().int().positive().max(24 * 3_600_000).default(def);
+const litres = (def: number) => z.number().nonnegative().max(1000).default(def);
+
+export const controllerConfigSchema = z
+  .object({
+    fill: z
+      .object({
+        /** i10: no level rise at all this long after the valve opens. */
+        staticTimeoutMs: ms(90_000),
+        /** i11: fill level not reached within this much valve-open time. */
+        dynamicTimeoutMs: ms(120_000),
+        /** A rise smaller than this counts as "no rise" for i10. */
+        minRiseL: litres(0.1),
+        /** A top-up fill that has not reached its level in this time counts as failed. */
+        topUpTimeoutMs: ms(60_000),
+        /** iF0 after this many failed top-ups in a row. */
+        maxFailedTopUps: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    drain: z
+      .object({
+        /** i20: tub not below emptyL within this much drain-pump time. */
+        timeoutMs: ms(90_000),
+        emptyL: litres(0.2),
+      })
+      .strict()
+      .prefault({}),
+    leak: z
+      .object({
+        /** i30: float wet this long without a break. */
+        wetDebounceMs: ms(10_000),
+        /** The pan must read dry this long before a reset of i30 is accepted. */
+        dryMs: ms(60_000),
+      })
+      .strict()
+      .prefault({}),
+    breaker: z
+      .object({
+        /** Tripped (retryable fault) -> probing after this cool-down. */
+        coolDownMs: ms(120_000),
+      })
+      .strict()
+      .prefault({}),
+    sensors: z
+      .object({
+        /** i41: level signal missing this long. */
+        levelLostMs: ms(2_500),
+        /** i42: level implausible this long. */
+        levelImplausibleMs: ms(5_000),
+        /** Plausible tub level range. */
+        levelMinL: z.number().min(-10).max(0).default(-0.5),
+        levelMaxL: litres(12),
+        /** A jump larger than this between two samples is implausible (noise or a loose wire). */
+        levelMaxJumpL: litres(1.5),
+      })
+      .strict()
+      .prefault({}),
+    valveLeak: z
+      .object({
+        /** iB0: flow pulses this long while the valve is commanded closed. */
+        flowMs: ms(2_000),
+        /** Flow counts as stopped after this long without a pulse (timed by the runtime, which samples the meter). */
+        quietMs: ms(1_000),
+      })
+      .strict()
+      .prefault({}),
+    unaccounted: z
+      .object({
+        /** iE0 needs metered inflow above tub rise by more than minLossL ... */
+        minLossL: litres(1.5),
+        /** ... and inflow greater than ratio x the rise. */
+        ratio: z.number().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    exercise: z
+      .object({
+        /** How long a valve exercise holds the valve open. */
+        durationMs: ms(2_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ControllerConfig = z.output<typeof controllerConfigSchema>;
+export type ControllerConfigInput = z.input<typeof controllerConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly configError = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** One line naming the first problem: "fill.staticTimeoutMs: Too small: expected number to be >0". */
+export function formatZodError(error: z.ZodError, prefix = ''): string {
+  const issue = error.issues[0];
+  if (!issue) return `${prefix}invalid`;
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  return `${prefix}${path}: ${issue.message}`;
+}
+
+export function parseControllerConfig(input: unknown = {}): ControllerConfig {
+  const result = controllerConfigSchema.safeParse(input ?? {});
+  if (!result.success) throw new ConfigError(formatZodError(result.error, 'controller config '));
+  return result.data;
+}
+
+export const DEFAULT_CONFIG: ControllerConfig = parseControllerConfig({});

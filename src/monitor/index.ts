@@ -1,0 +1,82 @@
+/**
+ * The uptime monitor: watches every device on the broker, keeps its history in the data
+ * directory, serves /metrics and /api/devices, and alerts on DOWN/UP and faults.
+ * See src/monitor/README.md.
+ */
+import { pino, type Logger } from 'pino';
+import { wallClock, type Clock } from '../board/clock.js';
+import { WebhookAlertSink } from './alerts.js';
+import { FileEventLog } from './event-log.js';
+import { startHttpApi, type HttpApi } from './http.js';
+import { createMetrics } from './metrics.js';
+import { MonitorError, parseMonitorOptions, type MonitorConfigInput } from './options.js';
+import { startSubscriber, type Subscriber } from './subscriber.js';
+import { Tracker } from './tracker.js';
+
+export { MonitorError, parseMonitorOptions } from './options.js';
+export type { MonitorConfig, MonitorConfigInput } from './options.js';
+export type { Alert, DeviceReport, HistoryItem } from './types.js';
+export { Tracker } from './tracker.js';
+
+export type MonitorOptions = MonitorConfigInput & {
+  /** Default: wall clock. */
+  readonly clock?: Clock;
+  /** Default: pino (info) on stderr. */
+  readonly logger?: Logger;
+};
+
+export interface Monitor {
+  /** http:// URL of the API (/api/devices, /metrics). */
+  readonly url: string;
+  readonly tracker: Tracker;
+  readonly subscriber: Subscriber;
+  /** Unsubscribes, snapshots counters, records the stop, waits for webhooks in flight, closes the API. */
+  stop(): Promise<void>;
+}
+
+export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
+  const { clock = wallClock, logger = pino({ name: 'aquastop-monitor' }, pino.destination(2)), ...raw } = options;
+  const config = parseMonitorOptions(raw);
+  const log = new FileEventLog(config.dataDir);
+  const alerts = new WebhookAlertSink({ logger, webhookUrl: config.webhookUrl });
+  const tracker = new Tracker({ clock, log, alerts, downAfter: config.downAfter, sloTarget: Number((config.slo / 100).toPrecision(12)), snapshotMs: config.snapshotMs });
+  tracker.start();
+  if (log.skipped > 0) logger.warn(`skipped ${log.skipped} unreadable line(s) in ${log.path}`);
+
+  let http: HttpApi | null = null;
+  let subscriber: Subscriber | null = null;
+  try {
+    subscriber = await startSubscriber({ ...config, tracker, logger }).catch((err: unknown) => {
+      throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const registry = createMetrics(tracker, subscriber.stats);
+    http = await startHttpApi({ host: config.host, port: config.port, tracker, registry }).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
+      throw err;
+    });
+  } catch (err) {
+    await subscriber?.stop().catch(() => undefined);
+    tracker.stop();
+    throw err;
+  }
+  logger.info({ url: http.url, broker: config.brokerUrl, base: config.baseTopic, dataDir: config.dataDir }, `monitor on ${http.url}`);
+
+  const api = http;
+  const sub = subscriber;
+  let stopped: Promise<void> | null = null;
+  return {
+    url: api.url,
+    tracker,
+    subscriber: sub,
+    stop() {
+      stopped ??= (async () => {
+        await sub.stop().catch(() => undefined);
+        tracker.stop();
+        await alerts.drain();
+        await api.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Prometheus metrics for /metrics (prom-client), read from the tracker at scrape time, so a
+ * scrape always shows current figures and nothing is kept twice. Names follow the Prometheus
+ * conventions (`_total` counters, `_ratio`, `_seconds`) so `promtool check metrics` passes.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Tracker } from './tracker.js';
+import type { IngestStats } from './subscriber.js';
+
+const BREAKER_STATES = ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'] as const;
+
+export function createMetrics(tracker: Tracker, ingest: IngestStats | null): Registry {
+  const registry = new Registry();
+  // One scrape reads the reports several times; compute them once per scrape.
+  let cache: { at: number; reports: ReturnType<Tracker['reports']> } | null = null;
+  const reports = () => {
+    const at = performance.now();
+    if (!cache || at - cache.at > 200) cache = { at, reports: tracker.reports() };
+    return cache.reports;
+  };
+  // No collectDefaultMetrics(): its nodejs_active_*_total gauges fail `promtool check metrics`.
+
+  new Gauge({
+    name: 'aquastop_device_up',
+    help: 'Whether the device is UP (1) or not (0: DOWN or not known).',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.set({ device: r.id }, r.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_availability_ratio',
+    help: 'Time-weighted availability over the window (up / observed time).',
+    labelNames: ['device', 'window'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) {
+        for (const [window, v] of [['1h', r.availability.h1], ['1d', r.availability.d1], ['30d', r.availability.d30]] as const) {
+          if (v !== null) this.set({ device: r.id, window }, v);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_error_budget_remaining_ratio',
+    help: 'Fraction of the 30-day error budget left for the SLO target.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.set({ device: r.id }, r.errorBudgetLeft);
+    },
+  });
+  new Counter({
+    name: 'aquastop_device_heartbeats_received_total',
+    help: 'Heartbeats received from the device.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.inc({ device: r.id }, r.heartbeatsReceived);
+    },
+  });
+  new Counter({
+    name: 'aquastop_device_heartbeats_lost_total',
+    help: 'Heartbeats missing from seq gaps within one boot.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.inc({ device: r.id }, r.heartbeatsLost);
+    },
+  });
+  new Counter({
+    name: 'aquastop_device_restarts_total',
+    help: 'Device restarts seen from boot counter changes.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.inc({ device: r.id }, r.restarts);
+    },
+  });
+  new Counter({
+    name: 'aquastop_device_faults_raised_total',
+    help: 'Faults raised by the device, by fault code.',
+    labelNames: ['device', 'code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of tracker.faultCounts()) this.inc({ device: f.id, code: f.code }, f.count);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_breaker_state',
+    help: 'Breaker state of the device: 1 for the current state, 0 for the others.',
+    labelNames: ['device', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) {
+        if (r.breaker === null) continue;
+        for (const s of BREAKER_STATES) this.set({ device: r.id, state: s }, r.breaker === s ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_last_seen_timestamp_seconds',
+    help: 'Time of the last heartbeat from the device (Unix seconds).',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) if (r.lastSeen !== null) this.set({ device: r.id }, Date.parse(r.lastSeen) / 1000);
+    },
+  });
+  if (ingest) {
+    new Counter({
+      name: 'aquastop_monitor_invalid_messages_total',
+      help: 'MQTT messages ignored because their payload failed the schema, by topic kind.',
+      labelNames: ['topic'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [topic, n] of ingest.invalid) this.inc({ topic }, n);
+      },
+    });
+  }
+  return registry;
+}

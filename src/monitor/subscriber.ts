@@ -1,0 +1,129 @@
+/**
+ * The monitor's MQTT side: subscribes to every device's heartbeat, availability, state and
+ * fault topics and the bridge state (filters from topics.ts), validates each payload with its
+ * schema and hands it to the tracker.
+ *
+ * An invalid payload (not JSON, or failing the schema) is counted per topic kind and logged
+ * once per topic, then ignored. Losing the broker is reported to the tracker (devices become
+ * "unknown" rather than DOWN: the monitor cannot tell); mqtt.js reconnects by itself.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
+import type { Tracker } from './tracker.js';
+
+export interface SubscriberOptions {
+  readonly brokerUrl: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly baseTopic: string;
+  readonly tracker: Tracker;
+  readonly logger: Logger;
+}
+
+export interface IngestStats {
+  /** Messages handed to the tracker. */
+  accepted: number;
+  /** Invalid payloads per topic kind. */
+  readonly invalid: Map<string, number>;
+}
+
+export const SUBSCRIBED: readonly TopicName[] = ['heartbeat', 'availability', 'state', 'fault', 'bridgeState'];
+const LOGGED_TOPICS_MAX = 1000;
+
+export interface Subscriber {
+  readonly client: MqttClient;
+  readonly stats: IngestStats;
+  stop(): Promise<void>;
+}
+
+/** Connects and subscribes; rejects (one clear message) if the first connection fails. */
+export async function startSubscriber(options: SubscriberOptions): Promise<Subscriber> {
+  const { tracker, logger, baseTopic } = options;
+  const stats: IngestStats = { accepted: 0, invalid: new Map() };
+  const loggedInvalid = new Set<string>();
+
+  const client = await mqtt.connectAsync(options.brokerUrl, {
+    username: options.username,
+    password: options.password,
+    clientId: `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    reconnectPeriod: 1000,
+    connectTimeout: 5000,
+  }, false);
+
+  const filters = SUBSCRIBED.map((name) => filterFor(name, baseTopic));
+  const subscribe = () => client.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])));
+  await subscribe();
+
+  let connected = true;
+  client.on('connect', () => {
+    if (connected) return;
+    connected = true;
+    logger.info('broker connection back');
+    tracker.onConnection(true);
+    // A clean session forgets subscriptions.
+    subscribe().catch((err: unknown) => logger.error(`resubscribe failed: ${err instanceof Error ? err.message : String(err)}`));
+  });
+  client.on('offline', () => {
+    if (!connected) return;
+    connected = false;
+    logger.warn('broker connection lost; device status unknown until it is back');
+    tracker.onConnection(false);
+  });
+  client.on('error', (err) => logger.error(`mqtt: ${err.message}`));
+
+  const invalid = (topic: string, name: string, why: string) => {
+    stats.invalid.set(name, (stats.invalid.get(name) ?? 0) + 1);
+    if (loggedInvalid.has(topic) || loggedInvalid.size >= LOGGED_TOPICS_MAX) return;
+    loggedInvalid.add(topic);
+    logger.warn({ topic }, `ignoring invalid ${name} payload on ${topic}: ${why} (further ones on this topic are only counted)`);
+  };
+
+  client.on('message', (topic, payload) => {
+    const where = parseTopic(topic, baseTopic);
+    if (!where || !SUBSCRIBED.includes(where.name)) return;
+    // Retained topics are cleared with an empty payload: nothing to judge.
+    if (payload.length === 0) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      invalid(topic, where.name, 'not JSON');
+      return;
+    }
+    const r = TOPICS[where.name].schema.safeParse(json);
+    if (!r.success) {
+      invalid(topic, where.name, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      return;
+    }
+    stats.accepted++;
+    const id = where.id ?? '';
+    switch (where.name) {
+      case 'heartbeat':
+        tracker.onHeartbeat(id, r.data as never);
+        break;
+      case 'availability':
+        tracker.onAvailability(id, r.data as never);
+        break;
+      case 'state':
+        tracker.onState(id, r.data as never);
+        break;
+      case 'fault':
+        tracker.onFault(id, r.data as never);
+        break;
+      case 'bridgeState':
+        tracker.onBridgeState(r.data as never);
+        break;
+      default:
+        break;
+    }
+  });
+
+  return {
+    client,
+    stats,
+    async stop() {
+      await client.endAsync();
+    },
+  };
+}

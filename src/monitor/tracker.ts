@@ -1,0 +1,282 @@
+/**
+ * The fleet tracker: turns validated MQTT payloads into device status, counters, history and
+ * alerts. No MQTT, HTTP or files here: messages come in through the `on*` methods, history goes
+ * to an {@link EventLog}, alerts to an {@link AlertSink}, time from the injected {@link Clock}.
+ *
+ * Contract:
+ * - A heartbeat makes a device UP (and sets its expected interval from `intervalS`); it goes DOWN
+ *   when no heartbeat arrives for `downAfter` x intervalS, when its availability turns offline,
+ *   or when the bridge state goes offline.
+ * - seq gaps within one boot count as lost heartbeats; a changed boot counts as a restart.
+ * - Every change is appended to the log before anything else happens (alert, figures).
+ * - DOWN/UP and fault raised/cleared alerts are sent once per incident, also across restarts
+ *   (the last alerted status and fault are in the log).
+ * - `start()` replays the log; `stop()` snapshots counters and records the stop.
+ */
+import type { Clock } from '../board/clock.js';
+import type { PayloadOf } from '../telemetry/topics.js';
+import { DeviceRecord } from './device.js';
+import type { EventLog } from './event-log.js';
+import type { Alert, DeviceReport, FaultCode, HistoryItem, LogEntry } from './types.js';
+
+export interface AlertSink {
+  send(alert: Alert): void;
+}
+
+export interface TrackerOptions {
+  readonly clock: Clock;
+  readonly log: EventLog;
+  readonly alerts?: AlertSink;
+  /** DOWN after this many heartbeat intervals without one (default 1.5). */
+  readonly downAfter?: number;
+  /** SLO target as a ratio, default 0.999. */
+  readonly sloTarget?: number;
+  /** How often counters are snapshotted to the log, ms (default 10 000; 0 = only at stop). */
+  readonly snapshotMs?: number;
+}
+
+type Heartbeat = PayloadOf<'heartbeat'>;
+
+export class Tracker {
+  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly clock: Clock;
+  private readonly log: EventLog;
+  private readonly alerts: AlertSink | undefined;
+  readonly downAfter: number;
+  readonly sloTarget: number;
+  private readonly snapshotMs: number;
+  private snapshotTimer: unknown = null;
+  private running = false;
+
+  constructor(options: TrackerOptions) {
+    this.clock = options.clock;
+    this.log = options.log;
+    this.alerts = options.alerts;
+    this.downAfter = options.downAfter ?? 1.5;
+    this.sloTarget = options.sloTarget ?? 0.999;
+    this.snapshotMs = options.snapshotMs ?? 10_000;
+  }
+
+  /** Replays the history, records this start and arms the DOWN deadlines of known devices. */
+  start(): void {
+    let lastT: number | null = null;
+    let open = false;
+    for (const e of this.log.replay()) {
+      if (e.type === 'start' || e.type === 'stop') {
+        // A run that ended without "stop" (crash) ended at its last line.
+        if (e.type === 'start' && open && lastT !== null) this.allUnknown(lastT);
+        if (e.type === 'stop') this.allUnknown(e.t);
+        open = e.type === 'start';
+      } else {
+        this.device(e.id).apply(e);
+      }
+      lastT = lastT === null ? e.t : Math.max(lastT, e.t);
+    }
+    if (open && lastT !== null) this.allUnknown(lastT);
+    this.running = true;
+    this.log.append({ type: 'start', t: this.clock.now() });
+    for (const d of this.devices.values()) this.arm(d);
+    this.scheduleSnapshot();
+  }
+
+  /** Snapshots counters, records the stop, cancels timers. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    if (this.snapshotTimer !== null) this.clock.clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
+    this.snapshot(true);
+    const now = this.clock.now();
+    this.log.append({ type: 'stop', t: now });
+    for (const d of this.devices.values()) {
+      this.disarm(d);
+      d.timeline.record(now, 'unknown');
+    }
+  }
+
+  onHeartbeat(id: string, hb: Heartbeat): void {
+    const d = this.device(id);
+    const now = this.clock.now();
+    if (d.boot !== null && hb.boot !== d.boot) {
+      this.commit(d, { type: 'restart', t: now, id, boot: hb.boot });
+      d.lastSeq = null;
+    } else if (d.boot === null) {
+      d.boot = hb.boot;
+    }
+    if (d.lastSeq !== null && hb.seq > d.lastSeq + 1) d.lost += hb.seq - d.lastSeq - 1;
+    if (d.lastSeq === null || hb.seq > d.lastSeq) d.lastSeq = hb.seq;
+    d.received++;
+    d.lastSeen = now;
+    d.intervalS = hb.intervalS;
+    d.state = hb.state;
+    d.dirty = true;
+    if (d.timeline.status !== 'up') this.setStatus(d, 'up', 'heartbeat');
+    this.setFault(d, hb.fault);
+    this.arm(d);
+  }
+
+  onAvailability(id: string, payload: PayloadOf<'availability'>): void {
+    const d = this.device(id);
+    if (payload.state === 'offline') {
+      this.disarm(d);
+      this.setStatus(d, 'down', 'availability offline');
+    }
+  }
+
+  onBridgeState(payload: PayloadOf<'bridgeState'>): void {
+    if (payload.state !== 'offline') return;
+    for (const d of this.devices.values()) {
+      if (d.timeline.status === 'down') continue;
+      this.disarm(d);
+      this.setStatus(d, 'down', 'bridge offline');
+    }
+  }
+
+  onState(id: string, s: PayloadOf<'state'>): void {
+    const d = this.device(id);
+    if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
+    d.breaker = s.breaker;
+    d.state = s.state;
+    this.setFault(d, s.fault);
+  }
+
+  onFault(id: string, f: PayloadOf<'fault'>): void {
+    const d = this.device(id);
+    if (f.event === 'raised') this.setFault(d, f.code);
+    else if (d.activeFault === f.code) this.setFault(d, null);
+  }
+
+  /**
+   * The monitor lost (false) or regained (true) the broker: while cut off nothing is judged
+   * (every device is "unknown", no deadline runs); on return deadlines restart from now.
+   */
+  onConnection(connected: boolean): void {
+    for (const d of this.devices.values()) {
+      if (connected) this.arm(d);
+      else {
+        this.disarm(d);
+        if (d.timeline.status !== 'unknown') this.setStatus(d, 'unknown', 'monitor disconnected');
+      }
+    }
+  }
+
+  ids(): string[] {
+    return [...this.devices.keys()].sort();
+  }
+
+  report(id: string): DeviceReport | null {
+    return this.devices.get(id)?.report(this.clock.now(), this.sloTarget) ?? null;
+  }
+
+  reports(): DeviceReport[] {
+    const now = this.clock.now();
+    return this.ids().map((id) => this.devices.get(id)!.report(now, this.sloTarget));
+  }
+
+  history(id: string): HistoryItem[] | null {
+    return this.devices.get(id)?.historyItems() ?? null;
+  }
+
+  /** Faults raised per device and code (from the whole recorded history). */
+  faultCounts(): Array<{ id: string; code: FaultCode; count: number }> {
+    const out: Array<{ id: string; code: FaultCode; count: number }> = [];
+    for (const d of this.devices.values()) for (const [code, count] of d.faultsRaised) out.push({ id: d.id, code, count });
+    return out;
+  }
+
+  /** Appends counters of devices that changed (all when `all`) in one write. */
+  snapshot(all = false): void {
+    const now = this.clock.now();
+    const entries: LogEntry[] = [];
+    for (const d of this.devices.values()) {
+      if (!all && !d.dirty) continue;
+      d.dirty = false;
+      entries.push(d.counters(now));
+    }
+    this.log.append(entries);
+  }
+
+  private device(id: string): DeviceRecord {
+    let d = this.devices.get(id);
+    if (!d) {
+      d = new DeviceRecord(id);
+      this.devices.set(id, d);
+    }
+    return d;
+  }
+
+  /** Logs first, then applies: what the monitor acts on is always on record. */
+  private commit(d: DeviceRecord, ...entries: LogEntry[]): void {
+    this.log.append(entries);
+    for (const e of entries) d.apply(e);
+  }
+
+  private setStatus(d: DeviceRecord, status: 'up' | 'down' | 'unknown', reason: string): void {
+    if (d.timeline.status === status) return;
+    const t = this.clock.now();
+    const entries: LogEntry[] = [{ type: 'status', t, id: d.id, status, reason }];
+    const alertKind = status === 'down' && d.alertedStatus !== 'down' ? 'down' : status === 'up' && d.alertedStatus === 'down' ? 'up' : null;
+    if (alertKind) entries.push({ type: 'alert', t, id: d.id, kind: alertKind, code: null, reason });
+    this.commit(d, ...entries);
+    if (alertKind) this.alert({ kind: alertKind, device: d.id, code: null, reason, at: new Date(t).toISOString() });
+  }
+
+  private setFault(d: DeviceRecord, code: FaultCode | null): void {
+    if (d.activeFault === code) return;
+    const t = this.clock.now();
+    const previous = d.activeFault;
+    const entries: LogEntry[] = [];
+    const alerts: Alert[] = [];
+    const at = new Date(t).toISOString();
+    if (previous !== null) {
+      entries.push({ type: 'fault', t, id: d.id, event: 'cleared', code: previous });
+      if (d.alertedFault === previous) {
+        entries.push({ type: 'alert', t, id: d.id, kind: 'fault-cleared', code: previous, reason: 'fault cleared' });
+        alerts.push({ kind: 'fault-cleared', device: d.id, code: previous, reason: 'fault cleared', at });
+      }
+    }
+    if (code !== null) {
+      entries.push({ type: 'fault', t, id: d.id, event: 'raised', code });
+      if (d.alertedFault !== code) {
+        entries.push({ type: 'alert', t, id: d.id, kind: 'fault-raised', code, reason: 'fault raised' });
+        alerts.push({ kind: 'fault-raised', device: d.id, code, reason: 'fault raised', at });
+      }
+    }
+    this.commit(d, ...entries);
+    for (const a of alerts) this.alert(a);
+  }
+
+  private alert(a: Alert): void {
+    try {
+      this.alerts?.send(a);
+    } catch {
+      // a broken sink must not stop the tracker; the sink logs its own failures
+    }
+  }
+
+  private arm(d: DeviceRecord): void {
+    this.disarm(d);
+    if (!this.running || d.intervalS === null) return;
+    d.deadline = this.clock.setTimeout(() => {
+      d.deadline = null;
+      if (d.timeline.status !== 'down') this.setStatus(d, 'down', `no heartbeat for ${this.downAfter} x ${d.intervalS} s`);
+    }, this.downAfter * d.intervalS * 1000);
+  }
+
+  private disarm(d: DeviceRecord): void {
+    if (d.deadline !== null) this.clock.clearTimeout(d.deadline);
+    d.deadline = null;
+  }
+
+  private allUnknown(t: number): void {
+    for (const d of this.devices.values()) d.timeline.record(t, 'unknown');
+  }
+
+  private scheduleSnapshot(): void {
+    if (this.snapshotMs <= 0 || !this.running) return;
+    this.snapshotTimer = this.clock.setTimeout(() => {
+      this.snapshot();
+      this.scheduleSnapshot();
+    }, this.snapshotMs);
+  }
+}

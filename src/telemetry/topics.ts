@@ -1,0 +1,161 @@
+/**
+ * Every MQTT topic and its payload schema, in one typed map (DESIGN.md "MQTT contract").
+ * Publishers and subscribers use the same schemas; no topic string is built inline elsewhere.
+ *
+ * Topic templates use `{base}` (default "aquastop"), `{id}` (device id), `{prefix}`
+ * (Home Assistant discovery prefix, default "homeassistant").
+ */
+import { z } from 'zod';
+import { FAULT_CODES } from '../machine/catalogue.js';
+
+const faultCode = z.enum(FAULT_CODES);
+const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'service']);
+
+/** Device ids are one topic level: no wildcards, separators or control characters. */
+export const deviceIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'device id may contain only letters, digits, "_" and "-"');
+
+export const bridgeStateSchema = z.object({ state: z.enum(['online', 'offline']) }).strict();
+export const availabilitySchema = bridgeStateSchema;
+
+export const deviceStateSchema = z
+  .object({
+    state: z.string(),
+    breaker,
+    valve: z.enum(['open', 'closed']),
+    drainPump: z.enum(['on', 'off']),
+    leak: z.boolean(),
+    fault: faultCode.nullable(),
+    tripCount: z.number().int().nonnegative(),
+    uptimeS: z.number().nonnegative(),
+    tubLevelL: z.number().nullable(),
+    fw: z.string(),
+    board: z.enum(['simulated', 'emulated', 'usb']),
+    /** ISO-8601 time of this state (virtual in the simulator). */
+    last_seen: z.string(),
+  })
+  .strict();
+
+export const heartbeatSchema = z
+  .object({
+    seq: z.number().int().nonnegative(),
+    boot: z.number().int().nonnegative(),
+    uptimeS: z.number().nonnegative(),
+    intervalS: z.number().positive(),
+    state: z.string(),
+    fault: faultCode.nullable(),
+    ts: z.string(),
+  })
+  .strict();
+
+export const faultEventSchema = z
+  .object({
+    id: z.string(),
+    event: z.enum(['raised', 'cleared']),
+    code: faultCode,
+    display: z.string(),
+    text: z.string(),
+    severity: z.enum(['warning', 'error', 'critical']),
+    reset: z.enum(['auto', 'manual', 'service']),
+    detail: z.string().optional(),
+    ts: z.string(),
+  })
+  .strict();
+
+/** Commands: exactly one key per message. */
+export const commandSchema = z.union([
+  z.object({ valve: z.literal('CLOSE') }).strict(),
+  z.object({ reset: z.literal('trip') }).strict(),
+  z.object({ exercise: z.literal(true) }).strict(),
+  z.object({ resume: z.literal(true) }).strict(),
+]);
+
+export const commandResultSchema = z
+  .object({
+    ok: z.boolean(),
+    error: z.string().optional(),
+    /** Echo of the command's correlation id, when the command carried one (MQTT 5 correlation data or "id"). */
+    command: z.string().optional(),
+  })
+  .strict();
+
+/** Simulator-only fault injection (dashboard buttons): accepted only from the sim process's devices. */
+export const injectSchema = z
+  .object({
+    inject: z.enum(['leak', 'burstHose', 'tapClosed', 'powerCut', 'crackedHose', 'dryPan']),
+  })
+  .strict();
+
+export interface TopicSpec<S extends z.ZodType> {
+  readonly template: string;
+  readonly schema: S;
+  readonly retain: boolean;
+  readonly qos: 0 | 1;
+}
+
+function topic<S extends z.ZodType>(template: string, schema: S, retain: boolean, qos: 0 | 1): TopicSpec<S> {
+  return { template, schema, retain, qos };
+}
+
+export const TOPICS = {
+  bridgeState: topic('{base}/bridge/state', bridgeStateSchema, true, 1),
+  availability: topic('{base}/{id}/availability', availabilitySchema, true, 1),
+  state: topic('{base}/{id}', deviceStateSchema, true, 1),
+  heartbeat: topic('{base}/{id}/heartbeat', heartbeatSchema, false, 0),
+  fault: topic('{base}/{id}/fault', faultEventSchema, false, 1),
+  set: topic('{base}/{id}/set', commandSchema, false, 1),
+  setResult: topic('{base}/{id}/set/result', commandResultSchema, false, 1),
+  inject: topic('{base}/{id}/inject', injectSchema, false, 1),
+} as const;
+
+export type TopicName = keyof typeof TOPICS;
+export type PayloadOf<T extends TopicName> = z.output<(typeof TOPICS)[T]['schema']>;
+
+export interface TopicParams {
+  readonly base: string;
+  readonly id?: string;
+}
+
+/** Builds a concrete topic; refuses wildcards and separators in the parameters. */
+export function topicFor(name: TopicName, params: TopicParams): string {
+  const { base, id } = params;
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(base)) throw new Error(`invalid base topic "${base}"`);
+  const template = TOPICS[name].template;
+  if (template.includes('{id}')) {
+    if (id === undefined) throw new Error(`topic ${name} needs a device id`);
+    deviceIdSchema.parse(id);
+  }
+  return template.replace('{base}', base).replace('{id}', id ?? '');
+}
+
+/** Subscription filter for a topic across all devices: `{id}` becomes `+`. */
+export function filterFor(name: TopicName, base: string): string {
+  return TOPICS[name].template.replace('{base}', base).replace('{id}', '+');
+}
+
+/**
+ * Which topic a concrete topic string is, and its device id; null when it is none of ours.
+ * The device state topic is `{base}/{id}` so it is matched last.
+ */
+export function parseTopic(topicString: string, base: string): { name: TopicName; id?: string } | null {
+  if (!topicString.startsWith(`${base}/`)) return null;
+  const rest = topicString.slice(base.length + 1).split('/');
+  if (rest[0] === 'bridge' && rest[1] === 'state' && rest.length === 2) return { name: 'bridgeState' };
+  const id = rest[0];
+  if (!id || !deviceIdSchema.safeParse(id).success) return null;
+  const tail = rest.slice(1).join('/');
+  const byTail: Record<string, TopicName> = {
+    '': 'state',
+    availability: 'availability',
+    heartbeat: 'heartbeat',
+    fault: 'fault',
+    set: 'set',
+    'set/result': 'setResult',
+    inject: 'inject',
+  };
+  const name = byTail[tail];
+  return name ? { name, id } : null;
+}

@@ -1,0 +1,94 @@
+/**
+ * Board benchmark (`npm run bench` calls `run()`; `npx tsx test/bench/board.ts` runs it alone).
+ * Prints JSON, asserts nothing:
+ * - emulatedMHz: avr8js running our firmware (idle loop, serial quiet), emulated cycles per wall second;
+ * - firmwareBuildMs: a clean `buildFirmware` (fresh output dir, no cache) from start to .hex;
+ * - johnnyFiveReadyMs: wall ms from creating the emulated board to `open()` resolved (handshake,
+ *   safety version, ARM, first STATUS), plus the emulated ms it took;
+ * - floatToValveUs: emulated µs from the moment the float's wet debounce expires to the valve pin going LOW.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CYCLES_PER_MS, EmulatedUno, loadHexProgram } from '../../hardware/boards/avr/uno.js';
+import { startEmulatedRig } from '../../hardware/boards/emulated-board.js';
+import { buildFirmware } from '../../hardware/firmware/build.js';
+import { floatVolts, levelVolts, pins } from '../../hardware/pins.js';
+import { VirtualClock } from '../../sim/virtual-clock.js';
+import { PlantDouble } from '../hardware/plant-double.js';
+
+export interface BoardBenchResult {
+  readonly emulatedMHz: number;
+  readonly firmwareBuildMs: number;
+  readonly johnnyFiveReadyMs: number;
+  readonly johnnyFiveReadyEmulatedMs: number;
+  readonly floatToValveUs: number;
+}
+
+function emulatedMHz(hexPath: string): number {
+  const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
+  uno.runMs(50); // boot
+  const cycles = 1000 * CYCLES_PER_MS;
+  const t0 = performance.now();
+  uno.run(cycles);
+  const s = (performance.now() - t0) / 1000;
+  return cycles / s / 1e6;
+}
+
+async function johnnyFiveReady(hexPath: string): Promise<{ wallMs: number; emulatedMs: number }> {
+  const t0 = performance.now();
+  const rig = await startEmulatedRig({ plant: new PlantDouble(), clock: new VirtualClock(), hexPath });
+  await rig.board.open();
+  const wallMs = performance.now() - t0;
+  const emulatedMs = rig.uno.cycles / CYCLES_PER_MS;
+  await rig.board.close();
+  return { wallMs, emulatedMs };
+}
+
+/** Pin level, no host driver: armed, valve requested, keepalives every 500 ms, then the float goes wet. */
+function floatToValveUs(hexPath: string): number {
+  const { valve, float, tubLevel } = pins.pins;
+  const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
+  uno.setAnalogVolts(float.analogChannel, floatVolts('dry'));
+  uno.setAnalogVolts(tubLevel.analogChannel, levelVolts(2));
+  uno.runMs(20);
+  uno.sendSerial([0xf0, 0x02, 0xf7, 0xf4, valve.pin, 0x01, 0xf5, valve.pin, 0x01]);
+  uno.runUntil(() => uno.outputHigh(valve.pin), 100 * CYCLES_PER_MS, 'valve open');
+  let closedAt: number | null = null;
+  uno.onPortsChange(() => {
+    if (closedAt === null && !uno.outputHigh(valve.pin)) closedAt = uno.cycles;
+  });
+  const wetAt = uno.cycles;
+  uno.setAnalogVolts(float.analogChannel, floatVolts('wet'));
+  const limit = wetAt + (pins.safety.wetDebounceMs + 1_000) * CYCLES_PER_MS;
+  while (closedAt === null) {
+    if (uno.cycles > limit) throw new Error('the valve did not close within the debounce + 1 s');
+    uno.sendSerial([0xf0, 0x01, 0xf7]);
+    const until = Math.min(limit + 1, uno.cycles + 500 * CYCLES_PER_MS);
+    uno.runUntil(() => closedAt !== null || uno.cycles >= until, until - uno.cycles + 1, 'valve closed', 160);
+  }
+  const afterDebounceCycles = (closedAt as number) - wetAt - pins.safety.wetDebounceMs * CYCLES_PER_MS;
+  return (afterDebounceCycles / CYCLES_PER_MS) * 1000;
+}
+
+export async function run(): Promise<BoardBenchResult> {
+  const outDir = mkdtempSync(join(tmpdir(), 'aquastop-bench-fw-'));
+  try {
+    const build = await buildFirmware({ outDir, force: true });
+    const ready = await johnnyFiveReady(build.hexPath);
+    const result: BoardBenchResult = {
+      emulatedMHz: Number(emulatedMHz(build.hexPath).toFixed(1)),
+      firmwareBuildMs: Math.round(build.ms),
+      johnnyFiveReadyMs: Math.round(ready.wallMs),
+      johnnyFiveReadyEmulatedMs: Number(ready.emulatedMs.toFixed(1)),
+      floatToValveUs: Math.round(floatToValveUs(build.hexPath)),
+    };
+    console.log(JSON.stringify({ bench: 'board', ...result }));
+    return result;
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

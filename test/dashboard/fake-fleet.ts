@@ -1,0 +1,101 @@
+/**
+ * Stand-in devices for dashboard tests until the real fleet is used: publishes schema-valid
+ * state, availability, heartbeats and fault events (validated with the schemas of topics.ts)
+ * and answers `set` on `set/result` the way the controller does: closing the valve is always
+ * accepted; a reset is refused while the base pan is wet. `inject: leak` trips i30.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
+import { TOPICS, commandSchema, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/telemetry/topics.js';
+
+type State = PayloadOf<'state'>;
+
+export interface FakeFleet {
+  readonly client: MqttClient;
+  states: Map<string, State>;
+  publish<T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>): Promise<void>;
+  setState(id: string, patch: Partial<State>): Promise<void>;
+  heartbeat(id: string): Promise<void>;
+  raise(id: string, code: FaultCode): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function baseState(): State {
+  return {
+    state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null,
+    tripCount: 0, uptimeS: 0, tubLevelL: 0, fw: 'sim-0.1.0', board: 'simulated', last_seen: new Date().toISOString(),
+  };
+}
+
+export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promise<FakeFleet> {
+  const client = await mqtt.connectAsync(mqttUrl, { username: 'device', clientId: `fake-fleet-${process.pid}-${Math.random()}` });
+  const states = new Map<string, State>();
+  const seq = new Map<string, number>();
+
+  const publish = async <T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>) => {
+    const spec = TOPICS[name];
+    spec.schema.parse(payload);
+    await client.publishAsync(topicFor(name, { base, id }), JSON.stringify(payload), { qos: spec.qos, retain: spec.retain });
+  };
+  const setState = async (id: string, patch: Partial<State>) => {
+    const next = { ...(states.get(id) ?? baseState()), ...patch, last_seen: new Date().toISOString() };
+    states.set(id, next);
+    await publish('state', id, next);
+  };
+  const heartbeat = async (id: string) => {
+    const n = (seq.get(id) ?? 0) + 1;
+    seq.set(id, n);
+    const s = states.get(id) ?? baseState();
+    await publish('heartbeat', id, { seq: n, boot: 1, uptimeS: n, intervalS: 5, state: s.state, fault: s.fault, ts: new Date().toISOString() });
+  };
+  const raise = async (id: string, code: FaultCode) => {
+    const f = FAULTS[code];
+    await publish('fault', id, { id: `1-${Date.now()}`, event: 'raised', code, display: f.display, text: f.text, severity: f.severity, reset: f.reset, ts: new Date().toISOString() });
+    const s = states.get(id) ?? baseState();
+    const latched = f.reset !== 'auto';
+    await setState(id, { fault: code, breaker: latched ? 'latched' : 'tripped', state: latched ? 'latched' : 'tripped', valve: 'closed', tripCount: s.tripCount + 1, ...(code === 'i30' ? { leak: true, drainPump: 'on' as const } : {}) });
+  };
+
+  await client.subscribeAsync([`${base}/+/set`, `${base}/+/inject`], { qos: 1 });
+  client.on('message', (topic, payload) => {
+    const t = parseTopic(topic, base);
+    if (!t?.id) return;
+    const id = t.id;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString());
+    } catch {
+      body = null;
+    }
+    void (async () => {
+      if (t.name === 'set') {
+        const cmd = commandSchema.safeParse(body);
+        let result: PayloadOf<'setResult'>;
+        if (!cmd.success) result = { ok: false, error: 'invalid command' };
+        else if ('valve' in cmd.data) {
+          await setState(id, { valve: 'closed' });
+          result = { ok: true };
+        } else if ('reset' in cmd.data) {
+          const s = states.get(id) ?? baseState();
+          if (s.leak) result = { ok: false, error: 'reset refused: the base pan is still wet (i30)' };
+          else {
+            await setState(id, { fault: null, breaker: 'armed', state: 'armed.idle' });
+            result = { ok: true };
+          }
+        } else result = { ok: false, error: 'not supported by the fake fleet' };
+        await publish('setResult', id, result);
+      } else if (t.name === 'inject') {
+        const inj = injectSchema.safeParse(body);
+        if (inj.success && (inj.data.inject === 'leak' || inj.data.inject === 'burstHose')) await raise(id, 'i30');
+        if (inj.success && inj.data.inject === 'tapClosed') await raise(id, 'i10');
+      }
+    })();
+  });
+
+  return {
+    client, states, publish, setState, heartbeat, raise,
+    stop: async () => {
+      await client.endAsync();
+    },
+  };
+}

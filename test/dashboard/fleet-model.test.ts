@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+// The page's model is plain browser JavaScript without DOM access, so it runs here as is.
+// @ts-expect-error: a .js module without types
+import { Fleet, parseTopic } from '../../src/dashboard/public/fleet.js';
+
+const hb = (seq: number, boot = 1, intervalS = 10) => JSON.stringify({ seq, boot, uptimeS: seq * 10, intervalS, state: 'armed.idle', fault: null, ts: '2026-01-01T00:00:00Z' });
+const state = (patch: Record<string, unknown> = {}) =>
+  JSON.stringify({ state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0, uptimeS: 1, tubLevelL: 0, fw: 't', board: 'simulated', last_seen: 'x', ...patch });
+
+function fleetAt() {
+  let t = 1_000_000;
+  const fleet = new Fleet('aquastop', () => t);
+  return { fleet, advance: (ms: number) => (t += ms) };
+}
+
+describe('the page fleet model', () => {
+  it('reads the same topics as topics.ts and ignores others', () => {
+    expect(parseTopic('aquastop/dw-1', 'aquastop')).toEqual({ name: 'state', id: 'dw-1' });
+    expect(parseTopic('aquastop/dw-1/set/result', 'aquastop')).toEqual({ name: 'setResult', id: 'dw-1' });
+    expect(parseTopic('aquastop/bridge/state', 'aquastop')).toEqual({ name: 'bridgeState' });
+    expect(parseTopic('aquastop/dw-1/set', 'aquastop')).toBeNull();
+    expect(parseTopic('homeassistant/valve/dw-1/valve/config', 'aquastop')).toBeNull();
+  });
+
+  it('turns a device silent after 1.5 heartbeat intervals plus a second, and online on the next heartbeat', () => {
+    const { fleet, advance } = fleetAt();
+    fleet.handle('aquastop/dw-1/heartbeat', hb(1));
+    const d = fleet.devices.get('dw-1');
+    expect(d.status).toBe('online');
+    advance(15_999);
+    fleet.tick();
+    expect(d.status).toBe('online');
+    advance(2);
+    fleet.tick();
+    expect(d.status).toBe('silent');
+    expect(fleet.ageS(d)).toBe(16);
+    fleet.handle('aquastop/dw-1/heartbeat', hb(2));
+    expect(d.status).toBe('online');
+  });
+
+  it('says offline when availability says so, even with fresh heartbeats', () => {
+    const { fleet } = fleetAt();
+    fleet.handle('aquastop/dw-1/heartbeat', hb(1));
+    fleet.handle('aquastop/dw-1/availability', '{"state":"offline"}');
+    expect(fleet.devices.get('dw-1').status).toBe('offline');
+  });
+
+  it('counts lost heartbeats from seq gaps, but not across a restart', () => {
+    const { fleet } = fleetAt();
+    for (const s of [1, 2, 5]) fleet.handle('aquastop/dw-1/heartbeat', hb(s));
+    fleet.handle('aquastop/dw-1/heartbeat', hb(1, 2));
+    const d = fleet.devices.get('dw-1');
+    expect(d.lostBeats).toBe(2);
+    expect(d.timeline.map((e: { text: string }) => e.text)).toContain('restarted (boot 2)');
+  });
+
+  it('keeps a timeline of state, valve and fault changes', () => {
+    const { fleet } = fleetAt();
+    fleet.handle('aquastop/dw-1', state());
+    fleet.handle('aquastop/dw-1', state({ state: 'armed.filling', valve: 'open' }));
+    fleet.handle('aquastop/dw-1/fault', JSON.stringify({ id: '1-1', event: 'raised', code: 'i30', display: ',30', text: 'Anti-flood', severity: 'critical', reset: 'manual', ts: 'x' }));
+    fleet.handle('aquastop/dw-1', state({ state: 'latched', breaker: 'latched', fault: 'i30', leak: true }));
+    const d = fleet.devices.get('dw-1');
+    expect(d.timeline.map((e: { kind: string; text: string }) => `${e.kind}: ${e.text}`)).toEqual([
+      'state: state armed.idle · breaker armed',
+      'state: state armed.filling · breaker armed',
+      'valve: valve open',
+      'fault: raised ,30 Anti-flood',
+      'state: state latched · breaker latched',
+      'valve: valve closed',
+    ]);
+    expect(fleet.faultCode(d)).toBe('i30');
+    expect(fleet.summary()).toMatchObject({ total: 1, faulted: 1 });
+  });
+
+  it('drops malformed payloads without creating a device', () => {
+    const { fleet } = fleetAt();
+    expect(fleet.handle('aquastop/dw-1', 'not json')).toBe(false);
+    expect(fleet.handle('aquastop/dw-1/heartbeat', '{"seq":"one"}')).toBe(false);
+    expect(fleet.devices.size).toBe(0);
+    expect(fleet.stats.invalid).toBe(2);
+  });
+});

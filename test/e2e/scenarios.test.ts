@@ -1,0 +1,118 @@
+/**
+ * Every built-in scenario through the real command in a child process, with its exit code;
+ * determinism; and bad input.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { builtinScenarioNames } from '../../sim/scenarios/index.js';
+import { aquastop, jsonLines } from '../helpers/cli.js';
+
+const names = builtinScenarioNames();
+
+describe('aquastop sim runs every built-in scenario', () => {
+  it('has the scenarios the design asks for', () => {
+    for (const name of [
+      'normal-cycle',
+      'dishwasher-story',
+      'burst-hose',
+      'tap-closed',
+      'drain-blocked',
+      'float-chatter',
+      'level-wire-break',
+      'valve-stuck-open',
+      'power-cut-while-tripped',
+    ]) {
+      expect(names).toContain(name);
+    }
+  });
+
+  it('passes each one with exit 0 and a summary line last', async () => {
+    const results = await Promise.all(names.map((name) => aquastop(['sim', '--scenario', name, '--no-mqtt', '--json', '--speed', 'max'])));
+    results.forEach((r, i) => {
+      const lines = jsonLines(r.stdout);
+      const summary = lines.at(-1)!;
+      expect({ name: names[i], code: r.code, stderr: r.stderr }).toEqual({ name: names[i], code: 0, stderr: expect.any(String) });
+      expect(summary).toMatchObject({ type: 'summary', scenario: names[i], passed: true });
+      for (const line of lines) {
+        expect(typeof line.t).toBe('number');
+        expect(typeof line.type).toBe('string');
+      }
+    });
+  });
+
+  it('tells the dishwasher story: i11, resume, i30 latched, valve closed, drain pump on', async () => {
+    const r = await aquastop(['sim', '--scenario', 'dishwasher-story', '--no-mqtt', '--json']);
+    const lines = jsonLines(r.stdout);
+    const faults = lines.filter((l) => l.type === 'fault');
+    expect(faults.map((f) => [f.event, f.code, f.display])).toEqual([
+      ['raised', 'i11', ',11'],
+      ['raised', 'i30', ',30'],
+    ]);
+    expect(lines.at(-1)).toMatchObject({ faults: ['i11', 'i30'], valve: 'closed', breaker: 'latched', drainPump: 'on' });
+  });
+
+  it('prints a readable timeline without --json', async () => {
+    const r = await aquastop(['sim', '--scenario', 'tap-closed', '--no-mqtt']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/01:30\.0 {2}FAULT i10 ",10"/);
+    expect(r.stdout).toMatch(/result: PASSED/);
+  });
+
+  it('exits 1 when an expectation fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-test-'));
+    const file = join(dir, 'wrong.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ name: 'wrong', description: 'expects a leak that never happens', duration: '2m', expect: [{ fault: 'i30' }] }),
+    );
+    const r = await aquastop(['sim', '--scenario', file, '--no-mqtt', '--json']);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout).at(-1)).toMatchObject({ passed: false, expectations: [{ passed: false, actual: 'not raised' }] });
+  });
+});
+
+describe('determinism', () => {
+  it('gives identical --json output for the same scenario and seed, and different output for another seed', async () => {
+    const args = ['sim', '--scenario', 'normal-cycle', '--no-mqtt', '--json', '--speed', 'max'];
+    const [a, b, c] = await Promise.all([aquastop([...args, '--seed', '7']), aquastop([...args, '--seed', '7']), aquastop([...args, '--seed', '8'])]);
+    expect(a.code).toBe(0);
+    expect(a.stdout.length).toBeGreaterThan(1000);
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).not.toBe(a.stdout);
+  });
+});
+
+describe('bad input: exit 2, one line naming the problem, no stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aquastop-bad-'));
+  const malformed = join(dir, 'malformed.json');
+  writeFileSync(malformed, '{ "name": "x", ');
+  const schemaFail = join(dir, 'schema.json');
+  writeFileSync(schemaFail, JSON.stringify({ name: 'x', description: 'd', duration: '1m', timeline: [{ at: 'soon', press: 'reset' }] }));
+  const badExpect = join(dir, 'expect.json');
+  writeFileSync(badExpect, JSON.stringify({ name: 'x', description: 'd', duration: '1m', expect: [{ fault: 'i99' }] }));
+
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown scenario', ['--scenario', 'no-such-thing'], /unknown scenario "no-such-thing".*dishwasher-story/],
+    ['a missing file', ['--scenario', join(dir, 'missing.json')], /not found/],
+    ['a malformed scenario file', ['--scenario', malformed], /malformed\.json: not valid JSON/],
+    ['a file that fails the schema (duration)', ['--scenario', schemaFail], /timeline\.0\.at: a duration like/],
+    ['a file that fails the schema (fault code)', ['--scenario', badExpect], /expect\.0\.fault: Invalid option/],
+    ['--speed fast', ['--scenario', 'normal-cycle', '--speed', 'fast'], /--speed must be "max" or a number/],
+    ['--seed abc', ['--scenario', 'normal-cycle', '--seed', 'abc'], /--seed must be a whole number/],
+    ['--board wood', ['--scenario', 'normal-cycle', '--board', 'wood'], /--board must be "simulated" or "emulated"/],
+    ['--duration soon', ['--scenario', 'normal-cycle', '--duration', 'soon'], /--duration must be a duration/],
+    ['an unknown flag', ['--scenario', 'normal-cycle', '--turbo'], /unknown option '--turbo'/],
+    ['--mqtt-port 70000', ['--scenario', 'normal-cycle', '--mqtt-port', '70000'], /70000|65535/],
+  ];
+
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await aquastop(['sim', '--no-mqtt', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+});

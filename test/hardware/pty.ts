@@ -1,0 +1,42 @@
+/**
+ * The emulated Uno behind a pseudo-terminal (socat + hardware/boards/avr/serial-stdio.ts), so
+ * `aquastop run --port` and the serialport native binding talk to it like to a USB Arduino.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PtyUno {
+  readonly path: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startPtyUno(env: Record<string, string>): Promise<PtyUno> {
+  const dir = mkdtempSync(join(tmpdir(), 'aquastop-pty-'));
+  const path = join(dir, 'uno');
+  const child: ChildProcess = spawn(
+    'socat',
+    [`PTY,link=${path},raw,echo=0,wait-slave,ignoreeof`, `EXEC:${process.execPath} --import tsx hardware/boards/avr/serial-stdio.ts`],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(path)) {
+    if (child.exitCode !== null) throw new Error(`socat exited: ${stderr.trim()}`);
+    if (Date.now() > deadline) throw new Error('socat made no pty within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    path,
+    dir,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
+    },
+  };
+}

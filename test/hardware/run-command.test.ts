@@ -1,0 +1,88 @@
+/**
+ * `aquastop run --port` end to end: the CLI, serialport's native binding and johnny-five talk to
+ * the emulated Uno through a pty at wall-clock pace, exactly as to a USB Arduino.
+ */
+import { spawn } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
+import { hasTools } from '../helpers/tools.js';
+import { startPtyUno, type PtyUno } from './pty.js';
+import { standardFirmataHex } from './standard-firmata.js';
+
+interface Line {
+  type: string;
+  [k: string]: unknown;
+}
+
+async function runCli(args: string[], until: (lines: Line[]) => boolean, maxMs: number): Promise<{ lines: Line[]; code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Line[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const text = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(text) as Line);
+      } catch {
+        lines.push({ type: 'text', text });
+      }
+    }
+  });
+  const deadline = Date.now() + maxMs;
+  while (!until(lines) && child.exitCode === null) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`aquastop run: condition not met within ${maxMs} ms; stderr: ${stderr.trim()}; lines: ${JSON.stringify(lines).slice(0, 500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (child.exitCode === null) child.kill('SIGINT');
+  const code = await Promise.race([exited, new Promise<number | null>((r) => setTimeout(() => r(-1), 10_000))]);
+  return { lines, code, stderr };
+}
+
+describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquastop run on a pty-attached emulated Uno', () => {
+  let hex: string;
+  let uno: PtyUno | null = null;
+  beforeAll(async () => {
+    hex = await defaultFirmwareHex();
+  }, 60_000);
+  afterEach(async () => {
+    await uno?.stop();
+    uno = null;
+  });
+
+  it('connects with the firmware interlock, reports the valve closed, and stops cleanly on SIGINT', async () => {
+    uno = await startPtyUno({ AQUASTOP_HEX: hex });
+    const { lines, code, stderr } = await runCli(
+      ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
+      (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
+      30_000,
+    );
+    expect(stderr).toBe('');
+    expect(lines.find((l) => l.type === 'started')).toMatchObject({ firmware: 'AquastopFirmata', protection: 'firmware' });
+    const status = lines.find((l) => l.type === 'status') as { status: { valve: string } } | undefined;
+    expect(status?.status.valve).toBe('closed');
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('warns that protection depends on the host alone when the board runs plain StandardFirmata', async (ctx) => {
+    const sf = await standardFirmataHex();
+    if (!sf) return ctx.skip();
+    uno = await startPtyUno({ AQUASTOP_HEX: sf });
+    const { lines, code } = await runCli(
+      ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
+      (ls) => ls.some((l) => l.type === 'status'),
+      40_000,
+    );
+    const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
+    expect(started?.protection).toBe('host-only');
+    expect(started?.warnings.join('\n')).toMatch(/protection depends on the host alone/);
+    expect(code).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,79 @@
+/**
+ * Monitor test helpers: an in-process aedes broker on a free loopback port, the fixture
+ * device as a child process, a silent logger, and bounded polling.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Aedes } from 'aedes';
+import { pino } from 'pino';
+
+export interface TestBroker {
+  readonly url: string;
+  readonly aedes: Aedes;
+  close(): Promise<void>;
+}
+
+export async function startBroker(): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    aedes,
+    close: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export const silentLogger = () => pino({ level: 'silent' });
+
+export interface FixtureDevice {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Sends a stdin command and waits for its "ok". */
+  command(line: string): Promise<void>;
+}
+
+const fixturePath = fileURLToPath(new URL('./fixtures/device.ts', import.meta.url));
+
+/** Spawns `node --import tsx fixtures/device.ts` and waits for its first heartbeat ("ready"). */
+export async function spawnDevice(env: Record<string, string>, timeoutMs = 20_000): Promise<FixtureDevice> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixturePath], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`fixture device exited ${child.exitCode}: ${err}`);
+    return out.includes('ready\n');
+  }, timeoutMs, 'fixture device ready');
+  return {
+    child,
+    async command(line) {
+      const before = out.split('ok\n').length;
+      child.stdin.write(`${line}\n`);
+      await waitFor(() => out.split('ok\n').length > before, 5000, `fixture answered "${line}"`);
+    },
+  };
+}
+
+export function killDevice(d: FixtureDevice, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (d.child.exitCode !== null || d.child.signalCode !== null) return Promise.resolve();
+  const done = once(d.child, 'exit').then(() => undefined);
+  d.child.kill(signal);
+  return done;
+}
+
+/** Polls `predicate` every 20 ms; throws `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The monitor against a real broker (aedes in-process) and real device processes.
+ * Wall-clock waits here are bounded polls on real network events, never fixed sleeps.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.js';
+import type { Alert, DeviceReport } from '../../src/monitor/types.js';
+import { topicFor } from '../../src/telemetry/topics.js';
+import { findTool, hasTools } from '../helpers/tools.js';
+import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice, type TestBroker } from './helpers.js';
+
+let broker: TestBroker;
+let dataDir: string;
+const monitors: Monitor[] = [];
+const devices: FixtureDevice[] = [];
+
+// A fresh broker per test: retained messages of one test must not leak into the next.
+beforeEach(async () => {
+  broker = await startBroker();
+});
+afterEach(async () => {
+  for (const d of devices.splice(0)) await killDevice(d);
+  for (const m of monitors.splice(0)) await m.stop();
+  await broker.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function monitor(extra: Partial<MonitorOptions> = {}): Promise<Monitor> {
+  const m = await startMonitor({ brokerUrl: broker.url, port: 0, dataDir, logger: silentLogger(), ...extra });
+  monitors.push(m);
+  return m;
+}
+
+async function device(id: string, env: Record<string, string> = {}): Promise<FixtureDevice> {
+  const d = await spawnDevice({ BROKER_URL: broker.url, DEVICE_ID: id, INTERVAL_S: '1', ...env });
+  devices.push(d);
+  return d;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+describe('monitor with a real broker', () => {
+  it('sees a device killed with SIGKILL as DOWN within 1.5 heartbeat intervals plus a second', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const m = await monitor();
+    const d = await device('killed-1');
+    await waitFor(() => m.tracker.report('killed-1')?.up === true, 10_000, 'device UP');
+    await killDevice(d, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor(() => m.tracker.report('killed-1')?.status === 'down', 5_000, 'device DOWN');
+    const tookMs = Date.now() - killedAt;
+    expect(tookMs).toBeLessThanOrEqual(2_500);
+    const history = m.tracker.history('killed-1')!;
+    expect(history.at(-2)).toMatchObject({ type: 'status', status: 'down', reason: expect.stringContaining('no heartbeat') });
+  });
+
+  it('sees a device whose connection survives but whose heartbeats stop as DOWN', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const m = await monitor();
+    const d = await device('silent-1', { WILL: '1' });
+    await waitFor(() => m.tracker.report('silent-1')?.up === true, 10_000, 'device UP');
+    await d.command('stop');
+    const stoppedAt = Date.now();
+    await waitFor(() => m.tracker.report('silent-1')?.status === 'down', 5_000, 'device DOWN');
+    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(2_500);
+    expect(d.child.exitCode).toBe(null); // still connected: the will was not what told us
+    const reports = await getJson<DeviceReport[]>(`${m.url}/api/devices`);
+    expect(reports.find((r) => r.id === 'silent-1')).toMatchObject({ up: false, intervalS: 1, breaker: 'armed', sloTarget: 0.999 });
+  });
+
+  it('keeps its history when restarted on the same data directory', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const first = await monitor({ snapshotMs: 200 });
+    const d = await device('restart-1');
+    await waitFor(() => (first.tracker.report('restart-1')?.heartbeatsReceived ?? 0) >= 2, 10_000, 'two heartbeats');
+    await d.command('fault i30');
+    await waitFor(() => first.tracker.report('restart-1')?.activeFault === 'i30', 5_000, 'fault seen');
+    await killDevice(d);
+    await waitFor(() => first.tracker.report('restart-1')?.status === 'down', 5_000, 'device DOWN');
+    const before = await getJson<{ items: unknown[] }>(`${first.url}/api/devices/restart-1/history`);
+    await first.stop();
+    const figures = first.tracker.report('restart-1')!; // frozen at the stop: later time is unknown
+    monitors.splice(monitors.indexOf(first), 1);
+
+    const second = await monitor();
+    const after = await getJson<{ items: unknown[] }>(`${second.url}/api/devices/restart-1/history`);
+    expect(after.items).toEqual(before.items);
+    const report = await getJson<DeviceReport>(`${second.url}/api/devices/restart-1`);
+    expect(report).toMatchObject({
+      heartbeatsReceived: figures.heartbeatsReceived,
+      lastSeen: figures.lastSeen,
+      activeFault: 'i30',
+      availability: figures.availability,
+      mtbfS: figures.mtbfS,
+    });
+  });
+
+  it('sends a webhook once per incident: DOWN, UP, fault raised and cleared, none repeated after a restart', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const received: Alert[] = [];
+    const hook: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Alert);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const webhookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    try {
+      const m = await monitor({ webhookUrl });
+      const d = await device('hook-1', { WILL: '1' });
+      await d.command('fault i30');
+      await d.command('fault i30'); // the same fault again: same incident
+      await d.command('clear i30');
+      await waitFor(() => received.length >= 2, 5_000, 'fault alerts');
+      await killDevice(d); // will: availability offline, then the heartbeat deadline too
+      await waitFor(() => received.some((a) => a.kind === 'down'), 5_000, 'DOWN alert');
+      await m.stop();
+      monitors.splice(monitors.indexOf(m), 1);
+      // restarted monitor: retained "offline" arrives again, still the same incident
+      const m2 = await monitor({ webhookUrl });
+      await waitFor(() => m2.tracker.report('hook-1')?.status === 'down', 5_000, 'DOWN after restart');
+      const back = await device('hook-1', { BOOT: '2' });
+      await waitFor(() => received.some((a) => a.kind === 'up'), 5_000, 'UP alert');
+      await killDevice(back);
+      await waitFor(() => received.filter((a) => a.kind === 'down').length === 2, 5_000, 'second DOWN alert');
+      await m2.stop();
+      monitors.splice(monitors.indexOf(m2), 1);
+      expect(received.map((a) => `${a.kind} ${a.device}${a.code ? ` ${a.code}` : ''}`)).toEqual([
+        'fault-raised hook-1 i30',
+        'fault-cleared hook-1 i30',
+        'down hook-1',
+        'up hook-1',
+        'down hook-1',
+      ]);
+    } finally {
+      await new Promise<void>((r) => hook.close(() => r()));
+    }
+  });
+
+  it('counts and ignores invalid payloads', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const m = await monitor();
+    const c = await mqtt.connectAsync(broker.url);
+    await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'bad-1' }), '{"seq":-1}');
+    await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'bad-1' }), 'not json');
+    await c.endAsync();
+    await waitFor(() => (m.subscriber.stats.invalid.get('heartbeat') ?? 0) === 2, 5_000, 'two invalid heartbeats counted');
+    expect(m.tracker.report('bad-1')).toBe(null);
+  });
+});
+
+describe.skipIf(!hasTools('promtool'))('monitor /metrics', () => {
+  it('passes promtool check metrics with devices, faults and breaker states', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const m = await monitor();
+    const d = await device('metrics-1');
+    await d.command('fault i30');
+    await waitFor(() => m.tracker.report('metrics-1')?.activeFault === 'i30', 5_000, 'fault seen');
+    const text = await (await fetch(`${m.url}/metrics`)).text();
+    expect(text).toMatch(/^aquastop_device_up\{device="metrics-1"\} 1$/m);
+    expect(text).toMatch(/^aquastop_device_faults_raised_total\{device="metrics-1",code="i30"\} 1$/m);
+    expect(text).toMatch(/^aquastop_device_breaker_state\{device="metrics-1",state="armed"\} 1$/m);
+    expect(text).toMatch(/^aquastop_device_heartbeats_received_total\{device="metrics-1"\} \d+$/m);
+    expect(text).toMatch(/^aquastop_device_availability_ratio\{device="metrics-1",window="1h"\} 1$/m);
+    // promtool reads the exposition from stdin; lint problems print and exit non-zero
+    const out = execFileSync(findTool('promtool')!, ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(out.trim()).toBe('');
+  });
+});
