@@ -1,6 +1,7 @@
 /**
- * The monitor against a real broker (aedes in-process) and real device processes.
- * Wall-clock waits here are bounded polls on real network events, never fixed sleeps.
+ * The monitor against real brokers (aedes in-process, and a mosquitto 2.x process started here)
+ * and real device processes. Wall-clock waits here are bounded polls on real network events,
+ * never fixed sleeps.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,21 +10,30 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.js';
 import type { Alert, DeviceReport } from '../../src/monitor/types.js';
 import { topicFor } from '../../src/telemetry/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
-import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice, type TestBroker } from './helpers.js';
+import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice } from './helpers.js';
+import { MOSQUITTO, startMosquitto } from './mosquitto.js';
 
-let broker: TestBroker;
+interface Broker {
+  readonly url: string;
+  close(): Promise<void>;
+}
+const BROKERS: Array<[string, () => Promise<Broker>]> = [['aedes', startBroker]];
+if (hasTools(MOSQUITTO)) BROKERS.push(['mosquitto', () => startMosquitto()]);
+
+let broker: Broker;
+let startBrokerOfSuite: () => Promise<Broker> = startBroker;
 let dataDir: string;
 const monitors: Monitor[] = [];
 const devices: FixtureDevice[] = [];
 
 // A fresh broker per test: retained messages of one test must not leak into the next.
 beforeEach(async () => {
-  broker = await startBroker();
+  broker = await startBrokerOfSuite();
 });
 afterEach(async () => {
   for (const d of devices.splice(0)) await killDevice(d);
@@ -50,7 +60,14 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-describe('monitor with a real broker', () => {
+describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
+  beforeAll(() => {
+    startBrokerOfSuite = start;
+  });
+  afterAll(() => {
+    startBrokerOfSuite = startBroker;
+  });
+
   it('sees a device killed with SIGKILL as DOWN within 1.5 heartbeat intervals plus a second', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
     const m = await monitor();
