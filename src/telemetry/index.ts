@@ -2,12 +2,19 @@
  * Telemetry entry point used by the commands: publishes every device's state, availability,
  * heartbeats and fault events, and takes commands (DESIGN.md "MQTT contract").
  *
- * CONTRACT STUB: the interface is fixed; the implementation lands with issue #3.
+ * One MQTT connection per process (the bridge, with its last will); an embedded aedes broker
+ * unless an external one is named. Timestamps are the injected clock's time anchored at the
+ * wall time when telemetry started, so a simulated run at max speed shows its virtual time.
  */
+import { mkdirSync } from 'node:fs';
 import type { Clock } from '../board/clock.js';
 import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
-import type { injectSchema } from './topics.js';
+import type { Account } from './access.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { Connection } from './connection.js';
+import { DeviceTelemetry } from './device.js';
+import { parseTopic, topicFor, type injectSchema } from './topics.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
 
@@ -38,6 +45,8 @@ export interface TelemetryOptions {
   readonly allowRemoteReset?: boolean;
   /** One line per notable thing (connected, reconnecting, rejected command). */
   readonly log?: (line: string) => void;
+  /** Accounts of the embedded broker (operators, viewers, devices); ignored for an external one. */
+  readonly accounts?: readonly Account[];
 }
 
 export interface Telemetry {
@@ -65,6 +74,101 @@ export class TelemetryError extends Error {
   }
 }
 
-export async function startTelemetry(_options: TelemetryOptions): Promise<Telemetry> {
-  throw new TelemetryError('MQTT telemetry is not built yet; use --no-mqtt');
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const base = options.baseTopic ?? 'aquastop';
+  const haPrefix = options.haPrefix === undefined ? 'homeassistant' : options.haPrefix;
+  const heartbeatS = options.heartbeatS ?? 10;
+  if (!(heartbeatS > 0)) throw new TelemetryError(`heartbeat interval must be above 0 s (got ${heartbeatS})`);
+  const log = options.log ?? (() => undefined);
+  const clock = options.clock;
+  try {
+    mkdirSync(options.dataDir, { recursive: true });
+  } catch (err) {
+    throw new TelemetryError(`cannot use data directory ${options.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+
+  let embedded: EmbeddedBroker | null = null;
+  let url: string;
+  let credentials: { username?: string; password?: string } = {};
+  if (options.broker.kind === 'embedded') {
+    const b = options.broker;
+    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, accounts: options.accounts ?? [], base, haPrefix }).catch((err: unknown) => {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
+      throw err;
+    });
+    url = embedded.url;
+    credentials = embedded.internal;
+  } else {
+    url = options.broker.url;
+    if (!/^(mqtts?|wss?):\/\/[^\s/]+/.test(url)) throw new TelemetryError(`--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss:// (got "${url}")`);
+    credentials = {
+      ...(options.broker.username !== undefined ? { username: options.broker.username } : {}),
+      ...(options.broker.password !== undefined ? { password: options.broker.password } : {}),
+    };
+  }
+
+  const connection = new Connection({ url, base, log, ...credentials });
+  const anchor = { wall: Date.now(), clock: clock.now() };
+  const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+  const devices = new Map<string, DeviceTelemetry>();
+
+  connection.onConnect(() => {
+    for (const d of devices.values()) d.publishAll();
+  });
+  connection.onMessage((topic, payload) => {
+    if (haPrefix !== null && topic === `${haPrefix}/status`) {
+      if (payload.toString('utf8').trim() === 'online') for (const d of devices.values()) d.publishDiscovery();
+      return;
+    }
+    const where = parseTopic(topic, base);
+    if (!where?.id || (where.name !== 'set' && where.name !== 'inject')) return;
+    devices.get(where.id)?.onMessage(where.name, payload);
+  });
+  if (haPrefix !== null) connection.subscribe([topicFor('haStatus', { base, prefix: haPrefix })]);
+
+  try {
+    await connection.open();
+  } catch (err) {
+    await embedded?.close();
+    throw new TelemetryError((err as Error).message);
+  }
+
+  let stopped = false;
+  return {
+    brokerUrl: url,
+    wsUrl: embedded?.wsUrl ?? null,
+    addDevice(device) {
+      if (stopped) return;
+      const id = device.runtime.deviceId;
+      let d = devices.get(id);
+      if (!d) {
+        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track });
+        devices.set(id, d);
+        connection.subscribe(d.filters);
+      }
+      d.attach(device);
+    },
+    removeDevice(id) {
+      devices.get(id)?.detach();
+    },
+    async flush() {
+      while (inFlight.size > 0 && connection.connected) {
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((r) => connection.client.once('offline', () => r()))]);
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const d of devices.values()) d.stop();
+      await connection.end();
+      await embedded?.close();
+    },
+  };
 }

@@ -77,7 +77,7 @@ export const commandResultSchema = z
   .object({
     ok: z.boolean(),
     error: z.string().optional(),
-    /** Echo of the command's correlation id, when the command carried one (MQTT 5 correlation data or "id"). */
+    /** Which command this answers: its key ("valve", "reset", "exercise", "resume", "inject"), when it could be read. */
     command: z.string().optional(),
   })
   .strict();
@@ -88,6 +88,15 @@ export const injectSchema = z
     inject: z.enum(['leak', 'burstHose', 'tapClosed', 'powerCut', 'crackedHose', 'dryPan']),
   })
   .strict();
+
+/** Home Assistant's own birth message on `<prefix>/status`: a plain word, not JSON. */
+export const haStatusSchema = z.enum(['online', 'offline']);
+
+/** A discovery config: Home Assistant's keys (checked in test/telemetry/discovery.test.ts). */
+export const discoverySchema = z.record(z.string(), z.unknown());
+
+export const HA_COMPONENTS = ['valve', 'binary_sensor', 'sensor', 'button'] as const;
+export type HaComponent = (typeof HA_COMPONENTS)[number];
 
 export interface TopicSpec<S extends z.ZodType> {
   readonly template: string;
@@ -109,6 +118,8 @@ export const TOPICS = {
   set: topic('{base}/{id}/set', commandSchema, false, 1),
   setResult: topic('{base}/{id}/set/result', commandResultSchema, false, 1),
   inject: topic('{base}/{id}/inject', injectSchema, false, 1),
+  discovery: topic('{prefix}/{component}/{id}/{object}/config', discoverySchema, true, 1),
+  haStatus: topic('{prefix}/status', haStatusSchema, false, 1),
 } as const;
 
 export type TopicName = keyof typeof TOPICS;
@@ -117,18 +128,36 @@ export type PayloadOf<T extends TopicName> = z.output<(typeof TOPICS)[T]['schema
 export interface TopicParams {
   readonly base: string;
   readonly id?: string;
+  /** Discovery topics: prefix, component and object id. */
+  readonly prefix?: string;
+  readonly component?: HaComponent;
+  readonly object?: string;
 }
+
+const LEVELS = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+const LEVEL = /^[A-Za-z0-9_-]+$/;
 
 /** Builds a concrete topic; refuses wildcards and separators in the parameters. */
 export function topicFor(name: TopicName, params: TopicParams): string {
   const { base, id } = params;
-  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(base)) throw new Error(`invalid base topic "${base}"`);
+  if (!LEVELS.test(base)) throw new Error(`invalid base topic "${base}"`);
   const template = TOPICS[name].template;
   if (template.includes('{id}')) {
     if (id === undefined) throw new Error(`topic ${name} needs a device id`);
     deviceIdSchema.parse(id);
   }
-  return template.replace('{base}', base).replace('{id}', id ?? '');
+  const part = (key: 'prefix' | 'component' | 'object', re: RegExp): string => {
+    if (!template.includes(`{${key}}`)) return '';
+    const value = params[key];
+    if (value === undefined || !re.test(value)) throw new Error(`topic ${name} needs a valid ${key} (got "${value}")`);
+    return value;
+  };
+  return template
+    .replace('{base}', base)
+    .replace('{prefix}', part('prefix', LEVELS))
+    .replace('{component}', part('component', LEVEL))
+    .replace('{id}', id ?? '')
+    .replace('{object}', part('object', LEVEL));
 }
 
 /** Subscription filter for a topic across all devices: `{id}` becomes `+`. */

@@ -1,0 +1,119 @@
+/**
+ * The embedded MQTT broker (aedes): MQTT over TCP, and MQTT over WebSocket for the dashboard.
+ *
+ * Contract:
+ * - Binds `host` only. Anonymous clients are let in only when `host` is a loopback address
+ *   (they get the `local` role); on any other address every client needs an account.
+ * - Enforces the rules of access.ts on every publish and subscribe. A refused publish closes
+ *   that client's connection (MQTT 3.1.1 has no negative PUBACK; aedes does so).
+ * - The process's own telemetry client logs in with a one-time `fleet` account made here
+ *   (`internal`), so it needs no configuration and nobody else knows its password.
+ * - A port in use rejects with an error whose `code` is EADDRINUSE.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { Aedes, type Client } from 'aedes';
+import { createServer as createWsServer } from 'aedes-server-factory';
+import { AccountBook, mayPublish, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
+
+export interface EmbeddedBrokerOptions extends Namespaces {
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** WebSocket port, 0 for a free one, null for none. */
+  readonly wsPort: number | null;
+  readonly accounts: readonly Account[];
+}
+
+export interface EmbeddedBroker {
+  readonly url: string;
+  readonly wsUrl: string | null;
+  /** Credentials of the process's own fleet account. */
+  readonly internal: { readonly username: string; readonly password: string };
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? a.port : port);
+    });
+  });
+}
+
+function close(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const internal = { username: `aquastop-internal-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('hex') };
+  const book = new AccountBook([...options.accounts, { ...internal, role: 'fleet' }]);
+  const anonymousAllowed = isLoopback(options.host);
+  const principals = new WeakMap<Client, Principal>();
+  const ns: Namespaces = { base: options.base, haPrefix: options.haPrefix };
+
+  const broker = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      if (username === undefined || username === '') {
+        if (!anonymousAllowed) return done(Object.assign(new Error('credentials required'), { returnCode: 4 as const }), false);
+        principals.set(client, { role: 'local' });
+        return done(null, true);
+      }
+      const role = book.check(username, password);
+      if (role === null) return done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), false);
+      principals.set(client, { role, username });
+      return done(null, true);
+    },
+    authorizePublish: (client, packet, done) => {
+      // A null client is aedes publishing a stored will of a client that is long gone.
+      if (client === null) return done(null);
+      const who = principals.get(client);
+      if (who && mayPublish(who, packet.topic, ns)) return done(null);
+      done(new Error(`not authorised to publish on ${packet.topic}`));
+    },
+    authorizeSubscribe: (client, sub, done) => {
+      const who = principals.get(client);
+      if (who && maySubscribe(who, sub.topic, ns)) return done(null, sub);
+      done(new Error(`not authorised to subscribe to ${sub.topic}`), null);
+    },
+  });
+  const servers: (NetServer | HttpServer)[] = [];
+  try {
+    const tcp = createNetServer(broker.handle);
+    servers.push(tcp);
+    const port = await listen(tcp, options.port, options.host);
+    let wsUrl: string | null = null;
+    if (options.wsPort !== null) {
+      const ws = createWsServer(broker, { ws: true }) as HttpServer;
+      servers.push(ws);
+      const wsPort = await listen(ws, options.wsPort, options.host);
+      wsUrl = `ws://${hostForUrl(options.host)}:${wsPort}`;
+    }
+    return {
+      url: `mqtt://${hostForUrl(options.host)}:${port}`,
+      wsUrl,
+      internal,
+      close: async () => {
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        for (const s of servers) (s as HttpServer).closeAllConnections?.();
+        await Promise.all(servers.map(close));
+      },
+    };
+  } catch (err) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await Promise.all(servers.filter((s) => s.listening).map(close));
+    throw err;
+  }
+}

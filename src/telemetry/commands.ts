@@ -1,0 +1,71 @@
+/**
+ * Remote commands on `<base>/<id>/set` and simulator injections on `<base>/<id>/inject`:
+ * validation, authorisation and the answer on `<base>/<id>/set/result`.
+ *
+ * Rules (DESIGN.md "MQTT contract"):
+ * - A payload that is too large, not JSON, or not exactly one known command gets
+ *   `{ok:false, error}` naming what is wrong, and nothing changes.
+ * - `{"valve":"CLOSE"}` is always allowed. Nothing opens the valve remotely.
+ * - `{"reset":"trip"}` and `{"resume":true}` (which can let water in again) are refused unless
+ *   remote reset is enabled; the controller still refuses a reset while the pan is wet.
+ * - `{"exercise":true}` goes to the controller, which runs it only when idle and armed.
+ */
+import type { CommandResult, UserCommand } from '../board/runtime-types.js';
+import { commandSchema, injectSchema } from './topics.js';
+import type { z } from 'zod';
+
+export const MAX_PAYLOAD_BYTES = 1024;
+
+export type ParsedCommand = { readonly ok: true; readonly command: UserCommand; readonly key: string } | { readonly ok: false; readonly error: string; readonly key?: string };
+
+const KEYS: Record<string, UserCommand> = { valve: 'closeValve', reset: 'reset', exercise: 'exercise', resume: 'resume' };
+const EXPECTED: Record<string, string> = {
+  valve: '{"valve":"CLOSE"} (the valve cannot be opened remotely)',
+  reset: '{"reset":"trip"}',
+  exercise: '{"exercise":true}',
+  resume: '{"resume":true}',
+};
+
+function readJson(payload: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (payload.length > MAX_PAYLOAD_BYTES) return { ok: false, error: `payload too large: ${payload.length} bytes (at most ${MAX_PAYLOAD_BYTES})` };
+  if (payload.length === 0) return { ok: false, error: 'empty payload: expected a JSON object' };
+  try {
+    return { ok: true, value: JSON.parse(payload.toString('utf8')) };
+  } catch {
+    return { ok: false, error: 'payload is not JSON' };
+  }
+}
+
+/** Reads a `set` payload into one command, or says what is wrong with it. */
+export function parseCommand(payload: Buffer): ParsedCommand {
+  const json = readJson(payload);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'payload must be a JSON object such as {"valve":"CLOSE"}' };
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return { ok: false, error: `one command per message (got ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')})` };
+  const key = keys[0]!;
+  const command = KEYS[key];
+  if (!command) return { ok: false, key, error: `unknown command "${key.slice(0, 40)}" (expected one of ${Object.keys(KEYS).join(', ')})` };
+  if (!commandSchema.safeParse(value).success) return { ok: false, key, error: `invalid ${key} command: expected ${EXPECTED[key]}` };
+  return { ok: true, command, key };
+}
+
+/** Whether a valid command may run, before the controller has its say. */
+export function authoriseCommand(command: UserCommand, allowRemoteReset: boolean): CommandResult {
+  if ((command === 'reset' || command === 'resume') && !allowRemoteReset) {
+    return { ok: false, error: `remote ${command} is disabled on this device (start it with --allow-remote-reset)` };
+  }
+  return { ok: true };
+}
+
+export type InjectName = z.output<typeof injectSchema>['inject'];
+
+/** Reads an `inject` payload. */
+export function parseInject(payload: Buffer): { ok: true; fault: InjectName } | { ok: false; error: string } {
+  const json = readJson(payload);
+  if (!json.ok) return json;
+  const r = injectSchema.safeParse(json.value);
+  if (!r.success) return { ok: false, error: `invalid injection: expected {"inject": one of ${injectSchema.shape.inject.options.join(', ')}}` };
+  return { ok: true, fault: r.data.inject };
+}

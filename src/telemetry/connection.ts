@@ -1,0 +1,144 @@
+/**
+ * The process's one MQTT connection (mqtt.js): the bridge state with its last will, one typed
+ * publish path for every topic of topics.ts, and reconnection.
+ *
+ * Contract:
+ * - Every payload is checked against its topic's schema before it leaves; the topic's retain
+ *   flag and QoS come from the map, never from the caller.
+ * - `publish(..., { whenOffline: 'drop' })` (heartbeats, state) sends nothing while the broker
+ *   is unreachable: the caller re-publishes what is current after `onConnect`. Fault events
+ *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting.
+ * - On every (re)connect the bridge publishes `{"state":"online"}` (retained) and the
+ *   `onConnect` listeners run; the broker publishes the will `{"state":"offline"}` when the
+ *   connection dies. `end()` publishes offline itself before disconnecting.
+ * - `open()` rejects with a one-line reason when the broker refuses the credentials; a broker
+ *   that cannot be reached is retried in the background (the device keeps protecting).
+ */
+import { hostname } from 'node:os';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
+
+export interface ConnectionOptions {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly base: string;
+  readonly log: (line: string) => void;
+  /** How long `open()` waits for the first answer before carrying on offline; default 5,000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+export type Listener = (topic: string, payload: Buffer) => void;
+
+const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
+
+export class Connection {
+  readonly client: MqttClient;
+  private readonly base: string;
+  private readonly log: (line: string) => void;
+  private readonly connectListeners = new Set<() => void>();
+  private wasConnected = false;
+  private outages = 0;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.base = options.base;
+    this.log = options.log;
+    const opts: IClientOptions = {
+      clientId: `aquastop-${hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 20)}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: true,
+      reconnectPeriod: 1_000,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      protocolVersion: 4,
+      will: { topic: topicFor('bridgeState', { base: this.base }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+      ...(options.username !== undefined ? { username: options.username } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+    };
+    this.client = mqtt.connect(options.url, { ...opts, manualConnect: true });
+    this.client.on('connect', () => this.handleConnect());
+    this.client.on('offline', () => {
+      if (!this.wasConnected) return;
+      this.wasConnected = false;
+      this.outages++;
+      this.log(`broker ${this.options.url} unreachable; protecting offline, fault events are kept and sent after reconnect`);
+    });
+    this.client.on('error', (err) => this.log(`broker error: ${err.message}`));
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Connects; resolves once connected or once the broker is known to be unreachable for now. */
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.client.off('connect', done);
+        this.client.off('error', failed);
+        this.client.off('offline', done);
+        resolve();
+      };
+      const failed = (err: Error) => {
+        if (!REFUSED.test(err.message)) return;
+        this.client.off('connect', done);
+        this.client.off('offline', done);
+        this.client.end(true);
+        reject(new Error(`broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
+      };
+      this.client.on('connect', done);
+      this.client.on('offline', done);
+      this.client.on('error', failed);
+      this.client.connect();
+    });
+  }
+
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written). */
+  publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline: 'drop' | 'queue' = 'drop'): Promise<boolean> {
+    const spec = TOPICS[name];
+    const checked = spec.schema.parse(payload);
+    if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
+    const topic = topicFor(name, { ...params, base: this.base });
+    const body = typeof checked === 'string' ? checked : JSON.stringify(checked);
+    return new Promise((resolve) => {
+      this.client.publish(topic, body, { qos: spec.qos, retain: spec.retain }, (err) => resolve(!err));
+    });
+  }
+
+  subscribe(filters: string[]): void {
+    if (filters.length === 0) return;
+    this.client.subscribe(filters, { qos: 1 }, (err) => {
+      if (err) this.log(`subscribe to ${filters.join(', ')} failed: ${err.message}`);
+    });
+  }
+
+  unsubscribe(filters: string[]): void {
+    if (filters.length > 0) this.client.unsubscribe(filters);
+  }
+
+  onMessage(listener: Listener): void {
+    this.client.on('message', listener);
+  }
+
+  /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
+  async end(ms = 3_000): Promise<void> {
+    if (this.client.connected) await withTimeout(this.publish('bridgeState', {}, { state: 'offline' }), ms);
+    await withTimeout(this.client.endAsync(!this.client.connected), ms).catch(() => undefined);
+    if (!this.client.disconnected) this.client.end(true);
+  }
+
+  private handleConnect(): void {
+    const again = this.outages > 0;
+    this.wasConnected = true;
+    this.log(again ? `reconnected to ${this.options.url}` : `connected to ${this.options.url}`);
+    void this.publish('bridgeState', {}, { state: 'online' });
+    for (const listener of this.connectListeners) listener();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+}

@@ -1,0 +1,201 @@
+/**
+ * Telemetry for one appliance: retained state and availability, heartbeats, fault events
+ * through the on-disk outbox, commands and injections, and Home Assistant discovery.
+ *
+ * Contract:
+ * - `attach(runtime)` is a (re)start of the device: boot counts up, heartbeat `seq` starts
+ *   again at 1, availability turns online, state and discovery are published.
+ * - `detach()` (power cut) turns availability offline and stops heartbeats; commands are
+ *   then answered "powered off".
+ * - Heartbeats are sent every `heartbeatS` of clock time and never queued: missed ones are
+ *   not replayed, the gap shows in `seq`.
+ * - A runtime listener never throws (a throwing listener would fail the runtime safe).
+ */
+import type { Clock } from '../board/clock.js';
+import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';
+import { authoriseCommand, parseCommand, parseInject, type InjectName } from './commands.js';
+import type { Connection } from './connection.js';
+import { discoveryMessages } from './discovery.js';
+import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
+import { topicFor } from './topics.js';
+
+export interface DeviceTelemetryOptions {
+  readonly id: string;
+  readonly connection: Connection;
+  readonly clock: Clock;
+  readonly base: string;
+  readonly haPrefix: string | null;
+  readonly heartbeatS: number;
+  readonly dataDir: string;
+  readonly allowRemoteReset: boolean;
+  readonly iso: (clockMs: number) => string;
+  readonly log: (line: string) => void;
+  /** Tracks a publish so `flush()` can wait for it. */
+  readonly track: (p: Promise<unknown>) => void;
+}
+
+export interface Attachment {
+  readonly runtime: Runtime;
+  readonly fw: string;
+  readonly inject?: (fault: InjectName) => CommandResult;
+}
+
+export class DeviceTelemetry {
+  readonly id: string;
+  private readonly o: DeviceTelemetryOptions;
+  private readonly outbox: DeviceOutbox;
+  private current: Attachment | null = null;
+  private unlisten: (() => void) | null = null;
+  private timer: unknown = null;
+  private seq = 0;
+  private started = false;
+
+  constructor(options: DeviceTelemetryOptions) {
+    this.o = options;
+    this.id = options.id;
+    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, onError: (m) => options.log(`${options.id}: ${m}`) });
+  }
+
+  /** Topics this device listens to. */
+  get filters(): string[] {
+    return [topicFor('set', { base: this.o.base, id: this.id }), topicFor('inject', { base: this.o.base, id: this.id })];
+  }
+
+  attach(device: Attachment): void {
+    this.detachListeners();
+    if (!this.started) {
+      this.started = true;
+      this.outbox.begin();
+      // Events an earlier run could not deliver go first, in order.
+      for (const event of this.outbox.pending()) this.sendFault(event);
+    } else {
+      this.outbox.begin();
+    }
+    this.current = device;
+    this.seq = 0;
+    this.unlisten = device.runtime.onAny((event) => {
+      try {
+        if (event.type === 'status') this.publishState(event.status);
+        else if (event.type === 'fault') this.onFault(event.fault);
+      } catch (err) {
+        this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    this.publishAll();
+    // The first heartbeat at once, so a watcher knows the device is alive without waiting an interval.
+    this.heartbeat();
+    this.scheduleHeartbeat();
+  }
+
+  detach(): void {
+    this.detachListeners();
+    this.current = null;
+    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: 'offline' }));
+  }
+
+  /** After a (re)connect: everything retained may have been lost with the broker. */
+  publishAll(): void {
+    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline' }));
+    if (!this.current) return;
+    this.publishState(this.current.runtime.status());
+    this.publishDiscovery();
+  }
+
+  publishDiscovery(): void {
+    if (!this.current || this.o.haPrefix === null) return;
+    const messages = discoveryMessages({ id: this.id, fw: this.current.fw, board: this.current.runtime.boardKind }, this.o.base);
+    for (const m of messages) {
+      this.o.track(this.o.connection.publish('discovery', { prefix: this.o.haPrefix, component: m.component, id: this.id, object: m.object }, m.payload));
+    }
+  }
+
+  /** A message on one of `filters`. */
+  onMessage(tail: 'set' | 'inject', payload: Buffer): void {
+    const result = tail === 'set' ? this.runCommand(payload) : this.runInject(payload);
+    if (result === null) return;
+    this.o.track(this.o.connection.publish('setResult', { id: this.id }, result));
+  }
+
+  /** Clean stop: availability offline, no more heartbeats. */
+  stop(): void {
+    this.detach();
+  }
+
+  private runCommand(payload: Buffer): { ok: boolean; error?: string; command?: string } {
+    const parsed = parseCommand(payload);
+    const key = parsed.key !== undefined ? { command: parsed.key } : {};
+    if (!parsed.ok) return { ok: false, error: parsed.error, ...key };
+    if (!this.current) return { ok: false, error: `${this.id} is powered off`, ...key };
+    const allowed = authoriseCommand(parsed.command, this.o.allowRemoteReset);
+    const result = allowed.ok ? this.current.runtime.command(parsed.command) : allowed;
+    if (!result.ok) this.o.log(`${this.id}: refused ${parsed.key} command: ${result.error}`);
+    return result.ok ? { ok: true, ...key } : { ok: false, error: result.error, ...key };
+  }
+
+  /** Injections answer only when refused: the tile shows what an accepted one does. */
+  private runInject(payload: Buffer): { ok: false; error: string; command: string } | null {
+    const parsed = parseInject(payload);
+    if (!parsed.ok) return { ok: false, error: parsed.error, command: 'inject' };
+    const inject = this.current?.inject;
+    if (!inject) return { ok: false, error: `${this.id} is not a simulated appliance (or is powered off): nothing to inject`, command: 'inject' };
+    const result = inject(parsed.fault);
+    return result.ok ? null : { ok: false, error: result.error, command: 'inject' };
+  }
+
+  private publishState(status: DeviceStatus): void {
+    if (!this.current) return;
+    this.o.track(
+      this.o.connection.publish(
+        'state',
+        { id: this.id },
+        { ...status, fw: this.current.fw, board: this.current.runtime.boardKind, last_seen: this.o.iso(this.o.clock.now()) },
+      ),
+    );
+  }
+
+  private onFault(fault: FaultEvent): void {
+    const { ts: _ts, id: _id, ...rest } = fault;
+    const event: WireFaultEvent = { ...rest, id: this.outbox.nextId(), ts: this.o.iso(this.o.clock.now()) };
+    this.outbox.add(event);
+    this.sendFault(event);
+  }
+
+  private sendFault(event: WireFaultEvent): void {
+    const sent = this.o.connection.publish('fault', { id: this.id }, event, 'queue').then((ok) => {
+      if (ok) this.outbox.ack(event.id);
+    });
+    this.o.track(sent);
+  }
+
+  private scheduleHeartbeat(): void {
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = null;
+      if (!this.current) return;
+      this.heartbeat();
+      this.scheduleHeartbeat();
+    }, this.o.heartbeatS * 1000);
+  }
+
+  private heartbeat(): void {
+    const status = this.current!.runtime.status();
+    this.seq++;
+    this.o.track(
+      this.o.connection.publish('heartbeat', { id: this.id }, {
+        seq: this.seq,
+        boot: this.outbox.boot,
+        uptimeS: status.uptimeS,
+        intervalS: this.o.heartbeatS,
+        state: status.state,
+        fault: status.fault,
+        ts: this.o.iso(this.o.clock.now()),
+      }),
+    );
+  }
+
+  private detachListeners(): void {
+    this.unlisten?.();
+    this.unlisten = null;
+    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

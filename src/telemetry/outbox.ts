@@ -1,0 +1,119 @@
+/**
+ * What telemetry keeps on disk for one device, in `<dataDir>/<id>/telemetry.json`:
+ * the boot counter (heartbeat `boot`, fault event ids) and the outbox of fault events not yet
+ * acknowledged by the broker.
+ *
+ * Contract:
+ * - `begin()` loads the file, counts a boot and saves; events still in the outbox from an
+ *   earlier run are returned first by `pending()`, in the order they were raised.
+ * - `add()` saves the event before it is handed to MQTT; `ack()` removes it once the broker
+ *   has acknowledged it (QoS 1). So a crash or an outage loses nothing; a re-delivered event
+ *   carries the same `id`.
+ * - The outbox is bounded (`limit`, default 1,000): past it the oldest event is dropped and
+ *   counted in `dropped`, never the newest.
+ * - Writes are atomic (write to a temporary file, then rename). A file that cannot be read is
+ *   moved aside (`.corrupt`) and the device starts afresh; a failed write is reported through
+ *   `onError` and the events stay in memory.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { faultEventSchema } from './topics.js';
+
+export type WireFaultEvent = z.output<typeof faultEventSchema>;
+
+const fileSchema = z
+  .object({
+    version: z.literal(1),
+    boot: z.number().int().nonnegative(),
+    outbox: z.array(faultEventSchema),
+  })
+  .strict();
+
+export interface OutboxOptions {
+  readonly dataDir: string;
+  readonly deviceId: string;
+  readonly limit?: number;
+  readonly onError?: (message: string) => void;
+}
+
+export class DeviceOutbox {
+  readonly path: string;
+  boot = 0;
+  dropped = 0;
+  private events: WireFaultEvent[] = [];
+  private seq = 0;
+  private readonly limit: number;
+  private readonly onError: (message: string) => void;
+
+  constructor(options: OutboxOptions) {
+    this.path = join(options.dataDir, options.deviceId, 'telemetry.json');
+    this.limit = options.limit ?? 1_000;
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  /** Loads what an earlier run left, counts this boot, saves. */
+  begin(): void {
+    const stored = this.load();
+    this.boot = stored.boot + 1;
+    this.events = stored.outbox;
+    this.seq = 0;
+    this.save();
+  }
+
+  /** A new event id, unique for this device across restarts. */
+  nextId(): string {
+    return `${this.boot}-${++this.seq}`;
+  }
+
+  add(event: WireFaultEvent): void {
+    this.events.push(event);
+    if (this.events.length > this.limit) {
+      this.events.shift();
+      this.dropped++;
+    }
+    this.save();
+  }
+
+  ack(id: string): void {
+    const i = this.events.findIndex((e) => e.id === id);
+    if (i < 0) return;
+    this.events.splice(i, 1);
+    this.save();
+  }
+
+  pending(): readonly WireFaultEvent[] {
+    return [...this.events];
+  }
+
+  private load(): z.output<typeof fileSchema> {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      return { version: 1, boot: 0, outbox: [] };
+    }
+    try {
+      return fileSchema.parse(JSON.parse(text));
+    } catch {
+      this.onError(`${this.path} is unreadable; kept as ${this.path}.corrupt, starting afresh`);
+      try {
+        renameSync(this.path, `${this.path}.corrupt`);
+      } catch {
+        // nothing more to keep
+      }
+      return { version: 1, boot: 0, outbox: [] };
+    }
+  }
+
+  private save(): void {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const tmp = `${this.path}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }));
+      renameSync(tmp, this.path);
+    } catch (err) {
+      this.onError(`cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; fault events are kept in memory only`);
+    }
+  }
+}
