@@ -6,7 +6,8 @@
  * - `viewer`   reads everything under the base topic and the discovery prefix; publishes nothing.
  * - `local`    an anonymous client on a loopback-only broker: a viewer that may also press the
  *              simulator's fault-injection buttons (`<base>/<id>/inject`); never `set`.
- * - `operator` a person: may publish commands on `<base>/<id>/set` and injections.
+ * - `operator` a person (or Home Assistant): commands on `<base>/<id>/set`, injections, and
+ *              Home Assistant's birth message `<prefix>/status`.
  * - `device`   one appliance, named by its user name: publishes only its own topics (state,
  *              availability, heartbeat, fault, set/result, its discovery) and the bridge state.
  * - `fleet`    a process publishing for several appliances (aquastop sim/start): every device's
@@ -116,6 +117,7 @@ export function mayPublish(who: Principal, topic: string, ns: Namespaces): boole
     case 'local':
       return t !== null && t.tail === 'inject' && t.id !== 'bridge';
     case 'operator':
+      if (ns.haPrefix !== null && topic === `${ns.haPrefix}/status`) return true;
       return t !== null && (t.tail === 'set' || t.tail === 'inject') && t.id !== 'bridge';
     case 'fleet':
     case 'device': {

@@ -1,0 +1,230 @@
+/**
+ * The MQTT contract (DESIGN.md), as one suite run against the embedded broker and against a
+ * real mosquitto with the shipped configuration. Each test uses its own device id, because
+ * retained messages stay on the broker between tests.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import mqtt, { type IClientOptions } from 'mqtt';
+import { deviceStateSchema, faultEventSchema, heartbeatSchema } from '../../src/telemetry/topics.js';
+import type { TelemetryOptions } from '../../src/telemetry/index.js';
+import { sendCommand, startRig, Watcher, type Rig, type RigOptions } from './rig.js';
+
+export interface ContractTarget {
+  readonly name: string;
+  /** MQTT URL third parties connect to. */
+  url(): string;
+  /** How the telemetry under test reaches the broker. */
+  broker(): TelemetryOptions['broker'];
+  readonly operator: IClientOptions;
+  readonly viewer: IClientOptions;
+  /** A device account and the device id it owns. */
+  readonly device: IClientOptions & { username: string };
+  /** What a refused publish does to the client: closes it (aedes) or drops the message (mosquitto 3.1.1). */
+  readonly refusal: 'disconnect' | 'drop';
+}
+
+let n = 0;
+const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++n}`;
+
+export function telemetryContract(target: ContractTarget): void {
+  describe(`MQTT contract on ${target.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c();
+    });
+    const rig = async (options: Partial<RigOptions> = {}): Promise<Rig> => {
+      const r = await startRig({ broker: target.broker(), ...options });
+      cleanups.push(() => r.stop());
+      return r;
+    };
+    const watch = async (filters: string[], options: IClientOptions = {}): Promise<Watcher> => {
+      const w = await Watcher.connect(target.url(), filters, options);
+      cleanups.push(() => w.end());
+      return w;
+    };
+
+    it('shows a late subscriber the bridge online and the retained state and availability, but no retained heartbeat', async () => {
+      const id = uniqueId('late');
+      const r = await rig({ id });
+      await r.advance(25_000);
+      const w = await watch(['aquastop/#']);
+      const state = deviceStateSchema.parse(await w.waitFor(`aquastop/${id}`));
+      expect(state).toMatchObject({ breaker: 'armed', valve: 'closed', drainPump: 'off', fault: null, board: 'simulated', fw: 'test-fw' });
+      await w.waitFor('aquastop/bridge/state', (s) => s.state === 'online');
+      await w.waitFor(`aquastop/${id}/availability`, (s) => s.state === 'online');
+      expect(w.on(`aquastop/${id}`).every((m) => m.retain)).toBe(true);
+      expect(w.on(`aquastop/${id}/heartbeat`)).toEqual([]);
+      await r.advance(10_000);
+      await w.waitFor(`aquastop/${id}/heartbeat`);
+      expect(w.on(`aquastop/${id}/heartbeat`).some((m) => m.retain)).toBe(false);
+    });
+
+    it('counts heartbeat seq up by one each interval and boot up by one after a restart', async () => {
+      const id = uniqueId('beat');
+      const w = await watch([`aquastop/${id}/heartbeat`]);
+      const first = await startRig({ broker: target.broker(), id });
+      const dataDir = first.dataDir;
+      await first.advance(35_000);
+      const beats = (await expect.poll(() => w.json(`aquastop/${id}/heartbeat`).length).toBe(4), w.json(`aquastop/${id}/heartbeat`).map((h) => heartbeatSchema.parse(h)));
+      expect(beats.map((h) => h.seq)).toEqual([1, 2, 3, 4]);
+      expect(beats.map((h) => h.uptimeS)).toEqual([0, 10, 20, 30]);
+      expect(new Set(beats.map((h) => h.intervalS))).toEqual(new Set([10]));
+      const boot = beats[0]!.boot;
+      await first.sim.stop();
+      await first.telemetry.stop();
+      const second = await rig({ id, dataDir });
+      await second.advance(10_000);
+      await expect.poll(() => w.json(`aquastop/${id}/heartbeat`).length).toBe(6);
+      const after = w.json(`aquastop/${id}/heartbeat`).slice(4).map((h) => heartbeatSchema.parse(h));
+      expect(after.map((h) => [h.boot, h.seq])).toEqual([
+        [boot + 1, 1],
+        [boot + 1, 2],
+      ]);
+    });
+
+    it('publishes fault events raised and cleared with the catalogue display, text and unique ids', async () => {
+      const id = uniqueId('fault');
+      const w = await watch([`aquastop/${id}/fault`]);
+      const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }, { at: '150s', press: 'reset' }] });
+      await r.advance(160_000);
+      const events = (await expect.poll(() => w.json(`aquastop/${id}/fault`).length).toBe(2), w.json(`aquastop/${id}/fault`).map((e) => faultEventSchema.parse(e)));
+      expect(events.map((e) => [e.event, e.code, e.display])).toEqual([
+        ['raised', 'i30', ',30'],
+        ['cleared', 'i30', ',30'],
+      ]);
+      expect(events[0]).toMatchObject({ severity: 'critical', reset: 'manual' });
+      expect(events[0]!.text.length).toBeGreaterThan(5);
+      expect(new Set(events.map((e) => e.id)).size).toBe(2);
+      expect(w.on(`aquastop/${id}/fault`).some((m) => m.retain)).toBe(false);
+    });
+
+    it('always accepts {"valve":"CLOSE"} from an operator', async () => {
+      const id = uniqueId('close');
+      await rig({ id });
+      expect(await sendCommand(target.url(), id, '{"valve":"CLOSE"}', target.operator)).toEqual({ ok: true, command: 'valve' });
+    });
+
+    it('refuses a remote reset unless it is enabled, and while the pan is wet even then; accepts it once dry', async () => {
+      const off = uniqueId('reset-off');
+      await rig({ id: off, timeline: [{ at: '1s', inject: 'leak', ml: 300 }] });
+      const refusedOff = await sendCommand(target.url(), off, '{"reset":"trip"}', target.operator);
+      expect(refusedOff).toMatchObject({ ok: false, command: 'reset' });
+      expect(refusedOff.error).toMatch(/remote reset is disabled/);
+
+      const id = uniqueId('reset-on');
+      const w = await watch([`aquastop/${id}`]);
+      const r = await rig({ id, allowRemoteReset: true, timeline: [{ at: '1s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }] });
+      await r.advance(30_000);
+      await w.waitFor(`aquastop/${id}`, (s) => s.breaker === 'latched' && s.fault === 'i30');
+      const wet = await sendCommand(target.url(), id, '{"reset":"trip"}', target.operator);
+      expect(wet.ok).toBe(false);
+      expect(wet.error).toMatch(/dry/);
+      expect(r.sim.runtime!.status().breaker).toBe('latched');
+      await r.advance(100_000);
+      expect(await sendCommand(target.url(), id, '{"reset":"trip"}', target.operator)).toEqual({ ok: true, command: 'reset' });
+      await r.advance(1_000);
+      await w.waitFor(`aquastop/${id}`, (s) => s.breaker === 'armed' && s.fault === null);
+    });
+
+    it('runs a valve exercise only when idle', async () => {
+      const idle = uniqueId('exercise-idle');
+      await rig({ id: idle });
+      expect(await sendCommand(target.url(), idle, '{"exercise":true}', target.operator)).toEqual({ ok: true, command: 'exercise' });
+      const busy = uniqueId('exercise-busy');
+      const r = await rig({ id: busy, program: true });
+      await r.advance(5_000);
+      const refused = await sendCommand(target.url(), busy, '{"exercise":true}', target.operator);
+      expect(refused).toMatchObject({ ok: false, command: 'exercise' });
+      expect(refused.error).toMatch(/idle/);
+    });
+
+    it('answers malformed, oversized and unknown payloads with an error and changes nothing', async () => {
+      const id = uniqueId('bad');
+      const r = await rig({ id, allowRemoteReset: true });
+      const before = JSON.stringify(r.sim.runtime!.status());
+      const cases: [string | Buffer, RegExp][] = [
+        ['not json', /not JSON/],
+        [Buffer.alloc(4096, 'x'), /too large: 4096 bytes/],
+        ['{"valve":"OPEN"}', /cannot be opened remotely/],
+        ['{"open":true}', /unknown command "open"/],
+        ['{"valve":"CLOSE","reset":"trip"}', /one command per message/],
+        ['[1,2]', /JSON object/],
+        ['', /empty payload/],
+      ];
+      for (const [payload, why] of cases) {
+        const answer = await sendCommand(target.url(), id, payload, target.operator);
+        expect(answer.ok, String(payload).slice(0, 40)).toBe(false);
+        expect(answer.error).toMatch(why);
+      }
+      expect(JSON.stringify(r.sim.runtime!.status())).toBe(before);
+    });
+
+    it('lets no one but an operator publish set, and a device only its own topics', async () => {
+      const victim = uniqueId('victim');
+      await rig({ id: victim });
+      const w = await watch(['aquastop/#']);
+      const own = target.device.username;
+      const attempts: [IClientOptions, string][] = [
+        [{}, `aquastop/${victim}/set`],
+        [target.viewer, `aquastop/${victim}/set`],
+        [target.device, `aquastop/${victim}/set`],
+        [target.device, `aquastop/${own}/set`],
+        [target.device, `aquastop/${victim}/fault`],
+        [target.device, `aquastop/${victim}`],
+      ];
+      for (const [who, topic] of attempts) {
+        const c = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...who });
+        const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+        c.publish(topic, '{"valve":"CLOSE"}', { qos: 0 });
+        if (target.refusal === 'disconnect') {
+          await closed;
+        } else {
+          // Messages of one client are delivered in order: once its allowed message arrives, a refused one would have too.
+          const barrier = who === target.device ? `aquastop/${own}/availability` : null;
+          if (barrier) {
+            await c.publishAsync(barrier, '{"state":"online"}', { qos: 1 });
+            await w.waitFor(barrier);
+          }
+        }
+        await c.endAsync(true);
+      }
+      // The device account may publish its own heartbeat.
+      const d = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...target.device });
+      await d.publishAsync(`aquastop/${own}/heartbeat`, '{"seq":1}', { qos: 1 });
+      await w.waitFor(`aquastop/${own}/heartbeat`);
+      await d.endAsync(true);
+      for (const [, topic] of attempts) expect(w.on(topic).filter((m) => m.text === '{"valve":"CLOSE"}'), topic).toEqual([]);
+      expect(w.seen.filter((m) => m.topic === `aquastop/${victim}/set/result`)).toEqual([]);
+    });
+
+    it('announces the device to Home Assistant and again when Home Assistant comes online', async () => {
+      const id = uniqueId('ha');
+      const w = await watch([`homeassistant/+/${id}/+/config`]);
+      await rig({ id });
+      await expect.poll(() => w.seen.length).toBe(6);
+      expect(w.seen.map((m) => m.topic).sort()).toEqual(
+        ['binary_sensor/leak', 'binary_sensor/problem', 'button/reset', 'sensor/fault_code', 'sensor/uptime', 'valve/inlet'].map((s) => {
+          const [c, o] = s.split('/');
+          return `homeassistant/${c}/${id}/${o}/config`;
+        }),
+      );
+      // Retained: a subscriber that comes later gets all six at once.
+      const late = await watch([`homeassistant/+/${id}/+/config`]);
+      await expect.poll(() => late.seen.filter((m) => m.retain).length).toBe(6);
+      const ha = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...target.operator });
+      await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+      await ha.endAsync();
+      await expect.poll(() => w.seen.length).toBe(12);
+    });
+
+    it('publishes the device and the bridge offline on a clean stop', async () => {
+      const id = uniqueId('stop');
+      const w = await watch([`aquastop/${id}/availability`, 'aquastop/bridge/state']);
+      const r = await startRig({ broker: target.broker(), id });
+      await w.waitFor(`aquastop/${id}/availability`, (s) => s.state === 'online');
+      await r.stop();
+      await w.waitFor(`aquastop/${id}/availability`, (s) => s.state === 'offline');
+      await w.waitFor('aquastop/bridge/state', (s) => s.state === 'offline');
+    });
+  });
+}
