@@ -3,35 +3,51 @@
  * equivalent": Node 20 has no node:sqlite and native builds are not allowed here).
  *
  * Contract:
- * - `append()` writes synchronously before it returns, so an entry is on its way to disk before
- *   the monitor acts on it (alert sent, figure changed). No fsync: a process crash loses nothing,
- *   a power cut may lose the last lines, which the next replay tolerates.
- * - `replay()` returns every valid entry in order; a torn or foreign line is skipped and counted.
+ * - `append()` writes synchronously before it returns, so an entry is on disk before the monitor
+ *   acts on it (alert sent, figure changed). Events (status, fault, restart, alert, start, stop)
+ *   are also flushed to the device (fdatasync): neither a process crash nor a power cut right
+ *   after an event loses it. Counter snapshots are not flushed (a power cut may cost the last
+ *   snapshot period of heartbeat counts); a torn last line is tolerated by the next replay.
+ * - `replay()` returns every valid entry recorded so far, in order; a torn or foreign line is
+ *   skipped and counted.
+ * - `rewrite()` replaces the whole log atomically (temp file, flush, rename): a crash during it
+ *   leaves the old log or the new one, never a mix. Used by compaction (compaction.ts).
  * - `MemoryEventLog` is the same thing in memory, for tests.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { logEntrySchema, type LogEntry } from './types.js';
 
 export interface EventLog {
-  /** Entries recorded so far (before this run's appends), oldest first. */
+  /** Every entry recorded so far, oldest first. */
   replay(): LogEntry[];
   append(entries: LogEntry | readonly LogEntry[]): void;
+  /** Replaces the whole log with `entries` (atomically for files). */
+  rewrite(entries: readonly LogEntry[]): void;
   /** Lines skipped by the last replay (torn write, hand edit). */
   readonly skipped: number;
 }
 
 export const EVENT_LOG_FILE = 'monitor-events.jsonl';
 
+/** writeSync may write less than asked (disk nearly full, signals): loop until all is out. */
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
 export class FileEventLog implements EventLog {
   readonly path: string;
   skipped = 0;
   private needsNewline: boolean;
+  private fd: number | null = null;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, EVENT_LOG_FILE);
-    this.needsNewline = existsSync(this.path) && !readFileSync(this.path, 'utf8').endsWith('\n') && readFileSync(this.path).length > 0;
+    const existing = existsSync(this.path) ? readFileSync(this.path) : null;
+    this.needsNewline = existing !== null && existing.length > 0 && existing[existing.length - 1] !== 0x0a;
   }
 
   replay(): LogEntry[] {
@@ -60,7 +76,35 @@ export class FileEventLog implements EventLog {
     // A torn last line from a crash has no newline: start ours on a fresh line.
     const prefix = this.needsNewline ? '\n' : '';
     this.needsNewline = false;
-    appendFileSync(this.path, prefix + list.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    this.fd ??= openSync(this.path, 'a');
+    writeAll(this.fd, prefix + list.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    if (list.some((e) => e.type !== 'counters')) fdatasyncSync(this.fd);
+  }
+
+  rewrite(entries: readonly LogEntry[]): void {
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeAll(fd, entries.map((e) => JSON.stringify(e) + '\n').join(''));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.close();
+    renameSync(tmp, this.path);
+    const dir = openSync(dirname(this.path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    this.needsNewline = false;
+  }
+
+  /** Closes the file (appends reopen it). */
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
 
@@ -75,5 +119,9 @@ export class MemoryEventLog implements EventLog {
   append(entries: LogEntry | readonly LogEntry[]): void {
     if (Array.isArray(entries)) this.entries.push(...(entries as readonly LogEntry[]));
     else this.entries.push(entries as LogEntry);
+  }
+
+  rewrite(entries: readonly LogEntry[]): void {
+    this.entries.splice(0, this.entries.length, ...entries);
   }
 }

@@ -58,6 +58,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   } catch (err) {
     await subscriber?.stop().catch(() => undefined);
     tracker.stop();
+    log.close();
     throw err;
   }
   logger.info({ url: http.url, broker: config.brokerUrl, base: config.baseTopic, dataDir: config.dataDir }, `monitor on ${http.url}`);
@@ -73,6 +74,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       stopped ??= (async () => {
         await sub.stop().catch(() => undefined);
         tracker.stop();
+        log.close();
         await alerts.drain();
         await api.close();
       })();

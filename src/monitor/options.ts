@@ -23,7 +23,7 @@ export const monitorOptionsSchema = z.object({
   /** SLO target in percent (99.9). */
   slo: z.coerce.number({ error: '--slo must be a number' }).gt(0, '--slo must be a percentage above 0').lt(100, '--slo must be below 100 (percent)').default(99.9),
   /** Counter snapshot period, ms. */
-  snapshotMs: z.number().int().nonnegative().default(10_000),
+  snapshotMs: z.number().int().nonnegative().default(1000),
 });
 
 export type MonitorConfig = z.output<typeof monitorOptionsSchema>;

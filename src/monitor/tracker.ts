@@ -8,13 +8,17 @@
  *   when no heartbeat arrives for `downAfter` x intervalS, when its availability turns offline,
  *   or when the bridge state goes offline.
  * - seq gaps within one boot count as lost heartbeats; a changed boot counts as a restart.
- * - Every change is appended to the log before anything else happens (alert, figures).
+ * - Every change is appended to the log before anything else happens (alert, figures), with the
+ *   device's counters in the same write, so a crash right after an event loses nothing of it.
+ * - Counters of devices that sent heartbeats are snapshotted every `snapshotMs`; superseded
+ *   snapshots are compacted away at start and whenever enough have piled up (compaction.ts).
  * - DOWN/UP and fault raised/cleared alerts are sent once per incident, also across restarts
  *   (the last alerted status and fault are in the log).
  * - `start()` replays the log; `stop()` snapshots counters and records the stop.
  */
 import type { Clock } from '../board/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
+import { compactEntries, compactionSaving } from './compaction.js';
 import { DeviceRecord } from './device.js';
 import type { EventLog } from './event-log.js';
 import type { Alert, DeviceReport, FaultCode, HistoryItem, LogEntry } from './types.js';
@@ -31,8 +35,10 @@ export interface TrackerOptions {
   readonly downAfter?: number;
   /** SLO target as a ratio, default 0.999. */
   readonly sloTarget?: number;
-  /** How often counters are snapshotted to the log, ms (default 10 000; 0 = only at stop). */
+  /** How often counters are snapshotted to the log, ms (default 1000; 0 = only at stop). */
   readonly snapshotMs?: number;
+  /** Compact the log once this many counter snapshots were appended (default: max(10 000, 10 x devices)). */
+  readonly compactAfter?: number;
 }
 
 type Heartbeat = PayloadOf<'heartbeat'>;
@@ -47,6 +53,9 @@ export class Tracker {
   private readonly snapshotMs: number;
   private snapshotTimer: unknown = null;
   private running = false;
+  private readonly compactAfter: number | undefined;
+  /** Counter snapshots appended since the last compaction. */
+  private countersSinceCompaction = 0;
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
@@ -54,14 +63,16 @@ export class Tracker {
     this.alerts = options.alerts;
     this.downAfter = options.downAfter ?? 1.5;
     this.sloTarget = options.sloTarget ?? 0.999;
-    this.snapshotMs = options.snapshotMs ?? 10_000;
+    this.snapshotMs = options.snapshotMs ?? 1000;
+    this.compactAfter = options.compactAfter;
   }
 
   /** Replays the history, records this start and arms the DOWN deadlines of known devices. */
   start(): void {
     let lastT: number | null = null;
     let open = false;
-    for (const e of this.log.replay()) {
+    const recorded = this.log.replay();
+    for (const e of recorded) {
       if (e.type === 'start' || e.type === 'stop') {
         // A run that ended without "stop" (crash) ended at its last line.
         if (e.type === 'start' && open && lastT !== null) this.allUnknown(lastT);
@@ -73,6 +84,7 @@ export class Tracker {
       lastT = lastT === null ? e.t : Math.max(lastT, e.t);
     }
     if (open && lastT !== null) this.allUnknown(lastT);
+    if (compactionSaving(recorded) > 0) this.log.rewrite(compactEntries(recorded, { liveRun: false }));
     this.running = true;
     this.log.append({ type: 'start', t: this.clock.now() });
     for (const d of this.devices.values()) this.arm(d);
@@ -194,6 +206,12 @@ export class Tracker {
       entries.push(d.counters(now));
     }
     this.log.append(entries);
+    this.countersSinceCompaction += entries.length;
+    if (this.countersSinceCompaction >= (this.compactAfter ?? Math.max(10_000, 10 * this.devices.size))) {
+      this.countersSinceCompaction = 0;
+      // The current run is still open in the log (stop() appends its "stop" after this).
+      this.log.rewrite(compactEntries(this.log.replay(), { liveRun: true }));
+    }
   }
 
   private device(id: string): DeviceRecord {
@@ -205,10 +223,14 @@ export class Tracker {
     return d;
   }
 
-  /** Logs first, then applies: what the monitor acts on is always on record. */
+  /**
+   * Records entries with the device's counters as they are after them, in one write, before
+   * anything outside sees the change (callers send alerts only after this returns).
+   */
   private commit(d: DeviceRecord, ...entries: LogEntry[]): void {
-    this.log.append(entries);
+    if (entries.length === 0) return;
     for (const e of entries) d.apply(e);
+    this.log.append([...entries, d.counters(this.clock.now())]);
   }
 
   private setStatus(d: DeviceRecord, status: 'up' | 'down' | 'unknown', reason: string): void {

@@ -190,7 +190,7 @@ describe.skipIf(!hasTools('promtool'))('monitor /metrics', () => {
     const text = await (await fetch(`${m.url}/metrics`)).text();
     expect(text).toMatch(/^aquastop_device_up\{device="metrics-1"\} 1$/m);
     expect(text).toMatch(/^aquastop_device_faults_raised_total\{device="metrics-1",code="i30"\} 1$/m);
-    expect(text).toMatch(/^aquastop_device_breaker_state\{device="metrics-1",state="armed"\} 1$/m);
+    expect(text).toMatch(/^aquastop_device_breaker_state\{device="metrics-1",state="latched"\} 1$/m);
     expect(text).toMatch(/^aquastop_device_heartbeats_received_total\{device="metrics-1"\} \d+$/m);
     expect(text).toMatch(/^aquastop_device_availability_ratio\{device="metrics-1",window="1h"\} 1$/m);
     // promtool reads the exposition from stdin; lint problems print and exit non-zero

@@ -1,0 +1,85 @@
+/**
+ * The monitor process killed with SIGKILL right after an event: the restarted monitor has the
+ * event, its alert, and does not alert twice for it. Real broker (aedes), real processes.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMonitor, type Monitor } from '../../src/monitor/index.js';
+import type { Alert, HistoryItem } from '../../src/monitor/types.js';
+import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice, type TestBroker } from './helpers.js';
+
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const cleanups: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function webhook(): Promise<{ url: string; received: Alert[] }> {
+  const received: Alert[] = [];
+  const hook: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as Alert);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => hook.close(() => r())));
+  return { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, received };
+}
+
+/** `aquastop monitor` as a child process; resolves once it printed its URL. */
+async function monitorProcess(args: string[]): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', ...args], { stdio: 'pipe' });
+  cleanups.push(() => (child.exitCode === null && child.signalCode === null ? (child.kill('SIGKILL'), once(child, 'exit')) : undefined));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`monitor exited ${child.exitCode}: ${err}`);
+    return /monitor: http:\/\//.test(out);
+  }, 20_000, 'monitor process ready');
+  return child;
+}
+
+describe('monitor crash', () => {
+  it('keeps an event and its alert when killed with SIGKILL right after it, and does not alert it again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-crash-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const broker: TestBroker = await startBroker();
+    cleanups.push(() => broker.close());
+    const hook = await webhook();
+
+    const proc = await monitorProcess(['--broker', broker.url, '--port', '0', '--data-dir', dataDir, '--webhook', hook.url]);
+    const device: FixtureDevice = await spawnDevice({ BROKER_URL: broker.url, DEVICE_ID: 'crash-1', INTERVAL_S: '1' });
+    cleanups.push(() => killDevice(device));
+    await device.command('fault i30');
+    await waitFor(() => hook.received.length === 1, 10_000, 'fault-raised alert');
+    proc.kill('SIGKILL'); // right after the event: no stop, no final snapshot
+    await once(proc, 'exit');
+
+    const m: Monitor = await startMonitor({ brokerUrl: broker.url, port: 0, dataDir, webhookUrl: hook.url, logger: silentLogger() });
+    cleanups.push(() => m.stop());
+    const history = m.tracker.history('crash-1') as HistoryItem[];
+    expect(history.map((h) => `${h.type} ${h['status'] ?? h['event'] ?? h['kind']}`)).toEqual(['status up', 'fault raised', 'alert fault-raised']);
+    expect(m.tracker.report('crash-1')).toMatchObject({ activeFault: 'i30', heartbeatsReceived: expect.any(Number) });
+    expect(m.tracker.report('crash-1')!.heartbeatsReceived).toBeGreaterThanOrEqual(1);
+
+    // the device still reports i30 in every heartbeat: the same incident, no second alert
+    const received = m.tracker.report('crash-1')!.heartbeatsReceived;
+    await waitFor(() => m.tracker.report('crash-1')!.heartbeatsReceived >= received + 2, 10_000, 'two more heartbeats');
+    await device.command('clear i30');
+    await waitFor(() => hook.received.length >= 2, 10_000, 'fault-cleared alert');
+    await m.stop();
+    expect(hook.received.map((a) => `${a.kind} ${a.device} ${a.code}`)).toEqual(['fault-raised crash-1 i30', 'fault-cleared crash-1 i30']);
+  });
+});
