@@ -25,6 +25,7 @@ const optionsSchema = z.object({
   password: z.string().optional(),
   allowRemoteReset: z.boolean(),
   json: z.boolean(),
+  accounts: z.string().min(1).optional(),
 });
 
 export type RunOptions = z.infer<typeof optionsSchema>;
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     .option('--password <password>', 'MQTT password')
     .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)', false)
     .option('--json', 'print runtime events as JSON lines', false)
+    .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>) => {
       await run(parseRunOptions(raw));
     });
@@ -94,9 +96,10 @@ async function run(o: RunOptions): Promise<void> {
 
   let telemetry: { stop(): Promise<void> } | null = null;
   if (o.mqtt) {
-    const { startTelemetry } = await import('../telemetry/index.js');
+    const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
     try {
       const t = await startTelemetry({
+        accounts: readAccounts(o.accounts),
         broker: o.broker
           ? { kind: 'external', url: o.broker, username: o.username, password: o.password }
           : { kind: 'embedded', host: '127.0.0.1', port: o.mqttPort, wsPort: null },

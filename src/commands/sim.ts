@@ -48,6 +48,7 @@ const flagsSchema = z.object({
   dataDir: z.string().min(1).default('.aquastop'),
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-"').default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
+  accounts: z.string().min(1).optional(),
 });
 
 export type SimFlags = z.output<typeof flagsSchema>;
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
     .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
     .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)')
+    .option('--accounts <file>', 'embedded broker accounts (operators, viewers, devices): see src/telemetry/mosquitto/accounts.example.json')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseSimFlags({
         ...raw,
@@ -206,8 +208,9 @@ async function emulatedBoardFactory(eepromPath: string) {
 }
 
 async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation) {
-  const { startTelemetry } = await import('../telemetry/index.js');
+  const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
   const telemetry = await startTelemetry({
+    accounts: readAccounts(flags.accounts),
     broker: flags.broker
       ? {
           kind: 'external',

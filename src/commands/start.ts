@@ -28,6 +28,7 @@ const flagsSchema = z.object({
   monitorPort: port('--monitor-port'),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
   devices: z.coerce.number().int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
+  accounts: z.string().min(1).optional(),
 });
 
 export type StartFlags = z.output<typeof flagsSchema>;
@@ -73,10 +74,15 @@ interface BrokerPiece {
 }
 
 /** The embedded broker (MQTT + WebSocket) with telemetry publishing for the fleet's devices. */
+/** The demo's operator login when no --accounts file is given (printed in the banner). */
+export const DEMO_OPERATOR = { username: 'operator', password: 'demo', role: 'operator' } as const;
+
 async function startBrokerPiece(flags: StartFlags, log: (line: string) => void): Promise<BrokerPiece> {
-  const [{ startTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js')]);
+  const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
+  const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
     broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort },
+    accounts,
     dataDir: join(flags.dataDir, 'telemetry'),
     clock: wallClock,
     // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
@@ -85,7 +91,11 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void):
   });
   return {
     telemetry,
-    piece: { name: 'broker', summary: `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}`, stop: () => telemetry.stop() },
+    piece: {
+      name: 'broker',
+      summary: `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}  ${flags.accounts ? `accounts from ${flags.accounts}` : `operator login ${DEMO_OPERATOR.username} / ${DEMO_OPERATOR.password}`}`,
+      stop: () => telemetry.stop(),
+    },
   };
 }
 
@@ -236,6 +246,7 @@ export function register(program: Command): void {
     .option('--monitor-port <n>', 'monitor HTTP API port (/api/devices, /metrics)', '9464')
     .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
+    .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: unknown) => {
       const flags = parseStartFlags(raw);
       const log = (line: string) => process.stderr.write(`start: ${line}\n`);

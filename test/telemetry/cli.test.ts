@@ -1,0 +1,101 @@
+/**
+ * Telemetry as a user meets it: `aquastop sim` in a child process, watched by mosquitto's own
+ * command-line client, and the one-line errors for a busy port or a refused login.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aquastop, ROOT } from '../helpers/cli.js';
+import { hasTools } from '../helpers/tools.js';
+import { freePort } from '../e2e/start-process.js';
+import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
+
+describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub'))('aquastop sim seen by mosquitto_sub', () => {
+  let broker: Mosquitto;
+  const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-cli-'));
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(async () => {
+    await broker?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sees the retained state and availability, and the bridge offline (last will) after SIGKILL', async () => {
+    const viewer = account('viewer');
+    const device = account('dishwasher-1');
+    const sim = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--id', 'dishwasher-1', '--broker', broker.url, '--username', device.username, '--password', device.password, '--data-dir', dataDir],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let simErr = '';
+    sim.stderr.on('data', (d: Buffer) => (simErr += d.toString()));
+    const simExit = new Promise<NodeJS.Signals | null>((resolve) => sim.once('exit', (_c, signal) => resolve(signal)));
+    try {
+      // A late subscriber: what it gets at once is what the broker retained.
+      await expect.poll(() => simErr, { timeout: 20_000 }).toMatch(/connected to mqtt:/);
+      const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-R', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability', '-t', 'aquastop/bridge/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      try {
+        // -R hides stale (retained) messages, so subscribe again without it for the retained ones.
+        const retained = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '--retained-only', '-W', '3', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let kept = '';
+        retained.stdout.on('data', (d: Buffer) => (kept += d.toString()));
+        await expect.poll(() => kept, { timeout: 10_000 }).toMatch(/^aquastop\/dishwasher-1\/availability \{"state":"online"\}$/m);
+        await expect.poll(() => kept, { timeout: 10_000 }).toMatch(/^aquastop\/dishwasher-1 \{"state":"armed\.[a-zA-Z.]+","breaker":"armed","valve":"(open|closed)"/m);
+        retained.kill();
+
+        sim.kill('SIGKILL');
+        expect(await simExit).toBe('SIGKILL');
+        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/^aquastop\/bridge\/state \{"state":"offline"\}$/m);
+      } finally {
+        sub.kill();
+      }
+    } finally {
+      if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a wrong password with one line and exit 2', async () => {
+    const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', broker.url, '--username', 'operator', '--password', 'wrong', '--data-dir', dataDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('aquastop:'))).toEqual([expect.stringMatching(/^aquastop: broker mqtt:\/\/127\.0\.0\.1:\d+ refused the connection: .*(Not authorized|Bad username or password)/i)]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('aquastop sim with the embedded broker', () => {
+  it('says which port is in use, with one line and exit 2', async () => {
+    const busy = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', join(tmpdir(), `aquastop-busy-${process.pid}`)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`aquastop: embedded broker: port ${port} on 127.0.0.1 is already in use (choose another port, or --broker URL for a running broker)`);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('refuses an accounts file that fails its schema, naming the problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-accounts-'));
+    try {
+      const file = join(dir, 'accounts.json');
+      writeFileSync(file, JSON.stringify({ accounts: [{ username: 'root', password: 'x', role: 'admin' }] }));
+      const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--accounts', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^aquastop: accounts file .*accounts\.json: accounts\.0\.role: Invalid option: expected one of "viewer"\|"operator"\|"device"\|"fleet"$/);
+      writeFileSync(file, '{"accounts": [');
+      const broken = await aquastop(['sim', '--scenario', 'normal-cycle', '--accounts', file]);
+      expect([broken.code, broken.stderr.trim()]).toEqual([2, `aquastop: accounts file ${file} is not valid JSON`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
