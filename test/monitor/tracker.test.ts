@@ -7,9 +7,9 @@ import type { PayloadOf } from '../../src/telemetry/topics.js';
 
 const S = 1000;
 
-function setup(log = new MemoryEventLog(), clock = new VirtualClock(0)) {
+function setup(log = new MemoryEventLog(), clock = new VirtualClock(0), downAfter?: number) {
   const alerts: Alert[] = [];
-  const tracker = new Tracker({ clock, log, alerts: { send: (a) => alerts.push(a) }, snapshotMs: 0 });
+  const tracker = new Tracker({ clock, log, alerts: { send: (a) => alerts.push(a) }, snapshotMs: 0, downAfter });
   tracker.start();
   let seq = 0;
   const hb = (id = 'dev-1', over: Partial<PayloadOf<'heartbeat'>> = {}) =>
@@ -35,6 +35,33 @@ describe('tracker (virtual clock)', () => {
     expect(tracker.report('dev-1')!.status).toBe('down');
     hb();
     expect(tracker.report('dev-1')!.up).toBe(true);
+  });
+
+  it('marks a device DOWN after the configured number of intervals (down-after 3)', () => {
+    const { tracker, clock, hb } = setup(undefined, undefined, 3);
+    hb();
+    clock.advance(29_999);
+    expect(tracker.report('dev-1')!.up).toBe(true);
+    clock.advance(1);
+    expect(tracker.report('dev-1')!.status).toBe('down');
+  });
+
+  it('weights availability by time separately over the last hour, day and 30 days', () => {
+    const { tracker, clock, beatUntil } = setup();
+    beatUntil(3600); // DOWN at 3615 s
+    clock.advanceTo(7200 * S);
+    beatUntil(257_000); // DOWN at 257 015 s
+    clock.advanceTo(257_300 * S);
+    beatUntil(259_200); // 3 days
+    const r = tracker.report('dev-1')!;
+    // outages: 3615-7200 (3585 s, two days ago) and 257 015-257 300 (285 s, in the last hour)
+    expect(r.availability.h1).toBe((3600 - 285) / 3600);
+    expect(r.availability.d1).toBe((86_400 - 285) / 86_400);
+    expect(r.availability.d30).toBe((259_200 - 3870) / 259_200);
+    expect(r.mtbfS).toBe((259_200 - 3870) / 2);
+    expect(r.mttrS).toBe(3870 / 2);
+    expect(r.errorBudgetLeft).toBeCloseTo(1 - 3870 / 2592, 12); // overspent: below 0
+    expect(r.burnRate).toBeCloseTo(285 / 3600 / 0.001, 9);
   });
 
   it('gives exact availability, MTBF, MTTR, error budget and burn rate for a scripted outage', () => {
