@@ -73,6 +73,38 @@ describe('aquastop sim runs every built-in scenario', () => {
   });
 });
 
+describe('aquastop scenarios', () => {
+  it('lists every built-in scenario, one line each: its name and its description', async () => {
+    const r = await aquastop(['scenarios']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(names);
+    for (const line of lines) expect(line).toMatch(/^[a-z-]+ {2,}\S.{20,}$/);
+  });
+});
+
+describe('aquastop sim without --scenario (not on a terminal)', () => {
+  it('runs programs at the given speed until the duration, then stops with exit 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-interactive-'));
+    const r = await aquastop(['sim', '--no-mqtt', '--speed', '1200', '--duration', '2m', '--data-dir', dataDir]);
+    expect({ code: r.code, stderr: r.stderr.replace(/npm warn.*\n/g, '') }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/aquastop sim: interactive/);
+    expect(r.stdout).toMatch(/00:00\.0 {2}program: prewash fill/);
+    expect(r.stdout).toMatch(/stopped after 02:00\.0 virtual/);
+    expect(r.stdout).not.toMatch(/keys:/);
+  });
+
+  it('keeps the device memory in --data-dir: a second run boots with boot 2', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-interactive-'));
+    const args = ['sim', '--no-mqtt', '--json', '--speed', '1200', '--duration', '10s', '--data-dir', dataDir];
+    await aquastop(args);
+    const r = await aquastop(args);
+    const lines = jsonLines(r.stdout);
+    expect(lines.find((l) => l.type === 'power')).toMatchObject({ event: 'on', boot: 2 });
+    expect(lines.at(-1)).toMatchObject({ type: 'summary', scenario: 'interactive' });
+  });
+});
+
 describe('determinism', () => {
   it('gives identical --json output for the same scenario and seed, and different output for another seed', async () => {
     const args = ['sim', '--scenario', 'normal-cycle', '--no-mqtt', '--json', '--speed', 'max'];

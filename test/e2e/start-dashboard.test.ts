@@ -2,27 +2,19 @@
  * The real thing: `aquastop start` (embedded broker, simulated demo fleet, monitor, dashboard)
  * in a child process, watched and operated from Chromium.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from '../dashboard/browser.js';
-import { isPieceMissing, startDemoProcess, type StartedDemo } from './start-process.js';
+import { startDemoProcess, type StartedDemo } from './start-process.js';
 
 describe.skipIf(!hasTools(CHROMIUM))('the dashboard of `aquastop start` in Chromium', () => {
   let demo: StartedDemo | undefined;
   let browser: TestBrowser | undefined;
   let page: Page;
 
-  let missing: string | null = null;
-
   beforeAll(async () => {
-    try {
-      demo = await startDemoProcess();
-    } catch (err) {
-      if (!isPieceMissing(err)) throw err;
-      missing = `aquastop start needs MQTT telemetry (#3): ${(err as Error).message.split('\n')[0]}`;
-      return;
-    }
+    demo = await startDemoProcess();
     browser = await launchBrowser();
     page = await browser.newPage();
     await page.goto(demo.dashboardUrl);
@@ -34,10 +26,6 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard of `aquastop start` in Chrom
       await demo.cleanup();
       expect(code).toBe(0);
     }
-  });
-
-  beforeEach((ctx) => {
-    if (missing) ctx.skip(missing);
   });
 
   it('shows the demo fleet: at least three appliances, online, with heartbeats', async () => {

@@ -86,8 +86,3 @@ export async function startDemoProcess(extra: string[] = [], readyMs = 20_000): 
     cleanup,
   };
 }
-
-/** True when `aquastop start` failed only because a teammate's piece (telemetry #3) is still a stub. */
-export function isPieceMissing(err: unknown): boolean {
-  return err instanceof Error && /is not built yet/.test(err.message);
-}

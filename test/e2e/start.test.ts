@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { isPieceMissing, startDemoProcess, type StartedDemo } from './start-process.js';
+import { startDemoProcess, type StartedDemo } from './start-process.js';
 
 describe('npm start (aquastop start) as a child process', () => {
   let demo: (StartedDemo & { readyAfterMs: number }) | undefined;
@@ -8,14 +8,8 @@ describe('npm start (aquastop start) as a child process', () => {
     await demo?.cleanup();
   });
 
-  it('serves the dashboard page and the broker within 20 s, then exits 0 on SIGINT with everything offline', async (ctx) => {
-    try {
-      demo = await startDemoProcess();
-    } catch (err) {
-      // Until MQTT telemetry (#3) replaces its stub there is no broker to start.
-      if (isPieceMissing(err)) return ctx.skip(`aquastop start needs MQTT telemetry (#3): ${(err as Error).message.split('\n')[0]}`);
-      throw err;
-    }
+  it('serves the dashboard page and the broker within 20 s, then exits 0 on SIGINT with everything offline', async () => {
+    demo = await startDemoProcess();
     console.log(JSON.stringify({ startReadyMs: demo.readyAfterMs }));
     expect(demo.dashboardUrl).toBe(`http://127.0.0.1:${demo.ports.http}/`);
 

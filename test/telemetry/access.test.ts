@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { mayPublish, maySubscribe, type Principal } from '../../src/telemetry/access.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { account, ACCOUNTS } from './mosquitto.js';
+
+const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
+const who = (role: Principal['role'], username?: string): Principal => ({ role, ...(username ? { username } : {}) });
+
+describe('who may publish what', () => {
+  const table: [Principal, string, boolean][] = [
+    [who('viewer'), 'aquastop/d1/set', false],
+    [who('viewer'), 'aquastop/d1/inject', false],
+    [who('local'), 'aquastop/d1/inject', true],
+    [who('local'), 'aquastop/d1/set', false],
+    [who('operator'), 'aquastop/d1/set', true],
+    [who('operator'), 'homeassistant/status', true],
+    [who('operator'), 'aquastop/d1', false],
+    [who('operator'), 'aquastop/bridge/set', false],
+    [who('device', 'd1'), 'aquastop/d1', true],
+    [who('device', 'd1'), 'aquastop/d1/heartbeat', true],
+    [who('device', 'd1'), 'aquastop/d1/set/result', true],
+    [who('device', 'd1'), 'aquastop/d1/set', false],
+    [who('device', 'd1'), 'aquastop/d1/inject', false],
+    [who('device', 'd1'), 'aquastop/d2/fault', false],
+    [who('device', 'd1'), 'aquastop/d2', false],
+    [who('device', 'd1'), 'aquastop/bridge/state', true],
+    [who('device', 'd1'), 'homeassistant/valve/d1/inlet/config', true],
+    [who('device', 'd1'), 'homeassistant/valve/d2/inlet/config', false],
+    [who('device', 'd1'), 'homeassistant/status', false],
+    [who('fleet'), 'aquastop/d7/fault', true],
+    [who('fleet'), 'aquastop/d7/set', false],
+    [who('fleet'), 'aquastop/d7/inject', false],
+    [who('fleet'), '$SYS/broker/uptime', false],
+    [who('fleet'), 'elsewhere/d7', false],
+  ];
+  it.each(table)('%o on %s: %s', (principal, topic, allowed) => {
+    expect(mayPublish(principal, topic, ns)).toBe(allowed);
+  });
+
+  it('lets anyone subscribe under our namespaces only', () => {
+    expect(maySubscribe(who('viewer'), 'aquastop/#', ns)).toBe(true);
+    expect(maySubscribe(who('viewer'), 'homeassistant/+/d1/+/config', ns)).toBe(true);
+    expect(maySubscribe(who('viewer'), '$SYS/#', ns)).toBe(false);
+    expect(maySubscribe(who('viewer'), 'other/#', ns)).toBe(false);
+  });
+});
+
+describe('the embedded broker and anonymous clients', () => {
+  let broker: EmbeddedBroker | null = null;
+  afterEach(async () => {
+    await broker?.close();
+    broker = null;
+  });
+
+  it('lets anonymous clients in on a loopback address', async () => {
+    broker = await startEmbeddedBroker({ ...ns, host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS });
+    const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    await c.endAsync();
+  });
+
+  it('requires credentials when bound to any other address, and refuses a wrong password', async () => {
+    broker = await startEmbeddedBroker({ ...ns, host: '0.0.0.0', port: 0, wsPort: null, accounts: ACCOUNTS });
+    const url = broker.url.replace('0.0.0.0', '127.0.0.1');
+    await expect(mqtt.connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
+    await expect(mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'viewer', password: 'nope' })).rejects.toThrow(/Not authorized|Bad username/i);
+    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...account('viewer') });
+    await c.endAsync();
+  });
+});
