@@ -12,7 +12,7 @@ export function interactiveScenario(): Scenario {
     {
       name: 'interactive',
       description: 'Dishwasher programs back to back; press keys to inject faults.',
-      duration: '30d',
+      duration: '720h',
       program: { loop: true },
     },
     'interactive',
@@ -39,6 +39,17 @@ const KEYS: readonly Key[] = [
 
 export const FOOTER = `keys: ${KEYS.map((k) => `${k.key}=${k.label}`).join('  ')}  q=quit`;
 
+/**
+ * One key press: acts on the simulation and says what the terminal loop does next
+ * (`quit` on q or Ctrl-C, `footer` to show the keys again for an unknown key).
+ */
+export function handleKey(sim: Simulation, key: string): { readonly next: 'quit' | 'footer' | 'continue'; readonly done?: Promise<void> } {
+  if (key === 'q' || key === '\u0003') return { next: 'quit' };
+  const action = KEYS.find((k) => k.key === key);
+  if (!action) return { next: 'footer' };
+  return { next: 'continue', done: Promise.resolve(action.act(sim)) };
+}
+
 export async function runInteractive(
   sim: Simulation,
   options: { speed: number; durationMs: number | undefined; out: (line: string) => void },
@@ -54,11 +65,9 @@ export async function runInteractive(
     stdin.setRawMode(true);
     stdin.resume();
     onData = (data: Buffer) => {
-      const key = data.toString('utf8');
-      if (key === 'q' || key === '\u0003') return run.stop();
-      const action = KEYS.find((k) => k.key === key);
-      if (action) void action.act(sim);
-      else options.out(FOOTER);
+      const { next } = handleKey(sim, data.toString('utf8'));
+      if (next === 'quit') run.stop();
+      else if (next === 'footer') options.out(FOOTER);
     };
     stdin.on('data', onData);
   }

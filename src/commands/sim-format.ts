@@ -53,7 +53,8 @@ export function formatLogLine(e: Entry): string {
   }
 }
 
-export function formatSummary(s: {
+interface Summary {
+  t: number;
   passed: boolean;
   faults: readonly string[];
   valve: string;
@@ -61,12 +62,23 @@ export function formatSummary(s: {
   drainPump: string;
   programCycles: number;
   expectations: readonly { expect: string; passed: boolean; actual: string }[];
-}): string {
+}
+
+function endState(s: Summary): string {
+  return `faults raised: ${s.faults.length ? s.faults.join(', ') : 'none'}; breaker ${s.breaker}, valve ${s.valve}, drain pump ${s.drainPump}; programs completed: ${s.programCycles}`;
+}
+
+export function formatSummary(s: Summary): string {
   const lines = [
     '',
     `result: ${s.passed ? 'PASSED' : 'FAILED'} (${s.expectations.filter((e) => e.passed).length}/${s.expectations.length} expectations)`,
-    `  faults raised: ${s.faults.length ? s.faults.join(', ') : 'none'}; breaker ${s.breaker}, valve ${s.valve}, drain pump ${s.drainPump}; programs completed: ${s.programCycles}`,
+    `  ${endState(s)}`,
     ...s.expectations.map((e) => `  ${e.passed ? 'ok  ' : 'FAIL'} ${e.expect} (${e.actual})`),
   ];
   return lines.join('\n');
+}
+
+/** The end of an interactive run: it has no expectations to pass or fail. */
+export function formatStopped(s: Summary): string {
+  return `\nstopped after ${formatTime(s.t)} virtual\n  ${endState(s)}`;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { formatLogLine, formatSummary, formatTime } from './sim-format.js';
+import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
 const PORT = z.coerce.number().int().min(0).max(65535);
 
@@ -134,7 +134,12 @@ export async function runSim(flags: SimFlags): Promise<number> {
     });
 
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    sim.onLog((entry) => out(flags.json ? JSON.stringify(entry) : formatLogLine(entry)));
+    // Codes raised, in order; counted here because an interactive run keeps no log.
+    const faults: string[] = [];
+    sim.onLog((entry) => {
+      if (entry.type === 'fault' && entry.event === 'raised' && !faults.includes(entry.code as string)) faults.push(entry.code as string);
+      out(flags.json ? JSON.stringify(entry) : formatLogLine(entry));
+    });
     if (!flags.json) {
       out(`aquastop sim: ${scenario.name} (seed ${sim.seed}, ${flags.board} board, ${speed === 'max' ? 'max speed' : `speed ${speed}x`})`);
       out(`  ${scenario.description}`);
@@ -154,7 +159,6 @@ export async function runSim(flags: SimFlags): Promise<number> {
       }
       await sim.settle();
       const { evaluate } = await import('../../sim/expectations.js');
-      const { raisedCodes } = await import('../../sim/engine.js');
       const status = sim.runtime?.status() ?? null;
       const expectations = evaluate(scenario.expect, sim.log, { status, programCompleted: sim.cyclesCompleted > 0 });
       const passed = expectations.every((e) => e.passed);
@@ -165,7 +169,7 @@ export async function runSim(flags: SimFlags): Promise<number> {
         seed: sim.seed,
         board: flags.board,
         passed,
-        faults: raisedCodes(sim.log),
+        faults,
         valve: status?.valve ?? 'closed',
         drainPump: status?.drainPump ?? 'off',
         breaker: status?.breaker ?? 'no power',
@@ -173,7 +177,7 @@ export async function runSim(flags: SimFlags): Promise<number> {
         programCycles: sim.cyclesCompleted,
         expectations,
       };
-      out(flags.json ? JSON.stringify(summary) : formatSummary(summary));
+      out(flags.json ? JSON.stringify(summary) : interactive ? formatStopped(summary) : formatSummary(summary));
       await sim.stop();
       return interactive ? 0 : passed ? 0 : 1;
     } finally {
