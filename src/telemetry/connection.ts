@@ -38,6 +38,8 @@ export class Connection {
   private readonly log: (line: string) => void;
   private readonly connectListeners = new Set<() => void>();
   private wasConnected = false;
+  /** Built topics: topicFor validates its parameters, so each is built once. */
+  private readonly topics = new Map<string, string>();
   private outages = 0;
 
   constructor(private readonly options: ConnectionOptions) {
@@ -96,16 +98,31 @@ export class Connection {
     return () => this.connectListeners.delete(listener);
   }
 
-  /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written). */
+  /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written), false if it was not sent. */
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline: 'drop' | 'queue' = 'drop'): Promise<boolean> {
+    const message = this.prepare(name, params, payload);
+    if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.client.publish(message.topic, message.body, message.options, (err) => resolve(!err));
+    });
+  }
+
+  /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
+  send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void {
+    const message = this.prepare(name, params, payload);
+    if (this.client.connected) this.client.publish(message.topic, message.body, message.options);
+  }
+
+  private prepare<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>) {
     const spec = TOPICS[name];
     const checked = spec.schema.parse(payload);
-    if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
-    const topic = topicFor(name, { ...params, base: this.base });
-    const body = typeof checked === 'string' ? checked : JSON.stringify(checked);
-    return new Promise((resolve) => {
-      this.client.publish(topic, body, { qos: spec.qos, retain: spec.retain }, (err) => resolve(!err));
-    });
+    const key = `${name}|${params.id ?? ''}|${params.prefix ?? ''}|${params.component ?? ''}|${params.object ?? ''}`;
+    let topic = this.topics.get(key);
+    if (topic === undefined) {
+      topic = topicFor(name, { ...params, base: this.base });
+      this.topics.set(key, topic);
+    }
+    return { topic, body: typeof checked === 'string' ? checked : JSON.stringify(checked), options: { qos: spec.qos, retain: spec.retain } };
   }
 
   subscribe(filters: string[]): void {

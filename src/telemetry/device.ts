@@ -179,17 +179,15 @@ export class DeviceTelemetry {
   private heartbeat(): void {
     const status = this.current!.runtime.status();
     this.seq++;
-    this.o.track(
-      this.o.connection.publish('heartbeat', { id: this.id }, {
-        seq: this.seq,
-        boot: this.outbox.boot,
-        uptimeS: status.uptimeS,
-        intervalS: this.o.heartbeatS,
-        state: status.state,
-        fault: status.fault,
-        ts: this.o.iso(this.o.clock.now()),
-      }),
-    );
+    this.o.connection.send('heartbeat', { id: this.id }, {
+      seq: this.seq,
+      boot: this.outbox.boot,
+      uptimeS: status.uptimeS,
+      intervalS: this.o.heartbeatS,
+      state: status.state,
+      fault: status.fault,
+      ts: this.o.iso(this.o.clock.now()),
+    });
   }
 
   private detachListeners(): void {
