@@ -30,7 +30,7 @@ export function describeExpectation(e: Expectation): string {
   if ('pump' in e) return `drain pump ${e.pump} at end`;
   if ('breaker' in e) return `breaker ${e.breaker} at end`;
   if ('valveStaysClosedAfter' in e) return `valve stays closed after ${e.valveStaysClosedAfter}`;
-  if ('command' in e) return `${e.command} ${e.result}`;
+  if ('command' in e) return `${e.command} ${e.result}${e.because ? ` because "${e.because}"` : ''}`;
   return e.programCompleted ? 'program completed' : 'program not completed';
 }
 
@@ -68,7 +68,9 @@ export function evaluate(expectations: readonly Expectation[], log: readonly Log
     }
     if ('command' in e) {
       const want = e.result === 'accepted';
-      const hit = log.find((l) => l.type === 'command' && l.command === e.command && l.ok === want);
+      const hit = log.find(
+        (l) => l.type === 'command' && l.command === e.command && l.ok === want && (e.because === undefined || String(l.error ?? '').includes(e.because)),
+      );
       return { expect, passed: Boolean(hit), actual: hit ? `at ${fmt(hit.t)}` : `no ${e.command} ${e.result}` };
     }
     return { expect, passed: final.programCompleted === e.programCompleted, actual: final.programCompleted ? 'completed' : 'not completed' };

@@ -72,7 +72,14 @@ export const expectationSchema = z.union([
   z.object({ breaker: z.enum(['armed', 'tripped', 'probing', 'latched', 'service']), at: z.literal('end') }).strict(),
   /** The valve never opens again once this fault has been raised. */
   z.object({ valveStaysClosedAfter: faultCode }).strict(),
-  z.object({ command: z.enum(['resume', 'reset', 'closeValve', 'exercise']), result: z.enum(['accepted', 'refused']) }).strict(),
+  z
+    .object({
+      command: z.enum(['resume', 'reset', 'closeValve', 'exercise']),
+      result: z.enum(['accepted', 'refused']),
+      /** For a refusal: words its reason must contain ("wet"). */
+      because: z.string().min(1).optional(),
+    })
+    .strict(),
   z.object({ programCompleted: z.boolean() }).strict(),
 ]);
 

@@ -1,0 +1,113 @@
+/**
+ * The scenario file format: its schema, its documentation, and how expectations are judged.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LogEntry } from '../../sim/engine.js';
+import { evaluate } from '../../sim/expectations.js';
+import { clearable, parseDuration, parseScenario, ScenarioError, type Expectation } from '../../sim/scenario.js';
+import { builtinScenarioNames, loadBuiltinScenario, SCENARIO_DIR } from '../../sim/scenarios/index.js';
+
+const base = { name: 'x', description: 'd', duration: '1m' };
+
+describe('scenario files', () => {
+  it('reads durations in ms, s, m, h and plain milliseconds, and nothing else', () => {
+    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('2m'), parseDuration('1.5h'), parseDuration('1200')]).toEqual([
+      250, 90_000, 120_000, 5_400_000, 1_200,
+    ]);
+    for (const bad of ['soon', '5 s', '-1s', '1d', '']) expect(parseDuration(bad), bad).toBeNull();
+  });
+
+  it('fills in defaults: seed 1, the program started once, no timeline, no expectations', () => {
+    const s = parseScenario(base, 'test');
+    expect(s).toMatchObject({ seed: 1, duration: 60_000, program: { start: true, loop: false }, timeline: [], expect: [] });
+  });
+
+  it('names the file, the path and the problem in one line', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ ...base, timeline: [{ at: '5s', inject: 'meteor' }] }, /^f\.json: timeline\.0\.inject: /],
+      [{ ...base, timeline: [{ at: '5s', press: 'reset', extra: 1 }] }, /^f\.json: timeline\.0: .*extra/],
+      [{ ...base, expect: [{ valve: 'ajar', at: 'end' }] }, /^f\.json: expect\.0\.valve: /],
+      [{ ...base, controller: { leak: { wetDebounceMs: -5 } } }, /^f\.json: controller\.leak\.wetDebounceMs: /],
+      [{ ...base, name: 'Bad Name' }, /^f\.json: name: lower-case/],
+      [{ description: 'd', duration: '1m' }, /^f\.json: name: /],
+    ];
+    for (const [json, message] of cases) {
+      let error: unknown;
+      try {
+        parseScenario(json, 'f.json');
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(json)).toBeInstanceOf(ScenarioError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('has every built-in scenario valid, named after its file, with at least one expectation', () => {
+    for (const name of builtinScenarioNames()) {
+      const s = loadBuiltinScenario(name)!;
+      expect(s.name).toBe(name);
+      expect(s.expect.length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('is documented: the README names every step, fault and expectation the schema accepts', () => {
+    const readme = readFileSync(join(SCENARIO_DIR, 'README.md'), 'utf8');
+    const words = [
+      ...clearable.options.map((f) => `"${f}"`),
+      '"leak"',
+      '"clear"',
+      '"press"',
+      '"power"',
+      '"dryPan"',
+      ...['"fault"', '"within"', '"after"', '"raised"', '"noFault"', '"valve"', '"pump"', '"breaker"', '"valveStaysClosedAfter"'],
+      ...['"command"', '"because"', '"programCompleted"', '"loop"'],
+      ...['`name`', '`description`', '`duration`', '`seed`', '`program`', '`physics`', '`controller`', '`timeline`', '`expect`'],
+    ];
+    for (const word of words) expect(readme, word).toContain(word);
+  });
+});
+
+describe('expectations', () => {
+  const log: LogEntry[] = [
+    { t: 90_000, type: 'fault', event: 'raised', code: 'i10' },
+    { t: 90_000, type: 'valve', state: 'closed' },
+    { t: 150_000, type: 'command', command: 'reset', ok: false, error: 'the base pan is wet: reset refused until it is dry' },
+    { t: 200_000, type: 'valve', state: 'open' },
+    { t: 300_000, type: 'fault', event: 'raised', code: 'i30' },
+  ];
+  const final = {
+    status: { state: 'latched', breaker: 'latched', valve: 'closed', drainPump: 'on', leak: true, fault: 'i30', tripCount: 2, uptimeS: 300, tubLevelL: 0 },
+    programCompleted: false,
+  } as const;
+  const judge = (e: Expectation) => evaluate([e], log, final)[0]!;
+
+  it('judges a fault by code, time window, and absence', () => {
+    expect(judge({ fault: 'i10', raised: true, within: 90_000 }).passed).toBe(true);
+    expect(judge({ fault: 'i10', raised: true, within: 89_999 }).passed).toBe(false);
+    expect(judge({ fault: ['i11', 'i30'], raised: true, after: 100_000 }).passed).toBe(true);
+    expect(judge({ fault: 'i10', raised: true, after: 100_000 }).passed).toBe(false);
+    expect(judge({ fault: 'i20', raised: false }).passed).toBe(true);
+    expect(judge({ fault: 'i30', raised: false }).passed).toBe(false);
+    expect(judge({ noFault: true }).passed).toBe(false);
+  });
+
+  it('judges the end state and whether the valve reopened after a fault', () => {
+    expect(judge({ valve: 'closed', at: 'end' }).passed).toBe(true);
+    expect(judge({ pump: 'off', at: 'end' }).passed).toBe(false);
+    expect(judge({ breaker: 'latched', at: 'end' }).passed).toBe(true);
+    expect(judge({ valveStaysClosedAfter: 'i30' }).passed).toBe(true);
+    expect(judge({ valveStaysClosedAfter: 'i10' })).toMatchObject({ passed: false, actual: 'valve opened at 200.0 s' });
+    expect(judge({ programCompleted: true }).passed).toBe(false);
+  });
+
+  it('judges a command by its answer and, when asked, the reason of a refusal', () => {
+    expect(judge({ command: 'reset', result: 'refused' }).passed).toBe(true);
+    expect(judge({ command: 'reset', result: 'refused', because: 'wet' }).passed).toBe(true);
+    expect(judge({ command: 'reset', result: 'refused', because: 'link' }).passed).toBe(false);
+    expect(judge({ command: 'reset', result: 'accepted' }).passed).toBe(false);
+  });
+});
