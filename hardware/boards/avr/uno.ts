@@ -9,6 +9,7 @@
  *   registers and peripherals, so a reset (watchdog, external, power-on) builds a fresh machine
  *   around the same EEPROM and sets MCUSR to the cause.
  * - Host bytes reach the USART one at a time at the line rate (onRxComplete feeds the next).
+ * - SLEEP: a sleeping CPU skips to its next clock event instead of executing (./sleep.ts).
  *
  * Time is counted in cycles, so every run is exactly repeatable; nothing here reads a clock.
  * Arduino pin numbers: D0-D7 = port D, D8-D13 = port B, A0-A5 (14-19) = port C.
@@ -16,11 +17,12 @@
 import { readFileSync } from 'node:fs';
 import {
   AVRADC, AVRClock, AVREEPROM, AVRIOPort, AVRTimer, AVRUSART, AVRWatchdog, CPU, EEPROMMemoryBackend, PinState,
-  adcConfig, avrInstruction, clockConfig, eepromConfig, portBConfig, portCConfig, portDConfig, timer0Config,
+  adcConfig, clockConfig, eepromConfig, portBConfig, portCConfig, portDConfig, timer0Config,
   timer1Config, timer2Config, usart0Config, watchdogConfig, type EEPROMBackend,
 } from 'avr8js';
 import { parseIntelHex } from '../../firmware/intel-hex.js';
 import { ATMEGA328P_EEPROM_BYTES } from './eeprom-file.js';
+import { newCpuRunState, runCpu, type CpuRunState } from './sleep.js';
 
 export const UNO_HZ = 16_000_000;
 export const CYCLES_PER_MS = UNO_HZ / 1000;
@@ -57,6 +59,9 @@ class Machine {
   readonly adc: AVRADC;
   readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort]; // B, C, D
   resetRequested = false;
+  /** Whether the CPU sleeps (SLEEP instruction), kept between runs. */
+  readonly runState: CpuRunState = newCpuRunState();
+  readonly halted = (): boolean => this.resetRequested;
 
   constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number) {
     this.cpu = new CPU(program);
@@ -94,6 +99,7 @@ export class EmulatedUno {
 
   private m!: Machine;
   private base = 0;
+  private sleptBefore = 0;
   private readonly rxQueue: number[] = [];
   /** Externally driven digital levels by Arduino pin; absent = nobody drives the pin. */
   private readonly driven = new Map<number, boolean>();
@@ -112,6 +118,16 @@ export class EmulatedUno {
 
   get cpu(): CPU {
     return this.m.cpu;
+  }
+
+  /** True while the firmware sleeps (SLEEP with SE set) waiting for an interrupt. */
+  get asleep(): boolean {
+    return this.m.runState.asleep;
+  }
+
+  /** Cycles the CPU spent asleep since construction, across resets. */
+  get sleptCycles(): number {
+    return this.sleptBefore + this.m.runState.sleptCycles;
   }
 
   /** Host-to-board bytes waiting for the USART. */
@@ -170,12 +186,7 @@ export class EmulatedUno {
     const end = this.cycles + cycles;
     while (this.cycles < end) {
       const m = this.m;
-      const cpu = m.cpu;
-      const stop = end - this.base;
-      while (cpu.cycles < stop && !m.resetRequested) {
-        avrInstruction(cpu);
-        cpu.tick();
-      }
+      runCpu(m.cpu, end - this.base, m.runState, m.halted);
       if (m.resetRequested) this.reset('watchdog');
     }
   }
@@ -202,6 +213,7 @@ export class EmulatedUno {
   /** Resets the chip: a fresh CPU and peripherals, same program, same EEPROM, inputs still applied. */
   reset(cause: ResetCauseName): void {
     this.base += this.m.cpu.cycles;
+    this.sleptBefore += this.m.runState.sleptCycles;
     this.resets.push(cause);
     this.boot(ResetCause[cause]);
     this.onReset?.(cause);

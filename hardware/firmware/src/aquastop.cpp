@@ -2,6 +2,7 @@
 // interlock (safety.cpp), the latch in EEPROM (latch_store.cpp), and the hardware watchdog.
 // Protocol and rules: ../PROTOCOL.md. Pins and timings: ../../pins.json (generated aq_pins.h).
 #include <Arduino.h>
+#include <avr/sleep.h>
 #include <avr/wdt.h>
 #include "config.h"
 #include "firmata.h"
@@ -87,6 +88,24 @@ static void boot_note(uint8_t cause) {
   firmata_send_string(text);
 }
 
+// Idle sleep until the next interrupt: a received byte, a flow pulse, or at the latest timer0's
+// overflow (every 1.024 ms, which also keeps millis() and the watchdog feed going). Timers, the
+// USART and the ADC run on in idle mode, so nothing the loop does waits longer than that 1 ms;
+// the emulator skips the sleeping cycles instead of executing a spinning loop. The check and
+// the SLEEP run with interrupts off (the instruction after SEI always executes), so a byte that
+// arrives in between wakes us at once instead of waiting for the next tick.
+static void idle_until_interrupt(void) {
+  set_sleep_mode(SLEEP_MODE_IDLE);
+  cli();
+  if (Serial.available() == 0) {
+    sleep_enable();
+    sei();
+    sleep_cpu();
+    sleep_disable();
+  }
+  sei();
+}
+
 void setup() {
   uint32_t now = millis();
   safety_begin(aq_mcusr, now);
@@ -110,9 +129,10 @@ void loop() {
   uint8_t owned = safety_led(now, &level);
   firmata_led(owned, level);
   firmata_poll(now);
-  uint8_t s[AQ_STATUS_BYTES];
-  safety_status(s, now);
+  uint8_t s[3];
+  safety_summary(s);
   uint8_t changed = s[0] != lastSent[0] || s[1] != lastSent[1] || s[2] != lastSent[2];
   // Changes go out at once, but at most every 20 ms (a float at a range boundary may flicker).
   if ((changed && now - lastStatusAt >= 20) || now - lastStatusAt >= AQ_STATUS_PERIOD_MS) send_status(now);
+  idle_until_interrupt();
 }

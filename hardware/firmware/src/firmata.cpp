@@ -132,6 +132,20 @@ static void send_pin_state(uint8_t pin) {
 
 // ---- pins --------------------------------------------------------------------------------
 
+// Timers 1 and 2 only make PWM on pins 9/10 and 3/11 (millis() runs on timer 0), yet Arduino's
+// init() starts them. They stay stopped until the host puts one of those pins in PWM mode: an
+// idle firmware then sleeps through whole milliseconds, and an emulator has one timer to
+// advance instead of three.
+static void pwm_timers_off(void) {
+  TCCR1B &= ~(_BV(CS12) | _BV(CS11) | _BV(CS10));
+  TCCR2B &= ~(_BV(CS22) | _BV(CS21) | _BV(CS20));
+}
+
+static void pwm_timer_on(uint8_t pin) {
+  if (pin == 9 || pin == 10) TCCR1B |= _BV(CS11) | _BV(CS10);  // clk/64, as init() sets it
+  else if (pin == 3 || pin == 11) TCCR2B |= _BV(CS22);         // clk/64
+}
+
 static uint8_t read_port(uint8_t port) {
   uint8_t value = 0;
   for (uint8_t bit = 0; bit < 8; bit++) {
@@ -172,7 +186,7 @@ static void set_pin_mode(uint8_t pin, uint8_t mode) {
     case FM_MODE_INPUT: pinMode(pin, INPUT); break;
     case FM_MODE_PULLUP: pinMode(pin, INPUT_PULLUP); break;
     case FM_MODE_OUTPUT: pinMode(pin, OUTPUT); break;
-    case FM_MODE_PWM: pinMode(pin, OUTPUT); analogWrite(pin, 0); break;
+    case FM_MODE_PWM: pwm_timer_on(pin); pinMode(pin, OUTPUT); analogWrite(pin, 0); break;
     case FM_MODE_ANALOG: pinMode(pin, INPUT); break;
   }
 }
@@ -195,6 +209,7 @@ static void system_reset(void) {
 }
 
 void firmata_begin(void) {
+  pwm_timers_off();
   cmd = 0;
   inSysex = 0;
   system_reset();

@@ -132,7 +132,7 @@ void safety_host_reset(void) {
   apply_outputs();
 }
 
-void safety_status(uint8_t *out, uint32_t now) {
+void safety_summary(uint8_t *out) {
   uint8_t flags = 0;
   if (digitalRead(AQ_PIN_VALVE)) flags |= ST_VALVE;
   if (digitalRead(AQ_PIN_PUMP)) flags |= ST_PUMP;
@@ -141,15 +141,19 @@ void safety_status(uint8_t *out, uint32_t now) {
   if (armed) flags |= ST_ARMED;
   if (valveReq) flags |= ST_VALVE_REQ;
   if (pump_forced()) flags |= ST_PUMP_FORCED;
+  out[0] = flags;
+  out[1] = floatState;
+  out[2] = tripReason;
+}
+
+void safety_status(uint8_t *out, uint32_t now) {
+  safety_summary(out);
 
   uint8_t oldSreg = SREG;
   cli();
   uint32_t pulses = flowCount;
   SREG = oldSreg;
 
-  out[0] = flags;
-  out[1] = floatState;
-  out[2] = tripReason;
   for (uint8_t i = 0; i < 5; i++) out[3 + i] = (uint8_t)(pulses >> (7 * i)) & 0x7F;
   out[8] = levelAdc & 0x7F;
   out[9] = (levelAdc >> 7) & 0x7F;

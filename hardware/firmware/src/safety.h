@@ -37,6 +37,9 @@ void safety_host_reset(void);
 
 // Fills the AQ_STATUS_BYTES data bytes of a STATUS report (seq left 0 for the caller).
 void safety_status(uint8_t *out, uint32_t now);
+// Fills only STATUS bytes 0-2 (flags, float, trip reason): what the loop watches for changes,
+// without the 32-bit shifts and the division the full report costs on every pass.
+void safety_summary(uint8_t *out);
 // True while the firmware blinks the status LED itself; *level is the LED level to drive.
 uint8_t safety_led(uint32_t now, uint8_t *level);
 
