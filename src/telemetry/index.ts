@@ -159,8 +159,20 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       devices.get(id)?.detach();
     },
     async flush() {
-      while (inFlight.size > 0 && connection.connected) {
-        await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((r) => connection.client.once('offline', () => r()))]);
+      // Offline, what is queued is already in the outbox on disk (faults) or not meant to be kept (the rest).
+      if (!connection.connected) return;
+      let offline = false;
+      let wake = () => undefined as void;
+      const wentOffline = new Promise<void>((r) => (wake = r));
+      const onOffline = () => {
+        offline = true;
+        wake();
+      };
+      connection.client.on('offline', onOffline);
+      try {
+        while (inFlight.size > 0 && !offline) await Promise.race([Promise.allSettled([...inFlight]), wentOffline]);
+      } finally {
+        connection.client.off('offline', onOffline);
       }
     },
     async stop() {

@@ -13,7 +13,7 @@ import { hasTools } from '../helpers/tools.js';
 import { freePort } from '../e2e/start-process.js';
 import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
 
-describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub'))('aquastop sim seen by mosquitto_sub', () => {
+describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim seen by mosquitto_sub', () => {
   let broker: Mosquitto;
   const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-cli-'));
   beforeAll(async () => {
@@ -36,25 +36,33 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub'))('aquastop sim seen by m
     sim.stderr.on('data', (d: Buffer) => (simErr += d.toString()));
     const simExit = new Promise<NodeJS.Signals | null>((resolve) => sim.once('exit', (_c, signal) => resolve(signal)));
     try {
-      // A late subscriber: what it gets at once is what the broker retained.
       await expect.poll(() => simErr, { timeout: 20_000 }).toMatch(/connected to mqtt:/);
-      const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-R', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability', '-t', 'aquastop/bridge/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      try {
-        // -R hides stale (retained) messages, so subscribe again without it for the retained ones.
-        const retained = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '--retained-only', '-W', '3', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let kept = '';
-        retained.stdout.on('data', (d: Buffer) => (kept += d.toString()));
-        await expect.poll(() => kept, { timeout: 10_000 }).toMatch(/^aquastop\/dishwasher-1\/availability \{"state":"online"\}$/m);
-        await expect.poll(() => kept, { timeout: 10_000 }).toMatch(/^aquastop\/dishwasher-1 \{"state":"armed\.[a-zA-Z.]+","breaker":"armed","valve":"(open|closed)"/m);
-        retained.kill();
+      // mosquitto_sub block-buffers a pipe: let it exit by itself (-C count) so that what it printed is flushed.
+      const mosquittoSub = (args: string[]) => {
+        const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        const exited = new Promise<string>((resolve) => p.once('exit', () => resolve(out)));
+        return { p, exited };
+      };
+      // What a late subscriber gets at once is what the broker retained.
+      const retained = await mosquittoSub(['--retained-only', '-C', '2', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability']).exited;
+      expect(retained).toMatch(/^aquastop\/dishwasher-1\/availability \{"state":"online"\}$/m);
+      expect(retained).toMatch(/^aquastop\/dishwasher-1 \{"state":"armed\.[a-zA-Z.]+","breaker":"armed","valve":"(open|closed)"/m);
 
+      // Line-buffered: the retained "online" shows the subscription is in place; the next message is the will.
+      const will = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', '-C', '2', '-t', 'aquastop/bridge/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let seen = '';
+      will.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+      const willExit = new Promise<void>((resolve) => will.once('exit', () => resolve()));
+      try {
+        await expect.poll(() => seen, { timeout: 10_000 }).toBe('aquastop/bridge/state {"state":"online"}\n');
         sim.kill('SIGKILL');
         expect(await simExit).toBe('SIGKILL');
-        await expect.poll(() => out, { timeout: 10_000 }).toMatch(/^aquastop\/bridge\/state \{"state":"offline"\}$/m);
+        await willExit;
+        expect(seen).toBe('aquastop/bridge/state {"state":"online"}\naquastop/bridge/state {"state":"offline"}\n');
       } finally {
-        sub.kill();
+        will.kill();
       }
     } finally {
       if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');

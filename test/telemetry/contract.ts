@@ -116,6 +116,10 @@ export function telemetryContract(target: ContractTarget): void {
       const r = await rig({ id, allowRemoteReset: true, timeline: [{ at: '1s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }] });
       await r.advance(30_000);
       await w.waitFor(`aquastop/${id}`, (s) => s.breaker === 'latched' && s.fault === 'i30');
+      // While latched no command may let water in: the exercise (the only command that opens the valve) is refused.
+      const exercise = await sendCommand(target.url(), id, '{"exercise":true}', target.operator);
+      expect(exercise).toMatchObject({ ok: false, command: 'exercise' });
+      expect(r.sim.runtime!.status().valve).toBe('closed');
       const wet = await sendCommand(target.url(), id, '{"reset":"trip"}', target.operator);
       expect(wet.ok).toBe(false);
       expect(wet.error).toMatch(/dry/);
