@@ -13,6 +13,8 @@ type State = PayloadOf<'state'>;
 export interface FakeFleet {
   readonly client: MqttClient;
   states: Map<string, State>;
+  /** Every injection received, in order. */
+  readonly injected: Array<{ id: string; inject: string }>;
   publish<T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>): Promise<void>;
   setState(id: string, patch: Partial<State>): Promise<void>;
   heartbeat(id: string): Promise<void>;
@@ -31,6 +33,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
   const client = await mqtt.connectAsync(mqttUrl, { username: 'device', clientId: `fake-fleet-${process.pid}-${Math.random()}` });
   const states = new Map<string, State>();
   const seq = new Map<string, number>();
+  const injected: Array<{ id: string; inject: string }> = [];
 
   const publish = async <T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>) => {
     const spec = TOPICS[name];
@@ -86,6 +89,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
         await publish('setResult', id, result);
       } else if (t.name === 'inject') {
         const inj = injectSchema.safeParse(body);
+        if (inj.success) injected.push({ id, inject: inj.data.inject });
         if (inj.success && (inj.data.inject === 'leak' || inj.data.inject === 'burstHose')) await raise(id, 'i30');
         if (inj.success && inj.data.inject === 'tapClosed') await raise(id, 'i10');
       }
@@ -93,7 +97,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
   });
 
   return {
-    client, states, publish, setState, heartbeat, raise,
+    client, states, injected, publish, setState, heartbeat, raise,
     stop: async () => {
       await client.endAsync();
     },

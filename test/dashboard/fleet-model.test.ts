@@ -80,4 +80,19 @@ describe('the page fleet model', () => {
     expect(fleet.devices.size).toBe(0);
     expect(fleet.stats.invalid).toBe(2);
   });
+
+  it('computes the availability it has watched: online time over observed time', () => {
+    const { fleet, advance } = fleetAt();
+    fleet.handle('aquastop/dw-1/heartbeat', hb(1)); // online
+    const d = fleet.devices.get('dw-1');
+    expect(fleet.availability(d)).toBe(null);
+    advance(30_000);
+    fleet.tick(); // silent since 16 s after the heartbeat
+    expect(d.status).toBe('silent');
+    advance(14_000);
+    fleet.handle('aquastop/dw-1/heartbeat', hb(2)); // online again at 44 s
+    advance(6_000);
+    // online 0-30 s (silence is noticed at the tick; the page ticks every second) and 44-50 s, of 50 s
+    expect(fleet.availability(d)).toBe(36 / 50);
+  });
 });

@@ -1,15 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { pino } from 'pino';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
+import { startMonitor, type Monitor } from '../../src/monitor/index.js';
+import { waitFor } from '../monitor/helpers.js';
 import { startTestBroker, OPERATOR, type TestBroker } from './test-broker.js';
 import { startFakeFleet, type FakeFleet } from './fake-fleet.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 
 const DEVICES = ['dishwasher-kitchen', 'washer-cellar', 'dishwasher-leaky'];
 
-describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process broker, stand-in devices)', () => {
+describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process broker, stand-in devices, real monitor)', () => {
   let broker: TestBroker;
+  let monitor: Monitor;
+  let dataDir: string;
   let fleet: FakeFleet;
   let dashboard: DashboardServer;
   let browser: TestBrowser;
@@ -18,6 +26,8 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
 
   beforeAll(async () => {
     broker = await startTestBroker();
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-dash-monitor-'));
+    monitor = await startMonitor({ brokerUrl: broker.mqttUrl, port: 0, dataDir, logger: pino({ level: 'silent' }) });
     fleet = await startFakeFleet(broker.mqttUrl);
     for (const id of DEVICES) {
       await fleet.publish('availability', id, { state: 'online' });
@@ -25,7 +35,9 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
       await fleet.heartbeat(id);
     }
     beat = setInterval(() => DEVICES.forEach((id) => void fleet.heartbeat(id)), 1000);
-    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl });
+    // the monitor has seen every device before the page asks it
+    await waitFor(() => monitor.tracker.reports().filter((r) => r.up).length === DEVICES.length, 10_000, 'the monitor sees every device');
+    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl, monitorUrl: monitor.url });
     browser = await launchBrowser();
     page = await browser.newPage();
     await page.goto(dashboard.url);
@@ -36,18 +48,43 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     await browser?.close();
     await dashboard?.close();
     await fleet?.stop();
+    await monitor?.stop();
     await broker?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const tile = (id: string) => page.locator(`.tile[data-device-id="${id}"]`);
 
-  it('shows one tile per appliance with state, valve, drain pump and a ticking heartbeat age', async () => {
+  it('shows one tile per appliance with state, valve, drain pump, heartbeat age and 24 h availability from the monitor', async () => {
     await expect.poll(() => page.locator('.tile').count(), { timeout: 15_000 }).toBe(DEVICES.length);
     await expect.poll(() => tile('dishwasher-kitchen').locator('.valve').textContent()).toBe('open');
     expect(await tile('dishwasher-kitchen').locator('.state').textContent()).toBe('armed.filling');
     expect(await tile('washer-cellar').locator('.pump').textContent()).toBe('off');
     await expect.poll(() => tile('washer-cellar').getAttribute('data-status')).toBe('online');
     await expect.poll(() => tile('washer-cellar').locator('.age').textContent()).toMatch(/^\d+ s$/);
+    // availability over 24 h from the monitor
+    await expect.poll(() => tile('washer-cellar').locator('.availability').textContent(), { timeout: 10_000 }).toBe('100 % · 24 h');
+    await screenshot(page, 'dashboard-fleet.png');
+  });
+
+  it('ticks the heartbeat age of a device that went quiet, then shows it has no heartbeat', async () => {
+    // The page's clock is Playwright's: time is moved on, not waited for.
+    const quiet = await browser.newPage();
+    await quiet.clock.install();
+    await quiet.goto(dashboard.url);
+    await expect.poll(() => quiet.locator('#conn').getAttribute('data-state'), { timeout: 10_000 }).toBe('connected');
+    await fleet.setState('quiet-1', {});
+    await fleet.heartbeat('quiet-1'); // one heartbeat, intervalS 5: no heartbeat after 5 x 1.5 + 1 = 8.5 s
+    const age = quiet.locator('.tile[data-device-id="quiet-1"] .age');
+    await expect.poll(() => age.textContent(), { timeout: 10_000 }).toBe('0 s');
+    await quiet.clock.runFor(4000);
+    await expect.poll(() => age.textContent()).toBe('4 s');
+    await quiet.clock.runFor(2000);
+    await expect.poll(() => age.textContent()).toBe('6 s');
+    expect(await quiet.locator('.tile[data-device-id="quiet-1"] .avail').textContent()).toBe('online');
+    await quiet.clock.runFor(3000);
+    await expect.poll(() => quiet.locator('.tile[data-device-id="quiet-1"] .avail').textContent()).toBe('no heartbeat');
+    await quiet.close();
   });
 
   it('turns a tile offline when its availability says offline, and back online', async () => {
@@ -65,6 +102,38 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     expect(await tile('dishwasher-leaky').locator('.fault-text').textContent()).toMatch(/pan|flood/i);
     expect(await tile('dishwasher-leaky').getAttribute('data-breaker')).toBe('latched');
     await expect.poll(() => page.locator('.timeline li[data-kind="fault"]').first().textContent()).toContain(',30');
+    expect(await page.locator('#device-view .display').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(255, 77, 77)');
+  });
+
+  it('filters the tiles by id or fault code', async () => {
+    const visible = () => page.locator('.tile:visible').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.deviceId));
+    await page.fill('#filter', 'i30');
+    await expect.poll(visible).toEqual(['dishwasher-leaky']);
+    await page.fill('#filter', 'KITCHEN');
+    await expect.poll(visible).toEqual(['dishwasher-kitchen']);
+    await page.fill('#filter', '');
+    await expect.poll(async () => (await visible()).length).toBe(await page.locator('.tile').count());
+  });
+
+  it('sends each simulator injection button as its own inject command', async () => {
+    await page.goto(`${dashboard.url}#/device/washer-cellar`);
+    await expect.poll(() => page.locator('.dv-inject').isVisible(), { timeout: 10_000 }).toBe(true);
+    const before = fleet.injected.length;
+    for (const b of ['leak', 'burstHose', 'tapClosed', 'powerCut']) {
+      await page.click(`button[data-inject="${b}"]`);
+      await expect.poll(() => fleet.injected.length).toBe(before + 1 + ['leak', 'burstHose', 'tapClosed', 'powerCut'].indexOf(b));
+    }
+    expect(fleet.injected.slice(before)).toEqual(['leak', 'burstHose', 'tapClosed', 'powerCut'].map((inject) => ({ id: 'washer-cellar', inject })));
+    await expect.poll(() => page.locator('.inject-result').textContent()).toBe('injected power cut: watch the breaker');
+  });
+
+  it("shows the monitor's figures and recorded history in the device view", async () => {
+    await page.goto(`${dashboard.url}#/device/dishwasher-leaky`);
+    await expect.poll(() => page.locator('.monitor-facts dd[data-key="monitor says"]').textContent(), { timeout: 10_000 }).toBe('UP');
+    expect(await page.locator('.monitor-facts dd[data-key="availability"]').textContent()).toBe('100 % 1 h · 100 % 24 h · 100 % 30 d');
+    expect(await page.locator('.monitor-facts dd[data-key="SLO 99.9 %"]').textContent()).toMatch(/^error budget left 100 % · burn rate 0\.0×$/);
+    await expect.poll(() => page.locator('.timeline li[data-kind="up"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('.timeline li[data-kind="up"]').textContent()).toMatch(/monitor: UP \(heartbeat\)/);
   });
 
   it('shows clearly why a reset was refused', async () => {

@@ -81,6 +81,8 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard with 1,000 appliances', () =
       await Promise.all(ids.map((id) => fleet.heartbeat(id)));
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - start))));
     }
+    // every heartbeat reaches the page (the last round may still be on its way)
+    await expect.poll(() => page.evaluate(() => (window as any).aquastopStats.messages), { timeout: 15_000 }).toBe(N * 3);
     const steady = await readProbe();
     // The page still answers: a click opens a device view with its facts.
     await page.click('.tile[data-device-id="dev-0507"]');

@@ -6,51 +6,9 @@ import { Fleet } from './fleet.js';
 import { TileGrid } from './tiles.js';
 import { DeviceView } from './device-view.js';
 import { Operator, explain } from './operator.js';
+import { MonitorFeed } from './monitor-feed.js';
 
 const $ = (sel) => document.querySelector(sel);
-
-/** Polls the monitor API (through our server's /api proxy) for per-device figures. */
-class MonitorFeed {
-  constructor(api) {
-    this.api = api;
-    this.byId = new Map();
-    if (api) {
-      this.poll();
-      setInterval(() => this.poll(), 5000);
-    }
-  }
-  async poll() {
-    try {
-      const res = await fetch(`${this.api}/devices`);
-      if (!res.ok) return;
-      const body = await res.json();
-      const list = Array.isArray(body) ? body : Array.isArray(body.devices) ? body.devices : [];
-      for (const item of list) {
-        const id = item.id ?? item.deviceId;
-        if (typeof id === 'string') this.byId.set(id, item);
-      }
-    } catch {
-      // monitor down: keep the last figures
-    }
-  }
-  /** Flat [label, value] pairs of the monitor's record for a device, or null. */
-  forDevice(id) {
-    const rec = this.byId.get(id);
-    if (!rec) return null;
-    const pairs = [];
-    const walk = (obj, prefix) => {
-      for (const [k, v] of Object.entries(obj)) {
-        if (k === 'id' || k === 'deviceId') continue;
-        if (v !== null && typeof v === 'object' && !Array.isArray(v) && prefix === '') walk(v, `${k} `);
-        else if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) {
-          pairs.push([prefix + k, typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v)]);
-        }
-      }
-    };
-    walk(rec, '');
-    return pairs;
-  }
-}
 
 async function loadConfig() {
   const config = await (await fetch('/config.json')).json();
@@ -103,7 +61,11 @@ async function main() {
   const config = await loadConfig();
   const base = config.baseTopic;
   const fleet = new Fleet(base);
-  const grid = new TileGrid($('#tiles'), fleet, config.faults);
+  const monitor = new MonitorFeed(config.monitorApi, (ids) => {
+    for (const id of ids) if (fleet.devices.has(id)) fleet.dirty.add(id);
+    schedule();
+  });
+  const grid = new TileGrid($('#tiles'), fleet, config.faults, monitor);
   const status = $('#conn');
   $('#broker').textContent = config.wsUrl;
   if (config.monitorUrl) {
@@ -118,7 +80,6 @@ async function main() {
     connectTimeout: 8000,
   });
   const operator = new Operator(mqtt, config.wsUrl, base, fleet);
-  const monitor = new MonitorFeed(config.monitorApi);
   const view = new DeviceView($('#device-view'), {
     fleet,
     faults: config.faults,
@@ -142,12 +103,12 @@ async function main() {
     perf.renderedTiles += ids.size;
     perf.maxFlushMs = Math.max(perf.maxFlushMs, performance.now() - t0);
   };
-  const schedule = () => {
+  function schedule() {
     if (!scheduled) {
       scheduled = true;
       requestAnimationFrame(flush);
     }
-  };
+  }
   const renderSummary = () => {
     const s = fleet.summary();
     const bridge = fleet.bridge === 'offline' ? ' · publisher (bridge) offline' : '';
@@ -188,10 +149,7 @@ async function main() {
   };
   window.addEventListener('hashchange', route);
   route();
-  $('#filter').addEventListener('input', (e) => {
-    const text = e.target.value.trim().toLowerCase();
-    for (const [id, tile] of grid.tiles) tile.root.hidden = text !== '' && !id.toLowerCase().includes(text) && !(tile.root.dataset.fault || '').toLowerCase().includes(text);
-  });
+  $('#filter').addEventListener('input', (e) => grid.setFilter(e.target.value));
 }
 
 main().catch((err) => {

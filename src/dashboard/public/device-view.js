@@ -3,6 +3,7 @@
 
 import { drawChart } from './chart.js';
 import { formatAge } from './tiles.js';
+import { formatWhen, monitorStatusLog, monitorTimeline } from './history.js';
 
 const INJECTIONS = [
   ['leak', 'Leak into the base pan'],
@@ -27,13 +28,13 @@ export class DeviceView {
     this.askCredentials = askCredentials;
     this.monitor = monitor;
     this.id = null;
-    this.renderedTimeline = -1;
+    this.renderedTimeline = '';
     root.addEventListener('click', (e) => this.onClick(e));
   }
 
   open(id) {
     this.id = id;
-    this.renderedTimeline = -1;
+    this.renderedTimeline = '';
     this.root.hidden = false;
     this.root.innerHTML = `
       <header class="dv-head">
@@ -56,11 +57,12 @@ export class DeviceView {
         <div class="buttons">${INJECTIONS.map(([k, label]) => `<button type="button" class="inject" data-inject="${k}">${label}</button>`).join('')}</div>
         <output class="inject-result" aria-live="polite"></output>
       </section>
-      <section><h3>Heartbeats and availability (last 10 min)</h3><canvas class="chart" height="160"></canvas></section>
+      <section><h3>Availability and heartbeats (last 10 min)</h3><canvas class="chart" height="160"></canvas></section>
       <section class="dv-monitor" hidden><h3>Monitor</h3><dl class="facts monitor-facts"></dl></section>
       <section><h3>Timeline</h3><ol class="timeline"></ol></section>`;
     this.q('.dv-id').textContent = id;
     this.update();
+    if (this.monitor.enabled) this.monitor.loadHistory(id).then(() => this.id === id && this.update());
   }
 
   close() {
@@ -82,6 +84,7 @@ export class DeviceView {
     const def = code ? this.faults[code] : null;
     const s = d.state;
     this.root.dataset.status = d.status;
+    this.root.dataset.fault = code ?? '';
     this.q('.avail').textContent = d.status === 'silent' ? 'no heartbeat' : d.status;
     this.q('.display').textContent = def ? def.display : s ? '—' : '…';
     const faultLine = def ? `${code}: ${def.text}` : code ? `fault ${code}` : 'no active fault';
@@ -96,17 +99,22 @@ export class DeviceView {
       ['tub level', s && s.tubLevelL !== null ? `${s.tubLevelL.toFixed(1)} L` : '—'],
       ['trips', s ? String(s.tripCount) : '…'],
       ['board / fw', s ? `${s.board} / ${s.fw}` : '…'],
-      ['heartbeat', `${formatAge(this.fleet.ageS(d, now))} ago${d.hb ? ` · seq ${d.hb.seq} · boot ${d.hb.boot} · every ${d.hb.intervalS} s` : ''}`],
+      ['heartbeat', d.hb ? `${formatAge(this.fleet.ageS(d, now))} ago · seq ${d.hb.seq} · boot ${d.hb.boot} · every ${d.hb.intervalS} s` : 'none since this page opened'],
       ['lost beats', String(d.lostBeats)],
     ];
     this.fillFacts(this.q('.dv-facts'), facts);
     this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
     this.q('.operator-line').textContent = this.operator.loggedIn ? `operator: ${this.operator.username}` : 'commands ask for operator credentials';
-    drawChart(this.q('.chart'), d, now);
-    if (this.renderedTimeline !== d.timeline.length || d.timeline.length === 200) this.renderTimeline(d);
-    const m = this.monitor.forDevice(this.id);
-    this.q('.dv-monitor').hidden = !m;
+    const recorded = this.monitor.history(this.id);
+    const statusLog = recorded ? [...monitorStatusLog(recorded, this.fleet.startedAt), ...d.statusLog] : d.statusLog;
+    drawChart(this.q('.chart'), { ...d, statusLog }, now);
+    const timeline = recorded ? [...monitorTimeline(recorded, this.faults, this.fleet.startedAt), ...d.timeline].sort((a, b) => a.t - b.t) : d.timeline;
+    const key = `${timeline.length}:${timeline.at(-1)?.t ?? 0}`;
+    if (this.renderedTimeline !== key) this.renderTimeline(timeline, key);
+    const m = this.monitor.facts(this.id);
+    this.q('.dv-monitor').hidden = !this.monitor.enabled;
     if (m) this.fillFacts(this.q('.monitor-facts'), m);
+    else if (this.monitor.enabled) this.fillFacts(this.q('.monitor-facts'), [['monitor', this.monitor.error ? `unreachable: ${this.monitor.error}` : 'no record of this device yet']]);
   }
 
   fillFacts(dl, pairs) {
@@ -114,13 +122,13 @@ export class DeviceView {
     if (dl.innerHTML !== html) dl.innerHTML = html;
   }
 
-  renderTimeline(d) {
-    this.renderedTimeline = d.timeline.length;
+  renderTimeline(timeline, key) {
+    this.renderedTimeline = key;
     const ol = this.q('.timeline');
-    ol.innerHTML = d.timeline
-      .slice()
+    ol.innerHTML = timeline
+      .slice(-300)
       .reverse()
-      .map((e) => `<li data-kind="${e.kind}"><time>${new Date(e.t).toLocaleTimeString()}</time> ${esc(e.text)}</li>`)
+      .map((e) => `<li data-kind="${e.kind}"><time>${formatWhen(e.t)}</time> ${esc(e.text)}</li>`)
       .join('');
   }
 

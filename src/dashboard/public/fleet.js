@@ -34,6 +34,8 @@ export class Fleet {
   constructor(base, now = () => Date.now()) {
     this.base = base;
     this.now = now;
+    /** When this page started listening: earlier history can only come from the monitor. */
+    this.startedAt = now();
     /** @type {Map<string, any>} */
     this.devices = new Map();
     this.dirty = new Set();
@@ -146,6 +148,24 @@ export class Fleet {
     if (d.statusLog.length > 500) d.statusLog.shift();
     if (s === 'silent') this.log(d, 'availability', 'heartbeats overdue', t);
     return true;
+  }
+
+  /**
+   * Share of the time this page has watched the device in which it was online (offline and
+   * silent count against it, unknown not at all); null before anything was observed. The
+   * monitor's figures, when there is a monitor, cover much longer windows.
+   */
+  availability(d, t = this.now()) {
+    let up = 0;
+    let observed = 0;
+    const log = d.statusLog;
+    for (let i = 0; i < log.length; i++) {
+      if (log[i].status === 'unknown') continue;
+      const span = (i + 1 < log.length ? log[i + 1].t : t) - log[i].t;
+      observed += span;
+      if (log[i].status === 'online') up += span;
+    }
+    return observed > 0 ? up / observed : null;
   }
 
   /** Called every second: heartbeat ages tick and overdue devices turn silent. */

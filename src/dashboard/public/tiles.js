@@ -1,6 +1,8 @@
 // Keyed tiles: one element per device, created once, then only the text that changed is written.
 // `TileGrid.update(ids)` is called from the animation-frame flush with the devices that changed.
 
+import { formatPercent } from './monitor-feed.js';
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -26,10 +28,13 @@ export function formatAge(s) {
 const STATUS_TEXT = { online: 'online', offline: 'offline', silent: 'no heartbeat', unknown: '…' };
 
 export class TileGrid {
-  constructor(container, fleet, faults) {
+  constructor(container, fleet, faults, monitor = null) {
     this.container = container;
     this.fleet = fleet;
     this.faults = faults;
+    this.monitor = monitor;
+    /** Lower-cased filter text: tiles whose id and fault code do not contain it are hidden. */
+    this.filter = '';
     /** @type {Map<string, any>} id -> { root, parts } */
     this.tiles = new Map();
     this.sortedIds = [];
@@ -41,17 +46,20 @@ export class TileGrid {
     root.dataset.deviceId = id;
     const head = el('div', 'tile-head');
     const name = el('span', 'tile-name', id);
+    name.title = id;
     const avail = el('span', 'avail');
     head.append(name, avail);
     const display = el('div', 'display');
     const faultText = el('div', 'fault-text');
     const facts = el('dl', 'facts');
+    facts.title = this.monitor && this.monitor.enabled ? '' : 'availability: as seen by this page since it opened (no monitor configured)';
     const parts = { root, avail, display, faultText };
     for (const [key, label] of [
       ['state', 'state'],
       ['valve', 'valve'],
       ['pump', 'drain pump'],
       ['age', 'heartbeat'],
+      ['availability', 'availability'],
     ]) {
       const dt = el('dt', '', label);
       const dd = el('dd', key);
@@ -83,7 +91,19 @@ export class TileGrid {
       if (!d) continue;
       const tile = this.tiles.get(id) ?? this.create(id);
       this.render(tile.parts, d, now);
+      this.applyFilter(id, tile);
     }
+  }
+
+  setFilter(text) {
+    this.filter = text.trim().toLowerCase();
+    for (const [id, tile] of this.tiles) this.applyFilter(id, tile);
+  }
+
+  applyFilter(id, tile) {
+    const f = this.filter;
+    const hide = f !== '' && !id.toLowerCase().includes(f) && !(tile.root.dataset.fault || '').toLowerCase().includes(f);
+    if (tile.root.hidden !== hide) tile.root.hidden = hide;
   }
 
   /** The once-a-second tick: ages and availability only. */
@@ -94,6 +114,7 @@ export class TileGrid {
       setText(tile.parts.age, formatAge(this.fleet.ageS(d, now)));
       setData(tile.parts.root, 'status', d.status);
       setText(tile.parts.avail, STATUS_TEXT[d.status]);
+      this.renderAvailability(tile.parts, d, now);
     }
   }
 
@@ -113,5 +134,17 @@ export class TileGrid {
     setText(p.pump, s ? s.drainPump : '…');
     setData(p.pump, 'value', s ? s.drainPump : '');
     setText(p.age, formatAge(this.fleet.ageS(d, now)));
+    this.renderAvailability(p, d, now);
+  }
+
+  /** 24 h availability from the monitor; without one, what this page has seen since it opened. */
+  renderAvailability(p, d, now) {
+    if (this.monitor && this.monitor.enabled) {
+      const r = this.monitor.report(d.id);
+      setText(p.availability, r ? `${formatPercent(r.availability.d1)} · 24 h` : '…');
+      return;
+    }
+    const a = this.fleet.availability(d, now);
+    setText(p.availability, a === null ? '…' : `${formatPercent(a)} · page`);
   }
 }
