@@ -12,6 +12,7 @@ import { aquastop, ROOT } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 import { freePort } from '../e2e/start-process.js';
 import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
+import { Watcher } from './rig.js';
 
 describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim seen by mosquitto_sub', () => {
   let broker: Mosquitto;
@@ -37,6 +38,11 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     const simExit = new Promise<NodeJS.Signals | null>((resolve) => sim.once('exit', (_c, signal) => resolve(signal)));
     try {
       await expect.poll(() => simErr, { timeout: 20_000 }).toMatch(/connected to mqtt:/);
+      // Wait until the device has announced itself, so that there is something retained to see.
+      const w = await Watcher.connect(broker.url, ['aquastop/dishwasher-1/availability', 'aquastop/dishwasher-1'], viewer);
+      await w.waitFor('aquastop/dishwasher-1/availability', (a) => a.state === 'online', 20_000);
+      await w.waitFor('aquastop/dishwasher-1', () => true, 20_000);
+      await w.end();
       // mosquitto_sub block-buffers a pipe: let it exit by itself (-C count) so that what it printed is flushed.
       const mosquittoSub = (args: string[]) => {
         const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
