@@ -1,17 +1,36 @@
 /**
  * The simulated board: a thin Board over a Plant. Reads are the plant's signals, outputs
- * go straight to the plant. It has no firmware, so no watchdog and no reports of its own.
+ * go straight to the plant.
+ *
+ * Like our firmware it keeps a link watchdog when given a clock: no keepalive for
+ * `watchdogMs` and it closes the valve itself, holds it closed and reports `linkLost`
+ * (iC0); the next keepalive reports `linkRestored`. `cutLink()` makes keepalives stop
+ * arriving (a broken cable, a hung host), which is how the simulator injects iC0.
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
+import type { Clock } from '../src/board/clock.js';
 import type { Plant } from '../src/board/plant.js';
+
+export interface SimulatedBoardOptions {
+  readonly clock: Clock;
+  /** Link watchdog timeout (controller config `link.watchdogMs`). */
+  readonly watchdogMs: number;
+}
 
 export class SimulatedBoard implements Board {
   readonly kind = 'simulated' as const;
   readonly pulsesPerLitre: number;
   private closed = false;
   private readonly listeners = new Set<(report: BoardReport) => void>();
+  private linkCut = false;
+  private linkLost = false;
+  private lastKeepalive = 0;
+  private watchdogTimer: unknown = null;
 
-  constructor(private readonly plant: Plant) {
+  constructor(
+    private readonly plant: Plant,
+    private readonly watchdog?: SimulatedBoardOptions,
+  ) {
     this.pulsesPerLitre = plant.pulsesPerLitre;
   }
 
@@ -19,6 +38,10 @@ export class SimulatedBoard implements Board {
     this.closed = false;
     this.plant.setValve(false);
     this.plant.setDrainPump(false);
+    if (this.watchdog) {
+      this.lastKeepalive = this.watchdog.clock.now();
+      this.scheduleWatchdog();
+    }
   }
 
   read(): BoardInputs {
@@ -26,7 +49,8 @@ export class SimulatedBoard implements Board {
   }
 
   setValve(open: boolean): void {
-    if (!this.closed) this.plant.setValve(open);
+    // With the link lost the board holds the valve closed whatever it is told.
+    if (!this.closed && !this.linkLost) this.plant.setValve(open);
   }
 
   setDrainPump(on: boolean): void {
@@ -34,7 +58,12 @@ export class SimulatedBoard implements Board {
   }
 
   keepalive(): void {
-    // No firmware watchdog to feed.
+    if (this.closed || this.linkCut || !this.watchdog) return;
+    this.lastKeepalive = this.watchdog.clock.now();
+    if (this.linkLost) {
+      this.linkLost = false;
+      this.report({ type: 'linkRestored' });
+    }
   }
 
   onReport(listener: (report: BoardReport) => void): () => void {
@@ -42,7 +71,16 @@ export class SimulatedBoard implements Board {
     return () => this.listeners.delete(listener);
   }
 
-  /** For fault injection: make the board say something (e.g. a link loss). */
+  /** Fault injection: keepalives stop reaching the board until `restoreLink()`. */
+  cutLink(): void {
+    this.linkCut = true;
+  }
+
+  restoreLink(): void {
+    this.linkCut = false;
+  }
+
+  /** For tests and fault injection: make the board say something. */
   report(report: BoardReport): void {
     for (const listener of [...this.listeners]) listener(report);
   }
@@ -51,5 +89,21 @@ export class SimulatedBoard implements Board {
     this.plant.setValve(false);
     this.plant.setDrainPump(false);
     this.closed = true;
+    if (this.watchdog && this.watchdogTimer !== null) this.watchdog.clock.clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = null;
+  }
+
+  /** Checks four times per timeout, so the valve closes at most a quarter timeout late. */
+  private scheduleWatchdog(): void {
+    const { clock, watchdogMs } = this.watchdog!;
+    this.watchdogTimer = clock.setTimeout(() => {
+      if (this.closed) return;
+      if (!this.linkLost && clock.now() - this.lastKeepalive >= watchdogMs) {
+        this.plant.setValve(false);
+        this.linkLost = true;
+        this.report({ type: 'linkLost' });
+      }
+      this.scheduleWatchdog();
+    }, watchdogMs / 4);
   }
 }

@@ -34,7 +34,10 @@ export interface SimulationOptions {
   readonly keepLog?: boolean;
 }
 
-export const simulatedBoard: BoardFactory = async (plant) => new SimulatedBoard(plant);
+/** The simulated board, with its link watchdog timed by the scenario's controller configuration. */
+export function simulatedBoard(watchdogMs: number): BoardFactory {
+  return async (plant, clock) => new SimulatedBoard(plant, { clock, watchdogMs });
+}
 
 export class Simulation {
   readonly clock = new VirtualClock();
@@ -63,7 +66,7 @@ export class Simulation {
     this.deviceId = options.deviceId ?? 'dishwasher-1';
     this.tickMs = options.tickMs ?? 100;
     this.store = options.store ?? new MemoryStore();
-    this.createBoard = options.createBoard ?? simulatedBoard;
+    this.createBoard = options.createBoard ?? simulatedBoard(options.scenario.controller.link.watchdogMs);
     this.keepLog = options.keepLog ?? true;
     this.plant = new DishwasherPlant({ seed: this.seed, ...options.scenario.physics });
     this.program = new DishwasherProgram(
@@ -152,12 +155,12 @@ export class Simulation {
     if ('inject' in s) {
       const fault = s.inject as string;
       this.record({ type: 'inject', fault, ...params(s) });
-      if (fault === 'linkLost') this.boardReport({ type: 'linkLost' });
+      if (fault === 'linkLost') this.setLink(false);
       else this.plant.inject(toPlantFault(s));
     } else if ('clear' in s) {
       const fault = s.clear as string;
       this.record({ type: 'clear', fault });
-      if (fault === 'linkLost') this.boardReport({ type: 'linkRestored' });
+      if (fault === 'linkLost') this.setLink(true);
       else this.plant.clear(fault as PlantFault['kind']);
     } else if ('press' in s) {
       this.press(s.press as UserCommand);
@@ -211,9 +214,12 @@ export class Simulation {
     for (const l of this.runtimeListeners) l(runtime);
   }
 
-  private boardReport(report: { type: 'linkLost' } | { type: 'linkRestored' }): void {
+  /** The link between controller and simulated board: cut, the board's watchdog trips (iC0). */
+  private setLink(up: boolean): void {
     const board = this.board;
-    if (board instanceof SimulatedBoard) board.report(report);
+    if (!(board instanceof SimulatedBoard)) return;
+    if (up) board.restoreLink();
+    else board.cutLink();
   }
 
   private onRuntimeEvent(event: RuntimeEvent): void {

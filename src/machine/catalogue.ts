@@ -115,7 +115,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Board link lost: the board heard nothing from the controller',
     severity: 'error',
     reset: 'auto',
-    rule: 'the board watchdog (2 s without a keepalive) closed the valve; clears when the link returns',
+    rule: 'the board watchdog closed the valve after link.watchdogMs without a keepalive; clears when the link returns',
   },
   {
     code: 'iE0',

@@ -83,6 +83,17 @@ export const controllerConfigSchema = z
       })
       .strict()
       .prefault({}),
+    link: z
+      .object({
+        /**
+         * iC0: a board with a watchdog closes the valve and reports the link lost when it has
+         * heard no keepalive for this long. The board times it, not the controller (which may
+         * be the part that died); boards that can be configured take it from here.
+         */
+        watchdogMs: ms(2_000),
+      })
+      .strict()
+      .prefault({}),
     exercise: z
       .object({
         /** How long a valve exercise holds the valve open. */

@@ -1,0 +1,155 @@
+/**
+ * DESIGN.md's fault table, code by code: every code has its default rule and timing in the
+ * validated configuration, its reset policy in the catalogue, and is raised at that timing
+ * (not a tick before), and at another timing when the configuration says so.
+ */
+import { describe, expect, it } from 'vitest';
+import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
+import { DEFAULT_CONFIG, parseControllerConfig } from '../../src/machine/config.js';
+import { Simulation } from '../../sim/engine.js';
+import { parseScenario } from '../../sim/scenario.js';
+import { createBench, healthy, level, type Bench } from './harness.js';
+
+/** DESIGN.md, "Fault codes": code, configuration key, default, reset policy. */
+const DESIGN_TABLE: readonly { code: FaultCode; key: string | null; value: number | null; reset: 'auto' | 'manual' | 'service' }[] = [
+  { code: 'i10', key: 'fill.staticTimeoutMs', value: 90_000, reset: 'auto' },
+  { code: 'i11', key: 'fill.dynamicTimeoutMs', value: 120_000, reset: 'auto' },
+  { code: 'iF0', key: 'fill.maxFailedTopUps', value: 3, reset: 'manual' },
+  { code: 'i20', key: 'drain.timeoutMs', value: 90_000, reset: 'auto' },
+  { code: 'i30', key: 'leak.wetDebounceMs', value: 10_000, reset: 'manual' },
+  { code: 'i41', key: 'sensors.levelLostMs', value: 2_500, reset: 'manual' },
+  { code: 'i42', key: 'sensors.levelImplausibleMs', value: 5_000, reset: 'manual' },
+  { code: 'iB0', key: 'valveLeak.flowMs', value: 2_000, reset: 'manual' },
+  { code: 'iC0', key: 'link.watchdogMs', value: 2_000, reset: 'auto' },
+  { code: 'iE0', key: 'unaccounted.ratio', value: 3, reset: 'manual' },
+  { code: 'i80', key: null, value: null, reset: 'service' },
+];
+
+const get = (config: object, key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], config);
+const set = (key: string, value: number) => {
+  const [group, name] = key.split('.') as [string, string];
+  return { [group]: { [name]: value } };
+};
+
+/** How to provoke each timed fault from a healthy controller; `feed` runs every 100 ms tick. */
+const TIMED: Record<string, { start: (b: Bench) => void; feed?: (b: Bench) => void }> = {
+  i10: { start: (b) => b.send({ type: 'program.fill', targetL: 3 }) },
+  i11: {
+    start: (b) => {
+      b.send({ type: 'program.fill', targetL: 3 });
+      b.send(level(0.5));
+    },
+  },
+  i20: {
+    start: (b) => {
+      b.send(level(3));
+      b.send({ type: 'program.drain' });
+    },
+  },
+  i30: { start: (b) => b.send({ type: 'sensor.float', reading: 'wet' }) },
+  i41: { start: (b) => b.send({ type: 'sensor.level', reading: { status: 'open' } }) },
+  i42: { start: (b) => b.send({ type: 'sensor.level', reading: { status: 'implausible', litres: 40 } }) },
+  iB0: { start: () => undefined, feed: (b) => b.send({ type: 'sensor.flow', litres: 0.005 }) },
+};
+
+function raisedAfter(code: string, key: string, value: number, atMs: number): boolean {
+  const b = createBench({ config: set(key, value) });
+  healthy(b);
+  TIMED[code]!.start(b);
+  for (let t = 0; t < atMs; t += 100) {
+    TIMED[code]!.feed?.(b);
+    b.advance(100);
+  }
+  return b.of('fault.raised').some((e) => e.code === code);
+}
+
+describe('the fault codes of DESIGN.md', () => {
+  it('are all in the catalogue, with the design reset policy', () => {
+    for (const row of DESIGN_TABLE) expect(FAULTS[row.code].reset, row.code).toBe(row.reset);
+  });
+
+  it('have their default timing in the validated configuration, named in the catalogue rule', () => {
+    for (const row of DESIGN_TABLE.filter((r) => r.key !== null)) {
+      expect(get(DEFAULT_CONFIG, row.key!), row.key!).toBe(row.value);
+      expect(FAULTS[row.code].rule, row.code).toContain(row.key!);
+    }
+    expect(DEFAULT_CONFIG.unaccounted.minLossL).toBe(1.5);
+    expect(DEFAULT_CONFIG.fill.topUpTimeoutMs).toBe(60_000);
+    expect(DEFAULT_CONFIG.leak.dryMs).toBe(60_000);
+    expect(() => parseControllerConfig({ link: { watchdogMs: 0 } })).toThrow(/link\.watchdogMs/);
+  });
+
+  it.each(DESIGN_TABLE.filter((r) => r.code in TIMED))('$code is raised at $key = $value ms, not a tick before', ({ code, key, value }) => {
+    expect(raisedAfter(code, key!, value!, value! - 200)).toBe(false);
+    expect(raisedAfter(code, key!, value!, value! + 100)).toBe(true);
+  });
+
+  it.each(DESIGN_TABLE.filter((r) => r.code in TIMED))('$code follows a configured $key', ({ code, key, value }) => {
+    // Half the default: raised long before the default timing would raise it.
+    expect(raisedAfter(code, key!, value! / 2, value! / 2 - 200)).toBe(false);
+    expect(raisedAfter(code, key!, value! / 2, value! / 2 + 100)).toBe(true);
+  });
+
+  it('iF0 is raised at the third failed top-up in a row, not the second', () => {
+    const b = createBench();
+    healthy(b);
+    for (let i = 1; i <= 3; i++) {
+      b.send({ type: 'program.fill', targetL: 3, topUp: true });
+      b.advance(DEFAULT_CONFIG.fill.topUpTimeoutMs + 100);
+      expect(b.of('fault.raised').map((e) => e.code), `after top-up ${i}`).toEqual(i < 3 ? [] : ['iF0']);
+    }
+    expect(b.breaker()).toBe('latched');
+  });
+
+  it('iE0 needs both the volume (1.5 L) and the ratio (3x the tub rise)', () => {
+    const lost = createBench();
+    healthy(lost);
+    lost.send({ type: 'program.fill', targetL: 5 });
+    for (let i = 0; i < 6; i++) lost.send({ type: 'sensor.flow', litres: 0.25 });
+    expect(lost.of('fault.raised')).toEqual([]); // 1.5 L in, nothing in the tub: not above 1.5 L yet
+    lost.send({ type: 'sensor.flow', litres: 0.25 });
+    expect(lost.of('fault.raised').map((e) => e.code)).toEqual(['iE0']);
+
+    const slowSensor = createBench();
+    healthy(slowSensor);
+    slowSensor.send({ type: 'program.fill', targetL: 5 });
+    slowSensor.send(level(1));
+    for (let i = 0; i < 10; i++) slowSensor.send({ type: 'sensor.flow', litres: 0.26 }); // 2.6 L in, 1 L rise: ratio 2.6
+    expect(slowSensor.of('fault.raised')).toEqual([]);
+  });
+
+  it('i80 is raised at boot when the memory cannot be read', () => {
+    const b = createBench({ input: { memoryFault: true } });
+    expect(b.of('fault.raised').map((e) => e.code)).toEqual(['i80']);
+    expect(b.breaker()).toBe('service');
+  });
+
+  it('iC0 is raised when the simulated board hears no keepalive for link.watchdogMs, and clears when it does again', async () => {
+    const scenario = parseScenario(
+      {
+        name: 'link',
+        description: 'the link to the board is cut at 10 s and restored at 20 s',
+        duration: '30s',
+        timeline: [
+          { at: '10s', inject: 'linkLost' },
+          { at: '20s', clear: 'linkLost' },
+        ],
+      },
+      'test',
+    );
+    const sim = new Simulation({ scenario });
+    await sim.start();
+    const iC0 = () => sim.log.filter((e) => e.type === 'fault' && e.code === 'iC0').map((e) => [e.event, e.t]);
+    await sim.runFor(11_900);
+    expect(iC0()).toEqual([]);
+    await sim.runFor(600);
+    expect(iC0()).toEqual([['raised', expect.any(Number)]]);
+    const raisedAt = iC0()[0]![1] as number;
+    expect(raisedAt).toBeGreaterThanOrEqual(12_000);
+    expect(raisedAt).toBeLessThanOrEqual(12_000 + DEFAULT_CONFIG.link.watchdogMs / 4);
+    expect(sim.runtime!.status()).toMatchObject({ breaker: 'tripped', valve: 'closed' });
+    await sim.runFor(10_000);
+    expect(iC0().map(([event]) => event)).toEqual(['raised', 'cleared']);
+    expect(sim.runtime!.status().breaker).toBe('armed');
+  });
+});
