@@ -27,24 +27,26 @@ interface ClockEventQueue {
 export interface CpuRunState {
   /** True while the CPU sleeps (kept across calls). */
   asleep: boolean;
+  /** Set (by a reset hook) to stop the run after the current instruction or clock event. */
+  halted: boolean;
   /** Cycles spent asleep, for measurements. */
   sleptCycles: number;
 }
 
 export function newCpuRunState(): CpuRunState {
-  return { asleep: false, sleptCycles: 0 };
+  return { asleep: false, halted: false, sleptCycles: 0 };
 }
 
 /**
- * Runs `cpu` until `cpu.cycles >= stop` or `halted()` (checked after every clock event and
- * instruction). Returns nothing; `state.asleep` says whether the CPU sleeps at the end.
+ * Runs `cpu` until `cpu.cycles >= stop` or `state.halted` (checked after every clock event and
+ * instruction). `state.asleep` says whether the CPU sleeps at the end.
  */
-export function runCpu(cpu: CPU, stop: number, state: CpuRunState, halted: () => boolean): void {
+export function runCpu(cpu: CPU, stop: number, state: CpuRunState): void {
   const progMem = cpu.progMem;
   const data = cpu.data;
-  while (cpu.cycles < stop && !halted()) {
+  while (cpu.cycles < stop && !state.halted) {
     if (state.asleep) {
-      sleepUntilInterrupt(cpu, stop, state, halted);
+      sleepUntilInterrupt(cpu, stop, state);
       continue;
     }
     const sleeping = progMem[cpu.pc] === SLEEP_OPCODE && (data[SMCR]! & SE) !== 0;
@@ -54,9 +56,9 @@ export function runCpu(cpu: CPU, stop: number, state: CpuRunState, halted: () =>
   }
 }
 
-function sleepUntilInterrupt(cpu: CPU, stop: number, state: CpuRunState, halted: () => boolean): void {
+function sleepUntilInterrupt(cpu: CPU, stop: number, state: CpuRunState): void {
   const queue = cpu as unknown as ClockEventQueue;
-  while (!halted()) {
+  while (!state.halted) {
     if (cpu.interruptsEnabled && cpu.nextInterrupt >= 0) {
       state.asleep = false;
       cpu.cycles += WAKE_CYCLES;

@@ -58,10 +58,8 @@ class Machine {
   readonly usart: AVRUSART;
   readonly adc: AVRADC;
   readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort]; // B, C, D
-  resetRequested = false;
-  /** Whether the CPU sleeps (SLEEP instruction), kept between runs. */
+  /** Sleep state between runs; `halted` is the watchdog's reset request. */
   readonly runState: CpuRunState = newCpuRunState();
-  readonly halted = (): boolean => this.resetRequested;
 
   constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number) {
     this.cpu = new CPU(program);
@@ -76,7 +74,7 @@ class Machine {
     new AVRWatchdog(this.cpu, watchdogConfig, clock);
     this.cpu.data[watchdogConfig.MCUSR] = mcusr;
     this.cpu.reset = () => {
-      this.resetRequested = true;
+      this.runState.halted = true;
     };
   }
 }
@@ -186,8 +184,8 @@ export class EmulatedUno {
     const end = this.cycles + cycles;
     while (this.cycles < end) {
       const m = this.m;
-      runCpu(m.cpu, end - this.base, m.runState, m.halted);
-      if (m.resetRequested) this.reset('watchdog');
+      runCpu(m.cpu, end - this.base, m.runState);
+      if (m.runState.halted) this.reset('watchdog');
     }
   }
 

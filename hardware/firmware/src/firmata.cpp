@@ -342,8 +342,10 @@ void firmata_poll(uint32_t now) {
 }
 
 void firmata_led(uint8_t owned, uint8_t level) {
+  static uint8_t shown = 0xFF;
   if (owned) {
-    digitalWrite(AQ_PIN_LED, level ? HIGH : LOW);
+    if (level != shown || !ledOwned) digitalWrite(AQ_PIN_LED, level ? HIGH : LOW);
+    shown = level;
   } else if (ledOwned) {
     digitalWrite(AQ_PIN_LED, pinValue[AQ_PIN_LED] ? HIGH : LOW);  // hand the LED back to the host
   }

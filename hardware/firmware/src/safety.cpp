@@ -165,13 +165,15 @@ void safety_status(uint8_t *out, uint32_t now) {
   out[14] = wetMs >= 127000UL ? 127 : (uint8_t)(wetMs / 1000);
 }
 
+// Half-periods of 128 and 512 ms (~4 Hz and ~1 Hz): a bit test, where dividing by 125 or 500
+// would run a 32-bit division on every loop pass.
 uint8_t safety_led(uint32_t now, uint8_t *level) {
   if (latched) {
-    *level = (now / 125) & 1;
+    *level = (now >> 7) & 1;
     return 1;
   }
   if (linkLost) {
-    *level = (now / 500) & 1;
+    *level = (now >> 9) & 1;
     return 1;
   }
   return 0;
