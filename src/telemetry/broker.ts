@@ -24,6 +24,8 @@ export interface EmbeddedBrokerOptions extends Namespaces {
   /** WebSocket port, 0 for a free one, null for none. */
   readonly wsPort: number | null;
   readonly accounts: readonly Account[];
+  /** One line per refused login, publish or subscription. */
+  readonly log?: (line: string) => void;
 }
 
 export interface EmbeddedBroker {
@@ -63,16 +65,24 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const anonymousAllowed = isLoopback(options.host);
   const principals = new WeakMap<Client, Principal>();
   const ns: Namespaces = { base: options.base, haPrefix: options.haPrefix };
+  const log = options.log ?? (() => undefined);
+  const name = (client: Client, who?: Principal) => (who?.username ? `"${who.username}"` : `anonymous client ${client.id}`);
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       if (username === undefined || username === '') {
-        if (!anonymousAllowed) return done(Object.assign(new Error('credentials required'), { returnCode: 4 as const }), false);
+        if (!anonymousAllowed) {
+          log(`refused anonymous client ${client.id}: this broker listens on ${options.host}, so every client needs an account`);
+          return done(Object.assign(new Error('credentials required'), { returnCode: 4 as const }), false);
+        }
         principals.set(client, { role: 'local' });
         return done(null, true);
       }
       const role = book.check(username, password);
-      if (role === null) return done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), false);
+      if (role === null) {
+        log(`refused login "${username}": bad user name or password`);
+        return done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), false);
+      }
       principals.set(client, { role, username });
       return done(null, true);
     },
@@ -81,11 +91,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (client === null) return done(null);
       const who = principals.get(client);
       if (who && mayPublish(who, packet.topic, ns)) return done(null);
+      log(`refused publish by ${name(client, who)} (${who?.role ?? 'no role'}) on ${packet.topic}; disconnected it`);
       done(new Error(`not authorised to publish on ${packet.topic}`));
     },
     authorizeSubscribe: (client, sub, done) => {
       const who = principals.get(client);
       if (who && maySubscribe(who, sub.topic, ns)) return done(null, sub);
+      log(`refused subscription by ${name(client, who)} to ${sub.topic}`);
       done(new Error(`not authorised to subscribe to ${sub.topic}`), null);
     },
   });

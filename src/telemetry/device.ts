@@ -148,7 +148,14 @@ export class DeviceTelemetry {
       this.o.connection.publish(
         'state',
         { id: this.id },
-        { ...status, fw: this.current.fw, board: this.current.runtime.boardKind, last_seen: this.o.iso(this.o.clock.now()) },
+        {
+          ...status,
+          // Millilitres are plenty; the raw reading carries sensor noise to the last bit.
+          tubLevelL: status.tubLevelL === null ? null : Math.round(status.tubLevelL * 1000) / 1000,
+          fw: this.current.fw,
+          board: this.current.runtime.boardKind,
+          last_seen: this.o.iso(this.o.clock.now()),
+        },
       ),
     );
   }

@@ -92,7 +92,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let credentials: { username?: string; password?: string } = {};
   if (options.broker.kind === 'embedded') {
     const b = options.broker;
-    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, accounts: options.accounts ?? [], base, haPrefix }).catch((err: unknown) => {
+    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
       if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);

@@ -60,11 +60,20 @@ describe('the embedded broker and anonymous clients', () => {
   });
 
   it('requires credentials when bound to any other address, and refuses a wrong password', async () => {
-    broker = await startEmbeddedBroker({ ...ns, host: '0.0.0.0', port: 0, wsPort: null, accounts: ACCOUNTS });
+    const lines: string[] = [];
+    broker = await startEmbeddedBroker({ ...ns, host: '0.0.0.0', port: 0, wsPort: null, accounts: ACCOUNTS, log: (l) => lines.push(l) });
     const url = broker.url.replace('0.0.0.0', '127.0.0.1');
     await expect(mqtt.connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
     await expect(mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'viewer', password: 'nope' })).rejects.toThrow(/Not authorized|Bad username/i);
     const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...account('viewer') });
-    await c.endAsync();
+    const closed = new Promise((resolve) => c.once('close', resolve));
+    c.publish('aquastop/d1/set', '{"valve":"CLOSE"}');
+    await closed;
+    expect(lines).toEqual([
+      expect.stringMatching(/^refused anonymous client \S+: this broker listens on 0\.0\.0\.0, so every client needs an account$/),
+      'refused login "viewer": bad user name or password',
+      'refused publish by "viewer" (viewer) on aquastop/d1/set; disconnected it',
+    ]);
+    await c.endAsync(true);
   });
 });
