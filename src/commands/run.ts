@@ -46,13 +46,19 @@ export function register(program: Command): void {
     .option('--no-mqtt', 'no telemetry')
     .option('--broker <url>', 'external MQTT broker (default: an embedded one on 127.0.0.1)')
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
-    .option('--username <user>', 'MQTT user name')
-    .option('--password <password>', 'MQTT password')
+    .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
+    .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
     .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)', false)
     .option('--json', 'print runtime events as JSON lines', false)
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>) => {
-      await run(parseRunOptions(raw));
+      await run(
+        parseRunOptions({
+          ...raw,
+          username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
+          password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
+        }),
+      );
     });
 }
 

@@ -66,7 +66,7 @@ describe('the embedded broker and anonymous clients', () => {
     await expect(mqtt.connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
     await expect(mqtt.connectAsync(url, { reconnectPeriod: 0, username: 'viewer', password: 'nope' })).rejects.toThrow(/Not authorized|Bad username/i);
     const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...account('viewer') });
-    const closed = new Promise((resolve) => c.once('close', resolve));
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
     c.publish('aquastop/d1/set', '{"valve":"CLOSE"}');
     await closed;
     expect(lines).toEqual([
