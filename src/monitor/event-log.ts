@@ -3,11 +3,13 @@
  * equivalent": Node 20 has no node:sqlite and native builds are not allowed here).
  *
  * Contract:
- * - `append()` writes synchronously before it returns, so an entry is on disk before the monitor
- *   acts on it (alert sent, figure changed). Events (status, fault, restart, alert, start, stop)
- *   are also flushed to the device (fdatasync): neither a process crash nor a power cut right
- *   after an event loses it. Counter snapshots are not flushed (a power cut may cost the last
- *   snapshot period of heartbeat counts); a torn last line is tolerated by the next replay.
+ * - `append()` writes synchronously before it returns (write(2) to the file), so an entry
+ *   survives a crash of the process from then on: it is recorded before the monitor acts on it
+ *   (alert sent, figure changed). Appends holding an event (status, fault, restart, alert,
+ *   start, stop) are also flushed to the device (fdatasync), once per event-loop turn for all
+ *   of that turn (group commit: a fleet going DOWN at once costs one flush, not one per device),
+ *   and at close. So a power cut loses at most the events of the turn in progress, and the
+ *   last snapshot period of heartbeat counts; a torn last line is tolerated by the next replay.
  * - `replay()` returns every valid entry recorded so far, in order; a torn or foreign line is
  *   skipped and counted.
  * - `rewrite()` replaces the whole log atomically (temp file, flush, rename): a crash during it
@@ -42,6 +44,7 @@ export class FileEventLog implements EventLog {
   skipped = 0;
   private needsNewline: boolean;
   private fd: number | null = null;
+  private syncScheduled = false;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -78,7 +81,17 @@ export class FileEventLog implements EventLog {
     this.needsNewline = false;
     this.fd ??= openSync(this.path, 'a');
     writeAll(this.fd, prefix + list.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    if (list.some((e) => e.type !== 'counters')) fdatasyncSync(this.fd);
+    if (!this.syncScheduled && list.some((e) => e.type !== 'counters')) {
+      this.syncScheduled = true;
+      setImmediate(() => this.sync());
+    }
+  }
+
+  /** Flushes what was written to the device, if a flush is due. */
+  sync(): void {
+    if (!this.syncScheduled) return;
+    this.syncScheduled = false;
+    if (this.fd !== null) fdatasyncSync(this.fd);
   }
 
   rewrite(entries: readonly LogEntry[]): void {
@@ -103,6 +116,7 @@ export class FileEventLog implements EventLog {
 
   /** Closes the file (appends reopen it). */
   close(): void {
+    this.sync();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
