@@ -1,7 +1,11 @@
 /**
- * Simulation speed of one appliance running normal-cycle at --speed max, in-process:
- * virtual seconds per wall second and controller events per second (target >= 10,000x).
+ * Simulation speed of one appliance running normal-cycle at --speed max: in-process
+ * (virtual seconds per wall second, controller events per second; target >= 10,000x), and
+ * through the real command (`aquastop sim --scenario normal-cycle --speed max --json`) in a
+ * child process, whose wall time includes starting Node and compiling the TypeScript.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Simulation } from '../../sim/engine.js';
 import { loadBuiltinScenario } from '../../sim/scenarios/index.js';
 
@@ -40,5 +44,23 @@ export async function run(): Promise<Record<string, unknown>> {
     controllerEventsPerSecond: Math.round(median.controllerEvents / (median.wallMs / 1000)),
     logEntries: median.logEntries,
     runs: runs.map((r) => r.speedup),
+    cli: cliRun(scenario.duration),
+  };
+}
+
+function cliRun(durationMs: number): Record<string, unknown> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const args = ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', 'max', '--no-mqtt', '--json'];
+  const t0 = performance.now();
+  const stdout = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const wallMs = performance.now() - t0;
+  const lines = stdout.trim().split('\n');
+  const summary = JSON.parse(lines.at(-1)!) as { passed: boolean };
+  return {
+    command: `aquastop ${args.slice(3).join(' ')}`,
+    passed: summary.passed,
+    wallMs: Math.round(wallMs),
+    virtualSecondsPerWallSecond: Math.round(durationMs / wallMs),
+    jsonLines: lines.length,
   };
 }
