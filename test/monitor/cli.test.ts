@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startBroker, waitFor } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-cli-'));
@@ -23,5 +25,30 @@ describe('aquastop monitor flags', () => {
     const r = run(...args);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([expect.stringContaining(message)]);
+  });
+});
+
+describe('aquastop monitor', () => {
+  it('prints its URLs, serves /api/devices, and on SIGINT records its stop and exits 0', async () => {
+    const broker = await startBroker();
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-mon-cli-run-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      await waitFor(() => / \(broker mqtt:/.test(out), 20_000, 'monitor URL printed');
+      expect(out).toMatch(/^monitor: (http:\/\/127\.0\.0\.1:\d+)\/api\/devices {2}\1\/metrics \(broker mqtt:\/\/127\.0\.0\.1:\d+\)\n$/);
+      const api = /^monitor: (\S+)\/api\/devices/.exec(out)![1]!;
+      expect(await (await fetch(`${api}/api/devices`)).json()).toEqual([]);
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      expect((await exited)[0]).toBe(0);
+      const lines = readFileSync(join(dir, 'monitor-events.jsonl'), 'utf8').trim().split('\n');
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'stop' });
+    } finally {
+      child.kill('SIGKILL');
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
