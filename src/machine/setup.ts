@@ -1,0 +1,167 @@
+/**
+ * The controller's vocabulary for xstate's `setup()`: context, events, named delays (each
+ * read from the validated configuration), guards and actions. The machine (machine.ts) and
+ * its regions (supervision.ts, regions.ts) refer to these by name only.
+ *
+ * Pure: no I/O, no timers of its own. Waiting uses the named delays on the actor's clock.
+ */
+import { and, assign, emit, or, raise, setup, stateIn } from 'xstate';
+import type { FaultCode } from './catalogue.js';
+import type { ControllerConfig } from './config.js';
+import type { Breaker, ControllerEmitted, ControllerEvent, ControllerInput, Rejection } from './events.js';
+import * as g from './guards.js';
+import type { ControllerContext } from './guards.js';
+
+export type FaultDetected = { type: 'fault.detected'; code: FaultCode; detail?: string };
+type ResetDone = { type: 'controller.resetDone' };
+export type InternalEvent = ControllerEvent | FaultDetected | ResetDone;
+
+export interface MachineInput extends ControllerInput {
+  readonly config?: ControllerConfig;
+}
+
+const RESTORED = 'restored after a restart: latched before the power was lost';
+
+export const controllerSetup = setup({
+  types: {
+    context: {} as ControllerContext,
+    events: {} as InternalEvent,
+    input: {} as MachineInput,
+    emitted: {} as ControllerEmitted,
+  },
+  delays: {
+    fillStatic: ({ context }) => context.config.fill.staticTimeoutMs,
+    fillDynamic: ({ context }) => context.config.fill.dynamicTimeoutMs,
+    topUpTimeout: ({ context }) => context.config.fill.topUpTimeoutMs,
+    drainTimeout: ({ context }) => context.config.drain.timeoutMs,
+    wetDebounce: ({ context }) => context.config.leak.wetDebounceMs,
+    panDry: ({ context }) => context.config.leak.dryMs,
+    coolDown: ({ context }) => context.config.breaker.coolDownMs,
+    levelLost: ({ context }) => context.config.sensors.levelLostMs,
+    levelImplausible: ({ context }) => context.config.sensors.levelImplausibleMs,
+    valveLeakFlow: ({ context }) => context.config.valveLeak.flowMs,
+    exerciseDuration: ({ context }) => context.config.exercise.durationMs,
+  },
+  guards: {
+    isMemoryFault: ({ context }) => context.bootMemoryFault,
+    hasServiceLatch: ({ context }) => context.bootLatch?.breaker === 'service',
+    hasLatch: ({ context }) => context.bootLatch !== null,
+    hasFillDemand: ({ context }) => g.hasFillDemand(context),
+    hasDrainDemand: ({ context }) => g.hasDrainDemand(context),
+    isTopUp: ({ context }) => g.isTopUp(context),
+    isFillSatisfied: ({ context }) => g.isFillSatisfied(context),
+    isDrainSatisfied: ({ context }) => g.isDrainSatisfied(context),
+    hasRisen: ({ context }) => g.hasRisen(context),
+    reachesFillTarget: ({ context, event }) => g.reachesFillTarget(context, event as ControllerEvent),
+    reachesEmpty: ({ context, event }) => g.reachesEmpty(context, event as ControllerEvent),
+    isUnaccounted: ({ context, event }) => g.isUnaccounted(context, event as ControllerEvent),
+    isFlowing: ({ event }) => g.isFlowing(event as ControllerEvent),
+    isTooManyFailedTopUps: ({ context }) => context.failedTopUps + 1 >= context.config.fill.maxFailedTopUps,
+    isServiceFault: ({ event }) => event.type === 'fault.detected' && g.isServiceCode(event.code),
+    isManualFault: ({ event }) => event.type === 'fault.detected' && g.isManualCode(event.code),
+    isLinkFault: ({ event }) => event.type === 'fault.detected' && event.code === 'iC0',
+    isMorePressingFault: ({ context, event }) => event.type === 'fault.detected' && g.isMorePressing(event.code, context.fault),
+    isHeldFault: ({ context, event }) => event.type === 'fault.detected' && event.code === context.fault,
+    isHoldingLinkFault: ({ context }) => context.fault === 'iC0',
+    isLevelOk: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'ok',
+    isLevelOpen: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'open',
+    isLevelImplausible: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'implausible',
+    isFloatWet: ({ event }) => event.type === 'sensor.float' && event.reading === 'wet',
+    isFloatDry: ({ event }) => event.type === 'sensor.float' && event.reading === 'dry',
+    isFloatOpen: ({ event }) => event.type === 'sensor.float' && event.reading === 'open',
+    /**
+     * The one condition under which the valve may be open: a fill (or exercise) is
+     * supervised, the level signal is good, and the float reads dry.
+     */
+    wantsValveOpen: and([
+      or([stateIn('#armedFilling'), stateIn('#probeFill'), stateIn('#exercising')]),
+      stateIn('#levelOk'),
+      or([stateIn('#leakDry'), stateIn('#leakDrying')]),
+    ]),
+    /** The pump runs for a supervised drain, and while the pan is wet or its float is lost (i30). */
+    wantsPumpOn: or([stateIn('#armedDraining'), stateIn('#probeDrain'), stateIn('#leakWet'), stateIn('#leakSignalLost')]),
+  },
+  actions: {
+    setDemand: assign({
+      demand: ({ event }) => {
+        if (event.type === 'program.fill') return { kind: 'fill' as const, targetL: event.targetL, topUp: event.topUp === true };
+        if (event.type === 'program.drain') return { kind: 'drain' as const };
+        return null;
+      },
+    }),
+    clearDemand: assign({ demand: null }),
+    recordLevel: assign({
+      levelL: ({ context, event }) =>
+        event.type === 'sensor.level' && event.reading.status === 'ok' ? event.reading.litres : context.levelL,
+    }),
+    startFill: assign({
+      fillStartL: ({ context }) => context.levelL ?? 0,
+      inflowL: 0,
+    }),
+    countInflow: assign({
+      inflowL: ({ context, event }) => (event.type === 'sensor.flow' ? context.inflowL + event.litres : context.inflowL),
+    }),
+    countFailedTopUp: assign({ failedTopUps: ({ context }) => context.failedTopUps + 1 }),
+    resetFailedTopUps: assign({ failedTopUps: 0 }),
+    /** Take the detected fault as the one holding the breaker. */
+    holdFault: assign({
+      fault: ({ event, context }) => (event.type === 'fault.detected' ? event.code : context.fault),
+      faultDetail: ({ event, context }) => (event.type === 'fault.detected' ? event.detail : context.faultDetail),
+      tripCount: ({ context }) => context.tripCount + 1,
+    }),
+    restoreLatch: assign({
+      fault: ({ context }) => context.bootLatch?.code ?? null,
+      faultDetail: ({ context }) => context.bootLatch?.detail,
+    }),
+    holdMemoryFault: assign({ fault: 'i80' as FaultCode, faultDetail: 'persistent memory unreadable at boot' }),
+    emitRaised: emit(({ event }) =>
+      event.type === 'fault.detected'
+        ? { type: 'fault.raised' as const, code: event.code, ...(event.detail ? { detail: event.detail } : {}) }
+        : { type: 'fault.raised' as const, code: 'i80' as FaultCode },
+    ),
+    emitRestoredRaised: emit(({ context }) => ({
+      type: 'fault.raised' as const,
+      code: context.fault ?? ('i80' as FaultCode),
+      detail: RESTORED,
+    })),
+    emitMemoryFaultRaised: emit({ type: 'fault.raised', code: 'i80', detail: 'persistent memory unreadable at boot' }),
+    /** The held fault is gone: announce it, forget it, and drop any persisted latch. */
+    clearFault: emit(({ context }) => ({ type: 'fault.cleared' as const, code: context.fault ?? ('i80' as FaultCode) })),
+    forgetFault: assign({ fault: null, faultDetail: undefined }),
+    emitUnlatched: emit({ type: 'latch.changed', latch: null }),
+    emitLatch: emit(({ context }, params: { breaker: 'latched' | 'service' }) => ({
+      type: 'latch.changed' as const,
+      latch: {
+        code: context.fault ?? ('i80' as FaultCode),
+        breaker: params.breaker,
+        ...(context.faultDetail ? { detail: context.faultDetail } : {}),
+      },
+    })),
+    emitBreaker: emit(({ context }, params: { breaker: Breaker }) => ({
+      type: 'breaker.changed' as const,
+      breaker: params.breaker,
+      code: params.breaker === 'armed' ? null : context.fault,
+    })),
+    openValve: emit({ type: 'valve.changed', open: true }),
+    closeValve: emit({ type: 'valve.changed', open: false }),
+    startPump: emit({ type: 'pump.changed', on: true }),
+    stopPump: emit({ type: 'pump.changed', on: false }),
+    emitFillDone: emit(({ context, event }) => ({
+      type: 'fill.done' as const,
+      levelL: event.type === 'sensor.level' && event.reading.status === 'ok' ? event.reading.litres : (context.levelL ?? 0),
+    })),
+    emitDrainDone: emit({ type: 'drain.done' }),
+    accept: emit(({ event }) => ({ type: 'command.accepted' as const, command: event.type as ControllerEvent['type'] })),
+    reject: emit((_, params: Rejection) => ({ type: 'command.rejected' as const, rejection: params })),
+    detect: raise((_, params: { code: FaultCode; detail?: string }) => ({
+      type: 'fault.detected' as const,
+      code: params.code,
+      ...(params.detail ? { detail: params.detail } : {}),
+    })),
+    announceReset: raise({ type: 'controller.resetDone' }),
+  },
+});
+
+export const detect = (code: FaultCode, detail?: string) => ({ type: 'detect' as const, params: { code, ...(detail ? { detail } : {}) } });
+export const reject = (command: Rejection['command'], reason: string) => ({ type: 'reject' as const, params: { command, reason } });
+export const breakerEntry = (breaker: Breaker) => ({ type: 'emitBreaker' as const, params: { breaker } });
