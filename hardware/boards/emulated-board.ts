@@ -50,6 +50,8 @@ export interface EmulatedRig {
   lastHostByteAtMs(): number;
   /** Puts raw bytes on the wire towards the host, as line noise would. */
   injectToHost(bytes: ArrayLike<number>): void;
+  /** Cuts (true) or mends (false) the wire from the host to the board: while cut, host bytes are lost. */
+  cutHostToBoard(cut: boolean): void;
 }
 
 let cachedHex: Promise<string> | null = null;
@@ -146,8 +148,10 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
     for (const l of listeners) l(bytes);
   };
   let lastHostCycle = 0;
+  let hostWireCut = false;
   const endpoint: ByteEndpoint = {
     write: (bytes) => {
+      if (hostWireCut) return;
       lastHostCycle = uno.cycles;
       uno.sendSerial(bytes);
     },
@@ -170,6 +174,9 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
     injectToHost: (bytes) => {
       const copy = Uint8Array.from(bytes);
       for (const l of listeners) l(copy);
+    },
+    cutHostToBoard: (cut) => {
+      hostWireCut = cut;
     },
   };
 }

@@ -12,8 +12,10 @@
  * - The keepalive guard (a timer on the injected clock) tops up keepalives only while the
  *   controller has called `keepalive()` within the last `hostSilenceMs`: a dead controller
  *   goes silent on the wire, so the firmware's own link watchdog closes the valve.
- * - The valve and pump are johnny-five Relays (type NO: energised = HIGH = valve open; the
- *   valve itself is normally closed). Both are released right after `ready`.
+ * - The valve is a johnny-five Relay of type NC, as the valve itself is normally closed: its
+ *   `open()` energises the coil (HIGH, valve open) and `close()` releases it (LOW, valve closed).
+ *   The drain-pump relay module is type NO (`close()` = HIGH = pump on). Both are released
+ *   right after `ready`.
  * - Firmware reports become BoardReports: link lost / restored (iC0), local trip (latch),
  *   a board restart (warning), port errors ('error', which the runtime treats as unsafe).
  *   Reports raised during `open()` are replayed to every subscriber; later ones raised while
@@ -28,6 +30,8 @@ import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardRep
 import { wallClock, type Clock } from '../../src/board/clock.js';
 import { pins as defaultPins, type PinMap } from '../pins.js';
 import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';
+import { ReportHub } from './report-hub.js';
+import { Waiters, within } from './clock-waits.js';
 import { decodeSafetyVersion, decodeStatus, describeResetCause, FRAMES, RESULT_CODES, SYSEX, type SafetyStatus, type SafetyVersion } from './safety-sysex.js';
 
 export interface JohnnyFiveBoardOptions {
@@ -98,12 +102,8 @@ export class JohnnyFiveBoard implements Board {
   private lastHostKeepalive = -Infinity;
   private lastSent = -Infinity;
   private guard: unknown = null;
-  private readonly listeners = new Set<(r: BoardReport) => void>();
-  private readonly backlog: BoardReport[] = [];
-  /** Reports raised while opening (e.g. the plain-Firmata warning): every subscriber gets them. */
-  private readonly openingReports: BoardReport[] = [];
-  private openDone = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly reports = new ReportHub();
+  private readonly waits: Waiters;
   private lastStatusAt = -Infinity;
   private statusStale = false;
   private lastGarbageReportAt = -Infinity;
@@ -111,6 +111,7 @@ export class JohnnyFiveBoard implements Board {
   constructor(private readonly options: JohnnyFiveBoardOptions) {
     this.kind = options.kind ?? 'usb';
     this.clock = options.clock ?? wallClock;
+    this.waits = new Waiters(this.clock);
     this.map = options.pins ?? defaultPins;
     this.pulsesPerLitre = this.map.pins.flowMeter.pulsesPerLitre;
     this.opts = {
@@ -144,13 +145,14 @@ export class JohnnyFiveBoard implements Board {
       const w = port as { write?: (b: Buffer) => unknown };
       if (!io?.versionReceived && typeof w.write === 'function') w.write(Buffer.from([0xf9, 0xf0, 0x79, 0xf7]));
     }, 500);
-    await this.until(
+    await within(
+      this.clock,
+      this.opts.readyTimeoutMs,
+      `no Firmata handshake from the board within ${this.opts.readyTimeoutMs} ms (is the firmware flashed?)`,
       (done, fail) => {
         j5.on('ready', () => done());
         j5.on('error', (err: unknown) => fail(`johnny-five: ${err instanceof Error ? err.message : String(err)}`));
       },
-      this.opts.readyTimeoutMs,
-      `no Firmata handshake from the board within ${this.opts.readyTimeoutMs} ms (is the firmware flashed?)`,
     ).finally(() => this.clock.clearTimeout(nudge));
     const io = j5.io as unknown as Firmata;
     this.io = io;
@@ -161,20 +163,20 @@ export class JohnnyFiveBoard implements Board {
     // Outputs safe before anything else.
     io.pinMode(this.map.pins.valve.pin, MODE_OUTPUT);
     io.pinMode(this.map.pins.drainPump.pin, MODE_OUTPUT);
-    this.valveRelay = new five.Relay({ pin: this.map.pins.valve.pin, type: 'NO', board: j5 } as five.RelayOption);
+    this.valveRelay = new five.Relay({ pin: this.map.pins.valve.pin, type: 'NC', board: j5 } as five.RelayOption);
     this.pumpRelay = new five.Relay({ pin: this.map.pins.drainPump.pin, type: 'NO', board: j5 } as five.RelayOption);
-    this.valveRelay.open();
+    this.valveRelay.close();
     this.pumpRelay.open();
 
     routeSysex(io, (id, data) => this.onSysex(id, data));
     io.sysexCommand([...FRAMES.safetyVersionQuery]);
-    const answered = await this.waitFor(() => this.safetyVersion !== null, this.opts.safetyTimeoutMs);
+    const answered = await this.waits.waitFor(() => this.safetyVersion !== null, this.opts.safetyTimeoutMs);
     if (answered) {
       this.protection = 'firmware';
       io.sysexCommand([...FRAMES.arm]);
       this.sendKeepalive();
       io.sysexCommand([...FRAMES.statusQuery]);
-      const first = await this.waitFor(() => this.lastStatus !== null, this.opts.safetyTimeoutMs);
+      const first = await this.waits.waitFor(() => this.lastStatus !== null, this.opts.safetyTimeoutMs);
       if (!first) throw new BoardError('the board answered SAFETY_VERSION but sent no STATUS report');
       this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 2);
     } else {
@@ -185,9 +187,9 @@ export class JohnnyFiveBoard implements Board {
         if (values.float !== undefined) seen.float = true;
         if (values.tubLevelL !== undefined) seen.level = true;
         this.inputs = { ...this.inputs, ...values, flowPulses: this.inputs.flowPulses + pulses };
-        this.wake();
+        this.waits.wake();
       });
-      const ready = await this.waitFor(() => seen.float && seen.level, this.opts.safetyTimeoutMs);
+      const ready = await this.waits.waitFor(() => seen.float && seen.level, this.opts.safetyTimeoutMs);
       if (!ready) throw new BoardError('the board sends no analog readings for the float and the tub level');
       const name = this.firmwareName || 'unknown firmware';
       this.report({
@@ -195,7 +197,7 @@ export class JohnnyFiveBoard implements Board {
         message: `${name} answers as plain Firmata without the Aquastop safety extensions: no local float interlock and no link watchdog; protection depends on the host alone`,
       });
     }
-    this.openDone = true;
+    this.reports.markOpened();
   }
 
   read(): BoardInputs {
@@ -206,8 +208,8 @@ export class JohnnyFiveBoard implements Board {
     if (this.closed) return;
     this.valveWanted = open;
     if (!this.valveRelay) return;
-    if (open) this.valveRelay.close();
-    else this.valveRelay.open();
+    if (open) this.valveRelay.open();
+    else this.valveRelay.close();
   }
 
   setDrainPump(on: boolean): void {
@@ -238,20 +240,17 @@ export class JohnnyFiveBoard implements Board {
   }
 
   onReport(listener: (report: BoardReport) => void): () => void {
-    this.listeners.add(listener);
-    for (const r of this.openingReports) listener(r);
-    for (const r of this.backlog.splice(0)) listener(r);
-    return () => this.listeners.delete(listener);
+    return this.reports.subscribe(listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.valveRelay?.open();
+    this.valveRelay?.close();
     this.pumpRelay?.open();
     this.closed = true;
     if (this.guard !== null) this.clock.clearTimeout(this.guard);
     this.guard = null;
-    for (const w of this.waiters) w();
+    this.waits.cancelAll();
     const transport = this.io?.transport;
     await new Promise<void>((resolve) => {
       const port = (this.ownPort ?? transport) as { isOpen?: boolean; drain?: (cb: () => void) => void; close?: (cb: () => void) => void } | undefined;
@@ -262,12 +261,17 @@ export class JohnnyFiveBoard implements Board {
     });
   }
 
+  /** The johnny-five Relay type driving the valve ('NC': the valve is normally closed); null before open(). */
+  get valveRelayType(): string | null {
+    return (this.valveRelay as unknown as { type?: string } | null)?.type ?? null;
+  }
+
   // --- internals ---
 
   private async openPath(path: string): Promise<SerialPort> {
     const port = new SerialPort({ path, baudRate: this.map.baud, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
-      port.open((err) => (err ? reject(new BoardError(`cannot open ${path}: ${err.message}`)) : resolve())),
+      port.open((err) => (err ? reject(new BoardError(`cannot open ${path}: ${err.message.replace(/^Error: /, '')}`)) : resolve())),
     );
     this.ownPort = port;
     return port;
@@ -333,7 +337,7 @@ export class JohnnyFiveBoard implements Board {
       if (s) this.onStatus(s);
       else this.onGarbage('STATUS');
     }
-    this.wake();
+    this.waits.wake();
   }
 
   private onStatus(s: SafetyStatus): void {
@@ -366,49 +370,6 @@ export class JohnnyFiveBoard implements Board {
 
   private report(r: BoardReport): void {
     if (this.closed && r.type === 'error') return;
-    if (!this.openDone) this.openingReports.push(r);
-    else if (this.listeners.size === 0) {
-      if (this.backlog.length < 32) this.backlog.push(r);
-      return;
-    }
-    for (const l of this.listeners) l(r);
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
-  }
-
-  /** Resolves true once `pred()` holds (checked on every frame), false after `ms` of clock time. */
-  private waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-    if (pred()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (pred() || this.closed) finish(pred());
-      };
-      const timer = this.clock.setTimeout(() => finish(pred()), ms);
-      const finish = (ok: boolean) => {
-        this.clock.clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(ok);
-      };
-      this.waiters.add(check);
-    });
-  }
-
-  private until(setup: (done: () => void, fail: (msg: string) => void) => void, ms: number, timeoutMessage: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const timer = this.clock.setTimeout(() => settle(() => reject(new BoardError(timeoutMessage))), ms);
-      const settle = (f: () => void) => {
-        if (settled) return;
-        settled = true;
-        this.clock.clearTimeout(timer);
-        f();
-      };
-      setup(
-        () => settle(resolve),
-        (msg) => settle(() => reject(new BoardError(msg))),
-      );
-    });
+    this.reports.publish(r);
   }
 }

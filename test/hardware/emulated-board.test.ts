@@ -49,6 +49,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('emulated board 
 
   it('drives the valve and pump pins as commanded', async () => {
     rig = await openRig();
+    expect(rig.driver.valveRelayType).toBe('NC'); // a normally closed valve: relay open() = coil on = valve open
     expect(rig.uno.outputHigh(VALVE)).toBe(false);
     rig.board.setValve(true);
     await rig.advance(200);
