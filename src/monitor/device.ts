@@ -19,6 +19,8 @@ export class DeviceRecord {
   lost = 0;
   restarts = 0;
   activeFault: FaultCode | null = null;
+  /** Device time (ms) of the message that last changed the active fault; not persisted. */
+  faultTs: number | null = null;
   breaker: string | null = null;
   state: string | null = null;
   readonly faultsRaised = new Map<FaultCode, number>();

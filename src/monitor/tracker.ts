@@ -13,13 +13,14 @@
  * - Counters of devices that sent heartbeats are snapshotted every `snapshotMs`; superseded
  *   snapshots are compacted away at start and whenever enough have piled up (compaction.ts).
  * - DOWN/UP and fault raised/cleared alerts are sent once per incident, also across restarts
- *   (the last alerted status and fault are in the log).
+ *   (the last alerted status and fault are in the log; the rules are in incidents.ts).
  * - `start()` replays the log; `stop()` snapshots counters and records the stop.
  */
 import type { Clock } from '../board/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
 import { compactEntries, compactionSaving } from './compaction.js';
 import { DeviceRecord } from './device.js';
+import { faultChange, statusChange } from './incidents.js';
 import type { EventLog } from './event-log.js';
 import type { Alert, DeviceReport, FaultCode, HistoryItem, LogEntry } from './types.js';
 
@@ -112,6 +113,7 @@ export class Tracker {
     if (d.boot !== null && hb.boot !== d.boot) {
       this.commit(d, { type: 'restart', t: now, id, boot: hb.boot });
       d.lastSeq = null;
+      d.faultTs = null; // a new boot may start its clock anew
     } else if (d.boot === null) {
       d.boot = hb.boot;
     }
@@ -123,7 +125,7 @@ export class Tracker {
     d.state = hb.state;
     d.dirty = true;
     if (d.timeline.status !== 'up') this.setStatus(d, 'up', 'heartbeat');
-    this.setFault(d, hb.fault);
+    this.reportFault(d, hb.fault, hb.ts);
     this.arm(d);
   }
 
@@ -149,13 +151,13 @@ export class Tracker {
     if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
     d.breaker = s.breaker;
     d.state = s.state;
-    this.setFault(d, s.fault);
+    this.reportFault(d, s.fault, s.last_seen);
   }
 
   onFault(id: string, f: PayloadOf<'fault'>): void {
     const d = this.device(id);
-    if (f.event === 'raised') this.setFault(d, f.code);
-    else if (d.activeFault === f.code) this.setFault(d, null);
+    if (f.event === 'raised') this.reportFault(d, f.code, f.ts);
+    else if (d.activeFault === f.code) this.reportFault(d, null, f.ts);
   }
 
   /**
@@ -235,35 +237,27 @@ export class Tracker {
 
   private setStatus(d: DeviceRecord, status: 'up' | 'down' | 'unknown', reason: string): void {
     if (d.timeline.status === status) return;
-    const t = this.clock.now();
-    const entries: LogEntry[] = [{ type: 'status', t, id: d.id, status, reason }];
-    const alertKind = status === 'down' && d.alertedStatus !== 'down' ? 'down' : status === 'up' && d.alertedStatus === 'down' ? 'up' : null;
-    if (alertKind) entries.push({ type: 'alert', t, id: d.id, kind: alertKind, code: null, reason });
+    const { entries, alerts } = statusChange(d, status, reason, this.clock.now());
     this.commit(d, ...entries);
-    if (alertKind) this.alert({ kind: alertKind, device: d.id, code: null, reason, at: new Date(t).toISOString() });
+    for (const a of alerts) this.alert(a);
+  }
+
+  /**
+   * The active fault as a message tells it, stamped with the device's time. Heartbeats (QoS 0),
+   * state and fault events (QoS 1) travel separately and may arrive out of order; a message
+   * older than the one that last changed the fault is stale and must not flip it back (that
+   * would be a cleared + raised pair of alerts for one incident). Unstamped messages count.
+   */
+  private reportFault(d: DeviceRecord, code: FaultCode | null, ts: string): void {
+    const at = Date.parse(ts);
+    if (Number.isFinite(at) && d.faultTs !== null && at < d.faultTs) return;
+    if (d.activeFault !== code && Number.isFinite(at)) d.faultTs = at;
+    this.setFault(d, code);
   }
 
   private setFault(d: DeviceRecord, code: FaultCode | null): void {
     if (d.activeFault === code) return;
-    const t = this.clock.now();
-    const previous = d.activeFault;
-    const entries: LogEntry[] = [];
-    const alerts: Alert[] = [];
-    const at = new Date(t).toISOString();
-    if (previous !== null) {
-      entries.push({ type: 'fault', t, id: d.id, event: 'cleared', code: previous });
-      if (d.alertedFault === previous) {
-        entries.push({ type: 'alert', t, id: d.id, kind: 'fault-cleared', code: previous, reason: 'fault cleared' });
-        alerts.push({ kind: 'fault-cleared', device: d.id, code: previous, reason: 'fault cleared', at });
-      }
-    }
-    if (code !== null) {
-      entries.push({ type: 'fault', t, id: d.id, event: 'raised', code });
-      if (d.alertedFault !== code) {
-        entries.push({ type: 'alert', t, id: d.id, kind: 'fault-raised', code, reason: 'fault raised' });
-        alerts.push({ kind: 'fault-raised', device: d.id, code, reason: 'fault raised', at });
-      }
-    }
+    const { entries, alerts } = faultChange(d, code, this.clock.now());
     this.commit(d, ...entries);
     for (const a of alerts) this.alert(a);
   }

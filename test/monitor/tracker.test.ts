@@ -145,6 +145,20 @@ describe('tracker (virtual clock)', () => {
     expect(tracker.report('dev-1')!.activeFault).toBe(null);
   });
 
+  it('does not let a late heartbeat older than a fault event flip the fault back (no cleared + raised pair)', () => {
+    const { tracker, hb, alerts } = setup();
+    const fault = { id: 'dev-1', code: 'i30', display: ',30', text: 'leak', severity: 'critical', reset: 'manual' } as const;
+    hb('dev-1', { ts: '2026-01-01T00:00:00.000Z' });
+    tracker.onFault('dev-1', { ...fault, event: 'raised', ts: '2026-01-01T00:00:05.000Z' });
+    hb('dev-1', { fault: null, ts: '2026-01-01T00:00:04.900Z' }); // sent before the fault, arrived after it
+    expect(tracker.report('dev-1')!.activeFault).toBe('i30');
+    hb('dev-1', { fault: 'i30', ts: '2026-01-01T00:00:10.000Z' });
+    tracker.onFault('dev-1', { ...fault, event: 'cleared', ts: '2026-01-01T00:00:12.000Z' });
+    hb('dev-1', { fault: 'i30', ts: '2026-01-01T00:00:11.900Z' }); // late again
+    hb('dev-1', { fault: null, ts: '2026-01-01T00:00:20.000Z' });
+    expect(alerts.map((a) => `${a.kind} ${a.code}`)).toEqual(['fault-raised i30', 'fault-cleared i30']);
+  });
+
   it('keeps figures, history and alert state across a restart, and does not alert again for the same incident', () => {
     const log = new MemoryEventLog();
     const clock = new VirtualClock(0);
