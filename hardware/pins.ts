@@ -1,6 +1,6 @@
 /**
  * Typed loader of hardware/pins.json: the one pin map and safety timing table shared by the
- * firmware (build.ts turns it into generated/pins.h), the host driver and the emulated board.
+ * firmware (build.ts turns it into the aq_pins.h header), the host driver and the emulated board.
  * The helpers convert between ADC counts and what the sensors mean, exactly as the firmware does.
  */
 import { readFileSync } from 'node:fs';

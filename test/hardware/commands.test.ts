@@ -3,11 +3,18 @@
  * message when the system cannot list them, and bad flags (one line, exit 2).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { arduinoGuess, formatPorts, listPorts, listingProblem } from '../../src/commands/ports.js';
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return cliWithEnv(process.env, ...args);
+}
+
+function cliWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,6 +40,13 @@ describe('aquastop ports', () => {
     expect(listingProblem(enoent)).toBe('cannot list serial ports: udevadm is missing (install udev: sudo apt-get install udev)');
     await expect(listPorts(() => Promise.reject(enoent))).rejects.toMatchObject({ usageError: true, message: expect.stringMatching(/install udev/) });
   });
+
+  it('says in one line that udev is missing when the real lister cannot find udevadm', () => {
+    const emptyDir = mkdtempSync(join(tmpdir(), 'aquastop-no-udev-'));
+    const r = cliWithEnv({ ...process.env, PATH: emptyDir }, 'ports');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('aquastop: cannot list serial ports: udevadm is missing (install udev: sudo apt-get install udev)\n');
+  }, 60_000);
 
   it('lists the ports of this machine, or says in one line why it cannot', () => {
     const r = cli('ports');
