@@ -7,17 +7,17 @@
  * the valve and keeps it closed until the runtime is restarted.
  */
 import { createActor, type Actor } from 'xstate';
-import { FAULTS, type FaultCode } from '../machine/catalogue.js';
+import type { FaultCode } from '../machine/catalogue.js';
 import { parseControllerConfig, type ControllerConfig, type ControllerConfigInput } from '../machine/config.js';
-import type { ControllerEmitted, ControllerEvent, FloatReading, LevelReading } from '../machine/events.js';
+import type { ControllerEmitted, ControllerEvent } from '../machine/events.js';
 import { controllerMachine } from '../machine/machine.js';
 import type { Board, BoardReport } from './board.js';
 import type { Clock } from './clock.js';
-import { classifyLevel, sameLevel } from './plausibility.js';
+import { InputSampler } from './sampler.js';
+import { deviceStatus, faultEvent } from './status.js';
 import type {
   CommandResult,
   DeviceStatus,
-  FaultEvent,
   ProgramRequest,
   Runtime,
   RuntimeEvent,
@@ -73,17 +73,9 @@ class ControllerRuntime implements Runtime {
   private faultSeq = 0;
   private reply: CommandResult | null = null;
   private lastStatusKey = '';
-  // Last values handed to the controller, to send only changes.
-  private lastFloat: FloatReading | null = null;
-  private lastLevel: LevelReading | null = null;
-  private lastRawLevel: number | null = null;
-  private lastPulses: number | null = null;
-  private flowActive = false;
-  private lastPulseAt = 0;
-  private hoseFuseSent = false;
+  private readonly sampler: InputSampler;
   private controllerEvents = 0;
   private samples = 0;
-  private lastTubLevelL: number | null = null;
   /**
    * Events from start-up (a latch restored at boot, the first readings) are held and
    * delivered on the next turn of the clock, so listeners attached as soon as
@@ -99,6 +91,7 @@ class ControllerRuntime implements Runtime {
     this.store = options.store;
     this.config = parseControllerConfig(options.config ?? {});
     this.tickMs = options.tickMs ?? 100;
+    this.sampler = new InputSampler(this.config, options.board.pulsesPerLitre);
   }
 
   async start(): Promise<void> {
@@ -139,22 +132,11 @@ class ControllerRuntime implements Runtime {
   }
 
   status(): DeviceStatus {
-    const snapshot = this.actor.getSnapshot();
-    const value = snapshot.value as Record<string, unknown>;
-    const breakerValue = value.breaker;
-    const breaker = (typeof breakerValue === 'string' ? breakerValue : Object.keys(breakerValue as object)[0]) as DeviceStatus['breaker'];
-    const leak = value.leak;
-    return {
-      state: statePath(breakerValue),
-      breaker,
-      valve: value.valve === 'open' && !this.failed ? 'open' : 'closed',
-      drainPump: value.pump === 'on' ? 'on' : 'off',
-      leak: leak === 'wet' || leak === 'debouncing' || leak === 'signalLost',
-      fault: snapshot.context.fault,
-      tripCount: snapshot.context.tripCount,
-      uptimeS: Math.round((this.clock.now() - this.startedAt) / 100) / 10,
-      tubLevelL: this.lastTubLevelL,
-    };
+    return deviceStatus(this.actor.getSnapshot(), {
+      failed: this.failed,
+      uptimeMs: this.clock.now() - this.startedAt,
+      tubLevelL: this.sampler.tubLevelL,
+    });
   }
 
   on<T extends RuntimeEventType>(type: T, listener: (event: RuntimeEventOf<T>) => void): () => void {
@@ -233,36 +215,7 @@ class ControllerRuntime implements Runtime {
 
   private sample(): void {
     this.samples++;
-    const inputs = this.board.read();
-    if (inputs.float !== this.lastFloat) {
-      this.lastFloat = inputs.float;
-      this.send({ type: 'sensor.float', reading: inputs.float });
-    }
-    this.lastTubLevelL = inputs.tubLevelL;
-    const level = classifyLevel(inputs.tubLevelL, this.lastRawLevel, this.config.sensors);
-    this.lastRawLevel = inputs.tubLevelL;
-    if (!sameLevel(this.lastLevel, level)) {
-      this.lastLevel = level;
-      this.send({ type: 'sensor.level', reading: level });
-    }
-    const pulses = inputs.flowPulses;
-    // A counter that went backwards (board restarted) restarts the baseline rather than inventing flow.
-    const delta = this.lastPulses === null || pulses < this.lastPulses ? 0 : pulses - this.lastPulses;
-    this.lastPulses = pulses;
-    const now = this.clock.now();
-    if (delta > 0) {
-      this.flowActive = true;
-      this.lastPulseAt = now;
-      this.send({ type: 'sensor.flow', litres: delta / this.board.pulsesPerLitre });
-    } else if (this.flowActive && now - this.lastPulseAt >= this.config.valveLeak.quietMs) {
-      // A slow trickle gives a pulse only every few ticks: flow counts as stopped only after a quiet spell.
-      this.flowActive = false;
-      this.send({ type: 'sensor.flowStopped' });
-    }
-    if (inputs.hoseFuseBlown && !this.hoseFuseSent) {
-      this.hoseFuseSent = true;
-      this.send({ type: 'sensor.hoseFuse' });
-    }
+    for (const event of this.sampler.sample(this.board.read(), this.clock.now())) this.send(event);
     this.board.keepalive();
   }
 
@@ -288,7 +241,7 @@ class ControllerRuntime implements Runtime {
         const raised = event.type === 'fault.raised';
         const detail = raised ? event.detail : undefined;
         if (raised) this.remember(event.code, ts, detail);
-        this.emit({ type: 'fault', fault: this.faultEvent(raised ? 'raised' : 'cleared', event.code, ts, detail) });
+        this.emit({ type: 'fault', fault: faultEvent(raised ? 'raised' : 'cleared', event.code, ts, `${this.boot}-${++this.faultSeq}`, detail) });
         break;
       }
       case 'latch.changed':
@@ -319,21 +272,6 @@ class ControllerRuntime implements Runtime {
     if (report.type === 'linkLost') this.send({ type: 'board.linkLost' });
     else if (report.type === 'linkRestored') this.send({ type: 'board.linkRestored' });
     else if (report.type === 'error') this.failSafe(`board error: ${report.message}`);
-  }
-
-  private faultEvent(event: FaultEvent['event'], code: FaultCode, ts: number, detail?: string): FaultEvent {
-    const def = FAULTS[code];
-    return {
-      event,
-      code,
-      display: def.display,
-      text: def.text,
-      severity: def.severity,
-      reset: def.reset,
-      ...(detail ? { detail } : {}),
-      ts,
-      id: `${this.boot}-${++this.faultSeq}`,
-    };
   }
 
   private remember(code: FaultCode, at: number, detail?: string): void {
@@ -388,15 +326,4 @@ class ControllerRuntime implements Runtime {
     }
     if (first) this.emit({ type: 'error', message, ts: this.clock.now() });
   }
-}
-
-function statePath(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [key, child] = Object.entries(value)[0] ?? [];
-    if (key === undefined) return '';
-    const rest = statePath(child);
-    return rest ? `${key}.${rest}` : key;
-  }
-  return '';
 }

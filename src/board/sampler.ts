@@ -1,0 +1,60 @@
+/**
+ * Turns board samples into controller events: only what changed since the last sample,
+ * with the level classified for plausibility and the flow-meter counter turned into litres.
+ * The runtime calls `sample()` every tick with the board's latest reading.
+ */
+import type { ControllerConfig } from '../machine/config.js';
+import type { ControllerEvent, FloatReading, LevelReading } from '../machine/events.js';
+import type { BoardInputs } from './board.js';
+import { classifyLevel, sameLevel } from './plausibility.js';
+
+export class InputSampler {
+  /** The raw tub level of the last sample (for status), null when the signal is lost. */
+  tubLevelL: number | null = null;
+  private lastFloat: FloatReading | null = null;
+  private lastLevel: LevelReading | null = null;
+  private lastRawLevel: number | null = null;
+  private lastPulses: number | null = null;
+  private flowActive = false;
+  private lastPulseAt = 0;
+  private hoseFuseSent = false;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly pulsesPerLitre: number,
+  ) {}
+
+  /** The events one sample taken at `now` gives the controller, in order: float, level, flow, hose fuse. */
+  sample(inputs: BoardInputs, now: number): ControllerEvent[] {
+    const events: ControllerEvent[] = [];
+    if (inputs.float !== this.lastFloat) {
+      this.lastFloat = inputs.float;
+      events.push({ type: 'sensor.float', reading: inputs.float });
+    }
+    this.tubLevelL = inputs.tubLevelL;
+    const level = classifyLevel(inputs.tubLevelL, this.lastRawLevel, this.config.sensors);
+    this.lastRawLevel = inputs.tubLevelL;
+    if (!sameLevel(this.lastLevel, level)) {
+      this.lastLevel = level;
+      events.push({ type: 'sensor.level', reading: level });
+    }
+    const pulses = inputs.flowPulses;
+    // A counter that went backwards (board restarted) restarts the baseline rather than inventing flow.
+    const delta = this.lastPulses === null || pulses < this.lastPulses ? 0 : pulses - this.lastPulses;
+    this.lastPulses = pulses;
+    if (delta > 0) {
+      this.flowActive = true;
+      this.lastPulseAt = now;
+      events.push({ type: 'sensor.flow', litres: delta / this.pulsesPerLitre });
+    } else if (this.flowActive && now - this.lastPulseAt >= this.config.valveLeak.quietMs) {
+      // A slow trickle gives a pulse only every few ticks: flow counts as stopped only after a quiet spell.
+      this.flowActive = false;
+      events.push({ type: 'sensor.flowStopped' });
+    }
+    if (inputs.hoseFuseBlown && !this.hoseFuseSent) {
+      this.hoseFuseSent = true;
+      events.push({ type: 'sensor.hoseFuse' });
+    }
+    return events;
+  }
+}
