@@ -3,7 +3,12 @@
  * through the broker while a requestAnimationFrame probe and a long-task observer watch the page.
  * Prints the figures as JSON; asserts only what the page shows, never timings.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
 import { startTestBroker, type TestBroker } from './test-broker.js';
@@ -31,18 +36,25 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard with 1,000 appliances', () =
   let fleet: FakeFleet;
   let dashboard: DashboardServer;
   let browser: TestBrowser;
+  let monitor: Monitor;
+  let dataDir: string;
 
+  // With a monitor, as `npm start` runs it: the page also polls /api/devices for 1,000 devices.
   beforeAll(async () => {
     broker = await startTestBroker();
     fleet = await startFakeFleet(broker.mqttUrl);
-    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl });
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-scale-monitor-'));
+    monitor = await startMonitor({ brokerUrl: broker.mqttUrl, port: 0, dataDir, logger: pino({ level: 'silent' }) });
+    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl, monitorUrl: monitor.url });
     browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
     await dashboard?.close();
     await fleet?.stop();
+    await monitor?.stop();
     await broker?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('renders every tile and stays responsive while 1,000 devices report', async () => {
@@ -87,6 +99,8 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard with 1,000 appliances', () =
     // The page still answers: a click opens a device view with its facts.
     await page.click('.tile[data-device-id="dev-0507"]');
     await expect.poll(() => page.locator('.dv-facts dd[data-key="breaker"]').textContent()).toBe('latched');
+    // the monitor's figures reach every tile (its first poll after the burst)
+    await expect.poll(() => page.locator('.tile .availability', { hasText: '100 % · 24 h' }).count(), { timeout: 15_000, interval: 500 }).toBe(N);
     await screenshot(page, 'dashboard-1000-devices.png');
 
     type Read = Awaited<ReturnType<typeof readProbe>>;
