@@ -4,8 +4,8 @@
  * (not a tick before), and at another timing when the configuration says so.
  */
 import { describe, expect, it } from 'vitest';
-import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
-import { DEFAULT_CONFIG, parseControllerConfig } from '../../src/machine/config.js';
+import { FAULT_CODES, FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
+import { ConfigError, DEFAULT_CONFIG, parseControllerConfig } from '../../src/machine/config.js';
 import { Simulation } from '../../sim/engine.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { createBench, healthy, level, type Bench } from './harness.js';
@@ -151,5 +151,30 @@ describe('the fault codes of DESIGN.md', () => {
     await sim.runFor(10_000);
     expect(iC0().map(([event]) => event)).toEqual(['raised', 'cleared']);
     expect(sim.runtime!.status().breaker).toBe('armed');
+  });
+});
+
+describe('the fault catalogue and configuration', () => {
+  it('has a display, text and reset policy for every code, displays matching codes', () => {
+    for (const code of FAULT_CODES) {
+      expect(FAULTS[code].display).toBe(`,${code.slice(1)}`);
+      expect(FAULTS[code].text.length).toBeGreaterThan(5);
+    }
+  });
+
+  it('defaults to the appliance timings', () => {
+    expect(DEFAULT_CONFIG.fill.staticTimeoutMs).toBe(90_000);
+    expect(DEFAULT_CONFIG.fill.dynamicTimeoutMs).toBe(120_000);
+    expect(DEFAULT_CONFIG.drain.timeoutMs).toBe(90_000);
+    expect(DEFAULT_CONFIG.leak.wetDebounceMs).toBe(10_000);
+    expect(DEFAULT_CONFIG.sensors.levelLostMs).toBe(2_500);
+    expect(DEFAULT_CONFIG.valveLeak.flowMs).toBe(2_000);
+    expect(DEFAULT_CONFIG.fill.maxFailedTopUps).toBe(3);
+  });
+
+  it('rejects an invalid configuration with one line naming the key', () => {
+    expect(() => parseControllerConfig({ fill: { staticTimeoutMs: -1 } })).toThrow(ConfigError);
+    expect(() => parseControllerConfig({ fill: { staticTimeoutMs: -1 } })).toThrow(/fill\.staticTimeoutMs/);
+    expect(() => parseControllerConfig({ leak: { bogus: 1 } })).toThrow(/leak/);
   });
 });

@@ -1,0 +1,175 @@
+/**
+ * The controller on its own (no board), on the virtual clock: sensor faults (level signal,
+ * stuck valve, unaccounted water, board link), service faults and the persisted latch, and
+ * what people and remote commands may and may not do.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../src/machine/config.js';
+import { createBench, healthy, level } from './harness.js';
+
+const S = 1000;
+
+describe('level sensor (i41, i42)', () => {
+  it('closes the valve at once when the level signal is lost, and latches i41 after 2.5 s', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.send({ type: 'sensor.level', reading: { status: 'open' } });
+    expect(b.valveOpen()).toBe(false);
+    b.advance(2.4 * S);
+    expect(b.breaker()).toBe('armed');
+    b.advance(0.2 * S);
+    expect(b.breaker()).toBe('latched');
+    expect(b.of('fault.raised').map((e) => e.code)).toEqual(['i41']);
+  });
+
+  it('refuses a reset of i41 while the signal is still lost', () => {
+    const b = createBench();
+    healthy(b);
+    b.advance(61 * S);
+    b.send({ type: 'sensor.level', reading: { status: 'open' } });
+    b.advance(3 * S);
+    b.send({ type: 'user.reset' });
+    expect(b.lastRejection()).toMatch(/level sensor/);
+    b.send(level(0));
+    b.send({ type: 'user.reset' });
+    expect(b.breaker()).toBe('armed');
+  });
+
+  it('latches i42 when the level stays implausible', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'sensor.level', reading: { status: 'implausible', litres: 40 } });
+    b.advance(5.1 * S);
+    expect(b.breaker()).toBe('latched');
+    expect(b.of('fault.raised').map((e) => e.code)).toEqual(['i42']);
+  });
+});
+
+describe('valve stuck open (iB0) and unaccounted water (iE0)', () => {
+  it('latches iB0 after 2 s of flow while the valve is closed', () => {
+    const b = createBench();
+    healthy(b);
+    for (let i = 0; i < 25; i++) {
+      b.send({ type: 'sensor.flow', litres: 0.005 });
+      b.advance(0.1 * S);
+    }
+    expect(b.breaker()).toBe('latched');
+    expect(b.of('fault.raised').map((e) => e.code)).toEqual(['iB0']);
+  });
+
+  it('does not trip on the last pulses that arrive just after the valve closed', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.send(level(3));
+    b.send({ type: 'sensor.flow', litres: 0.006 });
+    b.advance(1 * S);
+    b.send({ type: 'sensor.flowStopped' });
+    b.advance(10 * S);
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+
+  it('latches iE0 when metered inflow is far above the tub rise', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'program.fill', targetL: 3 });
+    for (let i = 0; i < 30; i++) b.send({ type: 'sensor.flow', litres: 0.1 });
+    expect(b.breaker()).toBe('latched');
+    expect(b.of('fault.raised').map((e) => e.code)).toEqual(['iE0']);
+  });
+});
+
+describe('board link (iC0)', () => {
+  it('trips on a lost link, refuses resume, and re-arms when the link returns', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'board.linkLost' });
+    expect(b.breaker()).toBe('tripped');
+    b.advance(DEFAULT_CONFIG.breaker.coolDownMs * 2);
+    expect(b.breaker()).toBe('tripped');
+    b.send({ type: 'user.resume' });
+    expect(b.lastRejection()).toMatch(/board link/);
+    b.send({ type: 'board.linkRestored' });
+    expect(b.breaker()).toBe('armed');
+  });
+});
+
+describe('service faults (i80, iH0) and the persisted latch', () => {
+  it('goes to service with i80 when the memory could not be read, and refuses any reset', () => {
+    const b = createBench({ input: { memoryFault: true } });
+    healthy(b);
+    expect(b.breaker()).toBe('service');
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.send({ type: 'user.reset' });
+    expect(b.valveOpen()).toBe(false);
+    expect(b.lastRejection()).toMatch(/repair/);
+  });
+
+  it('goes to service when the hose safety valve blows', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'sensor.hoseFuse' });
+    expect(b.breaker()).toBe('service');
+    expect(b.of('latch.changed').at(-1)).toMatchObject({ latch: { code: 'iH0', breaker: 'service' } });
+  });
+
+  it('comes back latched at boot with the persisted i30', () => {
+    const b = createBench({ input: { latch: { code: 'i30', breaker: 'latched' } } });
+    expect(b.breaker()).toBe('latched');
+    expect(b.of('fault.raised')[0]).toMatchObject({ code: 'i30', detail: expect.stringContaining('restored') });
+    healthy(b);
+    b.send({ type: 'user.reset' });
+    expect(b.breaker()).toBe('latched');
+  });
+});
+
+describe('person and remote commands', () => {
+  it('closes the valve on request at any time, and holds it until resume', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.send({ type: 'user.closeValve' });
+    expect(b.valveOpen()).toBe(false);
+    b.advance(200 * S);
+    expect(b.of('fault.raised')).toEqual([]);
+    b.send({ type: 'user.resume' });
+    expect(b.valveOpen()).toBe(true);
+  });
+
+  it('exercises the valve only when armed and idle', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'user.exercise' });
+    expect(b.valveOpen()).toBe(true);
+    b.advance(2.1 * S);
+    expect(b.valveOpen()).toBe(false);
+    b.send(level(3));
+    b.send({ type: 'program.drain' });
+    b.send({ type: 'user.exercise' });
+    expect(b.lastRejection()).toMatch(/idle/);
+  });
+
+  it('answers every command exactly once, in every breaker state', () => {
+    const b = createBench();
+    healthy(b);
+    for (const type of ['user.reset', 'user.resume', 'user.exercise', 'user.closeValve'] as const) {
+      const before = b.emitted.filter((e) => e.type.startsWith('command.')).length;
+      b.send({ type });
+      expect(b.emitted.filter((e) => e.type.startsWith('command.')).length).toBe(before + 1);
+    }
+  });
+});
+
+describe('unknown input', () => {
+  it('changes nothing: an unknown event leaves state and valve as they were', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'program.fill', targetL: 3 });
+    const before = JSON.stringify(b.value());
+    b.send({ type: 'valve.open' } as never);
+    b.send({ type: 'sensor.float', reading: 'damp' } as never);
+    expect(JSON.stringify(b.value())).toBe(before);
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+});
