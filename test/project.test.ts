@@ -1,0 +1,45 @@
+/**
+ * The project's own promises (issue #2, "Project"): package.json, tsconfig, the README's
+ * Quick start of exactly two commands, and CI running what the README says.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
+
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+describe('the project', () => {
+  it('is an ES module package named aquastop-sim with an aquastop bin, for Node >= 20', () => {
+    const pkg = JSON.parse(read('package.json')) as Record<string, any>;
+    expect(pkg).toMatchObject({ name: 'aquastop-sim', type: 'module', engines: { node: '>=20' } });
+    expect(existsSync(join(ROOT, pkg.bin.aquastop))).toBe(true);
+    for (const script of ['start', 'test', 'typecheck', 'bench']) expect(pkg.scripts, script).toHaveProperty(script);
+    expect(pkg.devDependencies).toHaveProperty('vitest');
+    expect({ ...pkg.dependencies, ...pkg.devDependencies }).toHaveProperty('tsx');
+  });
+
+  it('type-checks strictly', () => {
+    expect(JSON.parse(read('tsconfig.json')).compilerOptions.strict).toBe(true);
+  });
+
+  it('has a README Quick start of exactly two commands: npm install && npm start, and npm test', () => {
+    const section = read('README.md').split(/^## /m).find((s) => s.startsWith('Quick start'));
+    expect(section).toBeDefined();
+    const block = /```sh\n([\s\S]*?)```/.exec(section!)?.[1];
+    expect(block?.trim().split('\n')).toEqual(['npm install && npm start', 'npm test']);
+  });
+
+  it('runs in CI what the README says: install, type-check, npm test', () => {
+    const ci = read('.ci/run');
+    const steps = ['npm ci', 'npm run typecheck', 'npm test'].map((step) => ci.indexOf(step));
+    expect(steps.every((i) => i >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+  });
+
+  it('starts the aquastop bin', () => {
+    const out = execFileSync(process.execPath, [join(ROOT, 'bin/aquastop.js'), 'scenarios'], { cwd: ROOT, encoding: 'utf8' });
+    expect(out).toMatch(/^dishwasher-story +A cracked inlet hose/m);
+  });
+});
