@@ -135,6 +135,22 @@ describe('the runtime binds the controller to a board', () => {
     expect(runtime.status().fault).toBe('iB0');
   });
 
+  it('catches a level signal stuck while water is metered in (iE0), and closes the valve', async () => {
+    const { clock, board, runtime } = await setup();
+    board.inputs.tubLevelL = 0.5; // stuck: the sensor never moves again
+    clock.advance(100);
+    runtime.program({ type: 'fill', targetL: 3 });
+    expect(board.valve).toBe(true);
+    // 4 L/min through a 450 pulses/L meter: 30 pulses per 100 ms tick.
+    for (let t = 0; t < 30_000 && board.valve; t += 100) {
+      board.inputs.flowPulses += 30;
+      clock.advance(100);
+    }
+    expect(runtime.status()).toMatchObject({ fault: 'iE0', breaker: 'latched', valve: 'closed' });
+    expect(board.valve).toBe(false);
+    expect(board.inputs.flowPulses / 450).toBeLessThan(2); // caught after about 1.5 L, not a tubful
+  });
+
   it('flags a jumping level as implausible (i42)', async () => {
     const { clock, board, runtime } = await setup();
     for (let t = 0; t < 6_000; t += 100) {
