@@ -1,7 +1,10 @@
 /**
  * Board benchmark (`npm run bench` calls `run()`; `npx tsx test/bench/board.ts` runs it alone).
  * Prints JSON, asserts nothing:
- * - emulatedMHz: avr8js running our firmware (idle loop, serial quiet), emulated cycles per wall second;
+ * - emulatedMHz: our firmware idling (serial quiet) as the simulator runs it, emulated cycles per
+ *   wall second; the firmware sleeps between interrupts and the emulator skips the sleep;
+ * - emulatedMHzAwake: the same with SLEEP left a no-op, so every cycle is executed (avr8js's bare rate);
+ * - idleSleepFraction: the share of emulated cycles the idle firmware spends asleep;
  * - firmwareBuildMs: a clean `buildFirmware` (fresh output dir, no cache) from start to .hex;
  * - johnnyFiveReadyMs: wall ms from creating the emulated board to `open()` resolved (handshake,
  *   safety version, ARM, first STATUS), plus the emulated ms it took;
@@ -20,20 +23,25 @@ import { PlantDouble } from '../hardware/plant-double.js';
 
 export interface BoardBenchResult {
   readonly emulatedMHz: number;
+  readonly emulatedMHzAwake: number;
+  readonly idleSleepFraction: number;
   readonly firmwareBuildMs: number;
   readonly johnnyFiveReadyMs: number;
   readonly johnnyFiveReadyEmulatedMs: number;
   readonly floatToValveUs: number;
 }
 
-function emulatedMHz(hexPath: string): number {
-  const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
-  uno.runMs(50); // boot
-  const cycles = 1000 * CYCLES_PER_MS;
+function emulatedMHz(hexPath: string, modelSleep: boolean): { mhz: number; sleepFraction: number } {
+  const uno = new EmulatedUno({ program: loadHexProgram(hexPath), modelSleep });
+  uno.setAnalogVolts(pins.pins.float.analogChannel, floatVolts('dry'));
+  uno.setAnalogVolts(pins.pins.tubLevel.analogChannel, levelVolts(2));
+  uno.runMs(300); // boot, and let the JIT settle
+  const cycles = 2000 * CYCLES_PER_MS;
+  const slept = uno.sleptCycles;
   const t0 = performance.now();
   uno.run(cycles);
   const s = (performance.now() - t0) / 1000;
-  return cycles / s / 1e6;
+  return { mhz: cycles / s / 1e6, sleepFraction: (uno.sleptCycles - slept) / cycles };
 }
 
 async function johnnyFiveReady(hexPath: string): Promise<{ wallMs: number; emulatedMs: number }> {
@@ -77,8 +85,11 @@ export async function run(): Promise<BoardBenchResult> {
   try {
     const build = await buildFirmware({ outDir, force: true });
     const ready = await johnnyFiveReady(build.hexPath);
+    const idle = emulatedMHz(build.hexPath, true);
     const result: BoardBenchResult = {
-      emulatedMHz: Number(emulatedMHz(build.hexPath).toFixed(1)),
+      emulatedMHz: Number(idle.mhz.toFixed(1)),
+      emulatedMHzAwake: Number(emulatedMHz(build.hexPath, false).mhz.toFixed(1)),
+      idleSleepFraction: Number(idle.sleepFraction.toFixed(3)),
       firmwareBuildMs: Math.round(build.ms),
       johnnyFiveReadyMs: Math.round(ready.wallMs),
       johnnyFiveReadyEmulatedMs: Number(ready.emulatedMs.toFixed(1)),

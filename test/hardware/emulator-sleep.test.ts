@@ -104,6 +104,18 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('our firmware id
     expect((uno.sleptCycles - slept) / (uno.cycles - start)).toBeGreaterThan(0.85);
   });
 
+  it('spins through SLEEP when sleep modelling is off, and still answers the host', () => {
+    const spinning = new EmulatedUno({ program: loadHexProgram(hex), modelSleep: false });
+    spinning.runMs(300);
+    expect(spinning.sleptCycles).toBe(0);
+    const got: number[] = [];
+    spinning.onSerialByte = (b) => got.push(b);
+    spinning.sendSerial([0xf0, 0x04, 0xf7]); // STATUS query: the reply carries the board's view
+    spinning.runUntil(() => got.includes(0xf7), 10 * CYCLES_PER_MS, 'status reply');
+    expect(got[0]).toBe(0xf0);
+    expect(got[1]).toBe(0x04);
+  });
+
   it('wakes for a received byte and answers REPORT_VERSION within 2 ms', () => {
     const uno = bootedUno();
     const got: number[] = [];

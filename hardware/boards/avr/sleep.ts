@@ -31,10 +31,12 @@ export interface CpuRunState {
   halted: boolean;
   /** Cycles spent asleep, for measurements. */
   sleptCycles: number;
+  /** False: SLEEP stays the no-op avr8js makes it (to measure the bare instruction rate). */
+  readonly modelSleep: boolean;
 }
 
-export function newCpuRunState(): CpuRunState {
-  return { asleep: false, halted: false, sleptCycles: 0 };
+export function newCpuRunState(modelSleep = true): CpuRunState {
+  return { asleep: false, halted: false, sleptCycles: 0, modelSleep };
 }
 
 /**
@@ -49,7 +51,7 @@ export function runCpu(cpu: CPU, stop: number, state: CpuRunState): void {
       sleepUntilInterrupt(cpu, stop, state);
       continue;
     }
-    const sleeping = progMem[cpu.pc] === SLEEP_OPCODE && (data[SMCR]! & SE) !== 0;
+    const sleeping = progMem[cpu.pc] === SLEEP_OPCODE && (data[SMCR]! & SE) !== 0 && state.modelSleep;
     avrInstruction(cpu);
     cpu.tick();
     if (sleeping) state.asleep = true;

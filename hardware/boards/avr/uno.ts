@@ -59,9 +59,10 @@ class Machine {
   readonly adc: AVRADC;
   readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort]; // B, C, D
   /** Sleep state between runs; `halted` is the watchdog's reset request. */
-  readonly runState: CpuRunState = newCpuRunState();
+  readonly runState: CpuRunState;
 
-  constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number) {
+  constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number, modelSleep: boolean) {
+    this.runState = newCpuRunState(modelSleep);
     this.cpu = new CPU(program);
     const clock = new AVRClock(this.cpu, UNO_HZ, clockConfig);
     new AVRTimer(this.cpu, timer0Config);
@@ -83,11 +84,14 @@ export interface UnoOptions {
   readonly program: Uint16Array;
   /** Default: erased in-memory EEPROM (use FileEEPROMBackend to keep it across runs). */
   readonly eeprom?: EEPROMBackend;
+  /** Default true; false leaves SLEEP a no-op, so the firmware spins (benchmarks of the bare CPU). */
+  readonly modelSleep?: boolean;
 }
 
 export class EmulatedUno {
   readonly program: Uint16Array;
   readonly eeprom: EEPROMBackend;
+  readonly modelSleep: boolean;
   /** Resets since construction, by cause. */
   readonly resets: ResetCauseName[] = [];
   /** Called with every byte the firmware transmits. */
@@ -105,6 +109,7 @@ export class EmulatedUno {
 
   constructor(options: UnoOptions) {
     this.program = options.program;
+    this.modelSleep = options.modelSleep ?? true;
     this.eeprom = options.eeprom ?? new EEPROMMemoryBackend(ATMEGA328P_EEPROM_BYTES);
     this.boot(ResetCause.powerOn);
   }
@@ -221,7 +226,7 @@ export class EmulatedUno {
 
   private boot(mcusr: number): void {
     this.retryArmed = false;
-    this.m = new Machine(this.program, this.eeprom, mcusr);
+    this.m = new Machine(this.program, this.eeprom, mcusr, this.modelSleep);
     this.m.usart.onRxComplete = () => this.feedRx();
     this.m.usart.onByteTransmit = (b) => this.onSerialByte?.(b);
     for (const port of this.m.ports) port.addListener(() => this.applyPort(port));
