@@ -114,6 +114,13 @@ describe('determinism', () => {
     expect(b.stdout).toBe(a.stdout);
     expect(c.stdout).not.toBe(a.stdout);
   });
+
+  it('gives the same --json output at a wall-clock speed (--speed 600) as at --speed max', async () => {
+    const args = ['sim', '--scenario', 'tap-closed', '--no-mqtt', '--json'];
+    const [fast, paced] = await Promise.all([aquastop([...args, '--speed', 'max']), aquastop([...args, '--speed', '600'])]);
+    expect(paced.code).toBe(0);
+    expect(paced.stdout).toBe(fast.stdout);
+  });
 });
 
 describe('bad input: exit 2, one line naming the problem, no stack trace', () => {
