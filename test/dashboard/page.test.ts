@@ -68,8 +68,10 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
   });
 
   it('ticks the heartbeat age of a device that went quiet, then shows it has no heartbeat', async () => {
-    // The page's clock is Playwright's: time is moved on, not waited for.
-    const quiet = await browser.newPage();
+    // The page's clock is Playwright's: time is moved on, not waited for. A clock belongs to a
+    // whole browser context, so this page gets a browser of its own.
+    const own = await launchBrowser();
+    const quiet = await own.newPage();
     await quiet.clock.install();
     await quiet.goto(dashboard.url);
     await expect.poll(() => quiet.locator('#conn').getAttribute('data-state'), { timeout: 10_000 }).toBe('connected');
@@ -84,7 +86,7 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     expect(await quiet.locator('.tile[data-device-id="quiet-1"] .avail').textContent()).toBe('online');
     await quiet.clock.runFor(3000);
     await expect.poll(() => quiet.locator('.tile[data-device-id="quiet-1"] .avail').textContent()).toBe('no heartbeat');
-    await quiet.close();
+    await own.close();
   });
 
   it('turns a tile offline when its availability says offline, and back online', async () => {
@@ -141,9 +143,10 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     await page.locator('#login input[name=username]').fill(OPERATOR.username);
     await page.locator('#login input[name=password]').fill(OPERATOR.password);
     await page.click('#login button[type=submit]');
-    await expect.poll(() => page.locator('.command-result').textContent(), { timeout: 10_000 }).toMatch(/refused: reset refused: the base pan is still wet/);
+    await expect.poll(() => page.locator('.command-result').textContent(), { timeout: 10_000 }).toBe('Reset trip refused: the base pan is still wet (i30)');
     expect(await page.locator('.command-result').getAttribute('data-ok')).toBe('false');
     await expect.poll(() => page.locator('.timeline li[data-kind="refused"]').count()).toBe(1);
+    expect(await page.locator('.timeline li[data-kind="refused"]').textContent()).toMatch(/command refused: the base pan is still wet \(i30\)$/);
     expect(fleet.states.get('dishwasher-leaky')?.breaker).toBe('latched');
     await screenshot(page, 'dashboard-reset-refused.png');
   });

@@ -3,6 +3,7 @@
 
 import { drawChart } from './chart.js';
 import { formatAge } from './tiles.js';
+import { refusalReason } from './fleet.js';
 import { formatWhen, monitorStatusLog, monitorTimeline } from './history.js';
 
 const INJECTIONS = [
@@ -151,7 +152,7 @@ export class DeviceView {
       try {
         const r = await this.operator.command(id, payload);
         if (this.id !== id) return;
-        this.showResult(out, r.ok, r.ok ? `${label}: ok` : `${label} refused: ${r.error ?? 'no reason given'}`);
+        this.showResult(out, r.ok, r.ok ? `${label}: ok` : `${label} refused: ${refusalReason(r.error)}`);
       } catch (err) {
         this.showResult(out, false, `${label}: ${err.message}`);
       }

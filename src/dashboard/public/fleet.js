@@ -18,6 +18,12 @@ export function parseTopic(topic, base) {
   return name ? { name, id } : null;
 }
 
+/** A command's refusal reason without a leading "reset refused:" of its own (the page says "refused" already). */
+export function refusalReason(error) {
+  if (!error) return 'no reason given';
+  return error.replace(/^\s*(?:[a-z ]+ )?refused\s*:\s*/i, '') || error;
+}
+
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Minimal shape checks (the broker may carry anything); a bad message is counted and dropped. */
@@ -110,7 +116,7 @@ export class Fleet {
         this.log(d, p.event === 'raised' ? 'fault' : 'cleared', `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`, t);
         break;
       case 'setResult':
-        this.log(d, p.ok ? 'result' : 'refused', p.ok ? 'command accepted' : `command refused: ${p.error ?? 'no reason given'}`, t);
+        this.log(d, p.ok ? 'result' : 'refused', p.ok ? 'command accepted' : `command refused: ${refusalReason(p.error)}`, t);
         break;
     }
     this.refreshStatus(d, t);
