@@ -12,7 +12,6 @@ import type { Plant } from '../src/board/plant.js';
 import { startRuntime } from '../src/board/runtime.js';
 import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
 import { MemoryStore, type Store } from '../src/board/store.js';
-import { FAULTS } from '../src/machine/catalogue.js';
 import { SimulatedBoard } from './board.js';
 import { DishwasherPlant, type PlantFault } from './physics.js';
 import { DishwasherProgram } from './program.js';
@@ -289,15 +288,4 @@ function toPlantFault(s: Record<string, unknown>): PlantFault {
     default:
       return { kind: s.inject as Exclude<PlantFault['kind'], 'crackedHose' | 'floatChatter' | 'leak'> } as PlantFault;
   }
-}
-
-/** Codes in the order they were first raised. */
-export function raisedCodes(log: readonly LogEntry[]): string[] {
-  const codes: string[] = [];
-  for (const e of log) if (e.type === 'fault' && e.event === 'raised' && !codes.includes(e.code as string)) codes.push(e.code as string);
-  return codes;
-}
-
-export function displayOf(code: string): string {
-  return (FAULTS as Record<string, { display: string }>)[code]?.display ?? code;
 }
