@@ -72,11 +72,13 @@ async function run(o: RunOptions): Promise<void> {
     import('../board/clock.js'),
   ]);
   const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb' });
-  const store = new FileStore(join(o.dataDir, o.id, 'memory.json'));
   const print = (line: string) => process.stdout.write(`${line}\n`);
 
   let runtime;
   try {
+    // The board first: a port that never answers must not count a boot or create the data dir.
+    await board.open();
+    const store = new FileStore(join(o.dataDir, o.id, 'memory.json'));
     runtime = await startRuntime({ deviceId: o.id, board, clock: wallClock, store, fw: board.firmwareName || undefined });
   } catch (err) {
     await board.close().catch(() => undefined);

@@ -3,7 +3,7 @@
  * message when the system cannot list them, and bad flags (one line, exit 2).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,15 @@ describe('aquastop run: bad input', () => {
     const r = cli('run', '--port', '/dev/aquastop-no-such-port', '--no-mqtt');
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('aquastop: port /dev/aquastop-no-such-port does not exist (is the board plugged in? try "aquastop ports")');
+  }, 60_000);
+
+  it('says in one line why a port that exists cannot be used, and leaves no data behind', () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'aquastop-run-')), 'data');
+    const r = cli('run', '--port', '/dev/null', '--no-mqtt', '--data-dir', dataDir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^aquastop: board on \/dev\/null: cannot open \/dev\/null: /);
+    expect(existsSync(dataDir)).toBe(false);
   }, 60_000);
 
   it('refuses a device id that is not one MQTT topic level', () => {
