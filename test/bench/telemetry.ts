@@ -59,6 +59,18 @@ async function pipeline(url: string): Promise<{ wallMs: number; messages: Messag
   return { wallMs, messages: sub.messages };
 }
 
+/** The same run without telemetry: what the simulation alone costs. */
+async function simOnly(): Promise<number> {
+  const scenario = loadBuiltinScenario('normal-cycle')!;
+  const sim = new Simulation({ scenario, deviceId: ID, keepLog: false });
+  const t0 = performance.now();
+  await sim.start();
+  await sim.runFor(scenario.duration);
+  const wallMs = performance.now() - t0;
+  await sim.stop();
+  return wallMs;
+}
+
 async function raw(url: string, messages: readonly Message[]): Promise<number> {
   const sub = await counter(url);
   const done = sub.marker();
@@ -79,12 +91,19 @@ async function raw(url: string, messages: readonly Message[]): Promise<number> {
 export async function run(): Promise<Record<string, unknown>> {
   const broker = await startMosquitto();
   try {
-    const runs: { pipelineMsgPerS: number; rawMsgPerS: number; messages: number }[] = [];
+    const runs: { pipelineMsgPerS: number; rawMsgPerS: number; messages: number; telemetryUsPerMessage: number }[] = [];
     for (let i = 0; i < 4; i++) {
       const p = await pipeline(broker.url);
       // The raw loop sends what arrived, marker last (the pipeline's last message is the marker).
       const rawMs = await raw(broker.url, p.messages);
-      runs.push({ messages: p.messages.length, pipelineMsgPerS: Math.round(p.messages.length / (p.wallMs / 1000)), rawMsgPerS: Math.round(p.messages.length / (rawMs / 1000)) });
+      const simMs = await simOnly();
+      runs.push({
+        messages: p.messages.length,
+        pipelineMsgPerS: Math.round(p.messages.length / (p.wallMs / 1000)),
+        rawMsgPerS: Math.round(p.messages.length / (rawMs / 1000)),
+        // What telemetry adds per message on top of the simulation it reports on.
+        telemetryUsPerMessage: Math.round(((p.wallMs - simMs) * 1000) / p.messages.length),
+      });
     }
     // The first round warms up the JIT; report the median of the rest.
     const rest = runs.slice(1).sort((a, b) => a.pipelineMsgPerS - b.pipelineMsgPerS);
@@ -98,6 +117,7 @@ export async function run(): Promise<Record<string, unknown>> {
       pipelineMessagesPerSecond: median.pipelineMsgPerS,
       rawMqttJsMessagesPerSecond: median.rawMsgPerS,
       ratio: Math.round((median.pipelineMsgPerS / median.rawMsgPerS) * 100) / 100,
+      telemetryUsPerMessage: median.telemetryUsPerMessage,
       runs,
     };
   } finally {
