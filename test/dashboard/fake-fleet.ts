@@ -34,6 +34,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
   const states = new Map<string, State>();
   const seq = new Map<string, number>();
   const injected: Array<{ id: string; inject: string }> = [];
+  const poweredOff = new Set<string>();
 
   const publish = async <T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>) => {
     const spec = TOPICS[name];
@@ -74,6 +75,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
       if (t.name === 'set') {
         const cmd = commandSchema.safeParse(body);
         let result: PayloadOf<'setResult'>;
+        const key = cmd.success ? { command: Object.keys(cmd.data)[0]! } : {};
         if (!cmd.success) result = { ok: false, error: 'invalid command' };
         else if ('valve' in cmd.data) {
           await setState(id, { valve: 'closed' });
@@ -86,10 +88,16 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
             result = { ok: true };
           }
         } else result = { ok: false, error: 'not supported by the fake fleet' };
-        await publish('setResult', id, result);
+        await publish('setResult', id, { ...result, ...key });
       } else if (t.name === 'inject') {
         const inj = injectSchema.safeParse(body);
         if (inj.success) injected.push({ id, inject: inj.data.inject });
+        // Like the telemetry: an injection is answered only when refused (here: after a power cut).
+        if (poweredOff.has(id)) {
+          await publish('setResult', id, { ok: false, error: `${id} is not a simulated appliance (or is powered off): nothing to inject`, command: 'inject' });
+          return;
+        }
+        if (inj.success && inj.data.inject === 'powerCut') poweredOff.add(id);
         if (inj.success && (inj.data.inject === 'leak' || inj.data.inject === 'burstHose')) await raise(id, 'i30');
         if (inj.success && inj.data.inject === 'tapClosed') await raise(id, 'i10');
       }

@@ -36,6 +36,7 @@ export class DeviceView {
   open(id) {
     this.id = id;
     this.renderedTimeline = '';
+    this.injectedAt = null;
     this.root.hidden = false;
     this.root.innerHTML = `
       <header class="dv-head">
@@ -105,6 +106,12 @@ export class DeviceView {
     ];
     this.fillFacts(this.q('.dv-facts'), facts);
     this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
+    // The device answers an injection only when it refuses it (not simulated, powered off).
+    const r = d.lastResult;
+    if (r && r.command === 'inject' && !r.ok && this.injectedAt !== null && r.t >= this.injectedAt) {
+      this.showResult(this.q('.inject-result'), false, `injection refused: ${refusalReason(r.error)}`);
+      this.injectedAt = null;
+    }
     this.q('.operator-line').textContent = this.operator.loggedIn ? `operator: ${this.operator.username}` : 'commands ask for operator credentials';
     const recorded = this.monitor.history(this.id);
     const statusLog = recorded ? [...monitorStatusLog(recorded, this.fleet.startedAt), ...d.statusLog] : d.statusLog;
@@ -159,8 +166,10 @@ export class DeviceView {
     } else if (btn.dataset.inject) {
       const out = this.q('.inject-result');
       try {
+        this.injectedAt = this.fleet.now();
         await this.operator.inject(id, btn.dataset.inject, this.viewer());
-        this.showResult(out, true, `injected ${btn.textContent.toLowerCase()}: watch the breaker`);
+        // unless the device's refusal came first
+        if (this.injectedAt !== null) this.showResult(out, true, `injected ${btn.textContent.toLowerCase()}: watch the breaker`);
       } catch (err) {
         this.showResult(out, false, `injection failed: ${err.message}`);
       }

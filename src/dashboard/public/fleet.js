@@ -52,7 +52,7 @@ export class Fleet {
   device(id) {
     let d = this.devices.get(id);
     if (!d) {
-      d = { id, state: null, availability: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
+      d = { id, state: null, availability: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
       this.devices.set(id, d);
     }
     return d;
@@ -116,6 +116,7 @@ export class Fleet {
         this.log(d, p.event === 'raised' ? 'fault' : 'cleared', `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`, t);
         break;
       case 'setResult':
+        d.lastResult = { ...p, t };
         this.log(d, p.ok ? 'result' : 'refused', p.ok ? 'command accepted' : `command refused: ${refusalReason(p.error)}`, t);
         break;
     }

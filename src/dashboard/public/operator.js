@@ -1,7 +1,9 @@
 // The operator's own MQTT connection: opened with the credentials a person types, used only to
 // publish commands on `<base>/<id>/set` (and simulator injections on `<base>/<id>/inject`).
-// The answer comes on `<base>/<id>/set/result`; the first result after a command is its answer
-// (MQTT 3.1.1 has no correlation data, and commands are strict JSON without an id field).
+// The answer comes on `<base>/<id>/set/result`: the first result after a command that names the
+// same command key ("valve", "reset", "resume"; results without a key match any) is its answer
+// (MQTT 3.1.1 has no correlation data, and commands are strict JSON without an id field). A
+// refused injection also answers there, with the key "inject": never a command's answer.
 
 import { parseTopic } from './fleet.js';
 
@@ -73,10 +75,12 @@ export class Operator {
 
   settle(id, payload) {
     const queue = this.pending.get(id);
-    const first = queue && queue.shift();
-    if (!first) return;
-    clearTimeout(first.timer);
-    first.resolve(payload);
+    if (!queue) return;
+    const i = queue.findIndex((e) => typeof payload.command !== 'string' || payload.command === e.key);
+    if (i < 0) return;
+    const [entry] = queue.splice(i, 1);
+    clearTimeout(entry.timer);
+    entry.resolve(payload);
   }
 
   /** Publishes a command; resolves with the device's `{ok, error?}` or a timeout explanation. */
@@ -86,6 +90,7 @@ export class Operator {
       const queue = this.pending.get(id) ?? [];
       this.pending.set(id, queue);
       const entry = {
+        key: Object.keys(payload)[0],
         resolve,
         timer: setTimeout(() => {
           const i = queue.indexOf(entry);

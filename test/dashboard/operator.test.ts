@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+// The page's operator module is plain browser JavaScript with its MQTT client injected.
+// @ts-expect-error: a .js module without types
+import { Operator } from '../../src/dashboard/public/operator.js';
+
+/** Just enough of an mqtt.js client: connects at once, records publishes, delivers messages. */
+class FakeClient extends EventEmitter {
+  connected = false;
+  readonly published: Array<{ topic: string; payload: string }> = [];
+  constructor() {
+    super();
+    queueMicrotask(() => {
+      this.connected = true;
+      this.emit('connect');
+    });
+  }
+  subscribe() {}
+  end() {}
+  publish(topic: string, payload: string, _opts: unknown, cb: (err?: Error) => void) {
+    this.published.push({ topic, payload });
+    cb();
+  }
+  deliver(topic: string, body: unknown) {
+    this.emit('message', topic, Buffer.from(JSON.stringify(body)));
+  }
+}
+
+async function loggedIn() {
+  let client!: FakeClient;
+  const mqtt = { connect: () => (client = new FakeClient()) };
+  const op = new Operator(mqtt, 'ws://x', 'aquastop', null);
+  await op.login('operator', 'pw');
+  return { op, client: () => client };
+}
+
+describe('operator commands', () => {
+  it("takes as a command's answer the result naming that command, not a refused injection", async () => {
+    const { op, client } = await loggedIn();
+    const answer = op.command('dw-1', { valve: 'CLOSE' });
+    expect(client().published).toEqual([{ topic: 'aquastop/dw-1/set', payload: '{"valve":"CLOSE"}' }]);
+    client().deliver('aquastop/dw-1/set/result', { ok: false, error: 'powered off: nothing to inject', command: 'inject' });
+    client().deliver('aquastop/dw-2/set/result', { ok: false, error: 'another device', command: 'valve' });
+    client().deliver('aquastop/dw-1/set/result', { ok: true, command: 'valve' });
+    expect(await answer).toEqual({ ok: true, command: 'valve' });
+  });
+
+  it('pairs results without a command key with the oldest pending command', async () => {
+    const { op, client } = await loggedIn();
+    const first = op.command('dw-1', { reset: 'trip' });
+    const second = op.command('dw-1', { valve: 'CLOSE' });
+    client().deliver('aquastop/dw-1/set/result', { ok: false, error: 'the base pan is still wet' });
+    client().deliver('aquastop/dw-1/set/result', { ok: true });
+    expect(await first).toEqual({ ok: false, error: 'the base pan is still wet' });
+    expect(await second).toEqual({ ok: true });
+  });
+});
