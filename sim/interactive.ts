@@ -65,9 +65,10 @@ export async function runInteractive(
     stdin.setRawMode(true);
     stdin.resume();
     onData = (data: Buffer) => {
-      const { next } = handleKey(sim, data.toString('utf8'));
-      if (next === 'quit') run.stop();
-      else if (next === 'footer') options.out(FOOTER);
+      // Keys typed quickly (or pasted) arrive together: each one counts.
+      const results = [...data.toString('utf8')].map((key) => handleKey(sim, key).next);
+      if (results.includes('quit')) run.stop();
+      else if (results.includes('footer')) options.out(FOOTER);
     };
     stdin.on('data', onData);
   }
