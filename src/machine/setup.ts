@@ -63,6 +63,7 @@ export const controllerSetup = setup({
     isMorePressingFault: ({ context, event }) => event.type === 'fault.detected' && g.isMorePressing(event.code, context.fault),
     isHeldFault: ({ context, event }) => event.type === 'fault.detected' && event.code === context.fault,
     isHoldingLinkFault: ({ context }) => context.fault === 'iC0',
+    isHoldingLeakFault: ({ context }) => context.fault === 'i30',
     isLevelOk: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'ok',
     isLevelOpen: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'open',
     isLevelImplausible: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'implausible',
@@ -78,8 +79,17 @@ export const controllerSetup = setup({
       stateIn('#levelOk'),
       or([stateIn('#leakDry'), stateIn('#leakDrying')]),
     ]),
-    /** The pump runs for a supervised drain, and while the pan is wet or its float is lost (i30). */
-    wantsPumpOn: or([stateIn('#armedDraining'), stateIn('#probeDrain'), stateIn('#leakWet'), stateIn('#leakSignalLost')]),
+    /**
+     * The pump runs for a supervised drain, and while the pan is wet or its float is lost (i30).
+     * With i30 already held (restored at boot) a wet float needs no new debounce to pump.
+     */
+    wantsPumpOn: or([
+      stateIn('#armedDraining'),
+      stateIn('#probeDrain'),
+      stateIn('#leakWet'),
+      stateIn('#leakSignalLost'),
+      and(['isHoldingLeakFault', stateIn('#leakDebouncing')]),
+    ]),
   },
   actions: {
     setDemand: assign({

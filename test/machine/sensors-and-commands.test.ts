@@ -114,6 +114,27 @@ describe('service faults (i80, iH0) and the persisted latch', () => {
     expect(b.of('latch.changed').at(-1)).toMatchObject({ latch: { code: 'iH0', breaker: 'service' } });
   });
 
+  it('runs the drain pump at once when it boots latched with i30 and the float reads wet', () => {
+    const b = createBench({ input: { latch: { code: 'i30', breaker: 'latched' } } });
+    b.send(level(0));
+    expect(b.pumpOn()).toBe(false);
+    b.send({ type: 'sensor.float', reading: 'wet' });
+    expect(b.pumpOn()).toBe(true);
+    expect(b.valveOpen()).toBe(false);
+    b.send({ type: 'sensor.float', reading: 'dry' });
+    expect(b.pumpOn()).toBe(false);
+  });
+
+  it('does not pump on a wet float before the debounce when no i30 is held', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'sensor.float', reading: 'wet' });
+    b.advance(9.9 * S);
+    expect(b.pumpOn()).toBe(false);
+    b.advance(0.2 * S);
+    expect(b.pumpOn()).toBe(true);
+  });
+
   it('comes back latched at boot with the persisted i30', () => {
     const b = createBench({ input: { latch: { code: 'i30', breaker: 'latched' } } });
     expect(b.breaker()).toBe('latched');
