@@ -4,19 +4,27 @@
  *
  * Rules (DESIGN.md "MQTT contract"):
  * - A payload that is too large, not JSON, or not exactly one known command gets
- *   `{ok:false, error}` naming what is wrong, and nothing changes.
+ *   `{ok:false, error}` naming what is wrong, and nothing changes. A command may carry a
+ *   correlation `"id"`, which its result echoes.
  * - `{"valve":"CLOSE"}` is always allowed. Nothing opens the valve remotely.
  * - `{"reset":"trip"}` and `{"resume":true}` (which can let water in again) are refused unless
  *   remote reset is enabled; the controller still refuses a reset while the pan is wet.
  * - `{"exercise":true}` goes to the controller, which runs it only when idle and armed.
  */
 import type { CommandResult, UserCommand } from '../board/runtime-types.js';
-import { commandSchema, injectSchema } from './topics.js';
+import { commandIdSchema, commandSchema, injectSchema } from './topics.js';
 import type { z } from 'zod';
 
 export const MAX_PAYLOAD_BYTES = 1024;
 
-export type ParsedCommand = { readonly ok: true; readonly command: UserCommand; readonly key: string } | { readonly ok: false; readonly error: string; readonly key?: string };
+interface Correlated {
+  /** The command's correlation id, echoed in the result. */
+  readonly id?: string;
+}
+
+export type ParsedCommand =
+  | ({ readonly ok: true; readonly command: UserCommand; readonly key: string } & Correlated)
+  | ({ readonly ok: false; readonly error: string; readonly key?: string } & Correlated);
 
 const KEYS: Record<string, UserCommand> = { valve: 'closeValve', reset: 'reset', exercise: 'exercise', resume: 'resume' };
 const EXPECTED: Record<string, string> = {
@@ -42,13 +50,20 @@ export function parseCommand(payload: Buffer): ParsedCommand {
   if (!json.ok) return json;
   const value = json.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'payload must be a JSON object such as {"valve":"CLOSE"}' };
-  const keys = Object.keys(value);
-  if (keys.length !== 1) return { ok: false, error: `one command per message (got ${keys.length === 0 ? 'none' : keys.map((k) => `"${k}"`).join(', ')})` };
+  const { id: rawId, ...rest } = value as Record<string, unknown>;
+  let corr: Correlated = {};
+  if (rawId !== undefined) {
+    const id = commandIdSchema.safeParse(rawId);
+    if (!id.success) return { ok: false, error: `invalid id: ${id.error.issues[0]?.message ?? 'not a string'}` };
+    corr = { id: id.data };
+  }
+  const keys = Object.keys(rest);
+  if (keys.length !== 1) return { ok: false, ...corr, error: `one command per message (got ${keys.length === 0 ? 'none' : keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')})` };
   const key = keys[0]!;
   const command = KEYS[key];
-  if (!command) return { ok: false, key, error: `unknown command "${key.slice(0, 40)}" (expected one of ${Object.keys(KEYS).join(', ')})` };
-  if (!commandSchema.safeParse(value).success) return { ok: false, key, error: `invalid ${key} command: expected ${EXPECTED[key]}` };
-  return { ok: true, command, key };
+  if (!command) return { ok: false, key, ...corr, error: `unknown command "${key.slice(0, 40)}" (expected one of ${Object.keys(KEYS).join(', ')})` };
+  if (!commandSchema.safeParse(rest).success) return { ok: false, key, ...corr, error: `invalid ${key} command: expected ${EXPECTED[key]}` };
+  return { ok: true, command, key, ...corr };
 }
 
 /** Whether a valid command may run, before the controller has its say. */

@@ -121,15 +121,15 @@ export class DeviceTelemetry {
     this.detach();
   }
 
-  private runCommand(payload: Buffer): { ok: boolean; error?: string; command?: string } {
+  private runCommand(payload: Buffer): { ok: boolean; error?: string; command?: string; id?: string } {
     const parsed = parseCommand(payload);
-    const key = parsed.key !== undefined ? { command: parsed.key } : {};
-    if (!parsed.ok) return { ok: false, error: parsed.error, ...key };
-    if (!this.current) return { ok: false, error: `${this.id} is powered off`, ...key };
+    const echo = { ...(parsed.key !== undefined ? { command: parsed.key } : {}), ...(parsed.id !== undefined ? { id: parsed.id } : {}) };
+    if (!parsed.ok) return { ok: false, error: parsed.error, ...echo };
+    if (!this.current) return { ok: false, error: `${this.id} is powered off`, ...echo };
     const allowed = authoriseCommand(parsed.command, this.o.allowRemoteReset);
     const result = allowed.ok ? this.current.runtime.command(parsed.command) : allowed;
     if (!result.ok) this.o.log(`${this.id}: refused ${parsed.key} command: ${result.error}`);
-    return result.ok ? { ok: true, ...key } : { ok: false, error: result.error, ...key };
+    return result.ok ? { ok: true, ...echo } : { ok: false, error: result.error, ...echo };
   }
 
   /** Injections answer only when refused: the tile shows what an accepted one does. */

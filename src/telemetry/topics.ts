@@ -65,7 +65,10 @@ export const faultEventSchema = z
   })
   .strict();
 
-/** Commands: exactly one key per message. */
+/** A command's optional correlation id, echoed in its result (MQTT 3.1.1 has no correlation data). */
+export const commandIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'id must be 1-64 letters, digits or "_.:-"');
+
+/** Commands: exactly one command key per message, plus an optional correlation `id`. */
 export const commandSchema = z.union([
   z.object({ valve: z.literal('CLOSE') }).strict(),
   z.object({ reset: z.literal('trip') }).strict(),
@@ -79,6 +82,8 @@ export const commandResultSchema = z
     error: z.string().optional(),
     /** Which command this answers: its key ("valve", "reset", "exercise", "resume", "inject"), when it could be read. */
     command: z.string().optional(),
+    /** The command's correlation id, when it carried a valid one. */
+    id: commandIdSchema.optional(),
   })
   .strict();
 

@@ -6,7 +6,8 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
-import { TOPICS, commandSchema, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/telemetry/topics.js';
+import { TOPICS, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/telemetry/topics.js';
+import { parseCommand } from '../../src/telemetry/commands.js';
 
 type State = PayloadOf<'state'>;
 
@@ -73,14 +74,15 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
     }
     void (async () => {
       if (t.name === 'set') {
-        const cmd = commandSchema.safeParse(body);
+        // The device's own parser, so the fake reads commands (and their correlation ids) as the telemetry does.
+        const cmd = parseCommand(payload);
         let result: PayloadOf<'setResult'>;
-        const key = cmd.success ? { command: Object.keys(cmd.data)[0]! } : {};
-        if (!cmd.success) result = { ok: false, error: 'invalid command' };
-        else if ('valve' in cmd.data) {
+        const key = { ...(cmd.key !== undefined ? { command: cmd.key } : {}), ...(cmd.id !== undefined ? { id: cmd.id } : {}) };
+        if (!cmd.ok) result = { ok: false, error: cmd.error };
+        else if (cmd.command === 'closeValve') {
           await setState(id, { valve: 'closed' });
           result = { ok: true };
-        } else if ('reset' in cmd.data) {
+        } else if (cmd.command === 'reset') {
           const s = states.get(id) ?? baseState();
           if (s.leak) result = { ok: false, error: 'reset refused: the base pan is still wet (i30)' };
           else {

@@ -23,6 +23,14 @@ describe('reading set payloads', () => {
     expect(parse(`{"${'k'.repeat(500)}":1}`)).toMatchObject({ ok: false, error: expect.stringMatching(/^unknown command "k{40}" \(expected/) });
   });
 
+  it('carries an optional correlation id, and refuses a bad one', () => {
+    expect(parse('{"valve":"CLOSE","id":"web-42"}')).toEqual({ ok: true, command: 'closeValve', key: 'valve', id: 'web-42' });
+    expect(parse('{"id":"x1","reset":"now"}')).toMatchObject({ ok: false, key: 'reset', id: 'x1' });
+    expect(parse('{"id":"x1"}')).toEqual({ ok: false, id: 'x1', error: 'one command per message (got none)' });
+    expect(parse('{"valve":"CLOSE","id":"a/b"}')).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid id: /) });
+    expect(parse('{"valve":"CLOSE","id":7}')).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid id: /) });
+  });
+
   it('refuses remote reset and resume unless enabled; close and exercise always pass to the controller', () => {
     expect(authoriseCommand('reset', false).ok).toBe(false);
     expect(authoriseCommand('resume', false).ok).toBe(false);

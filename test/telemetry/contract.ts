@@ -102,6 +102,7 @@ export function telemetryContract(target: ContractTarget): void {
       const id = uniqueId('close');
       await rig({ id });
       expect(await sendCommand(target.url(), id, '{"valve":"CLOSE"}', target.operator)).toEqual({ ok: true, command: 'valve' });
+      expect(await sendCommand(target.url(), id, '{"valve":"CLOSE","id":"op-7"}', target.operator)).toEqual({ ok: true, command: 'valve', id: 'op-7' });
     });
 
     it('refuses a remote reset unless it is enabled, and while the pan is wet even then; accepts it once dry', async () => {

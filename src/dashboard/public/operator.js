@@ -1,9 +1,10 @@
 // The operator's own MQTT connection: opened with the credentials a person types, used only to
 // publish commands on `<base>/<id>/set` (and simulator injections on `<base>/<id>/inject`).
-// The answer comes on `<base>/<id>/set/result`: the first result after a command that names the
-// same command key ("valve", "reset", "resume"; results without a key match any) is its answer
-// (MQTT 3.1.1 has no correlation data, and commands are strict JSON without an id field). A
-// refused injection also answers there, with the key "inject": never a command's answer.
+// The answer comes on `<base>/<id>/set/result`. Each command carries a correlation `id` that the
+// device echoes, so the answer is the result with that id. A result without an id (an older
+// device) answers the oldest pending command with the same key ("valve", "reset", "resume"), or
+// any when it names none. A refused injection also answers there, with the key "inject": never a
+// command's answer.
 
 import { parseTopic } from './fleet.js';
 
@@ -76,7 +77,10 @@ export class Operator {
   settle(id, payload) {
     const queue = this.pending.get(id);
     if (!queue) return;
-    const i = queue.findIndex((e) => typeof payload.command !== 'string' || payload.command === e.key);
+    const i =
+      typeof payload.id === 'string'
+        ? queue.findIndex((e) => e.corr === payload.id)
+        : queue.findIndex((e) => typeof payload.command !== 'string' || payload.command === e.key);
     if (i < 0) return;
     const [entry] = queue.splice(i, 1);
     clearTimeout(entry.timer);
@@ -91,6 +95,7 @@ export class Operator {
       this.pending.set(id, queue);
       const entry = {
         key: Object.keys(payload)[0],
+        corr: `web-${(this.sent = (this.sent ?? 0) + 1)}-${Math.random().toString(36).slice(2, 8)}`,
         resolve,
         timer: setTimeout(() => {
           const i = queue.indexOf(entry);
@@ -99,7 +104,7 @@ export class Operator {
         }, RESULT_TIMEOUT_MS),
       };
       queue.push(entry);
-      this.client.publish(`${this.base}/${id}/set`, JSON.stringify(payload), { qos: 1 }, (err) => {
+      this.client.publish(`${this.base}/${id}/set`, JSON.stringify({ ...payload, id: entry.corr }), { qos: 1 }, (err) => {
         if (err) {
           clearTimeout(entry.timer);
           queue.splice(queue.indexOf(entry), 1);
