@@ -331,6 +331,10 @@ export class JohnnyFiveBoard implements Board {
       if (data.length !== 2 || command === undefined || code === undefined) this.onGarbage('RESULT');
       else if (command === SYSEX.clearLatch && code !== 0) {
         this.report({ type: 'warning', message: `the board kept its latch: ${RESULT_CODES[code] ?? `code ${code}`}` });
+      } else if (command === SYSEX.clearLatch) {
+        // Clearing drops the valve request (PROTOCOL.md section 3): ask again for what the controller wants.
+        this.setValve(this.valveWanted);
+        this.setDrainPump(this.pumpWanted);
       }
     } else if (id === SYSEX.status) {
       const s = decodeStatus(data, this.map);

@@ -161,6 +161,9 @@ class ControllerRuntime implements Runtime {
       this.guarded(() => this.send({ type: COMMAND_EVENTS[command] } as ControllerEvent));
       result = this.reply ?? (this.failed ? { ok: true } : { ok: false, error: 'command not handled' });
       this.reply = null;
+      // A person's accepted reset also clears a latch the board keeps itself (our firmware's, in
+      // EEPROM); without it the board would hold the valve closed while the controller opens it.
+      if (command === 'reset' && result.ok) this.board.resetLatch?.();
     }
     this.emit({ type: 'command', command, result, ts: this.clock.now() });
     return result;

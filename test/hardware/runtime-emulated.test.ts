@@ -98,4 +98,25 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('controller runt
     expect(s.events.some((e) => e.type === 'board' && e.report.type === 'localTrip')).toBe(true);
     expect(s.rig.driver.lastStatus).toMatchObject({ latched: true, valveOutput: false });
   }, T);
+
+  it('a person\'s accepted reset clears the firmware latch too, so the valve really opens again', async () => {
+    const s = await start();
+    s.runtime.program({ type: 'fill', targetL: 8 });
+    await s.advance(500);
+    s.plant.float = 'wet';
+    await s.advance(11_000);
+    expect(s.rig.driver.lastStatus?.latched).toBe(true);
+    s.plant.float = 'dry';
+    let accepted = false;
+    for (let waited = 0; !accepted; waited += 5_000) {
+      if (waited > 180_000) throw new Error('the controller never accepted a reset after the pan dried');
+      await s.advance(5_000);
+      accepted = s.runtime.command('reset').ok;
+    }
+    s.runtime.program({ type: 'fill', targetL: 8 });
+    await s.advance(1_000);
+    expect(s.runtime.status().valve).toBe('open');
+    expect(s.rig.driver.lastStatus).toMatchObject({ latched: false, valveOutput: true });
+    expect(s.plant.valve).toBe(true);
+  }, T);
 });

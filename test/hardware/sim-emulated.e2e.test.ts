@@ -52,7 +52,9 @@ describe.skipIf(!simReady || !hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('ac
     await defaultFirmwareHex(); // build once here, not in each child
   }, 120_000);
 
-  for (const scenario of ['dishwasher-story', 'burst-hose']) {
+  // The two acceptance scenarios of issue #4, and the latch across a power cycle: the firmware's
+  // EEPROM latch must come back at boot and be cleared by the person's accepted reset.
+  for (const scenario of ['dishwasher-story', 'burst-hose', 'power-cut-while-tripped']) {
     it(`${scenario} passes with the real firmware in the loop`, async () => {
       const r = await simulate(scenario, 600_000);
       expect(r.stderr, r.stderr).not.toMatch(/internal error/);
