@@ -8,7 +8,9 @@
  * - firmwareBuildMs: a clean `buildFirmware` (fresh output dir, no cache) from start to .hex;
  * - johnnyFiveReadyMs: wall ms from creating the emulated board to `open()` resolved (handshake,
  *   safety version, ARM, first STATUS), plus the emulated ms it took;
- * - floatToValveUs: emulated µs from the moment the float's wet debounce expires to the valve pin going LOW.
+ * - floatToValveUs / floatToValveUsMin: emulated µs from the moment the float's wet debounce
+ *   expires to the valve pin going LOW, worst and best over eight phases of the float change
+ *   against the firmware's 10 ms sampling (one phase alone says little).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ export interface BoardBenchResult {
   readonly johnnyFiveReadyMs: number;
   readonly johnnyFiveReadyEmulatedMs: number;
   readonly floatToValveUs: number;
+  readonly floatToValveUsMin: number;
 }
 
 function emulatedMHz(hexPath: string, modelSleep: boolean): { mhz: number; sleepFraction: number } {
@@ -55,7 +58,7 @@ async function johnnyFiveReady(hexPath: string): Promise<{ wallMs: number; emula
 }
 
 /** Pin level, no host driver: armed, valve requested, keepalives every 500 ms, then the float goes wet. */
-function floatToValveUs(hexPath: string): number {
+function floatToValveUs(hexPath: string, phaseUs: number): number {
   const { valve, float, tubLevel } = pins.pins;
   const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
   uno.setAnalogVolts(float.analogChannel, floatVolts('dry'));
@@ -63,6 +66,7 @@ function floatToValveUs(hexPath: string): number {
   uno.runMs(20);
   uno.sendSerial([0xf0, 0x02, 0xf7, 0xf4, valve.pin, 0x01, 0xf5, valve.pin, 0x01]);
   uno.runUntil(() => uno.outputHigh(valve.pin), 100 * CYCLES_PER_MS, 'valve open');
+  uno.run(Math.round((phaseUs * CYCLES_PER_MS) / 1000));
   let closedAt: number | null = null;
   uno.onPortsChange(() => {
     if (closedAt === null && !uno.outputHigh(valve.pin)) closedAt = uno.cycles;
@@ -86,6 +90,7 @@ export async function run(): Promise<BoardBenchResult> {
     const build = await buildFirmware({ outDir, force: true });
     const ready = await johnnyFiveReady(build.hexPath);
     const idle = emulatedMHz(build.hexPath, true);
+    const latencies = Array.from({ length: 8 }, (_, i) => floatToValveUs(build.hexPath, i * 1_250));
     const result: BoardBenchResult = {
       emulatedMHz: Number(idle.mhz.toFixed(1)),
       emulatedMHzAwake: Number(emulatedMHz(build.hexPath, false).mhz.toFixed(1)),
@@ -93,7 +98,8 @@ export async function run(): Promise<BoardBenchResult> {
       firmwareBuildMs: Math.round(build.ms),
       johnnyFiveReadyMs: Math.round(ready.wallMs),
       johnnyFiveReadyEmulatedMs: Number(ready.emulatedMs.toFixed(1)),
-      floatToValveUs: Math.round(floatToValveUs(build.hexPath)),
+      floatToValveUs: Math.round(Math.max(...latencies)),
+      floatToValveUsMin: Math.round(Math.min(...latencies)),
     };
     console.log(JSON.stringify({ bench: 'board', ...result }));
     return result;

@@ -15,6 +15,9 @@ const out = (io: number, r: number) => 0xb800 | ((io & 0x30) << 5) | (r << 4) | 
 const sts = (addr: number, r: number) => [0x9200 | (r << 4), addr];
 const inc = (d: number) => 0x9403 | (d << 4);
 const rjmp = (from: number, to: number) => 0xc000 | ((to - from - 1) & 0xfff);
+const dec = (d: number) => 0x940a | (d << 4);
+const brne = (from: number, to: number) => 0xf401 | (((to - from - 1) & 0x7f) << 3);
+const lds = (r: number, addr: number) => [0x9000 | (r << 4), addr];
 const SEI = 0x9478;
 const CLI = 0x94f8;
 const SLEEP = 0x9588;
@@ -43,7 +46,40 @@ function program(opts: { sleepEnable: boolean; interrupts: boolean }): Uint16Arr
   return p;
 }
 
+/**
+ * Receives bytes in the RX interrupt (count in r18); the main loop busy-waits `spin` x 3 cycles
+ * plus `pad` NOPs, then sleeps. Sweeping both puts a byte's arrival on the very cycle of a SLEEP.
+ */
+function rxProgram(spin: number, pad: number): Uint16Array {
+  const p = new Uint16Array(0x4000);
+  const main = 0x40;
+  const USART_RX_VECTOR = 0x24;
+  p[0] = rjmp(0, main);
+  p.set([...lds(16, 0xc6), inc(18), RETI], USART_RX_VECTOR);
+  const setup = [ldi(16, 1), out(SMCR_IO, 16), ldi(16, 3), ...sts(0xc4, 16), ldi(16, 0x90), ...sts(0xc1, 16), SEI];
+  p.set(setup, main);
+  const loop = main + setup.length;
+  const body = [ldi(20, spin), dec(20), 0, ...Array<number>(pad).fill(0), SLEEP, 0];
+  body[2] = brne(loop + 2, loop + 1);
+  body[body.length - 1] = rjmp(loop + body.length - 1, loop);
+  p.set(body, loop);
+  return p;
+}
+
 describe('SLEEP in the emulated CPU', () => {
+  it('does not fall asleep inside an interrupt that became due on the cycle of the SLEEP', () => {
+    for (let spin = 190; spin <= 215; spin++) {
+      for (let pad = 0; pad < 3; pad++) {
+        const uno = new EmulatedUno({ program: rxProgram(spin, pad) });
+        uno.run(200);
+        uno.sendSerial([1, 2, 3]);
+        uno.run(4 * 640);
+        expect(uno.cpu.data[18], `spin ${spin}, pad ${pad}: bytes received`).toBe(3);
+        expect(uno.asleep && !uno.cpu.interruptsEnabled, `spin ${spin}, pad ${pad}: stuck asleep in an ISR`).toBe(false);
+      }
+    }
+  });
+
   it('executes nothing while asleep and wakes into each timer interrupt', () => {
     const uno = new EmulatedUno({ program: program({ sleepEnable: true, interrupts: true }) });
     uno.run(10 * OVERFLOW_CYCLES + 100);

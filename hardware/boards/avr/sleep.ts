@@ -53,8 +53,10 @@ export function runCpu(cpu: CPU, stop: number, state: CpuRunState): void {
     }
     const sleeping = progMem[cpu.pc] === SLEEP_OPCODE && (data[SMCR]! & SE) !== 0 && state.modelSleep;
     avrInstruction(cpu);
+    const next = cpu.pc;
     cpu.tick();
-    if (sleeping) state.asleep = true;
+    // An interrupt that became due with the SLEEP itself is entered at once: the chip never sleeps.
+    if (sleeping && cpu.pc === next) state.asleep = true;
   }
 }
 
