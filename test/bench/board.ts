@@ -101,11 +101,10 @@ export async function run(): Promise<BoardBenchResult> {
       floatToValveUs: Math.round(Math.max(...latencies)),
       floatToValveUsMin: Math.round(Math.min(...latencies)),
     };
-    console.log(JSON.stringify({ bench: 'board', ...result }));
     return result;
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log(JSON.stringify(await run()));

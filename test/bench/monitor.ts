@@ -76,7 +76,6 @@ export async function run(): Promise<Record<string, unknown>> {
       ingestDevices: devices,
       ingestHeartbeats: devices * perDevice,
     };
-    console.log(JSON.stringify(result));
     return result;
   } finally {
     await monitor.stop();
@@ -85,4 +84,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log(JSON.stringify(await run()));
