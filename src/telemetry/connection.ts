@@ -28,7 +28,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export type Listener = (topic: string, payload: Buffer) => void;
+/** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
+export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
 
 const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
@@ -137,7 +138,7 @@ export class Connection {
   }
 
   onMessage(listener: Listener): void {
-    this.client.on('message', listener);
+    this.client.on('message', (topic, payload, packet) => listener(topic, payload, packet.retain));
   }
 
   /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */

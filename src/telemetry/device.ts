@@ -10,6 +10,7 @@
  * - Heartbeats are sent every `heartbeatS` of clock time and never queued: missed ones are
  *   not replayed, the gap shows in `seq`.
  * - A runtime listener never throws (a throwing listener would fail the runtime safe).
+ * - A retained `set` or `inject` message is answered `ok:false` and not run.
  */
 import type { Clock } from '../board/clock.js';
 import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';
@@ -109,9 +110,13 @@ export class DeviceTelemetry {
     }
   }
 
-  /** A message on one of `filters`. */
-  onMessage(tail: 'set' | 'inject', payload: Buffer): void {
-    const result = tail === 'set' ? this.runCommand(payload) : this.runInject(payload);
+  /**
+   * A message on one of `filters`. A retained one is refused: the broker kept it from some
+   * earlier time and would hand it over again on every (re)subscription (a retained power cut
+   * or reset would repeat after each reconnect and each restart).
+   */
+  onMessage(tail: 'set' | 'inject', payload: Buffer, retained = false): void {
+    const result = retained ? this.refuseRetained(tail, payload) : tail === 'set' ? this.runCommand(payload) : this.runInject(payload);
     if (result === null) return;
     this.o.track(this.o.connection.publish('setResult', { id: this.id }, result));
   }
@@ -130,6 +135,13 @@ export class DeviceTelemetry {
     const result = allowed.ok ? this.current.runtime.command(parsed.command) : allowed;
     if (!result.ok) this.o.log(`${this.id}: refused ${parsed.key} command: ${result.error}`);
     return result.ok ? { ok: true, ...echo } : { ok: false, error: result.error, ...echo };
+  }
+
+  private refuseRetained(tail: 'set' | 'inject', payload: Buffer): { ok: false; error: string; command?: string; id?: string } {
+    const parsed = tail === 'set' ? parseCommand(payload) : null;
+    const echo = tail === 'inject' ? { command: 'inject' } : { ...(parsed?.key !== undefined ? { command: parsed.key } : {}), ...(parsed?.id !== undefined ? { id: parsed.id } : {}) };
+    this.o.log(`${this.id}: ignored a retained ${tail} message (publish commands without the retain flag; clear it with an empty retained message)`);
+    return { ok: false, error: 'ignored a retained message: the broker kept it from earlier; publish commands without the retain flag', ...echo };
   }
 
   /** Injections answer only when refused: the tile shows what an accepted one does. */

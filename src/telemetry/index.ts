@@ -122,14 +122,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   connection.onConnect(() => {
     for (const d of devices.values()) d.publishAll();
   });
-  connection.onMessage((topic, payload) => {
+  connection.onMessage((topic, payload, retained) => {
     if (haPrefix !== null && topic === `${haPrefix}/status`) {
       if (payload.toString('utf8').trim() === 'online') for (const d of devices.values()) d.publishDiscovery();
       return;
     }
     const where = parseTopic(topic, base);
     if (!where?.id || (where.name !== 'set' && where.name !== 'inject')) return;
-    devices.get(where.id)?.onMessage(where.name, payload);
+    devices.get(where.id)?.onMessage(where.name, payload, retained);
   });
   if (haPrefix !== null) connection.subscribe([topicFor('haStatus', { base, prefix: haPrefix })]);
 

@@ -164,6 +164,26 @@ export function telemetryContract(target: ContractTarget): void {
       expect(JSON.stringify(r.sim.runtime!.status())).toBe(before);
     });
 
+    it('does not run a command or injection the broker retained from earlier, and says why', async () => {
+      const id = uniqueId('retained');
+      const op = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...target.operator });
+      cleanups.push(async () => {
+        // An empty retained message clears what the broker kept.
+        for (const tail of ['set', 'inject']) await op.publishAsync(`aquastop/${id}/${tail}`, '', { qos: 1, retain: true });
+        await op.endAsync();
+      });
+      await op.publishAsync(`aquastop/${id}/set`, '{"exercise":true}', { qos: 1, retain: true });
+      await op.publishAsync(`aquastop/${id}/inject`, '{"inject":"leak"}', { qos: 1, retain: true });
+      const w = await watch([`aquastop/${id}/set/result`]);
+      const r = await rig({ id });
+      const exercise = await w.waitFor(`aquastop/${id}/set/result`, (a) => a.command === 'exercise');
+      expect(exercise).toMatchObject({ ok: false, error: expect.stringMatching(/retained/) });
+      const inject = await w.waitFor(`aquastop/${id}/set/result`, (a) => a.command === 'inject');
+      expect(inject).toMatchObject({ ok: false, error: expect.stringMatching(/retained/) });
+      await r.advance(20_000);
+      expect(r.sim.runtime!.status()).toMatchObject({ leak: false, fault: null, breaker: 'armed', valve: 'closed' });
+    });
+
     it('lets no one but an operator publish set, and a device only its own topics', async () => {
       const victim = uniqueId('victim');
       await rig({ id: victim });
