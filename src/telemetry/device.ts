@@ -6,7 +6,8 @@
  * - `attach(runtime)` is a (re)start of the device: boot counts up, heartbeat `seq` starts
  *   again at 1, availability turns online, state and discovery are published.
  * - `detach()` (power cut) turns availability offline and stops heartbeats; commands are
- *   then answered "powered off".
+ *   then answered "powered off", while injections still reach the simulated appliance (so the
+ *   dashboard's power button can restore the power it cut).
  * - Heartbeats are sent every `heartbeatS` of clock time and never queued: missed ones are
  *   not replayed, the gap shows in `seq`.
  * - A runtime listener never throws (a throwing listener would fail the runtime safe).
@@ -46,6 +47,8 @@ export class DeviceTelemetry {
   private readonly o: DeviceTelemetryOptions;
   private readonly outbox: DeviceOutbox;
   private current: Attachment | null = null;
+  /** The appliance's injector: it outlives a power cut of the controller (the sim's power button restores it). */
+  private injector: Attachment['inject'] | null = null;
   private unlisten: (() => void) | null = null;
   private timer: unknown = null;
   private seq = 0;
@@ -73,6 +76,7 @@ export class DeviceTelemetry {
       this.outbox.begin();
     }
     this.current = device;
+    this.injector = device.inject ?? null;
     this.seq = 0;
     this.unlisten = device.runtime.onAny((event) => {
       try {
@@ -148,8 +152,8 @@ export class DeviceTelemetry {
   private runInject(payload: Buffer): { ok: false; error: string; command: string } | null {
     const parsed = parseInject(payload);
     if (!parsed.ok) return { ok: false, error: parsed.error, command: 'inject' };
-    const inject = this.current?.inject;
-    if (!inject) return { ok: false, error: `${this.id} is not a simulated appliance (or is powered off): nothing to inject`, command: 'inject' };
+    const inject = this.injector;
+    if (!inject) return { ok: false, error: `${this.id} is not a simulated appliance: nothing to inject`, command: 'inject' };
     const result = inject(parsed.fault);
     return result.ok ? null : { ok: false, error: result.error, command: 'inject' };
   }

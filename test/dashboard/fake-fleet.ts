@@ -16,6 +16,8 @@ export interface FakeFleet {
   states: Map<string, State>;
   /** Every injection received, in order. */
   readonly injected: Array<{ id: string; inject: string }>;
+  /** Devices whose injections are refused, as the telemetry refuses them for an appliance with no injector. */
+  readonly refuseInjections: Set<string>;
   publish<T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>): Promise<void>;
   setState(id: string, patch: Partial<State>): Promise<void>;
   heartbeat(id: string): Promise<void>;
@@ -35,7 +37,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
   const states = new Map<string, State>();
   const seq = new Map<string, number>();
   const injected: Array<{ id: string; inject: string }> = [];
-  const poweredOff = new Set<string>();
+  const refuseInjections = new Set<string>();
 
   const publish = async <T extends TopicName>(name: T, id: string | undefined, payload: PayloadOf<T>) => {
     const spec = TOPICS[name];
@@ -94,12 +96,11 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
       } else if (t.name === 'inject') {
         const inj = injectSchema.safeParse(body);
         if (inj.success) injected.push({ id, inject: inj.data.inject });
-        // Like the telemetry: an injection is answered only when refused (here: after a power cut).
-        if (poweredOff.has(id)) {
-          await publish('setResult', id, { ok: false, error: `${id} is not a simulated appliance (or is powered off): nothing to inject`, command: 'inject' });
+        // Like the telemetry: an injection is answered only when refused.
+        if (refuseInjections.has(id)) {
+          await publish('setResult', id, { ok: false, error: `${id} is not a simulated appliance: nothing to inject`, command: 'inject' });
           return;
         }
-        if (inj.success && inj.data.inject === 'powerCut') poweredOff.add(id);
         if (inj.success && (inj.data.inject === 'leak' || inj.data.inject === 'burstHose')) await raise(id, 'i30');
         if (inj.success && inj.data.inject === 'tapClosed') await raise(id, 'i10');
       }
@@ -107,7 +108,7 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promis
   });
 
   return {
-    client, states, injected, publish, setState, heartbeat, raise,
+    client, states, injected, refuseInjections, publish, setState, heartbeat, raise,
     stop: async () => {
       await client.endAsync();
     },

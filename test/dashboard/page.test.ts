@@ -127,9 +127,10 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     }
     expect(fleet.injected.slice(before)).toEqual(['leak', 'burstHose', 'tapClosed', 'powerCut'].map((inject) => ({ id: 'washer-cellar', inject })));
     await expect.poll(() => page.locator('.inject-result').textContent()).toBe('injected power cut: watch the breaker');
-    // powered off now: the device refuses, and the page says why
+    // a device that refuses: the page says why
+    fleet.refuseInjections.add('washer-cellar');
     await page.click('button[data-inject="leak"]');
-    await expect.poll(() => page.locator('.inject-result').textContent()).toBe('injection refused: washer-cellar is not a simulated appliance (or is powered off): nothing to inject');
+    await expect.poll(() => page.locator('.inject-result').textContent()).toBe('injection refused: washer-cellar is not a simulated appliance: nothing to inject');
     expect(await page.locator('.inject-result').getAttribute('data-ok')).toBe('false');
   });
 

@@ -106,7 +106,7 @@ export class DeviceView {
     ];
     this.fillFacts(this.q('.dv-facts'), facts);
     this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
-    // The device answers an injection only when it refuses it (not simulated, powered off).
+    // The device answers an injection only when it refuses it (not simulated, retained, malformed).
     const r = d.lastResult;
     if (r && r.command === 'inject' && !r.ok && this.injectedAt !== null && r.t >= this.injectedAt) {
       this.showResult(this.q('.inject-result'), false, `injection refused: ${refusalReason(r.error)}`);
