@@ -206,11 +206,13 @@ interface MonitorPiece {
 }
 
 /** The uptime monitor on the same broker, with its HTTP API (/api/devices, /metrics); its log lines go to stderr. */
-async function startMonitorPiece(flags: StartFlags, brokerUrl: string, log: (line: string) => void): Promise<MonitorPiece> {
+async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: (line: string) => void): Promise<MonitorPiece> {
   const [{ startMonitor }, { pino }] = await Promise.all([import('../monitor/index.js'), import('pino')]);
   // The demo's stderr is for people: the monitor's log records become plain lines like the others.
   const logger = pino({ name: 'aquastop-monitor' }, { write: (record: string) => log(`monitor: ${(JSON.parse(record) as { msg?: string }).msg ?? record.trim()}`) });
-  const monitor = await startMonitor({ brokerUrl, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor'), logger });
+  // Its own read-only login: on a non-loopback bind the broker lets no anonymous client in.
+  const login = telemetry.watcherLogin ?? {};
+  const monitor = await startMonitor({ brokerUrl: telemetry.brokerUrl, ...login, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor'), logger });
   return { url: monitor.url, piece: { name: 'monitor', summary: `monitor    ${monitor.url}/api/devices  ${monitor.url}/metrics`, stop: () => monitor.stop() } };
 }
 
@@ -220,7 +222,7 @@ export async function startDemo(flags: StartFlags, log: (line: string) => void):
     const broker = await startBrokerPiece(flags, log).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
     pieces.push(broker.piece);
     pieces.push(await startFleetPiece(flags, broker.telemetry, log));
-    const monitor = await startMonitorPiece(flags, broker.telemetry.brokerUrl, log);
+    const monitor = await startMonitorPiece(flags, broker.telemetry, log);
     pieces.push(monitor.piece);
 
     const { startDashboard } = await import('../dashboard/server.js');

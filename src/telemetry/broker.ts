@@ -7,7 +7,9 @@
  * - Enforces the rules of access.ts on every publish and subscribe. A refused publish closes
  *   that client's connection (MQTT 3.1.1 has no negative PUBACK; aedes does so).
  * - The process's own telemetry client logs in with a one-time `fleet` account made here
- *   (`internal`), so it needs no configuration and nobody else knows its password.
+ *   (`internal`), so it needs no configuration and nobody else knows its password; watchers in
+ *   the same process (the monitor of `aquastop start`) get a one-time `viewer` account
+ *   (`watcher`), so they work on a non-loopback bind too.
  * - A port in use rejects with an error whose `code` is EADDRINUSE.
  */
 import { randomBytes } from 'node:crypto';
@@ -33,6 +35,8 @@ export interface EmbeddedBroker {
   readonly wsUrl: string | null;
   /** Credentials of the process's own fleet account. */
   readonly internal: { readonly username: string; readonly password: string };
+  /** Credentials of a read-only account for watchers in the same process. */
+  readonly watcher: { readonly username: string; readonly password: string };
   close(): Promise<void>;
 }
 
@@ -60,8 +64,10 @@ function hostForUrl(host: string): string {
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const internal = { username: `aquastop-internal-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('hex') };
-  const book = new AccountBook([...options.accounts, { ...internal, role: 'fleet' }]);
+  const oneTime = (what: string) => ({ username: `aquastop-${what}-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('hex') });
+  const internal = oneTime('internal');
+  const watcher = oneTime('watcher');
+  const book = new AccountBook([...options.accounts, { ...internal, role: 'fleet' }, { ...watcher, role: 'viewer' }]);
   const anonymousAllowed = isLoopback(options.host);
   const principals = new WeakMap<Client, Principal>();
   const ns: Namespaces = { base: options.base, haPrefix: options.haPrefix };
@@ -117,6 +123,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       url: `mqtt://${hostForUrl(options.host)}:${port}`,
       wsUrl,
       internal,
+      watcher,
       close: async () => {
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         for (const s of servers) (s as HttpServer).closeAllConnections?.();

@@ -54,6 +54,8 @@ export interface Telemetry {
   readonly brokerUrl: string;
   /** ws:// URL for browsers, when the embedded broker has a WebSocket listener. */
   readonly wsUrl: string | null;
+  /** A read-only login on the embedded broker for watchers in this process (the monitor); null for an external broker. */
+  readonly watcherLogin: { readonly username: string; readonly password: string } | null;
   /** Start publishing for a device; a device with the same id (after a power cut) is replaced. */
   addDevice(device: TelemetryDevice): void;
   /** Stop publishing for a device and mark it offline (power cut). */
@@ -144,6 +146,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   return {
     brokerUrl: url,
     wsUrl: embedded?.wsUrl ?? null,
+    watcherLogin: embedded?.watcher ?? null,
     addDevice(device) {
       if (stopped) return;
       const id = device.runtime.deviceId;

@@ -37,6 +37,22 @@ describe('npm start (aquastop start) as a child process', () => {
     await tcp.endAsync(true);
   });
 
+  it('starts on a non-loopback address too: the monitor logs in by itself, anonymous clients are refused', async () => {
+    // Bound to every interface; this test connects through 127.0.0.1 only.
+    const open = await startDemoProcess(['--host', '0.0.0.0']);
+    try {
+      const url = `mqtt://127.0.0.1:${open.ports.mqtt}`;
+      await expect(mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 })).rejects.toThrow(/Not authorized|Bad username/i);
+      const operator = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, username: 'operator', password: 'demo' });
+      await operator.endAsync();
+      const devices = await fetch(`http://127.0.0.1:${open.ports.monitor}/api/devices`);
+      expect(devices.status).toBe(200);
+      expect(await open.interrupt(), open.stderr()).toBe(0);
+    } finally {
+      await open.cleanup();
+    }
+  });
+
   it('refuses a bad port flag with one line and exit 2', async () => {
     await expect(startDemoProcess(['--http-port', 'eighty'], 20_000)).rejects.toThrow(/exited with 2.*--http-port must be an integer/s);
   });
