@@ -3,6 +3,8 @@
  *
  * With --scenario: runs one scenario (by default as fast as possible), prints a timeline (or
  * JSON lines), checks its expectations and exits 0 (all held), 1 (one failed) or 2 (bad input).
+ * A scenario run at a set speed stops cleanly on SIGINT/SIGTERM (telemetry publishes the device
+ * and the bridge offline) and exits 130.
  * Without: programs back to back at real speed until stopped, with single-key fault
  * injection on a terminal.
  */
@@ -146,6 +148,7 @@ export async function runSim(flags: SimFlags): Promise<number> {
     }
 
     const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim) : null;
+    let interrupted: NodeJS.Signals | null = null;
     try {
       await sim.start();
       if (interactive) {
@@ -155,7 +158,20 @@ export async function runSim(flags: SimFlags): Promise<number> {
         await runWithProgress(sim, durationMs!);
       } else {
         const { runRealtime } = await import('../../sim/realtime.js');
-        await runRealtime([sim], { speed, durationMs: durationMs! }).done;
+        const run = runRealtime([sim], { speed, durationMs: durationMs! });
+        // A real-speed run is long: a signal ends it cleanly (device and bridge offline), exit 130.
+        const onSignal = (sig: NodeJS.Signals) => {
+          interrupted = sig;
+          run.stop();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          await run.done;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       }
       await sim.settle();
       const { evaluate } = await import('../../sim/expectations.js');
@@ -179,7 +195,8 @@ export async function runSim(flags: SimFlags): Promise<number> {
       };
       out(flags.json ? JSON.stringify(summary) : interactive ? formatStopped(summary) : formatSummary(summary));
       await sim.stop();
-      return interactive ? 0 : passed ? 0 : 1;
+      if (interrupted) process.stderr.write(`aquastop sim: stopped by ${interrupted} before the scenario's end\n`);
+      return interactive ? 0 : interrupted ? 130 : passed ? 0 : 1;
     } finally {
       if (telemetry) {
         await telemetry.flush().catch(() => undefined);

@@ -75,6 +75,26 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     }
   });
 
+  it('publishes the device offline itself when a real-speed scenario run gets SIGTERM, and exits 130', async () => {
+    const device = account('dishwasher-2');
+    const sim = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--id', 'dishwasher-2', '--broker', broker.url, '--username', device.username, '--password', device.password, '--data-dir', dataDir],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => sim.once('exit', (code, signal) => resolve([code, signal])));
+    const w = await Watcher.connect(broker.url, ['aquastop/dishwasher-2/availability'], account('viewer'));
+    try {
+      await w.waitFor('aquastop/dishwasher-2/availability', (a) => a.state === 'online', 20_000);
+      sim.kill('SIGTERM');
+      expect(await exit).toEqual([130, null]);
+      await w.waitFor('aquastop/dishwasher-2/availability', (a) => a.state === 'offline');
+    } finally {
+      if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');
+      await w.end();
+    }
+  });
+
   it('refuses a wrong password with one line and exit 2', async () => {
     const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', broker.url, '--username', 'operator', '--password', 'wrong', '--data-dir', dataDir]);
     expect(r.code).toBe(2);
