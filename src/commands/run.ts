@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { isBrokerUrl } from '../telemetry/broker-url.js';
 import { UsageError } from './errors.js';
 
 const optionsSchema = z.object({
@@ -18,7 +19,7 @@ const optionsSchema = z.object({
   mqtt: z.boolean(),
   broker: z
     .string()
-    .regex(/^(mqtts?|wss?):\/\/[^\s]+$/, '--broker must be a URL like mqtt://host:1883')
+    .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883')
     .optional(),
   mqttPort: z.coerce.number().int().min(0).max(65535),
   username: z.string().optional(),

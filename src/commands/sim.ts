@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { isBrokerUrl } from '../telemetry/broker-url.js';
 import { UsageError } from './errors.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
@@ -37,7 +38,7 @@ const flagsSchema = z.object({
   mqtt: z.boolean().default(true),
   broker: z
     .string()
-    .regex(/^(mqtts?|wss?):\/\/[^\s/]+/, '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss://')
+    .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss://')
     .optional(),
   mqttPort: PORT.default(1883),
   wsPort: PORT.default(9001),

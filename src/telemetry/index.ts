@@ -12,6 +12,7 @@ import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
 import type { Account } from './access.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { isBrokerUrl } from './broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { parseTopic, topicFor, type injectSchema } from './topics.js';
@@ -104,7 +105,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     credentials = embedded.internal;
   } else {
     url = options.broker.url;
-    if (!/^(mqtts?|wss?):\/\/[^\s/]+/.test(url)) throw new TelemetryError(`--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss:// (got "${url}")`);
+    if (!isBrokerUrl(url)) throw new TelemetryError(`--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss:// (got "${url}")`);
     credentials = {
       ...(options.broker.username !== undefined ? { username: options.broker.username } : {}),
       ...(options.broker.password !== undefined ? { password: options.broker.password } : {}),

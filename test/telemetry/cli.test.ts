@@ -117,6 +117,13 @@ describe('aquastop sim with the embedded broker', () => {
     }
   });
 
+  it('refuses a malformed --broker URL with one line and exit 2 instead of connecting somewhere else', async () => {
+    for (const url of ['mqtt://127.0.0.1:notaport', 'mqtt://broker host', 'http://127.0.0.1:1883', 'mqtt://127.0.0.1:99999']) {
+      const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', url, '--data-dir', join(tmpdir(), `aquastop-url-${process.pid}`)]);
+      expect([r.code, r.stderr.trim()], url).toEqual([2, expect.stringMatching(/^aquastop: --broker must be a URL like mqtt:\/\/host:1883/)]);
+    }
+  });
+
   it('refuses an accounts file that fails its schema, naming the problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aquastop-accounts-'));
     try {
