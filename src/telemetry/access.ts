@@ -134,9 +134,20 @@ export function mayPublish(who: Principal, topic: string, ns: Namespaces): boole
   }
 }
 
-/** True when `who` may subscribe to `filter`: everything under our namespaces, nothing else. */
-export function maySubscribe(_who: Principal, filter: string, ns: Namespaces): boolean {
+/**
+ * True when `who` may subscribe to `filter`. People and watchers read everything under our
+ * namespaces; a device reads only its own commands and Home Assistant's birth message, a fleet
+ * process the commands of any device (the same as the mosquitto aclfile).
+ */
+export function maySubscribe(who: Principal, filter: string, ns: Namespaces): boolean {
   if (filter.startsWith('$')) return false;
+  const haStatus = ns.haPrefix !== null && filter === `${ns.haPrefix}/status`;
+  if (who.role === 'device' || who.role === 'fleet') {
+    if (haStatus) return true;
+    const t = deviceTopic(filter, ns.base);
+    if (!t || (t.tail !== 'set' && t.tail !== 'inject')) return false;
+    return who.role === 'fleet' ? t.id !== '#' : t.id === who.username;
+  }
   const under = (prefix: string) => filter === `${prefix}/#` || filter.startsWith(`${prefix}/`);
   return under(ns.base) || (ns.haPrefix !== null && under(ns.haPrefix)) || filter === '#';
 }

@@ -19,6 +19,9 @@ import { Aedes, type Client } from 'aedes';
 import { createServer as createWsServer } from 'aedes-server-factory';
 import { AccountBook, mayPublish, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
+/** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB. */
+export const MAX_PUBLISH_BYTES = 64 * 1024;
+
 export interface EmbeddedBrokerOptions extends Namespaces {
   readonly host: string;
   /** TCP port; 0 picks a free one. */
@@ -96,6 +99,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // A null client is aedes publishing a stored will of a client that is long gone.
       if (client === null) return done(null);
       const who = principals.get(client);
+      if (packet.payload.length > MAX_PUBLISH_BYTES) {
+        // Nothing of ours is this large; forwarding it would load every subscriber, dashboards included.
+        log(`refused publish by ${name(client, who)} on ${packet.topic}: ${packet.payload.length} bytes (at most ${MAX_PUBLISH_BYTES}); disconnected it`);
+        return done(new Error('payload too large'));
+      }
       if (who && mayPublish(who, packet.topic, ns)) return done(null);
       log(`refused publish by ${name(client, who)} (${who?.role ?? 'no role'}) on ${packet.topic}; disconnected it`);
       done(new Error(`not authorised to publish on ${packet.topic}`));
@@ -104,7 +112,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const who = principals.get(client);
       if (who && maySubscribe(who, sub.topic, ns)) return done(null, sub);
       log(`refused subscription by ${name(client, who)} to ${sub.topic}`);
-      done(new Error(`not authorised to subscribe to ${sub.topic}`), null);
+      // A null subscription is a refusal in the SUBACK (0x80); the client stays connected.
+      done(null, null);
     },
   });
   const servers: (NetServer | HttpServer)[] = [];

@@ -64,7 +64,14 @@ export class Connection {
       this.outages++;
       this.log(`broker ${this.options.url} unreachable; protecting offline, fault events are kept and sent after reconnect`);
     });
-    this.client.on('error', (err) => this.log(`broker error: ${err.message}`));
+    // While the broker is away mqtt.js retries every second: say each distinct error once per outage.
+    let lastError = '';
+    this.client.on('connect', () => (lastError = ''));
+    this.client.on('error', (err) => {
+      if (err.message === lastError) return;
+      lastError = err.message;
+      this.log(`broker error: ${err.message}`);
+    });
   }
 
   get connected(): boolean {

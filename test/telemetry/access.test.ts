@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { mayPublish, maySubscribe, type Principal } from '../../src/telemetry/access.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { MAX_PUBLISH_BYTES, startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
 import { account, ACCOUNTS } from './mosquitto.js';
 
 const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
@@ -38,7 +38,21 @@ describe('who may publish what', () => {
     expect(mayPublish(principal, topic, ns)).toBe(allowed);
   });
 
-  it('lets anyone subscribe under our namespaces only', () => {
+  it('lets a device read only its own commands, a fleet every device\'s, and both Home Assistant\'s birth', () => {
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/d1/set', ns)).toBe(true);
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/d1/inject', ns)).toBe(true);
+    expect(maySubscribe(who('device', 'd1'), 'homeassistant/status', ns)).toBe(true);
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/d2/set', ns)).toBe(false);
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/+/set', ns)).toBe(false);
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/#', ns)).toBe(false);
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/d2/fault', ns)).toBe(false);
+    expect(maySubscribe(who('fleet'), 'aquastop/d7/set', ns)).toBe(true);
+    expect(maySubscribe(who('fleet'), 'aquastop/+/inject', ns)).toBe(true);
+    expect(maySubscribe(who('fleet'), 'aquastop/#', ns)).toBe(false);
+    expect(maySubscribe(who('fleet'), 'aquastop/d7/heartbeat', ns)).toBe(false);
+  });
+
+  it('lets people and watchers subscribe under our namespaces only', () => {
     expect(maySubscribe(who('viewer'), 'aquastop/#', ns)).toBe(true);
     expect(maySubscribe(who('viewer'), 'homeassistant/+/d1/+/config', ns)).toBe(true);
     expect(maySubscribe(who('viewer'), '$SYS/#', ns)).toBe(false);
@@ -47,6 +61,36 @@ describe('who may publish what', () => {
 });
 
 describe('the embedded broker and anonymous clients', () => {
+  it('refuses (and does not forward) a payload over 64 KiB, and answers a refused subscription without disconnecting', async () => {
+    const lines: string[] = [];
+    const b = await startEmbeddedBroker({ ...ns, host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS, log: (l) => lines.push(l) });
+    try {
+      const watcher = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, ...account('viewer') });
+      const seen: number[] = [];
+      watcher.on('message', (_t, p) => seen.push(p.length));
+      await watcher.subscribeAsync('aquastop/#', { qos: 1 });
+      const op = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, ...account('operator') });
+      const closed = new Promise<void>((resolve) => op.once('close', () => resolve()));
+      op.publish('aquastop/d1/set', Buffer.alloc(MAX_PUBLISH_BYTES + 1, 'x'), { qos: 0 });
+      await closed;
+      await op.endAsync(true);
+      expect(lines).toEqual([`refused publish by "operator" on aquastop/d1/set: ${MAX_PUBLISH_BYTES + 1} bytes (at most ${MAX_PUBLISH_BYTES}); disconnected it`]);
+      lines.length = 0;
+
+      const device = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, ...account('dishwasher-2') });
+      await expect(device.subscribeAsync('aquastop/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+      expect((await device.subscribeAsync('aquastop/dishwasher-2/set', { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+      // Still connected: its own heartbeat reaches the watcher, and it is the only message the watcher saw.
+      await device.publishAsync('aquastop/dishwasher-2/heartbeat', 'ok', { qos: 1 });
+      await expect.poll(() => seen).toEqual([2]);
+      expect(lines).toEqual(['refused subscription by "dishwasher-2" to aquastop/#']);
+      await device.endAsync();
+      await watcher.endAsync();
+    } finally {
+      await b.close();
+    }
+  });
+
   let broker: EmbeddedBroker | null = null;
   afterEach(async () => {
     await broker?.close();
