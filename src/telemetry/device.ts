@@ -67,13 +67,11 @@ export class DeviceTelemetry {
 
   attach(device: Attachment): void {
     this.detachListeners();
+    this.outbox.begin();
     if (!this.started) {
       this.started = true;
-      this.outbox.begin();
-      // Events an earlier run could not deliver go first, in order.
+      // Events an earlier run could not deliver go first, in order (later boots' are in flight already).
       for (const event of this.outbox.pending()) this.sendFault(event);
-    } else {
-      this.outbox.begin();
     }
     this.current = device;
     this.injector = device.inject ?? null;

@@ -13,7 +13,8 @@
  *   counted in `dropped`, never the newest.
  * - Writes are atomic (write to a temporary file, then rename). A file that cannot be read is
  *   moved aside (`.corrupt`) and the device starts afresh; a failed write is reported through
- *   `onError` and the events stay in memory.
+ *   `onError` and the events stay in memory. When the boot count is lost or cannot be kept,
+ *   boots are numbered by wall-clock seconds instead, so event ids still never repeat.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,6 +36,8 @@ export interface OutboxOptions {
   readonly deviceId: string;
   readonly limit?: number;
   readonly onError?: (message: string) => void;
+  /** Wall time, used only to number boots when the stored count is lost; default Date.now. */
+  readonly wallNow?: () => number;
 }
 
 export class DeviceOutbox {
@@ -45,20 +48,38 @@ export class DeviceOutbox {
   private seq = 0;
   private readonly limit: number;
   private readonly onError: (message: string) => void;
+  private readonly wallNow: () => number;
+  /** False when the stored boot count was lost (a corrupt file moved aside). */
+  private remembered = true;
+  private loaded = false;
 
   constructor(options: OutboxOptions) {
     this.path = join(options.dataDir, options.deviceId, 'telemetry.json');
     this.limit = options.limit ?? 1_000;
     this.onError = options.onError ?? (() => undefined);
+    this.wallNow = options.wallNow ?? Date.now;
   }
 
-  /** Loads what an earlier run left, counts this boot, saves. */
+  /** Counts a boot and saves; the first time, loads what an earlier run left. */
   begin(): void {
-    const stored = this.load();
-    this.boot = stored.boot + 1;
-    this.events = stored.outbox;
+    if (!this.loaded) {
+      // Only the first boot in this process reads the file; later ones (a power cut and restore)
+      // keep what is in memory, which is newer, and may be all there is when the disk fails.
+      const stored = this.load();
+      this.boot = stored.boot;
+      this.events = stored.outbox;
+      this.loaded = true;
+    }
+    this.boot++;
     this.seq = 0;
-    this.save();
+    const kept = this.remembered && this.save();
+    if (!kept) {
+      // The count was lost (unreadable file) or cannot be kept (unwritable): boots numbered from 1
+      // again would repeat event ids a consumer has seen. Seconds since 1970 cannot repeat them.
+      this.boot = Math.max(this.boot, Math.floor(this.wallNow() / 1000));
+      if (!this.remembered) this.save();
+    }
+    this.remembered = true;
   }
 
   /** A new event id, unique for this device across restarts. */
@@ -96,6 +117,7 @@ export class DeviceOutbox {
     try {
       return fileSchema.parse(JSON.parse(text));
     } catch {
+      this.remembered = false;
       this.onError(`${this.path} is unreadable; kept as ${this.path}.corrupt, starting afresh`);
       try {
         renameSync(this.path, `${this.path}.corrupt`);
@@ -106,14 +128,17 @@ export class DeviceOutbox {
     }
   }
 
-  private save(): void {
+  /** True when the file was written. */
+  private save(): boolean {
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.tmp`;
       writeFileSync(tmp, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }));
       renameSync(tmp, this.path);
+      return true;
     } catch (err) {
       this.onError(`cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; fault events are kept in memory only`);
+      return false;
     }
   }
 }
