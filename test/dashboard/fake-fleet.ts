@@ -32,8 +32,9 @@ export function baseState(): State {
   };
 }
 
-export async function startFakeFleet(mqttUrl: string, base = 'aquastop'): Promise<FakeFleet> {
-  const client = await mqtt.connectAsync(mqttUrl, { username: 'device', clientId: `fake-fleet-${process.pid}-${Math.random()}` });
+/** `login` defaults to the test broker's stand-in user `device`; a secured broker needs a fleet account. */
+export async function startFakeFleet(mqttUrl: string, base = 'aquastop', login: { username: string; password?: string } = { username: 'device' }): Promise<FakeFleet> {
+  const client = await mqtt.connectAsync(mqttUrl, { ...login, clientId: `fake-fleet-${process.pid}-${Math.random()}` });
   const states = new Map<string, State>();
   const seq = new Map<string, number>();
   const injected: Array<{ id: string; inject: string }> = [];

@@ -1,12 +1,15 @@
-// Bootstrap: read the config, connect to the broker over WebSocket as a viewer, feed the fleet
-// model, and render changes once per animation frame (never per message).
+// Bootstrap: read the config, connect to the broker over WebSocket as a viewer (signing in when
+// the broker refuses anonymous viewers), feed the fleet model, and render changes once per
+// animation frame (never per message).
 
 import mqtt from '/vendor/mqtt.esm.js';
 import { Fleet } from './fleet.js';
 import { TileGrid } from './tiles.js';
 import { DeviceView } from './device-view.js';
-import { Operator, explain } from './operator.js';
+import { Operator } from './operator.js';
 import { MonitorFeed } from './monitor-feed.js';
+import { ViewerConnection } from './viewer.js';
+import { SignInForm, askCredentialsWith } from './sign-in.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -14,47 +17,6 @@ async function loadConfig() {
   const config = await (await fetch('/config.json')).json();
   const q = new URLSearchParams(location.search);
   return { ...config, wsUrl: q.get('ws') ?? config.wsUrl, baseTopic: q.get('base') ?? config.baseTopic };
-}
-
-function askCredentialsWith(operator) {
-  const dialog = $('#login');
-  const form = dialog.querySelector('form');
-  const error = dialog.querySelector('.login-error');
-  return () =>
-    new Promise((resolve, reject) => {
-      error.textContent = '';
-      dialog.showModal();
-      form.querySelector('[name=username]').focus();
-      const cleanup = () => {
-        form.removeEventListener('submit', onSubmit);
-        dialog.removeEventListener('cancel', onCancel);
-        form.querySelector('[data-cancel]').removeEventListener('click', onCancel);
-      };
-      const onCancel = (e) => {
-        e.preventDefault();
-        cleanup();
-        dialog.close();
-        reject(new Error('cancelled: no operator credentials given'));
-      };
-      const onSubmit = async (e) => {
-        e.preventDefault();
-        const user = form.username.value;
-        const pass = form.password.value;
-        error.textContent = 'connecting…';
-        try {
-          await operator.login(user, pass);
-          cleanup();
-          form.password.value = '';
-          dialog.close();
-          resolve();
-        } catch (err) {
-          error.textContent = err.message;
-        }
-      };
-      form.addEventListener('submit', onSubmit);
-      dialog.addEventListener('cancel', onCancel);
-      form.querySelector('[data-cancel]').addEventListener('click', onCancel);
-    });
 }
 
 async function main() {
@@ -74,17 +36,12 @@ async function main() {
     link.hidden = false;
   }
 
-  const viewer = mqtt.connect(config.wsUrl, {
-    clientId: `aquastop-dashboard-${Math.random().toString(16).slice(2, 10)}`,
-    reconnectPeriod: 2000,
-    connectTimeout: 8000,
-  });
   const operator = new Operator(mqtt, config.wsUrl, base, fleet);
   const view = new DeviceView($('#device-view'), {
     fleet,
     faults: config.faults,
     operator,
-    viewer: () => viewer,
+    viewer: () => viewer.client,
     askCredentials: askCredentialsWith(operator),
     monitor,
   });
@@ -110,29 +67,42 @@ async function main() {
     }
   }
   const renderSummary = () => {
+    if (document.body.dataset.signin) {
+      $('#summary').textContent = 'sign in to see the fleet';
+      return;
+    }
     const s = fleet.summary();
     const bridge = fleet.bridge === 'offline' ? ' · publisher (bridge) offline' : '';
     $('#summary').textContent = `${s.total} appliances · ${s.online} online · ${s.down} down · ${s.faulted} with a fault${bridge}`;
     document.body.dataset.bridge = fleet.bridge ?? 'unknown';
   };
 
-  viewer.on('connect', () => {
-    status.textContent = 'connected';
-    status.dataset.state = 'connected';
-    viewer.subscribe([`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/set/result`, `${base}/bridge/state`], { qos: 1 });
+  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/set/result`, `${base}/bridge/state`];
+  const viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
+    onConnect: (client) => {
+      signIn.hide();
+      renderSummary();
+      client.subscribe(topics, { qos: 1 });
+      // Signed in with an operator account and asked to use it for commands too.
+      const account = viewer.account;
+      if (account && account.operator && !operator.loggedIn) operator.login(account.username, account.password).catch(() => undefined);
+    },
+    onMessage: (topic, payload) => {
+      perf.messages++;
+      if (fleet.handle(topic, payload.toString())) schedule();
+    },
+    onState: ({ state, text, user }) => {
+      status.textContent = text;
+      status.dataset.state = state;
+      signIn.showAccount(state === 'connected' ? user : null);
+    },
+    onRefused: ({ anonymous, reason }) => {
+      signIn.show(anonymous ? '' : reason);
+      renderSummary();
+    },
   });
-  viewer.on('reconnect', () => {
-    status.textContent = 'reconnecting…';
-    status.dataset.state = 'reconnecting';
-  });
-  viewer.on('error', (err) => {
-    status.textContent = `broker error: ${explain(err)}`;
-    status.dataset.state = 'error';
-  });
-  viewer.on('message', (topic, payload) => {
-    perf.messages++;
-    if (fleet.handle(topic, payload.toString())) schedule();
-  });
+  const signIn = new SignInForm(viewer, operator, config.wsUrl);
+  viewer.start();
 
   setInterval(() => {
     fleet.tick();

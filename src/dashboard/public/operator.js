@@ -118,6 +118,7 @@ export class Operator {
   inject(id, fault, viewer) {
     const client = this.loggedIn ? this.client : viewer;
     return new Promise((resolve, reject) => {
+      if (!client) return reject(new Error('not connected to the broker (sign in first)'));
       client.publish(`${this.base}/${id}/inject`, JSON.stringify({ inject: fault }), { qos: 1 }, (err) => (err ? reject(new Error(explain(err))) : resolve()));
     });
   }

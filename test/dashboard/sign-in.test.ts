@@ -1,0 +1,128 @@
+/**
+ * The page against the embedded broker bound to 0.0.0.0, where every client needs an account
+ * (reached here only through 127.0.0.1): the anonymous viewer is refused, so the page asks a
+ * person to sign in, says so when the broker refuses the account, and shows the fleet once it
+ * accepts one.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasTools } from '../helpers/tools.js';
+import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { accountsFileSchema } from '../../src/telemetry/access.js';
+import { startFakeFleet, type FakeFleet } from './fake-fleet.js';
+import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';
+
+const DEVICES = ['secure-kitchen', 'secure-cellar'];
+const { accounts } = accountsFileSchema.parse(JSON.parse(readFileSync('src/telemetry/mosquitto/accounts.example.json', 'utf8')));
+const account = (role: string) => accounts.find((a) => a.role === role)!;
+const loopback = (url: string) => url.replace('//0.0.0.0:', '//127.0.0.1:');
+
+describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on a broker that refuses anonymous clients', () => {
+  let broker: EmbeddedBroker;
+  const brokerLog: string[] = [];
+  let fleet: FakeFleet;
+  let dashboard: DashboardServer;
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ host: '0.0.0.0', port: 0, wsPort: 0, accounts, base: 'aquastop', haPrefix: 'homeassistant', log: (l) => brokerLog.push(l) });
+    fleet = await startFakeFleet(loopback(broker.url), 'aquastop', broker.internal);
+    for (const id of DEVICES) {
+      await fleet.publish('availability', id, { state: 'online' });
+      await fleet.setState(id, id === 'secure-kitchen' ? { state: 'armed.filling', valve: 'open' } : {});
+    }
+    dashboard = await startDashboard({ port: 0, wsUrl: loopback(broker.wsUrl!) });
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    await page.goto(dashboard.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await fleet?.stop();
+    await broker?.close();
+  });
+
+  const signIn = async (p: Page, who: { username: string; password: string }, opts: { operator?: boolean } = {}) => {
+    await p.locator('#signin input[name=username]').fill(who.username);
+    await p.locator('#signin input[name=password]').fill(who.password);
+    if (opts.operator) await p.locator('#signin input[name=operator]').check();
+    await p.click('#signin button[type=submit]');
+  };
+  const stored = (p: Page) => p.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }));
+
+  it('shows the sign-in form when the broker refuses the anonymous viewer', async () => {
+    await expect.poll(() => page.locator('#signin').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await page.locator('#conn').getAttribute('data-state')).toBe('sign-in');
+    expect(await page.locator('#conn').textContent()).toBe('sign-in needed');
+    expect(await page.locator('#signin').textContent()).toContain(`The broker ${loopback(broker.wsUrl!)} does not let anonymous clients in`);
+    expect(await page.locator('#signin .signin-error').textContent()).toBe('');
+    expect(brokerLog.some((l) => /^refused anonymous client aquastop-dashboard-/.test(l))).toBe(true);
+    expect(await page.locator('.tile').count()).toBe(0);
+    expect(await page.locator('#summary').textContent()).toBe('sign in to see the fleet');
+    await screenshot(page, 'dashboard-sign-in.png');
+  });
+
+  it('says clearly that a wrong password was refused, and keeps nothing', async () => {
+    await signIn(page, { username: 'viewer', password: 'wrong' });
+    await expect.poll(() => page.locator('#signin .signin-error').textContent(), { timeout: 10_000 }).toBe('login refused for viewer: Bad username or password');
+    expect(await page.locator('#signin').isVisible()).toBe(true);
+    expect(await stored(page)).toEqual({ session: 0, local: 0 });
+    expect(brokerLog).toContain('refused login "viewer": bad user name or password');
+    await screenshot(page, 'dashboard-sign-in-refused.png');
+  });
+
+  it('shows the fleet once signed in with the viewer account, kept for this tab only', async () => {
+    await signIn(page, account('viewer'));
+    await expect.poll(() => page.locator('.tile').count(), { timeout: 10_000 }).toBe(DEVICES.length);
+    expect(await page.locator('#signin').isVisible()).toBe(false);
+    expect(await page.locator('#conn').textContent()).toBe('connected as viewer');
+    expect(await page.locator('#signout').isVisible()).toBe(true);
+    expect(await page.locator('.tile[data-device-id="secure-kitchen"] .valve').textContent()).toBe('open');
+    expect(await stored(page)).toEqual({ session: 1, local: 0 });
+    await screenshot(page, 'dashboard-signed-in.png');
+    // A reload of this tab stays signed in; another tab asks again.
+    await page.reload();
+    await expect.poll(() => page.locator('#conn').textContent(), { timeout: 10_000 }).toBe('connected as viewer');
+    await expect.poll(() => page.locator('.tile').count()).toBe(DEVICES.length);
+    const other = await browser.newPage();
+    await other.goto(dashboard.url);
+    await expect.poll(() => other.locator('#signin').isVisible(), { timeout: 10_000 }).toBe(true);
+    await other.close();
+  });
+
+  it('asks for operator credentials for a command as before, while viewing as viewer', async () => {
+    await page.goto(`${dashboard.url}#/device/secure-kitchen`);
+    await page.click('button[data-command="closeValve"]');
+    await expect.poll(() => page.locator('#login').isVisible()).toBe(true);
+    await page.locator('#login input[name=username]').fill('operator');
+    await page.locator('#login input[name=password]').fill(account('operator').password);
+    await page.click('#login button[type=submit]');
+    await expect.poll(() => page.locator('.command-result').textContent(), { timeout: 10_000 }).toBe('Close valve: ok');
+    expect(fleet.states.get('secure-kitchen')?.valve).toBe('closed');
+  });
+
+  it('signs out: the account is forgotten and the form is back', async () => {
+    await page.click('#signout');
+    await expect.poll(() => page.locator('#signin').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await stored(page)).toEqual({ session: 0, local: 0 });
+    expect(await page.locator('#signout').isVisible()).toBe(false);
+    // signing out ends the operator's session too
+    await expect.poll(() => page.locator('.operator-line').textContent()).toBe('commands ask for operator credentials');
+  });
+
+  it('uses an operator account signed in for viewing for commands too, when asked to', async () => {
+    await fleet.setState('secure-cellar', { valve: 'open' });
+    await signIn(page, account('operator'), { operator: true });
+    await expect.poll(() => page.locator('#conn').textContent(), { timeout: 10_000 }).toBe('connected as operator');
+    await page.goto(`${dashboard.url}#/device/secure-cellar`);
+    await expect.poll(() => page.locator('.operator-line').textContent(), { timeout: 10_000 }).toBe('operator: operator');
+    await page.click('button[data-command="closeValve"]');
+    await expect.poll(() => page.locator('.command-result').textContent(), { timeout: 10_000 }).toBe('Close valve: ok');
+    expect(await page.locator('#login').isVisible()).toBe(false);
+    expect(fleet.states.get('secure-cellar')?.valve).toBe('closed');
+  });
+});
