@@ -5,6 +5,8 @@
  * accepts one.
  */
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
@@ -124,5 +126,46 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on a broker that refuse
     await expect.poll(() => page.locator('.command-result').textContent(), { timeout: 10_000 }).toBe('Close valve: ok');
     expect(await page.locator('#login').isVisible()).toBe(false);
     expect(fleet.states.get('secure-cellar')?.valve).toBe('closed');
+  });
+});
+
+describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on brokers that close the connection, or are not there', () => {
+  let closer: WebSocketServer;
+  let dashboard: DashboardServer;
+  let browser: TestBrowser;
+  const url = (ws: string) => `${dashboard.url}?ws=${encodeURIComponent(ws)}`;
+
+  beforeAll(async () => {
+    // Takes the websocket, reads the CONNECT, and hangs up without a CONNACK (as some brokers refuse).
+    closer = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'mqtt' });
+    closer.on('connection', (socket) => socket.once('message', () => socket.close()));
+    await new Promise((r) => closer.once('listening', r));
+    dashboard = await startDashboard({ port: 0, wsUrl: 'ws://127.0.0.1:1' });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await new Promise((r) => closer?.close(r));
+  });
+
+  it('asks for an account when the broker closes the connection right after it opened', async () => {
+    const page = await browser.newPage();
+    await page.goto(url(`ws://127.0.0.1:${(closer.address() as AddressInfo).port}`));
+    await expect.poll(() => page.locator('#signin').isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await page.locator('#conn').textContent()).toBe('sign-in needed');
+    await page.close();
+  });
+
+  it('keeps reconnecting, without a sign-in form, when nothing listens at the broker URL', async () => {
+    const free = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => free.once('listening', r));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((r) => free.close(r));
+    const page = await browser.newPage();
+    await page.goto(url(`ws://127.0.0.1:${port}`));
+    await expect.poll(() => page.locator('#conn').getAttribute('data-state'), { timeout: 10_000 }).toBe('reconnecting');
+    expect(await page.locator('#signin').isVisible()).toBe(false);
+    await page.close();
   });
 });
