@@ -15,7 +15,7 @@ import { Simulation } from '../../sim/engine.js';
 import { loadBuiltinScenario } from '../../sim/scenarios/index.js';
 import { startTelemetry } from '../../src/telemetry/index.js';
 import { parseTopic, TOPICS } from '../../src/telemetry/topics.js';
-import { account, startMosquitto } from '../telemetry/mosquitto.js';
+import { account, startMosquitto } from '../helpers/mosquitto.js';
 
 interface Message {
   readonly topic: string;
@@ -121,6 +121,6 @@ export async function run(): Promise<Record<string, unknown>> {
       runs,
     };
   } finally {
-    await broker.kill();
+    await broker.close();
   }
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
-import { MOSQUITTO, startMosquitto, type Mosquitto } from '../monitor/mosquitto.js';
+import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startFakeFleet, type FakeFleet } from './fake-fleet.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 
@@ -18,7 +18,7 @@ describe.skipIf(!hasTools(CHROMIUM, MOSQUITTO))('the dashboard page on mosquitto
   let page: Page;
 
   beforeAll(async () => {
-    broker = await startMosquitto({ websockets: true });
+    broker = await startMosquitto({ config: 'open' });
     fleet = await startFakeFleet(broker.url);
     for (const id of ['mq-kitchen', 'mq-leaky']) {
       await fleet.publish('availability', id, { state: 'online' });

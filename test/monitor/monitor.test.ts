@@ -16,14 +16,14 @@ import type { Alert, DeviceReport } from '../../src/monitor/types.js';
 import { topicFor } from '../../src/telemetry/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
 import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice } from './helpers.js';
-import { MOSQUITTO, startMosquitto } from './mosquitto.js';
+import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.js';
 
 interface Broker {
   readonly url: string;
   close(): Promise<void>;
 }
 const BROKERS: Array<[string, () => Promise<Broker>]> = [['aedes', startBroker]];
-if (hasTools(MOSQUITTO)) BROKERS.push(['mosquitto', () => startMosquitto()]);
+if (hasTools(MOSQUITTO)) BROKERS.push(['mosquitto', () => startMosquitto({ config: 'open' })]);
 
 let broker: Broker;
 let startBrokerOfSuite: () => Promise<Broker> = startBroker;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { mayPublish, maySubscribe, type Principal } from '../../src/telemetry/access.js';
 import { MAX_PUBLISH_BYTES, startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
-import { account, ACCOUNTS } from './mosquitto.js';
+import { account, ACCOUNTS } from '../helpers/mosquitto.js';
 
 const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
 const who = (role: Principal['role'], username?: string): Principal => ({ role, ...(username ? { username } : {}) });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aquastop, ROOT } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 import { freePort } from '../e2e/start-process.js';
-import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
+import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Watcher } from './rig.js';
 
 describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim seen by mosquitto_sub', () => {
@@ -21,7 +21,7 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     broker = await startMosquitto();
   });
   afterAll(async () => {
-    await broker?.kill();
+    await broker?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { wallClock } from '../../src/board/clock.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
 import { telemetryContract } from './contract.js';
-import { ACCOUNTS, account } from './mosquitto.js';
+import { ACCOUNTS, account } from '../helpers/mosquitto.js';
 
 let host: Telemetry;
 const dir = mkdtempSync(join(tmpdir(), 'aquastop-embedded-'));

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { hasTools } from '../helpers/tools.js';
 import { telemetryContract } from './contract.js';
-import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
+import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 
 describe.skipIf(!hasTools('mosquitto'))('mosquitto', () => {
   let broker: Mosquitto;
@@ -13,7 +13,7 @@ describe.skipIf(!hasTools('mosquitto'))('mosquitto', () => {
     broker = await startMosquitto();
   });
   afterAll(async () => {
-    await broker?.kill();
+    await broker?.close();
   });
 
   telemetryContract({

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultEventSchema, heartbeatSchema } from '../../src/telemetry/topics.js';
 import { hasTools } from '../helpers/tools.js';
-import { account, startMosquitto, type Mosquitto } from './mosquitto.js';
+import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startRig, Watcher, type Rig } from './rig.js';
 
 /** A leak that latches i30, is mopped up, and reset once dry: one raised and one cleared event. */
@@ -23,10 +23,10 @@ const pendingOnDisk = (rig: Rig, id: string) =>
 describe.skipIf(!hasTools('mosquitto'))('telemetry through broker outages', () => {
   let broker: Mosquitto;
   beforeAll(async () => {
-    broker = await startMosquitto();
+    broker = await startMosquitto({ persistence: true });
   });
   afterAll(async () => {
-    await broker?.kill();
+    await broker?.close();
   });
 
   it('delivers every fault event raised before, during and after a broker restart, in order, none twice; heartbeats are not replayed', async () => {

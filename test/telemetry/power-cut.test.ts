@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { heartbeatSchema } from '../../src/telemetry/topics.js';
-import { account, ACCOUNTS } from './mosquitto.js';
+import { account, ACCOUNTS } from '../helpers/mosquitto.js';
 import { sendCommand, startRig, Watcher, type Rig } from './rig.js';
 
 describe('a power cut through MQTT on a simulated appliance', () => {
