@@ -54,3 +54,23 @@ describe.skipIf(!hasTools('script'))('aquastop sim on a terminal', () => {
     }
   });
 });
+
+describe.skipIf(!hasTools('script'))('aquastop sim --scenario on a terminal', () => {
+  const onTerminal = (args: string) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn('script', ['-qfec', `${process.execPath} --import tsx src/cli.ts sim --no-mqtt ${args}`, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+
+  it('shows a progress line on a run that takes longer than a second, and none on a short one', async () => {
+    // 60 virtual hours at max speed take a few seconds of wall time.
+    const long = await onTerminal('--scenario normal-cycle --duration 60h');
+    expect(long.code).toBe(0);
+    expect(long.output).toMatch(/\r\[#+ *\] \d{1,3}% {2}\d+:\d{2}:\d{2}\.\d virtual/);
+    const short = await onTerminal('--scenario normal-cycle');
+    expect(short.code).toBe(0);
+    expect(short.output).not.toMatch(/virtual\r|\] \d{1,3}%/);
+  });
+});
