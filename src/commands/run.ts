@@ -72,6 +72,12 @@ async function run(o: RunOptions): Promise<void> {
     import('../board/file-store.js'),
     import('../board/clock.js'),
   ]);
+  // Listen for Ctrl-C from the start: a signal that comes while connecting still ends in a clean
+  // stop (valve closed, device offline) instead of the default kill.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb' });
   const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -125,11 +131,7 @@ async function run(o: RunOptions): Promise<void> {
     }
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   await telemetry?.stop();
   await runtime.stop();
 }
