@@ -122,7 +122,8 @@ export class Simulation {
   }
 
   /** Runs as fast as possible until `untilMs` of virtual time. */
-  async runFor(durationMs: number, onProgress?: (fraction: number) => void): Promise<void> {
+  /** Runs as fast as possible for `durationMs` of virtual time; `onProgress` returning false stops early. */
+  async runFor(durationMs: number, onProgress?: (fraction: number) => boolean | void): Promise<void> {
     const end = this.clock.now() + durationMs;
     // Boards that talk asynchronously (the emulated Arduino) need the event loop every tick.
     const yieldEvery = this.boardKind === 'simulated' ? 5_000 : 1;
@@ -132,7 +133,7 @@ export class Simulation {
       if (this.pending.length > 0) await this.settle();
       if (++n % yieldEvery === 0) {
         await new Promise((resolve) => setImmediate(resolve));
-        onProgress?.(1 - (end - this.clock.now()) / durationMs);
+        if (onProgress?.(1 - (end - this.clock.now()) / durationMs) === false) return;
       }
     }
   }

@@ -148,31 +148,36 @@ export async function runSim(flags: SimFlags): Promise<number> {
       out(`  ${scenario.description}`);
     }
 
-    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim) : null;
+    // A signal ends a scenario run cleanly (device and bridge published offline), exit 130. Listen
+    // from before the device goes online, so no signal can kill it with a stale "online" retained.
+    // (An interactive run has its own keys and signals.)
     let interrupted: NodeJS.Signals | null = null;
+    let stopRun = () => undefined as void;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupted = sig;
+      stopRun();
+    };
+    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim) : null;
+    if (!interactive) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     try {
       await sim.start();
       if (interactive) {
         const { runInteractive } = await import('../../sim/interactive.js');
         await runInteractive(sim, { speed: speed === 'max' ? 1 : speed, durationMs, out });
+      } else if (interrupted) {
+        // Stopped before it started: nothing to run.
       } else if (speed === 'max') {
-        await runWithProgress(sim, durationMs!);
+        await runWithProgress(sim, durationMs!, () => interrupted === null);
       } else {
         const { runRealtime } = await import('../../sim/realtime.js');
         const run = runRealtime([sim], { speed, durationMs: durationMs! });
-        // A real-speed run is long: a signal ends it cleanly (device and bridge offline), exit 130.
-        const onSignal = (sig: NodeJS.Signals) => {
-          interrupted = sig;
-          run.stop();
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          await run.done;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+        stopRun = () => run.stop();
+        // A signal may have come while this was loading.
+        if (interrupted) run.stop();
+        await run.done;
       }
       await sim.settle();
       const { evaluate } = await import('../../sim/expectations.js');
@@ -199,6 +204,8 @@ export async function runSim(flags: SimFlags): Promise<number> {
       if (interrupted) process.stderr.write(`aquastop sim: stopped by ${interrupted} before the scenario's end\n`);
       return interactive ? 0 : interrupted ? 130 : passed ? 0 : 1;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       if (telemetry) {
         await telemetry.flush().catch(() => undefined);
         await telemetry.stop().catch(() => undefined);
@@ -209,16 +216,19 @@ export async function runSim(flags: SimFlags): Promise<number> {
   }
 }
 
-async function runWithProgress(sim: import('../../sim/engine.js').Simulation, durationMs: number): Promise<void> {
+/** Runs at max speed with a progress line on a terminal after the first second; stops early when `goOn()` turns false. */
+async function runWithProgress(sim: import('../../sim/engine.js').Simulation, durationMs: number, goOn: () => boolean): Promise<void> {
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
   let shown = false;
   await sim.runFor(durationMs, (fraction) => {
-    if (!tty || performance.now() - started < 1_000) return;
+    if (!goOn()) return false;
+    if (!tty || performance.now() - started < 1_000) return true;
     shown = true;
     const width = 30;
     const done = Math.round(fraction * width);
     process.stderr.write(`\r[${'#'.repeat(done)}${' '.repeat(width - done)}] ${Math.round(fraction * 100)}%  ${formatTime(sim.clock.now())} virtual`);
+    return true;
   });
   if (shown) process.stderr.write('\r\x1b[K');
 }
