@@ -76,6 +76,9 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     await quiet.goto(dashboard.url);
     await expect.poll(() => quiet.locator('#conn').getAttribute('data-state'), { timeout: 10_000 }).toBe('connected');
     await fleet.setState('quiet-1', {});
+    // The tile comes from the state message: the page's subscriptions are in place, so the
+    // (never retained) heartbeat below cannot slip past them.
+    await expect.poll(() => quiet.locator('.tile[data-device-id="quiet-1"]').count(), { timeout: 10_000 }).toBe(1);
     await fleet.heartbeat('quiet-1'); // one heartbeat, intervalS 5: no heartbeat after 5 x 1.5 + 1 = 8.5 s
     const age = quiet.locator('.tile[data-device-id="quiet-1"] .age');
     await expect.poll(() => age.textContent(), { timeout: 10_000 }).toBe('0 s');
