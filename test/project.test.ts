@@ -38,8 +38,15 @@ describe('the project', () => {
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
   });
 
+  it('keeps the top level to what the project promises', () => {
+    const allowed = ['.ci', '.gitignore', 'README.md', 'hardware', 'package-lock.json', 'package.json', 'sim', 'src', 'test', 'tsconfig.json'];
+    const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+    const top = [...new Set(tracked.map((f) => f.split('/')[0]!))].sort();
+    expect(top.filter((entry) => !allowed.includes(entry))).toEqual([]);
+  });
+
   it('starts the aquastop bin', () => {
-    const out = execFileSync(process.execPath, [join(ROOT, 'bin/aquastop.js'), 'scenarios'], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'src/bin/aquastop.js'), 'scenarios'], { cwd: ROOT, encoding: 'utf8' });
     expect(out).toMatch(/^dishwasher-story +A cracked inlet hose/m);
   });
 });

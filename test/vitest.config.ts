@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// Kept under test/ (the top level holds only what the project promises); `npm test` passes it.
+
 export default defineConfig({
+  // The repository, not this folder: test paths and process.cwd() are the project root.
+  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     include: ['test/**/*.test.ts'],
     // One scratch directory per run (TMPDIR), removed at the end.

@@ -2,4 +2,4 @@
 // Entry point for the `aquastop` bin: runs the TypeScript CLI through tsx's loader.
 import { register } from 'tsx/esm/api';
 register();
-await import('../src/cli.ts');
+await import('../cli.ts');
