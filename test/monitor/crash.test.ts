@@ -5,16 +5,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { FileEventLog } from '../../src/monitor/event-log.js';
-import type { Alert } from '../../src/monitor/types.js';
-import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice, type TestBroker } from './helpers.js';
+import { killDevice, silentLogger, spawnDevice, startBroker, startWebhookReceiver, waitFor, type FixtureDevice, type TestBroker, type WebhookReceiver } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | void> = [];
@@ -22,19 +19,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function webhook(): Promise<{ url: string; received: Alert[] }> {
-  const received: Alert[] = [];
-  const hook: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Alert);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => hook.close(() => r())));
-  return { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, received };
+async function webhook(): Promise<WebhookReceiver> {
+  const hook = await startWebhookReceiver();
+  cleanups.push(() => hook.close());
+  return hook;
 }
 
 /** `aquastop monitor` as a child process; resolves once it printed its URL. */

@@ -1,13 +1,15 @@
 /**
  * Monitor test helpers: an in-process aedes broker on a free loopback port, the fixture
- * device as a child process, a silent logger, and bounded polling.
+ * device as a child process, a webhook receiver, a silent logger, and bounded polling.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
+import type { Alert } from '../../src/monitor/types.js';
 
 export interface TestBroker {
   readonly url: string;
@@ -32,6 +34,33 @@ export async function startBroker(): Promise<TestBroker> {
 }
 
 export const silentLogger = () => pino({ level: 'silent' });
+
+export interface WebhookReceiver {
+  readonly url: string;
+  /** Every alert POSTed, in arrival order. */
+  readonly received: Alert[];
+  close(): Promise<void>;
+}
+
+/** An HTTP endpoint on a free loopback port that records the alerts the monitor POSTs. */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const received: Alert[] = [];
+  const hook: HttpServer = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as Alert);
+      res.end('ok');
+    });
+  });
+  hook.listen(0, '127.0.0.1');
+  await once(hook, 'listening');
+  return {
+    url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise<void>((resolve) => hook.close(() => resolve())),
+  };
+}
 
 export interface FixtureDevice {
   readonly child: ChildProcessWithoutNullStreams;

@@ -5,17 +5,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.js';
-import type { Alert, DeviceReport } from '../../src/monitor/types.js';
+import type { DeviceReport } from '../../src/monitor/types.js';
 import { topicFor } from '../../src/telemetry/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
-import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice } from './helpers.js';
+import { killDevice, silentLogger, spawnDevice, startBroker, startWebhookReceiver, waitFor, type FixtureDevice } from './helpers.js';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.js';
 
 interface Broker {
@@ -125,17 +123,8 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
 
   it('sends a webhook once per incident: DOWN, UP, fault raised and cleared, none repeated after a restart', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
-    const received: Alert[] = [];
-    const hook: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as Alert);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const webhookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const hook = await startWebhookReceiver();
+    const { received, url: webhookUrl } = hook;
     try {
       const m = await monitor({ webhookUrl });
       const d = await device('hook-1', { WILL: '1' });
@@ -164,7 +153,7 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
         'down hook-1',
       ]);
     } finally {
-      await new Promise<void>((r) => hook.close(() => r()));
+      await hook.close();
     }
   });
 
