@@ -4,7 +4,6 @@
  * person to sign in, says so when the broker refuses the account, and shows the fleet once it
  * accepts one.
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +11,12 @@ import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
-import { accountsFileSchema } from '../../src/telemetry/access.js';
+import { ACCOUNTS } from '../helpers/mosquitto.js';
 import { startFakeFleet, type FakeFleet } from './fake-fleet.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 
 const DEVICES = ['secure-kitchen', 'secure-cellar'];
-const { accounts } = accountsFileSchema.parse(JSON.parse(readFileSync('src/telemetry/mosquitto/accounts.example.json', 'utf8')));
-const account = (role: string) => accounts.find((a) => a.role === role)!;
+const account = (role: string) => ACCOUNTS.find((a) => a.role === role)!;
 const loopback = (url: string) => url.replace('//0.0.0.0:', '//127.0.0.1:');
 
 describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on a broker that refuses anonymous clients', () => {
@@ -30,7 +28,7 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on a broker that refuse
   let page: Page;
 
   beforeAll(async () => {
-    broker = await startEmbeddedBroker({ host: '0.0.0.0', port: 0, wsPort: 0, accounts, base: 'aquastop', haPrefix: 'homeassistant', log: (l) => brokerLog.push(l) });
+    broker = await startEmbeddedBroker({ host: '0.0.0.0', port: 0, wsPort: 0, accounts: ACCOUNTS, base: 'aquastop', haPrefix: 'homeassistant', log: (l) => brokerLog.push(l) });
     fleet = await startFakeFleet(loopback(broker.url), 'aquastop', broker.internal);
     for (const id of DEVICES) {
       await fleet.publish('availability', id, { state: 'online' });

@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../e2e/start-process.js';
+import { loadAccountsFile } from '../../src/telemetry/access.js';
 import { findTool } from './tools.js';
 
 /** The mosquitto binary (Debian puts it in /usr/sbin, which is not always on PATH). */
@@ -23,12 +24,8 @@ export const MOSQUITTO = findTool('mosquitto') ?? '/usr/sbin/mosquitto';
 
 export const SHIPPED = join(process.cwd(), 'src', 'telemetry', 'mosquitto');
 
-/** The example accounts (accounts.example.json): the same users as the shipped passwd file. */
-export const ACCOUNTS = JSON.parse(readFileSync(join(SHIPPED, 'accounts.example.json'), 'utf8')).accounts as {
-  username: string;
-  password: string;
-  role: 'operator' | 'viewer' | 'fleet' | 'device';
-}[];
+/** The example accounts (accounts.example.json, read as `--accounts` reads it): the same users as the shipped passwd file. */
+export const ACCOUNTS = loadAccountsFile(join(SHIPPED, 'accounts.example.json'));
 
 export function account(username: string): { username: string; password: string } {
   const a = ACCOUNTS.find((x) => x.username === username);
