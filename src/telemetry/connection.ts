@@ -140,10 +140,6 @@ export class Connection {
     });
   }
 
-  unsubscribe(filters: string[]): void {
-    if (filters.length > 0) this.client.unsubscribe(filters);
-  }
-
   onMessage(listener: Listener): void {
     this.client.on('message', (topic, payload, packet) => listener(topic, payload, packet.retain));
   }

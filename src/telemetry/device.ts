@@ -90,6 +90,7 @@ export class DeviceTelemetry {
     this.scheduleHeartbeat();
   }
 
+  /** The device went away (power cut, or a clean stop): availability offline, no more heartbeats. */
   detach(): void {
     this.detachListeners();
     this.current = null;
@@ -121,11 +122,6 @@ export class DeviceTelemetry {
     const result = retained ? this.refuseRetained(tail, payload) : tail === 'set' ? this.runCommand(payload) : this.runInject(payload);
     if (result === null) return;
     this.o.track(this.o.connection.publish('setResult', { id: this.id }, result));
-  }
-
-  /** Clean stop: availability offline, no more heartbeats. */
-  stop(): void {
-    this.detach();
   }
 
   private runCommand(payload: Buffer): { ok: boolean; error?: string; command?: string; id?: string } {

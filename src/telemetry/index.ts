@@ -182,7 +182,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const d of devices.values()) d.stop();
+      for (const d of devices.values()) d.detach();
       await connection.end();
       await embedded?.close();
     },
