@@ -3,11 +3,13 @@
  * Bad values throw {@link MonitorError} with one line naming the flag.
  */
 import { z } from 'zod';
+import { isBrokerUrl } from '../telemetry/broker-url.js';
 
 export const monitorOptionsSchema = z.object({
   brokerUrl: z
     .string()
-    .regex(/^(mqtts?|wss?|tcp):\/\/[^\s/]+/, '--broker must be a URL such as mqtt://127.0.0.1:1883')
+    // The commands' one broker-URL check (a bad port or host used to slip through); tcp:// is mqtt.js's alias of mqtt://.
+    .refine((url) => isBrokerUrl(url.replace(/^tcp:/, 'mqtt:')), '--broker must be a URL such as mqtt://127.0.0.1:1883')
     .default('mqtt://127.0.0.1:1883'),
   username: z.string().min(1, '--username must not be empty').optional(),
   password: z.string().optional(),

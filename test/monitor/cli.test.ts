@@ -20,6 +20,7 @@ describe('aquastop monitor flags', () => {
     [['--base-topic', 'a/#'], '--base-topic must be'],
     [['--webhook', 'ftp://x'], '--webhook must be an http'],
     [['--broker', 'nonsense'], '--broker must be a URL'],
+    [['--broker', 'mqtt://127.0.0.1:notaport'], '--broker must be a URL'],
     [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', dataDir], 'cannot connect to the broker'],
   ])('rejects %j with one line and exit 2', (args, message) => {
     const r = run(...args);
