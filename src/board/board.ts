@@ -31,6 +31,11 @@ export type BoardReport =
   | { readonly type: 'linkRestored' }
   /** The board's own interlock closed the valve (wet float) and latched it in its memory. */
   | { readonly type: 'localTrip'; readonly reason: string }
+  /**
+   * The board's own self-test (IEC 60730 class B: flash CRC, RAM, watchdog, stack, tick) failed:
+   * it closed the valve and latched it. `test` names the check; the controller goes to service (i90).
+   */
+  | { readonly type: 'selfTestFailed'; readonly test: string }
   /** Something the operator must know (e.g. firmware without safety extensions). */
   | { readonly type: 'warning'; readonly message: string }
   /** The connection to the board failed; the runtime treats this as unsafe. */

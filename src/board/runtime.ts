@@ -274,6 +274,7 @@ class ControllerRuntime implements Runtime {
     this.emit({ type: 'board', report, ts });
     if (report.type === 'linkLost') this.send({ type: 'board.linkLost' });
     else if (report.type === 'linkRestored') this.send({ type: 'board.linkRestored' });
+    else if (report.type === 'selfTestFailed') this.send({ type: 'board.selfTestFailed', test: report.test });
     else if (report.type === 'error') this.failSafe(`board error: ${report.message}`);
   }
 

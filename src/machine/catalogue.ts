@@ -30,6 +30,7 @@ export interface FaultDefinition {
 export const FAULT_CODES = [
   'i10',
   'i11',
+  'i13',
   'iF0',
   'i20',
   'i30',
@@ -40,6 +41,7 @@ export const FAULT_CODES = [
   'iE0',
   'i80',
   'iH0',
+  'i90',
 ] as const;
 
 export type FaultCode = (typeof FAULT_CODES)[number];
@@ -60,6 +62,14 @@ const entries: readonly FaultDefinition[] = [
     severity: 'error',
     reset: 'auto',
     rule: 'fill target not reached within fill.dynamicTimeoutMs of valve-open time',
+  },
+  {
+    code: 'i13',
+    display: ',13',
+    text: 'Inlet valve cycling too often (chattering signal or control loop)',
+    severity: 'error',
+    reset: 'manual',
+    rule: 'the valve would open more than valve.maxOpens times within valve.windowMs; the open is refused and the breaker latches',
   },
   {
     code: 'iF0',
@@ -140,6 +150,14 @@ const entries: readonly FaultDefinition[] = [
     severity: 'critical',
     reset: 'service',
     rule: 'the one-shot mechanical hose safety valve reports blown (a fuse: no software reset)',
+  },
+  {
+    code: 'i90',
+    display: ',90',
+    text: 'Board self-test failed: the controller board cannot be trusted (IEC 60730 class B)',
+    severity: 'critical',
+    reset: 'service',
+    rule: 'the board firmware reports a failed self-test (program flash CRC, RAM march, watchdog, stack guard, tick against the watchdog)',
   },
 ];
 

@@ -41,7 +41,9 @@ export type ControllerEvent =
   | { type: 'user.exercise' }
   /** The board's firmware closed the valve because it heard nothing from us (iC0). */
   | { type: 'board.linkLost' }
-  | { type: 'board.linkRestored' };
+  | { type: 'board.linkRestored' }
+  /** The board's firmware failed one of its self-tests (i90): it cannot be trusted to hold the valve. */
+  | { type: 'board.selfTestFailed'; test: string };
 
 export type ControllerEventType = ControllerEvent['type'];
 

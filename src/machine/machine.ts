@@ -51,6 +51,12 @@ export const controllerMachine = controllerSetup.createMachine({
         'program.drain': { actions: 'setDemand' },
         'program.idle': { actions: 'clearDemand' },
         'sensor.hoseFuse': { actions: detect('iH0', 'hose safety valve blown') },
+        'board.selfTestFailed': {
+          actions: {
+            type: 'detect',
+            params: ({ event }) => ({ code: 'i90' as const, detail: `board self-test failed: ${event.test.slice(0, 80)}` }),
+          },
+        },
         'user.reset': { actions: reject('user.reset', 'nothing to reset: the breaker is not latched') },
         'user.resume': { actions: reject('user.resume', 'nothing to resume') },
         'user.exercise': { actions: reject('user.exercise', 'valve exercise is allowed only when armed and idle') },
