@@ -1,0 +1,35 @@
+// @ts-check
+/**
+ * Stryker for `npm run mutate`: mutates src/machine and src/board and judges each mutant with
+ * the tests in test/mutation/vitest.config.ts. Kept under test/ (the top level holds only what
+ * the project promises), so the command line names it; paths below are from the repository
+ * root, where npm runs scripts. Everything Stryker writes goes under the git-ignored
+ * `.mutation/`: the sandboxes (removed after a successful run) and the reports, which
+ * test/mutation/score.ts and the bench read.
+ *
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'test/mutation/vitest.config.ts', related: true },
+  mutate: ['src/machine/**/*.ts', 'src/board/**/*.ts'],
+  // Each mutant runs only the tests that executed its code in the dry run.
+  coverageAnalysis: 'perTest',
+  // A static mutant (module-level code: the fault catalogue's texts, the default config) would
+  // need every test, reloaded, for each mutant; they are counted as "Ignored" in the report.
+  ignoreStatic: true,
+  concurrency: 2,
+  // The property tests take ~13 s unmutated; a mutant that makes them loop must time out, not hang.
+  timeoutMS: 30_000,
+  tempDirName: '.mutation/sandbox',
+  cleanTempDir: true,
+  // Not needed by the tests: keep them out of every sandbox copy.
+  ignorePatterns: ['/.mutation', '/build', '/test-artifacts', '/.aquastop'],
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: '.mutation/report.json' },
+  htmlReporter: { fileName: '.mutation/report.html' },
+  clearTextReporter: { allowColor: false, logTests: false },
+  // `npm run mutate -- --incremental` re-tests only the mutants whose code or tests changed.
+  incrementalFile: '.mutation/incremental.json',
+};
