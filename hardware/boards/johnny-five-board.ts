@@ -99,6 +99,8 @@ export class JohnnyFiveBoard implements Board {
   private opened = false;
   private linkLost = false;
   private latched = false;
+  /** The self-test failure last reported (the firmware latches it for good). */
+  private selfTestReported: string | null = null;
   private lastHostKeepalive = -Infinity;
   private lastSent = -Infinity;
   private guard: unknown = null;
@@ -365,8 +367,12 @@ export class JohnnyFiveBoard implements Board {
     }
     if (s.latched && !this.latched) {
       this.latched = true;
-      this.report({ type: 'localTrip', reason: prev ? s.tripReason : `${s.tripReason} (latched in the board's EEPROM)` });
+      if (!s.selfTest) this.report({ type: 'localTrip', reason: prev ? s.tripReason : `${s.tripReason} (latched in the board's EEPROM)` });
     } else if (!s.latched) this.latched = false;
+    if (s.selfTest && s.selfTest !== this.selfTestReported) {
+      this.selfTestReported = s.selfTest;
+      this.report({ type: 'selfTestFailed', test: s.selfTest });
+    }
     if (prev && s.resetCause !== prev.resetCause && !s.armed) {
       this.report({ type: 'warning', message: `the board restarted (${describeResetCause(s.resetCause)} reset)` });
     }

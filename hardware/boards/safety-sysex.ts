@@ -28,7 +28,13 @@ export const FRAMES = {
 } as const;
 
 const FLOAT_STATES: readonly FloatState[] = ['dry', 'wet', 'open'];
-const TRIP_REASONS = ['none', 'float wet', 'float wire fault', 'EEPROM record invalid at boot'] as const;
+/** The firmware's class B self-tests, in the order of their trip reasons (4 = flash ... 9 = clock). */
+export const SELF_TESTS = ['flash', 'ram', 'watchdog', 'stack', 'adc', 'clock'] as const;
+export type SelfTestName = (typeof SELF_TESTS)[number];
+const TRIP_REASONS = [
+  'none', 'float wet', 'float wire fault', 'EEPROM record invalid at boot',
+  ...SELF_TESTS.map((t) => `self-test failed: ${t}` as const),
+] as const;
 export type TripReason = (typeof TRIP_REASONS)[number];
 
 export interface SafetyStatus {
@@ -41,6 +47,8 @@ export interface SafetyStatus {
   readonly pumpForced: boolean;
   readonly float: FloatState;
   readonly tripReason: TripReason;
+  /** The self-test whose failure latched the board (service only), or null. */
+  readonly selfTest: SelfTestName | null;
   /** Flow pulses since the board booted (32-bit counter). */
   readonly pulses: number;
   readonly levelAdc: number;
@@ -77,6 +85,7 @@ export function decodeStatus(data: readonly number[], map: PinMap = pins): Safet
     pumpForced: (flags & 0x40) !== 0,
     float,
     tripReason: reason,
+    selfTest: b(2) >= 4 ? SELF_TESTS[b(2) - 4]! : null,
     pulses: (b(3) | (b(4) << 7) | (b(5) << 14) | (b(6) << 21)) + (b(7) & 0x0f) * 2 ** 28,
     levelAdc,
     tubLevelL: levelLitresFromAdc(levelAdc, map),
@@ -109,7 +118,10 @@ export function decodeSafetyVersion(data: readonly number[]): SafetyVersion | nu
   };
 }
 
-export const RESULT_CODES: Record<number, string> = { 0: 'ok', 1: 'refused: float wet', 2: 'refused: float wire fault', 3: 'refused: bad key' };
+export const RESULT_CODES: Record<number, string> = {
+  0: 'ok', 1: 'refused: float wet', 2: 'refused: float wire fault', 3: 'refused: bad key',
+  4: 'refused: a self-test failed (service only)',
+};
 
 export function describeResetCause(mcusr: number): string {
   const causes = [

@@ -14,6 +14,8 @@
  * - Every failure is a FirmwareBuildError with a one-line message (missing tool, compiler
  *   error, image too big); no compiler spew, no stack trace needed.
  * - `aq_pins.h` is generated from hardware/pins.json into `<outDir>/gen/`, never committed.
+ * - The image ends with the CRC of the flash before it (flash-crc.ts), which the firmware's boot
+ *   self-test checks (src/selftest.cpp).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +27,7 @@ import { ZodError } from 'zod';
 import { loadPins, pinsJsonPath, pinsSchema, type PinMap } from '../pins.js';
 import { generatePinsHeader } from './pins-header.js';
 import { parseIntelHex } from './intel-hex.js';
+import { appendFlashCrc } from './flash-crc.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +36,7 @@ export const UNO_APP_FLASH_BYTES = 32 * 1024 - 512;
 export const DEFAULT_CORE_DIR = '/usr/share/arduino/hardware/arduino/avr';
 
 const firmwareDir = dirname(fileURLToPath(import.meta.url));
-const srcDir = join(firmwareDir, 'src');
+export const DEFAULT_SRC_DIR = join(firmwareDir, 'src');
 const repoRoot = resolve(firmwareDir, '..', '..');
 export const DEFAULT_OUT_DIR = join(repoRoot, 'build', 'firmware');
 
@@ -47,6 +50,11 @@ export interface FirmwareTools {
 export interface BuildOptions {
   /** Output directory (created); default `<repo>/build/firmware`. */
   readonly outDir?: string;
+  /**
+   * Firmware sources (*.cpp, *.c, *.S, *.h); default hardware/firmware/src. The mutation tests
+   * build altered copies of it (test/firmware-mutants/).
+   */
+  readonly srcDir?: string;
   /** Arduino AVR core (cores/arduino, variants/standard); default Debian's arduino-core-avr. */
   readonly coreDir?: string;
   /** Extra flags for every compile (part of the cache key). */
@@ -96,7 +104,7 @@ const CORE_WARNINGS = ['-w'];
 const OWN_WARNINGS = ['-Wall', '-Wextra', '-Werror'];
 const LINK = ['-Os', '-mmcu=atmega328p', '-Wl,--gc-sections'];
 /** Bump when the build steps change in a way the flags do not show. */
-const BUILD_RECIPE = 'aquastop-firmware-build-1';
+const BUILD_RECIPE = 'aquastop-firmware-build-2-flash-crc';
 
 export function findOnPath(name: string): string | null {
   const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
@@ -156,6 +164,8 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const coreDir = options.coreDir ?? DEFAULT_CORE_DIR;
   const tools: FirmwareTools = { ...DEFAULT_TOOLS, ...options.tools };
   const extra = [...(options.extraFlags ?? [])];
+  const srcDir = resolve(options.srcDir ?? DEFAULT_SRC_DIR);
+  if (!existsSync(srcDir)) throw new FirmwareBuildError(`firmware source directory ${srcDir} does not exist`);
 
   for (const t of [tools.gcc, tools.gxx, tools.objcopy, tools.ar]) {
     if (!findOnPath(t)) throw new FirmwareBuildError(`${t} not found: install gcc-avr, avr-libc and arduino-core-avr (Debian packages)`);
@@ -240,7 +250,13 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       const elf = join(workDir, 'aquastop.elf');
       await tool(tools.gcc, [...LINK, '-o', elf, ...ownObjs, coreArchive, '-lm'], 'link');
       const tmpHex = join(workDir, 'aquastop.hex');
-      await tool(tools.objcopy, ['-O', 'ihex', '-R', '.eeprom', elf, tmpHex], 'objcopy');
+      const plainHex = join(workDir, 'aquastop-no-crc.hex');
+      await tool(tools.objcopy, ['-O', 'ihex', '-R', '.eeprom', elf, plainHex], 'objcopy');
+      try {
+        writeFileSync(tmpHex, appendFlashCrc(readFileSync(plainHex, 'utf8')).hex);
+      } catch (err) {
+        throw new FirmwareBuildError(`flash CRC: ${err instanceof Error ? err.message : String(err)}`);
+      }
       const size = parseIntelHex(readFileSync(tmpHex, 'utf8')).bytesWritten;
       if (size > UNO_APP_FLASH_BYTES) {
         throw new FirmwareBuildError(`firmware is ${size} bytes, more than the Uno's ${UNO_APP_FLASH_BYTES} bytes of application flash`);

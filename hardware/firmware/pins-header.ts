@@ -5,7 +5,11 @@
  */
 import type { PinMap } from '../pins.js';
 
-const WDTO: Record<number, string> = { 250: 'WDTO_250MS', 500: 'WDTO_500MS', 1000: 'WDTO_1S', 2000: 'WDTO_2S' };
+/**
+ * The watchdog's interrupt period for a given reset time: a hung main loop resets the chip 2-3
+ * periods after its last check-in (src/selftest.cpp), so the period is a quarter of watchdogMs.
+ */
+const WDTO_TICK: Record<number, string> = { 250: 'WDTO_60MS', 500: 'WDTO_120MS', 1000: 'WDTO_250MS', 2000: 'WDTO_500MS' };
 
 export function generatePinsHeader(map: PinMap): string {
   const p = map.pins;
@@ -27,7 +31,8 @@ export function generatePinsHeader(map: PinMap): string {
     ['AQ_WIRE_FAULT_DEBOUNCE_MS', `${s.wireFaultDebounceMs}UL`],
     ['AQ_LINK_TIMEOUT_MS', `${s.linkTimeoutMs}UL`],
     ['AQ_STATUS_PERIOD_MS', `${s.statusPeriodMs}UL`],
-    ['AQ_WDTO', WDTO[s.watchdogMs] ?? 'WDTO_500MS'],
+    ['AQ_WATCHDOG_MS', `${s.watchdogMs}UL`],
+    ['AQ_WDTO_TICK', WDTO_TICK[s.watchdogMs] ?? 'WDTO_120MS'],
   ];
   return [
     '// Generated from hardware/pins.json by hardware/firmware/pins-header.ts. Do not edit.',

@@ -20,7 +20,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('emulated Uno po
   let uno: EmulatedUno;
   beforeAll(async () => {
     uno = new EmulatedUno({ program: loadHexProgram(await defaultFirmwareHex()) });
-    uno.runMs(20);
+    uno.runMs(150); // start-up self-tests included
   }, 60_000);
 
   it('reads an undriven INPUT_PULLUP pin HIGH and an undriven plain input LOW', () => {

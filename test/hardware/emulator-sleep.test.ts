@@ -128,7 +128,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('our firmware id
     const uno = new EmulatedUno({ program: loadHexProgram(hex) });
     uno.setAnalogVolts(pins.pins.float.analogChannel, floatVolts('dry'));
     uno.setAnalogVolts(pins.pins.tubLevel.analogChannel, levelVolts(2));
-    uno.runMs(50);
+    uno.runMs(150); // start-up self-tests included
     return uno;
   }
 

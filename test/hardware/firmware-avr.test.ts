@@ -3,29 +3,21 @@
  * (firmware-avr-harness.ts) with no johnny-five in between. Time is emulated cycles, so the
  * 10 s debounce and the 2 s link timeout cost no real waiting.
  */
-import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFirmware } from '../../hardware/firmware/build.js';
-import { parseIntelHex } from '../../hardware/firmware/intel-hex.js';
 import { pins } from '../../hardware/pins.js';
 import { hasTools } from '../helpers/tools.js';
 import { CYCLES_PER_MS, EmulatedUno, HZ, mulberry32, PUMP, VALVE } from './firmware-avr-harness.js';
+import { firmwareUnderTest } from './firmware-under-test.js';
 
 describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmware in avr8js (pin level)', () => {
   let program: Uint16Array;
   beforeAll(async () => {
-    const { hexPath } = await buildFirmware();
-    const image = parseIntelHex(readFileSync(hexPath, 'utf8'));
-    program = new Uint16Array(0x4000);
-    new Uint8Array(program.buffer).set(image.data);
+    ({ program } = await firmwareUnderTest());
   });
 
   /** Booted, armed, valve requested open, keepalives flowing. */
   function openedBoard(): EmulatedUno {
-    const uno = new EmulatedUno(program).boot();
-    uno.run(50);
+    const uno = new EmulatedUno(program).start();
     uno.arm();
     uno.send(0xf4, VALVE, 0x01);
     uno.requestValve(true);
@@ -35,8 +27,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
   }
 
   it('announces itself as Firmata 2.5 and answers the johnny-five handshake and the safety version', () => {
-    const uno = new EmulatedUno(program).boot();
-    uno.run(50); // a fresh (erased) EEPROM gets its record first: 5 writes of 3.4 ms
+    const uno = new EmulatedUno(program).start(); // a fresh (erased) EEPROM gets its record first
     expect(uno.fromBoard.slice(0, 3)).toEqual([0xf9, 2, 5]);
     const fw = uno.frames.find((f) => f[0] === 0x79)!;
     const name = String.fromCharCode(...fw.slice(3).filter((_, i) => i % 2 === 0));
@@ -52,8 +43,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
   });
 
   it('keeps the valve closed until the host arms the board, then follows the host', () => {
-    const uno = new EmulatedUno(program).boot();
-    uno.run(50);
+    const uno = new EmulatedUno(program).start();
     uno.requestValve(true);
     uno.run(50);
     expect(uno.valveOpen).toBe(false);
@@ -112,15 +102,15 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     expect([...uno.eeprom.memory.subarray(0x10, 0x14)]).toEqual([0xa7, 0x01, 0x01, 0xa7 ^ 0x01 ^ 0x01 ^ 0x5a]);
     const powerCycled = new EmulatedUno(program);
     powerCycled.eeprom.memory.set(uno.eeprom.memory);
-    powerCycled.boot(0x01).run(20);
+    powerCycled.start(0x01);
     expect(powerCycled.lastStatus).toMatchObject({ latched: true, reason: 1, resetCause: 0x01 });
 
     uno.send(0xf0, 0x0f, 0x48, 0x47, 0xf7); // TEST_HANG: stop feeding the watchdog
     uno.run(700);
-    expect(uno.resets).toBe(1);
+    expect(uno.resetsSinceStart).toBe(1);
     expect(uno.lastStatus).toMatchObject({ latched: true, reason: 1, resetCause: 0x08 });
     uno.run(2000); // no watchdog loop after the reset
-    expect(uno.resets).toBe(1);
+    expect(uno.resetsSinceStart).toBe(1);
     uno.arm();
     uno.send(0xf4, VALVE, 1);
     uno.requestValve(true);
@@ -151,17 +141,14 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
   describe('with a 1 s debounce (a variant built from the same sources)', () => {
     let shortProgram: Uint16Array;
     beforeAll(async () => {
-      const { hexPath } = await buildFirmware({
-        outDir: join(tmpdir(), 'aquastop-fw-short-debounce'),
+      ({ program: shortProgram } = await firmwareUnderTest({
+        name: 'short-debounce',
         pins: { ...pins, safety: { ...pins.safety, wetDebounceMs: 1000 } },
-      });
-      shortProgram = new Uint16Array(0x4000);
-      new Uint8Array(shortProgram.buffer).set(parseIntelHex(readFileSync(hexPath, 'utf8')).data);
+      }));
     });
 
     it('does not trip when a single dry sample breaks the wet time', () => {
-      const uno = new EmulatedUno(shortProgram).boot();
-      uno.run(50);
+      const uno = new EmulatedUno(shortProgram).start();
       uno.arm();
       uno.send(0xf4, VALVE, 1);
       uno.requestValve(true);
@@ -181,8 +168,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
 
     it('still trips on time while the line is flooded with random bytes or capability queries', () => {
       for (const flood of ['random', 'capability'] as const) {
-        const uno = new EmulatedUno(shortProgram).boot();
-        uno.run(50);
+        const uno = new EmulatedUno(shortProgram).start();
         const random = mulberry32(11);
         const feed = () => {
           for (let i = 0; i < 60; i++) {
@@ -196,14 +182,13 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
         const latchedAt = uno.statuses.find((st) => st.latched)?.atCycle;
         expect(latchedAt, `${flood}: latched`).toBeDefined();
         expect((latchedAt! - wetAt) / CYCLES_PER_MS, `${flood}: ms to latch`).toBeLessThan(1000 + 150);
-        expect(uno.resets, `${flood}: watchdog resets`).toBe(0);
+        expect(uno.resetsSinceStart, `${flood}: watchdog resets`).toBe(0);
         expect(uno.lastStatus.pump, `${flood}: pump forced on`).toBe(true);
       }
     });
 
     it('ignores every host command that would open a latched valve', () => {
-      const uno = new EmulatedUno(shortProgram).boot();
-      uno.run(50);
+      const uno = new EmulatedUno(shortProgram).start();
       uno.arm();
       uno.setFloat('wet');
       uno.run(1100, { ms: 300, action: () => uno.keepalive() });
@@ -231,8 +216,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
   });
 
   it('counts flow-meter pulses in the interrupt', () => {
-    const uno = new EmulatedUno(program).boot();
-    uno.run(50);
+    const uno = new EmulatedUno(program).start();
     for (let i = 0; i < 37; i++) {
       uno.machine.portD.setPin(2, false);
       uno.run(1);
@@ -248,7 +232,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     const uno = new EmulatedUno(program);
     // A latched record (trip reason wet) as the firmware writes it: A7 01 01 check.
     uno.eeprom.memory.set([0xa7, 0x01, 0x01, 0xa7 ^ 0x01 ^ 0x01 ^ 0x5a], 0x10);
-    uno.boot().run(50);
+    uno.start();
     uno.arm();
     const random = mulberry32(4);
     for (let i = 0; i < 3000; i++) uno.send(Math.floor(random() * 256));
@@ -258,7 +242,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     uno.send(0xf0, 0x03, 0x00, 0x00, 0xf7); // CLEAR_LATCH with a wrong key
     uno.run(1000, { ms: 200, action: () => (uno.keepalive(), uno.requestValve(true)) });
     expect(uno.valveEdges.some((e) => e.high)).toBe(false);
-    expect(uno.resets).toBe(0);
+    expect(uno.resetsSinceStart).toBe(0);
     // The parser still works.
     uno.send(0xf9);
     const before = uno.fromBoard.length;

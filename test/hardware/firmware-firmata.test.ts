@@ -3,14 +3,12 @@
  * digital reporting, the sampling interval, pin modes and PIN_STATE, STRING_DATA and
  * SYSTEM_RESET. Pin level, on the bare emulated chip, with raw bytes as a host would send them.
  */
-import { readFileSync } from 'node:fs';
 import { PinState } from 'avr8js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFirmware } from '../../hardware/firmware/build.js';
-import { parseIntelHex } from '../../hardware/firmware/intel-hex.js';
 import { levelVolts, pins } from '../../hardware/pins.js';
 import { hasTools } from '../helpers/tools.js';
 import { EmulatedUno } from './firmware-avr-harness.js';
+import { firmwareUnderTest } from './firmware-under-test.js';
 
 interface Message {
   readonly command: number;
@@ -39,15 +37,11 @@ const text = (frame: readonly number[]) => String.fromCharCode(...frame.slice(1)
 describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmware: the Firmata subset', () => {
   let program: Uint16Array;
   beforeAll(async () => {
-    const { hexPath } = await buildFirmware();
-    program = new Uint16Array(0x4000);
-    new Uint8Array(program.buffer).set(parseIntelHex(readFileSync(hexPath, 'utf8')).data);
+    ({ program } = await firmwareUnderTest());
   });
 
   function booted(): EmulatedUno {
-    const uno = new EmulatedUno(program).boot();
-    uno.run(50);
-    return uno;
+    return new EmulatedUno(program).start();
   }
 
   it('reports an analog channel at the sampling interval the host sets, and stops on SYSTEM_RESET', () => {
@@ -104,12 +98,10 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
   });
 
   it('says why it booted in a STRING_DATA message', () => {
-    const uno = new EmulatedUno(program).boot(0x01);
-    uno.run(50);
+    const uno = new EmulatedUno(program).start(0x01);
     const note = uno.frames.find((f) => f[0] === 0x71);
     expect(note && text(note)).toBe('boot: reset cause P---');
-    const afterWatchdog = new EmulatedUno(program).boot(0x08);
-    afterWatchdog.run(50);
+    const afterWatchdog = new EmulatedUno(program).start(0x08);
     const w = afterWatchdog.frames.find((f) => f[0] === 0x71);
     expect(w && text(w)).toBe('boot: reset cause ---W');
   });

@@ -7,7 +7,10 @@
  *   internal pull-up, LOW otherwise (avr8js reads every undriven input LOW).
  * - Resets that start over: avr8js's reset only moves PC and SP; a real chip also clears its
  *   registers and peripherals, so a reset (watchdog, external, power-on) builds a fresh machine
- *   around the same EEPROM and sets MCUSR to the cause.
+ *   around the same EEPROM (and, unless it is a power-on, the same SRAM) and sets MCUSR to the
+ *   cause. After a watchdog reset the watchdog keeps running (WDRF forces WDE, 16 ms) as on the
+ *   chip (./watchdog-reset.ts).
+ * - A pending received byte survives writes to UCSR0B, as on the chip (./usart-rx-flag.ts).
  * - Host bytes reach the USART one at a time at the line rate (onRxComplete feeds the next).
  * - SLEEP: a sleeping CPU skips to its next clock event instead of executing (./sleep.ts).
  *
@@ -23,10 +26,14 @@ import {
 import { parseIntelHex } from '../../firmware/intel-hex.js';
 import { ATMEGA328P_EEPROM_BYTES } from './eeprom-file.js';
 import { newCpuRunState, runCpu, type CpuRunState } from './sleep.js';
+import { keepRxFlagOnControlWrites } from './usart-rx-flag.js';
+import { forceWdeWhileWdrf, startAfterWatchdogReset } from './watchdog-reset.js';
 
 export const UNO_HZ = 16_000_000;
 export const CYCLES_PER_MS = UNO_HZ / 1000;
 const FLASH_WORDS = 0x4000;
+const SRAM_START = 0x100;
+const SRAM_END = 0x900;
 
 /** MCUSR reset-cause bits. */
 export const ResetCause = { powerOn: 0x01, external: 0x02, brownOut: 0x04, watchdog: 0x08 } as const;
@@ -61,19 +68,23 @@ class Machine {
   /** Sleep state between runs; `halted` is the watchdog's reset request. */
   readonly runState: CpuRunState;
 
-  constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number, modelSleep: boolean) {
+  constructor(program: Uint16Array, eeprom: EEPROMBackend, mcusr: number, modelSleep: boolean, sram?: Uint8Array) {
     this.runState = newCpuRunState(modelSleep);
     this.cpu = new CPU(program);
+    if (sram) this.cpu.data.set(sram, SRAM_START); // a reset keeps SRAM; only power-on loses it
     const clock = new AVRClock(this.cpu, UNO_HZ, clockConfig);
     new AVRTimer(this.cpu, timer0Config);
     new AVRTimer(this.cpu, timer1Config);
     new AVRTimer(this.cpu, timer2Config);
     this.usart = new AVRUSART(this.cpu, usart0Config, UNO_HZ);
+    keepRxFlagOnControlWrites(this.cpu, this.usart, usart0Config);
     this.adc = new AVRADC(this.cpu, adcConfig);
     this.ports = [new AVRIOPort(this.cpu, portBConfig), new AVRIOPort(this.cpu, portCConfig), new AVRIOPort(this.cpu, portDConfig)];
     new AVREEPROM(this.cpu, eeprom, eepromConfig);
     new AVRWatchdog(this.cpu, watchdogConfig, clock);
+    forceWdeWhileWdrf(this.cpu, watchdogConfig);
     this.cpu.data[watchdogConfig.MCUSR] = mcusr;
+    if (mcusr & ResetCause.watchdog) startAfterWatchdogReset(this.cpu, watchdogConfig);
     this.cpu.reset = () => {
       this.runState.halted = true;
     };
@@ -218,15 +229,15 @@ export class EmulatedUno {
     this.base += this.m.cpu.cycles;
     this.sleptBefore += this.m.runState.sleptCycles;
     this.resets.push(cause);
-    this.boot(ResetCause[cause]);
+    this.boot(ResetCause[cause], cause === 'powerOn' ? undefined : this.m.cpu.data.slice(SRAM_START, SRAM_END));
     this.onReset?.(cause);
   }
 
   private onResetHooks: Array<() => void> = [];
 
-  private boot(mcusr: number): void {
+  private boot(mcusr: number, sram?: Uint8Array): void {
     this.retryArmed = false;
-    this.m = new Machine(this.program, this.eeprom, mcusr, this.modelSleep);
+    this.m = new Machine(this.program, this.eeprom, mcusr, this.modelSleep, sram);
     this.m.usart.onRxComplete = () => this.feedRx();
     this.m.usart.onByteTransmit = (b) => this.onSerialByte?.(b);
     for (const port of this.m.ports) port.addListener(() => this.applyPort(port));

@@ -1,23 +1,13 @@
 // AquastopFirmata: the Uno sketch. Firmata for the host (firmata.cpp), the board's own
-// interlock (safety.cpp), the latch in EEPROM (latch_store.cpp), and the hardware watchdog.
+// interlock (safety.cpp), the latch in EEPROM (latch_store.cpp), the hardware watchdog and the
+// class B self-tests (selftest.cpp, which also holds the early start-up code in .init3).
 // Protocol and rules: ../PROTOCOL.md. Pins and timings: ../../pins.json (generated aq_pins.h).
 #include <Arduino.h>
 #include <avr/sleep.h>
-#include <avr/wdt.h>
 #include "config.h"
 #include "firmata.h"
 #include "safety.h"
-
-// MCUSR at reset, saved before anything else runs. After a watchdog reset the watchdog stays
-// enabled with its shortest timeout; disabling it here, in .init3 (before the C runtime and
-// the Arduino core start), is what keeps a watchdog reset from looping.
-uint8_t aq_mcusr __attribute__((section(".noinit")));
-extern "C" void aq_early_init(void) __attribute__((naked, used, section(".init3")));
-extern "C" void aq_early_init(void) {
-  aq_mcusr = MCUSR;
-  MCUSR = 0;
-  wdt_disable();
-}
+#include "selftest.h"
 
 static uint8_t statusSeq;
 static uint8_t lastSent[3] = {0xFF, 0xFF, 0xFF};
@@ -106,24 +96,41 @@ static void idle_until_interrupt(void) {
   sei();
 }
 
+static uint8_t selfTestFailed;
+
+static void self_test_failed(uint8_t test) {
+  selfTestFailed = test;
+  safety_selftest_failed(test);
+  char text[28] = "self-test failed: ";
+  const char *name = selftest_name(test);
+  for (uint8_t i = 0; name[i] && i < 9; i++) text[18 + i] = name[i];
+  firmata_send_string(text);
+}
+
 void setup() {
+  selftest_watchdog_start();
+  uint8_t failed = selftest_boot();
   uint32_t now = millis();
-  safety_begin(aq_mcusr, now);
-  wdt_enable(AQ_WDTO);
+  safety_begin(selftest_reset_cause(), now);
   Serial.begin(AQ_BAUD);
   firmata_begin();
   firmata_send_version();
   firmata_send_firmware();
-  boot_note(aq_mcusr);
+  boot_note(selftest_reset_cause());
+  if (failed) self_test_failed(failed);
   send_status(now);
 }
 
 void loop() {
-  wdt_reset();
+  selftest_loop_alive();
   // Bounded so a flood of bytes (each may ask for a ~130-byte reply) cannot starve the interlock
   // below or the watchdog: 16 bytes in => at most ~120 ms of replies out.
   for (uint8_t i = 0; i < 16 && Serial.available() > 0; i++) firmata_feed((uint8_t)Serial.read());
   uint32_t now = millis();
+  if (!selfTestFailed) {
+    uint8_t failed = selftest_periodic(now);
+    if (failed) self_test_failed(failed);
+  }
   safety_tick(now);
   uint8_t level = 0;
   uint8_t owned = safety_led(now, &level);

@@ -16,7 +16,7 @@ void latch_load(uint8_t *latched, uint8_t *reason) {
     latch_save(0, TRIP_NONE);
     return;
   }
-  if (m == MAGIC && (l == 0 || l == 1) && r <= TRIP_EEPROM && c == check_of(l, r)) {
+  if (m == MAGIC && (l == 0 || l == 1) && r <= TRIP_MAX && c == check_of(l, r)) {
     *latched = l;
     *reason = r;
     return;

@@ -9,6 +9,7 @@ static uint8_t latched, tripReason, armed, linkLost, valveReq, pumpReq, resetCau
 static uint8_t floatState = FLOAT_DRY;
 static uint8_t wireFault;          // float out of both ranges for AQ_WIRE_FAULT_DEBOUNCE_MS
 static uint8_t notDryRunning, openRunning;
+static uint8_t openInRun;          // some sample of the current not-dry run read open
 static uint32_t notDrySince, openSince, lastKeepalive, lastSample;
 static uint16_t floatAdc, levelAdc;
 
@@ -65,7 +66,9 @@ void safety_tick(uint32_t now) {
     } else if (!notDryRunning) {
       notDryRunning = 1;
       notDrySince = now;
+      openInRun = 0;
     }
+    if (floatState == FLOAT_OPEN) openInRun = 1;
     if (floatState == FLOAT_OPEN) {
       if (!openRunning) {
         openRunning = 1;
@@ -76,7 +79,8 @@ void safety_tick(uint32_t now) {
     }
     wireFault = openRunning && now - openSince >= AQ_WIRE_FAULT_DEBOUNCE_MS;
     if (!latched && notDryRunning && now - notDrySince >= AQ_WET_DEBOUNCE_MS) {
-      set_latch(floatState == FLOAT_WET ? TRIP_WET : TRIP_WIRE);
+      // A float that flickers between wet and open is a wiring fault, whatever the last sample said.
+      set_latch(openInRun ? TRIP_WIRE : TRIP_WET);
     }
   }
   if (armed && now - lastKeepalive >= AQ_LINK_TIMEOUT_MS) {
@@ -112,6 +116,7 @@ void safety_arm(uint32_t now) {
 uint8_t safety_clear_latch(uint32_t now) {
   (void)now;
   if (!latched) return RESULT_OK;
+  if (tripReason > TRIP_SELFTEST_BASE) return RESULT_SELFTEST;
   // Judge on a fresh sample, not on one up to 10 ms old.
   floatAdc = analogRead(AQ_PIN_FLOAT);
   floatState = classify(floatAdc);
@@ -125,6 +130,8 @@ uint8_t safety_clear_latch(uint32_t now) {
   apply_outputs();
   return RESULT_OK;
 }
+
+void safety_selftest_failed(uint8_t test) { set_latch(TRIP_SELFTEST_BASE + test); }
 
 void safety_host_reset(void) {
   valveReq = 0;

@@ -1,7 +1,8 @@
 // safety.h: the board's own interlock. It owns the valve and drain-pump pins and decides what
 // they do; the host only *requests*. Rules (PROTOCOL.md section 3):
 //  - valve pin HIGH only while requested && armed && !latched && !float wire fault;
-//  - float not dry for AQ_WET_DEBOUNCE_MS without a dry sample => latched (EEPROM first);
+//  - float not dry for AQ_WET_DEBOUNCE_MS without a dry sample => latched (EEPROM first), with
+//    the wire-fault reason if any sample of that run read open;
 //  - armed and no keepalive for AQ_LINK_TIMEOUT_MS => disarmed, link lost, request dropped;
 //  - only clear_latch while dry clears the latch.
 #ifndef AQ_SAFETY_H
@@ -9,8 +10,9 @@
 #include <stdint.h>
 
 enum FloatState { FLOAT_DRY = 0, FLOAT_WET = 1, FLOAT_OPEN = 2 };
-enum TripReason { TRIP_NONE = 0, TRIP_WET = 1, TRIP_WIRE = 2, TRIP_EEPROM = 3 };
-enum Result { RESULT_OK = 0, RESULT_WET = 1, RESULT_WIRE = 2, RESULT_BAD_KEY = 3 };
+// TRIP_SELFTEST_BASE + a SelfTest (selftest.h): 4 flash, 5 ram, 6 watchdog, 7 stack, 8 adc, 9 clock.
+enum TripReason { TRIP_NONE = 0, TRIP_WET = 1, TRIP_WIRE = 2, TRIP_EEPROM = 3, TRIP_SELFTEST_BASE = 3, TRIP_MAX = 9 };
+enum Result { RESULT_OK = 0, RESULT_WET = 1, RESULT_WIRE = 2, RESULT_BAD_KEY = 3, RESULT_SELFTEST = 4 };
 
 // Status flag bits (STATUS byte 0).
 #define ST_VALVE 0x01
@@ -30,8 +32,11 @@ void safety_request_valve(uint8_t open);
 void safety_request_pump(uint8_t on);
 void safety_keepalive(uint32_t now);
 void safety_arm(uint32_t now);
-// RESULT_OK, or why not (RESULT_WET / RESULT_WIRE).
+// RESULT_OK, or why not (RESULT_WET / RESULT_WIRE; RESULT_SELFTEST: a self-test latch is
+// service-only, never cleared from the host).
 uint8_t safety_clear_latch(uint32_t now);
+// A self-test failed: valve closed, latched with reason TRIP_SELFTEST_BASE + test.
+void safety_selftest_failed(uint8_t test);
 // SYSTEM_RESET from the host: drop both requests (the valve closes). Latch and arm unchanged.
 void safety_host_reset(void);
 
