@@ -6,6 +6,9 @@
  * `watchdogMs` and it closes the valve itself, holds it closed and reports `linkLost`
  * (iC0); the next keepalive reports `linkRestored`. `cutLink()` makes keepalives stop
  * arriving (a broken cable, a hung host), which is how the simulator injects iC0.
+ *
+ * `failSelfTest(test)` is a failed firmware self-test (flash CRC, RAM march, ...): like our
+ * firmware, the board closes the valve, holds it closed and reports `selfTestFailed` (i90).
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
@@ -24,6 +27,7 @@ export class SimulatedBoard implements Board {
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
   private linkLost = false;
+  private selfTestFailed = false;
   private lastKeepalive = 0;
   private watchdogTimer: unknown = null;
 
@@ -49,8 +53,8 @@ export class SimulatedBoard implements Board {
   }
 
   setValve(open: boolean): void {
-    // With the link lost the board holds the valve closed whatever it is told.
-    if (!this.closed && !this.linkLost) this.plant.setValve(open);
+    // With the link lost or a failed self-test the board holds the valve closed whatever it is told.
+    if (!this.closed && !this.linkLost && !this.selfTestFailed) this.plant.setValve(open);
   }
 
   setDrainPump(on: boolean): void {
@@ -78,6 +82,14 @@ export class SimulatedBoard implements Board {
 
   restoreLink(): void {
     this.linkCut = false;
+  }
+
+  /** Fault injection: a self-test fails; the valve closes and stays closed until the board is replaced. */
+  failSelfTest(test: string): void {
+    if (this.closed) return;
+    this.selfTestFailed = true;
+    this.plant.setValve(false);
+    this.report({ type: 'selfTestFailed', test });
   }
 
   /** For tests and fault injection: make the board say something. */

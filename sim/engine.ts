@@ -15,7 +15,7 @@ import { MemoryStore, type Store } from '../src/board/store.js';
 import { SimulatedBoard } from './board.js';
 import { DishwasherPlant, type PlantFault } from './physics.js';
 import { DishwasherProgram } from './program.js';
-import type { Scenario, TimelineStep } from './scenario.js';
+import { ScenarioError, type Scenario, type TimelineStep } from './scenario.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export type LogEntry = { readonly t: number; readonly type: string } & Record<string, unknown>;
@@ -73,6 +73,7 @@ export class Simulation {
         clock: this.clock,
         runtime: () => this.current,
         absorb: (litres) => this.plant.absorb(litres),
+        level: () => this.plant.signals().tubLevelL,
         onStep: (step, index) => this.record({ type: 'program', event: 'step', index, name: step.name }),
         onDone: (cycle) => {
           this.programCycles = cycle;
@@ -155,7 +156,9 @@ export class Simulation {
     if ('inject' in s) {
       const fault = s.inject as string;
       this.record({ type: 'inject', fault, ...params(s) });
-      if (fault === 'linkLost') this.setLink(false);
+      if (fault === 'selfTestFail') this.failSelfTest(String(s.test));
+      else if (fault === 'memoryCorrupt') this.corruptMemory();
+      else if (fault === 'linkLost') this.setLink(false);
       else this.plant.inject(toPlantFault(s));
     } else if ('clear' in s) {
       const fault = s.clear as string;
@@ -222,6 +225,21 @@ export class Simulation {
     else board.cutLink();
   }
 
+  /** The board's own self-test fails: it closes the valve, holds it closed and reports it (i90). Without power, no test runs. */
+  private failSelfTest(test: string): void {
+    const board = this.board;
+    if (board === null) return;
+    // Only the simulated board can stage it; a step is never silently skipped.
+    if (!(board instanceof SimulatedBoard)) throw new ScenarioError(`the ${board.kind} board cannot perform "inject: selfTestFail"`);
+    board.failSelfTest(test);
+  }
+
+  /** The controller's memory is damaged (a torn write): the next boot cannot read it (i80). */
+  private corruptMemory(): void {
+    if (!(this.store instanceof MemoryStore)) throw new ScenarioError('"inject: memoryCorrupt" needs the simulator\'s own memory store');
+    this.store.corrupt();
+  }
+
   private onRuntimeEvent(event: RuntimeEvent): void {
     switch (event.type) {
       case 'status':
@@ -286,6 +304,12 @@ function toPlantFault(s: Record<string, unknown>): PlantFault {
       return { kind: 'floatChatter', periodMs: Number(s.period ?? 20_000), wetMs: Number(s.wet ?? 3_000) };
     case 'leak':
       return { kind: 'leak', ml: Number(s.ml) };
+    case 'internalLeak':
+      return { kind: 'internalLeak', leakFraction: Number(s.leakFraction), toPanFraction: Number(s.toPanFraction ?? 0) };
+    case 'siphon':
+      return { kind: 'siphon', lpm: Number(s.lpm) };
+    case 'levelNoise':
+      return { kind: 'levelNoise', amplitudeL: Number(s.amplitude) };
     default:
       return { kind: s.inject as Exclude<PlantFault['kind'], 'crackedHose' | 'floatChatter' | 'leak'> } as PlantFault;
   }

@@ -6,6 +6,8 @@
  * the base pan, unmetered; some of a crack's leak is lost outside. A one-shot mechanical
  * hose safety valve (a fuse) blows when the flow stays far above normal. The flow meter is
  * inside the machine, after the hose. The base pan's float switch trips at about 45 mL.
+ * Water lost after the meter (an internal leak, a siphoning drain hose) is metered but never
+ * raises the tub level: what the controller's unaccounted-water (iE0) and top-up (iF0) rules see.
  */
 import type { FloatReading } from '../src/machine/events.js';
 import type { Plant, PlantSignals } from '../src/board/plant.js';
@@ -59,7 +61,13 @@ export type PlantFault =
   | { readonly kind: 'floatChatter'; readonly periodMs: number; readonly wetMs: number }
   | { readonly kind: 'levelWireBreak' }
   | { readonly kind: 'drainBlocked' }
-  | { readonly kind: 'leak'; readonly ml: number };
+  | { readonly kind: 'leak'; readonly ml: number }
+  /** A share of the metered inflow escapes inside the appliance before the tub (split internal hose, door seal). */
+  | { readonly kind: 'internalLeak'; readonly leakFraction: number; readonly toPanFraction: number }
+  /** The drain hose siphons: water runs out of the tub into the drain with the pump off. */
+  | { readonly kind: 'siphon'; readonly lpm: number }
+  /** The level signal picks up noise (loose connector, interference): each reading off by up to ±amplitudeL. */
+  | { readonly kind: 'levelNoise'; readonly amplitudeL: number };
 
 export type PlantFaultKind = PlantFault['kind'];
 
@@ -83,6 +91,9 @@ export class DishwasherPlant implements Plant {
   private chatter: { periodMs: number; wetMs: number } | null = null;
   private wireBroken = false;
   private drainBlocked = false;
+  private internalLeak: { leakFraction: number; toPanFraction: number } | null = null;
+  private siphonLpm = 0;
+  private noiseAmplitudeL = 0;
   private noise = 0;
   /** Totals, for reports and tests. */
   readonly totals = { inflowL: 0, meteredL: 0, toPanL: 0, lostL: 0, drainedL: 0 };
@@ -134,6 +145,15 @@ export class DishwasherPlant implements Plant {
       case 'leak':
         this.panMl += fault.ml;
         break;
+      case 'internalLeak':
+        this.internalLeak = { leakFraction: fault.leakFraction, toPanFraction: fault.toPanFraction };
+        break;
+      case 'siphon':
+        this.siphonLpm = fault.lpm;
+        break;
+      case 'levelNoise':
+        this.noiseAmplitudeL = fault.amplitudeL;
+        break;
     }
   }
 
@@ -145,6 +165,9 @@ export class DishwasherPlant implements Plant {
     else if (kind === 'floatChatter') this.chatter = null;
     else if (kind === 'levelWireBreak') this.wireBroken = false;
     else if (kind === 'drainBlocked') this.drainBlocked = false;
+    else if (kind === 'internalLeak') this.internalLeak = null;
+    else if (kind === 'siphon') this.siphonLpm = 0;
+    else if (kind === 'levelNoise') this.noiseAmplitudeL = 0;
   }
 
   /** Someone mops the base pan dry. */
@@ -181,14 +204,25 @@ export class DishwasherPlant implements Plant {
       lostL = leak - toPanL;
     }
     const meteredL = flowL - toPanL - lostL;
+    this.pulses += meteredL * o.pulsesPerLitre;
+    this.totals.meteredL += meteredL;
+    let toTubL = meteredL;
+    if (this.internalLeak) {
+      // After the meter: counted as inflow, never reaches the tub.
+      const leak = meteredL * this.internalLeak.leakFraction;
+      const leakToPan = leak * this.internalLeak.toPanFraction;
+      toTubL -= leak;
+      toPanL += leakToPan;
+      lostL += leak - leakToPan;
+    }
     this.totals.inflowL += flowL;
     this.totals.toPanL += toPanL;
     this.totals.lostL += lostL;
-    this.totals.meteredL += meteredL;
-    this.pulses += meteredL * o.pulsesPerLitre;
-    this.tubL += meteredL;
-    if (this.pumpOn && !this.drainBlocked) {
-      const drained = Math.min(this.tubL, o.drainLpm * minutes);
+    this.tubL += toTubL;
+    let drainLpm = this.pumpOn && !this.drainBlocked ? o.drainLpm : 0;
+    drainLpm += this.siphonLpm;
+    if (drainLpm > 0) {
+      const drained = Math.min(this.tubL, drainLpm * minutes);
       this.tubL -= drained;
       this.totals.drainedL += drained;
     }
@@ -200,6 +234,8 @@ export class DishwasherPlant implements Plant {
     if (this.panMl >= o.floatTripMl) this.floatWet = true;
     else if (this.panMl < o.floatResetMl) this.floatWet = false;
     this.noise = this.rng.gaussian() * o.levelNoiseL;
+    // Drawn only while injected, so a run without it keeps its noise sequence.
+    if (this.noiseAmplitudeL > 0) this.noise += (this.rng.next() * 2 - 1) * this.noiseAmplitudeL;
   }
 
   signals(): PlantSignals {

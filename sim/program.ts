@@ -5,6 +5,10 @@
  * breaker latches, it waits until someone resets (locked).
  *
  * About 9 L in all: prewash, main wash with a top-up, rinse, final rinse, drying.
+ *
+ * A top-up that ends short of its level (the controller gave up on it after its timeout) is
+ * asked again after the wash has circulated for a while, as a real program keeps its heater
+ * covered; the controller counts the failed top-ups in a row and stops them with iF0.
  */
 import type { Clock } from '../src/board/clock.js';
 import type { ProgramRequest, Runtime } from '../src/board/runtime-types.js';
@@ -15,6 +19,11 @@ export type ProgramStep =
   | { readonly kind: 'wait'; readonly name: string; readonly ms: number; readonly absorbL?: number };
 
 const MIN = 60_000;
+
+/** A failed top-up is asked again after this much washing ... */
+export const TOP_UP_RETRY_MS = 2 * MIN;
+/** ... when the level is more than this below its target (level noise alone never retries). */
+const TOP_UP_SHORT_L = 0.1;
 
 export const DISHWASHER_PROGRAM: readonly ProgramStep[] = [
   { kind: 'fill', name: 'prewash fill', targetL: 2.2 },
@@ -41,6 +50,8 @@ export interface ProgramHost {
   runtime(): Runtime | null;
   /** The plant's side of a step (water soaked up by the load). */
   absorb(litres: number): void;
+  /** The appliance's own tub level sensor, litres (null when its signal is lost). */
+  level(): number | null;
   /** Told when a step starts and when the program ends. */
   onStep(step: ProgramStep, index: number): void;
   onDone(cycle: number): void;
@@ -52,6 +63,8 @@ export class DishwasherProgram {
   private timer: unknown = null;
   private unsubscribe: (() => void) | null = null;
   private running = false;
+  /** The pending timer is a top-up retry (a new runtime after a power cut asks at once instead). */
+  private retrying = false;
 
   constructor(
     private readonly host: ProgramHost,
@@ -72,8 +85,7 @@ export class DishwasherProgram {
 
   stop(): void {
     this.running = false;
-    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer();
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -86,7 +98,14 @@ export class DishwasherProgram {
     this.unsubscribe?.();
     this.unsubscribe = null;
     const step = this.currentStep;
+    if (this.retrying) this.cancelTimer();
     if (this.running && step && step.kind !== 'wait') this.request(step);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.retrying = false;
   }
 
   private next(): void {
@@ -122,6 +141,16 @@ export class DishwasherProgram {
       if (event.done !== step.kind || this.currentStep !== step) return;
       this.unsubscribe?.();
       this.unsubscribe = null;
+      if (step.kind === 'fill' && step.topUp && this.isShort(step)) {
+        this.retrying = true;
+        this.timer = this.host.clock.setTimeout(() => {
+          this.timer = null;
+          this.retrying = false;
+          this.host.onStep(step, this.index);
+          this.request(step);
+        }, TOP_UP_RETRY_MS);
+        return;
+      }
       // Let the controller finish the transition that announced the step before asking again.
       this.timer = this.host.clock.setTimeout(() => {
         this.timer = null;
@@ -131,5 +160,10 @@ export class DishwasherProgram {
     const request: ProgramRequest =
       step.kind === 'fill' ? { type: 'fill', targetL: step.targetL, ...(step.topUp ? { topUp: true } : {}) } : { type: 'drain' };
     runtime.program(request);
+  }
+
+  private isShort(step: Extract<ProgramStep, { kind: 'fill' }>): boolean {
+    const level = this.host.level();
+    return level !== null && level < step.targetL - TOP_UP_SHORT_L;
   }
 }

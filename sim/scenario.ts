@@ -32,7 +32,7 @@ const faultCode = z.enum(FAULT_CODES);
 const at = { at: durationSchema };
 
 const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost']);
-export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost']);
+export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost', 'internalLeak', 'siphon', 'levelNoise']);
 
 export const timelineStepSchema = z.union([
   z
@@ -47,6 +47,21 @@ export const timelineStepSchema = z.union([
     .strict(),
   z.object({ ...at, inject: z.literal('floatChatter'), period: durationSchema.default(20_000), wet: durationSchema.default(3_000) }).strict(),
   z.object({ ...at, inject: z.literal('leak'), ml: z.number().positive().max(100_000) }).strict(),
+  z
+    .object({
+      ...at,
+      inject: z.literal('internalLeak'),
+      /** Share of the metered inflow that escapes inside the appliance before the tub. */
+      leakFraction: z.number().min(0).max(1),
+      /** Share of that water that reaches the base pan (the rest runs out under the appliance). */
+      toPanFraction: z.number().min(0).max(1).default(0),
+    })
+    .strict(),
+  z.object({ ...at, inject: z.literal('siphon'), lpm: z.number().positive().max(100) }).strict(),
+  /** Litres: each level reading is off by up to this much, either way. */
+  z.object({ ...at, inject: z.literal('levelNoise'), amplitude: z.number().positive().max(20) }).strict(),
+  z.object({ ...at, inject: z.literal('selfTestFail'), test: z.string().min(1).max(80) }).strict(),
+  z.object({ ...at, inject: z.literal('memoryCorrupt') }).strict(),
   z.object({ ...at, inject: injectSimple }).strict(),
   z.object({ ...at, clear: clearable }).strict(),
   z.object({ ...at, press: z.enum(['resume', 'reset', 'closeValve', 'exercise']) }).strict(),
@@ -136,9 +151,22 @@ function describeIssue(error: z.ZodError, input: unknown): string {
     const base = path;
     // A complaint about a key the file does not have means the entry was meant to be another shape.
     const missing = (i: z.core.$ZodIssue) => (valueAt(input, [...base, ...i.path]) === undefined ? 100 : 0);
+    // A branch that rejects the value of a key another branch takes (`"inject": "levelNoise"` against
+    // the simple injections) was not meant, even when the one that takes it misses a field.
+    const branches = issue.errors;
+    const entry = valueAt(input, base);
+    const keys = entry !== null && typeof entry === 'object' ? Object.keys(entry) : [];
+    const takes = (branch: z.core.$ZodIssue[], key: string) =>
+      !branch.some((i) => i.path[0] === key || (i.code === 'unrecognized_keys' && i.path.length === 0 && i.keys.includes(key)));
+    const misled = (branch: z.core.$ZodIssue[]) =>
+      keys.some((key) => branch.some((i) => i.code === 'invalid_value' && i.path[0] === key) && branches.some((b) => takes(b, key))) ? 1000 : 0;
     const score = (branch: z.core.$ZodIssue[]) =>
-      branch.length * 10 + Math.max(0, ...branch.map(missing)) - Math.max(0, ...branch.map((i) => (i.code === 'invalid_value' ? i.values.length : 0)));
-    const best = [...issue.errors].sort((a, b) => score(a) - score(b))[0]!;
+      branch.length * 10 +
+      Math.max(0, ...branch.map(missing)) +
+      misled(branch) -
+      // Between equals, the shape that lists the most choices.
+      Math.max(0, ...branch.map((i) => (i.code === 'invalid_value' ? i.values.length : 0))) / 1000;
+    const best = [...branches].sort((a, b) => score(a) - score(b))[0]!;
     if (best.length === 0) break;
     issue = best[0]!;
     path = [...path, ...issue.path];

@@ -131,6 +131,10 @@ describe('bad input: exit 2, one line naming the problem, no stack trace', () =>
   writeFileSync(schemaFail, JSON.stringify({ name: 'x', description: 'd', duration: '1m', timeline: [{ at: 'soon', press: 'reset' }] }));
   const badExpect = join(dir, 'expect.json');
   writeFileSync(badExpect, JSON.stringify({ name: 'x', description: 'd', duration: '1m', expect: [{ fault: 'i99' }] }));
+  const badNoise = join(dir, 'noise.json');
+  writeFileSync(badNoise, JSON.stringify({ name: 'x', description: 'd', duration: '1m', timeline: [{ at: '5s', inject: 'levelNoise' }] }));
+  const badSelfTest = join(dir, 'self-test.json');
+  writeFileSync(badSelfTest, JSON.stringify({ name: 'x', description: 'd', duration: '1m', timeline: [{ at: '5s', inject: 'selfTestFail', test: '' }] }));
 
   const cases: [string, string[], RegExp][] = [
     ['an unknown scenario', ['--scenario', 'no-such-thing'], /unknown scenario "no-such-thing".*dishwasher-story/],
@@ -138,6 +142,8 @@ describe('bad input: exit 2, one line naming the problem, no stack trace', () =>
     ['a malformed scenario file', ['--scenario', malformed], /malformed\.json: not valid JSON/],
     ['a file that fails the schema (duration)', ['--scenario', schemaFail], /timeline\.0\.at: a duration like/],
     ['a file that fails the schema (fault code)', ['--scenario', badExpect], /expect\.0\.fault: Invalid option/],
+    ['a step without its field (levelNoise amplitude)', ['--scenario', badNoise], /timeline\.0\.amplitude: /],
+    ['a step with a field out of range (selfTestFail test)', ['--scenario', badSelfTest], /timeline\.0\.test: /],
     ['--speed fast', ['--scenario', 'normal-cycle', '--speed', 'fast'], /--speed must be "max" or a number/],
     ['--seed abc', ['--scenario', 'normal-cycle', '--seed', 'abc'], /--seed must be a whole number/],
     ['--board wood', ['--scenario', 'normal-cycle', '--board', 'wood'], /--board must be "simulated" or "emulated"/],

@@ -55,6 +55,56 @@ describe('dishwasher water physics', () => {
     expect(plant.readings().panMl).toBeCloseTo(200, 3);
   });
 
+  it('meters water an internal leak takes before the tub, and sends only its share to the pan', () => {
+    const plant = new DishwasherPlant({ levelNoiseL: 0, panEvaporationMlPerMin: 0 });
+    plant.inject({ kind: 'internalLeak', leakFraction: 0.75, toPanFraction: 0.02 });
+    plant.setValve(true);
+    run(plant, 60_000);
+    expect(plant.signals().flowPulses).toBe(Math.floor(4 * 450));
+    expect(plant.signals().tubLevelL).toBeCloseTo(1, 5);
+    expect(plant.readings().panMl).toBeCloseTo(60, 3);
+    expect(plant.totals.lostL).toBeCloseTo(2.94, 5);
+    plant.clear('internalLeak');
+    run(plant, 15_000);
+    expect(plant.signals().tubLevelL).toBeCloseTo(2, 5);
+  });
+
+  it('empties the tub through a siphoning drain hose with the pump off, and stops when cleared', () => {
+    const plant = new DishwasherPlant({ levelNoiseL: 0 });
+    plant.setValve(true);
+    run(plant, 30_000);
+    plant.setValve(false);
+    plant.inject({ kind: 'siphon', lpm: 1 });
+    run(plant, 60_000);
+    expect(plant.signals().tubLevelL).toBeCloseTo(1, 5);
+    expect(plant.signals().flowPulses).toBe(900);
+    run(plant, 120_000);
+    expect(plant.signals().tubLevelL).toBe(0);
+    plant.setValve(true);
+    run(plant, 30_000);
+    // Filling at 4 L/min against 1 L/min down the drain.
+    expect(plant.signals().tubLevelL).toBeCloseTo(1.5, 5);
+    plant.clear('siphon');
+    plant.setValve(false);
+    run(plant, 60_000);
+    expect(plant.signals().tubLevelL).toBeCloseTo(1.5, 5);
+  });
+
+  it('adds level noise up to the injected amplitude, enough to jump more than 1.5 L between samples', () => {
+    const plant = new DishwasherPlant({ levelNoiseL: 0 });
+    plant.setValve(true);
+    run(plant, 60_000);
+    plant.setValve(false);
+    plant.inject({ kind: 'levelNoise', amplitudeL: 2 });
+    const levels = Array.from({ length: 200 }, () => (plant.step(100), plant.signals().tubLevelL!));
+    expect(Math.max(...levels)).toBeLessThanOrEqual(6);
+    expect(Math.min(...levels)).toBeGreaterThanOrEqual(2);
+    expect(levels.slice(1).filter((l, i) => Math.abs(l - levels[i]!) > 1.5).length).toBeGreaterThan(20);
+    plant.clear('levelNoise');
+    plant.step(100);
+    expect(plant.signals().tubLevelL).toBeCloseTo(4, 5);
+  });
+
   it('blows the hose fuse when a burst flow lasts, and then stops all flow', () => {
     const plant = new DishwasherPlant();
     plant.inject({ kind: 'burstHose' });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../sim/engine.js';
 import { evaluate } from '../../sim/expectations.js';
-import { clearable, parseDuration, parseScenario, ScenarioError, type Expectation } from '../../sim/scenario.js';
+import { clearable, parseDuration, parseScenario, ScenarioError, timelineStepSchema, type Expectation } from '../../sim/scenario.js';
 import { builtinScenarioNames, loadBuiltinScenario, SCENARIO_DIR } from '../../sim/scenarios/index.js';
 
 const base = { name: 'x', description: 'd', duration: '1m' };
@@ -32,6 +32,16 @@ describe('scenario files', () => {
       [{ ...base, controller: { leak: { wetDebounceMs: -5 } } }, /^f\.json: controller\.leak\.wetDebounceMs: /],
       [{ ...base, name: 'Bad Name' }, /^f\.json: name: lower-case/],
       [{ description: 'd', duration: '1m' }, /^f\.json: name: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'leak' }] }, /^f\.json: timeline\.0\.ml: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'levelNoise' }] }, /^f\.json: timeline\.0\.amplitude: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'levelNoise', amplitude: 50 }] }, /^f\.json: timeline\.0\.amplitude: .*20/],
+      [{ ...base, timeline: [{ at: '5s', inject: 'internalLeak', leakFraction: 1.5 }] }, /^f\.json: timeline\.0\.leakFraction: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'internalLeak' }] }, /^f\.json: timeline\.0\.leakFraction: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'siphon', lpm: 0 }] }, /^f\.json: timeline\.0\.lpm: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'selfTestFail' }] }, /^f\.json: timeline\.0\.test: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'selfTestFail', test: '' }] }, /^f\.json: timeline\.0\.test: /],
+      [{ ...base, timeline: [{ at: '5s', inject: 'memoryCorrupt', bytes: 3 }] }, /^f\.json: timeline\.0: .*bytes/],
+      [{ ...base, timeline: [{ at: '5s', clear: 'memoryCorrupt' }] }, /^f\.json: timeline\.0\.clear: /],
     ];
     for (const [json, message] of cases) {
       let error: unknown;
@@ -56,7 +66,13 @@ describe('scenario files', () => {
 
   it('is documented: the README names every step, fault and expectation the schema accepts', () => {
     const readme = readFileSync(join(SCENARIO_DIR, 'README.md'), 'utf8');
+    const injected = timelineStepSchema.options.flatMap((step) => {
+      const inject = (step.shape as { inject?: { options?: string[]; values?: Set<string> } }).inject;
+      return inject ? (inject.options ?? [...(inject.values ?? [])]) : [];
+    });
+    expect(injected).toContain('memoryCorrupt');
     const words = [
+      ...injected.map((f) => `"${f}"`),
       ...clearable.options.map((f) => `"${f}"`),
       '"leak"',
       '"clear"',
