@@ -30,6 +30,17 @@ describe('the dishwasher program', () => {
     expect(done.t / 60_000).toBeLessThan(75);
   });
 
+  it('asks a top-up that fell short again after 2 minutes of washing, until the controller latches iF0', async () => {
+    const sim = await run(loadBuiltinScenario('siphoning-drain')!);
+    const topUps = sim.log.filter((e) => e.type === 'program' && e.event === 'step' && e.name === 'main wash top-up').map((e) => e.t);
+    expect(topUps).toHaveLength(3);
+    // Each try holds the valve open for the 60 s top-up timeout, then the program washes for 2 minutes.
+    expect([topUps[1]! - topUps[0]!, topUps[2]! - topUps[1]!]).toEqual([180_000, 180_000]);
+    const faults = sim.log.filter((e) => e.type === 'fault' && e.event === 'raised').map((e) => [e.code, e.t]);
+    expect(faults).toEqual([['iF0', topUps[2]! + 60_000]]);
+    expect(sim.runtime!.status().breaker).toBe('latched');
+  });
+
   it('waits while the breaker is tripped: no step starts between i10 and the probe', async () => {
     const scenario = parseScenario(
       {
