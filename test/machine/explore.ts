@@ -1,0 +1,388 @@
+/**
+ * Exhaustive exploration of the controller MACHINE: every configuration reachable with an
+ * abstract input alphabet, breadth first, every safety rule (safety-rules.ts) checked on every
+ * step taken. It fails with the SHORTEST input sequence to each rule broken.
+ *
+ * How it runs the machine: xstate's pure `initialTransition`/`transition`, which return the
+ * next snapshot and the actions to execute without executing them. The explorer executes them
+ * the way an actor would: a delayed `raise` is a pending timer (id, due time), a `cancel`
+ * drops one, an `emit` is what the runtime would act on (valve.changed becomes the board's
+ * setValve, latch.changed goes to the store, the rest are observed events).
+ *
+ * Time: timers fire in due-time order, exactly as on a clock (not over-approximated): the
+ * "time" input advances to the earliest pending timer or rule deadline (a debounce or an
+ * exercise that should have ended, the end of a dry spell or of a valve window) and fires
+ * every timer due then, in the order they were set. Inputs arrive at the instants between
+ * those; an input at an instant no timer or rule marks is equivalent, for every guard, to one
+ * at the previous such instant, because nothing that reads time changes in between. (The
+ * machine keeps no clock of its own: all its timing is named delays.)
+ *
+ * Deduplication: two configurations are the same when they agree on
+ * - the machine's state value;
+ * - its context without the configuration, the fault's text, the trip count and the boot
+ *   input (none of which any guard reads), numbers rounded to 1e-9 and capped at 10 (the
+ *   largest threshold any guard compares against, 3 x a rise of at most 3 L, is below 10);
+ * - the pending timers, as (id, time left);
+ * - the persisted latch;
+ * - the rule monitor's own state, with every time an age capped where no rule tells larger
+ *   ages apart (monitor.key()).
+ * Two configurations with the same key have the same future, so the exploration is sound up
+ * to its depth bound.
+ *
+ * Inputs: the first sample after a boot carries float and level together, as the runtime's
+ * first board read does (a machine that has never heard of the level is not a state a board
+ * can put it in); a restart is a power cycle followed by that first sample of an unchanged
+ * world.
+ *
+ * Focus: the whole alphabet multiplies every region by every other; within a minute it reaches
+ * depth 6 or so. So the exploration runs each concern with the inputs that matter to it (a
+ * focus), to depth 12 or its fixpoint, and the whole alphabet to the depth its budget allows.
+ * A focus explores fewer interleavings than the whole alphabet, never different ones: every
+ * path it finds is a path of the full machine.
+ */
+import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
+import type { ControllerEvent, PersistedLatch } from '../../src/machine/events.js';
+import { controllerMachine } from '../../src/machine/machine.js';
+import { describeViolations, SafetyMonitor, type LevelSignal, type TraceInput, type Violation } from './safety-rules.js';
+import { acceptedConfig } from './rule-config.js';
+
+/**
+ * Short, distinct timings (no two timers tie; several fit in twelve steps), and thresholds set
+ * so that one value sits on several boundaries at once: 0.3 L is the empty level, the exercise's
+ * start limit and its rise limit; two flow pulses pass the exercise's volume cap and make iE0.
+ */
+export const WANTED = {
+  fill: { staticTimeoutMs: 9_000, dynamicTimeoutMs: 12_000, topUpTimeoutMs: 6_500, maxFailedTopUps: 2 },
+  drain: { timeoutMs: 9_500, emptyL: 0.3 },
+  leak: { wetDebounceMs: 1_000, dryMs: 6_000 },
+  breaker: { coolDownMs: 12_500 },
+  sensors: { levelLostMs: 2_500, levelImplausibleMs: 5_000, levelSettleMs: 2_000 },
+  valveLeak: { flowMs: 2_200, quietMs: 1_100 },
+  unaccounted: { minLossL: 0.3, ratio: 3 },
+  valve: { maxOpens: 2, windowMs: 30_000 },
+  exercise: { durationMs: 2_100, intervalMs: 40_000, maxStartLevelL: 0.3, maxRiseL: 0.3, maxVolumeL: 0.25 },
+};
+const { config, rules, dropped } = acceptedConfig(WANTED);
+export const droppedConfigKeys = dropped;
+
+const TARGET_L = 3;
+
+type Snap = AnyMachineSnapshot;
+interface Timer {
+  readonly id: string;
+  readonly due: number;
+  readonly seq: number;
+  readonly event: { type: string };
+}
+interface Node {
+  readonly snap: Snap;
+  readonly timers: readonly Timer[];
+  readonly monitor: SafetyMonitor;
+  readonly now: number;
+  readonly latch: PersistedLatch | null;
+  readonly float: TraceInput & { kind: 'float' };
+  readonly level: TraceInput & { kind: 'level' };
+  readonly parent: Node | null;
+  readonly label: string;
+  readonly depth: number;
+}
+
+const LEVELS: Record<string, LevelSignal> = {
+  'level low': { status: 'ok', litres: 0.3 },
+  'level high': { status: 'ok', litres: TARGET_L },
+  'level lost': { status: 'lost' },
+  'level noisy': { status: 'implausible' },
+};
+const FLOATS = { 'float dry': 'dry', 'float wet': 'wet', 'float open': 'open' } as const;
+
+function levelEvent(signal: LevelSignal): ControllerEvent {
+  if (signal.status === 'ok') return { type: 'sensor.level', reading: { status: 'ok', litres: signal.litres } };
+  if (signal.status === 'lost') return { type: 'sensor.level', reading: { status: 'open' } };
+  // A reading that is no number at all: the plausibility check lets it through only as implausible.
+  return { type: 'sensor.level', reading: { status: 'implausible', litres: Number.NaN } } as ControllerEvent;
+}
+
+type Input =
+  | { label: string; kind: 'event'; event: ControllerEvent; trace: TraceInput[] }
+  | { label: 'time'; kind: 'time' }
+  | { label: 'restart'; kind: 'restart' };
+
+const ev = (label: string, event: ControllerEvent, trace: TraceInput): Input => ({ label, kind: 'event', event, trace: [trace] });
+const ALPHABET: Input[] = [
+  ...Object.entries(FLOATS).map(([label, reading]) => ev(label, { type: 'sensor.float', reading }, { kind: 'float', reading })),
+  ...Object.entries(LEVELS).map(([label, signal]) => ev(label, levelEvent(signal), { kind: 'level', signal })),
+  ev('flow pulse', { type: 'sensor.flow', litres: 0.2 }, { kind: 'flow', litres: 0.2 }),
+  ev('link lost', { type: 'board.linkLost' }, { kind: 'report', report: 'linkLost' }),
+  ev('link restored', { type: 'board.linkRestored' }, { kind: 'report', report: 'linkRestored' }),
+  ev('fill', { type: 'program.fill', targetL: TARGET_L }, { kind: 'program', request: 'fill' }),
+  ev('drain', { type: 'program.drain' }, { kind: 'program', request: 'drain' }),
+  ev('idle', { type: 'program.idle' }, { kind: 'program', request: 'idle' }),
+  ev('reset', { type: 'user.reset' }, { kind: 'command', command: 'reset' }),
+  ev('resume', { type: 'user.resume' }, { kind: 'command', command: 'resume' }),
+  ev('exercise', { type: 'user.exercise' }, { kind: 'command', command: 'exercise' }),
+  ev('closeValve', { type: 'user.closeValve' }, { kind: 'command', command: 'closeValve' }),
+  ev('hose fuse', { type: 'sensor.hoseFuse' }, { kind: 'other', what: 'hoseFuse' }),
+  { label: 'time', kind: 'time' },
+  { label: 'restart', kind: 'restart' },
+];
+export const INPUT_NAMES = ALPHABET.map((i) => i.label);
+
+/** The concerns, each with the inputs that matter to it (time is in every one). */
+export const FOCUS: Record<string, readonly string[]> = {
+  'leak and commands': ['float dry', 'float wet', 'float open', 'level low', 'fill', 'idle', 'reset', 'resume', 'exercise', 'closeValve', 'restart'],
+  'level signal and valve cycling': ['level low', 'level high', 'level lost', 'level noisy', 'float dry', 'fill', 'idle', 'drain', 'closeValve', 'resume'],
+  'link and breaker': ['link lost', 'link restored', 'level low', 'level high', 'float dry', 'float wet', 'fill', 'idle', 'resume', 'reset'],
+  'flow and exercise': ['flow pulse', 'level low', 'level high', 'float dry', 'fill', 'idle', 'exercise', 'closeValve', 'resume', 'link lost'],
+  'latches and restarts': ['hose fuse', 'float dry', 'float wet', 'float open', 'level low', 'level lost', 'fill', 'reset', 'restart'],
+  everything: INPUT_NAMES.filter((n) => n !== 'time'),
+};
+
+const machine = controllerMachine as never as Parameters<typeof transition>[0];
+const BASE = 1_000_000;
+
+/** Executes the actions a pure transition returned, the way the actor and the runtime would. */
+class Step {
+  timers: Timer[];
+  latch: PersistedLatch | null;
+  seq = 0;
+  command: string | null;
+  constructor(
+    node: { timers: readonly Timer[]; latch: PersistedLatch | null },
+    readonly monitor: SafetyMonitor,
+    readonly now: number,
+    command: string | null,
+  ) {
+    this.timers = [...node.timers];
+    this.latch = node.latch;
+    this.command = command;
+    this.seq = Math.max(0, ...this.timers.map((t) => t.seq + 1));
+  }
+  run(actions: readonly { type: string; params?: unknown }[]): void {
+    for (const action of actions) {
+      const p = (action.params ?? {}) as Record<string, unknown>;
+      if (action.type === 'xstate.raise' && typeof p.delay === 'number') {
+        const id = String(p.id ?? (p.event as { type: string }).type);
+        this.timers = this.timers.filter((t) => t.id !== id);
+        this.timers.push({ id, due: this.now + p.delay, seq: this.seq++, event: p.event as { type: string } });
+      } else if (action.type === 'xstate.cancel') {
+        this.timers = this.timers.filter((t) => t.id !== p.sendId);
+      } else if (action.type === 'xstate.emit') {
+        this.emitted(p.event as { type: string } & Record<string, unknown>);
+      }
+    }
+  }
+  private emitted(e: { type: string } & Record<string, unknown>): void {
+    const m = this.monitor;
+    switch (e.type) {
+      case 'valve.changed':
+        m.command({ kind: 'setValve', open: e.open === true });
+        break;
+      case 'pump.changed':
+        m.command({ kind: 'setDrainPump', on: e.on === true });
+        break;
+      case 'breaker.changed':
+        m.observe({ kind: 'breaker', breaker: String(e.breaker), code: (e.code as string | null) ?? null });
+        break;
+      case 'fault.raised':
+      case 'fault.cleared':
+        m.observe({ kind: 'fault', event: e.type === 'fault.raised' ? 'raised' : 'cleared', code: String(e.code) });
+        break;
+      case 'latch.changed':
+        this.latch = (e.latch as PersistedLatch | null) ?? null;
+        break;
+      case 'command.accepted':
+      case 'command.rejected':
+        if (this.command) m.observe({ kind: 'commandResult', command: this.command as never, ok: e.type === 'command.accepted' });
+        break;
+      case 'fill.done':
+        m.observe({ kind: 'phaseDone', phase: 'fill' });
+        break;
+      case 'drain.done':
+        m.observe({ kind: 'phaseDone', phase: 'drain' });
+        break;
+      case 'exercise.done':
+        m.observe({ kind: 'exerciseDone', result: String(e.result) });
+        break;
+    }
+  }
+}
+
+interface Outcome {
+  node: Node;
+  violations: Violation[];
+  error: string | null;
+}
+
+function boot(parent: Node | null, label: string, now: number, latch: PersistedLatch | null, float: Node['float'], level: Node['level'], monitor: SafetyMonitor): Outcome {
+  monitor.begin(now, parent ? [{ kind: 'restart' }, float, level] : [float, level]);
+  const step = new Step({ timers: [], latch }, monitor, now, null);
+  let [snap, actions] = initialTransition(machine, { latch, config } as never);
+  step.run(actions as never);
+  for (const event of [{ type: 'sensor.float', reading: float.reading }, levelEvent(level.signal)]) {
+    if (snap.status !== 'active') break;
+    [snap, actions] = transition(machine, snap, event as never);
+    step.run(actions as never);
+  }
+  return finish(snap as Snap, step, parent, label, float, level);
+}
+
+function finish(snap: Snap, step: Step, parent: Node | null, label: string, float: Node['float'], level: Node['level']): Outcome {
+  step.monitor.finish();
+  const node: Node = {
+    snap,
+    timers: step.timers,
+    monitor: step.monitor,
+    now: step.now,
+    latch: step.latch,
+    float,
+    level,
+    parent,
+    label,
+    depth: parent ? parent.depth + 1 : 0,
+  };
+  const error = snap.status === 'error' ? String((snap as { error?: unknown }).error) : null;
+  return { node, violations: [...step.monitor.violations], error };
+}
+
+function next(node: Node, input: Input): Outcome | null {
+  if (input.kind === 'event') {
+    // The runtime tells the machine of a sensor only when its reading changed.
+    const t = input.trace[0]!;
+    if (t.kind === 'float' && t.reading === node.float.reading) return null;
+    if (t.kind === 'level' && JSON.stringify(t.signal) === JSON.stringify(node.level.signal)) return null;
+  }
+  const monitor = node.monitor.clone();
+  if (input.kind === 'restart') return boot(node, 'restart', node.now, node.latch, node.float, node.level, monitor);
+  if (input.kind === 'time') {
+    const dues = [...node.timers.map((t) => t.due), monitor.nextDeadline() ?? Infinity];
+    const at = Math.min(...dues);
+    if (!Number.isFinite(at)) return null;
+    monitor.begin(at, [{ kind: 'time' }]);
+    const step = new Step(node, monitor, at, null);
+    let snap = node.snap;
+    for (;;) {
+      const due = step.timers.filter((t) => t.due <= at).sort((a, b) => a.seq - b.seq)[0];
+      if (!due || snap.status !== 'active') break;
+      step.timers = step.timers.filter((t) => t !== due);
+      const [s, actions] = transition(machine, snap, due.event as never);
+      snap = s as Snap;
+      step.run(actions as never);
+    }
+    return finish(snap, step, node, 'time', node.float, node.level);
+  }
+  const t = input.trace[0]!;
+  monitor.begin(node.now, input.trace);
+  const step = new Step(node, monitor, node.now, t.kind === 'command' ? t.command : null);
+  const [snap, actions] = transition(machine, node.snap, input.event as never);
+  step.run(actions as never);
+  return finish(snap as Snap, step, node, input.label, t.kind === 'float' ? t : node.float, t.kind === 'level' ? t : node.level);
+}
+
+const IGNORED_CONTEXT = new Set(['config', 'faultDetail', 'tripCount', 'bootLatch', 'bootMemoryFault']);
+function abstractValue(x: unknown): unknown {
+  if (typeof x === 'number') return Number.isFinite(x) ? Math.min(Math.round(x * 1e9) / 1e9, 10) : String(x);
+  if (Array.isArray(x)) return x.map(abstractValue);
+  if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, abstractValue(v)]));
+  return x;
+}
+function key(node: Node): string {
+  const context = Object.fromEntries(
+    Object.entries(node.snap.context as Record<string, unknown>)
+      .filter(([k]) => !IGNORED_CONTEXT.has(k))
+      .map(([k, v]) => [k, abstractValue(v)]),
+  );
+  const timers = node.timers.map((t) => `${t.id}@${t.due - node.now}`).sort();
+  return JSON.stringify([node.snap.value, context, timers, node.latch, node.monitor.key()]);
+}
+
+function path(node: Node): string[] {
+  const labels: string[] = [];
+  for (let n: Node | null = node; n; n = n.parent) labels.unshift(n.label);
+  return labels;
+}
+
+export interface Finding {
+  readonly rule: string;
+  readonly path: string[];
+  readonly message: string;
+}
+
+export interface ExploreResult {
+  readonly focus: string;
+  readonly configurations: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly fixpoint: boolean;
+  readonly newPerDepth: number[];
+  readonly seconds: number;
+  readonly findings: Finding[];
+}
+
+/**
+ * Breadth first from every first sample the focus allows, to `maxDepth` inputs or the
+ * fixpoint. A level is started only when, at the pace of the previous one, it fits in the
+ * time budget, and is always finished, so the depth reported is complete.
+ */
+export function explore(focus: string, maxDepth: number, budgetMs: number): ExploreResult {
+  const t0 = performance.now();
+  const names = new Set([...(FOCUS[focus] ?? []), 'time']);
+  const alphabet = ALPHABET.filter((i) => names.has(i.label));
+  const seen = new Set<string>();
+  const findings = new Map<string, Finding>();
+  let frontier: Node[] = [];
+  let transitions = 0;
+  const record = (outcome: Outcome) => {
+    for (const v of outcome.violations) {
+      if (!findings.has(v.rule)) findings.set(v.rule, { rule: v.rule, path: path(outcome.node), message: describeViolations([v]) });
+    }
+    if (outcome.error && !findings.has('error')) findings.set('error', { rule: 'error', path: path(outcome.node), message: outcome.error });
+  };
+  const admit = (outcome: Outcome) => {
+    record(outcome);
+    if (outcome.node.snap.status !== 'active') return;
+    const k = key(outcome.node);
+    if (seen.has(k)) return;
+    seen.add(k);
+    frontier.push(outcome.node);
+  };
+  for (const [fl, reading] of Object.entries(FLOATS)) {
+    if (!names.has(fl)) continue;
+    for (const [ll, signal] of Object.entries(LEVELS)) {
+      if (!names.has(ll)) continue;
+      transitions++;
+      admit(boot(null, `boot: ${fl}, ${ll}`, BASE, null, { kind: 'float', reading }, { kind: 'level', signal }, new SafetyMonitor(rules)));
+    }
+  }
+  const newPerDepth: number[] = [frontier.length];
+  let depth = 0;
+  let lastLevelMs = 0;
+  let growth = 1;
+  // A level is started only if, at the rate of the last one, it ends within the budget.
+  while (frontier.length > 0 && depth < maxDepth && performance.now() - t0 + lastLevelMs * growth <= budgetMs) {
+    const levelStart = performance.now();
+    const current = frontier;
+    frontier = [];
+    for (const node of current) {
+      for (const input of alphabet) {
+        const outcome = next(node, input);
+        if (!outcome) continue;
+        transitions++;
+        admit(outcome);
+      }
+    }
+    depth++;
+    newPerDepth.push(frontier.length);
+    lastLevelMs = performance.now() - levelStart;
+    growth = frontier.length / Math.max(1, current.length);
+  }
+  return {
+    focus,
+    configurations: seen.size,
+    transitions,
+    depth,
+    fixpoint: frontier.length === 0,
+    newPerDepth,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    findings: [...findings.values()],
+  };
+}

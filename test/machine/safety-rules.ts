@@ -1,0 +1,629 @@
+/**
+ * The controller's safety rules (README, "Safety rules"), each written once, as a monitor over
+ * a trace of what happened OUTSIDE the machine: the inputs the controller was given, the
+ * commands the board received, and the events the outside world saw. The properties feed it
+ * the runtime's trace (a scripted board on the virtual clock); the exhaustive exploration feeds
+ * it the machine's own outputs, mapped the way the runtime maps them onto a board.
+ *
+ * Nothing here asks the machine what it believes (no state value, no guard, no tag): every
+ * check is on what the board was told, against what the sensors had said. A rule that read
+ * the machine's guard would only restate it.
+ *
+ * A trace is a sequence of steps. A step is one input (or one board sample carrying several
+ * inputs, or time passing) and everything it caused: board commands and observed events.
+ * `begin()` opens a step (and checks the end of the previous one), `command()` and
+ * `observe()` record what the step caused, `finish()` checks the end of the last step.
+ *
+ * R1 Whenever the board is commanded to open the valve, and for as long as it stays commanded
+ *    open: the float's latest reading is dry, the level signal is good (latest reading ok and
+ *    not inside a noisy spell: after an implausible reading the level is good again only once
+ *    it has read ok for sensors.levelSettleMs), the link is good (no linkLost report without a
+ *    later linkRestored), and the breaker is armed or probing.
+ * R2 A wet (or open-circuit) float reading closes the valve in the same step; a float wet for
+ *    leak.wetDebounceMs without a break has raised i30 with the breaker latched (or service).
+ * R3 While the link is lost the valve is never commanded open.
+ * R4 No user command opens the valve (closed -> open in the command's step) unless the float
+ *    has read dry without a break for leak.dryMs.
+ * R5 A latched trip (latched or service) comes back after a restart with the same breaker and
+ *    code; the board's own latch is cleared (resetLatch) only in the step of an accepted reset.
+ * R6 At most valve.maxOpens opens within any valve.windowMs; i13 is raised only for the open
+ *    that would exceed it (maxOpens opens in the window), and latches the breaker.
+ * R7 A proof test (exercise) is accepted only when armed, idle, the pan dry for leak.dryMs, the
+ *    tub level ok and at most exercise.maxStartLevelL, level and link good, and no other one
+ *    accepted within exercise.intervalMs (per boot); a refused one opens nothing; its valve is
+ *    open at most exercise.durationMs and closes in the step the tub rose more than
+ *    exercise.maxRiseL or the meter counted more than exercise.maxVolumeL since it opened; it
+ *    ends with one `exercise.done` (passed, failed or stopped).
+ * R8 A closeValve command leaves the valve commanded closed at the end of its step.
+ *
+ * Deadlines (R2's debounce, R7's duration) are checked strictly after they pass, so a timer
+ * that fires exactly on time is never blamed for the order in which same-instant callbacks run.
+ */
+
+export type RuleId = 'R1' | 'R2' | 'R3' | 'R4' | 'R5' | 'R6' | 'R7' | 'R8';
+export type FloatReading = 'dry' | 'wet' | 'open';
+export type LevelSignal = { readonly status: 'ok'; readonly litres: number } | { readonly status: 'lost' } | { readonly status: 'implausible' };
+export type UserCommandName = 'reset' | 'resume' | 'exercise' | 'closeValve';
+
+export type TraceInput =
+  | { readonly kind: 'float'; readonly reading: FloatReading }
+  | { readonly kind: 'level'; readonly signal: LevelSignal }
+  /** Litres metered since the previous sample (only when pulses arrived). */
+  | { readonly kind: 'flow'; readonly litres: number }
+  | { readonly kind: 'program'; readonly request: 'fill' | 'drain' | 'idle' }
+  | { readonly kind: 'command'; readonly command: UserCommandName }
+  | { readonly kind: 'report'; readonly report: 'linkLost' | 'linkRestored' }
+  /** Anything else the controller is told (hose fuse, self-test report): no rule reads it. */
+  | { readonly kind: 'other'; readonly what: string }
+  /** A power cycle: the board comes back with the valve closed, the store keeps its contents. */
+  | { readonly kind: 'restart' }
+  /** Time passed (a board sample with no change, a timer firing). */
+  | { readonly kind: 'time' };
+
+export type BoardCommand =
+  | { readonly kind: 'setValve'; readonly open: boolean }
+  | { readonly kind: 'setDrainPump'; readonly on: boolean }
+  | { readonly kind: 'resetLatch' };
+
+export type Observed =
+  | { readonly kind: 'breaker'; readonly breaker: string; readonly code: string | null }
+  | { readonly kind: 'fault'; readonly event: 'raised' | 'cleared'; readonly code: string }
+  | { readonly kind: 'commandResult'; readonly command: UserCommandName; readonly ok: boolean }
+  | { readonly kind: 'phaseDone'; readonly phase: 'fill' | 'drain' }
+  | { readonly kind: 'exerciseDone'; readonly result: string };
+
+export interface Violation {
+  readonly rule: RuleId;
+  /** Index of the step (0-based) and its clock time. */
+  readonly step: number;
+  readonly at: number;
+  readonly message: string;
+}
+
+/** The timings and thresholds the rules are stated in: the controller's configuration. */
+export interface RuleConfig {
+  readonly leak: { readonly wetDebounceMs: number; readonly dryMs: number };
+  readonly sensors: { readonly levelSettleMs?: number };
+  readonly breaker?: { readonly coolDownMs: number };
+  readonly valveLeak?: { readonly flowMs: number; readonly quietMs: number };
+  readonly valve?: { readonly maxOpens: number; readonly windowMs: number };
+  readonly exercise: {
+    readonly durationMs: number;
+    readonly intervalMs?: number;
+    readonly maxStartLevelL?: number;
+    readonly maxRiseL?: number;
+    readonly maxVolumeL?: number;
+  };
+}
+
+/** The values the rules use where a configuration does not (yet) name them: the documented defaults. */
+const DEFAULTS = { levelSettleMs: 2_000, maxOpens: 6, windowMs: 60_000, intervalMs: 3_600_000, maxStartLevelL: 0.3, maxRiseL: 0.3, maxVolumeL: 0.25 };
+
+/** Everything a property or the exploration counts to prove its premise came up. */
+export const PREMISES = [
+  'valveOpened',
+  'openWhileFilling',
+  'wetWhileOpen',
+  'wetDebounceElapsed',
+  'commandWhileWet',
+  'commandWhileDrying',
+  'commandOpenedValve',
+  'restartWhileLatched',
+  'resetAccepted',
+  'resetRefused',
+  'linkLostWhileOpen',
+  'linkLostDuringCoolDownWithDemand',
+  'linkLostPastCoolDown',
+  'noisyLevel',
+  'noisyWhileFilling',
+  'openAfterNoise',
+  'maxOpensReached',
+  'i13Raised',
+  'exerciseAttempted',
+  'exerciseAccepted',
+  'exerciseOpened',
+  'exerciseDone',
+  'exerciseCapped',
+  'closeValveWhileOpen',
+] as const;
+export type Premise = (typeof PREMISES)[number];
+
+interface ExerciseRun {
+  acceptedAt: number;
+  startLevel: number | null;
+  openedAt: number | null;
+  closed: boolean;
+  inflowL: number;
+  iB0: boolean;
+}
+
+/** What the trace has said so far, in its own terms; `clone()`able for the exploration. */
+interface View {
+  now: number;
+  step: number;
+  /** Inputs and effects of the current step. */
+  inputs: TraceInput[];
+  valveAtStepStart: boolean;
+  resetLatchInStep: boolean;
+  commandResultInStep: boolean | null;
+  faultsInStep: string[];
+  breakerEventInStep: boolean;
+  /** The outside world. */
+  float: FloatReading | 'unknown';
+  drySince: number | null;
+  /** Start of the current spell of readings that are not dry (wet or open). */
+  wetSince: number | null;
+  level: LevelSignal | 'unknown';
+  /** Noisy spell: an implausible reading not yet followed by levelSettleMs of ok readings. */
+  noisy: boolean;
+  okSince: number | null;
+  linkLost: boolean;
+  demand: 'fill' | 'drain' | 'idle';
+  /** What the outside world was told. */
+  breaker: string;
+  code: string | null;
+  valve: boolean;
+  opens: number[];
+  i30SinceWet: boolean;
+  /** R5: the latch held before a restart, to be seen again after it. */
+  expectLatch: { breaker: string; code: string | null } | null;
+  lastImplausibleAt: number | null;
+  /** The step's end has been checked. */
+  ended: boolean;
+  lastExerciseAt: number | null;
+  exercise: ExerciseRun | null;
+  /** Time of the cool-down's start, for the link-during-cool-down premise. */
+  trippedAt: number | null;
+}
+
+function freshView(): View {
+  return {
+    now: 0,
+    step: -1,
+    inputs: [],
+    valveAtStepStart: false,
+    resetLatchInStep: false,
+    commandResultInStep: null,
+    faultsInStep: [],
+    breakerEventInStep: false,
+    float: 'unknown',
+    drySince: null,
+    wetSince: null,
+    level: 'unknown',
+    noisy: false,
+    okSince: null,
+    linkLost: false,
+    demand: 'idle',
+    breaker: 'booting',
+    code: null,
+    valve: false,
+    opens: [],
+    i30SinceWet: false,
+    expectLatch: null,
+    lastImplausibleAt: null,
+    ended: true,
+    lastExerciseAt: null,
+    exercise: null,
+    trippedAt: null,
+  };
+}
+
+const LATCHED = new Set(['latched', 'service']);
+
+export class SafetyMonitor {
+  readonly violations: Violation[] = [];
+  readonly premises: Record<Premise, number>;
+  private v: View;
+  private readonly c: Required<Omit<RuleConfig, 'valve'>> & {
+    readonly levelSettleMs: number;
+    readonly maxOpens: number;
+    readonly windowMs: number;
+    readonly intervalMs: number;
+    readonly maxStartLevelL: number;
+    readonly maxRiseL: number;
+    readonly maxVolumeL: number;
+    readonly wetDebounceMs: number;
+    readonly dryMs: number;
+    readonly durationMs: number;
+  };
+
+  constructor(config: RuleConfig, view: View = freshView(), premises?: Record<Premise, number>) {
+    this.c = {
+      ...config,
+      wetDebounceMs: config.leak.wetDebounceMs,
+      dryMs: config.leak.dryMs,
+      durationMs: config.exercise.durationMs,
+      levelSettleMs: config.sensors.levelSettleMs ?? DEFAULTS.levelSettleMs,
+      maxOpens: config.valve?.maxOpens ?? DEFAULTS.maxOpens,
+      windowMs: config.valve?.windowMs ?? DEFAULTS.windowMs,
+      intervalMs: config.exercise.intervalMs ?? DEFAULTS.intervalMs,
+      maxStartLevelL: config.exercise.maxStartLevelL ?? DEFAULTS.maxStartLevelL,
+      maxRiseL: config.exercise.maxRiseL ?? DEFAULTS.maxRiseL,
+      maxVolumeL: config.exercise.maxVolumeL ?? DEFAULTS.maxVolumeL,
+    } as never;
+    this.v = view;
+    this.premises = premises ?? (Object.fromEntries(PREMISES.map((p) => [p, 0])) as Record<Premise, number>);
+  }
+
+  /** A copy to continue on another branch (the exploration); premises are shared. */
+  clone(): SafetyMonitor {
+    const v = this.v;
+    const copy: View = {
+      ...v,
+      inputs: [...v.inputs],
+      faultsInStep: [...v.faultsInStep],
+      opens: [...v.opens],
+      exercise: v.exercise ? { ...v.exercise } : null,
+    };
+    return new SafetyMonitor(this.c as never, copy, this.premises);
+  }
+
+  get ok(): boolean {
+    return this.violations.length === 0;
+  }
+
+  get commandedOpen(): boolean {
+    return this.v.valve;
+  }
+
+  // ---- the trace ------------------------------------------------------------------------
+
+  /** Opens a step at clock time `at` with its inputs; first checks how the previous step ended. */
+  begin(at: number, inputs: readonly TraceInput[]): void {
+    if (!this.v.ended) this.endOfStep();
+    const v = this.v;
+    v.now = at;
+    v.step++;
+    v.ended = false;
+    v.inputs = [...inputs];
+    v.valveAtStepStart = v.valve;
+    v.resetLatchInStep = false;
+    v.commandResultInStep = null;
+    v.faultsInStep = [];
+    v.breakerEventInStep = false;
+    this.expireOpens();
+    for (const input of inputs) this.apply(input);
+    // Deadlines that passed while time went by are checked before anything this step does.
+    this.checkDeadlines();
+  }
+
+  command(cmd: BoardCommand): void {
+    const v = this.v;
+    if (cmd.kind === 'setValve') {
+      if (cmd.open && !v.valve) this.opening();
+      v.valve = cmd.open;
+      if (!cmd.open && v.exercise?.openedAt !== null && v.exercise) v.exercise.closed = true;
+    } else if (cmd.kind === 'resetLatch') {
+      v.resetLatchInStep = true;
+    }
+  }
+
+  observe(o: Observed): void {
+    const v = this.v;
+    switch (o.kind) {
+      case 'breaker': {
+        v.breakerEventInStep = true;
+        if (v.expectLatch) {
+          const want = v.expectLatch;
+          v.expectLatch = null;
+          if (o.breaker !== want.breaker || o.code !== want.code) {
+            this.violate('R5', `after a restart the breaker came back ${o.breaker} ${o.code ?? ''}, not ${want.breaker} ${want.code ?? ''}`);
+          }
+        }
+        if (o.breaker === 'tripped' && v.breaker !== 'tripped') v.trippedAt = v.now;
+        if (o.breaker !== 'tripped') v.trippedAt = null;
+        v.breaker = o.breaker;
+        v.code = o.code;
+        break;
+      }
+      case 'fault':
+        if (o.event !== 'raised') break;
+        v.faultsInStep.push(o.code);
+        if (o.code === 'i30') v.i30SinceWet = true;
+        if (o.code === 'iB0' && v.exercise) v.exercise.iB0 = true;
+        if (o.code === 'i13') {
+          this.premises.i13Raised++;
+          const inWindow = v.opens.length;
+          if (inWindow < this.c.maxOpens) this.violate('R6', `i13 raised with only ${inWindow} opens in the last ${this.c.windowMs} ms (limit ${this.c.maxOpens})`);
+        }
+        break;
+      case 'commandResult':
+        v.commandResultInStep = o.ok;
+        if (o.command === 'reset') this.premises[o.ok ? 'resetAccepted' : 'resetRefused']++;
+        if (o.command === 'exercise') this.exerciseAnswered(o.ok);
+        break;
+      case 'phaseDone':
+        v.demand = 'idle';
+        break;
+      case 'exerciseDone':
+        this.premises.exerciseDone++;
+        if (!v.exercise) this.violate('R7', `exercise.done (${o.result}) without an accepted exercise`);
+        else if (!['passed', 'failed', 'stopped'].includes(o.result)) this.violate('R7', `exercise.done with result ${o.result}`);
+        else if (o.result === 'passed' && v.exercise.iB0) this.violate('R7', 'exercise passed although iB0 (flow after the close) was raised during it');
+        v.exercise = null;
+        break;
+    }
+  }
+
+  /** Checks the end of the last step. */
+  finish(): void {
+    if (!this.v.ended) this.endOfStep();
+  }
+
+  // ---- the exploration's view of the monitor ---------------------------------------------
+
+  /**
+   * The next instant at which a deadline rule (R2's debounce, R7's duration and end) must have
+   * been met: the exploration lets time pass to it even when the machine set no timer for it.
+   */
+  nextDeadline(): number | null {
+    const v = this.v;
+    const c = this.c;
+    const times: number[] = [];
+    if (v.wetSince !== null && v.float === 'wet') times.push(v.wetSince + c.wetDebounceMs + 1);
+    if (v.exercise?.openedAt != null && v.valve) times.push(v.exercise.openedAt + c.durationMs + 1);
+    if (v.exercise) times.push(v.exercise.acceptedAt + this.doneWithinMs() + 1);
+    const future = times.filter((t) => t > v.now);
+    return future.length > 0 ? Math.min(...future) : null;
+  }
+
+  /**
+   * The monitor's state, abstracted for deduplication: every time as an age relative to now,
+   * capped where no rule can tell larger ages apart.
+   */
+  key(): string {
+    const v = this.v;
+    const c = this.c;
+    const age = (t: number | null, cap: number) => (t === null ? null : Math.min(v.now - t, cap + 1));
+    return JSON.stringify([
+      v.float,
+      age(v.drySince, c.dryMs),
+      age(v.wetSince, c.wetDebounceMs),
+      v.level,
+      v.noisy,
+      age(v.okSince, c.levelSettleMs),
+      v.linkLost,
+      v.demand,
+      v.breaker,
+      v.code,
+      v.valve,
+      v.opens.map((t) => v.now - t),
+      v.i30SinceWet,
+      age(v.lastExerciseAt, c.intervalMs),
+      v.exercise && [age(v.exercise.acceptedAt, 1e9), v.exercise.startLevel, age(v.exercise.openedAt, c.durationMs), v.exercise.closed, v.exercise.inflowL.toFixed(3), v.exercise.iB0],
+    ]);
+  }
+
+  // ---- rules ---------------------------------------------------------------------------
+
+  private apply(input: TraceInput): void {
+    const v = this.v;
+    switch (input.kind) {
+      case 'float':
+        if (input.reading !== 'dry' && v.valve) this.premises.wetWhileOpen++;
+        if (input.reading === 'dry') {
+          if (v.float !== 'dry') v.drySince = v.now;
+          v.wetSince = null;
+        } else {
+          v.drySince = null;
+          // A spell of readings that are not dry (wet, or the wire broken) starts here.
+          if (v.float === 'dry' || v.float === 'unknown') {
+            v.wetSince = v.now;
+            v.i30SinceWet = false;
+          }
+        }
+        v.float = input.reading;
+        break;
+      case 'level':
+        if (input.signal.status === 'implausible') {
+          this.premises.noisyLevel++;
+          v.lastImplausibleAt = v.now;
+          if (v.demand === 'fill') this.premises.noisyWhileFilling++;
+          v.noisy = true;
+          v.okSince = null;
+        } else if (input.signal.status === 'ok') {
+          if (v.level === 'unknown' || v.level.status !== 'ok') v.okSince = v.now;
+        } else {
+          v.okSince = null;
+        }
+        v.level = input.signal;
+        if (v.exercise && v.exercise.openedAt !== null && !v.exercise.closed && input.signal.status === 'ok' && v.exercise.startLevel !== null) {
+          if (input.signal.litres - v.exercise.startLevel > this.c.maxRiseL) this.premises.exerciseCapped++;
+        }
+        break;
+      case 'flow':
+        if (v.exercise && v.exercise.openedAt !== null && !v.exercise.closed) {
+          v.exercise.inflowL += input.litres;
+          if (v.exercise.inflowL > this.c.maxVolumeL) this.premises.exerciseCapped++;
+        }
+        break;
+      case 'program':
+        v.demand = input.request;
+        break;
+      case 'report':
+        if (input.report === 'linkLost') {
+          if (v.valve) this.premises.linkLostWhileOpen++;
+          if (v.breaker === 'tripped' && v.demand === 'fill') this.premises.linkLostDuringCoolDownWithDemand++;
+        }
+        v.linkLost = input.report === 'linkLost';
+        break;
+      case 'command':
+        if (input.command !== 'closeValve') {
+          if (v.float !== 'dry') this.premises.commandWhileWet++;
+          else if (v.drySince !== null && v.now - v.drySince < this.c.dryMs) this.premises.commandWhileDrying++;
+        }
+        if (input.command === 'closeValve' && v.valve) this.premises.closeValveWhileOpen++;
+        if (input.command === 'exercise') this.premises.exerciseAttempted++;
+        break;
+      case 'restart': {
+        if (LATCHED.has(v.breaker)) this.premises.restartWhileLatched++;
+        const latch = LATCHED.has(v.breaker) ? { breaker: v.breaker, code: v.code } : null;
+        const opens = v.opens;
+        // The board powers up with the valve closed; nothing is known of the sensors until they are read.
+        // The exercise interval is per boot: the controller keeps no clock across a power cycle.
+        this.v = { ...freshView(), now: v.now, step: v.step, ended: false, inputs: v.inputs, expectLatch: latch, opens };
+        break;
+      }
+      case 'other':
+      case 'time':
+        break;
+    }
+  }
+
+  /** An exercise has ended when it has been open its duration and the flow has had time to stop and to count as stuck. */
+  private doneWithinMs(): number {
+    const leak = this.c.valveLeak ?? { flowMs: 2_000, quietMs: 1_000 };
+    return this.c.durationMs + 2 * (leak.flowMs + leak.quietMs);
+  }
+
+  private levelGood(): boolean {
+    const v = this.v;
+    if (v.level === 'unknown' || v.level.status !== 'ok') return false;
+    if (!v.noisy) return true;
+    return v.okSince !== null && v.now - v.okSince >= this.c.levelSettleMs;
+  }
+
+  private dryFor(ms: number): boolean {
+    const v = this.v;
+    return v.float === 'dry' && v.drySince !== null && v.now - v.drySince >= ms;
+  }
+
+  private commandInStep(): UserCommandName | null {
+    const input = this.v.inputs.find((i) => i.kind === 'command');
+    return input && input.kind === 'command' ? input.command : null;
+  }
+
+  private expireOpens(): void {
+    const v = this.v;
+    v.opens = v.opens.filter((t) => v.now - t < this.c.windowMs);
+    if (v.noisy && this.levelGood()) v.noisy = false;
+  }
+
+  /** The board is told to open a closed valve. */
+  private opening(): void {
+    const v = this.v;
+    this.premises.valveOpened++;
+    if (v.demand === 'fill') this.premises.openWhileFilling++;
+    if (v.lastImplausibleAt !== null && v.now - v.lastImplausibleAt < 3 * this.c.levelSettleMs) this.premises.openAfterNoise++;
+    this.openConditions('R1', 'opened');
+    if (v.linkLost) this.violate('R3', 'the valve was commanded open while the board link is lost');
+    const command = this.commandInStep();
+    if (command) {
+      this.premises.commandOpenedValve++;
+      if (!this.dryFor(this.c.dryMs)) {
+        const dry = v.float === 'dry' && v.drySince !== null ? `dry for ${v.now - v.drySince} ms` : `reading ${v.float}`;
+        this.violate('R4', `the ${command} command opened the valve with the float ${dry} (needs dry for ${this.c.dryMs} ms)`);
+      }
+      if (command === 'exercise' && v.commandResultInStep === false) this.violate('R7', 'a refused exercise opened the valve');
+    }
+    this.expireOpens();
+    if (v.opens.length >= this.c.maxOpens) {
+      this.violate('R6', `open number ${v.opens.length + 1} within ${this.c.windowMs} ms (limit ${this.c.maxOpens}); first at ${v.opens[0]}`);
+    }
+    v.opens.push(v.now);
+    if (v.opens.length === this.c.maxOpens) this.premises.maxOpensReached++;
+    if (v.exercise && v.exercise.openedAt === null && v.demand !== 'fill') {
+      v.exercise.openedAt = v.now;
+      this.premises.exerciseOpened++;
+    }
+  }
+
+  /** R1's conditions, checked when the valve opens and at the end of every step it stays open. */
+  private openConditions(rule: 'R1', when: string): void {
+    const v = this.v;
+    const wrong: string[] = [];
+    if (v.float !== 'dry') wrong.push(`the float reads ${v.float}`);
+    if (!this.levelGood()) wrong.push(v.level === 'unknown' ? 'no level reading yet' : v.level.status !== 'ok' ? `the level is ${v.level.status}` : 'the level is inside a noisy spell');
+    if (v.linkLost) wrong.push('the link is lost');
+    if (v.breaker !== 'armed' && v.breaker !== 'probing') wrong.push(`the breaker is ${v.breaker}`);
+    if (wrong.length > 0) this.violate(rule, `valve ${when} while ${wrong.join(', ')}`);
+  }
+
+  private exerciseAnswered(accepted: boolean): void {
+    const v = this.v;
+    if (!accepted) return;
+    this.premises.exerciseAccepted++;
+    const wrong: string[] = [];
+    if (v.breaker !== 'armed') wrong.push(`the breaker is ${v.breaker}`);
+    if (v.demand !== 'idle') wrong.push(`the program asks for ${v.demand}`);
+    if (!this.dryFor(this.c.dryMs)) wrong.push(`the pan has not been dry for ${this.c.dryMs} ms`);
+    if (v.level === 'unknown' || v.level.status !== 'ok') wrong.push('no good level reading');
+    else if (v.level.litres > this.c.maxStartLevelL) wrong.push(`the tub holds ${v.level.litres} L (max ${this.c.maxStartLevelL})`);
+    if (!this.levelGood()) wrong.push('the level signal is not good');
+    if (v.linkLost) wrong.push('the link is lost');
+    if (v.lastExerciseAt !== null && v.now - v.lastExerciseAt < this.c.intervalMs) wrong.push(`the last one was ${v.now - v.lastExerciseAt} ms ago (interval ${this.c.intervalMs})`);
+    if (v.exercise) wrong.push('one is still running');
+    if (wrong.length > 0) this.violate('R7', `exercise accepted while ${wrong.join(', ')}`);
+    v.lastExerciseAt = v.now;
+    v.exercise = {
+      acceptedAt: v.now,
+      startLevel: v.level !== 'unknown' && v.level.status === 'ok' ? v.level.litres : null,
+      openedAt: null,
+      closed: false,
+      inflowL: 0,
+      iB0: false,
+    };
+  }
+
+  /** Time-based rules, checked when a step begins (time has moved to `now`). */
+  private checkDeadlines(): void {
+    const v = this.v;
+    const c = this.c;
+    if (v.wetSince !== null && v.float === 'wet' && v.now > v.wetSince + c.wetDebounceMs) {
+      this.premises.wetDebounceElapsed++;
+      if (!LATCHED.has(v.breaker) || !(v.i30SinceWet || v.code === 'i30')) {
+        this.violate('R2', `the float has read wet for ${v.now - v.wetSince} ms; breaker ${v.breaker} ${v.code ?? ''}, i30 ${v.i30SinceWet ? 'raised' : 'not raised'}`);
+        v.wetSince = null; // one report per wet spell
+      }
+    }
+    const ex = v.exercise;
+    if (ex && v.now > ex.acceptedAt + this.doneWithinMs()) {
+      this.violate('R7', `no exercise.done ${v.now - ex.acceptedAt} ms after the exercise was accepted`);
+      v.exercise = null;
+    }
+    if (ex && ex.openedAt !== null && !ex.closed && v.valve && v.now > ex.openedAt + c.durationMs) {
+      this.violate('R7', `the exercise has held the valve open ${v.now - ex.openedAt} ms (max ${c.durationMs})`);
+      ex.closed = true;
+    }
+  }
+
+  private endOfStep(): void {
+    const v = this.v;
+    v.ended = true;
+    const command = this.commandInStep();
+    if (v.valve) {
+      const floatInStep = v.inputs.some((i) => i.kind === 'float' && i.reading !== 'dry');
+      if (floatInStep && v.float !== 'dry') this.violate('R2', `the float read ${v.float} and the valve was not closed in the same step`);
+      else if (v.linkLost) this.violate('R3', 'the valve stays commanded open while the board link is lost');
+      else this.openConditions('R1', 'still open');
+    }
+    if (command === 'closeValve' && v.valve) this.violate('R8', 'closeValve left the valve commanded open');
+    if (v.resetLatchInStep && !(command === 'reset' && v.commandResultInStep === true)) {
+      this.violate('R5', `the board's latch was reset in a step that was not an accepted reset (${command ?? 'no command'}, result ${String(v.commandResultInStep)})`);
+    }
+    if (v.inputs.some((i) => i.kind === 'restart') && v.expectLatch) {
+      this.violate('R5', `after a restart the breaker did not come back ${v.expectLatch.breaker} ${v.expectLatch.code ?? ''} (no breaker event)`);
+      v.expectLatch = null;
+    }
+    if (v.faultsInStep.includes('i13') && !LATCHED.has(v.breaker)) this.violate('R6', `i13 raised but the breaker is ${v.breaker}`);
+    const ex = v.exercise;
+    if (ex && ex.openedAt !== null && !ex.closed && v.valve && v.exercise?.startLevel !== null) {
+      const rise = v.level !== 'unknown' && v.level.status === 'ok' ? v.level.litres - (ex.startLevel ?? 0) : 0;
+      if (rise > this.c.maxRiseL) this.violate('R7', `the tub rose ${rise.toFixed(3)} L during the exercise (max ${this.c.maxRiseL}) and the valve stayed open`);
+      else if (ex.inflowL > this.c.maxVolumeL) this.violate('R7', `${ex.inflowL.toFixed(3)} L metered during the exercise (max ${this.c.maxVolumeL}) and the valve stayed open`);
+    }
+    const coolDown = this.c.breaker?.coolDownMs;
+    if (coolDown !== undefined && v.breaker === 'tripped' && v.linkLost && v.trippedAt !== null && v.now - v.trippedAt >= coolDown && v.demand === 'fill') {
+      this.premises.linkLostPastCoolDown++;
+    }
+  }
+
+  private violate(rule: RuleId, message: string): void {
+    this.violations.push({ rule, step: this.v.step, at: this.v.now, message });
+  }
+}
+
+/** One line per violation, for a failing test. */
+export function describeViolations(violations: readonly Violation[]): string {
+  return violations.map((x) => `${x.rule} at step ${x.step} (t=${x.at} ms): ${x.message}`).join('\n');
+}
