@@ -4,14 +4,18 @@
  *
  * Like our firmware it keeps a link watchdog when given a clock: no keepalive for
  * `watchdogMs` and it closes the valve itself, holds it closed and reports `linkLost`
- * (iC0); the next keepalive reports `linkRestored`. `cutLink()` makes keepalives stop
- * arriving (a broken cable, a hung host), which is how the simulator injects iC0.
+ * (iC0); the next keepalive reports `linkRestored`. It stages the link faults of
+ * src/board/link-faults.ts: `linkLost` cuts the line both ways (a broken cable): keepalives stop
+ * arriving and the host keeps reading the last sample it got; `usbUnplug` makes the port vanish:
+ * the host notices at once (`linkLost`), nothing it sends arrives, it reads nothing new, and the
+ * board, still powered, closes the valve on its own watchdog.
  *
  * `failSelfTest(test)` is a failed firmware self-test (flash CRC, RAM march, ...): like our
  * firmware, the board closes the valve, holds it closed and reports `selfTestFailed` (i90).
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
+import type { LinkFault, LinkFaultStage } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 
 export interface SimulatedBoardOptions {
@@ -20,14 +24,21 @@ export interface SimulatedBoardOptions {
   readonly watchdogMs: number;
 }
 
-export class SimulatedBoard implements Board {
+export class SimulatedBoard implements Board, LinkFaultStage {
   readonly kind = 'simulated' as const;
   readonly pulsesPerLitre: number;
+  readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
   private closed = false;
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
+  private unplugged = false;
+  /** The board's watchdog tripped: it holds the valve closed until a keepalive re-arms it. */
   private linkLost = false;
+  /** The host has been told the link is lost (by the watchdog's report, or by the port vanishing). */
+  private lossReported = false;
   private selfTestFailed = false;
+  /** The last sample the host got before the line was cut or the port vanished. */
+  private frozen: BoardInputs | null = null;
   private lastKeepalive = 0;
   private watchdogTimer: unknown = null;
 
@@ -49,23 +60,27 @@ export class SimulatedBoard implements Board {
   }
 
   read(): BoardInputs {
+    // A cut line or a vanished port carries no readings: the host keeps the last ones it got.
+    if (this.linkCut || this.unplugged) return (this.frozen ??= this.plant.signals());
+    this.frozen = null;
     return this.plant.signals();
   }
 
   setValve(open: boolean): void {
-    // With the link lost or a failed self-test the board holds the valve closed whatever it is told.
-    if (!this.closed && !this.linkLost && !this.selfTestFailed) this.plant.setValve(open);
+    // With the link lost or a failed self-test the board holds the valve closed whatever it is told; unplugged, it is told nothing.
+    if (!this.closed && !this.linkLost && !this.selfTestFailed && !this.unplugged) this.plant.setValve(open);
   }
 
   setDrainPump(on: boolean): void {
-    if (!this.closed) this.plant.setDrainPump(on);
+    if (!this.closed && !this.unplugged) this.plant.setDrainPump(on);
   }
 
   keepalive(): void {
-    if (this.closed || this.linkCut || !this.watchdog) return;
+    if (this.closed || this.linkCut || this.unplugged || !this.watchdog) return;
     this.lastKeepalive = this.watchdog.clock.now();
-    if (this.linkLost) {
-      this.linkLost = false;
+    this.linkLost = false;
+    if (this.lossReported) {
+      this.lossReported = false;
       this.report({ type: 'linkRestored' });
     }
   }
@@ -77,6 +92,7 @@ export class SimulatedBoard implements Board {
 
   /** Fault injection: keepalives stop reaching the board until `restoreLink()`. */
   cutLink(): void {
+    this.frozen ??= this.plant.signals();
     this.linkCut = true;
   }
 
@@ -90,6 +106,24 @@ export class SimulatedBoard implements Board {
     this.selfTestFailed = true;
     this.plant.setValve(false);
     this.report({ type: 'selfTestFailed', test });
+  }
+
+  setLinkFault(fault: LinkFault, active: boolean): void {
+    if (fault === 'linkLost') {
+      if (active) this.cutLink();
+      else this.restoreLink();
+    } else if (fault === 'usbUnplug') {
+      if (active === this.unplugged) return;
+      if (active) this.frozen ??= this.plant.signals();
+      this.unplugged = active;
+      // The host sees its port close at once; it has no board to tell anything until the port is back.
+      if (active && !this.closed && !this.lossReported) {
+        this.lossReported = true;
+        this.report({ type: 'linkLost' });
+      }
+    } else {
+      throw new Error(`the simulated board cannot stage "${String(fault)}"`);
+    }
   }
 
   /** For tests and fault injection: make the board say something. */
@@ -113,7 +147,10 @@ export class SimulatedBoard implements Board {
       if (!this.linkLost && clock.now() - this.lastKeepalive >= watchdogMs) {
         this.plant.setValve(false);
         this.linkLost = true;
-        this.report({ type: 'linkLost' });
+        if (!this.lossReported) {
+          this.lossReported = true;
+          this.report({ type: 'linkLost' });
+        }
       }
       this.scheduleWatchdog();
     }, watchdogMs / 4);

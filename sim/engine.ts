@@ -8,6 +8,7 @@
  */
 import type { Board } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
+import { isLinkFault, linkFaultStage, UnsupportedLinkFaultError, type LinkFault } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 import { startRuntime } from '../src/board/runtime.js';
 import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
@@ -112,6 +113,11 @@ export class Simulation {
   async start(): Promise<void> {
     this.record({ type: 'sim', event: 'start', scenario: this.scenario.name, seed: this.seed });
     await this.powerUp();
+    const refused = this.stepBoardCannotPerform();
+    if (refused) {
+      await this.stop();
+      throw new ScenarioError(refused);
+    }
     for (const step of this.scenario.timeline) this.clock.setTimeout(() => this.pending.push(this.apply(step)), step.at);
     if (this.scenario.program.start) this.program.start();
   }
@@ -158,12 +164,12 @@ export class Simulation {
       this.record({ type: 'inject', fault, ...params(s) });
       if (fault === 'selfTestFail') this.failSelfTest(String(s.test));
       else if (fault === 'memoryCorrupt') this.corruptMemory();
-      else if (fault === 'linkLost') this.setLink(false);
+      else if (isLinkFault(fault)) this.setLinkFault(fault, true);
       else this.plant.inject(toPlantFault(s));
     } else if ('clear' in s) {
       const fault = s.clear as string;
       this.record({ type: 'clear', fault });
-      if (fault === 'linkLost') this.setLink(true);
+      if (isLinkFault(fault)) this.setLinkFault(fault, false);
       else this.plant.clear(fault as PlantFault['kind']);
     } else if ('press' in s) {
       this.press(s.press as UserCommand);
@@ -211,18 +217,41 @@ export class Simulation {
       tickMs: this.tickMs,
     });
     this.current = runtime;
+    // The board opened with its link whole (it needs it for the handshake); faults still in force apply now.
+    for (const fault of this.linkFaults) this.setLinkFault(fault, true);
     this.record({ type: 'power', event: 'on', boot: runtime.boot });
     runtime.onAny((event) => this.onRuntimeEvent(event));
     this.program.attach();
     for (const l of this.runtimeListeners) l(runtime);
   }
 
-  /** The link between controller and simulated board: cut, the board's watchdog trips (iC0). */
-  private setLink(up: boolean): void {
+  /** Link faults in force; they outlive a power cut (the cable is still cut when power returns). */
+  private readonly linkFaults = new Set<LinkFault>();
+
+  /** Stages a link fault on the board (src/board/link-faults.ts); a board that cannot is an error, never a skip. */
+  private setLinkFault(fault: LinkFault, active: boolean): void {
+    if (active) this.linkFaults.add(fault);
+    else this.linkFaults.delete(fault);
     const board = this.board;
-    if (!(board instanceof SimulatedBoard)) return;
-    if (up) board.restoreLink();
-    else board.cutLink();
+    if (!board) return; // no power: applied when the board comes up
+    const stage = linkFaultStage(board);
+    if (!stage?.linkFaults.includes(fault)) throw new UnsupportedLinkFaultError(fault, board.kind);
+    stage.setLinkFault(fault, active);
+  }
+
+  /** The first timeline step the board cannot perform, as one line naming it and the board; null if none. */
+  private stepBoardCannotPerform(): string | null {
+    const board = this.board;
+    if (!board) return null;
+    const staged = linkFaultStage(board)?.linkFaults ?? [];
+    for (const [i, step] of this.scenario.timeline.entries()) {
+      const s = step as Record<string, unknown>;
+      const fault = 'inject' in s ? s.inject : 'clear' in s ? s.clear : null;
+      if (isLinkFault(fault) && !staged.includes(fault)) {
+        return `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${fault}"`;
+      }
+    }
+    return null;
   }
 
   /** The board's own self-test fails: it closes the valve, holds it closed and reports it (i90). Without power, no test runs. */
@@ -262,6 +291,10 @@ export class Simulation {
       case 'board': {
         const { type: report, ...rest } = event.report;
         return this.record({ type: 'board', report, ...rest });
+      }
+      case 'exercise': {
+        const { type: _type, ts: _ts, ...result } = event;
+        return this.record({ type: 'exercise', ...result });
       }
       case 'error':
         return this.record({ type: 'error', message: event.message });

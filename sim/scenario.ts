@@ -31,8 +31,8 @@ export function parseDuration(text: string): number | null {
 const faultCode = z.enum(FAULT_CODES);
 const at = { at: durationSchema };
 
-const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost']);
-export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost', 'internalLeak', 'siphon', 'levelNoise']);
+const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost', 'usbUnplug']);
+export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost', 'usbUnplug', 'internalLeak', 'siphon', 'levelNoise']);
 
 export const timelineStepSchema = z.union([
   z

@@ -9,10 +9,15 @@
  *   awaiting `open()` with its clock stopped. From then on it follows `clock`: 16,000 cycles
  *   per clock millisecond, stepped every `stepMs`.
  * - The johnny-five driver keeps its timers on the emulated CPU's own time (CycleClock).
+ * - It stages the link faults of src/board/link-faults.ts at the wire: `linkLost` drops every
+ *   byte both ways (the port stays open); `usbUnplug` makes the port vanish under the driver
+ *   (its reads fail as a disconnect, the stream closes, reopening fails until the fault ends).
+ *   The chip keeps running through both, as a board powered by the appliance does.
  */
 import { SerialPortStream } from '@serialport/stream';
 import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
 import type { Clock } from '../../src/board/clock.js';
+import type { LinkFault, LinkFaultStage } from '../../src/board/link-faults.js';
 import type { Plant } from '../../src/board/plant.js';
 import { buildFirmware, isFirmwareBuildError } from '../firmware/build.js';
 import { pins } from '../pins.js';
@@ -52,6 +57,10 @@ export interface EmulatedRig {
   injectToHost(bytes: ArrayLike<number>): void;
   /** Cuts (true) or mends (false) the wire from the host to the board: while cut, host bytes are lost. */
   cutHostToBoard(cut: boolean): void;
+  /** Cuts (true) or mends (false) the wire from the board to the host: while cut, the firmware's bytes are lost. */
+  cutBoardToHost(cut: boolean): void;
+  /** Pulls (true) or plugs back (false) the USB cable: the port vanishes under the driver. */
+  unplug(unplugged: boolean): void;
 }
 
 let cachedHex: Promise<string> | null = null;
@@ -70,9 +79,17 @@ export function defaultFirmwareHex(): Promise<string> {
   return cachedHex;
 }
 
-export class EmulatedBoard implements Board {
+/** The wire's switches, as the rig holds them. */
+interface Wire {
+  cutHostToBoard(cut: boolean): void;
+  cutBoardToHost(cut: boolean): void;
+  unplug(unplugged: boolean): void;
+}
+
+export class EmulatedBoard implements Board, LinkFaultStage {
   readonly kind = 'emulated' as const;
   readonly pulsesPerLitre: number;
+  readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
   private opened = false;
 
   constructor(
@@ -80,8 +97,20 @@ export class EmulatedBoard implements Board {
     private readonly link: PlantLink,
     private readonly clock: Clock,
     private readonly stepMs: number,
+    private readonly wire: Wire,
   ) {
     this.pulsesPerLitre = driver.pulsesPerLitre;
+  }
+
+  setLinkFault(fault: LinkFault, active: boolean): void {
+    if (fault === 'linkLost') {
+      this.wire.cutHostToBoard(active);
+      this.wire.cutBoardToHost(active);
+    } else if (fault === 'usbUnplug') {
+      this.wire.unplug(active);
+    } else {
+      throw new Error(`the emulated board cannot stage "${String(fault)}"`);
+    }
   }
 
   async open(): Promise<void> {
@@ -143,15 +172,19 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
   const uno = new EmulatedUno({ program: loadHexProgram(hexPath), eeprom });
   const link = new PlantLink({ uno, plant: options.plant });
   const listeners = new Set<(bytes: Uint8Array) => void>();
+  const goneListeners = new Set<() => void>();
+  let lastHostCycle = 0;
+  let hostWireCut = false;
+  let boardWireCut = false;
+  let unplugged = false;
   uno.onSerialByte = (b) => {
+    if (boardWireCut || unplugged) return;
     const bytes = Uint8Array.of(b);
     for (const l of listeners) l(bytes);
   };
-  let lastHostCycle = 0;
-  let hostWireCut = false;
   const endpoint: ByteEndpoint = {
     write: (bytes) => {
-      if (hostWireCut) return;
+      if (hostWireCut || unplugged) return;
       lastHostCycle = uno.cycles;
       uno.sendSerial(bytes);
     },
@@ -160,11 +193,34 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
       return () => listeners.delete(l);
     },
     reset: () => uno.reset('external'),
+    present: () => !unplugged,
+    onGone: (l) => {
+      goneListeners.add(l);
+      return () => goneListeners.delete(l);
+    },
+  };
+  const wire: Wire = {
+    cutHostToBoard: (cut) => {
+      hostWireCut = cut;
+    },
+    cutBoardToHost: (cut) => {
+      boardWireCut = cut;
+    },
+    unplug: (on) => {
+      if (on === unplugged) return;
+      unplugged = on;
+      if (on) for (const l of [...goneListeners]) l();
+    },
   };
   const binding = new EndpointBinding(new Map([['emulated', endpoint]]));
   const port = new SerialPortStream({ binding, path: 'emulated', baudRate: pins.baud });
-  const driver = new JohnnyFiveBoard({ port, kind: 'emulated', clock: link.cycleClock, ...options.driver });
-  const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10);
+  const reopen = () =>
+    new Promise<SerialPortStream>((resolve, reject) => {
+      const again = new SerialPortStream({ binding, path: 'emulated', baudRate: pins.baud, autoOpen: false });
+      again.open((err) => (err ? reject(err) : resolve(again)));
+    });
+  const driver = new JohnnyFiveBoard({ port, reopen, kind: 'emulated', clock: link.cycleClock, ...options.driver });
+  const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10, wire);
   return {
     board,
     uno,
@@ -175,9 +231,7 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
       const copy = Uint8Array.from(bytes);
       for (const l of listeners) l(copy);
     },
-    cutHostToBoard: (cut) => {
-      hostWireCut = cut;
-    },
+    ...wire,
   };
 }
 

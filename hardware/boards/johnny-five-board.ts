@@ -18,6 +18,15 @@
  *   right after `ready`.
  * - Firmware reports become BoardReports: link lost / restored (iC0), local trip (latch),
  *   a board restart (warning), port errors ('error', which the runtime treats as unsafe).
+ * - The host notices a dead line itself: no STATUS report for the firmware's link timeout (2 s,
+ *   from SAFETY_VERSION) is reported as `linkLost`, as the firmware's own watchdog would say it
+ *   if its reports got through; the next STATUS of an armed board (the driver re-arms it) is
+ *   `linkRestored`.
+ * - A port that closes (a USB cable pulled) is `linkLost`, not an error: the driver reopens it in
+ *   the background (`reopen`, by default the same path) on a bounded retry policy (`retry`: the
+ *   first retry after 250 ms, each wait twice the last, never more than 2 s apart, for as long as
+ *   the board is not closed), and on success repeats the handshake and re-arms the firmware;
+ *   its STATUS then reports `linkRestored`. Meanwhile nothing is written to the board.
  *   Reports raised during `open()` are replayed to every subscriber; later ones raised while
  *   nobody listens are kept for the first subscriber.
  * - Malformed safety frames are counted (`garbageFrames`), ignored and reported as a warning (at most one per
@@ -50,7 +59,17 @@ export interface JohnnyFiveBoardOptions {
   /** The guard keeps the link only while the controller called keepalive() this recently; default 500, so the
    *  firmware closes the valve at most linkTimeout + 500 ms after the controller's last sign of life. */
   readonly hostSilenceMs?: number;
+  /**
+   * Opens the port again after it closed; default: the same path again (a path `port`), none
+   * for a port object (the board then stays link-lost).
+   */
+  readonly reopen?: () => Promise<NodeJS.ReadWriteStream | EventEmitter>;
+  /** Waits between attempts to reopen a closed port, clock ms; default 250 doubling to 2,000. */
+  readonly retry?: { readonly firstDelayMs: number; readonly maxDelayMs: number };
 }
+
+/** The default retry policy for a port that closed. */
+export const PORT_RETRY = { firstDelayMs: 250, maxDelayMs: 2_000 } as const;
 
 
 type Sink = (id: number, data: number[]) => void;
@@ -82,6 +101,9 @@ export class JohnnyFiveBoard implements Board {
   lastStatus: SafetyStatus | null = null;
   garbageFrames = 0;
   keepalivesSent = 0;
+  /** Times the port closed under the driver, and times it was reopened. */
+  portLosses = 0;
+  reconnects = 0;
 
   private readonly clock: Clock;
   private readonly map: PinMap;
@@ -109,6 +131,10 @@ export class JohnnyFiveBoard implements Board {
   private lastStatusAt = -Infinity;
   private statusStale = false;
   private lastGarbageReportAt = -Infinity;
+  /** The port closed under us and is not back yet: nothing is written. */
+  private disconnected = false;
+  private retryTimer: unknown = null;
+  private retryDelayMs = 0;
 
   constructor(private readonly options: JohnnyFiveBoardOptions) {
     this.kind = options.kind ?? 'usb';
@@ -138,6 +164,12 @@ export class JohnnyFiveBoard implements Board {
 
   private async connect(): Promise<void> {
     const port = typeof this.options.port === 'string' ? await this.openPath(this.options.port) : this.options.port;
+    await this.handshake(port, false);
+    this.reports.markOpened();
+  }
+
+  /** johnny-five `ready`, outputs safe, SAFETY_VERSION, ARM, first STATUS (PROTOCOL.md §4); again after a reopen. */
+  private async handshake(port: NodeJS.ReadWriteStream | EventEmitter, again: boolean): Promise<void> {
     const j5 = new five.Board({ port, repl: false, debug: false, sigint: false, timeout: 3_600_000 } as unknown as five.BoardOption);
     this.j5 = j5;
     // A board that did not reset on open (no auto-reset, or reopened) never announces itself:
@@ -159,8 +191,18 @@ export class JohnnyFiveBoard implements Board {
     const io = j5.io as unknown as Firmata;
     this.io = io;
     this.firmwareName = io.firmware?.name ?? '';
-    io.on('close', () => this.report({ type: 'error', message: 'the serial port closed' }));
-    io.on('error', (err) => this.report({ type: 'error', message: `serial port: ${String(err)}` }));
+    const gone = () => {
+      if (io === this.io) this.onPortGone();
+    };
+    io.on('close', gone);
+    io.on('disconnect', gone);
+    io.on('error', (err) => {
+      if (io !== this.io) return;
+      // A device that vanished fails its reads and writes; that is the port going away, not a fault of the board.
+      const portClosing = (io.transport as { isOpen?: boolean } | undefined)?.isOpen === false;
+      if ((err as { disconnected?: unknown } | null)?.disconnected === true || portClosing || this.disconnected) this.onPortGone();
+      else this.report({ type: 'error', message: `serial port: ${String(err)}` });
+    });
 
     // Outputs safe before anything else.
     io.pinMode(this.map.pins.valve.pin, MODE_OUTPUT);
@@ -180,6 +222,7 @@ export class JohnnyFiveBoard implements Board {
       io.sysexCommand([...FRAMES.statusQuery]);
       const first = await this.waits.waitFor(() => this.lastStatus !== null, this.opts.safetyTimeoutMs);
       if (!first) throw new BoardError('the board answered SAFETY_VERSION but sent no STATUS report');
+      if (this.guard !== null) this.clock.clearTimeout(this.guard);
       this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 2);
     } else {
       this.protection = 'host-only';
@@ -193,13 +236,13 @@ export class JohnnyFiveBoard implements Board {
       });
       const ready = await this.waits.waitFor(() => seen.float && seen.level, this.opts.safetyTimeoutMs);
       if (!ready) throw new BoardError('the board sends no analog readings for the float and the tub level');
+      if (again) return;
       const name = this.firmwareName || 'unknown firmware';
       this.report({
         type: 'warning',
         message: `${name} answers as plain Firmata without the Aquastop safety extensions: no local float interlock and no link watchdog; protection depends on the host alone`,
       });
     }
-    this.reports.markOpened();
   }
 
   read(): BoardInputs {
@@ -209,7 +252,7 @@ export class JohnnyFiveBoard implements Board {
   setValve(open: boolean): void {
     if (this.closed) return;
     this.valveWanted = open;
-    if (!this.valveRelay) return;
+    if (!this.valveRelay || this.disconnected) return;
     if (open) this.valveRelay.open();
     else this.valveRelay.close();
   }
@@ -217,7 +260,7 @@ export class JohnnyFiveBoard implements Board {
   setDrainPump(on: boolean): void {
     if (this.closed) return;
     this.pumpWanted = on;
-    if (!this.pumpRelay) return;
+    if (!this.pumpRelay || this.disconnected) return;
     if (on) this.pumpRelay.close();
     else this.pumpRelay.open();
   }
@@ -225,7 +268,7 @@ export class JohnnyFiveBoard implements Board {
   keepalive(): void {
     if (this.closed) return;
     this.lastHostKeepalive = this.clock.now();
-    if (this.protection !== 'firmware') return;
+    if (this.protection !== 'firmware' || this.disconnected) return;
     if (this.linkLost || (this.lastStatus && !this.lastStatus.armed)) this.rearm();
     else if (this.clock.now() - this.lastSent >= this.opts.keepaliveMs / 2) this.sendKeepalive();
   }
@@ -237,7 +280,7 @@ export class JohnnyFiveBoard implements Board {
 
   /** CLEAR_LATCH with its key (PROTOCOL.md §2). */
   clearLatch(): void {
-    if (this.closed || this.protection !== 'firmware') return;
+    if (this.closed || this.disconnected || this.protection !== 'firmware') return;
     this.io?.sysexCommand([...FRAMES.clearLatch]);
   }
 
@@ -247,11 +290,15 @@ export class JohnnyFiveBoard implements Board {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.valveRelay?.close();
-    this.pumpRelay?.open();
+    if (!this.disconnected) {
+      this.valveRelay?.close();
+      this.pumpRelay?.open();
+    }
     this.closed = true;
     if (this.guard !== null) this.clock.clearTimeout(this.guard);
     this.guard = null;
+    if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.waits.cancelAll();
     const transport = this.io?.transport;
     await new Promise<void>((resolve) => {
@@ -283,6 +330,10 @@ export class JohnnyFiveBoard implements Board {
     this.guard = null;
     if (this.closed) return;
     const now = this.clock.now();
+    if (this.disconnected) {
+      this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 4);
+      return;
+    }
     if (now - this.lastHostKeepalive <= this.opts.hostSilenceMs && now - this.lastSent >= this.opts.keepaliveMs - this.opts.keepaliveMs / 4) {
       if (this.linkLost) this.rearm();
       else this.sendKeepalive();
@@ -298,6 +349,66 @@ export class JohnnyFiveBoard implements Board {
       this.statusStale = true;
       this.report({ type: 'warning', message: `no STATUS report from the board for ${Math.round(now - this.lastStatusAt)} ms: inputs are stale` });
     }
+    // As long as the firmware waits for a keepalive: the line is dead, whichever way it broke.
+    if (!this.linkLost && now - this.lastStatusAt >= (this.safetyVersion?.linkTimeoutMs ?? 2_000)) {
+      this.linkLost = true;
+      this.report({ type: 'linkLost' });
+    }
+  }
+
+  /** The port closed under us (USB pulled): link lost (iC0), and reopen it in the background. */
+  private onPortGone(): void {
+    if (this.closed || this.disconnected) return;
+    this.disconnected = true;
+    this.portLosses++;
+    this.retryDelayMs = (this.options.retry ?? PORT_RETRY).firstDelayMs;
+    if (!this.linkLost) {
+      this.linkLost = true;
+      this.report({ type: 'linkLost' });
+    }
+    const reopen = this.reopener();
+    if (!reopen) {
+      this.report({ type: 'warning', message: 'the serial port closed and cannot be reopened: the valve stays closed' });
+      return;
+    }
+    this.report({ type: 'warning', message: 'the serial port closed: reopening it in the background' });
+    this.retryTimer = this.clock.setTimeout(() => void this.retryPort(reopen), this.retryDelayMs);
+  }
+
+  private reopener(): (() => Promise<NodeJS.ReadWriteStream | EventEmitter>) | null {
+    if (this.options.reopen) return this.options.reopen;
+    const path = this.options.port;
+    return typeof path === 'string' ? () => this.openPath(path) : null;
+  }
+
+  private async retryPort(reopen: () => Promise<NodeJS.ReadWriteStream | EventEmitter>): Promise<void> {
+    this.retryTimer = null;
+    if (this.closed) return;
+    let port: NodeJS.ReadWriteStream | EventEmitter | null = null;
+    try {
+      port = await reopen();
+      if (this.closed) throw new BoardError('closed while reopening');
+      this.lastStatus = null;
+      this.lastStatusAt = this.clock.now();
+      this.statusStale = false;
+      this.lastRawPulses = null;
+      await this.handshake(port, true);
+      this.disconnected = false;
+      this.reconnects++;
+      // As after a re-arm: the board forgot the host's requests, so repeat them.
+      this.setValve(this.valveWanted);
+      this.setDrainPump(this.pumpWanted);
+      if (this.protection !== 'firmware' && this.linkLost) {
+        this.linkLost = false;
+        this.report({ type: 'linkRestored' });
+      }
+    } catch {
+      if (port) await closeQuietly(port);
+      if (this.closed) return;
+      const policy = this.options.retry ?? PORT_RETRY;
+      this.retryDelayMs = Math.min(policy.maxDelayMs, this.retryDelayMs * 2);
+      this.retryTimer = this.clock.setTimeout(() => void this.retryPort(reopen), this.retryDelayMs);
+    }
   }
 
   private onGarbage(what: string): void {
@@ -309,6 +420,7 @@ export class JohnnyFiveBoard implements Board {
   }
 
   private sendKeepalive(): void {
+    if (this.disconnected) return;
     this.io?.sysexCommand([...FRAMES.keepalive]);
     this.keepalivesSent++;
     this.lastSent = this.clock.now();
@@ -316,6 +428,7 @@ export class JohnnyFiveBoard implements Board {
 
   /** ARM after a lost link or a board restart; the firmware forgot the host's valve request, so repeat it. */
   private rearm(): void {
+    if (this.disconnected) return;
     this.io?.sysexCommand([...FRAMES.arm]);
     this.lastSent = this.clock.now();
     this.keepalivesSent++;
@@ -382,4 +495,10 @@ export class JohnnyFiveBoard implements Board {
     if (this.closed && r.type === 'error') return;
     this.reports.publish(r);
   }
+}
+
+async function closeQuietly(port: NodeJS.ReadWriteStream | EventEmitter): Promise<void> {
+  const p = port as { isOpen?: boolean; close?: (cb: (err?: unknown) => void) => void };
+  if (!p.close || p.isOpen === false) return;
+  await new Promise<void>((resolve) => p.close!(() => resolve()));
 }

@@ -7,6 +7,10 @@
  * in progress reject with `canceled: true` when the port closes; `write()` resolves once the
  * bytes are handed to the endpoint. Setting DTR low then high resets the endpoint, as the
  * Uno's auto-reset capacitor does.
+ *
+ * An endpoint may go away (a USB cable pulled): then, as the native bindings do when a device
+ * vanishes, the open port's reads and writes fail with an error that is not `canceled` (the
+ * stream closes itself as disconnected), and `open()` fails until the endpoint is back.
  */
 import type {
   BindingInterface, BindingPortInterface, OpenOptions, PortInfo, PortStatus, SetOptions, UpdateOptions,
@@ -20,6 +24,17 @@ export interface ByteEndpoint {
   onData(listener: (bytes: Uint8Array) => void): () => void;
   /** A DTR pulse (the Uno's auto-reset); optional. */
   reset?(): void;
+  /** False while the device is unplugged; absent means always present. */
+  present?(): boolean;
+  /** Subscribes to the device going away; returns an unsubscribe function. */
+  onGone?(listener: () => void): () => void;
+}
+
+class DisconnectError extends Error {
+  readonly disconnected = true;
+  constructor(message: string) {
+    super(message);
+  }
 }
 
 class CanceledError extends Error {
@@ -35,6 +50,8 @@ class EndpointPort implements BindingPortInterface {
   private pending: { buffer: Buffer; offset: number; length: number; resolve: (r: { buffer: Buffer; bytesRead: number }) => void; reject: (e: Error) => void } | null = null;
   private flushQueued = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGone: () => void;
+  private gone = false;
   private baudRate: number;
   private dtr = true;
 
@@ -47,6 +64,16 @@ class EndpointPort implements BindingPortInterface {
       for (const b of bytes) this.incoming.push(b);
       this.scheduleFlush();
     });
+    this.unsubscribeGone = endpoint.onGone?.(() => this.vanish()) ?? (() => undefined);
+  }
+
+  /** The device went away: what is pending and whatever comes next fails as a disconnect. */
+  private vanish(): void {
+    this.gone = true;
+    this.incoming.length = 0;
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(new DisconnectError('device disconnected'));
   }
 
   // The device emits byte by byte inside a synchronous emulation step; one microtask later the
@@ -72,6 +99,7 @@ class EndpointPort implements BindingPortInterface {
 
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
     if (!this.isOpen) return Promise.reject(new CanceledError('port is closed'));
+    if (this.gone) return Promise.reject(new DisconnectError('device disconnected'));
     if (this.pending) return Promise.reject(new Error('a read is already pending'));
     return new Promise((resolve, reject) => {
       this.pending = { buffer, offset, length, resolve, reject };
@@ -81,6 +109,7 @@ class EndpointPort implements BindingPortInterface {
 
   async write(buffer: Buffer): Promise<void> {
     if (!this.isOpen) throw new CanceledError('port is closed');
+    if (this.gone) throw new DisconnectError('device disconnected');
     this.endpoint.write(new Uint8Array(buffer));
   }
 
@@ -88,6 +117,7 @@ class EndpointPort implements BindingPortInterface {
     if (!this.isOpen) return;
     this.isOpen = false;
     this.unsubscribe();
+    this.unsubscribeGone();
     const p = this.pending;
     this.pending = null;
     p?.reject(new CanceledError('port closed'));
@@ -130,7 +160,7 @@ export class EndpointBinding implements BindingInterface<BindingPortInterface> {
 
   async open(options: OpenOptions): Promise<BindingPortInterface> {
     const endpoint = this.endpoints.get(options.path);
-    if (!endpoint) throw new Error(`no emulated port at ${options.path}`);
+    if (!endpoint || endpoint.present?.() === false) throw new Error(`no emulated port at ${options.path}`);
     const full: Required<OpenOptions> = {
       dataBits: 8, lock: true, stopBits: 1, parity: 'none', rtscts: false, xon: false, xoff: false, xany: false, hupcl: true, ...options,
     };

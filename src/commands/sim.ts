@@ -124,7 +124,8 @@ export async function runSim(flags: SimFlags): Promise<number> {
 
   const scratch = mkdtempSync(join(tmpdir(), 'aquastop-sim-'));
   try {
-    const createBoard = flags.board === 'emulated' ? await emulatedBoardFactory(join(scratch, 'eeprom.bin')) : undefined;
+    const { simBoardFactory } = await import('./sim-boards.js');
+    const createBoard = await simBoardFactory(flags.board, { eepromPath: join(scratch, 'eeprom.bin') });
     const { FileStore } = await import('../board/file-store.js');
     const sim = new Simulation({
       scenario,
@@ -231,12 +232,6 @@ async function runWithProgress(sim: import('../../sim/engine.js').Simulation, du
     return true;
   });
   if (shown) process.stderr.write('\r\x1b[K');
-}
-
-async function emulatedBoardFactory(eepromPath: string) {
-  const { createEmulatedBoard } = await import('../../hardware/boards/emulated-board.js');
-  return (plant: import('../board/plant.js').Plant, clock: import('../board/clock.js').Clock) =>
-    createEmulatedBoard({ plant, clock, eepromPath });
 }
 
 async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation) {

@@ -13,9 +13,10 @@ export interface PtyUno {
   stop(): Promise<void>;
 }
 
-export async function startPtyUno(env: Record<string, string>): Promise<PtyUno> {
-  const dir = mkdtempSync(join(tmpdir(), 'aquastop-pty-'));
-  const path = join(dir, 'uno');
+/** Starts one; `at` puts it back at the path of an earlier one (a board plugged in again). */
+export async function startPtyUno(env: Record<string, string>, at?: Pick<PtyUno, 'dir' | 'path'>): Promise<PtyUno> {
+  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), 'aquastop-pty-'));
+  const path = at?.path ?? join(dir, 'uno');
   const child: ChildProcess = spawn(
     'socat',
     [`PTY,link=${path},raw,echo=0,wait-slave,ignoreeof`, `EXEC:${process.execPath} --import tsx hardware/boards/avr/serial-stdio.ts`],
