@@ -11,10 +11,12 @@ export function classifyLevel(
   previousRaw: number | null,
   sensors: ControllerConfig['sensors'],
 ): LevelReading {
-  if (raw === null || !Number.isFinite(raw)) return { status: 'open' };
+  if (raw === null) return { status: 'open' };
+  // NaN or ±Infinity is a reading no sensor can give: implausible (i42), not a broken wire.
+  if (!Number.isFinite(raw)) return { status: 'implausible' };
   if (raw < sensors.levelMinL || raw > sensors.levelMaxL) return { status: 'implausible', litres: raw };
   // Compared with the previous raw sample, so one jump flags one sample and a noisy signal keeps flagging.
-  if (previousRaw !== null && Math.abs(raw - previousRaw) > sensors.levelMaxJumpL) {
+  if (previousRaw !== null && Number.isFinite(previousRaw) && Math.abs(raw - previousRaw) > sensors.levelMaxJumpL) {
     return { status: 'implausible', litres: raw };
   }
   return { status: 'ok', litres: raw };
@@ -26,5 +28,8 @@ export const LEVEL_RESOLUTION_L = 0.005;
 export function sameLevel(a: LevelReading | null, b: LevelReading): boolean {
   if (a === null || a.status !== b.status) return false;
   if (a.status === 'open' || b.status === 'open') return true;
-  return Math.abs(a.litres - (b as { litres: number }).litres) < LEVEL_RESOLUTION_L;
+  const la = a.litres;
+  const lb = (b as { litres?: number }).litres;
+  if (la === undefined || lb === undefined) return la === lb;
+  return Math.abs(la - lb) < LEVEL_RESOLUTION_L;
 }

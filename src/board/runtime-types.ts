@@ -4,7 +4,7 @@
  * into a board or the machine.
  */
 import type { FaultCode, ResetPolicy, Severity } from '../machine/catalogue.js';
-import type { Breaker } from '../machine/events.js';
+import type { Breaker, ExerciseResult } from '../machine/events.js';
 import type { Board, BoardReport } from './board.js';
 
 /** A snapshot of one device, as published on `aquastop/<id>` (retained state). */
@@ -54,6 +54,8 @@ export type RuntimeEvent =
   | { readonly type: 'board'; readonly report: BoardReport; readonly ts: number }
   /** A program step the controller finished: the fill reached its level, or the tub is empty. */
   | { readonly type: 'phase'; readonly done: 'fill' | 'drain'; readonly ts: number }
+  /** A proof test of the shut-off ended (`user.exercise`): passed, failed (with the fault, e.g. iB0) or stopped by a person. */
+  | { readonly type: 'exercise'; readonly result: ExerciseResult; readonly inflowL: number; readonly code?: FaultCode; readonly ts: number }
   /** An exception inside the runtime: the valve has been closed. */
   | { readonly type: 'error'; readonly message: string; readonly ts: number };
 

@@ -159,11 +159,8 @@ class ControllerRuntime implements Runtime {
     } else {
       this.reply = null;
       this.guarded(() => this.send({ type: COMMAND_EVENTS[command] } as ControllerEvent));
-      result = this.reply ?? (this.failed ? { ok: true } : { ok: false, error: 'command not handled' });
+      result = this.reply ?? { ok: false, error: this.failed ? 'the controller stopped after an internal error; the valve is held closed' : 'command not handled' };
       this.reply = null;
-      // A person's accepted reset also clears a latch the board keeps itself (our firmware's, in
-      // EEPROM); without it the board would hold the valve closed while the controller opens it.
-      if (command === 'reset' && result.ok) this.board.resetLatch?.();
     }
     this.emit({ type: 'command', command, result, ts: this.clock.now() });
     return result;
@@ -218,7 +215,7 @@ class ControllerRuntime implements Runtime {
 
   private sample(): void {
     this.samples++;
-    for (const event of this.sampler.sample(this.board.read(), this.clock.now())) this.send(event);
+    for (const event of this.sampler.sample(this.board.read())) this.send(event);
     this.board.keepalive();
   }
 
@@ -262,6 +259,12 @@ class ControllerRuntime implements Runtime {
         break;
       case 'command.accepted':
         this.reply = { ok: true };
+        // Only the controller's acceptance of a person's reset clears a latch the board keeps
+        // itself (our firmware's, in EEPROM); a refused reset never reaches the board.
+        if (event.command === 'user.reset' && !this.failed) this.board.resetLatch?.();
+        break;
+      case 'exercise.done':
+        this.emit({ type: 'exercise', result: event.result, inflowL: event.inflowL, ...(event.code ? { code: event.code } : {}), ts });
         break;
       case 'command.rejected':
         this.reply = { ok: false, error: event.rejection.reason };

@@ -15,8 +15,6 @@ export class InputSampler {
   private lastLevel: LevelReading | null = null;
   private lastRawLevel: number | null = null;
   private lastPulses: number | null = null;
-  private flowActive = false;
-  private lastPulseAt = 0;
   private hoseFuseSent = false;
 
   constructor(
@@ -24,8 +22,8 @@ export class InputSampler {
     private readonly pulsesPerLitre: number,
   ) {}
 
-  /** The events one sample taken at `now` gives the controller, in order: float, level, flow, hose fuse. */
-  sample(inputs: BoardInputs, now: number): ControllerEvent[] {
+  /** The events one sample gives the controller, in order: float, level, flow, hose fuse. */
+  sample(inputs: BoardInputs): ControllerEvent[] {
     const events: ControllerEvent[] = [];
     if (inputs.float !== this.lastFloat) {
       this.lastFloat = inputs.float;
@@ -42,15 +40,8 @@ export class InputSampler {
     // A counter that went backwards (board restarted) restarts the baseline rather than inventing flow.
     const delta = this.lastPulses === null || pulses < this.lastPulses ? 0 : pulses - this.lastPulses;
     this.lastPulses = pulses;
-    if (delta > 0) {
-      this.flowActive = true;
-      this.lastPulseAt = now;
-      events.push({ type: 'sensor.flow', litres: delta / this.pulsesPerLitre });
-    } else if (this.flowActive && now - this.lastPulseAt >= this.config.valveLeak.quietMs) {
-      // A slow trickle gives a pulse only every few ticks: flow counts as stopped only after a quiet spell.
-      this.flowActive = false;
-      events.push({ type: 'sensor.flowStopped' });
-    }
+    // Only pulses are news: when the flow has stopped is the controller's rule (valveLeak.quietMs), timed on its clock.
+    if (delta > 0) events.push({ type: 'sensor.flow', litres: delta / this.pulsesPerLitre });
     if (inputs.hoseFuseBlown && !this.hoseFuseSent) {
       this.hoseFuseSent = true;
       events.push({ type: 'sensor.hoseFuse' });

@@ -18,13 +18,12 @@ export function deviceStatus(snapshot: SnapshotFrom<ControllerMachine>, extras: 
   const value = snapshot.value as Record<string, unknown>;
   const breakerValue = value.breaker;
   const breaker = (typeof breakerValue === 'string' ? breakerValue : Object.keys(breakerValue as object)[0]) as DeviceStatus['breaker'];
-  const leak = value.leak;
   return {
     state: statePath(breakerValue),
     breaker,
     valve: value.valve === 'open' && !extras.failed ? 'open' : 'closed',
     drainPump: value.pump === 'on' ? 'on' : 'off',
-    leak: leak === 'wet' || leak === 'debouncing' || leak === 'signalLost',
+    leak: snapshot.hasTag('leak'),
     fault: snapshot.context.fault,
     tripCount: snapshot.context.tripCount,
     uptimeS: Math.round(extras.uptimeMs / 100) / 10,

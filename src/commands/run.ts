@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
     .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
     .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
-    .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)', false)
+    .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)', false)
     .option('--json', 'print runtime events as JSON lines', false)
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>) => {

@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
     .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
     .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
-    .option('--allow-remote-reset', 'accept {"reset":"trip"} over MQTT (never while the pan is wet)')
+    .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)')
     .option('--accounts <file>', 'embedded broker accounts (operators, viewers, devices): see src/telemetry/mosquitto/accounts.example.json')
     .action(async (raw: Record<string, unknown>) => {
       const flags = parseSimFlags({

@@ -62,6 +62,12 @@ export const controllerConfigSchema = z
         levelMaxL: litres(12),
         /** A jump larger than this between two samples is implausible (noise or a loose wire). */
         levelMaxJumpL: litres(1.5),
+        /**
+         * After an implausible reading the level counts as good again only once it has read
+         * plausible this long; an implausible reading before then continues the same noisy
+         * spell, so a noisy signal ends in i42 instead of a chattering valve.
+         */
+        levelSettleMs: ms(2_000),
       })
       .strict()
       .prefault({}),
@@ -69,7 +75,7 @@ export const controllerConfigSchema = z
       .object({
         /** iB0: flow pulses this long while the valve is commanded closed. */
         flowMs: ms(2_000),
-        /** Flow counts as stopped after this long without a pulse (timed by the runtime, which samples the meter). */
+        /** Flow counts as stopped after this long without a pulse. */
         quietMs: ms(1_000),
       })
       .strict()
@@ -94,10 +100,26 @@ export const controllerConfigSchema = z
       })
       .strict()
       .prefault({}),
+    valve: z
+      .object({
+        /** i13: the valve would open more than this many times within windowMs (a chattering signal or control loop). */
+        maxOpens: z.number().int().min(1).max(1000).default(6),
+        windowMs: ms(60_000),
+      })
+      .strict()
+      .prefault({}),
     exercise: z
       .object({
-        /** How long a valve exercise holds the valve open. */
+        /** The proof test holds the valve open at most this long ... */
         durationMs: ms(2_000),
+        /** ... and closes it early once the tub rose this much ... */
+        maxRiseL: z.number().positive().max(1000).default(0.3),
+        /** ... or this much water went through the meter. */
+        maxVolumeL: z.number().positive().max(1000).default(0.25),
+        /** It starts only with the tub below this level. */
+        maxStartLevelL: litres(0.3),
+        /** At most one proof test per interval. */
+        intervalMs: ms(3_600_000),
       })
       .strict()
       .prefault({}),

@@ -11,19 +11,23 @@ import type { FaultCode } from './catalogue.js';
 /** Base-pan float as classified by the board: a broken wire reads `open`, never `dry`. */
 export type FloatReading = 'dry' | 'wet' | 'open';
 
-/** Tub level signal: `ok` with a value in litres, `open` (wire broken), `implausible` (out of range / noise). */
+/**
+ * Tub level signal: `ok` with a value in litres, `open` (wire broken), `implausible` (out of
+ * range, jumping, or not a number at all: then without litres).
+ */
 export type LevelReading =
   | { readonly status: 'ok'; readonly litres: number }
   | { readonly status: 'open' }
-  | { readonly status: 'implausible'; readonly litres: number };
+  | { readonly status: 'implausible'; readonly litres?: number };
 
 export type ControllerEvent =
   | { type: 'sensor.float'; reading: FloatReading }
   | { type: 'sensor.level'; reading: LevelReading }
-  /** Litres metered by the flow meter since the previous flow event (0 = no pulses this tick). */
+  /**
+   * Litres metered by the flow meter since the previous flow event, sent when pulses arrive.
+   * The controller itself counts the flow as stopped after valveLeak.quietMs without one.
+   */
   | { type: 'sensor.flow'; litres: number }
-  /** No flow pulse for valveLeak.quietMs: the runtime, which samples the meter, times this. */
-  | { type: 'sensor.flowStopped' }
   /** The one-shot hose safety valve blew (a fuse). */
   | { type: 'sensor.hoseFuse' }
   /** The appliance program asks for water up to a tub level. `topUp` marks a top-up during washing. */
@@ -37,7 +41,11 @@ export type ControllerEvent =
   | { type: 'user.reset' }
   /** Close the valve now. Always allowed. Holds the valve closed until `user.resume`. */
   | { type: 'user.closeValve' }
-  /** Open the valve briefly so it does not seize. Only when armed and idle. */
+  /**
+   * A proof test of the shut-off: open the valve briefly (supervised, volume-capped), close it,
+   * and check the flow stops. Only when armed and idle, the pan dry for leak.dryMs, the tub
+   * nearly empty, the level and link good; at most once per exercise.intervalMs.
+   */
   | { type: 'user.exercise' }
   /** The board's firmware closed the valve because it heard nothing from us (iC0). */
   | { type: 'board.linkLost' }
@@ -66,7 +74,11 @@ export type ControllerEmitted =
   | { type: 'fill.done'; levelL: number }
   | { type: 'drain.done' }
   | { type: 'command.rejected'; rejection: Rejection }
-  | { type: 'command.accepted'; command: ControllerEventType };
+  | { type: 'command.accepted'; command: ControllerEventType }
+  /** A proof test ended: passed (flow stopped after the close), failed (a fault, e.g. iB0), or stopped (closed by a person). */
+  | { type: 'exercise.done'; result: ExerciseResult; inflowL: number; code?: FaultCode };
+
+export type ExerciseResult = 'passed' | 'failed' | 'stopped';
 
 export type ControllerEmittedType = ControllerEmitted['type'];
 

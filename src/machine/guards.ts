@@ -23,6 +23,8 @@ export interface ControllerContext {
   /** Litres metered since the current fill opened the valve. */
   inflowL: number;
   failedTopUps: number;
+  /** Valve opens within the last valve.windowMs (i13). */
+  recentOpens: number;
   /** The latch restored at boot, consumed by the booting state. */
   readonly bootLatch: PersistedLatch | null;
   readonly bootMemoryFault: boolean;
@@ -96,4 +98,12 @@ export function isUnaccounted(ctx: ControllerContext, event: ControllerEvent): b
   const rise = Math.max(0, (ctx.levelL ?? ctx.fillStartL) - ctx.fillStartL);
   const { minLossL, ratio } = ctx.config.unaccounted;
   return inflow - rise > minLossL && inflow > ratio * rise;
+}
+
+/** The proof test has let in enough: the tub rose by exercise.maxRiseL or the meter counted exercise.maxVolumeL. */
+export function isExerciseCapReached(ctx: ControllerContext, event: ControllerEvent): boolean {
+  const { maxRiseL, maxVolumeL } = ctx.config.exercise;
+  if (event.type === 'sensor.flow') return ctx.inflowL + event.litres >= maxVolumeL;
+  if (event.type === 'sensor.level' && event.reading.status === 'ok') return event.reading.litres - ctx.fillStartL >= maxRiseL;
+  return false;
 }

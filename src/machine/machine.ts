@@ -8,9 +8,14 @@
  * - leak: the base-pan float, debounced (i30), and how long the pan has been dry.
  * - level: level-sensor health (i41 lost, i42 implausible).
  * - inflow: flow while the valve is closed (iB0).
- * - link: the board's watchdog reports (iC0).
+ * - link: the board's watchdog reports (iC0). While the link is lost nothing opens the valve:
+ *   a cool-down that ends waits for the link, and so does a probe.
  * - valve, pump: the outputs, derived from the other regions with eventless transitions,
  *   so there is exactly one place where each output opens/closes.
+ * - exerciseGate: at most one proof test of the shut-off per exercise.intervalMs.
+ *
+ * What "the pan is dry", "the level is good", "the valve may open" mean is defined once, in
+ * facts.ts, as state tags; the guards here and the status outside read those.
  *
  * Here: the breaker region and the assembly. The named delays, guards and actions are in
  * setup.ts, fill/drain supervision in supervision.ts, the other regions in regions.ts.
@@ -18,9 +23,10 @@
  * Pure: no I/O, no timers of its own. Waiting uses named xstate delays on the actor's clock.
  * Detected faults travel as the internal `fault.detected` event; the breaker decides.
  */
-import { not, or, stateIn } from 'xstate';
+import { and, enqueueActions, not, stateIn } from 'xstate';
 import { parseControllerConfig } from './config.js';
-import { inflowRegion, leakRegion, levelRegion, linkRegion, pumpRegion, valveRegion } from './regions.js';
+import { holds, tagsFor } from './facts.js';
+import { exerciseGateRegion, inflowRegion, leakRegion, levelRegion, linkRegion, pumpRegion, valveRegion } from './regions.js';
 import { breakerEntry, controllerSetup, detect, reject } from './setup.js';
 import { drainSupervision, fillSupervision } from './supervision.js';
 
@@ -40,6 +46,7 @@ export const controllerMachine = controllerSetup.createMachine({
     fillStartL: 0,
     inflowL: 0,
     failedTopUps: 0,
+    recentOpens: 0,
     bootLatch: input.latch,
     bootMemoryFault: input.memoryFault === true,
   }),
@@ -47,6 +54,7 @@ export const controllerMachine = controllerSetup.createMachine({
     breaker: {
       initial: 'booting',
       on: {
+        'valve.openExpired': { actions: 'forgetValveOpen' },
         'program.fill': { actions: 'setDemand' },
         'program.drain': { actions: 'setDemand' },
         'program.idle': { actions: 'clearDemand' },
@@ -59,7 +67,7 @@ export const controllerMachine = controllerSetup.createMachine({
         },
         'user.reset': { actions: reject('user.reset', 'nothing to reset: the breaker is not latched') },
         'user.resume': { actions: reject('user.resume', 'nothing to resume') },
-        'user.exercise': { actions: reject('user.exercise', 'valve exercise is allowed only when armed and idle') },
+        'user.exercise': { actions: reject('user.exercise', 'the proof test runs only when the breaker is armed and the appliance idle') },
         'user.closeValve': { actions: 'accept' },
       },
       states: {
@@ -77,11 +85,14 @@ export const controllerMachine = controllerSetup.createMachine({
           initial: 'idle',
           on: {
             'fault.detected': [
-              { guard: 'isServiceFault', target: 'service', actions: ['holdFault', 'emitRaised'] },
-              { guard: 'isManualFault', target: 'latched', actions: ['holdFault', 'emitRaised'] },
-              { target: 'tripped', actions: ['holdFault', 'emitRaised'] },
+              { guard: 'isServiceFault', target: 'service', actions: ['holdFault', 'emitRaised', 'failExercise'] },
+              { guard: 'isManualFault', target: 'latched', actions: ['holdFault', 'emitRaised', 'failExercise'] },
+              { target: 'tripped', actions: ['holdFault', 'emitRaised', 'failExercise'] },
             ],
-            'user.closeValve': { target: '.held', actions: 'accept' },
+            'user.closeValve': [
+              { guard: holds('exerciseRunning'), target: '.held', actions: ['accept', { type: 'emitExercise', params: { result: 'stopped' } }] },
+              { target: '.held', actions: 'accept' },
+            ],
           },
           states: {
             idle: {
@@ -91,22 +102,78 @@ export const controllerMachine = controllerSetup.createMachine({
                 { guard: 'isDrainSatisfied', actions: ['emitDrainDone', 'clearDemand'] },
                 { guard: 'hasDrainDemand', target: 'draining' },
               ],
-              on: { 'user.exercise': { target: 'exercising', actions: 'accept' } },
+              on: {
+                // (A lost link never reaches here: it trips the armed breaker with iC0.)
+                'user.exercise': [
+                  { guard: not(stateIn('#exerciseReady')), actions: 'rejectExerciseInterval' },
+                  { guard: not(holds('panDry')), actions: 'rejectUntilPanDry' },
+                  { guard: not(holds('levelGood')), actions: reject('user.exercise', 'the level sensor signal is lost or implausible') },
+                  { guard: not('isExerciseLevelLow'), actions: 'rejectExerciseLevel' },
+                  { guard: not(holds('inflowQuiet')), actions: reject('user.exercise', 'water is flowing while the valve is closed') },
+                  { target: 'exercising', actions: 'accept' },
+                ],
+              },
             },
             filling: fillSupervision('armedFilling', '#armed.idle', false),
             draining: drainSupervision('armedDraining', '#armed.idle', false),
+            /**
+             * The proof test of the shut-off: open for at most exercise.durationMs (closing
+             * early at the volume or rise cap), then closed for long enough that a valve that
+             * keeps flowing is caught as iB0; passed once the flow has stopped.
+             */
             exercising: {
               id: 'exercising',
-              after: { exerciseDuration: 'idle' },
+              tags: tagsFor('exercising'),
+              initial: 'opening',
+              states: {
+                opening: {
+                  id: 'exerciseOpening',
+                  tags: tagsFor('exerciseOpening'),
+                  entry: 'startFill',
+                  after: { exerciseDuration: 'verifying' },
+                  on: {
+                    'sensor.flow': [
+                      { guard: 'isExerciseCapReached', target: 'verifying', actions: 'countInflow' },
+                      { actions: 'countInflow' },
+                    ],
+                    'sensor.level': { guard: 'isExerciseCapReached', target: 'verifying' },
+                  },
+                },
+                verifying: {
+                  after: { exerciseVerify: 'concluding' },
+                  on: { 'sensor.flow': { actions: 'countInflow' } },
+                },
+                concluding: {
+                  always: {
+                    guard: and([holds('inflowQuiet'), holds('floatDry')]),
+                    target: '#armed.idle',
+                    actions: { type: 'emitExercise', params: { result: 'passed' } },
+                  },
+                },
+              },
             },
             held: {
-              on: { 'user.resume': { target: 'idle', actions: 'accept' } },
+              on: {
+                'user.resume': [
+                  { guard: not(holds('panDry')), actions: 'rejectUntilPanDry' },
+                  { target: 'idle', actions: 'accept' },
+                ],
+              },
             },
           },
         },
         tripped: {
+          id: 'tripped',
           entry: breakerEntry('tripped'),
-          after: { coolDown: { guard: not('isHoldingLinkFault'), target: 'probing' } },
+          initial: 'coolingDown',
+          states: {
+            coolingDown: { after: { coolDown: 'waitingForLink' } },
+            /** Cooled down: the probe starts as soon as the board hears us (at once when it does). */
+            waitingForLink: {
+              id: 'trippedWaitingForLink',
+              always: { guard: and([holds('linkGood'), not('isHoldingLinkFault')]), target: '#probing' },
+            },
+          },
           on: {
             'fault.detected': [
               { guard: 'isServiceFault', target: 'service', actions: ['holdFault', 'emitRaised'] },
@@ -119,18 +186,21 @@ export const controllerMachine = controllerSetup.createMachine({
                 guard: 'isHoldingLinkFault',
                 actions: reject('user.resume', 'waiting for the board link to return (iC0)'),
               },
+              { guard: not(holds('linkGood')), actions: reject('user.resume', 'the board link is lost: the probe waits for it') },
               { target: 'probing', actions: 'accept' },
             ],
             'board.linkRestored': { guard: 'isHoldingLinkFault', target: 'armed', actions: ['clearFault', 'forgetFault'] },
           },
         },
         probing: {
+          id: 'probing',
           entry: breakerEntry('probing'),
           initial: 'deciding',
           on: {
             'fault.detected': [
               { guard: 'isServiceFault', target: 'service', actions: ['holdFault', 'emitRaised'] },
-              { guard: 'isLinkFault', target: 'tripped', actions: ['holdFault', 'emitRaised'] },
+              // The link, not the appliance, failed: the probe proved nothing. It waits for the link, keeping its fault.
+              { guard: 'isLinkFault', target: '#trippedWaitingForLink', actions: 'emitRaised' },
               // The half-open probe failed: a repeated fault needs a person.
               { target: 'latched', actions: ['holdFault', 'emitRaised'] },
             ],
@@ -170,25 +240,16 @@ export const controllerMachine = controllerSetup.createMachine({
             ],
             'user.reset': [
               {
-                guard: or([stateIn('#leakWet'), stateIn('#leakDebouncing'), stateIn('#leakUnknown')]),
-                actions: reject('user.reset', 'the base pan is wet: reset refused until it is dry'),
+                guard: holds('leak'),
+                actions: reject('user.reset', 'the base pan is wet or its float signal is lost: reset refused until it is dry'),
               },
               {
-                guard: stateIn('#leakSignalLost'),
-                actions: reject('user.reset', 'the base-pan float signal is lost (broken wire?): reset refused'),
+                guard: holds('floatUnknown'),
+                actions: reject('user.reset', 'the base-pan float has not been read yet: reset refused'),
               },
+              { guard: not(holds('panDry')), actions: 'rejectUntilPanDry' },
               {
-                guard: stateIn('#leakDrying'),
-                actions: {
-                  type: 'reject',
-                  params: ({ context }) => ({
-                    command: 'user.reset' as const,
-                    reason: `the base pan must stay dry for ${Math.round(context.config.leak.dryMs / 1000)} s before a reset`,
-                  }),
-                },
-              },
-              {
-                guard: not(stateIn('#levelOk')),
+                guard: not(holds('levelGood')),
                 actions: reject('user.reset', 'the level sensor signal is lost or implausible: reset refused'),
               },
               {
@@ -196,7 +257,7 @@ export const controllerMachine = controllerSetup.createMachine({
                 actions: reject('user.reset', 'water is flowing while the valve is closed: reset refused'),
               },
               {
-                guard: stateIn('#linkLost'),
+                guard: not(holds('linkGood')),
                 actions: reject('user.reset', 'the board link is lost: reset refused'),
               },
               {
@@ -224,6 +285,7 @@ export const controllerMachine = controllerSetup.createMachine({
     link: linkRegion,
     valve: valveRegion,
     pump: pumpRegion,
+    exerciseGate: exerciseGateRegion,
   },
 });
 

@@ -3,7 +3,8 @@
  * inflow, link) and the two outputs (valve, pump), derived from the other regions with
  * eventless transitions so that each output has exactly one place where it switches.
  */
-import { and, not, stateIn } from 'xstate';
+import { and, not } from 'xstate';
+import { holds, tagsFor } from './facts.js';
 import { controllerSetup, detect } from './setup.js';
 
 /** The base-pan float, debounced (i30), and how long the pan has been dry. */
@@ -12,6 +13,7 @@ export const leakRegion = controllerSetup.createStateConfig({
   states: {
     unknown: {
       id: 'leakUnknown',
+      tags: tagsFor('leakUnknown'),
       on: {
         'sensor.float': [
           { guard: 'isFloatWet', target: 'debouncing' },
@@ -22,6 +24,7 @@ export const leakRegion = controllerSetup.createStateConfig({
     },
     dry: {
       id: 'leakDry',
+      tags: tagsFor('leakDry'),
       on: {
         'sensor.float': [
           { guard: 'isFloatWet', target: 'debouncing' },
@@ -31,17 +34,20 @@ export const leakRegion = controllerSetup.createStateConfig({
     },
     debouncing: {
       id: 'leakDebouncing',
+      tags: tagsFor('leakDebouncing'),
       after: { wetDebounce: { target: 'wet', actions: detect('i30', 'water in the base pan') } },
       on: {
         'sensor.float': [
-          // A break in the wet signal restarts the debounce: chatter never trips.
-          { guard: 'isFloatDry', target: 'dry' },
+          // A break in the wet signal restarts the debounce: chatter never trips. But the pan
+          // was wet a moment ago: it counts as dry again only after leak.dryMs.
+          { guard: 'isFloatDry', target: 'drying' },
           { guard: 'isFloatOpen', target: 'signalLost' },
         ],
       },
     },
     wet: {
       id: 'leakWet',
+      tags: tagsFor('leakWet'),
       on: {
         'sensor.float': [
           { guard: 'isFloatDry', target: 'drying' },
@@ -51,6 +57,7 @@ export const leakRegion = controllerSetup.createStateConfig({
     },
     drying: {
       id: 'leakDrying',
+      tags: tagsFor('leakDrying'),
       after: { panDry: 'dry' },
       on: {
         'sensor.float': [
@@ -62,6 +69,7 @@ export const leakRegion = controllerSetup.createStateConfig({
     },
     signalLost: {
       id: 'leakSignalLost',
+      tags: tagsFor('leakSignalLost'),
       entry: detect('i30', 'base-pan float signal lost (open circuit)'),
       on: {
         'sensor.float': [
@@ -73,37 +81,54 @@ export const leakRegion = controllerSetup.createStateConfig({
   },
 });
 
-/** Level-sensor health: signal lost (i41) or implausible (i42). */
+/**
+ * Level-sensor health: signal lost (i41) or implausible (i42). A noisy spell lasts until the
+ * signal has read plausible for sensors.levelSettleMs; i42 is timed over the whole spell, so
+ * plausible samples between noisy ones do not restart it (and the valve stays closed).
+ */
 export const levelRegion = controllerSetup.createStateConfig({
   initial: 'ok',
   on: { 'sensor.level': { actions: 'recordLevel' } },
   states: {
     ok: {
       id: 'levelOk',
+      tags: tagsFor('levelOk'),
       on: {
         'sensor.level': [
           { guard: 'isLevelOpen', target: 'lost', actions: 'recordLevel' },
-          { guard: 'isLevelImplausible', target: 'implausible', actions: 'recordLevel' },
+          { guard: 'isLevelImplausible', target: 'noisy', actions: 'recordLevel' },
           { actions: 'recordLevel' },
         ],
       },
     },
     lost: {
+      id: 'levelLost',
       after: { levelLost: { target: 'faulted', actions: detect('i41', 'level sensor signal lost') } },
       on: {
         'sensor.level': [
           { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' },
-          { guard: 'isLevelImplausible', target: 'implausible' },
+          { guard: 'isLevelImplausible', target: 'noisy' },
         ],
       },
     },
-    implausible: {
-      after: { levelImplausible: { target: 'faulted', actions: detect('i42', 'level sensor implausible') } },
-      on: {
-        'sensor.level': [
-          { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' },
-          { guard: 'isLevelOpen', target: 'lost' },
-        ],
+    noisy: {
+      id: 'levelNoisy',
+      initial: 'implausible',
+      after: { levelImplausible: { target: 'faulted', actions: detect('i42', 'level sensor implausible or too noisy') } },
+      on: { 'sensor.level': { guard: 'isLevelOpen', target: 'lost' } },
+      states: {
+        implausible: {
+          on: { 'sensor.level': { guard: 'isLevelOk', target: 'settling', actions: 'recordLevel' } },
+        },
+        settling: {
+          after: { levelSettle: '#levelOk' },
+          on: {
+            'sensor.level': [
+              { guard: 'isLevelImplausible', target: 'implausible' },
+              { guard: 'isLevelOk', actions: 'recordLevel' },
+            ],
+          },
+        },
       },
     },
     faulted: {
@@ -112,18 +137,28 @@ export const levelRegion = controllerSetup.createStateConfig({
   },
 });
 
-/** Flow while the valve is closed (iB0). */
+/**
+ * Flow while the valve is closed (iB0). Flow counts as stopped after valveLeak.quietMs
+ * without a pulse: every pulse restarts that wait, not the iB0 timer.
+ */
 export const inflowRegion = controllerSetup.createStateConfig({
   initial: 'quiet',
   states: {
     quiet: {
       id: 'inflowQuiet',
-      on: { 'sensor.flow': { guard: and(['isFlowing', stateIn('#valveClosed')]), target: 'suspect' } },
+      tags: tagsFor('inflowQuiet'),
+      on: { 'sensor.flow': { guard: and(['isFlowing', not('isValveOpen')]), target: 'suspect' } },
     },
     suspect: {
       after: { valveLeakFlow: { target: 'faulted', actions: detect('iB0', 'flow while the valve is closed') } },
-      always: { guard: stateIn('#valveOpen'), target: 'quiet' },
-      on: { 'sensor.flowStopped': 'quiet' },
+      always: { guard: 'isValveOpen', target: 'quiet' },
+      initial: 'pulsing',
+      states: {
+        pulsing: {
+          after: { flowQuiet: '#inflowQuiet' },
+          on: { 'sensor.flow': { guard: 'isFlowing', target: 'pulsing', reenter: true } },
+        },
+      },
     },
     faulted: {
       initial: 'flowing',
@@ -131,7 +166,8 @@ export const inflowRegion = controllerSetup.createStateConfig({
       states: {
         flowing: {
           id: 'inflowFlowing',
-          on: { 'sensor.flowStopped': 'stopped' },
+          after: { flowQuiet: 'stopped' },
+          on: { 'sensor.flow': { guard: 'isFlowing', target: 'flowing', reenter: true } },
         },
         stopped: {
           on: { 'sensor.flow': { guard: 'isFlowing', target: 'flowing' } },
@@ -141,25 +177,60 @@ export const inflowRegion = controllerSetup.createStateConfig({
   },
 });
 
-/** The board's watchdog reports (iC0). */
+/**
+ * The board's watchdog reports (iC0). While the breaker holds iC0 the breaker clears it; an
+ * iC0 only recorded beside another held fault is cleared here when the link returns.
+ */
 export const linkRegion = controllerSetup.createStateConfig({
   initial: 'ok',
   states: {
-    ok: { on: { 'board.linkLost': { target: 'lost', actions: detect('iC0', 'board watchdog: no keepalive from the controller') } } },
-    lost: { id: 'linkLost', on: { 'board.linkRestored': 'ok' } },
+    ok: {
+      id: 'linkOk',
+      tags: tagsFor('linkOk'),
+      on: { 'board.linkLost': { target: 'lost', actions: detect('iC0', 'board watchdog: no keepalive from the controller') } },
+    },
+    lost: {
+      id: 'linkLost',
+      on: {
+        'board.linkRestored': [
+          { guard: 'isHoldingLinkFault', target: 'ok' },
+          { target: 'ok', actions: { type: 'emitCleared', params: { code: 'iC0' } } },
+        ],
+      },
+    },
   },
 });
 
-/** The inlet valve: the one place it opens and closes, from the `wantsValveOpen` guard. */
+/**
+ * The inlet valve: the one place it opens and closes, from the `valveMayOpen` guard. An open
+ * that would exceed valve.maxOpens within valve.windowMs is refused and raises i13.
+ */
 export const valveRegion = controllerSetup.createStateConfig({
   initial: 'closed',
   states: {
-    closed: { id: 'valveClosed', always: { guard: 'wantsValveOpen', target: 'open' } },
+    closed: {
+      id: 'valveClosed',
+      always: [
+        { guard: and(['valveMayOpen', 'isValveCycleSpent']), target: 'refused' },
+        { guard: 'valveMayOpen', target: 'open' },
+      ],
+    },
+    refused: {
+      entry: {
+        type: 'detect',
+        params: ({ context }) => ({
+          code: 'i13' as const,
+          detail: `the valve would open more than ${context.config.valve.maxOpens} times in ${Math.round(context.config.valve.windowMs / 1000)} s`,
+        }),
+      },
+      always: { guard: not('valveMayOpen'), target: 'closed' },
+    },
     open: {
       id: 'valveOpen',
-      entry: 'openValve',
+      tags: tagsFor('valveOpen'),
+      entry: ['openValve', 'countValveOpen', 'expireValveOpen'],
       exit: 'closeValve',
-      always: { guard: not('wantsValveOpen'), target: 'closed' },
+      always: { guard: not('valveMayOpen'), target: 'closed' },
     },
   },
 });
@@ -174,5 +245,14 @@ export const pumpRegion = controllerSetup.createStateConfig({
       exit: 'stopPump',
       always: { guard: not('wantsPumpOn'), target: 'off' },
     },
+  },
+});
+
+/** At most one proof test per exercise.intervalMs: the gate rests after each one. */
+export const exerciseGateRegion = controllerSetup.createStateConfig({
+  initial: 'ready',
+  states: {
+    ready: { id: 'exerciseReady', always: { guard: holds('exerciseRunning'), target: 'resting' } },
+    resting: { after: { exerciseInterval: 'ready' } },
   },
 });

@@ -5,22 +5,43 @@
  *
  * Pure: no I/O, no timers of its own. Waiting uses the named delays on the actor's clock.
  */
-import { and, assign, emit, or, raise, setup, stateIn } from 'xstate';
+import { and, assign, emit, enqueueActions, not, or, raise, setup } from 'xstate';
 import type { FaultCode } from './catalogue.js';
 import type { ControllerConfig } from './config.js';
-import type { Breaker, ControllerEmitted, ControllerEvent, ControllerInput, Rejection } from './events.js';
+import type { Breaker, ControllerEmitted, ControllerEvent, ControllerInput, ExerciseResult, Rejection } from './events.js';
+import { holds } from './facts.js';
 import * as g from './guards.js';
 import type { ControllerContext } from './guards.js';
 
 export type FaultDetected = { type: 'fault.detected'; code: FaultCode; detail?: string };
 type ResetDone = { type: 'controller.resetDone' };
-export type InternalEvent = ControllerEvent | FaultDetected | ResetDone;
+/** One valve open has left the valve.windowMs window (i13 counting). */
+type OpenExpired = { type: 'valve.openExpired' };
+export type InternalEvent = ControllerEvent | FaultDetected | ResetDone | OpenExpired;
 
 export interface MachineInput extends ControllerInput {
   readonly config?: ControllerConfig;
 }
 
 const RESTORED = 'restored after a restart: latched before the power was lost';
+
+/**
+ * A state the machine's structure makes impossible (a fault event without a fault). It is
+ * never papered over with a made-up code: the actor fails, and the runtime's fail-safe closes
+ * the valve and says why.
+ */
+export class ImpossibleStateError extends Error {
+  readonly impossibleState = true;
+  constructor(message: string) {
+    super(`impossible controller state: ${message}`);
+    this.name = 'ImpossibleStateError';
+  }
+}
+
+function heldFault(context: ControllerContext, what: string): FaultCode {
+  if (context.fault === null) throw new ImpossibleStateError(`${what} without a held fault`);
+  return context.fault;
+}
 
 export const controllerSetup = setup({
   types: {
@@ -40,7 +61,12 @@ export const controllerSetup = setup({
     levelLost: ({ context }) => context.config.sensors.levelLostMs,
     levelImplausible: ({ context }) => context.config.sensors.levelImplausibleMs,
     valveLeakFlow: ({ context }) => context.config.valveLeak.flowMs,
+    levelSettle: ({ context }) => context.config.sensors.levelSettleMs,
+    flowQuiet: ({ context }) => context.config.valveLeak.quietMs,
     exerciseDuration: ({ context }) => context.config.exercise.durationMs,
+    /** After the close, long enough for iB0 to be raised if the flow does not stop. */
+    exerciseVerify: ({ context }) => context.config.valveLeak.flowMs + context.config.valveLeak.quietMs,
+    exerciseInterval: ({ context }) => context.config.exercise.intervalMs,
   },
   guards: {
     isMemoryFault: ({ context }) => context.bootMemoryFault,
@@ -67,29 +93,31 @@ export const controllerSetup = setup({
     isLevelOk: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'ok',
     isLevelOpen: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'open',
     isLevelImplausible: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'implausible',
+    isValveCycleSpent: ({ context }) => context.recentOpens >= context.config.valve.maxOpens,
+    isValveOpen: holds('valveOpen'),
+    isExerciseLevelLow: ({ context }) => context.levelL !== null && context.levelL <= context.config.exercise.maxStartLevelL,
+    isExerciseCapReached: ({ context, event }) => g.isExerciseCapReached(context, event as ControllerEvent),
     isFloatWet: ({ event }) => event.type === 'sensor.float' && event.reading === 'wet',
     isFloatDry: ({ event }) => event.type === 'sensor.float' && event.reading === 'dry',
     isFloatOpen: ({ event }) => event.type === 'sensor.float' && event.reading === 'open',
     /**
-     * The one condition under which the valve may be open: a fill (or exercise) is
-     * supervised, the level signal is good, and the float reads dry.
+     * The one condition under which the valve may be open (facts.ts): the breaker asks for
+     * water under supervision, the float reads dry, the level signal is good, the board hears
+     * us, and water a person's command asked for (a probe, a proof test) waits for a pan dry
+     * for leak.dryMs.
      */
-    wantsValveOpen: and([
-      or([stateIn('#armedFilling'), stateIn('#probeFill'), stateIn('#exercising')]),
-      stateIn('#levelOk'),
-      or([stateIn('#leakDry'), stateIn('#leakDrying')]),
+    valveMayOpen: and([
+      holds('valveDemand'),
+      holds('floatDry'),
+      holds('levelGood'),
+      holds('linkGood'),
+      or([not(holds('valveDemandNeedsPanDry')), holds('panDry')]),
     ]),
     /**
      * The pump runs for a supervised drain, and while the pan is wet or its float is lost (i30).
      * With i30 already held (restored at boot) a wet float needs no new debounce to pump.
      */
-    wantsPumpOn: or([
-      stateIn('#armedDraining'),
-      stateIn('#probeDrain'),
-      stateIn('#leakWet'),
-      stateIn('#leakSignalLost'),
-      and(['isHoldingLeakFault', stateIn('#leakDebouncing')]),
-    ]),
+    wantsPumpOn: or([holds('drainDemand'), holds('panNeedsPumping'), and(['isHoldingLeakFault', holds('leak')])]),
   },
   actions: {
     setDemand: assign({
@@ -111,6 +139,10 @@ export const controllerSetup = setup({
     countInflow: assign({
       inflowL: ({ context, event }) => (event.type === 'sensor.flow' ? context.inflowL + event.litres : context.inflowL),
     }),
+    countValveOpen: assign({ recentOpens: ({ context }) => context.recentOpens + 1 }),
+    /** The open just counted leaves the window valve.windowMs from now. */
+    expireValveOpen: raise({ type: 'valve.openExpired' as const }, { delay: ({ context }) => (context as ControllerContext).config.valve.windowMs }),
+    forgetValveOpen: assign({ recentOpens: ({ context }) => Math.max(0, context.recentOpens - 1) }),
     countFailedTopUp: assign({ failedTopUps: ({ context }) => context.failedTopUps + 1 }),
     resetFailedTopUps: assign({ failedTopUps: 0 }),
     /** Take the detected fault as the one holding the breaker. */
@@ -124,25 +156,26 @@ export const controllerSetup = setup({
       faultDetail: ({ context }) => context.bootLatch?.detail,
     }),
     holdMemoryFault: assign({ fault: 'i80' as FaultCode, faultDetail: 'persistent memory unreadable at boot' }),
-    emitRaised: emit(({ event }) =>
-      event.type === 'fault.detected'
-        ? { type: 'fault.raised' as const, code: event.code, ...(event.detail ? { detail: event.detail } : {}) }
-        : { type: 'fault.raised' as const, code: 'i80' as FaultCode },
-    ),
+    emitRaised: emit(({ event }) => {
+      if (event.type !== 'fault.detected') throw new ImpossibleStateError(`a fault raised by ${event.type}`);
+      return { type: 'fault.raised' as const, code: event.code, ...(event.detail ? { detail: event.detail } : {}) };
+    }),
     emitRestoredRaised: emit(({ context }) => ({
       type: 'fault.raised' as const,
-      code: context.fault ?? ('i80' as FaultCode),
+      code: heldFault(context, 'a latch restored at boot'),
       detail: RESTORED,
     })),
     emitMemoryFaultRaised: emit({ type: 'fault.raised', code: 'i80', detail: 'persistent memory unreadable at boot' }),
     /** The held fault is gone: announce it, forget it, and drop any persisted latch. */
-    clearFault: emit(({ context }) => ({ type: 'fault.cleared' as const, code: context.fault ?? ('i80' as FaultCode) })),
+    clearFault: emit(({ context }) => ({ type: 'fault.cleared' as const, code: heldFault(context, 'a fault cleared') })),
+    /** A fault only recorded beside the held one (iC0 while latched) is gone. */
+    emitCleared: emit((_, params: { code: FaultCode }) => ({ type: 'fault.cleared' as const, code: params.code })),
     forgetFault: assign({ fault: null, faultDetail: undefined }),
     emitUnlatched: emit({ type: 'latch.changed', latch: null }),
     emitLatch: emit(({ context }, params: { breaker: 'latched' | 'service' }) => ({
       type: 'latch.changed' as const,
       latch: {
-        code: context.fault ?? ('i80' as FaultCode),
+        code: heldFault(context, `a ${params.breaker} breaker`),
         breaker: params.breaker,
         ...(context.faultDetail ? { detail: context.faultDetail } : {}),
       },
@@ -163,14 +196,57 @@ export const controllerSetup = setup({
     emitDrainDone: emit({ type: 'drain.done' }),
     accept: emit(({ event }) => ({ type: 'command.accepted' as const, command: event.type as ControllerEvent['type'] })),
     reject: emit((_, params: Rejection) => ({ type: 'command.rejected' as const, rejection: params })),
+    /** A person's command that could let water in waits for a pan dry for leak.dryMs. */
+    rejectUntilPanDry: emit(({ context, event }) => ({
+      type: 'command.rejected' as const,
+      rejection: {
+        command: commandOf(event),
+        reason: `the base pan must stay dry for ${Math.round(context.config.leak.dryMs / 1000)} s first`,
+      },
+    })),
+    rejectExerciseInterval: emit(({ context }) => ({
+      type: 'command.rejected' as const,
+      rejection: {
+        command: 'user.exercise' as const,
+        reason: `a proof test already ran in the last ${Math.round(context.config.exercise.intervalMs / 60_000)} min (at most one per interval)`,
+      },
+    })),
+    rejectExerciseLevel: emit(({ context }) => ({
+      type: 'command.rejected' as const,
+      rejection: {
+        command: 'user.exercise' as const,
+        reason: `the tub is not empty: the proof test needs the level at most ${context.config.exercise.maxStartLevelL} L`,
+      },
+    })),
+    /** A fault during a proof test is its result. */
+    failExercise: enqueueActions(({ context, event, check, enqueue }) => {
+      if (!check(holds('exerciseRunning'))) return;
+      enqueue.emit({
+        type: 'exercise.done',
+        result: 'failed',
+        inflowL: Math.round(context.inflowL * 1000) / 1000,
+        ...(event.type === 'fault.detected' ? { code: event.code } : {}),
+      });
+    }),
     detect: raise((_, params: { code: FaultCode; detail?: string }) => ({
       type: 'fault.detected' as const,
       code: params.code,
       ...(params.detail ? { detail: params.detail } : {}),
     })),
     announceReset: raise({ type: 'controller.resetDone' }),
+    emitExercise: emit(({ context, event }, params: { result: ExerciseResult }) => ({
+      type: 'exercise.done' as const,
+      result: params.result,
+      inflowL: Math.round(context.inflowL * 1000) / 1000,
+      ...(params.result === 'failed' && event.type === 'fault.detected' ? { code: event.code } : {}),
+    })),
   },
 });
+
+function commandOf(event: InternalEvent): Rejection['command'] {
+  if (event.type === 'user.reset' || event.type === 'user.resume' || event.type === 'user.exercise') return event.type;
+  throw new ImpossibleStateError(`a refusal for ${event.type}`);
+}
 
 export const detect = (code: FaultCode, detail?: string) => ({ type: 'detect' as const, params: { code, ...(detail ? { detail } : {}) } });
 export const reject = (command: Rejection['command'], reason: string) => ({ type: 'reject' as const, params: { command, reason } });

@@ -3,11 +3,13 @@
  * timeouts that raise i10, i11, iF0 and i20, and the inflow accounting behind iE0.
  */
 import { and, not } from 'xstate';
+import { tagsFor } from './facts.js';
 import { controllerSetup, detect } from './setup.js';
 /** Fill supervision shared by armed.filling and probing.probeFill. */
 export function fillSupervision(id: string, doneTarget: string, probe: boolean) {
   return controllerSetup.createStateConfig({
     id,
+    tags: tagsFor(id),
     entry: 'startFill',
     after: {
       topUpTimeout: [
@@ -48,6 +50,7 @@ export function fillSupervision(id: string, doneTarget: string, probe: boolean) 
 export function drainSupervision(id: string, doneTarget: string, probe: boolean) {
   return controllerSetup.createStateConfig({
     id,
+    tags: tagsFor(id),
     after: { drainTimeout: { actions: detect('i20', 'tub not empty after the drain time') } },
     // armed.idle never starts a drain of an empty tub; a probe may be asked to.
     always: probe

@@ -9,7 +9,7 @@
  * - `operator` a person (or Home Assistant): commands on `<base>/<id>/set`, injections, and
  *              Home Assistant's birth message `<prefix>/status`.
  * - `device`   one appliance, named by its user name: publishes only its own topics (state,
- *              availability, heartbeat, fault, set/result, its discovery) and the bridge state.
+ *              availability, heartbeat, fault, exercise, set/result, its discovery) and the bridge state.
  * - `fleet`    a process publishing for several appliances (aquastop sim/start): every device's
  *              own topics, but never `set` or `inject`.
  */
@@ -97,7 +97,7 @@ export interface Namespaces {
   readonly haPrefix: string | null;
 }
 
-const DEVICE_TAILS = new Set(['', 'availability', 'heartbeat', 'fault', 'set/result']);
+const DEVICE_TAILS = new Set(['', 'availability', 'heartbeat', 'fault', 'exercise', 'set/result']);
 
 /** Splits `<base>/<id>/<tail>`; null when the topic is not under the base topic. */
 function deviceTopic(topic: string, base: string): { id: string; tail: string } | null {

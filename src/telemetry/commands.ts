@@ -7,9 +7,10 @@
  *   `{ok:false, error}` naming what is wrong, and nothing changes. A command may carry a
  *   correlation `"id"`, which its result echoes.
  * - `{"valve":"CLOSE"}` is always allowed. Nothing opens the valve remotely.
- * - `{"reset":"trip"}` and `{"resume":true}` (which can let water in again) are refused unless
- *   remote reset is enabled; the controller still refuses a reset while the pan is wet.
- * - `{"exercise":true}` goes to the controller, which runs it only when idle and armed.
+ * - `{"reset":"trip"}`, `{"resume":true}` and `{"exercise":true}` (each can let water in) are
+ *   refused unless the device allows remote commands (`--allow-remote-reset`); the controller
+ *   still refuses them unless the pan has been dry for leak.dryMs, and runs the exercise (a
+ *   supervised proof test of the shut-off) only when armed and idle, at most once an hour.
  */
 import type { CommandResult, UserCommand } from '../board/runtime-types.js';
 import { commandIdSchema, commandSchema, injectSchema } from './topics.js';
@@ -68,7 +69,7 @@ export function parseCommand(payload: Buffer): ParsedCommand {
 
 /** Whether a valid command may run, before the controller has its say. */
 export function authoriseCommand(command: UserCommand, allowRemoteReset: boolean): CommandResult {
-  if ((command === 'reset' || command === 'resume') && !allowRemoteReset) {
+  if ((command === 'reset' || command === 'resume' || command === 'exercise') && !allowRemoteReset) {
     return { ok: false, error: `remote ${command} is disabled on this device (start it with --allow-remote-reset)` };
   }
   return { ok: true };

@@ -80,6 +80,10 @@ export class DeviceTelemetry {
       try {
         if (event.type === 'status') this.publishState(event.status);
         else if (event.type === 'fault') this.onFault(event.fault);
+        else if (event.type === 'exercise') {
+          const { type: _type, ts, ...result } = event;
+          this.o.track(this.o.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
+        }
       } catch (err) {
         this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`);
       }

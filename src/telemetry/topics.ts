@@ -65,6 +65,21 @@ export const faultEventSchema = z
   })
   .strict();
 
+/**
+ * The last proof test of the shut-off (`{"exercise":true}`): passed (the flow stopped after the
+ * close), failed (with the fault it raised, e.g. iB0) or stopped by a person. Retained, so a
+ * watcher knows when the valve last proved it can shut.
+ */
+export const exerciseResultSchema = z
+  .object({
+    result: z.enum(['passed', 'failed', 'stopped']),
+    /** Litres metered while the valve was open. */
+    inflowL: z.number().nonnegative(),
+    code: faultCode.optional(),
+    ts: z.string(),
+  })
+  .strict();
+
 /** A command's optional correlation id, echoed in its result (MQTT 3.1.1 has no correlation data). */
 export const commandIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'id must be 1-64 letters, digits or "_.:-"');
 
@@ -120,6 +135,7 @@ export const TOPICS = {
   state: topic('{base}/{id}', deviceStateSchema, true, 1),
   heartbeat: topic('{base}/{id}/heartbeat', heartbeatSchema, false, 0),
   fault: topic('{base}/{id}/fault', faultEventSchema, false, 1),
+  exercise: topic('{base}/{id}/exercise', exerciseResultSchema, true, 1),
   set: topic('{base}/{id}/set', commandSchema, false, 1),
   setResult: topic('{base}/{id}/set/result', commandResultSchema, false, 1),
   inject: topic('{base}/{id}/inject', injectSchema, false, 1),

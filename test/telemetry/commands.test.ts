@@ -31,12 +31,14 @@ describe('reading set payloads', () => {
     expect(parse('{"valve":"CLOSE","id":7}')).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid id: /) });
   });
 
-  it('refuses remote reset and resume unless enabled; close and exercise always pass to the controller', () => {
+  it('refuses remote reset, resume and exercise (each can let water in) unless enabled; close always passes to the controller', () => {
     expect(authoriseCommand('reset', false).ok).toBe(false);
     expect(authoriseCommand('resume', false).ok).toBe(false);
+    expect(authoriseCommand('exercise', false).ok).toBe(false);
     expect(authoriseCommand('reset', true).ok).toBe(true);
+    expect(authoriseCommand('resume', true).ok).toBe(true);
+    expect(authoriseCommand('exercise', true).ok).toBe(true);
     expect(authoriseCommand('closeValve', false).ok).toBe(true);
-    expect(authoriseCommand('exercise', false).ok).toBe(true);
   });
 
   it('reads injections and refuses unknown ones', () => {

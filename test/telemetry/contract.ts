@@ -131,16 +131,37 @@ export function telemetryContract(target: ContractTarget): void {
       await w.waitFor(`aquastop/${id}`, (s) => s.breaker === 'armed' && s.fault === null);
     });
 
-    it('runs a valve exercise only when idle', async () => {
-      const idle = uniqueId('exercise-idle');
-      await rig({ id: idle });
-      expect(await sendCommand(target.url(), idle, '{"exercise":true}', target.operator)).toEqual({ ok: true, command: 'exercise' });
-      const busy = uniqueId('exercise-busy');
-      const r = await rig({ id: busy, program: true });
-      await r.advance(5_000);
-      const refused = await sendCommand(target.url(), busy, '{"exercise":true}', target.operator);
+    it('runs the remote proof test only where remote commands are allowed, only when idle, and publishes its result', async () => {
+      const locked = uniqueId('exercise-locked');
+      const l = await rig({ id: locked });
+      await l.advance(61_000);
+      const refused = await sendCommand(target.url(), locked, '{"exercise":true}', target.operator);
       expect(refused).toMatchObject({ ok: false, command: 'exercise' });
-      expect(refused.error).toMatch(/idle/);
+      expect(refused.error).toMatch(/--allow-remote-reset/);
+
+      const idle = uniqueId('exercise-idle');
+      const w = await watch([`aquastop/${idle}/exercise`]);
+      const r = await rig({ id: idle, allowRemoteReset: true });
+      const early = await sendCommand(target.url(), idle, '{"exercise":true}', target.operator);
+      expect(early).toMatchObject({ ok: false, command: 'exercise' });
+      expect(early.error).toMatch(/dry for 60 s/);
+      await r.advance(61_000);
+      expect(await sendCommand(target.url(), idle, '{"exercise":true}', target.operator)).toEqual({ ok: true, command: 'exercise' });
+      await r.advance(10_000);
+      const result = await w.waitFor(`aquastop/${idle}/exercise`);
+      expect(result).toMatchObject({ result: 'passed' });
+      const late = await watch([`aquastop/${idle}/exercise`]);
+      await late.waitFor(`aquastop/${idle}/exercise`, (m) => m.result === 'passed');
+      expect(late.on(`aquastop/${idle}/exercise`).every((m) => m.retain)).toBe(true);
+      const again = await sendCommand(target.url(), idle, '{"exercise":true}', target.operator);
+      expect(again.error).toMatch(/already ran/);
+
+      const busy = uniqueId('exercise-busy');
+      const b = await rig({ id: busy, program: true, allowRemoteReset: true });
+      await b.advance(5_000);
+      const notIdle = await sendCommand(target.url(), busy, '{"exercise":true}', target.operator);
+      expect(notIdle).toMatchObject({ ok: false, command: 'exercise' });
+      expect(notIdle.error).toMatch(/idle/);
     });
 
     it('answers malformed, oversized and unknown payloads with an error and changes nothing', async () => {
