@@ -3,6 +3,8 @@
  * Prints JSON, asserts nothing:
  * - emulatedMHz: our firmware idling (serial quiet) as the simulator runs it, emulated cycles per
  *   wall second; the firmware sleeps between interrupts and the emulator skips the sleep;
+ * - emulatedSpeedX: the same as a multiple of real time (the Uno runs at 16 MHz): emulated
+ *   seconds per wall second;
  * - emulatedMHzAwake: the same with SLEEP left a no-op, so every cycle is executed (avr8js's bare rate);
  * - idleSleepFraction: the share of emulated cycles the idle firmware spends asleep;
  * - firmwareBuildMs: a clean `buildFirmware` (fresh output dir, no cache) from start to .hex;
@@ -10,9 +12,14 @@
  *   safety version, ARM, first STATUS), plus the emulated ms it took;
  * - floatToValveUs / floatToValveUsMin: emulated µs from the moment the float's wet debounce
  *   expires to the valve pin going LOW, worst and best over eight phases of the float change
- *   against the firmware's 10 ms sampling (one phase alone says little).
+ *   against the firmware's 10 ms sampling (one phase alone says little);
+ * - firmwareMutants: the kill rate of `npm run mutate:firmware` (test/firmware-mutants/run.ts)
+ *   with its counts, from the last report if it was made from the current sources; with
+ *   AQUASTOP_BENCH_MUTANTS=run the bench runs the mutation itself (about 10-30 min on 2 cores).
+ *   `current: false` says the report is older than the firmware sources (or missing).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,10 +28,24 @@ import { startEmulatedRig } from '../../hardware/boards/emulated-board.js';
 import { buildFirmware } from '../../hardware/firmware/build.js';
 import { floatVolts, levelVolts, pins } from '../../hardware/pins.js';
 import { VirtualClock } from '../../sim/virtual-clock.js';
+import { mutateFirmware, REPORT_PATH, sourceHash, type MutationReport } from '../firmware-mutants/run.js';
 import { PlantDouble } from '../hardware/plant-double.js';
+
+export interface FirmwareMutantsBench {
+  readonly killRate: number | null;
+  readonly killed: number;
+  readonly survived: number;
+  readonly equivalent: number;
+  readonly invalid: number;
+  readonly survivors: readonly string[];
+  /** The report was made from the firmware sources as they are now. */
+  readonly current: boolean;
+  readonly date: string | null;
+}
 
 export interface BoardBenchResult {
   readonly emulatedMHz: number;
+  readonly emulatedSpeedX: number;
   readonly emulatedMHzAwake: number;
   readonly idleSleepFraction: number;
   readonly firmwareBuildMs: number;
@@ -32,6 +53,29 @@ export interface BoardBenchResult {
   readonly johnnyFiveReadyEmulatedMs: number;
   readonly floatToValveUs: number;
   readonly floatToValveUsMin: number;
+  readonly firmwareMutants: FirmwareMutantsBench;
+}
+
+async function firmwareMutants(): Promise<FirmwareMutantsBench> {
+  let report: MutationReport | null = null;
+  if (process.env.AQUASTOP_BENCH_MUTANTS === 'run') {
+    report = await mutateFirmware({ log: (l) => process.stderr.write(`${l}\n`) });
+    mkdirSync(dirname(REPORT_PATH), { recursive: true });
+    writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
+  } else if (existsSync(REPORT_PATH)) {
+    report = JSON.parse(readFileSync(REPORT_PATH, 'utf8')) as MutationReport;
+  }
+  if (!report) return { killRate: null, killed: 0, survived: 0, equivalent: 0, invalid: 0, survivors: [], current: false, date: null };
+  return {
+    killRate: report.killRate,
+    killed: report.killed,
+    survived: report.survived,
+    equivalent: report.equivalent,
+    invalid: report.invalid,
+    survivors: report.results.filter((r) => r.status === 'survived').map((r) => r.name),
+    current: report.sourceHash === sourceHash(),
+    date: report.date,
+  };
 }
 
 function emulatedMHz(hexPath: string, modelSleep: boolean): { mhz: number; sleepFraction: number } {
@@ -93,6 +137,7 @@ export async function run(): Promise<BoardBenchResult> {
     const latencies = Array.from({ length: 8 }, (_, i) => floatToValveUs(build.hexPath, i * 1_250));
     const result: BoardBenchResult = {
       emulatedMHz: Number(idle.mhz.toFixed(1)),
+      emulatedSpeedX: Number((idle.mhz / 16).toFixed(1)),
       emulatedMHzAwake: Number(emulatedMHz(build.hexPath, false).mhz.toFixed(1)),
       idleSleepFraction: Number(idle.sleepFraction.toFixed(3)),
       firmwareBuildMs: Math.round(build.ms),
@@ -100,6 +145,7 @@ export async function run(): Promise<BoardBenchResult> {
       johnnyFiveReadyEmulatedMs: Number(ready.emulatedMs.toFixed(1)),
       floatToValveUs: Math.round(Math.max(...latencies)),
       floatToValveUsMin: Math.round(Math.min(...latencies)),
+      firmwareMutants: await firmwareMutants(),
     };
     return result;
   } finally {

@@ -75,20 +75,24 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       expect(again.valveEdges.some((e) => e.high)).toBe(false);
     });
 
-    it('latches with the wire-fault reason when the float flickers between wet and open, and keeps it across a power cycle', () => {
-      const uno = openedBoard();
-      let wet = true;
-      const flicker = { ms: 30, action: () => (uno.setFloat((wet = !wet) ? 'wet' : 'open'), uno.keepalive()) };
-      uno.setFloat('wet');
-      uno.run(DEBOUNCE_MS - 100, flicker);
-      expect(uno.lastStatus.latched).toBe(false); // no open stretch reaches 100 ms: the valve stays open until the latch
-      uno.run(200, flicker);
-      expect(uno.valveOpen).toBe(false);
-      expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_WIRE });
-      expect(uno.latchRecord).toEqual(latchRecord(1, TRIP_WIRE));
-      // Even when the very last sample before the latch read wet.
-      uno.setFloat('dry');
-      expect(powerCycle(uno).lastStatus).toMatchObject({ latched: true, reason: TRIP_WIRE });
+    it('latches with the wire-fault reason when the float flickers between wet and open, whatever the last sample, and keeps it across a power cycle', () => {
+      // Three phases of a 30 ms wet / 30 ms open flicker, so the sample that completes the debounce
+      // reads wet in at least one of them.
+      for (const phaseMs of [0, 10, 20]) {
+        const uno = openedBoard();
+        uno.run(phaseMs);
+        let wet = true;
+        const flicker = { ms: 30, action: () => (uno.setFloat((wet = !wet) ? 'wet' : 'open'), uno.keepalive()) };
+        uno.setFloat('wet');
+        uno.run(DEBOUNCE_MS - 100, flicker);
+        expect(uno.lastStatus.latched, `phase ${phaseMs}`).toBe(false); // no open stretch reaches 100 ms: the valve stays open until the latch
+        uno.run(200, flicker);
+        expect(uno.valveOpen, `phase ${phaseMs}`).toBe(false);
+        expect(uno.lastStatus, `phase ${phaseMs}`).toMatchObject({ latched: true, reason: TRIP_WIRE });
+        expect(uno.latchRecord, `phase ${phaseMs}`).toEqual(latchRecord(1, TRIP_WIRE));
+        uno.setFloat('dry');
+        expect(powerCycle(uno).lastStatus, `phase ${phaseMs}`).toMatchObject({ latched: true, reason: TRIP_WIRE });
+      }
     });
 
     it('keeps the wet reason for a float that only ever read wet', () => {
@@ -144,6 +148,35 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       uno.run(300, keepAsking(uno));
       expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_RECORD_UNREADABLE });
       expect(uno.valveEdges.some((e) => e.high)).toBe(false);
+    });
+
+    it('a power cut after any EEPROM write of a latch, or of a clear not yet complete, boots latched', () => {
+      const uno = openedBoard();
+      const snapshots: number[][] = [];
+      const write = uno.eeprom.writeMemory.bind(uno.eeprom);
+      uno.eeprom.writeMemory = (addr: number, value: number) => {
+        write(addr, value);
+        if (addr >= 0x10 && addr < 0x14) snapshots.push(uno.latchRecord);
+      };
+      uno.setFloat('open'); // the wire-fault reason: its check byte differs from the unlatched one
+      uno.run(DEBOUNCE_MS + 100, keepAsking(uno));
+      expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_WIRE });
+      const latching = snapshots.splice(0);
+      uno.setFloat('dry');
+      uno.run(30, keepAsking(uno));
+      expect(clearLatchResult(uno)).toBe(RESULT.ok);
+      const clearing = snapshots.splice(0);
+      expect(latching.length).toBeGreaterThanOrEqual(3);
+      expect(clearing.length).toBeGreaterThanOrEqual(3);
+      expect(latching.at(-1)).toEqual(latchRecord(1, TRIP_WIRE));
+      expect(clearing.at(-1)).toEqual(latchRecord(0, 0));
+      const cutAfter = [...latching.map((r) => ['latching', r] as const), ...clearing.slice(0, -1).map((r) => ['clearing', r] as const)];
+      for (const [what, record] of cutAfter) {
+        const board = new EmulatedUno(program, { modelSleep: true });
+        board.eeprom.memory.set(record, 0x10);
+        board.start();
+        expect(board.lastStatus.latched, `${what}: power cut at ${record.map((b) => b.toString(16)).join(' ')}`).toBe(true);
+      }
     });
 
     it('reads an erased record as fresh and a valid unlatched one as unlatched (the cases above are not vacuous)', () => {

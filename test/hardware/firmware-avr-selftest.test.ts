@@ -51,6 +51,11 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar', 'avr-nm
     expect(uno.expectFrame((f) => f[0] === 0x05 && f[1] === 0x03)[2], test).toBe(RESULT_SELFTEST);
     uno.run(20);
     expect(uno.latchRecord, test).toEqual(latchRecord(1, REASON[test]));
+    // A healthy chip with this EEPROM still comes up latched for the same test: service only.
+    const next = board();
+    next.eeprom.memory.set(uno.eeprom.memory);
+    next.start();
+    expect(next.lastStatus, `${test} after a power cycle`).toMatchObject({ latched: true, reason: REASON[test] });
   }
 
   it('passes every self-test on a healthy chip, with one deliberate watchdog reset at power-on', () => {

@@ -15,9 +15,12 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     ({ program } = await firmwareUnderTest());
   });
 
-  /** Booted, armed, valve requested open, keepalives flowing. */
+  /**
+   * Booted, armed, valve requested open, keepalives flowing. These long runs model SLEEP (ten
+   * times cheaper); the tests on fresh boards below leave it a no-op, so both ways are covered.
+   */
   function openedBoard(): EmulatedUno {
-    const uno = new EmulatedUno(program).start();
+    const uno = new EmulatedUno(program, { modelSleep: true }).start();
     uno.arm();
     uno.send(0xf4, VALVE, 0x01);
     uno.requestValve(true);

@@ -108,10 +108,12 @@ static void self_test_failed(uint8_t test) {
 }
 
 void setup() {
-  selftest_watchdog_start();
+  // The flash CRC alone takes longer than the 16 ms a watchdog reset leaves running: the early
+  // disable (selftest.cpp, .init3) is what lets it finish instead of looping.
   uint8_t failed = selftest_boot();
   uint32_t now = millis();
   safety_begin(selftest_reset_cause(), now);
+  selftest_watchdog_start();
   Serial.begin(AQ_BAUD);
   firmata_begin();
   firmata_send_version();
@@ -125,7 +127,12 @@ void loop() {
   selftest_loop_alive();
   // Bounded so a flood of bytes (each may ask for a ~130-byte reply) cannot starve the interlock
   // below or the watchdog: 16 bytes in => at most ~120 ms of replies out.
-  for (uint8_t i = 0; i < 16 && Serial.available() > 0; i++) firmata_feed((uint8_t)Serial.read());
+  // Each byte handled checks in with the watchdog too: a pass of 16 queries that each ask for a
+  // long reply can outlast one watchdog period; a parser stuck on one byte cannot.
+  for (uint8_t i = 0; i < 16 && Serial.available() > 0; i++) {
+    firmata_feed((uint8_t)Serial.read());
+    selftest_loop_alive();
+  }
   uint32_t now = millis();
   if (!selfTestFailed) {
     uint8_t failed = selftest_periodic(now);
