@@ -18,13 +18,29 @@ const SHARES = [
   ['level signal and valve cycling', 'flow and exercise', 'latches and restarts'],
 ];
 
+/** Stryker's per-process state, when the suite runs under mutation testing. */
+type Coverage = { static: Record<string, number>; perTest: Record<string, Record<string, number>> };
+type Stryker = { activeMutant?: string; currentTestId?: string; mutantCoverage?: Coverage };
+const stryker = () => (globalThis as { __stryker__?: Stryker }).__stryker__;
+
+/** The mutants the workers ran count as covered by this test. */
+function mergeCoverage(coverage: Coverage | null): void {
+  const s = stryker();
+  if (!coverage || !s?.mutantCoverage) return;
+  const ids = [coverage.static, ...Object.values(coverage.perTest)].flatMap((c) => Object.keys(c));
+  const into = s.currentTestId ? (s.mutantCoverage.perTest[s.currentTestId] ??= {}) : s.mutantCoverage.static;
+  for (const id of ids) into[id] = (into[id] ?? 0) + 1;
+}
+
 function runWorker(focuses: string[]): Promise<ExploreResult[]> {
   return new Promise((resolve, reject) => {
     // tsx loads the TypeScript inside the worker; vitest's transform does not reach it.
     const entry = new URL('./explore-worker.ts', import.meta.url).href;
     const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: { focuses, depth: DEPTH, budgetMs: BUDGET_MS } });
-    worker.once('message', (results: ExploreResult[]) => {
+    const activeMutant = stryker()?.activeMutant;
+    const worker = new Worker(boot, { eval: true, workerData: { focuses, depth: DEPTH, budgetMs: BUDGET_MS, activeMutant } });
+    worker.once('message', ({ results, coverage }: { results: ExploreResult[]; coverage: Coverage | null }) => {
+      mergeCoverage(coverage);
       resolve(results);
       void worker.terminate();
     });

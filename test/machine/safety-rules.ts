@@ -287,6 +287,12 @@ export class SafetyMonitor {
     this.checkDeadlines();
   }
 
+  /** Adds inputs to the current step (a boot's first board read belongs to the boot's step). */
+  more(inputs: readonly TraceInput[]): void {
+    this.v.inputs.push(...inputs);
+    for (const input of inputs) this.apply(input);
+  }
+
   command(cmd: BoardCommand): void {
     const v = this.v;
     if (cmd.kind === 'setValve') {
@@ -311,7 +317,7 @@ export class SafetyMonitor {
           }
         }
         if (o.breaker === 'tripped' && v.breaker !== 'tripped') v.trippedAt = v.now;
-        if (o.breaker !== 'tripped') v.trippedAt = null;
+        if (o.breaker !== 'tripped' && o.breaker !== 'probing') v.trippedAt = null;
         v.breaker = o.breaker;
         v.code = o.code;
         break;
@@ -613,7 +619,8 @@ export class SafetyMonitor {
       else if (ex.inflowL > this.c.maxVolumeL) this.violate('R7', `${ex.inflowL.toFixed(3)} L metered during the exercise (max ${this.c.maxVolumeL}) and the valve stayed open`);
     }
     const coolDown = this.c.breaker?.coolDownMs;
-    if (coolDown !== undefined && v.breaker === 'tripped' && v.linkLost && v.trippedAt !== null && v.now - v.trippedAt >= coolDown && v.demand === 'fill') {
+    // The cool-down is over with the link lost, and a probe would find everything else ready for water.
+    if (coolDown !== undefined && v.linkLost && v.trippedAt !== null && v.now - v.trippedAt >= coolDown && v.demand === 'fill' && v.float === 'dry' && this.levelGood()) {
       this.premises.linkLostPastCoolDown++;
     }
   }
