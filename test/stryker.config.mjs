@@ -26,7 +26,10 @@ export default {
   cleanTempDir: true,
   // Not needed by the tests: keep them out of every sandbox copy.
   ignorePatterns: ['/.mutation', '/build', '/test-artifacts', '/.aquastop'],
-  reporters: ['clear-text', 'progress', 'json', 'html'],
+  // event-recorder: one file per mutant as soon as it is tested, so an interrupted run still
+  // tells what it found (score.ts reads them when there is no report).
+  reporters: ['clear-text', 'progress', 'json', 'html', 'event-recorder'],
+  eventReporter: { baseDir: '.mutation/events' },
   jsonReporter: { fileName: '.mutation/report.json' },
   htmlReporter: { fileName: '.mutation/report.html' },
   clearTextReporter: { allowColor: false, logTests: false },

@@ -2,8 +2,11 @@
  * The mutation summary (`npm run mutate`, bench section `mutation`) read from a small
  * Stryker report; Stryker itself never runs in the suite.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { summarise, type StrykerReport } from './summary.js';
+import { readTestedSoFar, summarise, type StrykerReport } from './summary.js';
 
 const at = (line: number) => ({ start: { line, column: 3 } });
 const report: StrykerReport = {
@@ -53,5 +56,23 @@ describe('mutation summary', () => {
 
   it('has no score, rather than 0 %, when no mutant counts', () => {
     expect(summarise({ files: {} }, '/repo', { report: 'r', date: 'd' }).score).toBeNull();
+  });
+});
+
+describe('mutation summary of a stopped run', () => {
+  it('counts the mutants tested so far from the event files, positions made 1-based', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mutation-events-'));
+    const dir = join(root, 'events');
+    mkdirSync(dir);
+    const event = (i: number, name: string, data: unknown) => writeFileSync(join(dir, `0000${i}-${name}.json`), JSON.stringify(data));
+    event(1, 'onMutationTestingPlanReady', { mutantPlans: [{}, {}, {}] });
+    const mutant = { fileName: join(root, 'src/machine/guards.ts'), mutatorName: 'BooleanLiteral', replacement: 'false', location: { start: { line: 4, column: 2 } } };
+    event(2, 'onMutantTested', { ...mutant, status: 'Killed' });
+    event(3, 'onMutantTested', { ...mutant, status: 'Survived' });
+    const summary = readTestedSoFar('events', root);
+    expect(summary).toMatchObject({ partial: { tested: 2, planned: 3 }, score: 50 });
+    expect(summary?.survivors).toEqual([{ at: 'src/machine/guards.ts:5:3', mutator: 'BooleanLiteral', replacement: 'false', status: 'Survived' }]);
+    event(4, 'onMutationTestReportReady', {});
+    expect(readTestedSoFar('events', root)).toBeNull();
   });
 });

@@ -7,7 +7,7 @@
  * valid = detected + survived + noCoverage (compile and runtime errors, ignored and pending
  * mutants count for nothing).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const REPORT_PATH = '.mutation/report.json';
+/** Stryker's event-recorder: one file per mutant as it is tested, kept if a run is stopped. */
+export const EVENTS_DIR = '.mutation/events';
 export const MUTATED_FOLDERS = ['src/machine', 'src/board'] as const;
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
@@ -55,6 +57,8 @@ export interface MutationSummary extends Counts {
   /** Stryker's own timings, seconds. */
   seconds: { setup: number; initialRun: number; mutation: number; total: number } | null;
   mutants: number;
+  /** Set when the run was stopped: only the mutants it tested, of the ones it planned. */
+  partial?: { tested: number; planned: number };
   folders: Record<string, Counts>;
   files: Record<string, Counts>;
   survivors: Survivor[];
@@ -119,4 +123,33 @@ export function readLastReport(path = REPORT_PATH, root = ROOT): MutationSummary
     throw err;
   }
   return summarise(JSON.parse(text) as StrykerReport, root, { report: path, date: statSync(file).mtime.toISOString() });
+}
+
+/**
+ * The mutants a stopped run tested, from the event-recorder's files; null when the last run
+ * finished (its report is newer) or none started. Event positions are 0-based, the report's 1-based.
+ */
+export function readTestedSoFar(dir = EVENTS_DIR, root = ROOT): MutationSummary | null {
+  const base = resolve(root, dir);
+  let names: string[];
+  try {
+    names = readdirSync(base).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const plan = names.find((n) => n.endsWith('-onMutationTestingPlanReady.json'));
+  if (!plan || names.some((n) => n.endsWith('-onMutationTestReportReady.json'))) return null;
+  const read = (name: string) => JSON.parse(readFileSync(resolve(base, name), 'utf8'));
+  const report: StrykerReport = { projectRoot: root, files: {} };
+  let tested = 0;
+  for (const name of names.filter((n) => n.endsWith('-onMutantTested.json'))) {
+    const m = read(name) as StrykerReport['files'][string]['mutants'][number] & { fileName: string };
+    const start = { line: m.location.start.line + 1, column: m.location.start.column + 1 };
+    (report.files[m.fileName] ??= { mutants: [] }).mutants.push({ ...m, location: { start } });
+    tested += 1;
+  }
+  const planned = (read(plan) as { mutantPlans?: unknown[] }).mutantPlans?.length ?? tested;
+  const date = statSync(resolve(base, names.at(-1)!)).mtime.toISOString();
+  return { ...summarise(report, root, { report: dir, date }), partial: { tested, planned } };
 }
