@@ -17,6 +17,7 @@ import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
 import type { LinkFault, LinkFaultStage } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
+import { nextRetryDelay, PORT_RETRY } from '../src/board/port-retry.js';
 
 export interface SimulatedBoardOptions {
   readonly clock: Clock;
@@ -32,6 +33,9 @@ export class SimulatedBoard implements Board, LinkFaultStage {
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
   private unplugged = false;
+  /** The host has no open port: from the unplug until its next retry after the plug is back. */
+  private portClosed = false;
+  private retryTimer: unknown = null;
   /** The board's watchdog tripped: it holds the valve closed until a keepalive re-arms it. */
   private linkLost = false;
   /** The host has been told the link is lost (by the watchdog's report, or by the port vanishing). */
@@ -61,22 +65,22 @@ export class SimulatedBoard implements Board, LinkFaultStage {
 
   read(): BoardInputs {
     // A cut line or a vanished port carries no readings: the host keeps the last ones it got.
-    if (this.linkCut || this.unplugged) return (this.frozen ??= this.plant.signals());
+    if (this.linkCut || this.portClosed) return (this.frozen ??= this.plant.signals());
     this.frozen = null;
     return this.plant.signals();
   }
 
   setValve(open: boolean): void {
     // With the link lost or a failed self-test the board holds the valve closed whatever it is told; unplugged, it is told nothing.
-    if (!this.closed && !this.linkLost && !this.selfTestFailed && !this.unplugged) this.plant.setValve(open);
+    if (!this.closed && !this.linkLost && !this.selfTestFailed && !this.portClosed) this.plant.setValve(open);
   }
 
   setDrainPump(on: boolean): void {
-    if (!this.closed && !this.unplugged) this.plant.setDrainPump(on);
+    if (!this.closed && !this.portClosed) this.plant.setDrainPump(on);
   }
 
   keepalive(): void {
-    if (this.closed || this.linkCut || this.unplugged || !this.watchdog) return;
+    if (this.closed || this.linkCut || this.portClosed || !this.watchdog) return;
     this.lastKeepalive = this.watchdog.clock.now();
     this.linkLost = false;
     if (this.lossReported) {
@@ -114,16 +118,32 @@ export class SimulatedBoard implements Board, LinkFaultStage {
       else this.restoreLink();
     } else if (fault === 'usbUnplug') {
       if (active === this.unplugged) return;
-      if (active) this.frozen ??= this.plant.signals();
       this.unplugged = active;
-      // The host sees its port close at once; it has no board to tell anything until the port is back.
-      if (active && !this.closed && !this.lossReported) {
-        this.lossReported = true;
-        this.report({ type: 'linkLost' });
+      // The host sees its port close at once; it has no board to tell anything until it has reopened it.
+      if (active && !this.portClosed) {
+        this.frozen ??= this.plant.signals();
+        this.portClosed = true;
+        if (!this.closed && !this.lossReported) {
+          this.lossReported = true;
+          this.report({ type: 'linkLost' });
+        }
+        this.retryPort(null);
       }
     } else {
       throw new Error(`the simulated board cannot stage "${String(fault)}"`);
     }
+  }
+
+  /** The host's attempts to reopen the port, on the driver's schedule (src/board/port-retry.ts). */
+  private retryPort(lastDelayMs: number | null): void {
+    if (!this.watchdog || this.closed) return;
+    const delay = nextRetryDelay(PORT_RETRY, lastDelayMs);
+    this.retryTimer = this.watchdog.clock.setTimeout(() => {
+      this.retryTimer = null;
+      if (this.closed) return;
+      if (this.unplugged) this.retryPort(delay);
+      else this.portClosed = false;
+    }, delay);
   }
 
   /** For tests and fault injection: make the board say something. */
@@ -137,6 +157,8 @@ export class SimulatedBoard implements Board, LinkFaultStage {
     this.closed = true;
     if (this.watchdog && this.watchdogTimer !== null) this.watchdog.clock.clearTimeout(this.watchdogTimer);
     this.watchdogTimer = null;
+    if (this.watchdog && this.retryTimer !== null) this.watchdog.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   /** Checks four times per timeout, so the valve closes at most a quarter timeout late. */

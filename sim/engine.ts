@@ -247,9 +247,8 @@ export class Simulation {
     for (const [i, step] of this.scenario.timeline.entries()) {
       const s = step as Record<string, unknown>;
       const fault = 'inject' in s ? s.inject : 'clear' in s ? s.clear : null;
-      if (isLinkFault(fault) && !staged.includes(fault)) {
-        return `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${fault}"`;
-      }
+      const performs = isLinkFault(fault) ? staged.includes(fault) : fault !== 'selfTestFail' || board instanceof SimulatedBoard;
+      if (!performs) return `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${String(fault)}"`;
     }
     return null;
   }

@@ -23,9 +23,9 @@
  *   if its reports got through; the next STATUS of an armed board (the driver re-arms it) is
  *   `linkRestored`.
  * - A port that closes (a USB cable pulled) is `linkLost`, not an error: the driver reopens it in
- *   the background (`reopen`, by default the same path) on a bounded retry policy (`retry`: the
- *   first retry after 250 ms, each wait twice the last, never more than 2 s apart, for as long as
- *   the board is not closed), and on success repeats the handshake and re-arms the firmware;
+ *   the background (`reopen`, by default the same path) on a bounded retry policy (`retry`,
+ *   default src/board/port-retry.ts: after 250 ms, then each wait twice the last, never more
+ *   than 2 s apart, for as long as the board is not closed), and on success repeats the handshake and re-arms the firmware;
  *   its STATUS then reports `linkRestored`. Meanwhile nothing is written to the board.
  *   Reports raised during `open()` are replayed to every subscriber; later ones raised while
  *   nobody listens are kept for the first subscriber.
@@ -37,6 +37,7 @@ import five from 'johnny-five';
 import { SerialPort } from 'serialport';
 import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardReport } from '../../src/board/board.js';
 import { wallClock, type Clock } from '../../src/board/clock.js';
+import { nextRetryDelay, PORT_RETRY, type RetryPolicy } from '../../src/board/port-retry.js';
 import { pins as defaultPins, type PinMap } from '../pins.js';
 import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';
 import { ReportHub } from './report-hub.js';
@@ -64,12 +65,9 @@ export interface JohnnyFiveBoardOptions {
    * for a port object (the board then stays link-lost).
    */
   readonly reopen?: () => Promise<NodeJS.ReadWriteStream | EventEmitter>;
-  /** Waits between attempts to reopen a closed port, clock ms; default 250 doubling to 2,000. */
-  readonly retry?: { readonly firstDelayMs: number; readonly maxDelayMs: number };
+  /** Waits between attempts to reopen a closed port; default PORT_RETRY (250 ms doubling to 2,000). */
+  readonly retry?: RetryPolicy;
 }
-
-/** The default retry policy for a port that closed. */
-export const PORT_RETRY = { firstDelayMs: 250, maxDelayMs: 2_000 } as const;
 
 
 type Sink = (id: number, data: number[]) => void;
@@ -361,7 +359,7 @@ export class JohnnyFiveBoard implements Board {
     if (this.closed || this.disconnected) return;
     this.disconnected = true;
     this.portLosses++;
-    this.retryDelayMs = (this.options.retry ?? PORT_RETRY).firstDelayMs;
+    this.retryDelayMs = nextRetryDelay(this.options.retry ?? PORT_RETRY, null);
     if (!this.linkLost) {
       this.linkLost = true;
       this.report({ type: 'linkLost' });
@@ -405,8 +403,7 @@ export class JohnnyFiveBoard implements Board {
     } catch {
       if (port) await closeQuietly(port);
       if (this.closed) return;
-      const policy = this.options.retry ?? PORT_RETRY;
-      this.retryDelayMs = Math.min(policy.maxDelayMs, this.retryDelayMs * 2);
+      this.retryDelayMs = nextRetryDelay(this.options.retry ?? PORT_RETRY, this.retryDelayMs);
       this.retryTimer = this.clock.setTimeout(() => void this.retryPort(reopen), this.retryDelayMs);
     }
   }
