@@ -138,7 +138,7 @@ export const PROPERTIES: readonly PropertyDef[] = [
   {
     name: 'R7: a proof test runs only when armed, idle, dry, nearly empty, with good level and link, is capped and bounded, and reports its result',
     rules: ['R7'],
-    weights: { float: 2, level: 3, flow: 2, trickle: 1, program: 2, command: 5, report: 1, wait: 6 },
+    weights: { float: 2, level: 3, flow: 3, trickle: 2, program: 2, command: 5, report: 1, wait: 6 },
     premises: { exerciseAttempted: 0.3, exerciseAccepted: 0.05, exerciseOpened: 0.05, exerciseDone: 0.03, exerciseCapped: 0.01 },
     maxLength: 40,
   },

@@ -67,15 +67,15 @@ class RecordingBoard extends ScriptedBoard {
     return super.read();
   }
   override setValve(open: boolean): void {
-    if (!this.closed) this.rig.monitor.command({ kind: 'setValve', open });
+    if (!this.closed) this.rig.monitor.command({ kind: 'setValve', open }, this.rig.clock.now());
     super.setValve(open);
   }
   override setDrainPump(on: boolean): void {
-    if (!this.closed) this.rig.monitor.command({ kind: 'setDrainPump', on });
+    if (!this.closed) this.rig.monitor.command({ kind: 'setDrainPump', on }, this.rig.clock.now());
     super.setDrainPump(on);
   }
   resetLatch(): void {
-    if (!this.closed) this.rig.monitor.command({ kind: 'resetLatch' });
+    if (!this.closed) this.rig.monitor.command({ kind: 'resetLatch' }, this.rig.clock.now());
   }
 }
 
@@ -155,22 +155,23 @@ export class RuntimeRig {
 
   private observe(event: RuntimeEvent): void {
     const m = this.monitor;
+    const at = this.clock.now();
     switch (event.type) {
       case 'breaker':
-        m.observe({ kind: 'breaker', breaker: event.breaker, code: event.code });
+        m.observe({ kind: 'breaker', breaker: event.breaker, code: event.code }, at);
         break;
       case 'fault':
-        m.observe({ kind: 'fault', event: event.fault.event, code: event.fault.code });
+        m.observe({ kind: 'fault', event: event.fault.event, code: event.fault.code }, at);
         break;
       case 'command':
-        m.observe({ kind: 'commandResult', command: event.command, ok: event.result.ok });
+        m.observe({ kind: 'commandResult', command: event.command, ok: event.result.ok }, at);
         break;
       case 'phase':
-        m.observe({ kind: 'phaseDone', phase: event.done });
+        m.observe({ kind: 'phaseDone', phase: event.done }, at);
         break;
       default: {
         const e = event as { type: string; result?: unknown };
-        if ((e.type === 'exercise' || e.type === 'exercise.done') && typeof e.result === 'string') m.observe({ kind: 'exerciseDone', result: e.result });
+        if ((e.type === 'exercise' || e.type === 'exercise.done') && typeof e.result === 'string') m.observe({ kind: 'exerciseDone', result: e.result }, at);
       }
     }
   }

@@ -293,8 +293,13 @@ export class SafetyMonitor {
     for (const input of inputs) this.apply(input);
   }
 
-  command(cmd: BoardCommand): void {
+  /**
+   * The board is told something. `at` is when, if later than the step's input: a timer that
+   * fires between two board reads acts at its own time, not at the last read's.
+   */
+  command(cmd: BoardCommand, at?: number): void {
     const v = this.v;
+    if (at !== undefined && at > v.now) v.now = at;
     if (cmd.kind === 'setValve') {
       if (cmd.open && !v.valve) this.opening();
       v.valve = cmd.open;
@@ -304,8 +309,9 @@ export class SafetyMonitor {
     }
   }
 
-  observe(o: Observed): void {
+  observe(o: Observed, at?: number): void {
     const v = this.v;
+    if (at !== undefined && at > v.now) v.now = at;
     switch (o.kind) {
       case 'breaker': {
         v.breakerEventInStep = true;
@@ -520,7 +526,6 @@ export class SafetyMonitor {
         const dry = v.float === 'dry' && v.drySince !== null ? `dry for ${v.now - v.drySince} ms` : `reading ${v.float}`;
         this.violate('R4', `the ${command} command opened the valve with the float ${dry} (needs dry for ${this.c.dryMs} ms)`);
       }
-      if (command === 'exercise' && v.commandResultInStep === false) this.violate('R7', 'a refused exercise opened the valve');
     }
     this.expireOpens();
     if (v.opens.length >= this.c.maxOpens) {
@@ -561,10 +566,13 @@ export class SafetyMonitor {
     if (v.exercise) wrong.push('one is still running');
     if (wrong.length > 0) this.violate('R7', `exercise accepted while ${wrong.join(', ')}`);
     v.lastExerciseAt = v.now;
+    // The answer comes after the command's effects: a valve opened in this step is the exercise's.
+    const openedNow = v.valve && !v.valveAtStepStart;
+    if (openedNow) this.premises.exerciseOpened++;
     v.exercise = {
       acceptedAt: v.now,
       startLevel: v.level !== 'unknown' && v.level.status === 'ok' ? v.level.litres : null,
-      openedAt: null,
+      openedAt: openedNow ? v.now : null,
       closed: false,
       inflowL: 0,
       iB0: false,
@@ -604,6 +612,7 @@ export class SafetyMonitor {
       else this.openConditions('R1', 'still open');
     }
     if (command === 'closeValve' && v.valve) this.violate('R8', 'closeValve left the valve commanded open');
+    if (command === 'exercise' && v.commandResultInStep === false && v.valve && !v.valveAtStepStart) this.violate('R7', 'a refused exercise opened the valve');
     if (v.resetLatchInStep && !(command === 'reset' && v.commandResultInStep === true)) {
       this.violate('R5', `the board's latch was reset in a step that was not an accepted reset (${command ?? 'no command'}, result ${String(v.commandResultInStep)})`);
     }
