@@ -9,9 +9,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 type Stryker = { activeMutant?: string; mutantCoverage?: { static: Record<string, number>; perTest: Record<string, Record<string, number>> } };
-const { focuses, depth, budgetMs, activeMutant } = workerData as { focuses: string[]; depth: number; budgetMs: number; activeMutant?: string };
+const { focuses, depth, budget, activeMutant } = workerData as { focuses: string[]; depth: number; budget: number; activeMutant?: string };
 const g = globalThis as { __stryker__?: Stryker };
 if (activeMutant !== undefined) g.__stryker__ = { ...g.__stryker__, activeMutant };
 const { explore } = await import('./explore.js');
-const results = focuses.map((focus) => explore(focus, depth, budgetMs));
+const results = focuses.map((focus) => explore(focus, depth, budget));
 parentPort?.postMessage({ results, coverage: g.__stryker__?.mutantCoverage ?? null });

@@ -320,10 +320,10 @@ export interface ExploreResult {
 
 /**
  * Breadth first from every first sample the focus allows, to `maxDepth` inputs or the
- * fixpoint. A level is started only when, at the pace of the previous one, it fits in the
- * time budget, and is always finished, so the depth reported is complete.
+ * fixpoint. A level is started only when, at the size of the previous one, it fits in the
+ * budget of transitions, and is always finished, so the depth reported is complete.
  */
-export function explore(focus: string, maxDepth: number, budgetMs: number): ExploreResult {
+export function explore(focus: string, maxDepth: number, budgetTransitions: number): ExploreResult {
   const t0 = performance.now();
   const names = new Set([...(FOCUS[focus] ?? []), 'time']);
   const alphabet = ALPHABET.filter((i) => names.has(i.label));
@@ -355,11 +355,12 @@ export function explore(focus: string, maxDepth: number, budgetMs: number): Expl
   }
   const newPerDepth: number[] = [frontier.length];
   let depth = 0;
-  let lastLevelMs = 0;
+  let lastLevel = 0;
   let growth = 1;
-  // A level is started only if, at the rate of the last one, it ends within the budget.
-  while (frontier.length > 0 && depth < maxDepth && performance.now() - t0 + lastLevelMs * growth <= budgetMs) {
-    const levelStart = performance.now();
+  // A level is started only if, at the size of the last one, it ends within the budget.
+  // Counted in transitions, not seconds, so the depth reached is the same on any machine.
+  while (frontier.length > 0 && depth < maxDepth && transitions + lastLevel * growth <= budgetTransitions) {
+    const before = transitions;
     const current = frontier;
     frontier = [];
     for (const node of current) {
@@ -372,7 +373,7 @@ export function explore(focus: string, maxDepth: number, budgetMs: number): Expl
     }
     depth++;
     newPerDepth.push(frontier.length);
-    lastLevelMs = performance.now() - levelStart;
+    lastLevel = transitions - before;
     growth = frontier.length / Math.max(1, current.length);
   }
   return {

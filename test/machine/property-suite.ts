@@ -95,8 +95,8 @@ export const PROPERTIES: readonly PropertyDef[] = [
   {
     name: 'R1: the board is told to open the valve only with the float dry, the level good and settled, the link good, the breaker armed or probing',
     rules: ['R1'],
-    weights: { float: 3, level: 4, noise: 2, chatter: 1, flow: 1, program: 4, command: 2, report: 1, restart: 1, wait: 5 },
-    premises: { valveOpened: 0.3, openAfterNoise: 0.02, noisyWhileFilling: 0.05 },
+    weights: { float: 2, level: 4, noise: 2, chatter: 1, flow: 1, program: 6, command: 3, report: 1, restart: 1, wait: 5 },
+    premises: { valveOpened: 0.25, openAfterNoise: 0.01, noisyWhileFilling: 0.05 },
     maxLength: 40,
   },
   {

@@ -164,6 +164,7 @@ interface View {
   code: string | null;
   valve: boolean;
   opens: number[];
+  /** i30 was raised, or held latched, during the current wet spell. */
   i30SinceWet: boolean;
   /** R5: the latch held before a restart, to be seen again after it. */
   expectLatch: { breaker: string; code: string | null } | null;
@@ -322,6 +323,7 @@ export class SafetyMonitor {
             this.violate('R5', `after a restart the breaker came back ${o.breaker} ${o.code ?? ''}, not ${want.breaker} ${want.code ?? ''}`);
           }
         }
+        if (LATCHED.has(o.breaker) && o.code === 'i30') v.i30SinceWet = true;
         if (o.breaker === 'tripped' && v.breaker !== 'tripped') v.trippedAt = v.now;
         if (o.breaker !== 'tripped' && o.breaker !== 'probing') v.trippedAt = null;
         v.breaker = o.breaker;
@@ -333,7 +335,8 @@ export class SafetyMonitor {
         v.faultsInStep.push(o.code);
         if (o.code === 'i30') v.i30SinceWet = true;
         if (o.code === 'iB0' && v.exercise) v.exercise.iB0 = true;
-        if (o.code === 'i13') {
+        // i13 restored at boot (a latch from before the restart) is no new refusal.
+        if (o.code === 'i13' && !v.inputs.some((i) => i.kind === 'restart')) {
           this.premises.i13Raised++;
           const inWindow = v.opens.length;
           if (inWindow < this.c.maxOpens) this.violate('R6', `i13 raised with only ${inWindow} opens in the last ${this.c.windowMs} ms (limit ${this.c.maxOpens})`);
@@ -421,7 +424,8 @@ export class SafetyMonitor {
           // A spell of readings that are not dry (wet, or the wire broken) starts here.
           if (v.float === 'dry' || v.float === 'unknown') {
             v.wetSince = v.now;
-            v.i30SinceWet = false;
+            // An i30 latched already covers this spell: the controller need not raise it again.
+            v.i30SinceWet = LATCHED.has(v.breaker) && v.code === 'i30';
           }
         }
         v.float = input.reading;
