@@ -261,7 +261,7 @@ class ControllerRuntime implements Runtime {
         this.reply = { ok: true };
         // Only the controller's acceptance of a person's reset clears a latch the board keeps
         // itself (our firmware's, in EEPROM); a refused reset never reaches the board.
-        if (event.command === 'user.reset' && !this.failed) this.board.resetLatch?.();
+        if (event.command === 'user.reset') this.board.resetLatch?.();
         break;
       case 'exercise.done':
         this.emit({ type: 'exercise', result: event.result, inflowL: event.inflowL, ...(event.code ? { code: event.code } : {}), ts });

@@ -97,9 +97,9 @@ export const controllerMachine = controllerSetup.createMachine({
           states: {
             idle: {
               always: [
-                { guard: 'isFillSatisfied', actions: ['emitFillDone', 'clearDemand'] },
+                { guard: and(['isFillSatisfied', holds('levelGood')]), actions: ['emitFillDone', 'clearDemand'] },
                 { guard: 'hasFillDemand', target: 'filling' },
-                { guard: 'isDrainSatisfied', actions: ['emitDrainDone', 'clearDemand'] },
+                { guard: and(['isDrainSatisfied', holds('levelGood')]), actions: ['emitDrainDone', 'clearDemand'] },
                 { guard: 'hasDrainDemand', target: 'draining' },
               ],
               on: {

@@ -101,26 +101,29 @@ export const levelRegion = controllerSetup.createStateConfig({
         ],
       },
     },
+    /** A signal that comes back settles first, like the end of a noisy spell (a loose wire flickers). */
     lost: {
       id: 'levelLost',
       after: { levelLost: { target: 'faulted', actions: detect('i41', 'level sensor signal lost') } },
       on: {
         'sensor.level': [
-          { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' },
+          { guard: 'isLevelOk', target: '#levelSettling', actions: 'recordLevel' },
           { guard: 'isLevelImplausible', target: 'noisy' },
         ],
       },
     },
+    /** Inside a noisy spell a lost sample is one more bad sample: the spell (and its i42 timer) goes on. */
     noisy: {
       id: 'levelNoisy',
       initial: 'implausible',
       after: { levelImplausible: { target: 'faulted', actions: detect('i42', 'level sensor implausible or too noisy') } },
-      on: { 'sensor.level': { guard: 'isLevelOpen', target: 'lost' } },
+      on: { 'sensor.level': { guard: 'isLevelOpen', target: '.implausible' } },
       states: {
         implausible: {
           on: { 'sensor.level': { guard: 'isLevelOk', target: 'settling', actions: 'recordLevel' } },
         },
         settling: {
+          id: 'levelSettling',
           after: { levelSettle: '#levelOk' },
           on: {
             'sensor.level': [
@@ -131,8 +134,23 @@ export const levelRegion = controllerSetup.createStateConfig({
         },
       },
     },
+    /** i41 or i42 raised: good again only after levelSettleMs of plausible readings, like a noisy spell. */
     faulted: {
-      on: { 'sensor.level': { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' } },
+      initial: 'bad',
+      states: {
+        bad: {
+          on: { 'sensor.level': { guard: 'isLevelOk', target: 'settling', actions: 'recordLevel' } },
+        },
+        settling: {
+          after: { levelSettle: '#levelOk' },
+          on: {
+            'sensor.level': [
+              { guard: 'isLevelOk', actions: 'recordLevel' },
+              { target: 'bad' },
+            ],
+          },
+        },
+      },
     },
   },
 });

@@ -3,7 +3,7 @@
  * timeouts that raise i10, i11, iF0 and i20, and the inflow accounting behind iE0.
  */
 import { and, not } from 'xstate';
-import { tagsFor } from './facts.js';
+import { holds, tagsFor } from './facts.js';
 import { controllerSetup, detect } from './setup.js';
 /** Fill supervision shared by armed.filling and probing.probeFill. */
 export function fillSupervision(id: string, doneTarget: string, probe: boolean) {
@@ -26,16 +26,16 @@ export function fillSupervision(id: string, doneTarget: string, probe: boolean) 
       fillStatic: { guard: and([not('isTopUp'), not('hasRisen')]), actions: detect('i10', 'no level rise after the valve opened') },
       fillDynamic: { guard: not('isTopUp'), actions: detect('i11', 'fill level not reached in time') },
     },
-    // A probe whose demand is withdrawn has proved nothing: it waits for the next one.
-    always: probe
-      ? [
-          { guard: 'isFillSatisfied', target: doneTarget, actions: ['emitFillDone', 'clearDemand'] },
-          { guard: not('hasFillDemand'), target: '#probeWaiting' },
-        ]
-      : [{ guard: not('hasFillDemand'), target: doneTarget }],
+    // A fill already satisfied (on a settled signal) is done. A probe whose demand is withdrawn
+    // has proved nothing: it waits for the next one.
+    always: [
+      { guard: and(['isFillSatisfied', holds('levelGood')]), target: doneTarget, actions: ['emitFillDone', 'clearDemand', 'resetFailedTopUps'] },
+      { guard: not('hasFillDemand'), target: probe ? '#probeWaiting' : doneTarget },
+    ],
     on: {
+      // Only a settled signal ends a fill: one plausible sample inside a noisy spell proves nothing.
       'sensor.level': {
-        guard: 'reachesFillTarget',
+        guard: and(['reachesFillTarget', holds('levelGood')]),
         target: doneTarget,
         actions: ['emitFillDone', 'clearDemand', 'resetFailedTopUps'],
       },
@@ -53,14 +53,12 @@ export function drainSupervision(id: string, doneTarget: string, probe: boolean)
     tags: tagsFor(id),
     after: { drainTimeout: { actions: detect('i20', 'tub not empty after the drain time') } },
     // armed.idle never starts a drain of an empty tub; a probe may be asked to.
-    always: probe
-      ? [
-          { guard: 'isDrainSatisfied', target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
-          { guard: not('hasDrainDemand'), target: '#probeWaiting' },
-        ]
-      : [{ guard: not('hasDrainDemand'), target: doneTarget }],
+    always: [
+      { guard: and(['isDrainSatisfied', holds('levelGood')]), target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
+      { guard: not('hasDrainDemand'), target: probe ? '#probeWaiting' : doneTarget },
+    ],
     on: {
-      'sensor.level': { guard: 'reachesEmpty', target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
+      'sensor.level': { guard: and(['reachesEmpty', holds('levelGood')]), target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
     },
   });
 }

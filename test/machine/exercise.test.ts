@@ -71,6 +71,20 @@ describe('the proof test of the shut-off', () => {
     expect(b.valveOpen()).toBe(false);
   });
 
+  it('does not pass while water still trickles after the close; passes once it has stopped', () => {
+    const b = ready();
+    b.send({ type: 'user.exercise' });
+    b.advance(exercise.durationMs); // closed
+    const verify = valveLeak.flowMs + valveLeak.quietMs;
+    b.advance(verify - 500);
+    b.send(flow(0.002)); // a late drop: the flow is suspect again when the check ends
+    b.advance(500);
+    expect(result(b)).toEqual([]);
+    b.advance(valveLeak.quietMs - 500);
+    expect(result(b)).toMatchObject([{ result: 'passed' }]);
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+
   it('is stopped by a person closing the valve, and says so', () => {
     const b = ready();
     b.send({ type: 'user.exercise' });

@@ -105,6 +105,26 @@ describe('a noisy level signal', () => {
     expect(opens(b)).toBe(1);
   });
 
+  it('one plausible sample inside a noisy spell does not end a fill, and after i42 a reset waits for a settled signal', () => {
+    const b = filling();
+    b.send(noisy);
+    b.send(level(3.2)); // at the fill target, but inside the spell
+    expect(b.of('fill.done')).toEqual([]);
+    b.send(noisy);
+    b.advance(sensors.levelImplausibleMs);
+    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i42']);
+    b.advance(leak.dryMs);
+    b.send(level(1));
+    b.send({ type: 'user.reset' });
+    expect(b.lastRejection()).toMatch(/level sensor/);
+    b.advance(sensors.levelSettleMs - 1);
+    b.send({ type: 'user.reset' });
+    expect(b.lastRejection()).toMatch(/level sensor/);
+    b.advance(1);
+    b.send({ type: 'user.reset' });
+    expect(b.breaker()).toBe('armed');
+  });
+
   it('a single implausible sample followed by a settled signal raises nothing', () => {
     const b = filling();
     b.send(noisy);

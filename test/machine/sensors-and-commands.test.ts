@@ -33,6 +33,9 @@ describe('level sensor (i41, i42)', () => {
     expect(b.lastRejection()).toMatch(/level sensor/);
     b.send(level(0));
     b.send({ type: 'user.reset' });
+    expect(b.lastRejection()).toMatch(/level sensor/); // back, but not settled yet
+    b.advance(DEFAULT_CONFIG.sensors.levelSettleMs);
+    b.send({ type: 'user.reset' });
     expect(b.breaker()).toBe('armed');
   });
 
