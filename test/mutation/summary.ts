@@ -127,7 +127,7 @@ export function readLastReport(path = REPORT_PATH, root = ROOT): MutationSummary
 
 /**
  * The mutants a stopped run tested, from the event-recorder's files; null when the last run
- * finished (its report is newer) or none started. Event positions are 0-based, the report's 1-based.
+ * finished or none started. Positions are the report's (1-based).
  */
 export function readTestedSoFar(dir = EVENTS_DIR, root = ROOT): MutationSummary | null {
   const base = resolve(root, dir);
@@ -145,8 +145,7 @@ export function readTestedSoFar(dir = EVENTS_DIR, root = ROOT): MutationSummary 
   let tested = 0;
   for (const name of names.filter((n) => n.endsWith('-onMutantTested.json'))) {
     const m = read(name) as StrykerReport['files'][string]['mutants'][number] & { fileName: string };
-    const start = { line: m.location.start.line + 1, column: m.location.start.column + 1 };
-    (report.files[m.fileName] ??= { mutants: [] }).mutants.push({ ...m, location: { start } });
+    (report.files[m.fileName] ??= { mutants: [] }).mutants.push(m);
     tested += 1;
   }
   const planned = (read(plan) as { mutantPlans?: unknown[] }).mutantPlans?.length ?? tested;
