@@ -22,7 +22,7 @@
  * - its context without the configuration, the fault's text, the trip count and the boot
  *   input (none of which any guard reads), numbers rounded to 1e-9 and capped at 10 (the
  *   largest threshold any guard compares against, 3 x a rise of at most 3 L, is below 10);
- * - the pending timers, as (id, time left);
+ * - the pending timers, as (id, time left), an unnamed one by its event;
  * - the persisted latch;
  * - the rule monitor's own state, with every time an age capped where no rule tells larger
  *   ages apart (monitor.key()).
@@ -70,6 +70,8 @@ const TARGET_L = 3;
 type Snap = AnyMachineSnapshot;
 interface Timer {
   readonly id: string;
+  /** What the deduplication key knows it by: its id when the machine named it, else its event. */
+  readonly name: string;
   readonly due: number;
   readonly seq: number;
   readonly event: { type: string };
@@ -161,9 +163,14 @@ class Step {
     for (const action of actions) {
       const p = (action.params ?? {}) as Record<string, unknown>;
       if (action.type === 'xstate.raise' && typeof p.delay === 'number') {
-        const id = String(p.id ?? (p.event as { type: string }).type);
+        const event = p.event as { type: string };
+        // A delayed raise without an id is never replaced or cancelled: the actor's scheduler
+        // gives it a fresh id, so two of them (two valve opens leaving the window) both fire.
+        const named = typeof p.id === 'string';
+        const seq = this.seq++;
+        const id = named ? (p.id as string) : `${event.type}#${seq}`;
         this.timers = this.timers.filter((t) => t.id !== id);
-        this.timers.push({ id, due: this.now + p.delay, seq: this.seq++, event: p.event as { type: string } });
+        this.timers.push({ id, name: named ? id : event.type, due: this.now + p.delay, seq, event });
       } else if (action.type === 'xstate.cancel') {
         this.timers = this.timers.filter((t) => t.id !== p.sendId);
       } else if (action.type === 'xstate.emit') {
@@ -291,7 +298,7 @@ function key(node: Node): string {
       .filter(([k]) => !IGNORED_CONTEXT.has(k))
       .map(([k, v]) => [k, abstractValue(v)]),
   );
-  const timers = node.timers.map((t) => `${t.id}@${t.due - node.now}`).sort();
+  const timers = node.timers.map((t) => `${t.name}@${t.due - node.now}`).sort();
   return JSON.stringify([node.snap.value, context, timers, node.latch, node.monitor.key()]);
 }
 
