@@ -13,7 +13,7 @@
  * - equivalent: survived, and its patch says why it cannot be told apart;
  * - invalid: it does not compile, or the patch no longer applies (fix the patch).
  * Kill rate = killed / (killed + survived). Prints one JSON object on stdout (progress on stderr),
- * keeps it in build/firmware-mutants/report.json for `npm run bench`, and exits 1 when a mutant
+ * keeps it (a run over every mutant) in build/firmware-mutants/report.json for `npm run bench`, and exits 1 when a mutant
  * survived or a patch is invalid, 2 on bad input.
  *
  *   npm run mutate:firmware -- [--only name,name] [--timeout-s 300] [--keep]
@@ -151,9 +151,17 @@ function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: Node
 
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
+/**
+ * The first failed test in vitest's summary ("FAIL  file > suite > test" and the error under it).
+ * The summary, not the live list: with --bail the tests stopped in other files show as failed too.
+ */
 function firstFailure(output: string): string | null {
-  const line = plain(output).split('\n').find((l) => /^\s*(FAIL|×)\s/.test(l));
-  return line ? line.replace(/^\s*(FAIL|×)\s+/, '').replace(/\s+\d+ms$/, '').trim().slice(0, 240) : null;
+  const lines = plain(output).split('\n');
+  const at = lines.findIndex((l) => /^\s*FAIL\s/.test(l));
+  if (at < 0) return lines.find((l) => /Error/.test(l))?.trim().slice(0, 240) ?? null;
+  const test = lines[at]!.replace(/^\s*FAIL\s+/, '').trim();
+  const error = lines.slice(at + 1, at + 6).find((l) => /\w*Error\b/.test(l))?.trim();
+  return `${test}${error ? ` — ${error}` : ''}`.slice(0, 300);
 }
 
 async function runTests(srcDir: string, timeoutS: number): Promise<{ passed: boolean; detail: string | null }> {
@@ -251,8 +259,11 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   try {
     const args = parseArgs(process.argv.slice(2));
     const report = await mutateFirmware({ ...args, log: (l) => process.stderr.write(`${l}\n`) });
-    mkdirSync(dirname(REPORT_PATH), { recursive: true });
-    writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
+    if (!args.only) {
+      // Only a run over every mutant is a kill rate worth keeping for the bench.
+      mkdirSync(dirname(REPORT_PATH), { recursive: true });
+      writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
+    }
     console.log(JSON.stringify(report, null, 2));
     process.exit(report.survived > 0 || report.invalid > 0 ? 1 : 0);
   } catch (err) {

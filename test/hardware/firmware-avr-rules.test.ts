@@ -76,22 +76,21 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     });
 
     it('latches with the wire-fault reason when the float flickers between wet and open, whatever the last sample, and keeps it across a power cycle', () => {
-      // Three phases of a 30 ms wet / 30 ms open flicker, so the sample that completes the debounce
-      // reads wet in at least one of them.
-      for (const phaseMs of [0, 10, 20]) {
+      // Wet and open in turns of 30, 50 and 70 ms: the sample that completes the 1 s debounce
+      // reads open in the first run and wet in the other two.
+      for (const turnMs of [30, 50, 70]) {
         const uno = openedBoard();
-        uno.run(phaseMs);
         let wet = true;
-        const flicker = { ms: 30, action: () => (uno.setFloat((wet = !wet) ? 'wet' : 'open'), uno.keepalive()) };
+        const flicker = { ms: turnMs, action: () => (uno.setFloat((wet = !wet) ? 'wet' : 'open'), uno.keepalive()) };
         uno.setFloat('wet');
         uno.run(DEBOUNCE_MS - 100, flicker);
-        expect(uno.lastStatus.latched, `phase ${phaseMs}`).toBe(false); // no open stretch reaches 100 ms: the valve stays open until the latch
+        expect(uno.lastStatus.latched, `${turnMs} ms turns`).toBe(false); // no open stretch reaches 100 ms: the valve stays open until the latch
         uno.run(200, flicker);
-        expect(uno.valveOpen, `phase ${phaseMs}`).toBe(false);
-        expect(uno.lastStatus, `phase ${phaseMs}`).toMatchObject({ latched: true, reason: TRIP_WIRE });
-        expect(uno.latchRecord, `phase ${phaseMs}`).toEqual(latchRecord(1, TRIP_WIRE));
+        expect(uno.valveOpen, `${turnMs} ms turns`).toBe(false);
+        expect(uno.lastStatus, `${turnMs} ms turns`).toMatchObject({ latched: true, reason: TRIP_WIRE });
+        expect(uno.latchRecord, `${turnMs} ms turns`).toEqual(latchRecord(1, TRIP_WIRE));
         uno.setFloat('dry');
-        expect(powerCycle(uno).lastStatus, `phase ${phaseMs}`).toMatchObject({ latched: true, reason: TRIP_WIRE });
+        expect(powerCycle(uno).lastStatus, `${turnMs} ms turns`).toMatchObject({ latched: true, reason: TRIP_WIRE });
       }
     });
 
@@ -240,6 +239,8 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       const uno = openedBoard();
       uno.run(LINK_MS + 100);
       expect(uno.valveOpen).toBe(false);
+      // The STATUS sent with the link loss shows the host's request dropped, not merely gated.
+      expect(uno.lastStatus).toMatchObject({ linkLost: true, armed: false, valveRequested: false });
       const edgesBefore = uno.valveEdges.length;
       const frames = chatter(uno, mulberry32(8));
       let i = 0;

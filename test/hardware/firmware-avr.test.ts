@@ -138,6 +138,8 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     uno.send(0xff);
     uno.run(20);
     expect(uno.valveOpen).toBe(false);
+    uno.send(0xf0, 0x04, 0xf7); // ask, rather than count on the next report's timing
+    uno.expectFrame((f) => f[0] === 0x04);
     expect(uno.lastStatus).toMatchObject({ armed: true, valveRequested: false, latched: false });
   });
 
