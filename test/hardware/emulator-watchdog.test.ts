@@ -4,6 +4,7 @@
  * 16 ms timeout, so a program that does not clear WDRF and then WDE resets again and again.
  * Tiny hand-assembled programs on both of our emulated chips.
  */
+import { AVRClock, AVRWatchdog, CPU, avrInstruction, clockConfig, watchdogConfig } from 'avr8js';
 import { describe, expect, it } from 'vitest';
 import { CYCLES_PER_MS, EmulatedUno as BoardUno } from '../../hardware/boards/avr/uno.js';
 import { EmulatedUno as HarnessUno } from './firmware-avr-harness.js';
@@ -48,6 +49,19 @@ describe('the watchdog after a watchdog reset', () => {
     uno.run(100);
     if (loops) expect(uno.resets).toBeGreaterThanOrEqual(5);
     else expect(uno.resets).toBe(0);
+  });
+
+  it('plain avr8js starts every CPU with the watchdog off, so it cannot show a reset loop (the difference)', () => {
+    const cpu = new CPU(program({ clearWdrf: true, disable: false }));
+    new AVRWatchdog(cpu, watchdogConfig, new AVRClock(cpu, 16_000_000, clockConfig));
+    cpu.data[watchdogConfig.MCUSR] = 0x08; // as after a watchdog reset
+    let resets = 0;
+    cpu.reset = () => resets++;
+    while (cpu.cycles < 100 * CYCLES_PER_MS) {
+      avrInstruction(cpu);
+      cpu.tick();
+    }
+    expect(resets).toBe(0);
   });
 
   it('a power-on starts with the watchdog off', () => {
