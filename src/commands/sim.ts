@@ -105,7 +105,7 @@ export async function runSim(flags: SimFlags): Promise<number> {
 
   const durationFlag = flags.duration === undefined ? undefined : parseDuration(flags.duration);
   if (durationFlag === null || durationFlag === 0) {
-    throw new UsageError(`--duration must be a duration like 90s, 20m or 2h (got "${flags.duration}")`);
+    throw new UsageError(`--duration must be a duration like 90s, 20m or 2h, at most 720h (got "${flags.duration}")`);
   }
 
   let scenario;

@@ -61,7 +61,8 @@ export function parseCommand(payload: Buffer): ParsedCommand {
   const keys = Object.keys(rest);
   if (keys.length !== 1) return { ok: false, ...corr, error: `one command per message (got ${keys.length === 0 ? 'none' : keys.map((k) => `"${k.slice(0, 40)}"`).join(', ')})` };
   const key = keys[0]!;
-  const command = KEYS[key];
+  // Own keys only: "toString" or "constructor" must not find Object.prototype (and echo its values).
+  const command = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
   if (!command) return { ok: false, key, ...corr, error: `unknown command "${key.slice(0, 40)}" (expected one of ${Object.keys(KEYS).join(', ')})` };
   if (!commandSchema.safeParse(rest).success) return { ok: false, key, ...corr, error: `invalid ${key} command: expected ${EXPECTED[key]}` };
   return { ok: true, command, key, ...corr };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../sim/engine.js';
 import { evaluate } from '../../sim/expectations.js';
-import { clearable, parseDuration, parseScenario, ScenarioError, timelineStepSchema, type Expectation } from '../../sim/scenario.js';
+import { clearable, MAX_DURATION_MS, parseDuration, parseScenario, ScenarioError, timelineStepSchema, type Expectation } from '../../sim/scenario.js';
 import { builtinScenarioNames, loadBuiltinScenario, SCENARIO_DIR } from '../../sim/scenarios/index.js';
 
 const base = { name: 'x', description: 'd', duration: '1m' };
@@ -17,6 +17,16 @@ describe('scenario files', () => {
       250, 90_000, 120_000, 5_400_000, 1_200,
     ]);
     for (const bad of ['soon', '5 s', '-1s', '1d', '']) expect(parseDuration(bad), bad).toBeNull();
+  });
+
+  it('bounds every duration at 30 days, in string and in numeric form', () => {
+    expect(parseDuration('720h')).toBe(MAX_DURATION_MS);
+    expect(parseDuration(String(MAX_DURATION_MS))).toBe(MAX_DURATION_MS);
+    for (const tooLong of ['720.001h', '8760h', '99999999999999999999999h', String(MAX_DURATION_MS + 1), '1e400']) {
+      expect(parseDuration(tooLong), tooLong).toBeNull();
+    }
+    expect(() => parseScenario({ name: 'x', description: 'd', duration: '8760h' }, 'f.json')).toThrow(/^f\.json: duration: at most 30 days/);
+    expect(() => parseScenario({ name: 'x', description: 'd', duration: 1e300 }, 'f.json')).toThrow(/at most 30 days/);
   });
 
   it('fills in defaults: seed 1, the program started once, no timeline, no expectations', () => {

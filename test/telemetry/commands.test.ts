@@ -41,6 +41,17 @@ describe('reading set payloads', () => {
     expect(authoriseCommand('closeValve', false).ok).toBe(true);
   });
 
+  it('never finds a command, or echoes a value, from Object.prototype', () => {
+    for (const key of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {
+      const parsed = parseCommand(Buffer.from(`{"${key}":1}`));
+      expect(parsed.ok, key).toBe(false);
+      if (!parsed.ok) {
+        expect(parsed.error, key).not.toMatch(/native code|function|\[object/);
+        if (key !== '__proto__') expect(parsed.error, key).toMatch(/unknown command/);
+      }
+    }
+  });
+
   it('reads injections and refuses unknown ones', () => {
     expect(parseInject(Buffer.from('{"inject":"leak"}'))).toEqual({ ok: true, fault: 'leak' });
     expect(parseInject(Buffer.from('{"inject":"fire"}'))).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid injection: expected \{"inject": one of leak, burstHose/) });
