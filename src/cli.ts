@@ -62,6 +62,13 @@ export async function main(argv: string[]): Promise<number> {
 
 const isEntry = process.argv[1] && /(?:cli\.ts|aquastop(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
+  // A reader that goes away (`aquastop sim --json | head`) ends the output, quietly: no stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
 }

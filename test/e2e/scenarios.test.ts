@@ -2,12 +2,13 @@
  * Every built-in scenario through the real command in a child process, with its exit code;
  * determinism; and bad input.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinScenarioNames } from '../../sim/scenarios/index.js';
-import { aquastop, jsonLines } from '../helpers/cli.js';
+import { aquastop, jsonLines, ROOT } from '../helpers/cli.js';
 
 const names = builtinScenarioNames();
 
@@ -70,6 +71,23 @@ describe('aquastop sim runs every built-in scenario', () => {
     const r = await aquastop(['sim', '--scenario', file, '--no-mqtt', '--json']);
     expect(r.code).toBe(1);
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ passed: false, expectations: [{ passed: false, actual: 'not raised' }] });
+  });
+});
+
+describe('aquastop sim output into a pipe that closes early', () => {
+  it('ends quietly with exit 0 when the reader goes away (| head), no stack trace', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--no-mqtt', '--json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Read the first line, then close the pipe, as `head -1` does.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
 
