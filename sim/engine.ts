@@ -194,6 +194,9 @@ export class Simulation {
   powerCut(): void {
     if (!this.powered) return;
     this.powered = false;
+    // The valve is normally closed: without power it shuts, and the log says so.
+    const valveWasOpen = this.current?.status().valve === 'open';
+    const pumpWasOn = this.current?.status().drainPump === 'on';
     this.current?.halt();
     this.current = null;
     this.plant.powerOff();
@@ -201,6 +204,8 @@ export class Simulation {
     this.board = null;
     void board?.close().catch(() => undefined);
     this.record({ type: 'power', event: 'cut' });
+    if (valveWasOpen) this.record({ type: 'valve', state: 'closed', cause: 'power cut' });
+    if (pumpWasOn) this.record({ type: 'pump', state: 'off', cause: 'power cut' });
     for (const l of this.runtimeListeners) l(null);
   }
 
