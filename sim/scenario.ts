@@ -197,8 +197,14 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 export function parseScenario(json: unknown, source: string): Scenario {
   const parsed = scenarioSchema.safeParse(json);
-  if (!parsed.success) throw new ScenarioError(`${source}: ${describeIssue(parsed.error, json)}`);
+  if (!parsed.success) throw new ScenarioError(`${source}: ${oneLine(describeIssue(parsed.error, json))}`);
   return parsed.data;
+}
+
+/** A message quoting the file's own bytes stays one printable line, whatever the file holds. */
+function oneLine(message: string): string {
+  const flat = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+  return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
 }
 
 export function loadScenarioFile(path: string): Scenario {
@@ -209,11 +215,13 @@ export function loadScenarioFile(path: string): Scenario {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ScenarioError(code === 'ENOENT' ? `scenario file not found: ${path}` : `cannot read ${path}: ${code ?? String(err)}`);
   }
+  // Editors on some systems start a UTF-8 file with a byte order mark: it is not part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ScenarioError(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new ScenarioError(`${path}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   return parseScenario(json, path);
 }

@@ -1,12 +1,13 @@
 /**
  * The scenario file format: its schema, its documentation, and how expectations are judged.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../sim/engine.js';
 import { evaluate } from '../../sim/expectations.js';
-import { clearable, MAX_DURATION_MS, parseDuration, parseScenario, ScenarioError, timelineStepSchema, type Expectation } from '../../sim/scenario.js';
+import { clearable, loadScenarioFile, MAX_DURATION_MS, parseDuration, parseScenario, ScenarioError, timelineStepSchema, type Expectation } from '../../sim/scenario.js';
 import { builtinScenarioNames, loadBuiltinScenario, SCENARIO_DIR } from '../../sim/scenarios/index.js';
 
 const base = { name: 'x', description: 'd', duration: '1m' };
@@ -27,6 +28,34 @@ describe('scenario files', () => {
     }
     expect(() => parseScenario({ name: 'x', description: 'd', duration: '8760h' }, 'f.json')).toThrow(/^f\.json: duration: at most 30 days/);
     expect(() => parseScenario({ name: 'x', description: 'd', duration: 1e300 }, 'f.json')).toThrow(/at most 30 days/);
+  });
+
+  it('reads a file that starts with a UTF-8 byte order mark, and says anything else wrong in one printable line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-scenario-'));
+    const write = (name: string, bytes: string | Buffer) => {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      return file;
+    };
+    const bom = write('bom.json', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"bom","description":"d","duration":"1m"}')]));
+    expect(loadScenarioFile(bom).name).toBe('bom');
+    const cases = [
+      write('junk.json', Buffer.from('abc\ndef\r\n\u0000\u0001{{{\u2028' + 'x'.repeat(5000))),
+      write('value.json', '{"name":"x","description":"d","duration":"1m\\n\\u2028\\r2h"}'),
+      write('empty.json', ''),
+    ];
+    for (const file of cases) {
+      let message = '';
+      try {
+        loadScenarioFile(file);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ScenarioError);
+        message = (err as Error).message;
+      }
+      expect(message, file).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      expect(message, file).not.toMatch(/[\u0000-\u001f\u2028\u2029]/);
+      expect(message.length, file).toBeLessThan(file.length + 300);
+    }
   });
 
   it('fills in defaults: seed 1, the program started once, no timeline, no expectations', () => {
