@@ -9,6 +9,9 @@ import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 import { untilSignal } from './dashboard.js';
 
+/** File-system errors that mean the data directory is unusable, not that the monitor is broken. */
+const FS_CODES = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENAMETOOLONG', 'ELOOP']);
+
 export function register(program: Command): void {
   program
     .command('monitor')
@@ -43,7 +46,18 @@ export function register(program: Command): void {
       } catch (err) {
         throw new UsageError(err instanceof Error ? err.message : String(err));
       }
-      const monitor = await startMonitor(options);
+      let monitor;
+      try {
+        monitor = await startMonitor(options);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // The history cannot be kept: say where and why in one line, and start nothing.
+        if (code && FS_CODES.has(code)) {
+          const path = (err as NodeJS.ErrnoException).path ?? options.dataDir;
+          throw new UsageError(`--data-dir ${options.dataDir} cannot hold the monitor's history: ${code} at ${path}`);
+        }
+        throw err;
+      }
       process.stdout.write(`monitor: ${monitor.url}/api/devices  ${monitor.url}/metrics (broker ${options.brokerUrl})\n`);
       await untilSignal();
       await monitor.stop();

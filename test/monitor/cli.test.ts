@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,11 @@ import { startBroker, waitFor } from './helpers.js';
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// Unusable data directories: a directory where the event log should be, and a file where the directory should be.
+const logIsADirectory = join(dataDir, 'log-is-a-directory');
+mkdirSync(join(logIsADirectory, 'monitor-events.jsonl'), { recursive: true });
+const dataDirIsAFile = join(dataDir, 'a-file');
+writeFileSync(dataDirIsAFile, 'not a directory');
 const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, 'monitor', ...args], { encoding: 'utf8', timeout: 30_000 });
 
 describe('aquastop monitor flags', () => {
@@ -22,6 +27,8 @@ describe('aquastop monitor flags', () => {
     [['--broker', 'nonsense'], '--broker must be a URL'],
     [['--broker', 'mqtt://127.0.0.1:notaport'], '--broker must be a URL'],
     [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', dataDir], 'cannot connect to the broker'],
+    [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', logIsADirectory], "cannot hold the monitor's history: EISDIR"],
+    [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', dataDirIsAFile], "cannot hold the monitor's history: EEXIST"],
   ])('rejects %j with one line and exit 2', (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);
