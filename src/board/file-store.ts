@@ -1,20 +1,32 @@
 /**
- * The controller's memory in a JSON file, written atomically (temp file + rename) so a
- * power cut during a save leaves the old or the new contents, never a torn file.
+ * The controller's memory in a JSON file, written durably (durable-file.ts) so a power cut
+ * during a save leaves the old or the new contents, never a torn or missing file.
+ *
+ * A marker beside it (`<file>.booted`) records that this device has kept a memory before: a
+ * memory file that is gone while the marker is there (deleted, lost to a bad card) is a memory
+ * fault (i80, valve closed), not a silent fresh start that would forget a latched trip.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeDurably } from './durable-file.js';
 import { emptyMemory, MemoryFaultError, persistedMemorySchema, type PersistedMemory, type Store } from './store.js';
 
 export class FileStore implements Store {
-  constructor(private readonly path: string) {}
+  private readonly marker: string;
+  private marked: boolean | null = null;
+
+  constructor(private readonly path: string) {
+    this.marker = `${path}.booted`;
+  }
 
   load(): PersistedMemory {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyMemory();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (existsSync(this.marker)) throw new MemoryFaultError(`${this.path} is missing, but this device has kept a memory before`);
+        return emptyMemory();
+      }
       throw new MemoryFaultError(`cannot read ${this.path}: ${(err as Error).message}`);
     }
     let json: unknown;
@@ -29,9 +41,12 @@ export class FileStore implements Store {
   }
 
   save(memory: PersistedMemory): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(persistedMemorySchema.parse(memory)));
-    renameSync(tmp, this.path);
+    writeDurably(this.path, JSON.stringify(persistedMemorySchema.parse(memory)));
+    // The marker follows the first memory durably written, so it never claims a memory that was not kept.
+    this.marked ??= existsSync(this.marker);
+    if (!this.marked) {
+      writeDurably(this.marker, 'this device keeps its memory in the file beside this one\n');
+      this.marked = true;
+    }
   }
 }

@@ -16,8 +16,9 @@
  *   `onError` and the events stay in memory. When the boot count is lost or cannot be kept,
  *   boots are numbered by wall-clock seconds instead, so event ids still never repeat.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeDurableFs, writeDurably } from '../board/durable-file.js';
 import { z } from 'zod';
 import { faultEventSchema } from './topics.js';
 
@@ -131,10 +132,8 @@ export class DeviceOutbox {
   /** True when the file was written. */
   private save(): boolean {
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
-      const tmp = `${this.path}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }));
-      renameSync(tmp, this.path);
+      // Durably: a power cut leaves the old or the new outbox, and the new one once this returned.
+      writeDurably(this.path, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }), nodeDurableFs, 'tmp');
       return true;
     } catch (err) {
       this.onError(`cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; fault events are kept in memory only`);
