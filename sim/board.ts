@@ -41,6 +41,9 @@ export class SimulatedBoard implements Board, LinkFaultStage {
   /** The host has been told the link is lost (by the watchdog's report, or by the port vanishing). */
   private lossReported = false;
   private selfTestFailed = false;
+  private opened = false;
+  /** Reports raised while nobody listened (at start-up), for the first subscriber. */
+  private readonly backlog: BoardReport[] = [];
   /** The last sample the host got before the line was cut or the port vanished. */
   private frozen: BoardInputs | null = null;
   private lastKeepalive = 0;
@@ -54,6 +57,8 @@ export class SimulatedBoard implements Board, LinkFaultStage {
   }
 
   async open(): Promise<void> {
+    if (this.opened && !this.closed) return;
+    this.opened = true;
     this.closed = false;
     this.plant.setValve(false);
     this.plant.setDrainPump(false);
@@ -71,12 +76,12 @@ export class SimulatedBoard implements Board, LinkFaultStage {
   }
 
   setValve(open: boolean): void {
-    // With the link lost or a failed self-test the board holds the valve closed whatever it is told; unplugged, it is told nothing.
-    if (!this.closed && !this.linkLost && !this.selfTestFailed && !this.portClosed) this.plant.setValve(open);
+    // With the link lost or a failed self-test the board holds the valve closed whatever it is told; cut off or unplugged, it is told nothing.
+    if (!this.closed && !this.linkLost && !this.selfTestFailed && !this.portClosed && !this.linkCut) this.plant.setValve(open);
   }
 
   setDrainPump(on: boolean): void {
-    if (!this.closed && !this.portClosed) this.plant.setDrainPump(on);
+    if (!this.closed && !this.portClosed && !this.linkCut) this.plant.setDrainPump(on);
   }
 
   keepalive(): void {
@@ -91,6 +96,7 @@ export class SimulatedBoard implements Board, LinkFaultStage {
 
   onReport(listener: (report: BoardReport) => void): () => void {
     this.listeners.add(listener);
+    for (const r of this.backlog.splice(0)) listener(r);
     return () => this.listeners.delete(listener);
   }
 
@@ -148,6 +154,7 @@ export class SimulatedBoard implements Board, LinkFaultStage {
 
   /** For tests and fault injection: make the board say something. */
   report(report: BoardReport): void {
+    if (this.listeners.size === 0 && this.backlog.length < 32) this.backlog.push(report);
     for (const listener of [...this.listeners]) listener(report);
   }
 

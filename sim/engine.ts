@@ -213,6 +213,12 @@ export class Simulation {
     if (this.powered) return;
     this.powered = true;
     this.board = await this.createBoard(this.plant, this.clock);
+    if (this.linkFaults.size > 0) {
+      // The cable is still cut when power returns: the board opens (it needs the line for that),
+      // then the fault applies before the controller can tell the board anything.
+      await this.board.open();
+      for (const fault of this.linkFaults) this.setLinkFault(fault, true);
+    }
     const runtime = await startRuntime({
       deviceId: this.deviceId,
       board: this.board,
@@ -222,8 +228,6 @@ export class Simulation {
       tickMs: this.tickMs,
     });
     this.current = runtime;
-    // The board opened with its link whole (it needs it for the handshake); faults still in force apply now.
-    for (const fault of this.linkFaults) this.setLinkFault(fault, true);
     this.record({ type: 'power', event: 'on', boot: runtime.boot });
     runtime.onAny((event) => this.onRuntimeEvent(event));
     this.program.attach();

@@ -41,16 +41,13 @@ function recordingValve(plant: Plant, clock: Clock, edges: ValveEdge[]): Plant {
   });
 }
 
-async function runWithFault(board: SimBoardKind, fault: LinkFault) {
+async function runWithFault(board: SimBoardKind, fault: LinkFault, alsoTimeline: unknown[] = []) {
   const scenario = parseScenario(
     {
       name: `${fault.toLowerCase()}-on-${board}`,
       description: 'the link fails during a fill and comes back',
       duration: '30s',
-      timeline: [
-        { at: CUT_AT, inject: fault },
-        { at: CLEAR_AT, clear: fault },
-      ],
+      timeline: [{ at: CUT_AT, inject: fault }, ...alsoTimeline, { at: CLEAR_AT, clear: fault }],
     },
     'test',
   );
@@ -104,6 +101,21 @@ describe.each(boards)('link chaos on the %s board', (board) => {
     expect(cleared! - CLEAR_AT).toBeLessThanOrEqual(3_000);
     expect(edges.some((e) => e.t >= CLEAR_AT && e.open)).toBe(true);
     expect(breakerAtEnd).toBe('armed');
+  }, 120_000);
+});
+
+describe.each(boards)('a link fault across a power cycle on the %s board', (board) => {
+  it('is still in force after a power restore: the board comes up, then its watchdog trips again (iC0), until the line is mended', async () => {
+    const { log, edges } = await runWithFault(board, 'linkLost', [
+      { at: 8_000, power: 'cut' },
+      { at: 10_000, power: 'restore' },
+    ]);
+    const raised = log.filter((e) => e.type === 'fault' && e.code === 'iC0' && e.event === 'raised').map((e) => e.t);
+    expect(raised).toHaveLength(2);
+    expect(raised[1]! - 10_000).toBeGreaterThanOrEqual(1_500);
+    expect(raised[1]! - 10_000).toBeLessThanOrEqual(3_000);
+    expect(edges.some((e) => e.t >= 8_000 && e.t < CLEAR_AT && e.open), 'no water while the line is cut').toBe(false);
+    expect(log.some((e) => e.type === 'fault' && e.code === 'iC0' && e.event === 'cleared' && e.t >= CLEAR_AT)).toBe(true);
   }, 120_000);
 });
 
