@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simBoardFactory, type SimBoardKind } from '../../src/commands/sim-boards.js';
 import { Simulation, type LogEntry } from '../../sim/engine.js';
+import { evaluate, type ExpectationResult } from '../../sim/expectations.js';
 import { loadBuiltinScenario } from '../../sim/scenarios/index.js';
 
 export interface TraceItem {
@@ -23,6 +24,8 @@ export interface RunResult {
   readonly wallMs: number;
   /** CPU time of this process during the run (user + system), a load-independent cost. */
   readonly cpuMs: number;
+  /** The scenario's own expectations, checked against this run. */
+  readonly expectations: readonly ExpectationResult[];
 }
 
 /** The sequence the differential test compares, from a run's event log. */
@@ -42,10 +45,11 @@ export function traceOf(log: readonly LogEntry[]): TraceItem[] {
   return items;
 }
 
-/** Runs a built-in scenario in this process on one board, to its end. */
-export async function runScenario(name: string, board: SimBoardKind): Promise<RunResult> {
+/** Runs a built-in scenario in this process on one board, to its end or for `durationMs` of it. */
+export async function runScenario(name: string, board: SimBoardKind, durationMs?: number): Promise<RunResult> {
   const scenario = loadBuiltinScenario(name);
   if (!scenario) throw new Error(`no built-in scenario ${name}`);
+  const runMs = Math.min(durationMs ?? scenario.duration, scenario.duration);
   const scratch = mkdtempSync(join(tmpdir(), 'aquastop-diff-'));
   const started = performance.now();
   const cpu = process.cpuUsage();
@@ -53,11 +57,12 @@ export async function runScenario(name: string, board: SimBoardKind): Promise<Ru
     const createBoard = await simBoardFactory(board, { eepromPath: join(scratch, 'eeprom.bin') });
     const sim = new Simulation({ scenario, ...(createBoard ? { createBoard } : {}) });
     await sim.start();
-    await sim.runFor(scenario.duration);
+    await sim.runFor(runMs);
     await sim.settle();
+    const expectations = evaluate(scenario.expect, sim.log, { status: sim.runtime?.status() ?? null, programCompleted: sim.cyclesCompleted > 0 });
     await sim.stop();
     const used = process.cpuUsage(cpu);
-    return { trace: traceOf(sim.log), log: sim.log, wallMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
+    return { trace: traceOf(sim.log), log: sim.log, wallMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000, expectations };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
