@@ -21,7 +21,8 @@
  *    later linkRestored), and the breaker is armed or probing.
  * R2 A wet (or open-circuit) float reading closes the valve in the same step; a float wet for
  *    leak.wetDebounceMs without a break has raised i30 with the breaker latched (or service).
- * R3 While the link is lost the valve is never commanded open.
+ * R3 While the link is lost the valve is never commanded open, and no probe starts (the
+ *    breaker is not announced probing).
  * R4 No user command opens the valve (closed -> open in the command's step) unless the float
  *    has read dry without a break for leak.dryMs.
  * R5 A latched trip (latched or service) comes back after a restart with the same breaker and
@@ -252,6 +253,7 @@ export class SafetyMonitor {
             this.violate('R5', `after a restart the breaker came back ${o.breaker} ${o.code ?? ''}, not ${want.breaker} ${want.code ?? ''}`);
           }
         }
+        if (o.breaker === 'probing' && v.breaker !== 'probing' && v.linkLost) this.violate('R3', 'the breaker started a probe while the board link is lost');
         if (LATCHED.has(o.breaker) && o.code === 'i30') v.i30SinceWet = true;
         if (o.breaker === 'tripped' && v.breaker !== 'tripped') v.trippedAt = v.now;
         if (o.breaker !== 'tripped' && o.breaker !== 'probing') v.trippedAt = null;
