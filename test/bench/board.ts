@@ -107,7 +107,7 @@ function floatToValveUs(hexPath: string, phaseUs: number): number {
   const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
   uno.setAnalogVolts(float.analogChannel, floatVolts('dry'));
   uno.setAnalogVolts(tubLevel.analogChannel, levelVolts(2));
-  uno.runMs(20);
+  uno.runMs(150); // start-up self-tests included
   uno.sendSerial([0xf0, 0x02, 0xf7, 0xf4, valve.pin, 0x01, 0xf5, valve.pin, 0x01]);
   uno.runUntil(() => uno.outputHigh(valve.pin), 100 * CYCLES_PER_MS, 'valve open');
   uno.run(Math.round((phaseUs * CYCLES_PER_MS) / 1000));

@@ -244,6 +244,8 @@ export class EmulatedUno {
     for (const [ch, v] of this.volts) this.m.adc.channelValues[ch] = v;
     for (const port of this.m.ports) this.applyPort(port);
     for (const hook of this.onResetHooks) hook();
+    // Bytes still queued (the previous chip reset before taking them) wait for this one's receiver.
+    this.feedRx();
   }
 
   private feedRx(): void {
