@@ -234,11 +234,11 @@ export const controllerSetup = setup({
       ...(params.detail ? { detail: params.detail } : {}),
     })),
     announceReset: raise({ type: 'controller.resetDone' }),
-    emitExercise: emit(({ context, event }, params: { result: ExerciseResult }) => ({
+    /** A proof test that passed or was stopped (a failed one is reported by failExercise, with its fault). */
+    emitExercise: emit(({ context }, params: { result: Exclude<ExerciseResult, 'failed'> }) => ({
       type: 'exercise.done' as const,
       result: params.result,
       inflowL: Math.round(context.inflowL * 1000) / 1000,
-      ...(params.result === 'failed' && event.type === 'fault.detected' ? { code: event.code } : {}),
     })),
   },
 });

@@ -4,7 +4,7 @@
  * (not a tick before), and at another timing when the configuration says so.
  */
 import { describe, expect, it } from 'vitest';
-import { FAULT_CODES, FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
+import { FAULT_CODES, FAULTS, faultDefinition, isFaultCode, type FaultCode } from '../../src/machine/catalogue.js';
 import { ConfigError, DEFAULT_CONFIG, parseControllerConfig } from '../../src/machine/config.js';
 import { Simulation } from '../../sim/engine.js';
 import { parseScenario } from '../../sim/scenario.js';
@@ -174,7 +174,52 @@ describe('the fault catalogue and configuration', () => {
 
   it('rejects an invalid configuration with one line naming the key', () => {
     expect(() => parseControllerConfig({ fill: { staticTimeoutMs: -1 } })).toThrow(ConfigError);
-    expect(() => parseControllerConfig({ fill: { staticTimeoutMs: -1 } })).toThrow(/fill\.staticTimeoutMs/);
-    expect(() => parseControllerConfig({ leak: { bogus: 1 } })).toThrow(/leak/);
+    expect(() => parseControllerConfig({ fill: { staticTimeoutMs: -1 } })).toThrow(/^controller config fill\.staticTimeoutMs: Too small/);
+    expect(() => parseControllerConfig({ leak: { bogus: 1 } })).toThrow(/^controller config leak: Unrecognized key/);
+    expect(() => parseControllerConfig(42)).toThrow(/^controller config \(root\): /);
+    const err = (() => {
+      try {
+        parseControllerConfig({ valve: { maxOpens: 0 } });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err).toMatchObject({ name: 'ConfigError', configError: true, message: expect.stringMatching(/^controller config valve\.maxOpens: /) });
+    expect(err!.message).not.toMatch(/\n/);
+    expect(parseControllerConfig(undefined)).toEqual(DEFAULT_CONFIG);
+    expect(parseControllerConfig(null)).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('knows its codes and nothing else', () => {
+    for (const code of FAULT_CODES) {
+      expect(isFaultCode(code)).toBe(true);
+      expect(faultDefinition(code)).toBe(FAULTS[code]);
+    }
+    for (const other of ['i99', 'I30', 'toString', '', 30, null, undefined, ['i30']]) expect(isFaultCode(other), String(other)).toBe(false);
+  });
+});
+
+describe('a more pressing fault while latched', () => {
+  it('a critical fault displaces a held error (i41 -> i30) and is persisted; one of the same severity is only recorded', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'sensor.level', reading: { status: 'open' } });
+    b.advance(DEFAULT_CONFIG.sensors.levelLostMs);
+    expect(b.actor.getSnapshot().context.fault).toBe('i41');
+    b.send({ type: 'board.linkLost' }); // iC0, the same severity (error): recorded, not displacing
+    expect(b.actor.getSnapshot().context.fault).toBe('i41');
+    b.send({ type: 'sensor.float', reading: 'wet' });
+    b.advance(DEFAULT_CONFIG.leak.wetDebounceMs);
+    expect(b.actor.getSnapshot().context.fault).toBe('i30');
+    expect(b.of('latch.changed').at(-1)).toMatchObject({ latch: { code: 'i30', breaker: 'latched' } });
+    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i41', 'iC0', 'i30']);
+  });
+
+  it('names the failed board self-test in the i90 detail', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'board.selfTestFailed', test: 'flash CRC' });
+    expect(b.of('fault.raised')).toEqual([{ type: 'fault.raised', code: 'i90', detail: 'board self-test failed: flash CRC' }]);
+    expect(b.breaker()).toBe('service');
   });
 });

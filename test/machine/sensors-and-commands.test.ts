@@ -74,6 +74,27 @@ describe('valve stuck open (iB0) and unaccounted water (iE0)', () => {
     expect(b.of('fault.raised')).toEqual([]);
   });
 
+  it('finishes a fill the tub already holds (level exactly at the target) without opening the valve', () => {
+    const b = createBench();
+    healthy(b, 2);
+    b.send({ type: 'program.fill', targetL: 2 });
+    expect(b.of('fill.done')).toEqual([{ type: 'fill.done', levelL: 2 }]);
+    expect(b.of('valve.changed')).toEqual([]);
+    b.send({ type: 'program.fill', targetL: 2.01 });
+    expect(b.valveOpen()).toBe(true);
+  });
+
+  it('finishes a drain of a tub already empty (level exactly drain.emptyL) without running the pump', () => {
+    const b = createBench();
+    healthy(b, DEFAULT_CONFIG.drain.emptyL);
+    b.send({ type: 'program.drain' });
+    expect(b.of('drain.done')).toHaveLength(1);
+    expect(b.of('pump.changed')).toEqual([]);
+    b.send(level(DEFAULT_CONFIG.drain.emptyL + 0.01));
+    b.send({ type: 'program.drain' });
+    expect(b.pumpOn()).toBe(true);
+  });
+
   it('counts the flow as stopped only after valveLeak.quietMs without a pulse (the controller times it)', () => {
     const b = createBench();
     healthy(b);
