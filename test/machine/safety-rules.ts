@@ -27,8 +27,8 @@
  *    has read dry without a break for leak.dryMs.
  * R5 A latched trip (latched or service) comes back after a restart with the same breaker and
  *    code; the board's own latch is cleared (resetLatch) only in the step of an accepted reset.
- * R6 At most valve.maxOpens opens within any valve.windowMs; i13 is raised only for the open
- *    that would exceed it (maxOpens opens in the window), and latches the breaker.
+ * R6 At most valve.maxOpens opens within any valve.windowMs of one boot; i13 is raised only for
+ *    the open that would exceed it (maxOpens opens in the window), and latches the breaker.
  * R7 A proof test (exercise) is accepted only when armed, idle, the pan dry for leak.dryMs, the
  *    tub level ok and at most exercise.maxStartLevelL, level and link good, and no other one
  *    accepted within exercise.intervalMs (per boot); a refused one opens nothing; its valve is
@@ -405,10 +405,10 @@ export class SafetyMonitor {
       case 'restart': {
         if (LATCHED.has(v.breaker)) this.premises.restartWhileLatched++;
         const latch = LATCHED.has(v.breaker) ? { breaker: v.breaker, code: v.code } : null;
-        const opens = v.opens;
         // The board powers up with the valve closed; nothing is known of the sensors until they are read.
-        // The exercise interval is per boot: the controller keeps no clock across a power cycle.
-        this.v = { ...freshView(), now: v.now, step: v.step, ended: false, inputs: v.inputs, expectLatch: latch, opens };
+        // The exercise interval and the valve cycle window are per boot: the controller keeps no
+        // clock across a power cycle (README, R6 and R7).
+        this.v = { ...freshView(), now: v.now, step: v.step, ended: false, inputs: v.inputs, expectLatch: latch };
         break;
       }
       case 'other':
