@@ -166,7 +166,7 @@ export const FAULTS: Readonly<Record<FaultCode, FaultDefinition>> = Object.freez
 );
 
 export function isFaultCode(value: unknown): value is FaultCode {
-  return typeof value === 'string' && (FAULT_CODES as readonly string[]).includes(value);
+  return (FAULT_CODES as readonly unknown[]).includes(value);
 }
 
 export function faultDefinition(code: FaultCode): FaultDefinition {

@@ -41,8 +41,7 @@ export function isManualCode(code: FaultCode): boolean {
 }
 
 /** A newly detected fault displaces the held one when it is more severe. */
-export function isMorePressing(next: FaultCode, held: FaultCode | null): boolean {
-  if (held === null) return true;
+export function isMorePressing(next: FaultCode, held: FaultCode): boolean {
   return SEVERITY_RANK[FAULTS[next].severity] > SEVERITY_RANK[FAULTS[held].severity];
 }
 
@@ -71,30 +70,12 @@ export function hasRisen(ctx: ControllerContext): boolean {
   return ctx.levelL !== null && ctx.levelL - ctx.fillStartL >= ctx.config.fill.minRiseL;
 }
 
-export function reachesFillTarget(ctx: ControllerContext, event: ControllerEvent): boolean {
-  return (
-    event.type === 'sensor.level' &&
-    event.reading.status === 'ok' &&
-    ctx.demand?.kind === 'fill' &&
-    event.reading.litres >= ctx.demand.targetL
-  );
-}
-
-export function reachesEmpty(ctx: ControllerContext, event: ControllerEvent): boolean {
-  return event.type === 'sensor.level' && event.reading.status === 'ok' && event.reading.litres <= ctx.config.drain.emptyL;
-}
-
-export function isFlowing(event: ControllerEvent): boolean {
-  return event.type === 'sensor.flow' && event.litres > 0;
-}
-
 /**
  * iE0: metered inflow far above what reached the tub. Both a volume (minLossL) and a
  * ratio must be exceeded, so a slow level sensor at the start of a fill does not trip it.
  */
-export function isUnaccounted(ctx: ControllerContext, event: ControllerEvent): boolean {
-  if (event.type !== 'sensor.flow') return false;
-  const inflow = ctx.inflowL + event.litres;
+export function isUnaccounted(ctx: ControllerContext, litres: number): boolean {
+  const inflow = ctx.inflowL + litres;
   const rise = Math.max(0, (ctx.levelL ?? ctx.fillStartL) - ctx.fillStartL);
   const { minLossL, ratio } = ctx.config.unaccounted;
   return inflow - rise > minLossL && inflow > ratio * rise;

@@ -26,19 +26,14 @@ export function fillSupervision(id: string, doneTarget: string, probe: boolean) 
       fillStatic: { guard: and([not('isTopUp'), not('hasRisen')]), actions: detect('i10', 'no level rise after the valve opened') },
       fillDynamic: { guard: not('isTopUp'), actions: detect('i11', 'fill level not reached in time') },
     },
-    // A fill already satisfied (on a settled signal) is done. A probe whose demand is withdrawn
-    // has proved nothing: it waits for the next one.
+    // A fill is done once the recorded level reaches its target on a settled signal (one plausible
+    // sample inside a noisy spell proves nothing). A probe whose demand is withdrawn has proved
+    // nothing: it waits for the next one.
     always: [
       { guard: and(['isFillSatisfied', holds('levelGood')]), target: doneTarget, actions: ['emitFillDone', 'clearDemand', 'resetFailedTopUps'] },
       { guard: not('hasFillDemand'), target: probe ? '#probeWaiting' : doneTarget },
     ],
     on: {
-      // Only a settled signal ends a fill: one plausible sample inside a noisy spell proves nothing.
-      'sensor.level': {
-        guard: and(['reachesFillTarget', holds('levelGood')]),
-        target: doneTarget,
-        actions: ['emitFillDone', 'clearDemand', 'resetFailedTopUps'],
-      },
       'sensor.flow': [
         { guard: 'isUnaccounted', actions: ['countInflow', detect('iE0', 'metered inflow far above the tub level rise')] },
         { actions: 'countInflow' },
@@ -52,13 +47,9 @@ export function drainSupervision(id: string, doneTarget: string, probe: boolean)
     id,
     tags: tagsFor(id),
     after: { drainTimeout: { actions: detect('i20', 'tub not empty after the drain time') } },
-    // armed.idle never starts a drain of an empty tub; a probe may be asked to.
     always: [
       { guard: and(['isDrainSatisfied', holds('levelGood')]), target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
       { guard: not('hasDrainDemand'), target: probe ? '#probeWaiting' : doneTarget },
     ],
-    on: {
-      'sensor.level': { guard: and(['reachesEmpty', holds('levelGood')]), target: doneTarget, actions: ['emitDrainDone', 'clearDemand'] },
-    },
   });
 }

@@ -74,6 +74,40 @@ describe('valve stuck open (iB0) and unaccounted water (iE0)', () => {
     expect(b.of('fault.raised')).toEqual([]);
   });
 
+  it('i10 counts the rise from where the fill started: just under fill.minRiseL trips, exactly it does not', () => {
+    const start = 1;
+    for (const [rise, i10] of [
+      [DEFAULT_CONFIG.fill.minRiseL - 0.01, true],
+      [DEFAULT_CONFIG.fill.minRiseL, false],
+    ] as const) {
+      const b = createBench();
+      healthy(b, start);
+      b.send({ type: 'program.fill', targetL: 3 });
+      b.send(level(start + rise));
+      b.advance(DEFAULT_CONFIG.fill.staticTimeoutMs);
+      expect(b.of('fault.raised').map((f) => f.code), `rise ${rise}`).toEqual(i10 ? ['i10'] : []);
+    }
+  });
+
+  it('a flow event of no water is no flow: it never makes a closed valve suspect', () => {
+    const b = createBench();
+    healthy(b);
+    for (let i = 0; i < 50; i++) {
+      b.send({ type: 'sensor.flow', litres: 0 });
+      b.advance(100);
+    }
+    expect(b.value().inflow).toBe('quiet');
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+
+  it('does not call a drain done before the level has been read at all', () => {
+    const b = createBench();
+    b.send({ type: 'sensor.float', reading: 'dry' });
+    b.send({ type: 'program.drain' });
+    expect(b.of('drain.done')).toEqual([]);
+    expect(b.pumpOn()).toBe(true);
+  });
+
   it('finishes a fill the tub already holds (level exactly at the target) without opening the valve', () => {
     const b = createBench();
     healthy(b, 2);
