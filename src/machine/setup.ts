@@ -38,6 +38,11 @@ export class ImpossibleStateError extends Error {
   }
 }
 
+/** What a guard used only on one event type reads of it. */
+const level = (event: InternalEvent) => (event as Extract<ControllerEvent, { type: 'sensor.level' }>).reading;
+const float = (event: InternalEvent) => (event as Extract<ControllerEvent, { type: 'sensor.float' }>).reading;
+const litres = (event: InternalEvent) => (event as Extract<ControllerEvent, { type: 'sensor.flow' }>).litres;
+
 function heldFault(context: ControllerContext, what: string): FaultCode {
   if (context.fault === null) throw new ImpossibleStateError(`${what} without a held fault`);
   return context.fault;
@@ -78,26 +83,30 @@ export const controllerSetup = setup({
     isFillSatisfied: ({ context }) => g.isFillSatisfied(context),
     isDrainSatisfied: ({ context }) => g.isDrainSatisfied(context),
     hasRisen: ({ context }) => g.hasRisen(context),
-    isUnaccounted: ({ context, event }) => event.type === 'sensor.flow' && g.isUnaccounted(context, event.litres),
-    isFlowing: ({ event }) => event.type === 'sensor.flow' && event.litres > 0,
+    isUnaccounted: ({ context, event }) => g.isUnaccounted(context, litres(event)),
+    // Used only on `sensor.flow` transitions.
+    isFlowing: ({ event }) => litres(event) > 0,
     isTooManyFailedTopUps: ({ context }) => context.failedTopUps + 1 >= context.config.fill.maxFailedTopUps,
-    isServiceFault: ({ event }) => event.type === 'fault.detected' && g.isServiceCode(event.code),
-    isManualFault: ({ event }) => event.type === 'fault.detected' && g.isManualCode(event.code),
-    isLinkFault: ({ event }) => event.type === 'fault.detected' && event.code === 'iC0',
-    isMorePressingFault: ({ context, event }) => event.type === 'fault.detected' && g.isMorePressing(event.code, heldFault(context, 'a latched breaker')),
-    isHeldFault: ({ context, event }) => event.type === 'fault.detected' && event.code === context.fault,
+    // Used only on `fault.detected` transitions.
+    isServiceFault: ({ event }) => g.isServiceCode((event as FaultDetected).code),
+    isManualFault: ({ event }) => g.isManualCode((event as FaultDetected).code),
+    isLinkFault: ({ event }) => (event as FaultDetected).code === 'iC0',
+    isMorePressingFault: ({ context, event }) => g.isMorePressing((event as FaultDetected).code, heldFault(context, 'a latched breaker')),
+    isHeldFault: ({ context, event }) => (event as FaultDetected).code === context.fault,
     isHoldingLinkFault: ({ context }) => context.fault === 'iC0',
     isHoldingLeakFault: ({ context }) => context.fault === 'i30',
-    isLevelOk: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'ok',
-    isLevelOpen: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'open',
-    isLevelImplausible: ({ event }) => event.type === 'sensor.level' && event.reading.status === 'implausible',
+    // Used only on `sensor.level` transitions.
+    isLevelOk: ({ event }) => level(event).status === 'ok',
+    isLevelOpen: ({ event }) => level(event).status === 'open',
+    isLevelImplausible: ({ event }) => level(event).status === 'implausible',
     isValveCycleSpent: ({ context }) => context.recentOpens >= context.config.valve.maxOpens,
     isValveOpen: holds('valveOpen'),
     isExerciseLevelLow: ({ context }) => context.levelL !== null && context.levelL <= context.config.exercise.maxStartLevelL,
     isExerciseCapReached: ({ context, event }) => g.isExerciseCapReached(context, event as ControllerEvent),
-    isFloatWet: ({ event }) => event.type === 'sensor.float' && event.reading === 'wet',
-    isFloatDry: ({ event }) => event.type === 'sensor.float' && event.reading === 'dry',
-    isFloatOpen: ({ event }) => event.type === 'sensor.float' && event.reading === 'open',
+    // Used only on `sensor.float` transitions.
+    isFloatWet: ({ event }) => float(event) === 'wet',
+    isFloatDry: ({ event }) => float(event) === 'dry',
+    isFloatOpen: ({ event }) => float(event) === 'open',
     /**
      * The one condition under which the valve may be open (facts.ts): the breaker asks for
      * water under supervision, the float reads dry, the level signal is good, the board hears

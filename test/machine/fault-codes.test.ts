@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { FAULT_CODES, FAULTS, faultDefinition, isFaultCode, type FaultCode } from '../../src/machine/catalogue.js';
 import { ConfigError, DEFAULT_CONFIG, parseControllerConfig } from '../../src/machine/config.js';
+import { createActor } from 'xstate';
+import { controllerMachine } from '../../src/machine/machine.js';
+import { ImpossibleStateError } from '../../src/machine/setup.js';
 import { Simulation } from '../../sim/engine.js';
+import { VirtualClock } from '../../sim/virtual-clock.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { createBench, healthy, level, type Bench } from './harness.js';
 
@@ -215,11 +219,58 @@ describe('a more pressing fault while latched', () => {
     expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i41', 'iC0', 'i30']);
   });
 
-  it('names the failed board self-test in the i90 detail', () => {
+  it('names the failed board self-test in the i90 detail, cut to 80 characters', () => {
     const b = createBench();
     healthy(b);
     b.send({ type: 'board.selfTestFailed', test: 'flash CRC' });
     expect(b.of('fault.raised')).toEqual([{ type: 'fault.raised', code: 'i90', detail: 'board self-test failed: flash CRC' }]);
     expect(b.breaker()).toBe('service');
+    const c = createBench();
+    c.send({ type: 'board.selfTestFailed', test: 'x'.repeat(500) });
+    expect(c.of('fault.raised')[0]!.detail).toBe(`board self-test failed: ${'x'.repeat(80)}`);
+  });
+
+  it('does not raise the held fault again: a second wet spell while i30 is latched says nothing new', () => {
+    const b = createBench();
+    healthy(b);
+    b.send({ type: 'sensor.float', reading: 'wet' });
+    b.advance(DEFAULT_CONFIG.leak.wetDebounceMs);
+    b.send({ type: 'sensor.float', reading: 'dry' });
+    b.send({ type: 'sensor.float', reading: 'wet' });
+    b.advance(DEFAULT_CONFIG.leak.wetDebounceMs);
+    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i30']);
+    expect(b.of('latch.changed')).toHaveLength(1);
+  });
+
+  it('boots into service from a persisted service latch, where no reset helps', () => {
+    const b = createBench({ input: { latch: { code: 'iH0', breaker: 'service' } } });
+    healthy(b);
+    b.advance(DEFAULT_CONFIG.leak.dryMs);
+    expect(b.breaker()).toBe('service');
+    b.send({ type: 'user.reset' });
+    expect(b.lastRejection()).toMatch(/repair/);
+    expect(b.breaker()).toBe('service');
+  });
+});
+
+describe('an impossible state', () => {
+  it('stops the controller with an ImpossibleStateError that says what was impossible, and invents no code', () => {
+    const clock = new VirtualClock();
+    const actor = createActor(controllerMachine, {
+      clock: clock as never,
+      input: { latch: { breaker: 'latched' } as never, config: DEFAULT_CONFIG },
+    });
+    const emitted: string[] = [];
+    actor.on('*', (e) => emitted.push(e.type));
+    let error: unknown;
+    actor.subscribe({ error: (err) => (error = err) });
+    actor.start();
+    expect(error).toBeInstanceOf(ImpossibleStateError);
+    expect(error).toMatchObject({
+      name: 'ImpossibleStateError',
+      impossibleState: true,
+      message: 'impossible controller state: a latch restored at boot without a held fault',
+    });
+    expect(emitted).not.toContain('fault.raised');
   });
 });

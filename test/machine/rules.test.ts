@@ -35,7 +35,7 @@ describe('valve cycle bound (i13)', () => {
     cycle(b);
     expect(opens(b)).toBe(valve.maxOpens);
     expect(b.valveOpen()).toBe(false);
-    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i13']);
+    expect(b.of('fault.raised')).toEqual([{ type: 'fault.raised', code: 'i13', detail: 'the valve would open more than 6 times in 60 s' }]);
     expect(b.breaker()).toBe('latched');
   });
 
