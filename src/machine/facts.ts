@@ -46,8 +46,7 @@ export const FACT_NAMES = Object.keys(FACTS) as Fact[];
 
 /** A guard that holds when the machine is in any state node of `fact`. */
 export function holds(fact: Fact) {
-  const ids = FACTS[fact];
-  return ids.length === 1 ? stateIn(ids[0]!) : or(ids.map((id) => stateIn(id)));
+  return or(FACTS[fact].map((id) => stateIn(id)));
 }
 
 /** The tags of the state node with this id: every fact that names it. */

@@ -128,23 +128,23 @@ export const controllerSetup = setup({
   },
   actions: {
     setDemand: assign({
-      demand: ({ event }) => {
-        if (event.type === 'program.fill') return { kind: 'fill' as const, targetL: event.targetL, topUp: event.topUp === true };
-        if (event.type === 'program.drain') return { kind: 'drain' as const };
-        return null;
-      },
+      // Used only on program.fill and program.drain.
+      demand: ({ event }) =>
+        event.type === 'program.fill' ? { kind: 'fill' as const, targetL: event.targetL, topUp: event.topUp === true } : { kind: 'drain' as const },
     }),
     clearDemand: assign({ demand: null }),
     recordLevel: assign({
-      levelL: ({ context, event }) =>
-        event.type === 'sensor.level' && event.reading.status === 'ok' ? event.reading.litres : context.levelL,
+      levelL: ({ context, event }) => {
+        const reading = level(event);
+        return reading.status === 'ok' ? reading.litres : context.levelL;
+      },
     }),
     startFill: assign({
       fillStartL: ({ context }) => context.levelL ?? 0,
       inflowL: 0,
     }),
     countInflow: assign({
-      inflowL: ({ context, event }) => (event.type === 'sensor.flow' ? context.inflowL + event.litres : context.inflowL),
+      inflowL: ({ context, event }) => context.inflowL + litres(event),
     }),
     countValveOpen: assign({ recentOpens: ({ context }) => context.recentOpens + 1 }),
     /** The open just counted leaves the window valve.windowMs from now. */
@@ -154,13 +154,14 @@ export const controllerSetup = setup({
     resetFailedTopUps: assign({ failedTopUps: 0 }),
     /** Take the detected fault as the one holding the breaker. */
     holdFault: assign({
-      fault: ({ event, context }) => (event.type === 'fault.detected' ? event.code : context.fault),
-      faultDetail: ({ event, context }) => (event.type === 'fault.detected' ? event.detail : context.faultDetail),
+      fault: ({ event }) => (event as FaultDetected).code,
+      faultDetail: ({ event }) => (event as FaultDetected).detail,
       tripCount: ({ context }) => context.tripCount + 1,
     }),
     restoreLatch: assign({
-      fault: ({ context }) => context.bootLatch?.code ?? null,
-      faultDetail: ({ context }) => context.bootLatch?.detail,
+      // Used only when booting found a latch (hasLatch).
+      fault: ({ context }) => context.bootLatch!.code ?? null,
+      faultDetail: ({ context }) => context.bootLatch!.detail,
     }),
     holdMemoryFault: assign({ fault: 'i80' as FaultCode, faultDetail: 'persistent memory unreadable at boot' }),
     emitRaised: emit(({ event }) => {
@@ -196,10 +197,7 @@ export const controllerSetup = setup({
     closeValve: emit({ type: 'valve.changed', open: false }),
     startPump: emit({ type: 'pump.changed', on: true }),
     stopPump: emit({ type: 'pump.changed', on: false }),
-    emitFillDone: emit(({ context, event }) => ({
-      type: 'fill.done' as const,
-      levelL: event.type === 'sensor.level' && event.reading.status === 'ok' ? event.reading.litres : (context.levelL ?? 0),
-    })),
+    emitFillDone: emit(({ context }) => ({ type: 'fill.done' as const, levelL: context.levelL ?? 0 })),
     emitDrainDone: emit({ type: 'drain.done' }),
     accept: emit(({ event }) => ({ type: 'command.accepted' as const, command: event.type as ControllerEvent['type'] })),
     reject: emit((_, params: Rejection) => ({ type: 'command.rejected' as const, rejection: params })),
@@ -207,7 +205,8 @@ export const controllerSetup = setup({
     rejectUntilPanDry: emit(({ context, event }) => ({
       type: 'command.rejected' as const,
       rejection: {
-        command: commandOf(event),
+        // Used only on user.reset, user.resume and user.exercise.
+        command: event.type as Rejection['command'],
         reason: `the base pan must stay dry for ${Math.round(context.config.leak.dryMs / 1000)} s first`,
       },
     })),
@@ -232,7 +231,7 @@ export const controllerSetup = setup({
         type: 'exercise.done',
         result: 'failed',
         inflowL: Math.round(context.inflowL * 1000) / 1000,
-        ...(event.type === 'fault.detected' ? { code: event.code } : {}),
+        code: (event as FaultDetected).code,
       });
     }),
     detect: raise((_, params: { code: FaultCode; detail?: string }) => ({
@@ -249,11 +248,6 @@ export const controllerSetup = setup({
     })),
   },
 });
-
-function commandOf(event: InternalEvent): Rejection['command'] {
-  if (event.type === 'user.reset' || event.type === 'user.resume' || event.type === 'user.exercise') return event.type;
-  throw new ImpossibleStateError(`a refusal for ${event.type}`);
-}
 
 export const detect = (code: FaultCode, detail?: string) => ({ type: 'detect' as const, params: { code, ...(detail ? { detail } : {}) } });
 export const reject = (command: Rejection['command'], reason: string) => ({ type: 'reject' as const, params: { command, reason } });

@@ -65,6 +65,10 @@ describe('valve cycle bound (i13)', () => {
     onTime.send({ type: 'program.fill', targetL: 3 });
     expect(onTime.of('fault.raised')).toEqual([]);
     expect(onTime.valveOpen()).toBe(true);
+    // Only open #1 left: opens #2..#max are still in the window, so the next open is one too many.
+    onTime.send({ type: 'program.idle' });
+    onTime.send({ type: 'program.fill', targetL: 3 });
+    expect(onTime.of('fault.raised').map((f) => f.code)).toEqual(['i13']);
   });
 });
 
@@ -243,5 +247,27 @@ describe('one definition of each fact', () => {
     expect(leakNow()).toBe(true);
     b.send(dry);
     expect(leakNow()).toBe(false);
+  });
+});
+
+describe('what the breaker tells', () => {
+  it('counts trips, names the fault of every breaker state but armed, and persists the latch with its detail', () => {
+    const b = createBench();
+    healthy(b);
+    b.advance(leak.dryMs);
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.advance(fill.staticTimeoutMs); // i10: tripped
+    b.advance(breaker.coolDownMs); // probe fill, no rise again: latched
+    b.advance(fill.staticTimeoutMs);
+    expect(b.actor.getSnapshot().context.tripCount).toBe(2);
+    expect(b.of('breaker.changed').map((e) => [e.breaker, e.code])).toEqual([
+      ['armed', null],
+      ['tripped', 'i10'],
+      ['probing', 'i10'],
+      ['latched', 'i10'],
+    ]);
+    expect(b.of('latch.changed')).toEqual([
+      { type: 'latch.changed', latch: { code: 'i10', breaker: 'latched', detail: 'no level rise after the valve opened' } },
+    ]);
   });
 });
