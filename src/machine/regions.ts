@@ -87,9 +87,19 @@ export const leakRegion = controllerSetup.createStateConfig({
  * plausible samples between noisy ones do not restart it (and the valve stays closed).
  */
 export const levelRegion = controllerSetup.createStateConfig({
-  initial: 'ok',
+  // Not good until a first plausible reading: unknown input never lets water in.
+  initial: 'unknown',
   on: { 'sensor.level': { actions: 'recordLevel' } },
   states: {
+    unknown: {
+      on: {
+        'sensor.level': [
+          { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' },
+          { guard: 'isLevelOpen', target: 'lost' },
+          { target: 'noisy' },
+        ],
+      },
+    },
     ok: {
       id: 'levelOk',
       tags: tagsFor('levelOk'),

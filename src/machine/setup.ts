@@ -191,7 +191,8 @@ export const controllerSetup = setup({
     emitBreaker: emit(({ context }, params: { breaker: Breaker }) => ({
       type: 'breaker.changed' as const,
       breaker: params.breaker,
-      code: params.breaker === 'armed' ? null : context.fault,
+      // null when armed: every way into armed forgets the fault first.
+      code: context.fault,
     })),
     openValve: emit({ type: 'valve.changed', open: true }),
     closeValve: emit({ type: 'valve.changed', open: false }),

@@ -48,13 +48,24 @@ describe('the proof test of the shut-off', () => {
     expect(b.valveOpen()).toBe(false);
   });
 
-  it('closes early once the tub rose by exercise.maxRiseL', () => {
+  it('closes early once the tub rose by exercise.maxRiseL from where it started', () => {
     const b = ready();
+    const start = 0.25;
+    b.send(level(start));
     b.send({ type: 'user.exercise' });
-    b.send(level(exercise.maxRiseL - 0.01));
+    b.send(level(start + exercise.maxRiseL - 0.0625));
     expect(b.valveOpen()).toBe(true);
-    b.send(level(exercise.maxRiseL));
+    b.send(level(start + exercise.maxRiseL));
     expect(b.valveOpen()).toBe(false);
+  });
+
+  it('is refused before the level has been read at all', () => {
+    const b = createBench();
+    b.send({ type: 'sensor.float', reading: 'dry' });
+    b.advance(leak.dryMs);
+    b.send({ type: 'user.exercise' });
+    expect(b.valveOpen()).toBe(false);
+    expect(b.of('command.accepted')).toEqual([]);
   });
 
   it('fails with iB0 when water keeps flowing after the close (the valve does not shut)', () => {

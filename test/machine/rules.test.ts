@@ -129,6 +129,24 @@ describe('a noisy level signal', () => {
     expect(b.breaker()).toBe('armed');
   });
 
+  it('an implausible reading after a lost one starts a noisy spell: the level is not good again without a plausible reading', () => {
+    const b = filling();
+    b.send({ type: 'sensor.level', reading: { status: 'open' } });
+    b.send(noisy);
+    b.advance(sensors.levelSettleMs * 2);
+    expect(b.valveOpen()).toBe(false);
+    expect(b.actor.getSnapshot().hasTag('levelGood')).toBe(false);
+  });
+
+  it('no level reading yet is no good level: the valve stays closed until the first plausible one', () => {
+    const b = createBench();
+    b.send(dry);
+    b.send({ type: 'program.fill', targetL: 3 });
+    expect(b.valveOpen()).toBe(false);
+    b.send(level(0));
+    expect(b.valveOpen()).toBe(true);
+  });
+
   it('a single implausible sample followed by a settled signal raises nothing', () => {
     const b = filling();
     b.send(noisy);

@@ -76,17 +76,33 @@ describe('valve stuck open (iB0) and unaccounted water (iE0)', () => {
 
   it('i10 counts the rise from where the fill started: just under fill.minRiseL trips, exactly it does not', () => {
     const start = 1;
+    const minRiseL = 0.25; // exact in binary, so "exactly" means exactly
     for (const [rise, i10] of [
-      [DEFAULT_CONFIG.fill.minRiseL - 0.01, true],
-      [DEFAULT_CONFIG.fill.minRiseL, false],
+      [minRiseL - 0.0625, true],
+      [minRiseL, false],
     ] as const) {
-      const b = createBench();
+      const b = createBench({ config: { fill: { minRiseL } } });
       healthy(b, start);
       b.send({ type: 'program.fill', targetL: 3 });
       b.send(level(start + rise));
       b.advance(DEFAULT_CONFIG.fill.staticTimeoutMs);
       expect(b.of('fault.raised').map((f) => f.code), `rise ${rise}`).toEqual(i10 ? ['i10'] : []);
     }
+  });
+
+  it('iE0 needs both: more than unaccounted.minLossL lost and more than ratio x the rise metered (each boundary exclusive)', () => {
+    const run = (riseL: number, inflowL: number) => {
+      const b = createBench({ config: { unaccounted: { minLossL: 1, ratio: 4 } } });
+      healthy(b, 0);
+      b.send({ type: 'program.fill', targetL: 5 });
+      b.send(level(riseL));
+      for (let i = 0; i < 8; i++) b.send({ type: 'sensor.flow', litres: inflowL / 8 });
+      return b.of('fault.raised').map((f) => f.code);
+    };
+    expect(run(0.25, 1.25)).toEqual([]); // lost exactly 1 L (ratio 5 > 4): not more than minLossL
+    expect(run(0.25, 1.5)).toEqual(['iE0']);
+    expect(run(0.5, 2)).toEqual([]); // lost 1.5 L, but exactly 4 x the rise
+    expect(run(0.5, 2.5)).toEqual(['iE0']);
   });
 
   it('a flow event of no water is no flow: it never makes a closed valve suspect', () => {
