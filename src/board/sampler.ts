@@ -22,19 +22,22 @@ export class InputSampler {
     private readonly pulsesPerLitre: number,
   ) {}
 
-  /** The events one sample gives the controller, in order: float, level, flow, hose fuse. */
+  /** The events one sample gives the controller, in order: level, float, flow, hose fuse. */
   sample(inputs: BoardInputs): ControllerEvent[] {
     const events: ControllerEvent[] = [];
-    if (inputs.float !== this.lastFloat) {
-      this.lastFloat = inputs.float;
-      events.push({ type: 'sensor.float', reading: inputs.float });
-    }
+    // The level goes first: a level that turns bad closes the valve at once, while one that turns
+    // good must settle first. So a float that dries in the same sample as the level turns bad
+    // never lets the valve pulse open between the two events.
     this.tubLevelL = inputs.tubLevelL;
     const level = classifyLevel(inputs.tubLevelL, this.lastRawLevel, this.config.sensors);
     this.lastRawLevel = inputs.tubLevelL;
     if (!sameLevel(this.lastLevel, level)) {
       this.lastLevel = level;
       events.push({ type: 'sensor.level', reading: level });
+    }
+    if (inputs.float !== this.lastFloat) {
+      this.lastFloat = inputs.float;
+      events.push({ type: 'sensor.float', reading: inputs.float });
     }
     const pulses = inputs.flowPulses;
     // A counter that went backwards (board restarted) restarts the baseline rather than inventing flow.

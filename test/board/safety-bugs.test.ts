@@ -144,6 +144,19 @@ describe('a noisy level signal ends in i42, not a chattering valve', () => {
     expect(board.valve).toBe(false);
   });
 
+  it('never pulses the valve open when the float dries in the same sample as the level turns implausible', async () => {
+    const { clock, board, runtime } = await rig();
+    clock.advance(61 * S);
+    board.inputs.float = 'wet';
+    clock.advance(100);
+    runtime.program({ type: 'fill', targetL: 3 });
+    expect(board.opens).toEqual([]);
+    board.inputs.float = 'dry';
+    board.inputs.tubLevelL = 5; // a jump: implausible
+    clock.advance(100);
+    expect(board.opens).toEqual([]);
+  });
+
   it('calls NaN and ±Infinity implausible: the valve closes and i42 follows', async () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const { clock, board, runtime, faults } = await rig();

@@ -12,7 +12,7 @@ const dry: BoardInputs = { float: 'dry', flowPulses: 0, tubLevelL: 0 };
 describe('the input sampler', () => {
   it('sends the first reading in full, then nothing while nothing changes', () => {
     const s = new InputSampler(DEFAULT_CONFIG, 450);
-    expect(s.sample(dry).map((e) => e.type)).toEqual(['sensor.float', 'sensor.level']);
+    expect(s.sample(dry).map((e) => e.type)).toEqual(['sensor.level', 'sensor.float']);
     expect(s.sample(dry)).toEqual([]);
     expect(s.sample({ ...dry, tubLevelL: 0.002 })).toEqual([]); // below the level resolution
   });
