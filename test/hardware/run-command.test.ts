@@ -5,45 +5,28 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
+import { followJsonLines, type CliLine } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 import { startPtyUno, type PtyUno } from './pty.js';
 import { standardFirmataHex } from './standard-firmata.js';
 
-interface Line {
-  type: string;
-  [k: string]: unknown;
-}
+type Line = CliLine;
 
 async function runCli(args: string[], until: (lines: Line[]) => boolean, maxMs: number): Promise<{ lines: Line[]; code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Line[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const { lines, stderr: readStderr } = followJsonLines(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const text = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        lines.push(JSON.parse(text) as Line);
-      } catch {
-        lines.push({ type: 'text', text });
-      }
-    }
-  });
   const deadline = Date.now() + maxMs;
   while (!until(lines) && child.exitCode === null) {
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`aquastop run: condition not met within ${maxMs} ms; stderr: ${stderr.trim()}; lines: ${JSON.stringify(lines).slice(0, 500)}`);
+      throw new Error(`aquastop run: condition not met within ${maxMs} ms; stderr: ${readStderr().trim()}; lines: ${JSON.stringify(lines).slice(0, 500)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   if (child.exitCode === null) child.kill('SIGINT');
   const code = await Promise.race([exited, new Promise<number | null>((r) => setTimeout(() => r(-1), 10_000))]);
-  return { lines, code, stderr };
+  return { lines, code, stderr: readStderr() };
 }
 
 describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquastop run on a pty-attached emulated Uno', () => {

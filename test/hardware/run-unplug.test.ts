@@ -7,46 +7,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
+import { followJsonLines, type CliLine } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 import { startPtyUno, type PtyUno } from './pty.js';
 
-interface Line {
-  type: string;
-  [k: string]: unknown;
-}
+type Line = CliLine;
 
 /** `aquastop run --json`, its lines parsed as they come. */
 function startRun(port: string, dataDir: string) {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--port', port, '--no-mqtt', '--json', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Line[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const text = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        lines.push(JSON.parse(text) as Line);
-      } catch {
-        lines.push({ type: 'text', text });
-      }
-    }
-  });
+  const { lines, stderr: readStderr } = followJsonLines(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     lines,
-    stderr: () => stderr,
+    stderr: readStderr,
     /** Waits (polling the output, wall clock) until `pred` holds for some line seen after index `from`. */
     async waitFor(what: string, pred: (l: Line) => boolean, maxMs: number, from = 0): Promise<number> {
       const deadline = Date.now() + maxMs;
       for (;;) {
         const i = lines.findIndex((l, n) => n >= from && pred(l));
         if (i >= 0) return i;
-        if (child.exitCode !== null) throw new Error(`aquastop run exited (${child.exitCode}) before ${what}; stderr: ${stderr.trim()}`);
+        if (child.exitCode !== null) throw new Error(`aquastop run exited (${child.exitCode}) before ${what}; stderr: ${readStderr().trim()}`);
         if (Date.now() > deadline) throw new Error(`${what}: not within ${maxMs} ms; lines: ${JSON.stringify(lines.slice(from)).slice(0, 800)}`);
         await new Promise((r) => setTimeout(r, 50));
       }

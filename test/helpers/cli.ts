@@ -1,7 +1,7 @@
 /**
  * Runs the `aquastop` command in a child process, as a user would.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,4 +32,31 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** One line a `--json` command printed: a JSON object, or `{ type: 'text', text }` for any other line. */
+export interface CliLine {
+  type: string;
+  [k: string]: unknown;
+}
+
+/** Collects a child's stdout as parsed lines and its stderr as text, as they come. */
+export function followJsonLines(child: ChildProcess): { readonly lines: CliLine[]; stderr(): string } {
+  const lines: CliLine[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const text = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(text) as CliLine);
+      } catch {
+        lines.push({ type: 'text', text });
+      }
+    }
+  });
+  return { lines, stderr: () => stderr };
 }
