@@ -229,8 +229,8 @@ export class SafetyMonitor {
    * fires between two board reads acts at its own time, not at the last read's.
    */
   command(cmd: BoardCommand, at?: number): void {
+    this.timeTo(at);
     const v = this.v;
-    if (at !== undefined && at > v.now) v.now = at;
     if (cmd.kind === 'setValve') {
       if (cmd.open && !v.valve) this.opening();
       v.valve = cmd.open;
@@ -241,8 +241,8 @@ export class SafetyMonitor {
   }
 
   observe(o: Observed, at?: number): void {
+    this.timeTo(at);
     const v = this.v;
-    if (at !== undefined && at > v.now) v.now = at;
     switch (o.kind) {
       case 'breaker': {
         v.breakerEventInStep = true;
@@ -289,6 +289,15 @@ export class SafetyMonitor {
         v.exercise = null;
         break;
     }
+  }
+
+  /**
+   * A timer that fires after the step's own instant acts in a step of its own: the step before
+   * it (a read, a command) had ended when time moved on, and what the timer does is not that
+   * step's doing (a fill resumed by the level's settle timer is not the refused command's).
+   */
+  private timeTo(at: number | undefined): void {
+    if (at !== undefined && at > this.v.now) this.begin(at, [{ kind: 'time' }]);
   }
 
   /** Checks the end of the last step. */
