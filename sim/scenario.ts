@@ -5,39 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FAULT_CODES } from '../src/machine/catalogue.js';
+import { durationSchema } from '../src/board/duration.js';
 import { controllerConfigSchema } from '../src/machine/config.js';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** The longest duration anywhere in a scenario or on the command line: 30 days of virtual time. */
-export const MAX_DURATION_MS = 30 * 24 * 3_600_000;
-
-const DURATION_MESSAGE = 'a duration like "90s", "2m", "1.5h" or "250ms", or a number of milliseconds';
-
-/** "90s", "2m", "1.5h", "250ms" or a number of milliseconds, at most 30 days ("720h") in either form. */
-export const durationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  let ms: number | null = null;
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0) ms = value;
-  } else {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-    if (match) ms = Math.round(Number(match[1]) * UNITS[match[2]!]!);
-  }
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: DURATION_MESSAGE });
-    return z.NEVER;
-  }
-  if (!(ms <= MAX_DURATION_MS)) {
-    ctx.addIssue({ code: 'custom', message: `at most 30 days ("720h"): got ${String(value).slice(0, 40)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-export function parseDuration(text: string): number | null {
-  const parsed = durationSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
-  return parsed.success ? parsed.data : null;
-}
+// One duration grammar and bound for every command and file (src/board/duration.ts).
+export { durationSchema, MAX_DURATION_MS, parseDuration } from '../src/board/duration.js';
 
 const faultCode = z.enum(FAULT_CODES);
 const at = { at: durationSchema };
