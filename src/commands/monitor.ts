@@ -1,6 +1,7 @@
 /**
  * `aquastop monitor [--broker URL] [--username U --password P] [--base-topic T] [--port N]
- * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--slo 99.9]`: the uptime monitor
+ * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--slo 99.9] [--retention 720h]
+ * [--max-devices N] [--flap-changes N] [--flap-window 10m] [--flap-quiet 15m]`: the uptime monitor
  * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
  * Bad flags, an unreachable broker or a busy port: one line on stderr, exit 2.
  */
@@ -26,6 +27,11 @@ export function register(program: Command): void {
     .option('--webhook <url>', 'POST each alert as JSON to this URL')
     .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one', '1.5')
     .option('--slo <percent>', 'availability SLO target in percent', '99.9')
+    .option('--retention <duration>', 'keep events, and devices not heard from, this long (1h to 720h)', '720h')
+    .option('--max-devices <n>', 'most devices tracked; a new id beyond it replaces the healthy device heard from longest ago', '10000')
+    .option('--flap-changes <n>', 'UP/DOWN changes within --flap-window that make a device "flapping" (one alert)', '6')
+    .option('--flap-window <duration>', 'window for --flap-changes (at most 24h)', '10m')
+    .option('--flap-quiet <duration>', 'a flapping device is stable again after this long without a change (at most 24h)', '15m')
     .action(async (raw: Record<string, unknown>) => {
       const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
       const input = {
@@ -39,6 +45,11 @@ export function register(program: Command): void {
         webhookUrl: raw.webhook ?? null,
         downAfter: raw.downAfter,
         slo: raw.slo,
+        retentionMs: raw.retention,
+        maxDevices: raw.maxDevices,
+        flapChanges: raw.flapChanges,
+        flapWindowMs: raw.flapWindow,
+        flapQuietMs: raw.flapQuiet,
       };
       let options;
       try {

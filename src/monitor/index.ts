@@ -39,7 +39,17 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const config = parseMonitorOptions(raw);
   const log = new FileEventLog(config.dataDir);
   const alerts = new WebhookAlertSink({ logger, webhookUrl: config.webhookUrl });
-  const tracker = new Tracker({ clock, log, alerts, downAfter: config.downAfter, sloTarget: Number((config.slo / 100).toPrecision(12)), snapshotMs: config.snapshotMs });
+  const tracker = new Tracker({
+    clock,
+    log,
+    alerts,
+    downAfter: config.downAfter,
+    sloTarget: Number((config.slo / 100).toPrecision(12)),
+    snapshotMs: config.snapshotMs,
+    retentionMs: config.retentionMs,
+    maxDevices: config.maxDevices,
+    flap: { changes: config.flapChanges, windowMs: config.flapWindowMs, quietMs: config.flapQuietMs },
+  });
   tracker.start();
   if (log.skipped > 0) logger.warn(`skipped ${log.skipped} unreadable line(s) in ${log.path}`);
 

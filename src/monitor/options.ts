@@ -3,7 +3,11 @@
  * Bad values throw {@link MonitorError} with one line naming the flag.
  */
 import { z } from 'zod';
+import { MAX_FLAP_CHANGES } from './types.js';
+import { durationSchema } from '../board/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
+
+const HOUR_MS = 3_600_000;
 
 export const monitorOptionsSchema = z.object({
   brokerUrl: z
@@ -26,7 +30,48 @@ export const monitorOptionsSchema = z.object({
   slo: z.coerce.number({ error: '--slo must be a number' }).gt(0, '--slo must be a percentage above 0').lt(100, '--slo must be below 100 (percent)').default(99.9),
   /** Counter snapshot period, ms. */
   snapshotMs: z.number().int().nonnegative().default(1000),
+  /** How long events and silent devices are kept, ms: 1 h to 30 days (the longest duration anywhere). */
+  retentionMs: flagDuration('--retention', HOUR_MS, '1h').default(720 * HOUR_MS),
+  maxDevices: z.coerce
+    .number({ error: '--max-devices must be an integer' })
+    .int('--max-devices must be an integer')
+    .min(1, '--max-devices must be at least 1')
+    .max(1_000_000, '--max-devices must be at most 1000000')
+    .default(10_000),
+  flapChanges: z.coerce
+    .number({ error: '--flap-changes must be an integer' })
+    .int('--flap-changes must be an integer')
+    .min(2, '--flap-changes must be at least 2')
+    .max(MAX_FLAP_CHANGES, `--flap-changes must be at most ${MAX_FLAP_CHANGES}`)
+    .default(6),
+  /** Flap window and quiet period: a timer is armed for the quiet period, so at most 24 h. */
+  flapWindowMs: flagDuration('--flap-window', 1_000, '1s', 24 * HOUR_MS).default(10 * 60_000),
+  flapQuietMs: flagDuration('--flap-quiet', 1_000, '1s', 24 * HOUR_MS).default(15 * 60_000),
 });
+
+/** A duration flag in the project's grammar (src/board/duration.ts) with its own bounds; the message names the flag. */
+function flagDuration(flag: string, minMs: number, minText: string, maxMs?: number) {
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const text = String(value).slice(0, 40);
+      const r = durationSchema.safeParse(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+      if (!r.success) {
+        const why = r.error.issues[0]?.message ?? 'a duration';
+        ctx.addIssue({ code: 'custom', message: `${flag} must be ${why}${why.includes('got') ? '' : ` (got "${text}")`}` });
+        return z.NEVER;
+      }
+      if (r.data < minMs) {
+        ctx.addIssue({ code: 'custom', message: `${flag} must be at least ${minText} (got "${text}")` });
+        return z.NEVER;
+      }
+      if (maxMs !== undefined && r.data > maxMs) {
+        ctx.addIssue({ code: 'custom', message: `${flag} must be at most 24h (got "${text}")` });
+        return z.NEVER;
+      }
+      return r.data;
+    });
+}
 
 export type MonitorConfig = z.output<typeof monitorOptionsSchema>;
 export type MonitorConfigInput = z.input<typeof monitorOptionsSchema>;

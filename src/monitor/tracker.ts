@@ -10,19 +10,35 @@
  * - seq gaps within one boot count as lost heartbeats; a changed boot counts as a restart.
  * - Every change is appended to the log before anything else happens (alert, figures), with the
  *   device's counters in the same write, so a crash right after an event loses nothing of it.
- * - Counters of devices that sent heartbeats are snapshotted every `snapshotMs`; superseded
- *   snapshots are compacted away at start and whenever enough have piled up (compaction.ts).
+ * - Counters of devices that sent heartbeats are snapshotted every `snapshotMs`.
+ * - Nothing grows without bound (README "Limits"):
+ *   - every line written that a later one supersedes (any counters line after the first of its
+ *     device, everything about a forgotten device) is counted; once the superseded lines are
+ *     at least `compactAfter` and at least the live ones, the log is compacted (compaction.ts),
+ *     so the file stays within about twice its live content;
+ *   - events older than `retentionMs` are folded away at compaction (at start, and at the
+ *     hourly housekeeping once the oldest event on disk is a thirtieth of the retention past it);
+ *   - a device not heard from (no message of any kind) for `retentionMs` is forgotten;
+ *   - at most `maxDevices` are tracked: a new id beyond that takes the place of the healthy
+ *     device heard from longest ago; when every tracked device is DOWN, faulted, flapping or has
+ *     an open alert, the new id is refused (its messages counted and ignored) instead. One
+ *     "device-cap" alert when the cap is reached; again only after the count fell below 90 %.
  * - DOWN/UP and fault raised/cleared alerts are sent once per incident, also across restarts
- *   (the last alerted status and fault are in the log; the rules are in incidents.ts).
+ *   (the last alerted status and fault are in the log; the rules are in incidents.ts); a
+ *   flapping device's UP/DOWN alerts are damped to one "flapping" alert (incidents.ts).
  * - `start()` replays the log; `stop()` snapshots counters and records the stop.
  */
 import type { Clock } from '../board/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
-import { compactEntries, compactionSaving } from './compaction.js';
+import { compactLog } from './compaction.js';
 import { DeviceRecord } from './device.js';
-import { faultChange, statusChange } from './incidents.js';
+import { DEFAULT_FLAP_POLICY, faultChange, flapEnd, statusChange, type Decision, type FlapPolicy } from './incidents.js';
 import type { EventLog } from './event-log.js';
+import { emptyReplay, replayInto } from './replay.js';
 import type { Alert, DeviceReport, FaultCode, HistoryItem, LogEntry } from './types.js';
+
+export const DEFAULT_RETENTION_MS = 30 * 24 * 3_600_000;
+export const DEFAULT_MAX_DEVICES = 10_000;
 
 export interface AlertSink {
   send(alert: Alert): void;
@@ -38,8 +54,27 @@ export interface TrackerOptions {
   readonly sloTarget?: number;
   /** How often counters are snapshotted to the log, ms (default 1000; 0 = only at stop). */
   readonly snapshotMs?: number;
-  /** Compact the log once this many counter snapshots were appended (default: max(10 000, 10 x devices)). */
+  /** Compact the log once this many superseded lines were written, and at least as many as live ones (default 10 000). */
   readonly compactAfter?: number;
+  /** Events older than this are dropped at compaction; devices not heard from for this long are forgotten (default 30 days). */
+  readonly retentionMs?: number;
+  /** Most devices tracked at once (default 10 000). */
+  readonly maxDevices?: number;
+  /** When a device is flapping (default 6 UP/DOWN changes in 10 min, stable after 15 quiet min). */
+  readonly flap?: FlapPolicy;
+  /** How often stale devices are forgotten and expired history compacted, ms (default 1 h). */
+  readonly housekeepingMs?: number;
+}
+
+/** What the tracker did to stay bounded (metrics). */
+export interface BoundsStats {
+  /** Devices forgotten after the retention without a message. */
+  forgotten: number;
+  /** Healthy devices dropped to make room for a new id at the cap. */
+  evicted: number;
+  /** Messages ignored because their new id found the cap full of devices with open incidents. */
+  refused: number;
+  compactions: number;
 }
 
 type Heartbeat = PayloadOf<'heartbeat'>;
@@ -54,9 +89,19 @@ export class Tracker {
   private readonly snapshotMs: number;
   private snapshotTimer: unknown = null;
   private running = false;
-  private readonly compactAfter: number | undefined;
-  /** Counter snapshots appended since the last compaction. */
-  private countersSinceCompaction = 0;
+  private readonly compactAfter: number;
+  readonly retentionMs: number;
+  readonly maxDevices: number;
+  readonly flap: FlapPolicy;
+  private readonly housekeepingMs: number;
+  private housekeepingTimer: unknown = null;
+  /** Lines in the log, and how many of them a later line supersedes. */
+  private linesOnDisk = 0;
+  private superseded = 0;
+  /** Time of the oldest event (not counters or baseline) in the log, null if none. */
+  private oldestEventAt: number | null = null;
+  private capReached = false;
+  readonly bounds: BoundsStats = { forgotten: 0, evicted: 0, refused: 0, compactions: 0 };
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
@@ -65,31 +110,45 @@ export class Tracker {
     this.downAfter = options.downAfter ?? 1.5;
     this.sloTarget = options.sloTarget ?? 0.999;
     this.snapshotMs = options.snapshotMs ?? 1000;
-    this.compactAfter = options.compactAfter;
+    this.compactAfter = options.compactAfter ?? 10_000;
+    this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.maxDevices = options.maxDevices ?? DEFAULT_MAX_DEVICES;
+    this.flap = options.flap ?? DEFAULT_FLAP_POLICY;
+    this.housekeepingMs = options.housekeepingMs ?? 3_600_000;
   }
 
   /** Replays the history, records this start and arms the DOWN deadlines of known devices. */
   start(): void {
-    let lastT: number | null = null;
-    let open = false;
     const recorded = this.log.replay();
-    for (const e of recorded) {
-      if (e.type === 'start' || e.type === 'stop') {
-        // A run that ended without "stop" (crash) ended at its last line.
-        if (e.type === 'start' && open && lastT !== null) this.allUnknown(lastT);
-        if (e.type === 'stop') this.allUnknown(e.t);
-        open = e.type === 'start';
-      } else {
-        this.device(e.id).apply(e);
+    const state = replayInto(emptyReplay(this.devices), recorded);
+    if (state.open && state.lastT !== null) this.allUnknown(state.lastT);
+    this.capReached = state.capReached;
+    const now = this.clock.now();
+    const stale: LogEntry[] = [];
+    for (const d of [...this.devices.values()]) {
+      d.lastHeard ??= now; // a log from before retention: count from this start
+      if (this.isStale(d, now)) {
+        stale.push(this.forgetEntry(d, now, `not heard from for ${this.retentionMs / 3_600_000} h (retention)`));
+        this.devices.delete(d.id);
+        this.bounds.forgotten++;
       }
-      lastT = lastT === null ? e.t : Math.max(lastT, e.t);
     }
-    if (open && lastT !== null) this.allUnknown(lastT);
-    if (compactionSaving(recorded) > 0) this.log.rewrite(compactEntries(recorded, { liveRun: false }));
+    this.log.append(stale);
+    recorded.push(...stale);
+    const compacted = compactLog(recorded, { liveRun: false, now, retentionMs: this.retentionMs });
+    if (compacted.worthIt) {
+      this.log.rewrite(compacted.entries);
+      this.bounds.compactions++;
+    }
+    this.counted(compacted.worthIt ? compacted.entries : recorded);
     this.running = true;
-    this.log.append({ type: 'start', t: this.clock.now() });
-    for (const d of this.devices.values()) this.arm(d);
+    this.write({ type: 'start', t: now });
+    for (const d of this.devices.values()) {
+      this.arm(d);
+      if (d.flapping) this.armFlap(d, Math.max(0, (d.changes.at(-1) ?? now) + this.flap.quietMs - now));
+    }
     this.scheduleSnapshot();
+    this.scheduleHousekeeping();
   }
 
   /** Snapshots counters, records the stop, cancels timers. */
@@ -98,17 +157,21 @@ export class Tracker {
     this.running = false;
     if (this.snapshotTimer !== null) this.clock.clearTimeout(this.snapshotTimer);
     this.snapshotTimer = null;
+    if (this.housekeepingTimer !== null) this.clock.clearTimeout(this.housekeepingTimer);
+    this.housekeepingTimer = null;
     this.snapshot(true);
     const now = this.clock.now();
-    this.log.append({ type: 'stop', t: now });
+    this.write({ type: 'stop', t: now });
     for (const d of this.devices.values()) {
       this.disarm(d);
+      this.disarmFlap(d);
       d.timeline.record(now, 'unknown');
     }
   }
 
   onHeartbeat(id: string, hb: Heartbeat): void {
-    const d = this.device(id);
+    const d = this.admit(id);
+    if (!d) return;
     const now = this.clock.now();
     if (d.boot !== null && hb.boot !== d.boot) {
       this.commit(d, { type: 'restart', t: now, id, boot: hb.boot });
@@ -130,7 +193,8 @@ export class Tracker {
   }
 
   onAvailability(id: string, payload: PayloadOf<'availability'>): void {
-    const d = this.device(id);
+    const d = this.admit(id);
+    if (!d) return;
     if (payload.state === 'offline') {
       this.disarm(d);
       this.setStatus(d, 'down', 'availability offline');
@@ -147,7 +211,8 @@ export class Tracker {
   }
 
   onState(id: string, s: PayloadOf<'state'>): void {
-    const d = this.device(id);
+    const d = this.admit(id);
+    if (!d) return;
     if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
     d.breaker = s.breaker;
     d.state = s.state;
@@ -155,7 +220,8 @@ export class Tracker {
   }
 
   onFault(id: string, f: PayloadOf<'fault'>): void {
-    const d = this.device(id);
+    const d = this.admit(id);
+    if (!d) return;
     if (f.event === 'raised') this.reportFault(d, f.code, f.ts);
     else if (d.activeFault === f.code) this.reportFault(d, null, f.ts);
   }
@@ -198,6 +264,16 @@ export class Tracker {
     return out;
   }
 
+  /** Devices tracked now. */
+  get size(): number {
+    return this.devices.size;
+  }
+
+  /** Lines in the log and how many of them are superseded (compaction drops those). */
+  diskLines(): { lines: number; superseded: number } {
+    return { lines: this.linesOnDisk, superseded: this.superseded };
+  }
+
   /** Appends counters of devices that changed (all when `all`) in one write. */
   snapshot(all = false): void {
     const now = this.clock.now();
@@ -207,22 +283,134 @@ export class Tracker {
       d.dirty = false;
       entries.push(d.counters(now));
     }
-    this.log.append(entries);
-    this.countersSinceCompaction += entries.length;
-    if (this.countersSinceCompaction >= (this.compactAfter ?? Math.max(10_000, 10 * this.devices.size))) {
-      this.countersSinceCompaction = 0;
-      // The current run is still open in the log (stop() appends its "stop" after this).
-      this.log.rewrite(compactEntries(this.log.replay(), { liveRun: true }));
+    this.write(entries);
+  }
+
+  /** Forgets stale devices, compacts history past the retention, closes a cap episode; runs every `housekeepingMs`. */
+  housekeeping(): void {
+    const now = this.clock.now();
+    for (const d of [...this.devices.values()]) {
+      if (this.isStale(d, now)) this.forget(d, `not heard from for ${this.retentionMs / 3_600_000} h (retention)`);
+    }
+    this.checkCapCleared();
+    if (this.oldestEventAt !== null && this.oldestEventAt < now - this.retentionMs - this.retentionMs / 30) this.compact();
+  }
+
+  /** Rewrites the log without what is superseded or past the retention. */
+  compact(): void {
+    // The current run is still open in the log (stop() appends its "stop" after this).
+    const { entries } = compactLog(this.log.replay(), { liveRun: this.running, now: this.clock.now(), retentionMs: this.retentionMs });
+    this.log.rewrite(entries);
+    this.bounds.compactions++;
+    this.counted(entries);
+  }
+
+  /** Writes entries to the log, counts what they supersede, and compacts when half the log is superseded. */
+  private write(entries: LogEntry | readonly LogEntry[]): void {
+    const list = Array.isArray(entries) ? (entries as readonly LogEntry[]) : [entries as LogEntry];
+    if (list.length === 0) return;
+    this.log.append(list);
+    this.count(list);
+    if (this.superseded >= Math.max(this.compactAfter, this.linesOnDisk - this.superseded)) this.compact();
+  }
+
+  /** Resets the line counts to what `entries` (the whole log) holds. */
+  private counted(entries: readonly LogEntry[]): void {
+    this.linesOnDisk = 0;
+    this.superseded = 0;
+    this.oldestEventAt = null;
+    for (const d of this.devices.values()) {
+      d.linesOnDisk = 0;
+      d.countersOnDisk = false;
+    }
+    this.count(entries);
+  }
+
+  private count(entries: readonly LogEntry[]): void {
+    this.linesOnDisk += entries.length;
+    for (const e of entries) {
+      if (e.type === 'cap') this.superseded++; // only the last one counts; roughly one per episode
+      if (!('id' in e)) continue;
+      const d = this.devices.get(e.id);
+      if (d) d.linesOnDisk++;
+      if (e.type === 'counters' && d) {
+        if (d.countersOnDisk) this.superseded++;
+        d.countersOnDisk = true;
+      } else if (e.type !== 'baseline' && e.type !== 'counters' && e.type !== 'forget') {
+        this.oldestEventAt = this.oldestEventAt === null ? e.t : Math.min(this.oldestEventAt, e.t);
+      }
     }
   }
 
-  private device(id: string): DeviceRecord {
+  private isStale(d: DeviceRecord, now: number): boolean {
+    return d.lastHeard !== null && d.lastHeard <= now - this.retentionMs;
+  }
+
+  private forgetEntry(d: DeviceRecord, t: number, reason: string): LogEntry {
+    this.superseded += d.linesOnDisk + 1;
+    return { type: 'forget', t, id: d.id, reason };
+  }
+
+  /** Drops a device from memory now and from the log at the next compaction. */
+  private forget(d: DeviceRecord, reason: string): void {
+    this.disarm(d);
+    this.disarmFlap(d);
+    const entry = this.forgetEntry(d, this.clock.now(), reason);
+    this.devices.delete(d.id);
+    if (reason.startsWith('evicted')) this.bounds.evicted++;
+    else this.bounds.forgotten++;
+    this.write(entry);
+  }
+
+  /**
+   * The record of `id`, created if there is room (see the cap policy in the header); null when
+   * the id is refused.
+   */
+  private admit(id: string): DeviceRecord | null {
+    const now = this.clock.now();
     let d = this.devices.get(id);
+    if (!d && this.devices.size >= this.maxDevices) {
+      const victim = this.evictable();
+      if (!victim) {
+        this.bounds.refused++;
+        this.capAlert(id, now, `tracking ${this.devices.size} devices, the cap (--max-devices ${this.maxDevices}), all DOWN or with an open incident: new ids are refused`);
+        return null;
+      }
+      this.forget(victim, `evicted: the device cap (${this.maxDevices}) was full when ${id} appeared`);
+    }
     if (!d) {
       d = new DeviceRecord(id);
       this.devices.set(id, d);
+      if (this.devices.size >= this.maxDevices) {
+        this.capAlert(id, now, `tracking ${this.devices.size} devices, the cap (--max-devices ${this.maxDevices}): each new id now takes the place of the healthy device heard from longest ago`);
+      }
     }
+    d.heard(now);
+    d.dirty = true;
     return d;
+  }
+
+  /** The healthy device heard from longest ago, or null when none is healthy. */
+  private evictable(): DeviceRecord | null {
+    let best: DeviceRecord | null = null;
+    for (const d of this.devices.values()) {
+      if (!d.isHealthy()) continue;
+      if (best === null || (d.lastHeard ?? -Infinity) < (best.lastHeard ?? -Infinity)) best = d;
+    }
+    return best;
+  }
+
+  private capAlert(id: string, t: number, reason: string): void {
+    if (this.capReached) return;
+    this.capReached = true;
+    this.write({ type: 'cap', t, event: 'reached' });
+    this.alert({ kind: 'device-cap', device: id, code: null, reason, at: new Date(t).toISOString() });
+  }
+
+  private checkCapCleared(): void {
+    if (!this.capReached || this.devices.size >= this.maxDevices * 0.9) return;
+    this.capReached = false;
+    this.write({ type: 'cap', t: this.clock.now(), event: 'cleared' });
   }
 
   /**
@@ -232,14 +420,35 @@ export class Tracker {
   private commit(d: DeviceRecord, ...entries: LogEntry[]): void {
     if (entries.length === 0) return;
     for (const e of entries) d.apply(e);
-    this.log.append([...entries, d.counters(this.clock.now())]);
+    d.dirty = false;
+    this.write([...entries, d.counters(this.clock.now())]);
+  }
+
+  private decide(d: DeviceRecord, { entries, alerts }: Decision): void {
+    this.commit(d, ...entries);
+    for (const a of alerts) this.alert(a);
   }
 
   private setStatus(d: DeviceRecord, status: 'up' | 'down' | 'unknown', reason: string): void {
     if (d.timeline.status === status) return;
-    const { entries, alerts } = statusChange(d, status, reason, this.clock.now());
-    this.commit(d, ...entries);
-    for (const a of alerts) this.alert(a);
+    const changed = status !== 'unknown' && d.lastKnown !== null && d.lastKnown !== status;
+    this.decide(d, statusChange(d, status, reason, this.clock.now(), this.flap));
+    // Each change of a flapping device restarts its quiet period.
+    if (d.flapping && (changed || d.flapTimer === null)) this.armFlap(d, this.flap.quietMs);
+  }
+
+  private armFlap(d: DeviceRecord, ms: number): void {
+    this.disarmFlap(d);
+    if (!this.running) return;
+    d.flapTimer = this.clock.setTimeout(() => {
+      d.flapTimer = null;
+      if (d.flapping && this.devices.get(d.id) === d) this.decide(d, flapEnd(d, this.clock.now(), this.flap));
+    }, ms);
+  }
+
+  private disarmFlap(d: DeviceRecord): void {
+    if (d.flapTimer !== null) this.clock.clearTimeout(d.flapTimer);
+    d.flapTimer = null;
   }
 
   /**
@@ -257,9 +466,7 @@ export class Tracker {
 
   private setFault(d: DeviceRecord, code: FaultCode | null): void {
     if (d.activeFault === code) return;
-    const { entries, alerts } = faultChange(d, code, this.clock.now());
-    this.commit(d, ...entries);
-    for (const a of alerts) this.alert(a);
+    this.decide(d, faultChange(d, code, this.clock.now()));
   }
 
   private alert(a: Alert): void {
@@ -286,6 +493,14 @@ export class Tracker {
 
   private allUnknown(t: number): void {
     for (const d of this.devices.values()) d.timeline.record(t, 'unknown');
+  }
+
+  private scheduleHousekeeping(): void {
+    if (this.housekeepingMs <= 0 || !this.running) return;
+    this.housekeepingTimer = this.clock.setTimeout(() => {
+      this.housekeeping();
+      this.scheduleHousekeeping();
+    }, this.housekeepingMs);
   }
 
   private scheduleSnapshot(): void {

@@ -11,6 +11,11 @@ export type DeviceStatus = 'up' | 'down' | 'unknown';
 
 const faultCode = z.enum(FAULT_CODES);
 const t = z.number().finite();
+const status = z.enum(['up', 'down', 'unknown']);
+/** Alert kinds; `device-cap` names the new id that met the cap. */
+export const ALERT_KINDS = ['down', 'up', 'fault-raised', 'fault-cleared', 'flapping', 'flapping-ended', 'device-cap'] as const;
+/** Most recent UP/DOWN change times kept per device (the largest `--flap-changes`). */
+export const MAX_FLAP_CHANGES = 100;
 
 /**
  * One line of the append-only event log (JSON lines). Written BEFORE the monitor acts on it,
@@ -22,19 +27,26 @@ const t = z.number().finite();
  * - fault: a device's active fault changed (raised / cleared);
  * - restart: a device's boot counter changed;
  * - alert: an alert was decided (deduplication survives restarts);
- * - counters: periodic snapshot of heartbeat counters and last-seen facts (and at stop).
+ * - counters: periodic snapshot of heartbeat counters and last-seen facts (and at stop);
+ *   `heard` is the last time anything came from the device (retention forgets by it);
+ * - flap: the device entered (start) or left (end) the flapping state (alerts.md in README);
+ * - forget: the device was dropped (not heard for the retention time, or evicted at the device
+ *   cap): replay drops what came before it about that id;
+ * - baseline: what compaction keeps of a device's history older than the retention: its state
+ *   at the cut-off (status, fault, alert and flapping state, totals), never an event itself;
+ * - cap: the device cap was reached / room came back (one alert per episode, across restarts).
  */
 export const logEntrySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), t }),
   z.object({ type: z.literal('stop'), t }),
-  z.object({ type: z.literal('status'), t, id: z.string(), status: z.enum(['up', 'down', 'unknown']), reason: z.string() }),
+  z.object({ type: z.literal('status'), t, id: z.string(), status, reason: z.string() }),
   z.object({ type: z.literal('fault'), t, id: z.string(), event: z.enum(['raised', 'cleared']), code: faultCode }),
   z.object({ type: z.literal('restart'), t, id: z.string(), boot: z.number().int() }),
   z.object({
     type: z.literal('alert'),
     t,
     id: z.string(),
-    kind: z.enum(['down', 'up', 'fault-raised', 'fault-cleared']),
+    kind: z.enum(ALERT_KINDS),
     code: faultCode.nullable(),
     reason: z.string(),
   }),
@@ -49,7 +61,27 @@ export const logEntrySchema = z.discriminatedUnion('type', [
     boot: z.number().int().nullable(),
     breaker: z.string().nullable(),
     state: z.string().nullable(),
+    /** Optional: logs written before retention existed lack it (lastSeen stands in). */
+    heard: t.optional(),
   }),
+  z.object({ type: z.literal('flap'), t, id: z.string(), event: z.enum(['start', 'end']) }),
+  z.object({ type: z.literal('forget'), t, id: z.string(), reason: z.string() }),
+  z.object({
+    type: z.literal('baseline'),
+    t,
+    id: z.string(),
+    status,
+    lastKnown: z.enum(['up', 'down']).nullable(),
+    activeFault: faultCode.nullable(),
+    alertedStatus: z.enum(['up', 'down']).nullable(),
+    alertedFault: faultCode.nullable(),
+    flapping: z.boolean(),
+    changes: z.array(t).max(MAX_FLAP_CHANGES),
+    restarts: z.number().int().nonnegative(),
+    faults: z.partialRecord(faultCode, z.number().int().nonnegative()),
+    heard: t,
+  }),
+  z.object({ type: z.literal('cap'), t, event: z.enum(['reached', 'cleared']) }),
 ]);
 
 export type LogEntry = z.output<typeof logEntrySchema>;
@@ -88,6 +120,8 @@ export interface DeviceReport {
   readonly heartbeatsLost: number;
   readonly restarts: number;
   readonly activeFault: FaultCode | null;
+  /** Changed UP/DOWN often enough to be "flapping": its UP/DOWN alerts wait for a quiet period. */
+  readonly flapping: boolean;
   readonly breaker: string | null;
   readonly state: string | null;
 }
@@ -95,6 +129,6 @@ export interface DeviceReport {
 /** One item of GET /api/devices/:id/history. */
 export interface HistoryItem {
   readonly at: string;
-  readonly type: 'status' | 'fault' | 'restart' | 'alert';
+  readonly type: 'status' | 'fault' | 'restart' | 'alert' | 'flap';
   readonly [key: string]: unknown;
 }
