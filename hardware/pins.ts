@@ -23,6 +23,8 @@ export const pinsSchema = z.object({
       edge: z.literal('FALLING'),
       pulsesPerLitre: z.number().positive(),
     }),
+    /** Normally-closed contact on the hose's safety valve to GND, read with the pin's pull-up: HIGH = blown (or a broken wire). */
+    hoseFuse: z.object({ pin: pinNo, mode: z.literal('INPUT_PULLUP'), contact: z.literal('NC') }),
     valve: z.object({ pin: pinNo, mode: z.literal('OUTPUT'), activeHigh: z.literal(true), normallyClosed: z.literal(true) }),
     drainPump: z.object({ pin: pinNo, mode: z.literal('OUTPUT'), activeHigh: z.literal(true) }),
     statusLed: z.object({ pin: pinNo, mode: z.literal('OUTPUT') }),
@@ -50,6 +52,7 @@ export const pinsSchema = z.object({
   safety: z.object({
     wetDebounceMs: z.number().int().min(100).max(60_000),
     wireFaultDebounceMs: z.number().int().min(10).max(10_000),
+    hoseFuseDebounceMs: z.number().int().min(10).max(10_000),
     linkTimeoutMs: z.number().int().min(500).max(60_000),
     statusPeriodMs: z.number().int().min(50).max(1_000),
     watchdogMs: z.union([z.literal(250), z.literal(500), z.literal(1000), z.literal(2000)]),

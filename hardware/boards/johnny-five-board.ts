@@ -16,6 +16,8 @@
  *   `open()` energises the coil (HIGH, valve open) and `close()` releases it (LOW, valve closed).
  *   The drain-pump relay module is type NO (`close()` = HIGH = pump on). Both are released
  *   right after `ready`.
+ * - STATUS becomes the inputs: float, level, flow pulses and `hoseFuseBlown` (the hose-fuse
+ *   contact on its pin, or the board's latch for it; the controller raises iH0 from it).
  * - Firmware reports become BoardReports: link lost / restored (iC0), local trip (latch),
  *   a board restart (warning), port errors ('error', which the runtime treats as unsafe).
  * - The host notices a dead line itself: no STATUS report for the firmware's link timeout (2 s,
@@ -111,7 +113,11 @@ export class JohnnyFiveBoard implements Board {
   private ownPort: SerialPort | null = null;
   private valveRelay: five.Relay | null = null;
   private pumpRelay: five.Relay | null = null;
-  private inputs: { float: BoardInputs['float']; flowPulses: number; tubLevelL: number | null } = { float: 'open', flowPulses: 0, tubLevelL: null };
+  private inputs: { float: BoardInputs['float']; flowPulses: number; tubLevelL: number | null; hoseFuseBlown?: boolean } = {
+    float: 'open',
+    flowPulses: 0,
+    tubLevelL: null,
+  };
   private lastRawPulses: number | null = null;
   private valveWanted = false;
   private pumpWanted = false;
@@ -467,7 +473,7 @@ export class JohnnyFiveBoard implements Board {
     // Pulse counter: the board's restarts from zero after a reset; ours stays monotonic.
     const delta = this.lastRawPulses === null ? 0 : s.pulses >= this.lastRawPulses ? s.pulses - this.lastRawPulses : s.pulses;
     this.lastRawPulses = s.pulses;
-    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL };
+    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL, hoseFuseBlown: s.hoseFuseBlown };
     if (s.linkLost && !this.linkLost) {
       this.linkLost = true;
       this.report({ type: 'linkLost' });

@@ -34,7 +34,11 @@ export type SelfTestName = (typeof SELF_TESTS)[number];
 const TRIP_REASONS = [
   'none', 'float wet', 'float wire fault', 'EEPROM record invalid at boot',
   ...SELF_TESTS.map((t) => `self-test failed: ${t}` as const),
+  'hose safety valve blown',
 ] as const;
+/** STATUS byte 2 values: 4-9 the self-tests in SELF_TESTS order, 10 the hose fuse. */
+const TRIP_SELFTEST_FIRST = 4;
+export const TRIP_HOSE = 10;
 export type TripReason = (typeof TRIP_REASONS)[number];
 
 export interface SafetyStatus {
@@ -49,6 +53,12 @@ export interface SafetyStatus {
   readonly tripReason: TripReason;
   /** The self-test whose failure latched the board (service only), or null. */
   readonly selfTest: SelfTestName | null;
+  /**
+   * The hose's safety valve has blown: its contact (pins.json `hoseFuse`) read open for the
+   * debounce time, now (STATUS byte 15) or when the board latched for it (trip reason 10), which
+   * outlives a contact that closes again and a power cycle.
+   */
+  readonly hoseFuseBlown: boolean;
   /** Flow pulses since the board booted (32-bit counter). */
   readonly pulses: number;
   readonly levelAdc: number;
@@ -60,9 +70,9 @@ export interface SafetyStatus {
 }
 
 const sevenBit = z.array(z.number().int().min(0).max(0x7f));
-const statusBody = sevenBit.length(15);
+const statusBody = sevenBit.length(16);
 
-/** Decodes a STATUS report's 15 data bytes (after the id); null if the frame is malformed. */
+/** Decodes a STATUS report's 16 data bytes (after the id); null if the frame is malformed. */
 export function decodeStatus(data: readonly number[], map: PinMap = pins): SafetyStatus | null {
   const parsed = statusBody.safeParse(data);
   if (!parsed.success) return null;
@@ -85,7 +95,8 @@ export function decodeStatus(data: readonly number[], map: PinMap = pins): Safet
     pumpForced: (flags & 0x40) !== 0,
     float,
     tripReason: reason,
-    selfTest: b(2) >= 4 ? SELF_TESTS[b(2) - 4]! : null,
+    selfTest: SELF_TESTS[b(2) - TRIP_SELFTEST_FIRST] ?? null,
+    hoseFuseBlown: (b(15) & 0x01) !== 0 || b(2) === TRIP_HOSE,
     pulses: (b(3) | (b(4) << 7) | (b(5) << 14) | (b(6) << 21)) + (b(7) & 0x0f) * 2 ** 28,
     levelAdc,
     tubLevelL: levelLitresFromAdc(levelAdc, map),
@@ -120,7 +131,7 @@ export function decodeSafetyVersion(data: readonly number[]): SafetyVersion | nu
 
 export const RESULT_CODES: Record<number, string> = {
   0: 'ok', 1: 'refused: float wet', 2: 'refused: float wire fault', 3: 'refused: bad key',
-  4: 'refused: a self-test failed (service only)',
+  4: 'refused: a self-test failed (service only)', 5: 'refused: the hose safety valve reads blown (replace the hose)',
 };
 
 export function describeResetCause(mcusr: number): string {

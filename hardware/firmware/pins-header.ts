@@ -18,6 +18,7 @@ export function generatePinsHeader(map: PinMap): string {
   const defs: Array<[string, string | number]> = [
     ['AQ_BAUD', `${map.baud}UL`],
     ['AQ_PIN_FLOW', p.flowMeter.pin],
+    ['AQ_PIN_HOSE', p.hoseFuse.pin],
     ['AQ_PIN_VALVE', p.valve.pin],
     ['AQ_PIN_PUMP', p.drainPump.pin],
     ['AQ_PIN_LED', p.statusLed.pin],
@@ -29,6 +30,7 @@ export function generatePinsHeader(map: PinMap): string {
     ['AQ_FLOAT_DRY_MAX', f.dryMax],
     ['AQ_WET_DEBOUNCE_MS', `${s.wetDebounceMs}UL`],
     ['AQ_WIRE_FAULT_DEBOUNCE_MS', `${s.wireFaultDebounceMs}UL`],
+    ['AQ_HOSE_DEBOUNCE_MS', `${s.hoseFuseDebounceMs}UL`],
     ['AQ_LINK_TIMEOUT_MS', `${s.linkTimeoutMs}UL`],
     ['AQ_STATUS_PERIOD_MS', `${s.statusPeriodMs}UL`],
     ['AQ_WATCHDOG_MS', `${s.watchdogMs}UL`],

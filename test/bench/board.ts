@@ -80,6 +80,7 @@ async function firmwareMutants(): Promise<FirmwareMutantsBench> {
 
 function emulatedMHz(hexPath: string, modelSleep: boolean): { mhz: number; sleepFraction: number } {
   const uno = new EmulatedUno({ program: loadHexProgram(hexPath), modelSleep });
+  uno.setDigitalInput(pins.pins.hoseFuse.pin, false); // the hose-fuse contact closed (or the jumper to GND)
   uno.setAnalogVolts(pins.pins.float.analogChannel, floatVolts('dry'));
   uno.setAnalogVolts(pins.pins.tubLevel.analogChannel, levelVolts(2));
   uno.runMs(300); // boot, and let the JIT settle
@@ -105,6 +106,7 @@ async function johnnyFiveReady(hexPath: string): Promise<{ wallMs: number; emula
 function floatToValveUs(hexPath: string, phaseUs: number): number {
   const { valve, float, tubLevel } = pins.pins;
   const uno = new EmulatedUno({ program: loadHexProgram(hexPath) });
+  uno.setDigitalInput(pins.pins.hoseFuse.pin, false); // the hose-fuse contact closed (or the jumper to GND)
   uno.setAnalogVolts(float.analogChannel, floatVolts('dry'));
   uno.setAnalogVolts(tubLevel.analogChannel, levelVolts(2));
   uno.runMs(150); // start-up self-tests included

@@ -38,13 +38,7 @@ export const CAP_MS = process.env.AQUASTOP_DIFFERENTIAL === 'full' ? Infinity : 
  * remove the entry).
  */
 export const KNOWN_DIFFERENCES: Readonly<Record<string, { readonly why: string; readonly simulated: string; readonly emulated: string }>> = {
-  'hose-fuse': {
-    why:
-      'our board has no input for the hose safety valve (nothing in hardware/pins.json, no STATUS field), so the emulated board ' +
-      'never reports hoseFuseBlown and iH0 is never raised there; the simulated board reads it from the physics',
-    simulated: 'fault raised iH0',
-    emulated: 'fault raised i30',
-  },
+  // None at present. (hose-fuse was one until the board got its hose-fuse input, D4 in hardware/pins.json.)
 };
 
 /** What a scenario is expected to cost, for balancing the shards: a long one runs past CAP_MS when its events do. */

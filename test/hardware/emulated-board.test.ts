@@ -93,6 +93,25 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('emulated board 
     expect(r.plant.valve).toBe(false);
   }, T);
 
+  it('reads a blown hose fuse through its pin: the board latches the valve closed and the driver reports hoseFuseBlown, also after the contact closes again', async () => {
+    rig = await openRig();
+    rig.board.setValve(true);
+    await rig.advance(300);
+    expect(rig.plant.valve).toBe(true);
+    expect(rig.board.read().hoseFuseBlown).toBe(false);
+    rig.plant.hoseFuseBlown = true;
+    const r = rig;
+    const ms = await r.until(() => r.board.read().hoseFuseBlown === true, 1_000, 'hoseFuseBlown read');
+    expect(ms).toBeLessThan(pins.safety.hoseFuseDebounceMs + 100);
+    expect(r.plant.valve).toBe(false);
+    expect(r.driver.lastStatus).toMatchObject({ latched: true, tripReason: 'hose safety valve blown' });
+    r.plant.hoseFuseBlown = false; // a contact that closes again: the latch still says blown
+    r.board.setValve(true);
+    await r.advance(500);
+    expect(r.board.read().hoseFuseBlown).toBe(true);
+    expect(r.plant.valve).toBe(false);
+  }, T);
+
   it('recovers from a hung firmware: the watchdog resets the chip, the driver warns and re-arms', async () => {
     rig = await openRig();
     rig.board.setValve(true);

@@ -26,8 +26,8 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('emulated Uno po
   it('reads an undriven INPUT_PULLUP pin HIGH and an undriven plain input LOW', () => {
     expect(uno.pinState(2)).toBe(PinState.InputPullUp); // the firmware's flow-meter input
     expect(uno.cpu.data[PIND]! & 0x04).toBe(0x04);
-    expect(uno.pinState(4)).toBe(PinState.Input);
-    expect(uno.cpu.data[PIND]! & 0x10).toBe(0);
+    expect(uno.pinState(5)).toBe(PinState.Input); // a free pin, INPUT after the firmware's reset
+    expect(uno.cpu.data[PIND]! & 0x20).toBe(0);
   });
 
   it('reads a pulled-up pin LOW while something drives it low, and HIGH again once released', () => {
@@ -101,17 +101,23 @@ describe('endpoint serialport binding', () => {
 });
 
 describe('STATUS decoder', () => {
-  const good = [0x15, 0x00, 0x00, 0x05, 0x01, 0, 0, 0, 0x66, 0x02, 0x00, 0x04, 0x01, 0x07, 0x00];
+  const good = [0x15, 0x00, 0x00, 0x05, 0x01, 0, 0, 0, 0x66, 0x02, 0x00, 0x04, 0x01, 0x07, 0x00, 0x00];
 
   it('decodes flags, float, pulses and the level in litres', () => {
     const s = decodeStatus(good)!;
-    expect(s).toMatchObject({ valveOutput: true, latched: true, armed: true, linkLost: false, float: 'dry', pulses: 133, seq: 7 });
+    expect(s).toMatchObject({ valveOutput: true, latched: true, armed: true, linkLost: false, float: 'dry', pulses: 133, seq: 7, hoseFuseBlown: false });
     expect(s.levelAdc).toBe(0x66 | (0x02 << 7));
     expect(s.tubLevelL).not.toBeNull();
   });
 
+  it('reads the hose fuse blown from the input bit (byte 15) or from the hose latch (trip reason 10)', () => {
+    expect(decodeStatus(good.map((b, i) => (i === 15 ? 0x01 : b)))?.hoseFuseBlown).toBe(true);
+    expect(decodeStatus(good.map((b, i) => (i === 2 ? 10 : b)))?.hoseFuseBlown).toBe(true);
+    expect(decodeStatus(good.map((b, i) => (i === 15 ? 0x02 : b)))?.hoseFuseBlown).toBe(false);
+  });
+
   it('refuses short, long, 8-bit and out-of-range frames instead of guessing', () => {
-    expect(decodeStatus(good.slice(0, 14))).toBeNull();
+    expect(decodeStatus(good.slice(0, 15))).toBeNull();
     expect(decodeStatus([...good, 0])).toBeNull();
     expect(decodeStatus(good.map((b, i) => (i === 3 ? 0x80 : b)))).toBeNull();
     expect(decodeStatus(good.map((b, i) => (i === 1 ? 0x03 : b)))).toBeNull();

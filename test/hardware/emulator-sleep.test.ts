@@ -126,6 +126,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('our firmware id
 
   function bootedUno(): EmulatedUno {
     const uno = new EmulatedUno({ program: loadHexProgram(hex) });
+    uno.setDigitalInput(pins.pins.hoseFuse.pin, false); // the hose-fuse contact closed (or the jumper to GND)
     uno.setAnalogVolts(pins.pins.float.analogChannel, floatVolts('dry'));
     uno.setAnalogVolts(pins.pins.tubLevel.analogChannel, levelVolts(2));
     uno.runMs(150); // start-up self-tests included

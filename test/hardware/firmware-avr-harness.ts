@@ -26,11 +26,14 @@ const SRAM_END = 0x900;
 export const CYCLES_PER_MS = HZ / 1000;
 export const VALVE = pins.pins.valve.pin; // port D
 export const PUMP = pins.pins.drainPump.pin; // port B bit 0 (D8)
+export const HOSE = pins.pins.hoseFuse.pin; // port D
 
 /** STATUS report bytes, decoded per PROTOCOL.md section 2. */
 export interface Status {
   valve: boolean; pump: boolean; latched: boolean; linkLost: boolean; armed: boolean; valveRequested: boolean;
   float: number; reason: number; pulses: number; resetCause: number; seq: number; atCycle: number;
+  /** STATUS byte 15 bit 0: the hose-fuse contact read open for the debounce time. */
+  hoseBlown: boolean;
 }
 
 /** One Uno: CPU and peripherals. A watchdog reset builds a fresh one around the same EEPROM. */
@@ -94,6 +97,8 @@ export class EmulatedUno {
   private floatState: FloatState = 'dry';
   private floatVoltsOverride: number | null = null;
   private litres: number | null = 2;
+  /** The hose-fuse contact (normally closed to GND): closed unless a test opens it. */
+  private hoseContactClosed = true;
 
   /**
    * `modelSleep`: a sleeping CPU skips to its next event (hardware/boards/avr/sleep.ts) instead
@@ -117,7 +122,9 @@ export class EmulatedUno {
       const high = m.portD.pinState(VALVE) === PinState.High;
       if (high !== last) this.valveEdges.push({ high, cycle: this.cycles });
       last = high;
+      this.applyHose(); // the firmware may have switched the pin's pull-up
     });
+    this.applyHose();
     this.applyInputs();
     return this;
   }
@@ -164,6 +171,15 @@ export class EmulatedUno {
   setFloatVolts(volts: number): void {
     this.floatVoltsOverride = volts;
     this.applyInputs();
+  }
+  /**
+   * The hose-fuse contact: closed (hose intact, or the maker's jumper to GND) or open (the safety
+   * valve blew, or the wire broke). Open, the pin reads HIGH only through the pull-up the firmware
+   * must switch on; without it, the floating pin reads LOW here (avr8js), as it might on the chip.
+   */
+  setHoseContact(closed: boolean): void {
+    this.hoseContactClosed = closed;
+    this.applyHose();
   }
   /** CLEAR_LATCH with its key. */
   clearLatch(): void {
@@ -229,6 +245,11 @@ export class EmulatedUno {
     throw new Error(`no matching frame within ${maxMs} ms of emulated time`);
   }
 
+  private applyHose(): void {
+    const m = this.machine;
+    m.portD.setPin(HOSE, !this.hoseContactClosed && m.portD.pinState(HOSE) === PinState.InputPullUp);
+  }
+
   private applyInputs(): void {
     this.machine.adc.channelValues[pins.pins.float.analogChannel] = this.floatVoltsOverride ?? floatVolts(this.floatState);
     this.machine.adc.channelValues[pins.pins.tubLevel.analogChannel] = levelVolts(this.litres);
@@ -257,7 +278,7 @@ export function decodeStatus(d: number[], atCycle: number): Status {
     linkLost: (b(0) & 0x08) !== 0, armed: (b(0) & 0x10) !== 0, valveRequested: (b(0) & 0x20) !== 0,
     float: b(1), reason: b(2),
     pulses: (b(3) | (b(4) << 7) | (b(5) << 14) | (b(6) << 21)) + b(7) * 2 ** 28,
-    resetCause: b(12), seq: b(13), atCycle,
+    resetCause: b(12), seq: b(13), atCycle, hoseBlown: (b(15) & 0x01) !== 0,
   };
 }
 

@@ -14,7 +14,9 @@ const DEBOUNCE_MS = 1000;
 const TRIP_WET = 1;
 const TRIP_WIRE = 2;
 const TRIP_RECORD_UNREADABLE = 3;
-const RESULT = { ok: 0, wet: 1, wire: 2 } as const;
+const TRIP_HOSE = 10;
+const HOSE_DEBOUNCE_MS = pins.safety.hoseFuseDebounceMs;
+const RESULT = { ok: 0, wet: 1, wire: 2, hose: 5 } as const;
 
 describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmware safety rules (pin level)', () => {
   let program: Uint16Array;
@@ -123,6 +125,69 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     });
   });
 
+  describe('a blown hose fuse latches the valve closed', () => {
+    it('latches with the hose reason once the contact has read open for its debounce (the pull-up makes an open contact or a broken wire read blown), and keeps it when the contact closes again and across a power cycle', () => {
+      const uno = openedBoard();
+      expect(uno.valveOpen).toBe(true);
+      expect(uno.lastStatus.hoseBlown).toBe(false);
+      uno.setHoseContact(false);
+      uno.run(HOSE_DEBOUNCE_MS - 30, keepAsking(uno));
+      expect(uno.valveOpen).toBe(true); // not yet: a contact may bounce
+      uno.run(60, keepAsking(uno));
+      expect(uno.valveOpen).toBe(false);
+      expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_HOSE, hoseBlown: true, valve: false });
+      expect(uno.latchRecord).toEqual(latchRecord(1, TRIP_HOSE));
+
+      uno.setHoseContact(true); // a contact that closes again does not bring the hose's valve back
+      uno.run(300, keepAsking(uno));
+      expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_HOSE, hoseBlown: false });
+      expect(uno.valveOpen).toBe(false);
+      const again = powerCycle(uno);
+      expect(again.lastStatus).toMatchObject({ latched: true, reason: TRIP_HOSE, resetCause: 0x01 });
+      expect(again.valveEdges.some((e) => e.high)).toBe(false);
+    });
+
+    it('does not latch for an open contact shorter than its debounce (a bounce), and reports it blown only once it is debounced', () => {
+      const uno = openedBoard();
+      for (let i = 0; i < 5; i++) {
+        uno.setHoseContact(false);
+        uno.run(HOSE_DEBOUNCE_MS / 2, keepAsking(uno));
+        uno.setHoseContact(true);
+        uno.run(20, keepAsking(uno));
+      }
+      uno.run(300, keepAsking(uno));
+      expect(uno.valveOpen).toBe(true);
+      expect(uno.lastStatus).toMatchObject({ latched: false, hoseBlown: false });
+      expect(uno.statuses.some((st) => st.hoseBlown)).toBe(false);
+    });
+
+    it('refuses CLEAR_LATCH with 05 while the contact reads open, for any latch, and accepts it once the hose is replaced and the float dry', () => {
+      const wet = openedBoard();
+      wet.setFloat('wet');
+      wet.run(DEBOUNCE_MS + 100, keepAsking(wet));
+      expect(wet.lastStatus).toMatchObject({ latched: true, reason: TRIP_WET });
+      wet.setFloat('dry');
+      wet.setHoseContact(false);
+      wet.run(HOSE_DEBOUNCE_MS + 50, keepAsking(wet));
+      expect(wet.lastStatus).toMatchObject({ latched: true, reason: TRIP_WET, hoseBlown: true });
+      expect(clearLatchResult(wet)).toBe(RESULT.hose);
+      expect(wet.latchRecord).toEqual(latchRecord(1, TRIP_WET));
+
+      const hose = openedBoard();
+      hose.setHoseContact(false);
+      hose.run(HOSE_DEBOUNCE_MS + 50, keepAsking(hose));
+      expect(clearLatchResult(hose)).toBe(RESULT.hose);
+      hose.run(30, keepAsking(hose));
+      expect(hose.latchRecord).toEqual(latchRecord(1, TRIP_HOSE));
+      expect(hose.valveOpen).toBe(false);
+      hose.setHoseContact(true); // the new hose
+      hose.run(30, keepAsking(hose));
+      expect(clearLatchResult(hose)).toBe(RESULT.ok);
+      expect(hose.latchRecord).toEqual(latchRecord(0, 0));
+      expect(hose.valveOpen).toBe(false); // clearing never opens the valve by itself
+    });
+  });
+
   describe('a latch record that cannot be read comes up latched', () => {
     const check = (m: number, l: number, r: number) => m ^ l ^ r ^ 0x5a;
     const unreadable: Array<[string, number[]]> = [
@@ -137,7 +202,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       // Corrupted cells.
       ['wrong check byte', [0xa7, 0x00, 0x00, check(0xa7, 0, 0) ^ 0x01]],
       ['latched byte neither 0 nor 1', [0xa7, 0x02, 0x00, check(0xa7, 2, 0)]],
-      ['reason beyond the last one', [0xa7, 0x01, 0x0a, check(0xa7, 1, 0x0a)]],
+      ['reason beyond the last one', [0xa7, 0x01, 0x0b, check(0xa7, 1, 0x0b)]],
       ['partly erased', [0xff, 0xff, 0xff, 0x00]],
       ['wrong magic', [0xa6, 0x00, 0x00, check(0xa6, 0, 0)]],
     ];

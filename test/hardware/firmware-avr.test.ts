@@ -42,7 +42,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
     const mapping = uno.expectFrame((f) => f[0] === 0x6a);
     expect(mapping.slice(1)).toEqual([...Array<number>(14).fill(0x7f), 0, 1, 2, 3, 4, 5]);
     uno.send(0xf0, 0x06, 0xf7);
-    expect(uno.expectFrame((f) => f[0] === 0x06).slice(1)).toEqual([1, 0, 100, 0, 20, 0, 25]);
+    expect(uno.expectFrame((f) => f[0] === 0x06).slice(1)).toEqual([1, 1, 100, 0, 20, 0, 25]);
   });
 
   it('keeps the valve closed until the host arms the board, then follows the host', () => {

@@ -65,19 +65,19 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
 
   it('reports a digital port when reporting is turned on, and again whenever an input of it changes', () => {
     const uno = booted();
-    uno.send(0xf4, 4, 0x00); // pin 4 INPUT
+    uno.send(0xf4, 5, 0x00); // pin 5 INPUT
     uno.run(5);
     const from = uno.fromBoard.length;
     uno.send(0xd0, 1); // REPORT_DIGITAL port 0
     uno.run(10);
     const first = messages(uno.fromBoard, from).filter((m) => m.command === 0x90 && m.channel === 0);
     expect(first).toHaveLength(1);
-    expect(first[0]!.value & 0x10).toBe(0);
-    uno.machine.portD.setPin(4, true);
+    expect(first[0]!.value & 0x20).toBe(0);
+    uno.machine.portD.setPin(5, true);
     uno.run(10);
     const changed = messages(uno.fromBoard, from).filter((m) => m.command === 0x90 && m.channel === 0);
     expect(changed).toHaveLength(2);
-    expect(changed[1]!.value & 0x10).toBe(0x10);
+    expect(changed[1]!.value & 0x20).toBe(0x20);
     uno.run(100); // no change, no message
     expect(messages(uno.fromBoard, from).filter((m) => m.command === 0x90)).toHaveLength(2);
   });

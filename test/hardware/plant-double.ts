@@ -10,6 +10,7 @@ export class PlantDouble implements Plant {
   float: FloatReading = 'dry';
   flowPulses = 0;
   tubLevelL: number | null = 2;
+  hoseFuseBlown = false;
   valve = false;
   pump = false;
   readonly valveEdges: boolean[] = [];
@@ -23,6 +24,6 @@ export class PlantDouble implements Plant {
   }
   step(): void {}
   signals(): PlantSignals {
-    return { float: this.float, flowPulses: this.flowPulses, tubLevelL: this.tubLevelL, hoseFuseBlown: false };
+    return { float: this.float, flowPulses: this.flowPulses, tubLevelL: this.tubLevelL, hoseFuseBlown: this.hoseFuseBlown };
   }
 }

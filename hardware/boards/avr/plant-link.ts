@@ -1,8 +1,9 @@
 /**
  * Wires an emulated Uno to a Plant, the way the real board is wired to the appliance:
  * float and tub level become voltages on A1/A0, flow-meter pulses pull D2 low (an open-collector
- * sensor on the pin's pull-up, so pulses arrive through INT0), and the valve (D7) and drain-pump
- * (D8) outputs drive the plant's actuators.
+ * sensor on the pin's pull-up, so pulses arrive through INT0), the hose-fuse contact holds D4 low
+ * while the hose's safety valve is intact and lets go (the pin's pull-up reads HIGH) once it has
+ * blown, and the valve (D7) and drain-pump (D8) outputs drive the plant's actuators.
  *
  * Time: `runFor(cycles)` runs the CPU and the CycleClock's timers. `followClock(clock)` then keeps
  * the emulation at the outside clock's pace: every `stepMs` it runs the cycles the clock has
@@ -47,9 +48,11 @@ export class PlantLink {
   runFor(cycles: number): void {
     const end = this.uno.cycles + cycles;
     const signals = this.plant.signals();
-    const { float, tubLevel, flowMeter } = this.map.pins;
+    const { float, tubLevel, flowMeter, hoseFuse } = this.map.pins;
     this.uno.setAnalogVolts(float.analogChannel, floatVolts(signals.float, this.map));
     this.uno.setAnalogVolts(tubLevel.analogChannel, levelVolts(signals.tubLevelL, this.map));
+    // A normally-closed contact to GND: closed drives the pin LOW; open leaves it to the pull-up.
+    this.uno.setDigitalInput(hoseFuse.pin, signals.hoseFuseBlown ? null : false);
     const pulses = this.lastPulses === null ? 0 : Math.max(0, signals.flowPulses - this.lastPulses);
     this.lastPulses = signals.flowPulses;
     // Spread this step's pulses evenly over it: LOW for up to half a ms, then released to the pull-up.

@@ -10,7 +10,7 @@
 #include "selftest.h"
 
 static uint8_t statusSeq;
-static uint8_t lastSent[3] = {0xFF, 0xFF, 0xFF};
+static uint8_t lastSent[4] = {0xFF, 0xFF, 0xFF, 0xFF};
 static uint32_t lastStatusAt;
 
 static void send_status(uint32_t now) {
@@ -21,6 +21,7 @@ static void send_status(uint32_t now) {
   lastSent[0] = s[0];
   lastSent[1] = s[1];
   lastSent[2] = s[2];
+  lastSent[3] = s[15];
   lastStatusAt = now;
   firmata_send_sysex(AQ_STATUS, s, AQ_STATUS_BYTES);
 }
@@ -145,7 +146,7 @@ void loop() {
   firmata_poll(now);
   uint8_t s[3];
   safety_summary(s);
-  uint8_t changed = s[0] != lastSent[0] || s[1] != lastSent[1] || s[2] != lastSent[2];
+  uint8_t changed = s[0] != lastSent[0] || s[1] != lastSent[1] || s[2] != lastSent[2] || safety_inputs() != lastSent[3];
   // Changes go out at once, but at most every 20 ms (a float at a range boundary may flicker).
   if ((changed && now - lastStatusAt >= 20) || now - lastStatusAt >= AQ_STATUS_PERIOD_MS) send_status(now);
   idle_until_interrupt();

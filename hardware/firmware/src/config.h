@@ -11,7 +11,7 @@
 #define AQ_PROTOCOL_MAJOR 2
 #define AQ_PROTOCOL_MINOR 5
 #define AQ_SAFETY_MAJOR 1
-#define AQ_SAFETY_MINOR 0
+#define AQ_SAFETY_MINOR 1
 
 #define AQ_TOTAL_PINS 20   // D0-D13, A0-A5 (= 14-19)
 #define AQ_ANALOG_CHANNELS 6
@@ -61,7 +61,7 @@
 #define AQ_HANG_KEY0 0x48   // "HG"
 #define AQ_HANG_KEY1 0x47
 
-#define AQ_STATUS_BYTES 15
+#define AQ_STATUS_BYTES 16
 #define AQ_FLOAT_SAMPLE_MS 10
 
 #endif

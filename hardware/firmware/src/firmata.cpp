@@ -32,7 +32,7 @@ static uint8_t is_pwm_pin(uint8_t pin) {
 
 static uint8_t caps(uint8_t pin) {
   if (pin <= 1 || pin >= AQ_TOTAL_PINS) return 0;  // D0/D1 carry the serial line
-  if (pin == AQ_PIN_FLOW) return CAP_IN | CAP_PULLUP;
+  if (pin == AQ_PIN_FLOW || pin == AQ_PIN_HOSE) return CAP_IN | CAP_PULLUP;
   if (pin == AQ_PIN_VALVE || pin == AQ_PIN_PUMP || pin == AQ_PIN_LED) return CAP_OUT;
   if (pin == AQ_PIN_FLOAT || pin == AQ_PIN_LEVEL) return CAP_ANALOG;
   uint8_t c = CAP_IN | CAP_OUT | CAP_PULLUP;
@@ -174,7 +174,7 @@ static void write_pin(uint8_t pin, uint8_t value) {
 static void set_pin_mode(uint8_t pin, uint8_t mode) {
   if (pin >= AQ_TOTAL_PINS || !(caps(pin) & cap_of_mode(mode))) return;
   // Safety-owned and sensor pins keep their hardware setup; only the recorded mode changes.
-  if (pin == AQ_PIN_FLOW || pin == AQ_PIN_VALVE || pin == AQ_PIN_PUMP || pin == AQ_PIN_LED ||
+  if (pin == AQ_PIN_FLOW || pin == AQ_PIN_HOSE || pin == AQ_PIN_VALVE || pin == AQ_PIN_PUMP || pin == AQ_PIN_LED ||
       pin == AQ_PIN_FLOAT || pin == AQ_PIN_LEVEL) {
     pinMode_[pin] = mode;
     return;
@@ -199,7 +199,7 @@ static void system_reset(void) {
     uint8_t c = caps(pin);
     pinValue[pin] = 0;
     if (!c) continue;
-    if (pin == AQ_PIN_FLOW) pinMode_[pin] = FM_MODE_PULLUP;
+    if (pin == AQ_PIN_FLOW || pin == AQ_PIN_HOSE) pinMode_[pin] = FM_MODE_PULLUP;
     else if (c == CAP_OUT) pinMode_[pin] = FM_MODE_OUTPUT;
     else if (c == CAP_ANALOG) pinMode_[pin] = FM_MODE_ANALOG;
     else set_pin_mode(pin, FM_MODE_INPUT);
@@ -276,7 +276,7 @@ static void handle_command(uint8_t c, const uint8_t *a) {
       else if (c == FM_SET_DIGITAL_PIN_VALUE && a[0] < AQ_TOTAL_PINS) {
         uint8_t pin = a[0], m = pinMode_[pin];
         if (m == FM_MODE_OUTPUT && caps(pin)) write_pin(pin, a[1]);
-        else if ((m == FM_MODE_INPUT || m == FM_MODE_PULLUP) && pin != AQ_PIN_FLOW && (caps(pin) & CAP_PULLUP))
+        else if ((m == FM_MODE_INPUT || m == FM_MODE_PULLUP) && pin != AQ_PIN_FLOW && pin != AQ_PIN_HOSE && (caps(pin) & CAP_PULLUP))
           set_pin_mode(pin, a[1] ? FM_MODE_PULLUP : FM_MODE_INPUT);
       }
       break;

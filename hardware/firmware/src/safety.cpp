@@ -10,7 +10,9 @@ static uint8_t floatState = FLOAT_DRY;
 static uint8_t wireFault;          // float out of both ranges for AQ_WIRE_FAULT_DEBOUNCE_MS
 static uint8_t notDryRunning, openRunning;
 static uint8_t openInRun;          // some sample of the current not-dry run read open
-static uint32_t notDrySince, openSince, lastKeepalive, lastSample;
+static uint8_t hoseBlown;          // hose-fuse contact open for AQ_HOSE_DEBOUNCE_MS
+static uint8_t hoseOpenRunning;
+static uint32_t notDrySince, openSince, hoseOpenSince, lastKeepalive, lastSample;
 static uint16_t floatAdc, levelAdc;
 
 static void on_flow_pulse(void) { flowCount++; }
@@ -20,6 +22,10 @@ static uint8_t classify(uint16_t adc) {
   if (adc >= AQ_FLOAT_DRY_MIN && adc <= AQ_FLOAT_DRY_MAX) return FLOAT_DRY;
   return FLOAT_OPEN;
 }
+
+// The contact is normally closed to GND: LOW = hose intact. Open (the safety valve blew, or the
+// wire broke) lets the pull-up win: HIGH. A broken wire reads blown, the safe side.
+static uint8_t hose_contact_open(void) { return digitalRead(AQ_PIN_HOSE) == HIGH; }
 
 static uint8_t pump_forced(void) { return latched && floatState != FLOAT_DRY; }
 
@@ -47,6 +53,7 @@ void safety_begin(uint8_t cause, uint32_t now) {
   digitalWrite(AQ_PIN_LED, LOW);
   pinMode(AQ_PIN_LED, OUTPUT);
   pinMode(AQ_PIN_FLOW, INPUT_PULLUP);
+  pinMode(AQ_PIN_HOSE, INPUT_PULLUP);
   attachInterrupt(digitalPinToInterrupt(AQ_PIN_FLOW), on_flow_pulse, FALLING);
   resetCause = cause;
   latch_load(&latched, &tripReason);
@@ -78,6 +85,18 @@ void safety_tick(uint32_t now) {
       openRunning = 0;
     }
     wireFault = openRunning && now - openSince >= AQ_WIRE_FAULT_DEBOUNCE_MS;
+
+    if (hose_contact_open()) {
+      if (!hoseOpenRunning) {
+        hoseOpenRunning = 1;
+        hoseOpenSince = now;
+      }
+    } else {
+      hoseOpenRunning = 0;
+    }
+    hoseBlown = hoseOpenRunning && now - hoseOpenSince >= AQ_HOSE_DEBOUNCE_MS;
+    // A one-shot valve does not come back: hold the inlet closed until a person has replaced the hose.
+    if (hoseBlown && !latched) set_latch(TRIP_HOSE);
     if (!latched && notDryRunning && now - notDrySince >= AQ_WET_DEBOUNCE_MS) {
       // A float that flickers between wet and open is a wiring fault, whatever the last sample said.
       set_latch(openInRun ? TRIP_WIRE : TRIP_WET);
@@ -116,7 +135,8 @@ void safety_arm(uint32_t now) {
 uint8_t safety_clear_latch(uint32_t now) {
   (void)now;
   if (!latched) return RESULT_OK;
-  if (tripReason > TRIP_SELFTEST_BASE) return RESULT_SELFTEST;
+  if (tripReason > TRIP_SELFTEST_BASE && tripReason <= TRIP_SELFTEST_LAST) return RESULT_SELFTEST;
+  if (hose_contact_open()) return RESULT_HOSE;
   // Judge on a fresh sample, not on one up to 10 ms old.
   floatAdc = analogRead(AQ_PIN_FLOAT);
   floatState = classify(floatAdc);
@@ -153,6 +173,8 @@ void safety_summary(uint8_t *out) {
   out[2] = tripReason;
 }
 
+uint8_t safety_inputs(void) { return hoseBlown ? IN_HOSE_BLOWN : 0; }
+
 void safety_status(uint8_t *out, uint32_t now) {
   safety_summary(out);
 
@@ -170,6 +192,7 @@ void safety_status(uint8_t *out, uint32_t now) {
   out[13] = 0;
   uint32_t wetMs = notDryRunning ? now - notDrySince : 0;
   out[14] = wetMs >= 127000UL ? 127 : (uint8_t)(wetMs / 1000);
+  out[15] = safety_inputs();
 }
 
 // Half-periods of 128 and 512 ms (~4 Hz and ~1 Hz): a bit test, where dividing by 125 or 500
