@@ -10,14 +10,18 @@
  * the host notices at once (`linkLost`), nothing it sends arrives, it reads nothing new, and the
  * board, still powered, closes the valve on its own watchdog.
  *
- * `failSelfTest(test)` is a failed firmware self-test (flash CRC, RAM march, ...): like our
- * firmware, the board closes the valve, holds it closed and reports `selfTestFailed` (i90).
+ * `failSelfTest(test)` is a failed firmware self-test, one our firmware repeats while it runs
+ * (src/board/self-tests.ts: stack, adc, clock; the start-up ones need a boot it does not stage):
+ * like our firmware, after the test's typical detection time on the clock (at once without a
+ * clock) the board closes the valve, holds it closed and reports `selfTestFailed` with the test's
+ * name (i90).
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
 import type { LinkFault, LinkFaultStage } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 import { nextRetryDelay, PORT_RETRY } from '../src/board/port-retry.js';
+import { PERIODIC_SELF_TESTS, selfTestDetectMs, type SelfTestName, type SelfTestStage } from '../src/board/self-tests.js';
 
 export interface SimulatedBoardOptions {
   readonly clock: Clock;
@@ -25,10 +29,11 @@ export interface SimulatedBoardOptions {
   readonly watchdogMs: number;
 }
 
-export class SimulatedBoard implements Board, LinkFaultStage {
+export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   readonly kind = 'simulated' as const;
   readonly pulsesPerLitre: number;
   readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
+  readonly stageableSelfTests: readonly SelfTestName[] = PERIODIC_SELF_TESTS;
   private closed = false;
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
@@ -111,11 +116,16 @@ export class SimulatedBoard implements Board, LinkFaultStage {
   }
 
   /** Fault injection: a self-test fails; the valve closes and stays closed until the board is replaced. */
-  failSelfTest(test: string): void {
-    if (this.closed) return;
-    this.selfTestFailed = true;
-    this.plant.setValve(false);
-    this.report({ type: 'selfTestFailed', test });
+  failSelfTest(test: SelfTestName): void {
+    if (!this.stageableSelfTests.includes(test)) throw new Error(`the simulated board cannot fail the "${test}" self-test while running`);
+    const fail = () => {
+      if (this.closed || this.selfTestFailed) return;
+      this.selfTestFailed = true;
+      this.plant.setValve(false);
+      this.report({ type: 'selfTestFailed', test });
+    };
+    if (this.watchdog) this.watchdog.clock.setTimeout(fail, selfTestDetectMs(test));
+    else fail();
   }
 
   setLinkFault(fault: LinkFault, active: boolean): void {

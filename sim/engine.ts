@@ -10,6 +10,7 @@ import type { Board } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
 import { isLinkFault, linkFaultStage, UnsupportedLinkFaultError, type LinkFault } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
+import { cannotStageReason, selfTestStage, type SelfTestName } from '../src/board/self-tests.js';
 import { startRuntime } from '../src/board/runtime.js';
 import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
 import { MemoryStore, type Store } from '../src/board/store.js';
@@ -162,7 +163,7 @@ export class Simulation {
     if ('inject' in s) {
       const fault = s.inject as string;
       this.record({ type: 'inject', fault, ...params(s) });
-      if (fault === 'selfTestFail') this.failSelfTest(String(s.test));
+      if (fault === 'selfTestFail') this.failSelfTest(s.test as SelfTestName);
       else if (fault === 'memoryCorrupt') this.corruptMemory();
       else if (isLinkFault(fault)) this.setLinkFault(fault, true);
       else this.plant.inject(toPlantFault(s));
@@ -253,22 +254,33 @@ export class Simulation {
     const board = this.board;
     if (!board) return null;
     const staged = linkFaultStage(board)?.linkFaults ?? [];
+    const selfTests = selfTestStage(board)?.stageableSelfTests ?? [];
     for (const [i, step] of this.scenario.timeline.entries()) {
       const s = step as Record<string, unknown>;
       const fault = 'inject' in s ? s.inject : 'clear' in s ? s.clear : null;
-      const performs = isLinkFault(fault) ? staged.includes(fault) : fault !== 'selfTestFail' || board instanceof SimulatedBoard;
-      if (!performs) return `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${String(fault)}"`;
+      const what = `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${String(fault)}"`;
+      if (isLinkFault(fault) && !staged.includes(fault)) return what;
+      if (fault === 'selfTestFail') {
+        const test = s.test as SelfTestName;
+        if (!selfTests.includes(test)) return `${what} with test "${test}": ${cannotStageReason(test, selfTests)}`;
+      }
     }
     return null;
   }
 
-  /** The board's own self-test fails: it closes the valve, holds it closed and reports it (i90). Without power, no test runs. */
-  private failSelfTest(test: string): void {
+  /**
+   * The board's own self-test fails: the board breaks what the test checks, so that it closes the
+   * valve, holds it closed and reports it (i90). Without power, no test runs.
+   */
+  private failSelfTest(test: SelfTestName): void {
     const board = this.board;
     if (board === null) return;
-    // Only the simulated board can stage it; a step is never silently skipped.
-    if (!(board instanceof SimulatedBoard)) throw new ScenarioError(`the ${board.kind} board cannot perform "inject: selfTestFail"`);
-    board.failSelfTest(test);
+    // Refused before the run starts (stepBoardCannotPerform); a step is never silently skipped.
+    const stage = selfTestStage(board);
+    if (!stage?.stageableSelfTests.includes(test)) {
+      throw new ScenarioError(`the ${board.kind} board cannot perform "inject: selfTestFail" with test "${test}": ${cannotStageReason(test, stage?.stageableSelfTests ?? [])}`);
+    }
+    stage.failSelfTest(test);
   }
 
   /** The controller's memory is damaged (a torn write): the next boot cannot read it (i80). */

@@ -7,11 +7,17 @@ import { z } from 'zod';
 import { FAULT_CODES } from '../src/machine/catalogue.js';
 import { durationSchema } from '../src/board/duration.js';
 import { controllerConfigSchema } from '../src/machine/config.js';
+import { isSelfTestName, SELF_TEST_NAMES, type SelfTestName } from '../src/board/self-tests.js';
 
 // One duration grammar and bound for every command and file (src/board/duration.ts).
 export { durationSchema, MAX_DURATION_MS, parseDuration } from '../src/board/duration.js';
 
 const faultCode = z.enum(FAULT_CODES);
+
+/** A self-test by the firmware's name for it (src/board/self-tests.ts). */
+const selfTestName = z.custom<SelfTestName>(isSelfTestName, {
+  error: (issue) => `unknown self-test ${JSON.stringify(issue.input)?.slice(0, 40) ?? 'missing'}: one of ${SELF_TEST_NAMES.join(', ')}`,
+});
 const at = { at: durationSchema };
 
 const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost', 'usbUnplug']);
@@ -43,7 +49,7 @@ export const timelineStepSchema = z.union([
   z.object({ ...at, inject: z.literal('siphon'), lpm: z.number().positive().max(100) }).strict(),
   /** Litres: each level reading is off by up to this much, either way. */
   z.object({ ...at, inject: z.literal('levelNoise'), amplitude: z.number().positive().max(20) }).strict(),
-  z.object({ ...at, inject: z.literal('selfTestFail'), test: z.string().min(1).max(80) }).strict(),
+  z.object({ ...at, inject: z.literal('selfTestFail'), test: selfTestName }).strict(),
   z.object({ ...at, inject: z.literal('memoryCorrupt') }).strict(),
   z.object({ ...at, inject: injectSimple }).strict(),
   z.object({ ...at, clear: clearable }).strict(),

@@ -13,6 +13,10 @@
  *   byte both ways (the port stays open); `usbUnplug` makes the port vanish under the driver
  *   (its reads fail as a disconnect, the stream closes, reopening fails until the fault ends).
  *   The chip keeps running through both, as a board powered by the appliance does.
+ * - It stages the periodic self-test failures of src/board/self-tests.ts on the chip itself
+ *   (./avr/self-test-faults.ts: a trampled stack canary, a wrong ADC reference, a slow watchdog
+ *   oscillator), so the firmware finds them, latches and reports them as it would on a real
+ *   board. `stack` needs the ELF beside the .hex (the canary's address).
  */
 import { SerialPortStream } from '@serialport/stream';
 import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
@@ -21,8 +25,10 @@ import type { LinkFault, LinkFaultStage } from '../../src/board/link-faults.js';
 import type { Plant } from '../../src/board/plant.js';
 import { buildFirmware, isFirmwareBuildError } from '../firmware/build.js';
 import { pins } from '../pins.js';
+import type { SelfTestName, SelfTestStage } from '../../src/board/self-tests.js';
 import { FileEEPROMBackend } from './avr/eeprom-file.js';
 import { PlantLink } from './avr/plant-link.js';
+import { breakSelfTest, firmwareLayout, stageableSelfTests } from './avr/self-test-faults.js';
 import { CYCLES_PER_MS, EmulatedUno, loadHexProgram } from './avr/uno.js';
 import { JohnnyFiveBoard, type JohnnyFiveBoardOptions } from './johnny-five-board.js';
 import { EndpointBinding, type ByteEndpoint } from './serial-binding.js';
@@ -86,7 +92,7 @@ interface Wire {
   unplug(unplugged: boolean): void;
 }
 
-export class EmulatedBoard implements Board, LinkFaultStage {
+export class EmulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   readonly kind = 'emulated' as const;
   readonly pulsesPerLitre: number;
   readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
@@ -98,8 +104,17 @@ export class EmulatedBoard implements Board, LinkFaultStage {
     private readonly clock: Clock,
     private readonly stepMs: number,
     private readonly wire: Wire,
+    private readonly selfTests: Pick<SelfTestStage, 'stageableSelfTests' | 'failSelfTest'>,
   ) {
     this.pulsesPerLitre = driver.pulsesPerLitre;
+  }
+
+  get stageableSelfTests(): readonly SelfTestName[] {
+    return this.selfTests.stageableSelfTests;
+  }
+
+  failSelfTest(test: SelfTestName): void {
+    this.selfTests.failSelfTest(test);
   }
 
   setLinkFault(fault: LinkFault, active: boolean): void {
@@ -220,7 +235,9 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
       again.open((err) => (err ? reject(err) : resolve(again)));
     });
   const driver = new JohnnyFiveBoard({ port, reopen, kind: 'emulated', clock: link.cycleClock, ...options.driver });
-  const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10, wire);
+  const layout = firmwareLayout(hexPath);
+  const selfTests = { stageableSelfTests: stageableSelfTests(layout), failSelfTest: (test: SelfTestName) => breakSelfTest(uno, test, layout) };
+  const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10, wire, selfTests);
   return {
     board,
     uno,

@@ -1,14 +1,18 @@
 /**
  * A failed firmware self-test reaches the controller: the johnny-five driver turns the STATUS trip
  * reason into the BoardReport `selfTestFailed` (src/board/board.ts), once, and not as a local trip.
- * The emulated board runs an image with one flipped flash byte, so the boot CRC fails.
+ * The emulated board runs an image with one flipped flash byte, so the boot CRC fails; and it
+ * stages each periodic self-test failure (the simulator's `selfTestFail` step) by breaking what the
+ * firmware checks in the chip, which the firmware then finds, latches and reports by its name.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFlashCrc } from '../../hardware/firmware/flash-crc.js';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
+import { firmwareLayout, stageableSelfTests } from '../../hardware/boards/avr/self-test-faults.js';
+import { selfTestStage, type SelfTestName } from '../../src/board/self-tests.js';
 import { decodeStatus, RESULT_CODES } from '../../hardware/boards/safety-sysex.js';
 import { hasTools } from '../helpers/tools.js';
 import { openRig, type TestRig } from './rig.js';
@@ -32,11 +36,13 @@ function corruptedHex(hexPath: string): string {
 
 describe('self-test results on the host side', () => {
   it('decodes the self-test trip reasons 4-9 and names the test', () => {
-    const frame = (reason: number) => [0x04, 0, reason, ...Array<number>(12).fill(0)]; // latched, float dry
+    const frame = (reason: number) => [0x04, 0, reason, ...Array<number>(13).fill(0)]; // latched, float dry
     const names = [4, 5, 6, 7, 8, 9].map((r) => decodeStatus(frame(r))?.selfTest);
     expect(names).toEqual(['flash', 'ram', 'watchdog', 'stack', 'adc', 'clock']);
     expect(decodeStatus(frame(1))?.selfTest).toBeNull();
-    expect(decodeStatus(frame(10))).toBeNull(); // beyond the last reason: not a reading
+    expect(decodeStatus(frame(3))?.selfTest).toBeNull();
+    expect(decodeStatus(frame(10))).toMatchObject({ selfTest: null, tripReason: 'hose safety valve blown', hoseFuseBlown: true });
+    expect(decodeStatus(frame(11))).toBeNull(); // beyond the last reason: not a reading
     expect(RESULT_CODES[4]).toMatch(/self-test/);
   });
 });
@@ -58,5 +64,46 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('a fai
     expect(r.reports.filter((x) => x.type === 'selfTestFailed')).toEqual([{ type: 'selfTestFailed', test: 'flash' }]);
     expect(r.reports.some((x) => x.type === 'localTrip')).toBe(false);
     expect(r.driver.lastStatus).toMatchObject({ latched: true, selfTest: 'flash', tripReason: 'self-test failed: flash' });
+  }, 60_000);
+});
+
+describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('periodic self-test failures staged on the emulated chip', () => {
+  let rig: TestRig | null = null;
+  afterEach(async () => {
+    await rig?.board.close();
+    rig = null;
+  });
+
+  /** Emulated ms within which the firmware must find each: its check period, or two where it wants two bad checks in a row (the broken watchdog oscillator's own periods are 256 ms). */
+  const within: Record<'stack' | 'adc' | 'clock', number> = { stack: 150, adc: 2_100, clock: 700 };
+
+  it.each(['stack', 'adc', 'clock'] as const)('%s: the firmware finds it, closes the valve, latches it in EEPROM and reports it by name', async (test) => {
+    rig = await openRig();
+    const r = rig;
+    const stage = selfTestStage(r.board);
+    expect(stage?.stageableSelfTests).toEqual(['stack', 'adc', 'clock']);
+    r.board.setValve(true);
+    await r.advance(1_200); // every periodic check has passed at least once
+    expect(r.plant.valve).toBe(true);
+    expect(r.reports.some((x) => x.type === 'selfTestFailed')).toBe(false);
+    stage!.failSelfTest(test);
+    const ms = await r.until(() => r.reports.some((x) => x.type === 'selfTestFailed'), 3_000, `${test} reported`);
+    expect(ms).toBeLessThanOrEqual(within[test]);
+    expect(r.plant.valve).toBe(false);
+    expect(r.reports.filter((x) => x.type === 'selfTestFailed')).toEqual([{ type: 'selfTestFailed', test }]);
+    expect(r.driver.lastStatus).toMatchObject({ latched: true, selfTest: test });
+    r.board.setValve(true);
+    await r.advance(300);
+    expect(r.plant.valve).toBe(false);
+  }, 60_000);
+
+  it('cannot stage a start-up test on a running chip, nor the stack canary without the ELF that says where it is', async () => {
+    const hex = await defaultFirmwareHex();
+    expect(stageableSelfTests(firmwareLayout(hex))).toEqual(['stack', 'adc', 'clock']);
+    const alone = join(mkdtempSync(join(tmpdir(), 'aquastop-no-elf-')), 'aquastop.hex');
+    copyFileSync(hex, alone);
+    expect(stageableSelfTests(firmwareLayout(alone))).toEqual(['adc', 'clock']);
+    rig = await openRig();
+    for (const test of ['flash', 'ram', 'watchdog'] as SelfTestName[]) expect(() => rig!.board.failSelfTest(test)).toThrow(/cannot fail/);
   }, 60_000);
 });

@@ -79,6 +79,11 @@ describe('scenario files', () => {
       [{ ...base, timeline: [{ at: '5s', inject: 'siphon', lpm: 0 }] }, /^f\.json: timeline\.0\.lpm: /],
       [{ ...base, timeline: [{ at: '5s', inject: 'selfTestFail' }] }, /^f\.json: timeline\.0\.test: /],
       [{ ...base, timeline: [{ at: '5s', inject: 'selfTestFail', test: '' }] }, /^f\.json: timeline\.0\.test: /],
+      [
+        { ...base, timeline: [{ at: '5s', inject: 'selfTestFail', test: 'flash CRC' }] },
+        /^f\.json: timeline\.0\.test: unknown self-test "flash CRC": one of flash, ram, watchdog, stack, adc, clock$/,
+      ],
+      [{ ...base, timeline: [{ at: '5s', inject: 'selfTestFail', test: 7 }] }, /^f\.json: timeline\.0\.test: unknown self-test 7: /],
       [{ ...base, timeline: [{ at: '5s', inject: 'memoryCorrupt', bytes: 3 }] }, /^f\.json: timeline\.0: .*bytes/],
       [{ ...base, timeline: [{ at: '5s', clear: 'memoryCorrupt' }] }, /^f\.json: timeline\.0\.clear: /],
     ];

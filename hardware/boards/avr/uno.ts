@@ -13,6 +13,8 @@
  * - A pending received byte survives writes to UCSR0B, as on the chip (./usart-rx-flag.ts).
  * - Host bytes reach the USART one at a time at the line rate (onRxComplete feeds the next).
  * - SLEEP: a sleeping CPU skips to its next clock event instead of executing (./sleep.ts).
+ * - Faults of the part itself (`addChipFault`: a drifting ADC reference, a slow watchdog
+ *   oscillator), which outlive resets as a broken part would (./self-test-faults.ts stages them).
  *
  * Time is counted in cycles, so every run is exactly repeatable; nothing here reads a clock.
  * Arduino pin numbers: D0-D7 = port D, D8-D13 = port B, A0-A5 (14-19) = port C.
@@ -60,10 +62,18 @@ interface PortSlot {
   readonly bit: number;
 }
 
-class Machine {
+/** The peripherals a staged fault of the part may change (a new set after every reset). */
+export interface ChipParts {
+  readonly cpu: CPU;
+  readonly adc: AVRADC;
+  readonly watchdog: AVRWatchdog;
+}
+
+class Machine implements ChipParts {
   readonly cpu: CPU;
   readonly usart: AVRUSART;
   readonly adc: AVRADC;
+  readonly watchdog: AVRWatchdog;
   readonly ports: readonly [AVRIOPort, AVRIOPort, AVRIOPort]; // B, C, D
   /** Sleep state between runs; `halted` is the watchdog's reset request. */
   readonly runState: CpuRunState;
@@ -81,7 +91,7 @@ class Machine {
     this.adc = new AVRADC(this.cpu, adcConfig);
     this.ports = [new AVRIOPort(this.cpu, portBConfig), new AVRIOPort(this.cpu, portCConfig), new AVRIOPort(this.cpu, portDConfig)];
     new AVREEPROM(this.cpu, eeprom, eepromConfig);
-    new AVRWatchdog(this.cpu, watchdogConfig, clock);
+    this.watchdog = new AVRWatchdog(this.cpu, watchdogConfig, clock);
     forceWdeWhileWdrf(this.cpu, watchdogConfig);
     this.cpu.data[watchdogConfig.MCUSR] = mcusr;
     if (mcusr & ResetCause.watchdog) startAfterWatchdogReset(this.cpu, watchdogConfig);
@@ -117,6 +127,7 @@ export class EmulatedUno {
   /** Externally driven digital levels by Arduino pin; absent = nobody drives the pin. */
   private readonly driven = new Map<number, boolean>();
   private readonly volts = new Map<number, number>();
+  private readonly chipFaults: Array<(parts: ChipParts) => void> = [];
 
   constructor(options: UnoOptions) {
     this.program = options.program;
@@ -181,6 +192,15 @@ export class EmulatedUno {
     return port.pinState(bit);
   }
 
+  /**
+   * A fault of the part itself: `apply` changes the running chip's peripherals now and again after
+   * every reset (a broken part stays broken); only a new EmulatedUno is healthy.
+   */
+  addChipFault(apply: (parts: ChipParts) => void): void {
+    this.chipFaults.push(apply);
+    apply(this.m);
+  }
+
   /** Calls `listener` after any change of any port's output or direction registers. */
   onPortsChange(listener: () => void): () => void {
     const attach = () => {
@@ -242,6 +262,7 @@ export class EmulatedUno {
     this.m.usart.onByteTransmit = (b) => this.onSerialByte?.(b);
     for (const port of this.m.ports) port.addListener(() => this.applyPort(port));
     for (const [ch, v] of this.volts) this.m.adc.channelValues[ch] = v;
+    for (const fault of this.chipFaults) fault(this.m);
     for (const port of this.m.ports) this.applyPort(port);
     for (const hook of this.onResetHooks) hook();
     // Bytes still queued (the previous chip reset before taking them) wait for this one's receiver.
