@@ -117,6 +117,57 @@ export function createMetrics(tracker: Tracker, ingest: IngestStats | null): Reg
       for (const r of reports()) if (r.lastSeen !== null) this.set({ device: r.id }, Date.parse(r.lastSeen) / 1000);
     },
   });
+  new Gauge({
+    name: 'aquastop_device_flapping',
+    help: 'Whether the device is flapping (1): its UP/DOWN alerts wait for a quiet period.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.set({ device: r.id }, r.flapping ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_monitor_devices',
+    help: 'Devices tracked now (tracked) and the most the monitor tracks (max, --max-devices).',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set({ kind: 'tracked' }, tracker.size);
+      this.set({ kind: 'max' }, tracker.maxDevices);
+    },
+  });
+  new Counter({
+    name: 'aquastop_monitor_devices_dropped_total',
+    help: 'Devices dropped: forgotten (not heard from for the retention) or evicted (a new id at the cap took their place).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ reason: 'forgotten' }, tracker.bounds.forgotten);
+      this.inc({ reason: 'evicted' }, tracker.bounds.evicted);
+    },
+  });
+  new Counter({
+    name: 'aquastop_monitor_messages_refused_total',
+    help: 'Messages ignored because their new device id found the cap full of devices with open incidents.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(tracker.bounds.refused);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_monitor_history_lines',
+    help: 'Lines in the history file: live, and superseded ones the next compaction drops.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const { lines, superseded } = tracker.diskLines();
+      this.set({ kind: 'live' }, lines - superseded);
+      this.set({ kind: 'superseded' }, superseded);
+    },
+  });
   if (ingest) {
     new Counter({
       name: 'aquastop_monitor_invalid_messages_total',
