@@ -54,7 +54,7 @@ export interface TrackerOptions {
   readonly sloTarget?: number;
   /** How often counters are snapshotted to the log, ms (default 1000; 0 = only at stop). */
   readonly snapshotMs?: number;
-  /** Compact the log once this many superseded lines were written, and at least as many as live ones (default 10 000). */
+  /** Compact the log once this many superseded lines were written, and at least as many as live ones (default 1000). */
   readonly compactAfter?: number;
   /** Events older than this are dropped at compaction; devices not heard from for this long are forgotten (default 30 days). */
   readonly retentionMs?: number;
@@ -110,7 +110,7 @@ export class Tracker {
     this.downAfter = options.downAfter ?? 1.5;
     this.sloTarget = options.sloTarget ?? 0.999;
     this.snapshotMs = options.snapshotMs ?? 1000;
-    this.compactAfter = options.compactAfter ?? 10_000;
+    this.compactAfter = options.compactAfter ?? 1000;
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.maxDevices = options.maxDevices ?? DEFAULT_MAX_DEVICES;
     this.flap = options.flap ?? DEFAULT_FLAP_POLICY;
