@@ -355,11 +355,11 @@ export class Tracker {
   private forget(d: DeviceRecord, reason: string): void {
     this.disarm(d);
     this.disarmFlap(d);
-    const entry = this.forgetEntry(d, this.clock.now(), reason);
+    // Recorded before it is acted on, like every change.
+    this.write(this.forgetEntry(d, this.clock.now(), reason));
     this.devices.delete(d.id);
     if (reason.startsWith('evicted')) this.bounds.evicted++;
     else this.bounds.forgotten++;
-    this.write(entry);
   }
 
   /**
