@@ -20,6 +20,9 @@ export function register(program: Command): void {
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
     .option('--username <user>', 'broker user name')
     .option('--password <pass>', 'broker password')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// broker (or AQUASTOP_MQTT_CAFILE)')
+    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
+    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
     .option('--base-topic <topic>', 'base topic', 'aquastop')
     .option('--host <addr>', 'address the HTTP API listens on', '127.0.0.1')
     .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
@@ -57,6 +60,9 @@ export function register(program: Command): void {
       } catch (err) {
         throw new UsageError(err instanceof Error ? err.message : String(err));
       }
+      const { loadClientTls, tlsFilesFrom } = await import('../telemetry/tls.js');
+      const tls = loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), options.brokerUrl);
+      if (tls) options = { ...options, tls };
       let monitor;
       try {
         monitor = await startMonitor(options);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
+import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { UsageError } from './errors.js';
 
 const optionsSchema = z.object({
@@ -49,21 +50,25 @@ export function register(program: Command): void {
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
     .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
     .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker (or AQUASTOP_MQTT_CAFILE)')
+    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
+    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)', false)
     .option('--json', 'print runtime events as JSON lines', false)
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>) => {
-      await run(
-        parseRunOptions({
-          ...raw,
-          username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
-          password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
-        }),
-      );
+      const o = parseRunOptions({
+        ...raw,
+        username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
+        password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
+      });
+      // Checked before the board is opened: a bad certificate file is one line, exit 2.
+      const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), o.broker) : undefined;
+      await run(o, tls);
     });
 }
 
-async function run(o: RunOptions): Promise<void> {
+async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
   const { existsSync } = await import('node:fs');
   if (!existsSync(o.port)) throw new UsageError(`port ${o.port} does not exist (is the board plugged in? try "aquastop ports")`);
   const [{ JohnnyFiveBoard }, { startRuntime }, { FileStore }, { wallClock }] = await Promise.all([
@@ -116,7 +121,7 @@ async function run(o: RunOptions): Promise<void> {
       const t = await startTelemetry({
         accounts: readAccounts(o.accounts),
         broker: o.broker
-          ? { kind: 'external', url: o.broker, username: o.username, password: o.password }
+          ? { kind: 'external', url: o.broker, username: o.username, password: o.password, ...(tls ? { tls } : {}) }
           : { kind: 'embedded', host: '127.0.0.1', port: o.mqttPort, wsPort: null },
         dataDir: o.dataDir,
         clock: wallClock,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
+import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { UsageError } from './errors.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
@@ -79,6 +80,9 @@ export function register(program: Command): void {
     .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
     .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
     .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker (or AQUASTOP_MQTT_CAFILE)')
+    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
+    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
     .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
     .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)')
@@ -89,12 +93,14 @@ export function register(program: Command): void {
         username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
         password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
       });
-      process.exitCode = await runSim(flags);
+      // Read and checked before anything runs: a bad file is one line, exit 2.
+      const tls = flags.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), flags.broker) : undefined;
+      process.exitCode = await runSim(flags, tls);
     });
 }
 
 /** Runs the command; returns the exit code. */
-export async function runSim(flags: SimFlags): Promise<number> {
+export async function runSim(flags: SimFlags, tls?: TlsMaterial): Promise<number> {
   const [{ Simulation }, { parseDuration, loadScenarioFile }, { loadBuiltinScenario, builtinScenarioNames }, { interactiveScenario }] =
     await Promise.all([
       import('../../sim/engine.js'),
@@ -158,7 +164,7 @@ export async function runSim(flags: SimFlags): Promise<number> {
       interrupted = sig;
       stopRun();
     };
-    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim) : null;
+    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim, tls) : null;
     if (!interactive) {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -234,7 +240,7 @@ async function runWithProgress(sim: import('../../sim/engine.js').Simulation, du
   if (shown) process.stderr.write('\r\x1b[K');
 }
 
-async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation) {
+async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation, tls: TlsMaterial | undefined) {
   const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
   const telemetry = await startTelemetry({
     accounts: readAccounts(flags.accounts),
@@ -244,6 +250,7 @@ async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.
           url: flags.broker,
           ...(flags.username ? { username: flags.username } : {}),
           ...(flags.password ? { password: flags.password } : {}),
+          ...(tls ? { tls } : {}),
         }
       : { kind: 'embedded', host: '127.0.0.1', port: flags.mqttPort, wsPort: flags.wsPort },
     baseTopic: flags.baseTopic,

@@ -12,6 +12,7 @@ import { createMetrics } from './metrics.js';
 import { MonitorError, parseMonitorOptions, type MonitorConfigInput } from './options.js';
 import { startSubscriber, type Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
+import { describeTlsError } from '../telemetry/tls.js';
 
 export { MonitorError, parseMonitorOptions } from './options.js';
 export type { MonitorConfig, MonitorConfigInput } from './options.js';
@@ -57,7 +58,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   let subscriber: Subscriber | null = null;
   try {
     subscriber = await startSubscriber({ ...config, tracker, logger }).catch((err: unknown) => {
-      throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
     });
     const registry = createMetrics(tracker, subscriber.stats);
     http = await startHttpApi({ host: config.host, port: config.port, tracker, registry }).catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MAX_FLAP_CHANGES } from './types.js';
 import { durationSchema } from '../board/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
+import type { TlsMaterial } from '../telemetry/tls.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -17,6 +18,8 @@ export const monitorOptionsSchema = z.object({
     .default('mqtt://127.0.0.1:1883'),
   username: z.string().min(1, '--username must not be empty').optional(),
   password: z.string().optional(),
+  /** CA, client certificate and key for mqtts:// and wss:// (read and checked by telemetry/tls.ts). */
+  tls: z.custom<TlsMaterial>((v) => typeof v === 'object' && v !== null, 'tls must be the loaded certificate files').optional(),
   baseTopic: z
     .string()
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic must be topic levels of letters, digits, "_" or "-" (no wildcards)')

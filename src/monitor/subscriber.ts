@@ -10,12 +10,14 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
+import type { TlsMaterial } from '../telemetry/tls.js';
 import type { Tracker } from './tracker.js';
 
 export interface SubscriberOptions {
   readonly brokerUrl: string;
   readonly username?: string;
   readonly password?: string;
+  readonly tls?: TlsMaterial;
   readonly baseTopic: string;
   readonly tracker: Tracker;
   readonly logger: Logger;
@@ -49,6 +51,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
     clientId: `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
     reconnectPeriod: 1000,
     connectTimeout: 5000,
+    ...options.tls,
   }, false);
 
   const filters = SUBSCRIBED.map((name) => filterFor(name, baseTopic));

@@ -11,9 +11,11 @@
  *   the same process (the monitor of `aquastop start`) get a one-time `viewer` account
  *   (`watcher`), so they work on a non-loopback bind too.
  * - A port in use rejects with an error whose `code` is EADDRINUSE.
+ * - With `tls` both listeners speak TLS only (mqtts://, wss://); there is no plain listener.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type Client } from 'aedes';
 import { createServer as createWsServer } from 'aedes-server-factory';
@@ -28,6 +30,8 @@ export interface EmbeddedBrokerOptions extends Namespaces {
   readonly port: number;
   /** WebSocket port, 0 for a free one, null for none. */
   readonly wsPort: number | null;
+  /** PEM certificate (chain) and key: both listeners speak TLS only. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly accounts: readonly Account[];
   /** One line per refused login, publish or subscription. */
   readonly log?: (line: string) => void;
@@ -118,18 +122,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   const servers: (NetServer | HttpServer)[] = [];
   try {
-    const tcp = createNetServer(broker.handle);
+    const tls = options.tls;
+    // A handshake that fails (an untrusted or plain-text client) only ends that connection.
+    const tcp = tls ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, broker.handle).on('tlsClientError', () => undefined) : createNetServer(broker.handle);
     servers.push(tcp);
     const port = await listen(tcp, options.port, options.host);
     let wsUrl: string | null = null;
     if (options.wsPort !== null) {
-      const ws = createWsServer(broker, { ws: true }) as HttpServer;
+      const ws = createWsServer(broker, { ws: true, ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } } : {}) }) as HttpServer;
       servers.push(ws);
       const wsPort = await listen(ws, options.wsPort, options.host);
-      wsUrl = `ws://${hostForUrl(options.host)}:${wsPort}`;
+      wsUrl = `${tls ? 'wss' : 'ws'}://${hostForUrl(options.host)}:${wsPort}`;
     }
     return {
-      url: `mqtt://${hostForUrl(options.host)}:${port}`,
+      url: `${tls ? 'mqtts' : 'mqtt'}://${hostForUrl(options.host)}:${port}`,
       wsUrl,
       internal,
       watcher,

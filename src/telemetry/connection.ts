@@ -11,12 +11,15 @@
  * - On every (re)connect the bridge publishes `{"state":"online"}` (retained) and the
  *   `onConnect` listeners run; the broker publishes the will `{"state":"offline"}` when the
  *   connection dies. `end()` publishes offline itself before disconnecting.
- * - `open()` rejects with a one-line reason when the broker refuses the credentials; a broker
- *   that cannot be reached is retried in the background (the device keeps protecting).
+ * - `open()` rejects with a one-line reason when the broker refuses the credentials or the TLS
+ *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
+ *   cannot help); a broker that cannot be reached is retried in the background (the device
+ *   keeps protecting). After the first connection every failure is retried.
  */
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
+import { describeTlsError, type TlsMaterial } from './tls.js';
 
 export interface ConnectionOptions {
   readonly url: string;
@@ -26,6 +29,8 @@ export interface ConnectionOptions {
   readonly log: (line: string) => void;
   /** How long `open()` waits for the first answer before carrying on offline; default 5,000 ms. */
   readonly connectTimeoutMs?: number;
+  /** CA, client certificate and key for mqtts:// and wss:// (tls.ts). */
+  readonly tls?: TlsMaterial;
 }
 
 /** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
@@ -42,6 +47,10 @@ export class Connection {
   /** Built topics: topicFor validates its parameters, so each is built once. */
   private readonly topics = new Map<string, string>();
   private outages = 0;
+  /** open() has given up: what follows (a failed subscription) is noise after its one line. */
+  private givenUp = false;
+  /** While open() waits, a fatal error is its to report, in one line. */
+  private opening = false;
 
   constructor(private readonly options: ConnectionOptions) {
     this.base = options.base;
@@ -55,6 +64,7 @@ export class Connection {
       will: { topic: topicFor('bridgeState', { base: this.base }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...options.tls,
     };
     this.client = mqtt.connect(options.url, { ...opts, manualConnect: true });
     this.client.on('connect', () => this.handleConnect());
@@ -68,9 +78,11 @@ export class Connection {
     let lastError = '';
     this.client.on('connect', () => (lastError = ''));
     this.client.on('error', (err) => {
-      if (err.message === lastError) return;
-      lastError = err.message;
-      this.log(`broker error: ${err.message}`);
+      if (this.givenUp || (this.opening && (describeTlsError(err) !== null || REFUSED.test(err.message)))) return;
+      const message = describeTlsError(err) ?? err.message;
+      if (message === lastError) return;
+      lastError = message;
+      this.log(`broker error: ${message}`);
     });
   }
 
@@ -82,21 +94,29 @@ export class Connection {
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const done = () => {
+        this.opening = false;
         this.client.off('connect', done);
         this.client.off('error', failed);
         this.client.off('offline', done);
         resolve();
       };
       const failed = (err: Error) => {
-        if (!REFUSED.test(err.message)) return;
+        const tls = describeTlsError(err);
+        if (tls === null && !REFUSED.test(err.message)) return;
         this.client.off('connect', done);
         this.client.off('offline', done);
+        // Given up for good: with manualConnect, mqtt.js would otherwise re-arm its reconnect
+        // timer when the socket closes after end(), and the process would never exit.
+        this.client.options.reconnectPeriod = 0;
+        this.opening = false;
+        this.givenUp = true;
         this.client.end(true);
-        reject(new Error(`broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
+        reject(new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
       };
       this.client.on('connect', done);
       this.client.on('offline', done);
       this.client.on('error', failed);
+      this.opening = true;
       this.client.connect();
     });
   }
@@ -136,7 +156,7 @@ export class Connection {
   subscribe(filters: string[]): void {
     if (filters.length === 0) return;
     this.client.subscribe(filters, { qos: 1 }, (err) => {
-      if (err) this.log(`subscribe to ${filters.join(', ')} failed: ${err.message}`);
+      if (err && !this.givenUp) this.log(`subscribe to ${filters.join(', ')} failed: ${err.message}`);
     });
   }
 

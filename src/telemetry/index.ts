@@ -16,6 +16,7 @@ import { isBrokerUrl } from './broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { parseTopic, topicFor, type injectSchema } from './topics.js';
+import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
 
@@ -28,8 +29,15 @@ export interface TelemetryDevice {
 }
 
 export type BrokerOptions =
-  | { readonly kind: 'embedded'; readonly host: string; readonly port: number; readonly wsPort: number | null }
-  | { readonly kind: 'external'; readonly url: string; readonly username?: string; readonly password?: string };
+  | {
+      readonly kind: 'embedded';
+      readonly host: string;
+      readonly port: number;
+      readonly wsPort: number | null;
+      /** Listen with TLS only (mqtts://, wss://); `trust` is what this process's own clients trust to reach it (tls.ts loadServerTls). */
+      readonly tls?: { readonly server: { readonly cert: Buffer; readonly key: Buffer }; readonly trust: Buffer };
+    }
+  | { readonly kind: 'external'; readonly url: string; readonly username?: string; readonly password?: string; readonly tls?: TlsMaterial };
 
 export interface TelemetryOptions {
   readonly broker: BrokerOptions;
@@ -57,6 +65,8 @@ export interface Telemetry {
   readonly wsUrl: string | null;
   /** A read-only login on the embedded broker for watchers in this process (the monitor); null for an external broker. */
   readonly watcherLogin: { readonly username: string; readonly password: string } | null;
+  /** What a watcher in this process (the monitor) needs to reach the broker over TLS; undefined without TLS. */
+  readonly clientTls: TlsMaterial | undefined;
   /** Start publishing for a device; a device with the same id (after a power cut) is replaced. */
   addDevice(device: TelemetryDevice): void;
   /** Stop publishing for a device and mark it offline (power cut). */
@@ -93,9 +103,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let embedded: EmbeddedBroker | null = null;
   let url: string;
   let credentials: { username?: string; password?: string } = {};
+  let tls: TlsMaterial | undefined;
   if (options.broker.kind === 'embedded') {
     const b = options.broker;
-    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
+    tls = b.tls ? { ca: b.tls.trust } : undefined;
+    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
       if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
@@ -110,9 +122,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       ...(options.broker.username !== undefined ? { username: options.broker.username } : {}),
       ...(options.broker.password !== undefined ? { password: options.broker.password } : {}),
     };
+    tls = options.broker.tls;
   }
 
-  const connection = new Connection({ url, base, log, ...credentials });
+  const connection = new Connection({ url, base, log, ...credentials, ...(tls ? { tls } : {}) });
   const anchor = { wall: Date.now(), clock: clock.now() };
   const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
   const inFlight = new Set<Promise<unknown>>();
@@ -148,6 +161,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     brokerUrl: url,
     wsUrl: embedded?.wsUrl ?? null,
     watcherLogin: embedded?.watcher ?? null,
+    clientTls: tls,
     addDevice(device) {
       if (stopped) return;
       const id = device.runtime.deviceId;
