@@ -3,9 +3,12 @@
  * history past the retention is dropped, silent devices are forgotten, the number of devices
  * is capped, and the log stays proportional to what is live. Virtual clock, in-memory log.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../sim/virtual-clock.js';
-import { MemoryEventLog } from '../../src/monitor/event-log.js';
+import { FileEventLog, MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker, type TrackerOptions } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';
 import type { PayloadOf } from '../../src/telemetry/topics.js';
@@ -89,6 +92,25 @@ describe('flapping', () => {
     }
     expect(kinds().filter((k) => k === 'flapping')).toEqual([]);
     expect(kinds().length).toBe(39); // every change but the first UP
+  });
+
+  it('counts changes folded away by the retention when the flap window is longer than it', () => {
+    const log = new MemoryEventLog();
+    const clock = new VirtualClock(0);
+    const opts = { retentionMs: HOUR, housekeepingMs: 5 * MIN, flap: { changes: 6, windowMs: 3 * HOUR, quietMs: 10 * MIN } };
+    const first = setup(opts, log, clock);
+    first.flap();
+    first.flap(); // changes at 15, 20, 35 s
+    first.hb(); // 40 s: the 4th
+    clock.advance(10 * S);
+    first.steady(70 * MIN); // stable: the changes are now past the retention
+    first.tracker.stop();
+    const second = setup(opts, log, clock);
+    expect(log.entries.filter((e) => e.type === 'status' && e.t < HOUR)).toEqual([]);
+    second.hb();
+    clock.advance(20 * S); // the 5th change (DOWN)
+    second.hb(); // the 6th (UP) within 3 h: flapping
+    expect(second.kinds()).toEqual(['down', 'flapping']);
   });
 
   it('keeps the flapping state across a monitor restart: no second "flapping" alert, the quiet period still ends it', () => {
@@ -214,6 +236,38 @@ describe('compaction while running', () => {
     tracker.compact();
     expect(log.entries.filter((e) => 'id' in e)).toEqual([]);
     expect(tracker.diskLines()).toEqual({ lines: log.entries.length, superseded: 0 });
+  });
+});
+
+describe('history file', () => {
+  it('after compactions with a retention and a crash (no stop), a restart has the same figures, flapping state and alert state', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-bounds-'));
+    try {
+      const clock = new VirtualClock(0);
+      const opts = { retentionMs: HOUR, housekeepingMs: 5 * MIN, compactAfter: 50, snapshotMs: 1000 };
+      const first = setup(opts, new FileEventLog(dir), clock);
+      for (let i = 0; i < 600; i++) first.flap(); // 3 h 20 min
+      first.hb(); // the last line is now
+      const before = first.tracker.report('dev-1')!;
+      expect(first.tracker.bounds.compactions).toBeGreaterThan(10);
+      // crash: no stop, the file as it is
+      const log = new FileEventLog(dir);
+      const events = log.replay().filter((e) => e.type !== 'counters' && e.type !== 'baseline' && e.type !== 'start');
+      expect(events.every((e) => e.t >= clock.now() - HOUR - HOUR / 30 - 5 * MIN)).toBe(true);
+      const second = setup(opts, log, clock);
+      const after = second.tracker.report('dev-1')!;
+      // figures over windows inside the retention (1 h) are exact; d1/d30 cover only the retained time
+      const inRetention = ({ availability, burnRate, heartbeatsReceived, heartbeatsLost, restarts, activeFault, lastSeen, flapping }: typeof before) =>
+        ({ h1: availability.h1, burnRate, heartbeatsReceived, heartbeatsLost, restarts, activeFault, lastSeen, flapping });
+      expect(inRetention(after)).toEqual(inRetention(before));
+      // the crashed run ended at its last line: the restart knows it did not watch since
+      expect(after.status).toBe('unknown');
+      expect(after.flapping).toBe(true);
+      second.steady(16 * MIN);
+      expect(second.kinds()).toEqual(['flapping-ended', 'up']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
