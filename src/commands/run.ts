@@ -119,6 +119,8 @@ async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
     const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
     try {
       const t = await startTelemetry({
+        // One device per process: its bridge is named after it (a device account may publish only that one).
+        bridgeId: o.id,
         accounts: readAccounts(o.accounts),
         broker: o.broker
           ? { kind: 'external', url: o.broker, username: o.username, password: o.password, ...(tls ? { tls } : {}) }

@@ -243,6 +243,8 @@ async function runWithProgress(sim: import('../../sim/engine.js').Simulation, du
 async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation, tls: TlsMaterial | undefined) {
   const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
   const telemetry = await startTelemetry({
+    // One appliance per process: its bridge is named after it (a device account may publish only that one).
+    bridgeId: flags.id,
     accounts: readAccounts(flags.accounts),
     broker: flags.broker
       ? {

@@ -81,6 +81,7 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void):
   const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
+    bridgeId: 'start',
     broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort },
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),

@@ -1,6 +1,6 @@
 /**
  * The monitor's MQTT side: subscribes to every device's heartbeat, availability, state and
- * fault topics and the bridge state (filters from topics.ts), validates each payload with its
+ * fault topics and every process's bridge state (filters from topics.ts), validates each payload with its
  * schema and hands it to the tracker.
  *
  * An invalid payload (not JSON, or failing the schema) is counted per topic kind and logged
@@ -115,7 +115,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
         tracker.onFault(id, r.data as never);
         break;
       case 'bridgeState':
-        tracker.onBridgeState(r.data as never);
+        tracker.onBridgeState(where.bridge ?? '', r.data as never);
         break;
       default:
         break;

@@ -6,7 +6,8 @@
  * Contract:
  * - A heartbeat makes a device UP (and sets its expected interval from `intervalS`); it goes DOWN
  *   when no heartbeat arrives for `downAfter` x intervalS, when its availability turns offline,
- *   or when the bridge state goes offline.
+ *   or when the bridge its availability names goes offline (bridges.ts: another process's
+ *   bridge leaves it alone).
  * - seq gaps within one boot count as lost heartbeats; a changed boot counts as a restart.
  * - Every change is appended to the log before anything else happens (alert, figures), with the
  *   device's counters in the same write, so a crash right after an event loses nothing of it.
@@ -30,6 +31,7 @@
  */
 import type { Clock } from '../board/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
+import { BridgeBook } from './bridges.js';
 import { compactLog } from './compaction.js';
 import { DeviceRecord } from './device.js';
 import { DEFAULT_FLAP_POLICY, faultChange, flapEnd, statusChange, type Decision, type FlapPolicy } from './incidents.js';
@@ -81,6 +83,8 @@ type Heartbeat = PayloadOf<'heartbeat'>;
 
 export class Tracker {
   private readonly devices = new Map<string, DeviceRecord>();
+  /** Which bridge (process) publishes which device, and each bridge's last state. */
+  private readonly bridges = new BridgeBook();
   private readonly clock: Clock;
   private readonly log: EventLog;
   private readonly alerts: AlertSink | undefined;
@@ -195,18 +199,23 @@ export class Tracker {
   onAvailability(id: string, payload: PayloadOf<'availability'>): void {
     const d = this.admit(id);
     if (!d) return;
-    if (payload.state === 'offline') {
+    const bridge = payload.bridge;
+    if (bridge !== undefined) this.bridges.noteDevice(id, bridge);
+    // A retained "online" from a process whose last will already said offline is stale.
+    const deadBridge = payload.state === 'online' && bridge !== undefined && this.bridges.isOffline(bridge);
+    if (payload.state === 'offline' || deadBridge) {
       this.disarm(d);
-      this.setStatus(d, 'down', 'availability offline');
+      this.setStatus(d, 'down', deadBridge ? `bridge ${bridge} offline` : 'availability offline');
     }
   }
 
-  onBridgeState(payload: PayloadOf<'bridgeState'>): void {
-    if (payload.state !== 'offline') return;
-    for (const d of this.devices.values()) {
-      if (d.timeline.status === 'down') continue;
+  /** A process's bridge state: offline makes DOWN the devices whose availability names it, and no other. */
+  onBridgeState(bridge: string, payload: PayloadOf<'bridgeState'>): void {
+    for (const id of this.bridges.noteBridge(bridge, payload.state)) {
+      const d = this.devices.get(id);
+      if (!d || d.timeline.status === 'down') continue;
       this.disarm(d);
-      this.setStatus(d, 'down', 'bridge offline');
+      this.setStatus(d, 'down', `bridge ${bridge} offline`);
     }
   }
 

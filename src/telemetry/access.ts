@@ -1,6 +1,9 @@
 /**
- * Who may do what on the broker: the rules the embedded broker enforces, and the same rules
- * the shipped mosquitto ACL (src/telemetry/mosquitto/aclfile) writes down.
+ * Who may do what on the broker: one table of rules (`RULES`, MQTT topic filters per role),
+ * which the embedded broker enforces and from which the shipped mosquitto ACL file is written
+ * (`mosquittoAclFile`, one `user` block per account, no `pattern` lines: mosquitto applies
+ * patterns to every account). test/telemetry/access-matrix.test.ts runs every kind of account
+ * against every topic kind on both brokers and requires the same table.
  *
  * Roles:
  * - `viewer`   reads everything under the base topic and the discovery prefix; publishes nothing.
@@ -9,14 +12,20 @@
  * - `operator` a person (or Home Assistant): commands on `<base>/<id>/set`, injections, and
  *              Home Assistant's birth message `<prefix>/status`.
  * - `device`   one appliance, named by its user name: publishes only its own topics (state,
- *              availability, heartbeat, fault, exercise, set/result, its discovery) and the bridge state.
+ *              availability, heartbeat, fault, exercise, set/result, its discovery) and its own
+ *              bridge state `<base>/bridge/<username>/state`; reads only its own commands.
  * - `fleet`    a process publishing for several appliances (aquastop sim/start): every device's
- *              own topics, but never `set` or `inject`.
+ *              own topics and any bridge state, but never `set` or `inject`.
+ *
+ * Reading is checked on every message a client would receive (as mosquitto does); a
+ * subscription that no read rule could ever match is refused outright (SUBACK 0x80).
+ * Retained messages: only on the topics the contract retains (`RETAINED_FILTERS`, from
+ * topics.ts), whoever publishes; mosquitto needs the aquastop_retain plugin for that.
  */
 import { scryptSync, timingSafeEqual, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { deviceIdSchema } from './topics.js';
+import { deviceIdSchema, TOPICS } from './topics.js';
 
 export const ROLES = ['viewer', 'local', 'operator', 'device', 'fleet'] as const;
 export type Role = (typeof ROLES)[number];
@@ -97,57 +106,121 @@ export interface Namespaces {
   readonly haPrefix: string | null;
 }
 
-const DEVICE_TAILS = new Set(['', 'availability', 'heartbeat', 'fault', 'exercise', 'set/result']);
+export type Access = 'read' | 'write';
 
-/** Splits `<base>/<id>/<tail>`; null when the topic is not under the base topic. */
-function deviceTopic(topic: string, base: string): { id: string; tail: string } | null {
-  if (!topic.startsWith(`${base}/`)) return null;
-  const [id, ...rest] = topic.slice(base.length + 1).split('/');
-  if (!id) return null;
-  return { id, tail: rest.join('/') };
+/** A topic filter template: `{base}`, `{prefix}` (rule dropped when discovery is off) and `%u` (the user name). */
+export interface Rule {
+  readonly access: Access;
+  readonly filter: string;
 }
 
-/** True when `who` may publish on `topic`. */
+const read = (filter: string): Rule => ({ access: 'read', filter });
+const write = (filter: string): Rule => ({ access: 'write', filter });
+const READ_ALL = [read('{base}/#'), read('{prefix}/#')];
+/** What a publisher may do for the device(s) `who` stands for: `%u` for one device, `+` for any. */
+const publisher = (who: string): Rule[] => [
+  write(`{base}/bridge/${who}/state`),
+  ...['', '/availability', '/heartbeat', '/fault', '/exercise', '/set/result'].map((tail) => write(`{base}/${who}${tail}`)),
+  write(`{prefix}/+/${who}/+/config`),
+  read(`{base}/${who}/set`),
+  read(`{base}/${who}/inject`),
+  read('{prefix}/status'),
+];
+
+export const RULES: Readonly<Record<Role, readonly Rule[]>> = {
+  viewer: READ_ALL,
+  local: [...READ_ALL, write('{base}/+/inject')],
+  operator: [...READ_ALL, write('{base}/+/set'), write('{base}/+/inject'), write('{prefix}/status')],
+  device: publisher('%u'),
+  fleet: publisher('+'),
+};
+
+/** The topics whose messages may be retained: those the contract retains (topics.ts), as filters. */
+export function retainedFilters(ns: Namespaces): string[] {
+  return Object.values(TOPICS)
+    .filter((t) => t.retain && (ns.haPrefix !== null || !t.template.includes('{prefix}')))
+    .map((t) => t.template.replace('{base}', ns.base).replace('{prefix}', ns.haPrefix ?? '').replace(/\{(id|bridge|component|object)\}/g, '+'));
+}
+
+/** The rules of a principal with the namespaces and user name filled in. */
+export function rulesFor(who: Principal, ns: Namespaces): Rule[] {
+  const out: Rule[] = [];
+  for (const r of RULES[who.role]) {
+    if (r.filter.includes('{prefix}') && ns.haPrefix === null) continue;
+    if (r.filter.includes('%u') && who.username === undefined) continue;
+    out.push({ access: r.access, filter: r.filter.replace('{base}', ns.base).replace('{prefix}', ns.haPrefix ?? '').replace('%u', who.username ?? '') });
+  }
+  return out;
+}
+
+/** MQTT topic matching: `+` one level, `#` the rest (and the parent); `$` topics only by name. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** True when some topic matches both filters. */
+function filtersOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (x[i] === undefined || y[i] === undefined) return false;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+  return true;
+}
+
+/** True when `who` may publish on `topic` (the retain flag is judged by `mayRetain`). */
 export function mayPublish(who: Principal, topic: string, ns: Namespaces): boolean {
   if (topic.startsWith('$')) return false;
-  const t = deviceTopic(topic, ns.base);
-  switch (who.role) {
-    case 'viewer':
-      return false;
-    case 'local':
-      return t !== null && t.tail === 'inject' && t.id !== 'bridge';
-    case 'operator':
-      if (ns.haPrefix !== null && topic === `${ns.haPrefix}/status`) return true;
-      return t !== null && (t.tail === 'set' || t.tail === 'inject') && t.id !== 'bridge';
-    case 'fleet':
-    case 'device': {
-      const own = (id: string) => who.role === 'fleet' || id === who.username;
-      if (t && t.id === 'bridge') return t.tail === 'state';
-      if (t) return DEVICE_TAILS.has(t.tail) && own(t.id);
-      if (ns.haPrefix !== null && topic.startsWith(`${ns.haPrefix}/`)) {
-        // <prefix>/<component>/<id>/<object>/config
-        const parts = topic.slice(ns.haPrefix.length + 1).split('/');
-        return parts.length === 4 && parts[3] === 'config' && own(parts[1]!);
-      }
-      return false;
-    }
-  }
+  return rulesFor(who, ns).some((r) => r.access === 'write' && topicMatches(r.filter, topic));
+}
+
+/** True when a retained message may be kept on `topic`: the contract retains it. */
+export function mayRetain(topic: string, ns: Namespaces): boolean {
+  return retainedFilters(ns).some((f) => topicMatches(f, topic));
+}
+
+/** True when `who` may receive a message on `topic` (checked for every delivery). */
+export function mayRead(who: Principal, topic: string, ns: Namespaces): boolean {
+  return rulesFor(who, ns).some((r) => r.access === 'read' && topicMatches(r.filter, topic));
 }
 
 /**
- * True when `who` may subscribe to `filter`. People and watchers read everything under our
- * namespaces; a device reads only its own commands and Home Assistant's birth message, a fleet
- * process the commands of any device (the same as the mosquitto aclfile).
+ * True when `who` may subscribe to `filter`: some message it may read could match it. What it
+ * then receives is still limited to what `mayRead` allows (a device subscribed to `<base>/#`
+ * gets only its own commands), as on mosquitto.
  */
 export function maySubscribe(who: Principal, filter: string, ns: Namespaces): boolean {
   if (filter.startsWith('$')) return false;
-  const haStatus = ns.haPrefix !== null && filter === `${ns.haPrefix}/status`;
-  if (who.role === 'device' || who.role === 'fleet') {
-    if (haStatus) return true;
-    const t = deviceTopic(filter, ns.base);
-    if (!t || (t.tail !== 'set' && t.tail !== 'inject')) return false;
-    return who.role === 'fleet' ? t.id !== '#' : t.id === who.username;
-  }
-  const under = (prefix: string) => filter === `${prefix}/#` || filter.startsWith(`${prefix}/`);
-  return under(ns.base) || (ns.haPrefix !== null && under(ns.haPrefix)) || filter === '#';
+  return rulesFor(who, ns).some((r) => r.access === 'read' && filtersOverlap(r.filter, filter));
+}
+
+/**
+ * The mosquitto ACL file for these accounts (src/telemetry/mosquitto/aclfile is this for the
+ * example accounts): the anonymous (local) rules first, then one block per account.
+ */
+export function mosquittoAclFile(accounts: readonly Pick<Account, 'username' | 'role'>[], ns: Namespaces): string {
+  const lines = (who: Principal) => rulesFor(who, ns).map((r) => `topic ${r.access} ${r.filter}`);
+  const out = [
+    '# aquastop-sim: who may do what on a mosquitto 2.x broker, written from the rules of the embedded',
+    '# broker (src/telemetry/access.ts); test/telemetry/access-matrix.test.ts checks both agree.',
+    '# Regenerate it for your accounts (and base topic) with',
+    '#   npx tsx src/telemetry/mosquitto-acl.ts accounts.json > aclfile',
+    '# Retained messages outside the retained topics are refused by the aquastop_retain plugin',
+    '# (mosquitto.conf), which this file cannot express.',
+    '',
+    '# Anonymous clients (the loopback listeners only; see mosquitto.conf).',
+    ...lines({ role: 'local' }),
+  ];
+  for (const a of accounts) out.push('', `user ${a.username}`, ...lines({ role: a.role, username: a.username }));
+  return `${out.join('\n')}\n`;
 }

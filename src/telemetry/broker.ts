@@ -4,8 +4,12 @@
  * Contract:
  * - Binds `host` only. Anonymous clients are let in only when `host` is a loopback address
  *   (they get the `local` role); on any other address every client needs an account.
- * - Enforces the rules of access.ts on every publish and subscribe. A refused publish closes
- *   that client's connection (MQTT 3.1.1 has no negative PUBACK; aedes does so).
+ * - Enforces the rules of access.ts on every publish, subscribe and delivery: a retained
+ *   publish only on the topics the contract retains, a message reaches a client only when it
+ *   may read it. A refused publish closes that client's connection (MQTT 3.1.1 has no
+ *   negative PUBACK; aedes does so).
+ * - Limits (as the shipped mosquitto.conf): payloads of at most MAX_PUBLISH_BYTES, and at most
+ *   MAX_QUEUED_MESSAGES waiting for one client (broker-limits.ts).
  * - The process's own telemetry client logs in with a one-time `fleet` account made here
  *   (`internal`), so it needs no configuration and nobody else knows its password; watchers in
  *   the same process (the monitor of `aquastop start`) get a one-time `viewer` account
@@ -19,7 +23,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type Client } from 'aedes';
 import { createServer as createWsServer } from 'aedes-server-factory';
-import { AccountBook, mayPublish, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
+import { boundOfflineQueues, isBacklogged } from './broker-limits.js';
+import { AccountBook, mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
 /** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB. */
 export const MAX_PUBLISH_BYTES = 64 * 1024;
@@ -108,6 +113,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         log(`refused publish by ${name(client, who)} on ${packet.topic}: ${packet.payload.length} bytes (at most ${MAX_PUBLISH_BYTES}); disconnected it`);
         return done(new Error('payload too large'));
       }
+      if (who && packet.retain && mayPublish(who, packet.topic, ns) && !mayRetain(packet.topic, ns)) {
+        // A retained heartbeat would say "alive" forever; a retained command would run again on every reconnect.
+        log(`refused retained publish by ${name(client, who)} on ${packet.topic}: the contract does not retain this topic; disconnected it`);
+        return done(new Error(`not a retained topic: ${packet.topic}`));
+      }
       if (who && mayPublish(who, packet.topic, ns)) return done(null);
       log(`refused publish by ${name(client, who)} (${who?.role ?? 'no role'}) on ${packet.topic}; disconnected it`);
       done(new Error(`not authorised to publish on ${packet.topic}`));
@@ -119,7 +129,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // A null subscription is a refusal in the SUBACK (0x80); the client stays connected.
       done(null, null);
     },
+    // Every delivery, retained ones included: only what the client may read (a device subscribed
+    // to <base>/# gets its own commands), and nothing while its send buffer is full.
+    authorizeForward: (client, packet) => {
+      const who = principals.get(client);
+      if (!who || !mayRead(who, packet.topic, ns) || isBacklogged(client, log)) return null;
+      return packet;
+    },
   });
+  boundOfflineQueues(broker, log);
   const servers: (NetServer | HttpServer)[] = [];
   try {
     const tls = options.tls;

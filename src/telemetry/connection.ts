@@ -8,9 +8,11 @@
  * - `publish(..., { whenOffline: 'drop' })` (heartbeats, state) sends nothing while the broker
  *   is unreachable: the caller re-publishes what is current after `onConnect`. Fault events
  *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting.
- * - On every (re)connect the bridge publishes `{"state":"online"}` (retained) and the
- *   `onConnect` listeners run; the broker publishes the will `{"state":"offline"}` when the
- *   connection dies. `end()` publishes offline itself before disconnecting.
+ * - The bridge state is this process's own topic, `<base>/bridge/<bridgeId>/state`. On every
+ *   (re)connect it publishes `{"state":"online"}` (retained) and the `onConnect` listeners
+ *   run; the broker publishes the will `{"state":"offline"}` when the connection dies, which
+ *   makes offline only the devices whose availability names this bridge. `end()` publishes
+ *   offline itself before disconnecting.
  * - `open()` rejects with a one-line reason when the broker refuses the credentials or the TLS
  *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
  *   cannot help); a broker that cannot be reached is retried in the background (the device
@@ -26,6 +28,8 @@ export interface ConnectionOptions {
   readonly username?: string;
   readonly password?: string;
   readonly base: string;
+  /** This process's bridge id (topics.ts `bridgeIdSchema`). */
+  readonly bridgeId: string;
   readonly log: (line: string) => void;
   /** How long `open()` waits for the first answer before carrying on offline; default 5,000 ms. */
   readonly connectTimeoutMs?: number;
@@ -41,6 +45,7 @@ const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused
 export class Connection {
   readonly client: MqttClient;
   private readonly base: string;
+  readonly bridgeId: string;
   private readonly log: (line: string) => void;
   private readonly connectListeners = new Set<() => void>();
   private wasConnected = false;
@@ -54,6 +59,7 @@ export class Connection {
 
   constructor(private readonly options: ConnectionOptions) {
     this.base = options.base;
+    this.bridgeId = options.bridgeId;
     this.log = options.log;
     const opts: IClientOptions = {
       clientId: `aquastop-${hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 20)}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
@@ -61,7 +67,7 @@ export class Connection {
       reconnectPeriod: 1_000,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       protocolVersion: 4,
-      will: { topic: topicFor('bridgeState', { base: this.base }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+      will: { topic: topicFor('bridgeState', { base: this.base, bridge: this.bridgeId }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...options.tls,
@@ -144,7 +150,7 @@ export class Connection {
   private prepare<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>) {
     const spec = TOPICS[name];
     const checked = spec.schema.parse(payload);
-    const key = `${name}|${params.id ?? ''}|${params.prefix ?? ''}|${params.component ?? ''}|${params.object ?? ''}`;
+    const key = `${name}|${params.id ?? ''}|${params.bridge ?? ''}|${params.prefix ?? ''}|${params.component ?? ''}|${params.object ?? ''}`;
     let topic = this.topics.get(key);
     if (topic === undefined) {
       topic = topicFor(name, { ...params, base: this.base });
@@ -166,7 +172,7 @@ export class Connection {
 
   /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
   async end(ms = 3_000): Promise<void> {
-    if (this.client.connected) await withTimeout(this.publish('bridgeState', {}, { state: 'offline' }), ms);
+    if (this.client.connected) await withTimeout(this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'offline' }), ms);
     await withTimeout(this.client.endAsync(!this.client.connected), ms).catch(() => undefined);
     if (!this.client.disconnected) this.client.end(true);
   }
@@ -175,7 +181,7 @@ export class Connection {
     const again = this.outages > 0;
     this.wasConnected = true;
     this.log(again ? `reconnected to ${this.options.url}` : `connected to ${this.options.url}`);
-    void this.publish('bridgeState', {}, { state: 'online' });
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
     for (const listener of this.connectListeners) listener();
   }
 }

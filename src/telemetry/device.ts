@@ -98,12 +98,13 @@ export class DeviceTelemetry {
   detach(): void {
     this.detachListeners();
     this.current = null;
-    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: 'offline' }));
+    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: 'offline', bridge: this.o.connection.bridgeId }));
   }
 
   /** After a (re)connect: everything retained may have been lost with the broker. */
   publishAll(): void {
-    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline' }));
+    // The availability names this process's bridge: when its last will fires, this device is offline too.
+    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.o.connection.bridgeId }));
     if (!this.current) return;
     this.publishState(this.current.runtime.status());
     this.publishDiscovery();
@@ -111,7 +112,7 @@ export class DeviceTelemetry {
 
   publishDiscovery(): void {
     if (!this.current || this.o.haPrefix === null) return;
-    const messages = discoveryMessages({ id: this.id, fw: this.current.fw, board: this.current.runtime.boardKind }, this.o.base);
+    const messages = discoveryMessages({ id: this.id, fw: this.current.fw, board: this.current.runtime.boardKind }, this.o.base, this.o.connection.bridgeId);
     for (const m of messages) {
       this.o.track(this.o.connection.publish('discovery', { prefix: this.o.haPrefix, component: m.component, id: this.id, object: m.object }, m.payload));
     }

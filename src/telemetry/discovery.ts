@@ -2,8 +2,9 @@
  * Home Assistant MQTT discovery for one appliance: the inlet valve, the leak (moisture) and
  * fault (problem) binary sensors, the fault code and uptime sensors, and the reset button.
  * Every entity reads the retained state topic with a value template, carries the device block
- * and `origin`, and is available only while both the bridge and the device say online
- * (`availability_mode: all`).
+ * and `origin`, and is available only while both the bridge of the process publishing it
+ * (`<base>/bridge/<bridgeId>/state`, so another process's death leaves it alone) and the device
+ * say online (`availability_mode: all`).
  */
 import type { HaComponent } from './topics.js';
 import { topicFor } from './topics.js';
@@ -115,7 +116,7 @@ function entities(stateTopic: string, setTopic: string): Entity[] {
 }
 
 /** The retained discovery messages for one device, published on `<prefix>/<component>/<id>/<object>/config`. */
-export function discoveryMessages(device: DiscoveryDevice, base: string): DiscoveryMessage[] {
+export function discoveryMessages(device: DiscoveryDevice, base: string, bridgeId: string): DiscoveryMessage[] {
   const stateTopic = topicFor('state', { base, id: device.id });
   const setTopic = topicFor('set', { base, id: device.id });
   const uid = `aquastop_${device.id}`;
@@ -129,7 +130,7 @@ export function discoveryMessages(device: DiscoveryDevice, base: string): Discov
     },
     origin: ORIGIN,
     availability: [
-      { topic: topicFor('bridgeState', { base }), value_template: '{{ value_json.state }}' },
+      { topic: topicFor('bridgeState', { base, bridge: bridgeId }), value_template: '{{ value_json.state }}' },
       { topic: topicFor('availability', { base, id: device.id }), value_template: '{{ value_json.state }}' },
     ],
     availability_mode: 'all',

@@ -2,8 +2,9 @@
  * Telemetry entry point used by the commands: publishes every device's state, availability,
  * heartbeats and fault events, and takes commands (DESIGN.md "MQTT contract").
  *
- * One MQTT connection per process (the bridge, with its last will); an embedded aedes broker
- * unless an external one is named. Timestamps are the injected clock's time anchored at the
+ * One MQTT connection per process (the bridge, with its last will on the process's own bridge
+ * topic, named in every device's availability); an embedded aedes broker unless an external
+ * one is named. Timestamps are the injected clock's time anchored at the
  * wall time when telemetry started, so a simulated run at max speed shows its virtual time.
  */
 import { mkdirSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { isBrokerUrl } from './broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
-import { parseTopic, topicFor, type injectSchema } from './topics.js';
+import { bridgeIdSchema, parseTopic, topicFor, type injectSchema } from './topics.js';
 import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
@@ -41,6 +42,12 @@ export type BrokerOptions =
 
 export interface TelemetryOptions {
   readonly broker: BrokerOptions;
+  /**
+   * This process's bridge id (`<base>/bridge/<bridgeId>/state`, topics.ts `bridgeIdSchema`):
+   * different for every process publishing at the same time, the same across its restarts.
+   * A device account may publish only the bridge named like itself.
+   */
+  readonly bridgeId: string;
   /** Base topic, default "aquastop". */
   readonly baseTopic?: string;
   /** Home Assistant discovery prefix, default "homeassistant"; null turns discovery off. */
@@ -94,6 +101,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (!(heartbeatS > 0)) throw new TelemetryError(`heartbeat interval must be above 0 s (got ${heartbeatS})`);
   const log = options.log ?? (() => undefined);
   const clock = options.clock;
+  const bridgeId = bridgeIdSchema.safeParse(options.bridgeId);
+  if (!bridgeId.success) throw new TelemetryError(`bridge id "${options.bridgeId}": ${bridgeId.error.issues[0]?.message ?? 'invalid'}`);
   try {
     mkdirSync(options.dataDir, { recursive: true });
   } catch (err) {
@@ -125,7 +134,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     tls = options.broker.tls;
   }
 
-  const connection = new Connection({ url, base, log, ...credentials, ...(tls ? { tls } : {}) });
+  const connection = new Connection({ url, base, bridgeId: bridgeId.data, log, ...credentials, ...(tls ? { tls } : {}) });
   const anchor = { wall: Date.now(), clock: clock.now() };
   const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
   const inFlight = new Set<Promise<unknown>>();

@@ -2,8 +2,8 @@
  * Every MQTT topic and its payload schema, in one typed map (DESIGN.md "MQTT contract").
  * Publishers and subscribers use the same schemas; no topic string is built inline elsewhere.
  *
- * Topic templates use `{base}` (default "aquastop"), `{id}` (device id), `{prefix}`
- * (Home Assistant discovery prefix, default "homeassistant").
+ * Topic templates use `{base}` (default "aquastop"), `{id}` (device id), `{bridge}` (the id of
+ * the publishing process), `{prefix}` (Home Assistant discovery prefix, default "homeassistant").
  */
 import { z } from 'zod';
 import { FAULT_CODES } from '../machine/catalogue.js';
@@ -11,15 +11,31 @@ import { FAULT_CODES } from '../machine/catalogue.js';
 const faultCode = z.enum(FAULT_CODES);
 const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'service']);
 
-/** Device ids are one topic level: no wildcards, separators or control characters. */
+/**
+ * Device ids are one topic level: no wildcards, separators or control characters. "bridge" is
+ * taken: `<base>/bridge/...` holds the processes' bridge states.
+ */
 export const deviceIdSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'device id may contain only letters, digits, "_" and "-"');
+  .regex(/^[A-Za-z0-9_-]+$/, 'device id may contain only letters, digits, "_" and "-"')
+  .refine((id) => id !== 'bridge', 'device id "bridge" is reserved for the bridge topics');
+
+/**
+ * A process's bridge id: one topic level, the same characters as a device id. One per process
+ * that is up at a time (so a dead process's last will makes offline only its own devices), and
+ * the same across that process's restarts (so retained bridge states do not pile up).
+ */
+export const bridgeIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'bridge id may contain only letters, digits, "_" and "-"');
 
 export const bridgeStateSchema = z.object({ state: z.enum(['online', 'offline']) }).strict();
-export const availabilitySchema = bridgeStateSchema;
+/** A device's availability names the bridge (process) that publishes it: it is offline when that bridge is. */
+export const availabilitySchema = z.object({ state: z.enum(['online', 'offline']), bridge: bridgeIdSchema.optional() }).strict();
 
 export const deviceStateSchema = z
   .object({
@@ -130,7 +146,7 @@ function topic<S extends z.ZodType>(template: string, schema: S, retain: boolean
 }
 
 export const TOPICS = {
-  bridgeState: topic('{base}/bridge/state', bridgeStateSchema, true, 1),
+  bridgeState: topic('{base}/bridge/{bridge}/state', bridgeStateSchema, true, 1),
   availability: topic('{base}/{id}/availability', availabilitySchema, true, 1),
   state: topic('{base}/{id}', deviceStateSchema, true, 1),
   heartbeat: topic('{base}/{id}/heartbeat', heartbeatSchema, false, 0),
@@ -149,6 +165,8 @@ export type PayloadOf<T extends TopicName> = z.output<(typeof TOPICS)[T]['schema
 export interface TopicParams {
   readonly base: string;
   readonly id?: string;
+  /** The bridge state: the publishing process's bridge id. */
+  readonly bridge?: string;
   /** Discovery topics: prefix, component and object id. */
   readonly prefix?: string;
   readonly component?: HaComponent;
@@ -167,6 +185,10 @@ export function topicFor(name: TopicName, params: TopicParams): string {
     if (id === undefined) throw new Error(`topic ${name} needs a device id`);
     deviceIdSchema.parse(id);
   }
+  if (template.includes('{bridge}')) {
+    if (params.bridge === undefined) throw new Error(`topic ${name} needs a bridge id`);
+    bridgeIdSchema.parse(params.bridge);
+  }
   const part = (key: 'prefix' | 'component' | 'object', re: RegExp): string => {
     if (!template.includes(`{${key}}`)) return '';
     const value = params[key];
@@ -178,22 +200,26 @@ export function topicFor(name: TopicName, params: TopicParams): string {
     .replace('{prefix}', part('prefix', LEVELS))
     .replace('{component}', part('component', LEVEL))
     .replace('{id}', id ?? '')
+    .replace('{bridge}', params.bridge ?? '')
     .replace('{object}', part('object', LEVEL));
 }
 
-/** Subscription filter for a topic across all devices: `{id}` becomes `+`. */
+/** Subscription filter for a topic across all devices and bridges: `{id}` and `{bridge}` become `+`. */
 export function filterFor(name: TopicName, base: string): string {
-  return TOPICS[name].template.replace('{base}', base).replace('{id}', '+');
+  return TOPICS[name].template.replace('{base}', base).replace('{id}', '+').replace('{bridge}', '+');
 }
 
 /**
- * Which topic a concrete topic string is, and its device id; null when it is none of ours.
- * The device state topic is `{base}/{id}` so it is matched last.
+ * Which topic a concrete topic string is, and its device id (or bridge id); null when it is
+ * none of ours. The device state topic is `{base}/{id}` so it is matched last.
  */
-export function parseTopic(topicString: string, base: string): { name: TopicName; id?: string } | null {
+export function parseTopic(topicString: string, base: string): { name: TopicName; id?: string; bridge?: string } | null {
   if (!topicString.startsWith(`${base}/`)) return null;
   const rest = topicString.slice(base.length + 1).split('/');
-  if (rest[0] === 'bridge' && rest[1] === 'state' && rest.length === 2) return { name: 'bridgeState' };
+  if (rest[0] === 'bridge') {
+    const bridge = rest[1];
+    return rest.length === 3 && rest[2] === 'state' && bridge && bridgeIdSchema.safeParse(bridge).success ? { name: 'bridgeState', bridge } : null;
+  }
   const id = rest[0];
   if (!id || !deviceIdSchema.safeParse(id).success) return null;
   const tail = rest.slice(1).join('/');

@@ -45,7 +45,7 @@ async function pipeline(url: string): Promise<{ wallMs: number; messages: Messag
   const sim = new Simulation({ scenario, deviceId: ID, keepLog: false });
   const done = sub.marker();
   const t0 = performance.now();
-  const telemetry = await startTelemetry({ broker: { kind: 'external', url, ...account('fleet') }, dataDir: dir, clock: sim.clock, heartbeatS: 1 });
+  const telemetry = await startTelemetry({ bridgeId: 'bench', broker: { kind: 'external', url, ...account('fleet') }, dataDir: dir, clock: sim.clock, heartbeatS: 1 });
   sim.onRuntime((runtime) => runtime && telemetry.addDevice({ runtime, fw: 'bench' }));
   await sim.start();
   await sim.runFor(scenario.duration);

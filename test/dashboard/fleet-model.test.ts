@@ -17,9 +17,21 @@ describe('the page fleet model', () => {
   it('reads the same topics as topics.ts and ignores others', () => {
     expect(parseTopic('aquastop/dw-1', 'aquastop')).toEqual({ name: 'state', id: 'dw-1' });
     expect(parseTopic('aquastop/dw-1/set/result', 'aquastop')).toEqual({ name: 'setResult', id: 'dw-1' });
-    expect(parseTopic('aquastop/bridge/state', 'aquastop')).toEqual({ name: 'bridgeState' });
+    expect(parseTopic('aquastop/bridge/p1/state', 'aquastop')).toEqual({ name: 'bridgeState', bridge: 'p1' });
+    expect(parseTopic('aquastop/bridge/state', 'aquastop')).toBeNull();
     expect(parseTopic('aquastop/dw-1/set', 'aquastop')).toBeNull();
     expect(parseTopic('homeassistant/valve/dw-1/valve/config', 'aquastop')).toBeNull();
+  });
+
+  it('shows offline only the devices of the process whose bridge went offline', () => {
+    const { fleet } = fleetAt();
+    for (const [id, bridge] of [['a', 'p1'], ['b', 'p2']]) {
+      fleet.handle(`aquastop/${id}/availability`, JSON.stringify({ state: 'online', bridge }));
+      fleet.handle(`aquastop/${id}/heartbeat`, hb(1));
+    }
+    fleet.handle('aquastop/bridge/p1/state', '{"state":"offline"}');
+    expect([fleet.devices.get('a').status, fleet.devices.get('b').status]).toEqual(['offline', 'online']);
+    expect(fleet.offlineBridges()).toBe(1);
   });
 
   it('turns a device silent after 1.5 heartbeat intervals plus a second, and online on the next heartbeat', () => {

@@ -20,13 +20,13 @@ describe('npm start (aquastop start) as a child process', () => {
     expect(config.wsUrl).toBe(`ws://127.0.0.1:${demo.ports.ws}`);
     expect((await fetch(new URL('/vendor/mqtt.esm.js', demo.dashboardUrl))).status).toBe(200);
 
-    // The broker answers on both listeners; the bridge is online (retained).
+    // The broker answers on both listeners; the demo's bridge ("start") is online (retained).
     const tcp = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.ports.mqtt}`, { reconnectPeriod: 0, connectTimeout: 5000 });
     const ws = await mqtt.connectAsync(config.wsUrl, { reconnectPeriod: 0, connectTimeout: 5000 });
     const seen = new Map<string, string>();
     tcp.on('message', (topic, payload) => seen.set(topic, payload.toString()));
-    await tcp.subscribeAsync([`${config.baseTopic}/bridge/state`, `${config.baseTopic}/+/availability`], { qos: 1 });
-    await expect.poll(() => seen.get(`${config.baseTopic}/bridge/state`), { timeout: 10_000 }).toBe('{"state":"online"}');
+    await tcp.subscribeAsync([`${config.baseTopic}/bridge/+/state`, `${config.baseTopic}/+/availability`], { qos: 1 });
+    await expect.poll(() => seen.get(`${config.baseTopic}/bridge/start/state`), { timeout: 10_000 }).toBe('{"state":"online"}');
     await ws.endAsync();
 
     const code = await demo.interrupt();

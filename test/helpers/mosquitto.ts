@@ -3,8 +3,9 @@
  * `lo` interface: MACHINE-NOTES, a websockets listener given 127.0.0.1 binds every interface).
  *
  * - `config: 'shipped'` (default) runs the configuration we ship (src/telemetry/mosquitto:
- *   mosquitto.conf, passwd, aclfile) with only the ports and file paths changed: anonymous
- *   clients may read, accounts (ACCOUNTS) do the rest.
+ *   mosquitto.conf, passwd, aclfile, and the aquastop_retain plugin built from its C source
+ *   with gcc) with only the ports and file paths changed: anonymous clients may read,
+ *   accounts (ACCOUNTS) do the rest.
  * - `config: 'open'` lets anonymous clients do anything, for tests of watchers that are not
  *   about accounts.
  * - `persistence: true` keeps sessions and retained messages across `stop()` / `start()`.
@@ -57,11 +58,22 @@ function configFor(options: MosquittoOptions, dir: string, port: number, wsPort:
     return ['per_listener_settings false', 'allow_anonymous true', `listener ${port} 127.0.0.1`, `listener ${wsPort} lo`, 'protocol websockets', persist].join('\n');
   }
   for (const f of ['passwd', 'aclfile']) copyFileSync(join(SHIPPED, f), join(dir, f));
+  buildRetainPlugin(join(dir, 'aquastop_retain.so'));
   const shipped = readFileSync(join(SHIPPED, 'mosquitto.conf'), 'utf8')
     .replace(/^listener 1883 /m, `listener ${port} `)
     .replace(/^listener 9001 /m, `listener ${wsPort} `)
     .replaceAll('/etc/mosquitto/aquastop/', `${dir}/`);
   return `${shipped}\n${persist}`;
+}
+
+/** Builds the shipped aquastop_retain plugin (about 0.2 s); one clear line when the compiler or headers are missing. */
+export function buildRetainPlugin(out: string): void {
+  try {
+    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', out, join(SHIPPED, 'aquastop_retain.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0];
+    throw new Error(`cannot build the aquastop_retain mosquitto plugin (needs gcc, mosquitto-dev and libmosquitto-dev; run .ci/install-system-packages.sh): ${stderr}`);
+  }
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -107,28 +107,59 @@ describe('tracker (virtual clock)', () => {
     expect(r.restarts).toBe(1);
   });
 
-  it('goes DOWN when availability turns offline or the bridge goes offline, UP on the next heartbeat', () => {
+  it('goes DOWN when availability turns offline or its own bridge goes offline, UP on the next heartbeat', () => {
     const { tracker, hb, alerts } = setup();
     hb('a');
     hb('b');
-    tracker.onAvailability('a', { state: 'offline' });
+    tracker.onAvailability('a', { state: 'offline', bridge: 'p1' });
     expect(tracker.report('a')!.status).toBe('down');
     expect(tracker.report('b')!.status).toBe('up');
-    tracker.onAvailability('a', { state: 'online' });
+    tracker.onAvailability('a', { state: 'online', bridge: 'p1' });
+    tracker.onAvailability('b', { state: 'online', bridge: 'p1' });
     expect(tracker.report('a')!.status).toBe('down'); // online alone proves nothing: wait for a heartbeat
     hb('a');
     expect(tracker.report('a')!.up).toBe(true);
-    tracker.onBridgeState({ state: 'offline' });
+    tracker.onBridgeState('p1', { state: 'offline' });
     expect(tracker.reports().map((r) => r.status)).toEqual(['down', 'down']);
     expect(alerts.map((a) => `${a.kind} ${a.device}`)).toEqual(['down a', 'up a', 'down a', 'down b']);
+    expect(tracker.history('b')!.filter((h) => h.type === 'status').map((h) => h.reason)).toContain('bridge p1 offline');
+  });
+
+  it('marks DOWN only the devices of the bridge that went offline; another process\'s devices stay UP', () => {
+    const { tracker, hb, alerts } = setup();
+    for (const [id, bridge] of [['a1', 'p1'], ['a2', 'p1'], ['b1', 'p2'], ['c1', undefined]] as const) {
+      hb(id);
+      tracker.onAvailability(id, { state: 'online', ...(bridge ? { bridge } : {}) });
+    }
+    tracker.onBridgeState('p2', { state: 'online' });
+    tracker.onBridgeState('p1', { state: 'offline' });
+    expect(Object.fromEntries(tracker.reports().map((r) => [r.id, r.status]))).toEqual({ a1: 'down', a2: 'down', b1: 'up', c1: 'up' });
+    expect(alerts.map((a) => `${a.kind} ${a.device}`)).toEqual(['down a1', 'down a2']);
+    // A bridge nobody names takes no device down.
+    tracker.onBridgeState('p9', { state: 'offline' });
+    expect(tracker.report('b1')!.up).toBe(true);
+  });
+
+  it('treats a retained "online" of a device whose bridge already said offline as DOWN (retained messages come in any order)', () => {
+    const { tracker, hb } = setup();
+    hb('a');
+    tracker.onBridgeState('p1', { state: 'offline' });
+    expect(tracker.report('a')!.up).toBe(true);
+    tracker.onAvailability('a', { state: 'online', bridge: 'p1' });
+    expect(tracker.report('a')!.status).toBe('down');
+    // The process came back: its bridge says online first, then its devices.
+    tracker.onBridgeState('p1', { state: 'online' });
+    tracker.onAvailability('a', { state: 'online', bridge: 'p1' });
+    hb('a');
+    expect(tracker.report('a')!.up).toBe(true);
   });
 
   it('sends one alert per incident: a DOWN device timing out again or a fault repeated does not alert twice', () => {
     const { tracker, clock, hb, alerts } = setup();
     hb();
     clock.advance(20 * S); // DOWN (timeout)
-    tracker.onAvailability('dev-1', { state: 'offline' }); // same incident
-    tracker.onBridgeState({ state: 'offline' });
+    tracker.onAvailability('dev-1', { state: 'offline', bridge: 'p1' }); // same incident
+    tracker.onBridgeState('p1', { state: 'offline' });
     const fault = { id: 'dev-1', code: 'i30', display: ',30', text: 'leak', severity: 'critical', reset: 'manual', ts: '' } as const;
     tracker.onFault('dev-1', { ...fault, event: 'raised' });
     tracker.onFault('dev-1', { ...fault, event: 'raised' });

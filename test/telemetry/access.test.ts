@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { mayPublish, maySubscribe, type Principal } from '../../src/telemetry/access.js';
+import { mayPublish, mayRead, mayRetain, maySubscribe, type Principal } from '../../src/telemetry/access.js';
 import { MAX_PUBLISH_BYTES, startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
 import { account, ACCOUNTS } from '../helpers/mosquitto.js';
 
@@ -16,7 +16,7 @@ describe('who may publish what', () => {
     [who('operator'), 'aquastop/d1/set', true],
     [who('operator'), 'homeassistant/status', true],
     [who('operator'), 'aquastop/d1', false],
-    [who('operator'), 'aquastop/bridge/set', false],
+    [who('operator'), 'aquastop/bridge/p1/state', false],
     [who('device', 'd1'), 'aquastop/d1', true],
     [who('device', 'd1'), 'aquastop/d1/heartbeat', true],
     [who('device', 'd1'), 'aquastop/d1/set/result', true],
@@ -24,7 +24,12 @@ describe('who may publish what', () => {
     [who('device', 'd1'), 'aquastop/d1/inject', false],
     [who('device', 'd1'), 'aquastop/d2/fault', false],
     [who('device', 'd1'), 'aquastop/d2', false],
-    [who('device', 'd1'), 'aquastop/bridge/state', true],
+    [who('device', 'd1'), 'aquastop/bridge/d1/state', true],
+    [who('device', 'd1'), 'aquastop/bridge/d2/state', false],
+    [who('fleet'), 'aquastop/bridge/any-process/state', true],
+    [who('local'), 'aquastop/bridge/p1/state', false],
+    [who('viewer'), 'aquastop/viewer', false],
+    [who('viewer'), 'homeassistant/button/viewer/reset/config', false],
     [who('device', 'd1'), 'homeassistant/valve/d1/inlet/config', true],
     [who('device', 'd1'), 'homeassistant/valve/d2/inlet/config', false],
     [who('device', 'd1'), 'homeassistant/status', false],
@@ -39,17 +44,23 @@ describe('who may publish what', () => {
   });
 
   it('lets a device read only its own commands, a fleet every device\'s, and both Home Assistant\'s birth', () => {
-    expect(maySubscribe(who('device', 'd1'), 'aquastop/d1/set', ns)).toBe(true);
-    expect(maySubscribe(who('device', 'd1'), 'aquastop/d1/inject', ns)).toBe(true);
-    expect(maySubscribe(who('device', 'd1'), 'homeassistant/status', ns)).toBe(true);
+    expect(mayRead(who('device', 'd1'), 'aquastop/d1/set', ns)).toBe(true);
+    expect(mayRead(who('device', 'd1'), 'aquastop/d1/inject', ns)).toBe(true);
+    expect(mayRead(who('device', 'd1'), 'homeassistant/status', ns)).toBe(true);
+    expect(mayRead(who('device', 'd1'), 'aquastop/d2/set', ns)).toBe(false);
+    expect(mayRead(who('device', 'd1'), 'aquastop/d2/fault', ns)).toBe(false);
+    expect(mayRead(who('fleet'), 'aquastop/d7/set', ns)).toBe(true);
+    expect(mayRead(who('fleet'), 'aquastop/d7/inject', ns)).toBe(true);
+    expect(mayRead(who('fleet'), 'aquastop/d7/heartbeat', ns)).toBe(false);
+    // A wide subscription is granted when it can match something readable; deliveries are still filtered.
+    expect(maySubscribe(who('device', 'd1'), 'aquastop/#', ns)).toBe(true);
     expect(maySubscribe(who('device', 'd1'), 'aquastop/d2/set', ns)).toBe(false);
-    expect(maySubscribe(who('device', 'd1'), 'aquastop/+/set', ns)).toBe(false);
-    expect(maySubscribe(who('device', 'd1'), 'aquastop/#', ns)).toBe(false);
-    expect(maySubscribe(who('device', 'd1'), 'aquastop/d2/fault', ns)).toBe(false);
-    expect(maySubscribe(who('fleet'), 'aquastop/d7/set', ns)).toBe(true);
-    expect(maySubscribe(who('fleet'), 'aquastop/+/inject', ns)).toBe(true);
-    expect(maySubscribe(who('fleet'), 'aquastop/#', ns)).toBe(false);
     expect(maySubscribe(who('fleet'), 'aquastop/d7/heartbeat', ns)).toBe(false);
+  });
+
+  it('keeps retained messages only on the topics the contract retains', () => {
+    for (const t of ['aquastop/d1', 'aquastop/d1/availability', 'aquastop/d1/exercise', 'aquastop/bridge/p1/state', 'homeassistant/valve/d1/inlet/config']) expect(mayRetain(t, ns), t).toBe(true);
+    for (const t of ['aquastop/d1/heartbeat', 'aquastop/d1/fault', 'aquastop/d1/set', 'aquastop/d1/set/result', 'aquastop/d1/inject', 'homeassistant/status']) expect(mayRetain(t, ns), t).toBe(false);
   });
 
   it('lets people and watchers subscribe under our namespaces only', () => {
@@ -78,12 +89,12 @@ describe('the embedded broker and anonymous clients', () => {
       lines.length = 0;
 
       const device = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, ...account('dishwasher-2') });
-      await expect(device.subscribeAsync('aquastop/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+      await expect(device.subscribeAsync('elsewhere/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
       expect((await device.subscribeAsync('aquastop/dishwasher-2/set', { qos: 1 })).map((g) => g.qos)).toEqual([1]);
       // Still connected: its own heartbeat reaches the watcher, and it is the only message the watcher saw.
       await device.publishAsync('aquastop/dishwasher-2/heartbeat', 'ok', { qos: 1 });
       await expect.poll(() => seen).toEqual([2]);
-      expect(lines).toEqual(['refused subscription by "dishwasher-2" to aquastop/#']);
+      expect(lines).toEqual(['refused subscription by "dishwasher-2" to elsewhere/#']);
       await device.endAsync();
       await watcher.endAsync();
     } finally {

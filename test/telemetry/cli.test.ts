@@ -25,7 +25,7 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('sees the retained state and availability, and the bridge offline (last will) after SIGKILL', async () => {
+  it('sees the retained state and availability, and its own bridge offline (last will) after SIGKILL', async () => {
     const viewer = account('viewer');
     const device = account('dishwasher-1');
     const sim = spawn(
@@ -53,20 +53,20 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
       };
       // What a late subscriber gets at once is what the broker retained.
       const retained = await mosquittoSub(['--retained-only', '-C', '2', '-t', 'aquastop/dishwasher-1', '-t', 'aquastop/dishwasher-1/availability']).exited;
-      expect(retained).toMatch(/^aquastop\/dishwasher-1\/availability \{"state":"online"\}$/m);
+      expect(retained).toMatch(/^aquastop\/dishwasher-1\/availability \{"state":"online","bridge":"dishwasher-1"\}$/m);
       expect(retained).toMatch(/^aquastop\/dishwasher-1 \{"state":"armed\.[a-zA-Z.]+","breaker":"armed","valve":"(open|closed)"/m);
 
       // Line-buffered: the retained "online" shows the subscription is in place; the next message is the will.
-      const will = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', '-C', '2', '-t', 'aquastop/bridge/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const will = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', '-C', '2', '-t', 'aquastop/bridge/dishwasher-1/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let seen = '';
       will.stdout.on('data', (d: Buffer) => (seen += d.toString()));
       const willExit = new Promise<void>((resolve) => will.once('exit', () => resolve()));
       try {
-        await expect.poll(() => seen, { timeout: 10_000 }).toBe('aquastop/bridge/state {"state":"online"}\n');
+        await expect.poll(() => seen, { timeout: 10_000 }).toBe('aquastop/bridge/dishwasher-1/state {"state":"online"}\n');
         sim.kill('SIGKILL');
         expect(await simExit).toBe('SIGKILL');
         await willExit;
-        expect(seen).toBe('aquastop/bridge/state {"state":"online"}\naquastop/bridge/state {"state":"offline"}\n');
+        expect(seen).toBe('aquastop/bridge/dishwasher-1/state {"state":"online"}\naquastop/bridge/dishwasher-1/state {"state":"offline"}\n');
       } finally {
         will.kill();
       }

@@ -23,7 +23,7 @@ const DEVICE_KEYS = ['configuration_url', 'connections', 'hw_version', 'identifi
 const ORIGIN_KEYS = ['name', 'sw_version', 'support_url'];
 
 describe('Home Assistant discovery', () => {
-  const messages = discoveryMessages({ id: 'dishwasher-1', fw: 'fw-1.2', board: 'usb' }, 'aquastop');
+  const messages = discoveryMessages({ id: 'dishwasher-1', fw: 'fw-1.2', board: 'usb' }, 'aquastop', 'kitchen-pi');
 
   it('offers the valve, leak and problem binary sensors, fault code and uptime sensors, and the reset button', () => {
     expect(messages.map((m) => `${m.component}/${m.object}`)).toEqual(['valve/inlet', 'binary_sensor/leak', 'binary_sensor/problem', 'sensor/fault_code', 'sensor/uptime', 'button/reset']);
@@ -39,14 +39,14 @@ describe('Home Assistant discovery', () => {
     expect(Object.keys(m.payload.origin as object).filter((k) => !ORIGIN_KEYS.includes(k))).toEqual([]);
   });
 
-  it('gives every entity the device block, origin, a unique id, and availability from the bridge and the device (mode all)', () => {
+  it('gives every entity the device block, origin, a unique id, and availability from the bridge of its own process and the device (mode all)', () => {
     for (const m of messages) {
       expect(m.payload.device).toMatchObject({ identifiers: ['aquastop_dishwasher-1'], sw_version: 'fw-1.2', manufacturer: 'aquastop-sim' });
       expect(m.payload.origin).toMatchObject({ name: 'aquastop-sim' });
       expect(m.payload.unique_id).toBe(`aquastop_dishwasher-1_${m.object}`);
       expect(m.payload.availability_mode).toBe('all');
       expect(m.payload.availability).toEqual([
-        { topic: 'aquastop/bridge/state', value_template: '{{ value_json.state }}' },
+        { topic: 'aquastop/bridge/kitchen-pi/state', value_template: '{{ value_json.state }}' },
         { topic: 'aquastop/dishwasher-1/availability', value_template: '{{ value_json.state }}' },
       ]);
     }

@@ -24,6 +24,8 @@ export interface Rig {
 
 export interface RigOptions extends Partial<Omit<TelemetryOptions, 'clock' | 'broker'>> {
   readonly broker: TelemetryOptions['broker'];
+  /** This rig's bridge id; default: the device id (as `aquastop sim` does). */
+  readonly bridgeId?: string;
   readonly id?: string;
   readonly timeline?: Record<string, unknown>[];
   /** Run the dishwasher program (default false: the appliance stands idle, armed). */
@@ -41,7 +43,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const sim = new Simulation({ scenario, deviceId: id });
   const lines: string[] = [];
   const { broker, id: _id, timeline: _t, program: _p, ...rest } = options;
-  const telemetry = await startTelemetry({ heartbeatS: 10, ...rest, broker, dataDir, clock: sim.clock, log: (l) => lines.push(l) });
+  const telemetry = await startTelemetry({ heartbeatS: 10, bridgeId: id, ...rest, broker, dataDir, clock: sim.clock, log: (l) => lines.push(l) });
   sim.onRuntime((runtime) => {
     if (runtime) telemetry.addDevice({ runtime, fw: 'test-fw', inject: (fault) => injectFromDashboard(sim, fault) });
     else telemetry.removeDevice(id);

@@ -72,12 +72,13 @@ async function main() {
       return;
     }
     const s = fleet.summary();
-    const bridge = fleet.bridge === 'offline' ? ' · publisher (bridge) offline' : '';
+    const deadBridges = fleet.offlineBridges();
+    const bridge = deadBridges > 0 ? ` · ${deadBridges} publisher${deadBridges === 1 ? '' : 's'} (bridge) offline` : '';
     $('#summary').textContent = `${s.total} appliances · ${s.online} online · ${s.down} down · ${s.faulted} with a fault${bridge}`;
-    document.body.dataset.bridge = fleet.bridge ?? 'unknown';
+    document.body.dataset.bridge = fleet.bridges.size === 0 ? 'unknown' : deadBridges > 0 ? 'offline' : 'online';
   };
 
-  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/set/result`, `${base}/bridge/state`];
+  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/set/result`, `${base}/bridge/+/state`];
   const viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
     onConnect: (client) => {
       signIn.hide();

@@ -4,12 +4,17 @@
 const TIMELINE_MAX = 200;
 const BEATS_MAX = 2000;
 const HISTORY_MS = 30 * 60 * 1000;
+/** Bridges (publishing processes) remembered; the one heard of longest ago is forgotten first. */
+const BRIDGES_MAX = 1000;
 
 /** Which of our topics a topic string is (mirrors parseTopic in src/telemetry/topics.ts). */
 export function parseTopic(topic, base) {
   if (!topic.startsWith(base + '/')) return null;
   const rest = topic.slice(base.length + 1).split('/');
-  if (rest[0] === 'bridge' && rest[1] === 'state' && rest.length === 2) return { name: 'bridgeState' };
+  if (rest[0] === 'bridge') {
+    const bridge = rest[1];
+    return rest.length === 3 && rest[2] === 'state' && /^[A-Za-z0-9_-]{1,64}$/.test(bridge) ? { name: 'bridgeState', bridge } : null;
+  }
   const id = rest[0];
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
   const tail = rest.slice(1).join('/');
@@ -29,7 +34,7 @@ const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Minimal shape checks (the broker may carry anything); a bad message is counted and dropped. */
 const valid = {
   state: (p) => isObj(p) && typeof p.state === 'string' && (p.valve === 'open' || p.valve === 'closed') && typeof p.breaker === 'string',
-  availability: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
+  availability: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline') && (p.bridge === undefined || typeof p.bridge === 'string'),
   bridgeState: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
   heartbeat: (p) => isObj(p) && Number.isInteger(p.seq) && typeof p.intervalS === 'number' && p.intervalS > 0,
   fault: (p) => isObj(p) && (p.event === 'raised' || p.event === 'cleared') && typeof p.code === 'string',
@@ -45,14 +50,15 @@ export class Fleet {
     /** @type {Map<string, any>} */
     this.devices = new Map();
     this.dirty = new Set();
-    this.bridge = null;
+    /** Each publishing process's bridge state: a device is offline when the bridge its availability names is. */
+    this.bridges = new Map();
     this.stats = { messages: 0, invalid: 0 };
   }
 
   device(id) {
     let d = this.devices.get(id);
     if (!d) {
-      d = { id, state: null, availability: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
+      d = { id, state: null, availability: null, bridge: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
       this.devices.set(id, d);
     }
     return d;
@@ -80,7 +86,15 @@ export class Fleet {
     }
     this.stats.messages++;
     if (parsed.name === 'bridgeState') {
-      this.bridge = p.state;
+      this.bridges.delete(parsed.bridge);
+      this.bridges.set(parsed.bridge, p.state);
+      if (this.bridges.size > BRIDGES_MAX) this.bridges.delete(this.bridges.keys().next().value);
+      const t = this.now();
+      for (const d of this.devices.values()) {
+        if (d.bridge !== parsed.bridge) continue;
+        if (this.refreshStatus(d, t) && d.status === 'offline') this.log(d, 'availability', `publisher ${parsed.bridge} offline`, t);
+        this.dirty.add(d.id);
+      }
       return true;
     }
     const d = this.device(parsed.id);
@@ -97,6 +111,7 @@ export class Fleet {
       case 'availability':
         if (d.availability !== p.state) this.log(d, 'availability', `availability ${p.state}`, t);
         d.availability = p.state;
+        if (typeof p.bridge === 'string') d.bridge = p.bridge;
         break;
       case 'heartbeat':
         if (d.hb && p.boot === d.hb.boot && p.seq > d.hb.seq + 1) d.lostBeats += p.seq - d.hb.seq - 1;
@@ -138,12 +153,24 @@ export class Fleet {
 
   /** online / offline (availability says so) / silent (heartbeats overdue: 1.5 intervals + 1 s) / unknown. */
   deriveStatus(d, t = this.now()) {
-    if (d.availability === 'offline') return 'offline';
+    if (d.availability === 'offline' || this.bridgeOffline(d)) return 'offline';
     if (d.hb) {
       const overdueMs = d.hb.intervalS * 1500 + 1000;
       return t - d.hbAt > overdueMs ? 'silent' : 'online';
     }
     return d.availability === 'online' ? 'online' : 'unknown';
+  }
+
+  /** The process publishing this device died (its bridge's last will said offline). */
+  bridgeOffline(d) {
+    return d.bridge !== null && this.bridges.get(d.bridge) === 'offline';
+  }
+
+  /** How many publishing processes are offline. */
+  offlineBridges() {
+    let n = 0;
+    for (const s of this.bridges.values()) if (s === 'offline') n++;
+    return n;
   }
 
   /** Recomputes a device's status; logs and returns true when it changed. */
