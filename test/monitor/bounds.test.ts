@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../sim/virtual-clock.js';
-import { FileEventLog, MemoryEventLog } from '../../src/monitor/event-log.js';
+import { FileEventLog, MemoryEventLog, type EventLog } from '../../src/monitor/event-log.js';
 import { Tracker, type TrackerOptions } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';
 import type { PayloadOf } from '../../src/telemetry/topics.js';
@@ -17,7 +17,7 @@ const S = 1000;
 const MIN = 60 * S;
 const HOUR = 60 * MIN;
 
-function setup(options: Partial<TrackerOptions> = {}, log = new MemoryEventLog(), clock = new VirtualClock(0)) {
+function setup<L extends EventLog = MemoryEventLog>(options: Partial<TrackerOptions> = {}, log: L = new MemoryEventLog() as unknown as L, clock = new VirtualClock(0)) {
   const alerts: Alert[] = [];
   const tracker = new Tracker({ clock, log, alerts: { send: (a) => alerts.push(a) }, snapshotMs: 0, ...options });
   tracker.start();
