@@ -28,6 +28,9 @@ export function register(program: Command): void {
     .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
     .option('--data-dir <dir>', 'where the event log (history) lives', join('.aquastop', 'monitor'))
     .option('--webhook <url>', 'POST each alert as JSON to this URL')
+    .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (or AQUASTOP_WEBHOOK_SECRET; see src/monitor/README.md)')
+    .option('--webhook-timeout <s>', 'seconds to wait for the webhook to answer', '5')
+    .option('--webhook-retries <n>', 'retries after a failed POST, with exponential back-off', '5')
     .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one', '1.5')
     .option('--slo <percent>', 'availability SLO target in percent', '99.9')
     .option('--retention <duration>', 'keep events, and devices not heard from, this long (1h to 720h)', '720h')
@@ -46,6 +49,10 @@ export function register(program: Command): void {
         port: raw.port,
         dataDir: raw.dataDir,
         webhookUrl: raw.webhook ?? null,
+        // The environment keeps the secret out of `ps` and shell history.
+        webhookSecret: raw.webhookSecret ?? process.env.AQUASTOP_WEBHOOK_SECRET ?? null,
+        webhookTimeoutS: raw.webhookTimeout,
+        webhookRetries: raw.webhookRetries,
         downAfter: raw.downAfter,
         slo: raw.slo,
         retentionMs: raw.retention,

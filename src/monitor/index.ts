@@ -39,7 +39,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const { clock = wallClock, logger = pino({ name: 'aquastop-monitor' }, pino.destination(2)), ...raw } = options;
   const config = parseMonitorOptions(raw);
   const log = new FileEventLog(config.dataDir);
-  const alerts = new WebhookAlertSink({ logger, webhookUrl: config.webhookUrl });
+  const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
   const tracker = new Tracker({
     clock,
     log,

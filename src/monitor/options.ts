@@ -28,6 +28,10 @@ export const monitorOptionsSchema = z.object({
   port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0, '--port must be 0-65535').max(65535, '--port must be 0-65535').default(9464),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
   webhookUrl: z.string().regex(/^https?:\/\/\S+$/, '--webhook must be an http:// or https:// URL').nullable().default(null),
+  /** HMAC-SHA256 key for the webhook's signature header (src/monitor/README.md "Webhooks"). */
+  webhookSecret: z.string().min(16, '--webhook-secret must be at least 16 characters').max(1024, '--webhook-secret must be at most 1024 characters').nullable().default(null),
+  webhookTimeoutS: z.coerce.number({ error: '--webhook-timeout must be a number of seconds' }).min(0.1, '--webhook-timeout must be at least 0.1 s').max(120, '--webhook-timeout must be at most 120 s').default(5),
+  webhookRetries: z.coerce.number({ error: '--webhook-retries must be an integer' }).int('--webhook-retries must be an integer').min(0, '--webhook-retries must be 0-20').max(20, '--webhook-retries must be 0-20').default(5),
   downAfter: z.coerce.number({ error: '--down-after must be a number' }).min(1, '--down-after must be at least 1 (intervals)').max(100, '--down-after must be at most 100').default(1.5),
   /** SLO target in percent (99.9). */
   slo: z.coerce.number({ error: '--slo must be a number' }).gt(0, '--slo must be a percentage above 0').lt(100, '--slo must be below 100 (percent)').default(99.9),
@@ -95,5 +99,6 @@ export function parseMonitorOptions(raw: unknown): MonitorConfig {
   const r = monitorOptionsSchema.safeParse(raw);
   if (!r.success) throw new MonitorError(r.error.issues[0]?.message ?? 'bad monitor options');
   if (r.data.password !== undefined && r.data.username === undefined) throw new MonitorError('--password needs --username');
+  if (r.data.webhookSecret !== null && r.data.webhookUrl === null) throw new MonitorError('--webhook-secret needs --webhook');
   return r.data;
 }

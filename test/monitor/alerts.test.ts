@@ -61,13 +61,17 @@ describe('alert sink', () => {
     ]);
   });
 
-  it('logs a refused webhook once and does not retry it (no duplicate pages)', async () => {
+  it('logs a webhook that refuses an alert (404) once and does not retry it: retrying cannot change that answer', async () => {
     const { logger, lines } = capture();
-    const h = await hook(500);
+    const h = await hook(404);
     const sink = new WebhookAlertSink({ logger, webhookUrl: h.url });
     sink.send(down);
     await sink.drain();
     expect(h.bodies).toHaveLength(1);
-    expect(lines.map((l) => l.msg)).toEqual(['alert down dw-1: no heartbeat for 1.5 x 10 s', 'webhook answered HTTP 500']);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [40, 'alert down dw-1: no heartbeat for 1.5 x 10 s'],
+      [50, 'webhook gave up on down dw-1 after 1 attempt(s): HTTP 404'],
+    ]);
+    expect(sink.webhookStats).toEqual({ delivered: 0, retried: 0, failed: 1, dropped: 0 });
   });
 });

@@ -24,6 +24,8 @@ describe('aquastop monitor flags', () => {
     [['--down-after', '0.5'], '--down-after must be at least 1'],
     [['--base-topic', 'a/#'], '--base-topic must be'],
     [['--webhook', 'ftp://x'], '--webhook must be an http'],
+    [['--webhook', 'http://127.0.0.1:9/hook', '--webhook-secret', 'too-short'], '--webhook-secret must be at least 16 characters'],
+    [['--webhook-secret', 'a-long-enough-secret'], '--webhook-secret needs --webhook'],
     [['--broker', 'nonsense'], '--broker must be a URL'],
     [['--broker', 'mqtt://127.0.0.1:notaport'], '--broker must be a URL'],
     [['--retention', 'forever'], '--retention must be a duration like "90s"'],
