@@ -31,6 +31,11 @@
  *   its STATUS then reports `linkRestored`. Meanwhile nothing is written to the board.
  *   Reports raised during `open()` are replayed to every subscriber; later ones raised while
  *   nobody listens are kept for the first subscriber.
+ * - The board's SAFETY_VERSION decides how its STATUS reads (safety-sysex.ts, PROTOCOL.md §2
+ *   "Versions"): an older minor (a board not re-flashed since the npm package was updated) runs
+ *   with the layout of its day and one 'warning' naming what it lacks and the re-flash command; a
+ *   newer minor or another major fails `open()` with one line. STATUS frames that arrive before
+ *   the version is known and checked are set aside, not counted as garbage.
  * - Malformed safety frames are counted (`garbageFrames`), ignored and reported as a warning (at most one per
  *   5 s); four missed STATUS periods in a row are reported too (the inputs are stale).
  */
@@ -44,7 +49,10 @@ import { pins as defaultPins, type PinMap } from '../pins.js';
 import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';
 import { ReportHub } from './report-hub.js';
 import { Waiters, within } from './clock-waits.js';
-import { decodeSafetyVersion, decodeStatus, describeResetCause, FRAMES, RESULT_CODES, SYSEX, type SafetyStatus, type SafetyVersion } from './safety-sysex.js';
+import {
+  decodeSafetyVersion, decodeStatus, describeResetCause, FRAMES, HOSE_FUSE_MINOR, RESULT_CODES, safetyCompatibility, SYSEX,
+  type SafetyStatus, type SafetyVersion,
+} from './safety-sysex.js';
 
 export interface JohnnyFiveBoardOptions {
   /** A serial port path (opened at the pin map's baud rate), or an open port object / duplex stream. */
@@ -135,6 +143,10 @@ export class JohnnyFiveBoard implements Board {
   private lastStatusAt = -Infinity;
   private statusStale = false;
   private lastGarbageReportAt = -Infinity;
+  /** The version warning last given (an older firmware), so a reopen does not repeat it. */
+  private versionWarning: string | null = null;
+  /** The safety minor whose STATUS layout the driver reads; null until the version is checked. */
+  private statusMinor: number | null = null;
   /** The port closed under us and is not back yet: nothing is written. */
   private disconnected = false;
   private retryTimer: unknown = null;
@@ -220,6 +232,12 @@ export class JohnnyFiveBoard implements Board {
     io.sysexCommand([...FRAMES.safetyVersionQuery]);
     const answered = await this.waits.waitFor(() => this.safetyVersion !== null, this.opts.safetyTimeoutMs);
     if (answered) {
+      const port = typeof this.options.port === 'string' ? this.options.port : '<port>';
+      const { refused, warning } = safetyCompatibility(this.safetyVersion!, port);
+      if (refused) throw new BoardError(refused);
+      if (warning && warning !== this.versionWarning) this.report({ type: 'warning', message: warning });
+      this.versionWarning = warning;
+      this.statusMinor = this.safetyVersion!.minor;
       this.protection = 'firmware';
       io.sysexCommand([...FRAMES.arm]);
       this.sendKeepalive();
@@ -393,6 +411,9 @@ export class JohnnyFiveBoard implements Board {
       port = await reopen();
       if (this.closed) throw new BoardError('closed while reopening');
       this.lastStatus = null;
+      // Read the version again: the board may have been re-flashed while it was away.
+      this.safetyVersion = null;
+      this.statusMinor = null;
       this.lastStatusAt = this.clock.now();
       this.statusStale = false;
       this.lastRawPulses = null;
@@ -455,7 +476,9 @@ export class JohnnyFiveBoard implements Board {
         this.setDrainPump(this.pumpWanted);
       }
     } else if (id === SYSEX.status) {
-      const s = decodeStatus(data, this.map);
+      // Its layout depends on the version; the driver asks for a STATUS once it knows it.
+      if (this.statusMinor === null) return;
+      const s = decodeStatus(data, this.map, this.statusMinor);
       if (s) this.onStatus(s);
       else this.onGarbage('STATUS');
     }
@@ -473,7 +496,9 @@ export class JohnnyFiveBoard implements Board {
     // Pulse counter: the board's restarts from zero after a reset; ours stays monotonic.
     const delta = this.lastRawPulses === null ? 0 : s.pulses >= this.lastRawPulses ? s.pulses - this.lastRawPulses : s.pulses;
     this.lastRawPulses = s.pulses;
-    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL, hoseFuseBlown: s.hoseFuseBlown };
+    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL };
+    // A board older than the hose-fuse input cannot sense it: leave it out (src/board/board.ts).
+    if (this.statusMinor !== null && this.statusMinor >= HOSE_FUSE_MINOR) this.inputs.hoseFuseBlown = s.hoseFuseBlown;
     if (s.linkLost && !this.linkLost) {
       this.linkLost = true;
       this.report({ type: 'linkLost' });

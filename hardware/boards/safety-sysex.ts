@@ -3,6 +3,11 @@
  * sysex ids, request frames and the STATUS report decoder. Pure functions, no I/O.
  * Every decoder validates length and the 7-bit rule and returns null for a frame it cannot
  * trust, so line noise never becomes a reading.
+ *
+ * Versions (PROTOCOL.md §2 "Versions"): a board's SAFETY_VERSION says which STATUS layout it
+ * sends. This driver reads every minor of major SAFETY_MAJOR up to SAFETY_MINOR; an older minor
+ * decodes with the layout of its day (minor 0: 15 bytes, no hose-fuse input, so never blown), a
+ * newer minor or another major is refused (`safetyCompatibility`).
  */
 import { z } from 'zod';
 import { levelLitresFromAdc, pins, type FloatState, type PinMap } from '../pins.js';
@@ -69,17 +74,33 @@ export interface SafetyStatus {
   readonly floatNotDryS: number;
 }
 
-const sevenBit = z.array(z.number().int().min(0).max(0x7f));
-const statusBody = sevenBit.length(16);
+/** The safety protocol this driver speaks: major 1, every minor up to 1 (1 added the hose fuse). */
+export const SAFETY_MAJOR = 1;
+export const SAFETY_MINOR = 1;
+/** The first safety minor with the hose-fuse input (STATUS byte 15, trip reason 10, RESULT 5). */
+export const HOSE_FUSE_MINOR = 1;
 
-/** Decodes a STATUS report's 16 data bytes (after the id); null if the frame is malformed. */
-export function decodeStatus(data: readonly number[], map: PinMap = pins): SafetyStatus | null {
-  const parsed = statusBody.safeParse(data);
+/** STATUS data bytes a board of this safety minor sends: 15 before the hose fuse, 16 from minor 1. */
+export function statusBytes(minor: number): number {
+  return minor >= HOSE_FUSE_MINOR ? 16 : 15;
+}
+
+const sevenBit = z.array(z.number().int().min(0).max(0x7f));
+
+/**
+ * Decodes a STATUS report's data bytes (after the id) as a board of safety `minor` sends them
+ * (default: this driver's own); null if the frame is malformed for that minor: another length, or
+ * a trip reason that minor does not have. A minor 0 board has no hose-fuse input: `hoseFuseBlown`
+ * is always false.
+ */
+export function decodeStatus(data: readonly number[], map: PinMap = pins, minor: number = SAFETY_MINOR): SafetyStatus | null {
+  const parsed = sevenBit.length(statusBytes(minor)).safeParse(data);
   if (!parsed.success) return null;
   const d = parsed.data;
   const b = (i: number) => d[i]!;
+  const hoseFuse = minor >= HOSE_FUSE_MINOR;
   const float = FLOAT_STATES[b(1)];
-  const reason = TRIP_REASONS[b(2)];
+  const reason = hoseFuse || b(2) !== TRIP_HOSE ? TRIP_REASONS[b(2)] : undefined;
   if (float === undefined || reason === undefined) return null;
   const levelAdc = b(8) | (b(9) << 7);
   const floatAdc = b(10) | (b(11) << 7);
@@ -96,7 +117,7 @@ export function decodeStatus(data: readonly number[], map: PinMap = pins): Safet
     float,
     tripReason: reason,
     selfTest: SELF_TESTS[b(2) - TRIP_SELFTEST_FIRST] ?? null,
-    hoseFuseBlown: (b(15) & 0x01) !== 0 || b(2) === TRIP_HOSE,
+    hoseFuseBlown: hoseFuse && ((b(15) & 0x01) !== 0 || b(2) === TRIP_HOSE),
     pulses: (b(3) | (b(4) << 7) | (b(5) << 14) | (b(6) << 21)) + (b(7) & 0x0f) * 2 ** 28,
     levelAdc,
     tubLevelL: levelLitresFromAdc(levelAdc, map),
@@ -127,6 +148,29 @@ export function decodeSafetyVersion(data: readonly number[]): SafetyVersion | nu
     linkTimeoutMs: (d[4]! | (d[5]! << 7)) * 100,
     statusPeriodMs: d[6]! * 10,
   };
+}
+
+/**
+ * Whether this driver can run a board with safety version `v` (PROTOCOL.md §2 "Versions"): an
+ * older minor of our major runs, with one warning line telling what it lacks and how to re-flash
+ * it; a newer minor or another major is refused with one line (its STATUS may carry safety inputs
+ * this driver cannot read). `port` goes into the re-flash command.
+ */
+export function safetyCompatibility(v: Pick<SafetyVersion, 'major' | 'minor'>, port: string): { readonly refused: string | null; readonly warning: string | null } {
+  const theirs = `${v.major}.${v.minor}`;
+  const ours = `${SAFETY_MAJOR}.${SAFETY_MINOR}`;
+  const reflash = `aquastop firmware flash --port ${port}`;
+  if (v.major !== SAFETY_MAJOR || v.minor > SAFETY_MINOR) {
+    const fix = v.major < SAFETY_MAJOR ? `re-flash it: ${reflash}` : `update aquastop, or re-flash the firmware this version ships: ${reflash}`;
+    return { refused: `the board's firmware speaks safety protocol ${theirs}, which this aquastop (${ours}) cannot read; ${fix}`, warning: null };
+  }
+  if (v.minor < HOSE_FUSE_MINOR) {
+    return {
+      refused: null,
+      warning: `the board's firmware is older (safety protocol ${theirs}, this aquastop speaks ${ours}): it has no hose-fuse input, so a blown hose safety valve (iH0) goes unseen; re-flash it: ${reflash}`,
+    };
+  }
+  return { refused: null, warning: null };
 }
 
 export const RESULT_CODES: Record<number, string> = {
