@@ -17,6 +17,10 @@ import { UsageError } from './errors.js';
 import { untilSignal } from './dashboard.js';
 import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
+import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
+
+/** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
+export type DemoTls = ReturnType<typeof loadServerTls>;
 
 const port = (flag: string) => z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
 
@@ -77,12 +81,12 @@ interface BrokerPiece {
 /** The demo's operator login when no --accounts file is given (printed in the banner). */
 export const DEMO_OPERATOR = { username: 'operator', password: 'demo', role: 'operator' } as const;
 
-async function startBrokerPiece(flags: StartFlags, log: (line: string) => void): Promise<BrokerPiece> {
+async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, tls: DemoTls): Promise<BrokerPiece> {
   const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
     bridgeId: 'start',
-    broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort },
+    broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort, ...(tls ? { tls } : {}) },
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),
     clock: wallClock,
@@ -213,14 +217,15 @@ async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: (
   const logger = pino({ name: 'aquastop-monitor' }, { write: (record: string) => log(`monitor: ${(JSON.parse(record) as { msg?: string }).msg ?? record.trim()}`) });
   // Its own read-only login: on a non-loopback bind the broker lets no anonymous client in.
   const login = telemetry.watcherLogin ?? {};
-  const monitor = await startMonitor({ brokerUrl: telemetry.brokerUrl, ...login, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor'), logger });
+  const tls = telemetry.clientTls ? { tls: telemetry.clientTls } : {};
+  const monitor = await startMonitor({ brokerUrl: telemetry.brokerUrl, ...login, ...tls, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor'), logger });
   return { url: monitor.url, piece: { name: 'monitor', summary: `monitor    ${monitor.url}/api/devices  ${monitor.url}/metrics`, stop: () => monitor.stop() } };
 }
 
-export async function startDemo(flags: StartFlags, log: (line: string) => void): Promise<Piece[]> {
+export async function startDemo(flags: StartFlags, log: (line: string) => void, tls?: DemoTls): Promise<Piece[]> {
   const pieces: Piece[] = [];
   try {
-    const broker = await startBrokerPiece(flags, log).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
+    const broker = await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
     pieces.push(broker.piece);
     pieces.push(await startFleetPiece(flags, broker.telemetry, log));
     const monitor = await startMonitorPiece(flags, broker.telemetry, log);
@@ -252,10 +257,15 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
     .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
-    .action(async (raw: unknown) => {
+    .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host (or AQUASTOP_BROKER_TLS_CERT)')
+    .option('--tls-key <file>', 'private key of --tls-cert (or AQUASTOP_BROKER_TLS_KEY)')
+    .option('--cafile <file>', 'CA that signed --tls-cert, for the demo\'s own clients (default: --tls-cert itself, self-signed; or AQUASTOP_MQTT_CAFILE)')
+    .action(async (raw: Record<string, unknown>) => {
       const flags = parseStartFlags(raw);
+      // Read and checked before anything starts: a bad file is one line, exit 2.
+      const tls = loadServerTls(tlsFilesFrom(raw, process.env, ['tlsCert', 'tlsKey', 'cafile']));
       const log = (line: string) => process.stderr.write(`start: ${line}\n`);
-      const pieces = await startDemo(flags, log);
+      const pieces = await startDemo(flags, log, tls);
       const dashboard = pieces.find((p) => p.name === 'dashboard');
       process.stdout.write(`${pieces.map((p) => p.summary).join('\n')}\n`);
       process.stdout.write(`Open ${dashboard?.summary.replace(/^dashboard\s+/, '') ?? '(no dashboard)'} in a browser. Ctrl-C stops everything.\n`);

@@ -147,7 +147,8 @@ export function loadClientTls(files: TlsFiles, url: string | undefined, now = Da
 export function loadServerTls(files: TlsFiles, now = Date.now()): { readonly server: Required<Pick<TlsMaterial, 'cert' | 'key'>>; readonly trust: Buffer } | undefined {
   const { tlsCert, tlsKey, cafile } = files;
   if (tlsCert === undefined && tlsKey === undefined) {
-    if (cafile) throw new TlsConfigError(`${cafile.label}: only with --tls-cert and --tls-key`);
+    // A variable exported for the client commands is no reason to refuse a plain broker; a flag is.
+    if (cafile?.label.startsWith('--')) throw new TlsConfigError(`${cafile.label}: only with --tls-cert and --tls-key`);
     return undefined;
   }
   if (tlsCert === undefined || tlsKey === undefined) throw new TlsConfigError(tlsCert ? `${tlsCert.label} needs --tls-key (or ${TLS_ENV.tlsKey})` : `${tlsKey!.label} needs --tls-cert (or ${TLS_ENV.tlsCert})`);

@@ -82,6 +82,7 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
     expect(loadServerTls({ ...server, cafile: { path: pki.ca, label: '--cafile' } })!.trust.toString()).toContain('BEGIN CERTIFICATE');
     expect(failure(() => loadServerTls({ tlsCert: server.tlsCert }))).toBe('--tls-cert needs --tls-key (or AQUASTOP_BROKER_TLS_KEY)');
     expect(failure(() => loadServerTls({ cafile: { path: pki.ca, label: '--cafile' } }))).toBe('--cafile: only with --tls-cert and --tls-key');
+    expect(loadServerTls({ cafile: { path: pki.ca, label: 'AQUASTOP_MQTT_CAFILE' } })).toBeUndefined();
   });
 
   it('says in one line why a TLS connection failed, and nothing for other errors', () => {

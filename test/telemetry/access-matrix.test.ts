@@ -1,0 +1,260 @@
+/**
+ * One access matrix, run on both brokers: every kind of account (anonymous on loopback, viewer,
+ * operator, a device account, the fleet account) x every topic kind of the MQTT contract x
+ * publish live / publish retained / read. Both the embedded broker (aedes) and a real mosquitto
+ * 2.x with the shipped configuration must give exactly the documented table (README "Who may do
+ * what").
+ *
+ * MQTT 3.1.1 cannot tell a client its publish was refused (aedes closes the connection,
+ * mosquitto drops the message), so a publish counts as allowed when a viewer subscribed to
+ * everything receives it, and a retained one as allowed when a subscriber that comes afterwards
+ * receives it as retained. What an account may read is what it receives, subscribed to
+ * `<base>/#` and `homeassistant/#`, of messages the fleet and the operator publish.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { mosquittoAclFile, retainedFilters } from '../../src/telemetry/access.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { main as aclMain } from '../../src/telemetry/mosquitto-acl.js';
+import { hasTools } from '../helpers/tools.js';
+import { account, ACCOUNTS, SHIPPED, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+
+const WHO = ['anonymous', 'viewer', 'operator', 'device', 'fleet'] as const;
+type Who = (typeof WHO)[number];
+const LOGIN: Record<Who, IClientOptions> = {
+  anonymous: {},
+  viewer: account('viewer'),
+  operator: account('operator'),
+  // A device account: its user name is its device id, dishwasher-1 ("own"); dishwasher-2 is another device.
+  device: account('dishwasher-1'),
+  fleet: account('fleet'),
+};
+
+/** Topic kinds; "own" is the device account's own device (and bridge), "other" someone else's. */
+const KINDS: Record<string, string> = {
+  'bridge state, own': 'aquastop/bridge/dishwasher-1/state',
+  'bridge state, other process': 'aquastop/bridge/other-process/state',
+  'state, own': 'aquastop/dishwasher-1',
+  'state, other': 'aquastop/dishwasher-2',
+  'availability, own': 'aquastop/dishwasher-1/availability',
+  'availability, other': 'aquastop/dishwasher-2/availability',
+  'heartbeat, own': 'aquastop/dishwasher-1/heartbeat',
+  'heartbeat, other': 'aquastop/dishwasher-2/heartbeat',
+  'fault, own': 'aquastop/dishwasher-1/fault',
+  'fault, other': 'aquastop/dishwasher-2/fault',
+  'exercise, own': 'aquastop/dishwasher-1/exercise',
+  'exercise, other': 'aquastop/dishwasher-2/exercise',
+  'set/result, own': 'aquastop/dishwasher-1/set/result',
+  'set/result, other': 'aquastop/dishwasher-2/set/result',
+  'set, own': 'aquastop/dishwasher-1/set',
+  'set, other': 'aquastop/dishwasher-2/set',
+  'inject, own': 'aquastop/dishwasher-1/inject',
+  'inject, other': 'aquastop/dishwasher-2/inject',
+  'discovery, own': 'homeassistant/valve/dishwasher-1/inlet/config',
+  'discovery, other': 'homeassistant/button/dishwasher-2/reset/config',
+  'Home Assistant status': 'homeassistant/status',
+  'unknown device topic': 'aquastop/dishwasher-1/unknown',
+  'a viewer\'s name as a device': 'aquastop/viewer',
+  'a viewer\'s name in discovery': 'homeassistant/button/viewer/reset/config',
+};
+
+/**
+ * Publish: "" refused, "L" live only (a retained one is refused), "LR" live and retained.
+ * Columns: anonymous, viewer, operator, device (dishwasher-1), fleet.
+ */
+const PUBLISH: Record<string, [string, string, string, string, string]> = {
+  'bridge state, own': ['', '', '', 'LR', 'LR'],
+  'bridge state, other process': ['', '', '', '', 'LR'],
+  'state, own': ['', '', '', 'LR', 'LR'],
+  'state, other': ['', '', '', '', 'LR'],
+  'availability, own': ['', '', '', 'LR', 'LR'],
+  'availability, other': ['', '', '', '', 'LR'],
+  'heartbeat, own': ['', '', '', 'L', 'L'],
+  'heartbeat, other': ['', '', '', '', 'L'],
+  'fault, own': ['', '', '', 'L', 'L'],
+  'fault, other': ['', '', '', '', 'L'],
+  'exercise, own': ['', '', '', 'LR', 'LR'],
+  'exercise, other': ['', '', '', '', 'LR'],
+  'set/result, own': ['', '', '', 'L', 'L'],
+  'set/result, other': ['', '', '', '', 'L'],
+  'set, own': ['', '', 'L', '', ''],
+  'set, other': ['', '', 'L', '', ''],
+  'inject, own': ['L', '', 'L', '', ''],
+  'inject, other': ['L', '', 'L', '', ''],
+  'discovery, own': ['', '', '', 'LR', 'LR'],
+  'discovery, other': ['', '', '', '', 'LR'],
+  'Home Assistant status': ['', '', 'L', '', ''],
+  'unknown device topic': ['', '', '', '', ''],
+  'a viewer\'s name as a device': ['', '', '', '', 'LR'],
+  'a viewer\'s name in discovery': ['', '', '', '', 'LR'],
+};
+
+/** Read: what each account receives ("R") of messages others publish. Same columns. */
+const READ: Record<string, [string, string, string, string, string]> = {
+  'bridge state, own': ['R', 'R', 'R', '', ''],
+  'bridge state, other process': ['R', 'R', 'R', '', ''],
+  'state, own': ['R', 'R', 'R', '', ''],
+  'state, other': ['R', 'R', 'R', '', ''],
+  'heartbeat, own': ['R', 'R', 'R', '', ''],
+  'fault, other': ['R', 'R', 'R', '', ''],
+  'set/result, own': ['R', 'R', 'R', '', ''],
+  'set, own': ['R', 'R', 'R', 'R', 'R'],
+  'set, other': ['R', 'R', 'R', '', 'R'],
+  'inject, own': ['R', 'R', 'R', 'R', 'R'],
+  'inject, other': ['R', 'R', 'R', '', 'R'],
+  'discovery, other': ['R', 'R', 'R', '', ''],
+  'Home Assistant status': ['R', 'R', 'R', 'R', 'R'],
+};
+/** Who publishes each read probe (an account that may). */
+const READ_PUBLISHER = (kind: string): Who => (/^(set,|inject|Home Assistant)/.test(kind) ? 'operator' : 'fleet');
+
+function table<T>(kinds: readonly string[], cell: (kind: string, who: Who) => T): Record<string, T[]> {
+  return Object.fromEntries(kinds.map((k) => [k, WHO.map((w) => cell(k, w))]));
+}
+
+async function connect(url: string, who: Who): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, protocolVersion: 4, ...LOGIN[who] });
+}
+
+/** A viewer that records every message it receives (text and retain flag). */
+async function observer(url: string): Promise<{ client: MqttClient; seen: { topic: string; text: string; retain: boolean }[] }> {
+  const client = await connect(url, 'viewer');
+  const seen: { topic: string; text: string; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) => seen.push({ topic, text: payload.toString(), retain: packet.retain }));
+  await client.subscribeAsync(['aquastop/#', 'homeassistant/#'], { qos: 1 });
+  return { client, seen };
+}
+
+/** Publishes at QoS 1 and resolves once the broker acknowledged it or closed the connection. */
+function tryPublish(client: MqttClient, topic: string, text: string, retain: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      client.off('close', done);
+      resolve();
+    };
+    client.once('close', done);
+    client.publish(topic, text, { qos: 1, retain }, done);
+  });
+}
+
+/** Waits (bounded) until the viewer has seen a barrier message published after everything else. */
+async function barrier(url: string, watcher: { seen: { text: string }[] }, tag: string): Promise<void> {
+  const fleet = await connect(url, 'fleet');
+  const text = `barrier-${tag}`;
+  await fleet.publishAsync('aquastop/barrier/heartbeat', text, { qos: 1 });
+  await fleet.endAsync();
+  await expect.poll(() => watcher.seen.some((m) => m.text === text), { timeout: 10_000, interval: 10 }).toBe(true);
+}
+
+async function measurePublish(url: string): Promise<Record<string, string[]>> {
+  const result = table(Object.keys(KINDS), () => '');
+  for (const who of WHO) {
+    const live = await observer(url);
+    let client = await connect(url, who);
+    for (const retain of [false, true]) {
+      for (const [kind, topic] of Object.entries(KINDS)) {
+        if (!client.connected) client = await connect(url, who);
+        await tryPublish(client, topic, `${who}|${kind}|${retain ? 'R' : 'L'}`, retain);
+      }
+    }
+    await client.endAsync(true);
+    await barrier(url, live, who);
+    // Retained: a retained publish that went through must reach a subscriber that comes now, as retained.
+    const late = await observer(url);
+    for (const [kind] of Object.entries(KINDS)) {
+      const i = WHO.indexOf(who);
+      const gotLive = live.seen.some((m) => m.text === `${who}|${kind}|L`);
+      const gotRetainedLive = live.seen.some((m) => m.text === `${who}|${kind}|R`);
+      let kept = false;
+      if (gotRetainedLive) {
+        kept = await expect
+          .poll(() => late.seen.some((m) => m.retain && m.text === `${who}|${kind}|R`), { timeout: 2_000, interval: 10 })
+          .toBe(true)
+          .then(() => true, () => false);
+      }
+      result[kind]![i] = `${gotLive ? 'L' : ''}${gotRetainedLive ? (kept ? 'R' : ' (retained one delivered but not kept)') : ''}`;
+    }
+    await live.client.endAsync(true);
+    await late.client.endAsync(true);
+    // Clear what this account left retained (an empty retained message), so the next one's are its own.
+    let fleet = await connect(url, 'fleet');
+    for (const topic of Object.values(KINDS)) {
+      if (!fleet.connected) fleet = await connect(url, 'fleet');
+      await tryPublish(fleet, topic, '', true);
+    }
+    await fleet.endAsync(true);
+  }
+  return result;
+}
+
+async function measureRead(url: string): Promise<Record<string, string[]>> {
+  const readers = await Promise.all(
+    WHO.map(async (who) => {
+      const client = await connect(url, who);
+      const seen: string[] = [];
+      client.on('message', (_topic, payload) => seen.push(payload.toString()));
+      await client.subscribeAsync(['aquastop/#', 'homeassistant/#'], { qos: 1 }).catch(() => undefined);
+      return { client, seen };
+    }),
+  );
+  const publishers = { fleet: await connect(url, 'fleet'), operator: await connect(url, 'operator') };
+  for (const kind of Object.keys(READ)) await publishers[READ_PUBLISHER(kind) as 'fleet' | 'operator'].publishAsync(KINDS[kind]!, `read|${kind}`, { qos: 1 });
+  // Everyone may read Home Assistant's status: sent last, it is each reader's barrier.
+  await publishers.operator.publishAsync('homeassistant/status', 'read|end', { qos: 1 });
+  for (const r of readers) await expect.poll(() => r.seen.includes('read|end'), { timeout: 10_000, interval: 10 }).toBe(true);
+  const result = table(Object.keys(READ), (kind, who) => (readers[WHO.indexOf(who)]!.seen.includes(`read|${kind}`) ? 'R' : ''));
+  for (const c of [...readers.map((r) => r.client), publishers.fleet, publishers.operator]) await c.endAsync(true);
+  return result;
+}
+
+function matrixSuite(name: string, url: () => string): void {
+  describe(`access matrix on ${name}`, () => {
+    it('allows exactly the documented publishes, live and retained', async () => {
+      expect(await measurePublish(url())).toEqual(PUBLISH);
+    });
+    it('delivers to each account exactly what the documented table lets it read', async () => {
+      expect(await measureRead(url())).toEqual(READ);
+    });
+  });
+}
+
+describe('the shipped mosquitto files', () => {
+  const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
+  it('are written from the same rules: the aclfile for the example accounts, the retain plugin\'s topic list', () => {
+    expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).toBe(mosquittoAclFile(ACCOUNTS, ns));
+    expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).not.toMatch(/^pattern /m);
+    const conf = readFileSync(join(SHIPPED, 'mosquitto.conf'), 'utf8');
+    const lists = [...conf.matchAll(/^#?plugin_opt_retain (.*)$/gm)].map((m) => m[1]);
+    expect(lists).toEqual([retainedFilters(ns).join(' '), retainedFilters(ns).join(' '), retainedFilters(ns).join(' ')]);
+  });
+
+  it('mosquitto-acl.ts writes the aclfile for an accounts file, or says in one line what is wrong', () => {
+    expect(aclMain([join(SHIPPED, 'accounts.example.json')])).toEqual({ code: 0, out: mosquittoAclFile(ACCOUNTS, ns), err: '' });
+    expect(aclMain(['/nonexistent.json'])).toEqual({ code: 2, out: '', err: 'cannot read accounts file /nonexistent.json: ENOENT\n' });
+    expect(aclMain([])).toMatchObject({ code: 2, err: expect.stringMatching(/^usage: /) });
+  });
+});
+
+describe('the embedded broker (aedes)', () => {
+  let broker: EmbeddedBroker;
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ base: 'aquastop', haPrefix: 'homeassistant', host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS });
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+  matrixSuite('the embedded broker', () => broker.url);
+});
+
+describe.skipIf(!hasTools('mosquitto', 'gcc'))('mosquitto with the shipped configuration', () => {
+  let broker: Mosquitto;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+  matrixSuite('mosquitto', () => broker.url);
+});
