@@ -8,7 +8,9 @@
  *   accounts (ACCOUNTS) do the rest.
  * - `config: 'open'` lets anonymous clients do anything, for tests of watchers that are not
  *   about accounts.
- * - `persistence: true` keeps sessions and retained messages across `stop()` / `start()`.
+ * - `persistence: true` keeps sessions and retained messages across `stop()` / `start()`;
+ *   `autosaveS` also saves them every so many seconds, so some survive `kill()` (SIGKILL), which
+ *   gives mosquitto no chance to save.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,6 +39,8 @@ export function account(username: string): { username: string; password: string 
 export interface MosquittoOptions {
   readonly config?: 'shipped' | 'open';
   readonly persistence?: boolean;
+  /** With `persistence`: save every this many seconds (mosquitto's default is 1800). */
+  readonly autosaveS?: number;
 }
 
 export interface Mosquitto {
@@ -45,15 +49,20 @@ export interface Mosquitto {
   readonly port: number;
   /** SIGTERM (mosquitto saves what it persists), then wait for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL (no save, no last wills sent), then wait for the exit. */
+  kill(): Promise<void>;
   /** Starts it again on the same ports. */
   start(): Promise<void>;
   /** Stops it and removes its files. */
   close(): Promise<void>;
   log(): string;
+  /** The running mosquitto's pid (null when stopped), for a last-resort kill on exit. */
+  pid(): number | null;
 }
 
 function configFor(options: MosquittoOptions, dir: string, port: number, wsPort: number): string {
-  const persist = options.persistence ? `persistence true\npersistence_location ${dir}/\n` : 'persistence false\n';
+  const autosave = options.autosaveS === undefined ? '' : `autosave_interval ${options.autosaveS}\n`;
+  const persist = options.persistence ? `persistence true\npersistence_location ${dir}/\n${autosave}` : 'persistence false\n';
   if (options.config === 'open') {
     return ['per_listener_settings false', 'allow_anonymous true', `listener ${port} 127.0.0.1`, `listener ${wsPort} lo`, 'protocol websockets', persist].join('\n');
   }
@@ -109,12 +118,12 @@ async function launch(options: MosquittoOptions): Promise<Mosquitto> {
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
     child = null;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = once(c, 'exit');
-    c.kill('SIGTERM');
+    c.kill(signal);
     await exited;
   };
   try {
@@ -129,12 +138,14 @@ async function launch(options: MosquittoOptions): Promise<Mosquitto> {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     port,
     start,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     close: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
     log: () => output,
+    pid: () => (child as ChildProcess | null)?.pid ?? null,
   };
 }
 
