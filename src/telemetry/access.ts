@@ -22,7 +22,6 @@
  * Retained messages: only on the topics the contract retains (`RETAINED_FILTERS`, from
  * topics.ts), whoever publishes; mosquitto needs the aquastop_retain plugin for that.
  */
-import { scryptSync, timingSafeEqual, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { deviceIdSchema, TOPICS } from './topics.js';
@@ -67,33 +66,7 @@ export function loadAccountsFile(path: string): Account[] {
   return r.data.accounts;
 }
 
-interface StoredAccount {
-  readonly role: Account['role'];
-  readonly salt: Buffer;
-  readonly hash: Buffer;
-}
-
-/** Passwords kept only as scrypt hashes in memory; comparison in constant time. */
-export class AccountBook {
-  private readonly accounts = new Map<string, StoredAccount>();
-
-  constructor(accounts: readonly Account[]) {
-    for (const a of accounts) this.add(a);
-  }
-
-  add(account: Account): void {
-    const salt = randomBytes(16);
-    this.accounts.set(account.username, { role: account.role, salt, hash: scryptSync(account.password, salt, 32) });
-  }
-
-  /** The account's role when the password matches, else null. */
-  check(username: string, password: Buffer | string | undefined): Account['role'] | null {
-    const stored = this.accounts.get(username);
-    if (!stored || password === undefined) return null;
-    const hash = scryptSync(password, stored.salt, 32);
-    return timingSafeEqual(hash, stored.hash) ? stored.role : null;
-  }
-}
+// Passwords are checked in passwords.ts (scrypt on the thread pool, never on the event loop).
 
 export interface Principal {
   readonly role: Role;

@@ -23,8 +23,9 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type Client } from 'aedes';
 import { createServer as createWsServer } from 'aedes-server-factory';
+import { LoginGate, type LoginGateOptions } from './login-gate.js';
 import { boundOfflineQueues, isBacklogged } from './broker-limits.js';
-import { AccountBook, mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
+import { mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
 /** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB. */
 export const MAX_PUBLISH_BYTES = 64 * 1024;
@@ -40,6 +41,8 @@ export interface EmbeddedBrokerOptions extends Namespaces {
   readonly accounts: readonly Account[];
   /** One line per refused login, publish or subscription. */
   readonly log?: (line: string) => void;
+  /** Login and connection limits (login-gate.ts); the defaults suit a home or a small fleet. */
+  readonly limits?: Pick<LoginGateOptions, 'passwords' | 'throttle' | 'connections' | 'now'>;
 }
 
 export interface EmbeddedBroker {
@@ -79,11 +82,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const oneTime = (what: string) => ({ username: `aquastop-${what}-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('hex') });
   const internal = oneTime('internal');
   const watcher = oneTime('watcher');
-  const book = new AccountBook([...options.accounts, { ...internal, role: 'fleet' }, { ...watcher, role: 'viewer' }]);
+  const log = options.log ?? (() => undefined);
+  const gate = await LoginGate.create({ ...options.limits, accounts: options.accounts, inProcess: [{ ...internal, role: 'fleet' }, { ...watcher, role: 'viewer' }], log });
   const anonymousAllowed = isLoopback(options.host);
   const principals = new WeakMap<Client, Principal>();
   const ns: Namespaces = { base: options.base, haPrefix: options.haPrefix };
-  const log = options.log ?? (() => undefined);
   const name = (client: Client, who?: Principal) => (who?.username ? `"${who.username}"` : `anonymous client ${client.id}`);
 
   const broker = await Aedes.createBroker({
@@ -94,15 +97,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           return done(Object.assign(new Error('credentials required'), { returnCode: 4 as const }), false);
         }
         principals.set(client, { role: 'local' });
+        gate.admit(client.conn);
         return done(null, true);
       }
-      const role = book.check(username, password);
-      if (role === null) {
-        log(`refused login "${username}": bad user name or password`);
-        return done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), false);
-      }
-      principals.set(client, { role, username });
-      return done(null, true);
+      // Checked on the thread pool: the controllers' event loop never waits for a hash.
+      void gate.login(client.conn, client.id, username, password, () => client.closed).then((r) => {
+        if (!r.ok) return done(Object.assign(new Error(r.returnCode === 4 ? 'Bad username or password' : r.returnCode === 3 ? 'Server unavailable' : 'Not authorized'), { returnCode: r.returnCode }), false);
+        principals.set(client, { role: r.role, username });
+        done(null, true);
+      });
     },
     authorizePublish: (client, packet, done) => {
       // A null client is aedes publishing a stored will of a client that is long gone.
@@ -138,6 +141,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
   });
   boundOfflineQueues(broker, log);
+  // Every listener (TCP, TLS, WebSocket) hands its connections to `handle`: limits and the packet guard go first.
+  broker.handle = gate.wrap(broker.handle.bind(broker)) as typeof broker.handle;
   const servers: (NetServer | HttpServer)[] = [];
   try {
     const tls = options.tls;

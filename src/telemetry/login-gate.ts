@@ -1,0 +1,130 @@
+/**
+ * Everything the embedded broker does with a connection before the client is in: connection
+ * limits and the packet guard (connection-guard.ts), the login back-off (login-throttle.ts)
+ * and the password check off the event loop (passwords.ts).
+ *
+ * Order for a login with a user name: in-process account (cheap compare, never throttled) ->
+ * back-off of the address or the user name (refused, not checked: CONNACK 5 "not authorized")
+ * -> the check queue full (refused: CONNACK 3 "server unavailable") -> one scrypt -> accepted,
+ * or refused as a bad user name or password (CONNACK 4), which counts towards the back-off.
+ *
+ * Log lines about refused logins are bounded: at most LOG_BURST per LOG_WINDOW_MS, then one
+ * line saying how many more were refused in that window.
+ */
+import type { Duplex } from 'node:stream';
+import type { Account } from './access.js';
+import { CONNECTION_LIMITS, ConnectionCounter, GuardedConnection, type ConnectionLimitOptions } from './connection-guard.js';
+import { addressKey, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { PasswordBook, type PasswordBookOptions } from './passwords.js';
+
+export interface LoginGateOptions {
+  readonly accounts: readonly Account[];
+  /** The broker's own one-time accounts (192-bit random passwords). */
+  readonly inProcess: readonly Account[];
+  readonly log: (line: string) => void;
+  readonly now?: () => number;
+  readonly passwords?: PasswordBookOptions;
+  readonly throttle?: Omit<LoginThrottleOptions, 'now'>;
+  readonly connections?: ConnectionLimitOptions;
+}
+
+export type LoginResult = { readonly ok: true; readonly role: Account['role'] } | { readonly ok: false; readonly returnCode: 3 | 4 | 5 };
+
+const LOG_BURST = 20;
+const LOG_WINDOW_MS = 10_000;
+
+interface Conn {
+  readonly address: string | undefined;
+  readonly guard: GuardedConnection;
+}
+
+export class LoginGate {
+  readonly book: PasswordBook;
+  readonly throttle: LoginThrottle;
+  readonly connections: ConnectionCounter;
+  private readonly limits: Required<ConnectionLimitOptions>;
+  private readonly conns = new WeakMap<object, Conn>();
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  private logWindow = { start: -Infinity, lines: 0, dropped: 0 };
+
+  private constructor(book: PasswordBook, options: LoginGateOptions) {
+    this.book = book;
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.throttle = new LoginThrottle({ ...options.throttle, now: this.now });
+    this.limits = { ...CONNECTION_LIMITS, ...options.connections };
+    this.connections = new ConnectionCounter(this.limits);
+  }
+
+  static async create(options: LoginGateOptions): Promise<LoginGate> {
+    return new LoginGate(await PasswordBook.create(options.accounts, options.inProcess, options.passwords), options);
+  }
+
+  /** Wraps aedes' `handle`: counts the connection, puts the packet guard in front, or closes it at once. */
+  wrap<R>(handle: (conn: Duplex, req?: never) => R): (conn: Duplex, req?: never) => R | undefined {
+    return (conn, req) => {
+      const socketAddress = (conn as { remoteAddress?: string }).remoteAddress ?? (conn as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress;
+      const address = (req as { connDetails?: { ipAddress?: string } } | undefined)?.connDetails?.ipAddress ?? socketAddress;
+      const admitted = this.connections.admit(address);
+      if ('refused' in admitted) {
+        this.note(`closed a connection from ${addressKey(address)}: ${admitted.refused}`);
+        conn.destroy();
+        return undefined;
+      }
+      conn.once('close', admitted.release);
+      const guard = new GuardedConnection(conn, this.limits);
+      guard.once('close', admitted.release);
+      guard.on('error', (err: Error & { packetRefused?: boolean }) => {
+        if (err.packetRefused) this.note(`closed a connection from ${addressKey(address)}: ${err.message}`);
+      });
+      this.conns.set(guard, { address, guard });
+      return handle(guard, req);
+    };
+  }
+
+  /** Lets the bytes after an accepted CONNECT through (a login accepted without `login`, e.g. anonymous on loopback). */
+  admit(conn: object): void {
+    this.conns.get(conn)?.guard.admit();
+  }
+
+  /** Checks a login with a user name; `conn` is the client's connection as aedes holds it. */
+  async login(conn: object, clientId: string, username: string, password: Buffer | undefined, closed: () => boolean): Promise<LoginResult> {
+    const c = this.conns.get(conn);
+    const from = addressKey(c?.address);
+    const own = this.book.inProcess(username, password);
+    if (own !== null) {
+      c?.guard.admit();
+      return { ok: true, role: own };
+    }
+    const wait = this.throttle.retryAfter(c?.address, username);
+    if (wait > 0) {
+      this.note(`refused login "${username}" from ${from} (client ${clientId}) without checking: too many failed logins, try again in ${Math.ceil(wait / 1000)} s`);
+      return { ok: false, returnCode: 5 };
+    }
+    const verdict = await this.book.verify(username, password, () => !closed());
+    if (verdict.ok) {
+      this.throttle.succeeded(username);
+      c?.guard.admit();
+      return { ok: true, role: verdict.role };
+    }
+    if (verdict.reason === 'busy') {
+      this.note(`refused login "${username}" from ${from}: ${this.book.load.waiting} logins already wait for a check (server busy, retry later)`);
+      return { ok: false, returnCode: 3 };
+    }
+    if (verdict.reason === 'gone') return { ok: false, returnCode: 3 };
+    const backoff = this.throttle.failed(c?.address, username);
+    this.note(`refused login "${username}": bad user name or password${backoff > 0 ? `; back-off: logins from ${from} or as "${username}" refused for ${Math.ceil(backoff / 1000)} s` : ''}`);
+    return { ok: false, returnCode: 4 };
+  }
+
+  private note(line: string): void {
+    const now = this.now();
+    if (now - this.logWindow.start >= LOG_WINDOW_MS) {
+      if (this.logWindow.dropped > 0) this.log(`... and ${this.logWindow.dropped} more refused logins or connections in ${LOG_WINDOW_MS / 1000} s`);
+      this.logWindow = { start: now, lines: 0, dropped: 0 };
+    }
+    if (this.logWindow.lines++ < LOG_BURST) this.log(line);
+    else this.logWindow.dropped++;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The embedded broker's login and connection limits, on real sockets: the back-off, equal work
+ * for unknown names, the event loop during a login flood, the packet guard and connection caps.
+ */
+import { once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from '../../src/telemetry/broker.js';
+import { scryptHasher, type PasswordHasher } from '../../src/telemetry/passwords.js';
+import { tryLogin } from '../helpers/mqtt-login.js';
+import { account, ACCOUNTS } from '../helpers/mosquitto.js';
+
+const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
+
+/** The real scrypt, counted and timed (time on the thread pool, for comparison with the loop's stalls). */
+function countedHasher() {
+  const c = {
+    calls: 0,
+    durations: [] as number[],
+    hasher: (async (p, s) => {
+      c.calls++;
+      const t0 = performance.now();
+      const key = await scryptHasher(p, s);
+      c.durations.push(performance.now() - t0);
+      return key;
+    }) as PasswordHasher,
+  };
+  return c;
+}
+
+let broker: EmbeddedBroker | null = null;
+const lines: string[] = [];
+afterEach(async () => {
+  await broker?.close();
+  broker = null;
+  lines.length = 0;
+});
+
+async function start(limits: EmbeddedBrokerOptions['limits']): Promise<number> {
+  broker = await startEmbeddedBroker({ ...ns, host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS, log: (l) => lines.push(l), limits });
+  return Number(new URL(broker.url).port);
+}
+
+const viewer = account('viewer');
+
+describe('logins on the embedded broker', () => {
+  it('refuses an address after 5 failed logins without checking, and lets it in once the back-off has passed', async () => {
+    let now = 0;
+    const h = countedHasher();
+    const port = await start({ now: () => now, passwords: { hasher: h.hasher } });
+    const at = h.calls;
+    for (let i = 0; i < 6; i++) expect(await tryLogin({ port, username: viewer.username, password: 'wrong' })).toEqual({ ok: false, code: 4 });
+    expect(h.calls - at).toBe(6);
+    expect(lines.at(-1)).toBe('refused login "viewer": bad user name or password; back-off: logins from 127.0.0.1 or as "viewer" refused for 1 s');
+    // The right password now: refused as "not authorized", and not even hashed.
+    expect(await tryLogin({ port, ...viewer })).toEqual({ ok: false, code: 5 });
+    expect(await tryLogin({ port, ...account('operator') })).toEqual({ ok: false, code: 5 });
+    expect(h.calls - at).toBe(6);
+    expect(lines.at(-1)).toMatch(/^refused login "operator" from 127\.0\.0\.1 \(client \S+\) without checking: too many failed logins, try again in 1 s$/);
+    // Another address is not concerned, except for the user name that failed 6 times.
+    expect(await tryLogin({ port, ...account('operator'), localAddress: '127.0.0.2' })).toEqual({ ok: true });
+    expect(await tryLogin({ port, ...viewer, localAddress: '127.0.0.2' })).toEqual({ ok: false, code: 5 });
+    now += 1_000;
+    expect(await tryLogin({ port, ...viewer })).toEqual({ ok: true });
+  });
+
+  it('hashes exactly once for an unknown user name, as for a known one', async () => {
+    const h = countedHasher();
+    const port = await start({ passwords: { hasher: h.hasher } });
+    const cost = async (username: string, password: string) => {
+      const before = h.calls;
+      expect(await tryLogin({ port, username, password })).toEqual({ ok: false, code: 4 });
+      return h.calls - before;
+    };
+    expect(await cost('viewer', 'wrong')).toBe(1);
+    expect(await cost('no-such-user', 'wrong')).toBe(1);
+    expect(lines).toEqual([
+      'refused login "viewer": bad user name or password',
+      'refused login "no-such-user": bad user name or password',
+    ]);
+  });
+
+  it('keeps the event loop turning through a flood of bad logins: no stall as long as one hash', async () => {
+    const h = countedHasher();
+    const port = await start({ passwords: { hasher: h.hasher } });
+    const at = h.calls;
+    let last = performance.now();
+    let worst = 0;
+    const ticker = setInterval(() => {
+      const t = performance.now();
+      worst = Math.max(worst, t - last);
+      last = t;
+    }, 1);
+    // 24 clients, each from its own address (so the back-off does not step in), all at once.
+    const outcomes = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => tryLogin({ port, username: i % 2 ? 'viewer' : `nobody-${i}`, password: 'wrong', localAddress: `127.0.1.${i + 1}` })),
+    );
+    clearInterval(ticker);
+    expect(outcomes.every((o) => !o.ok && o.code === 4)).toBe(true);
+    expect(h.calls - at).toBe(24);
+    const sorted = h.durations.slice(-24).sort((a, b) => a - b);
+    const medianHash = sorted[12]!;
+    // Hashing on the loop would stall it for at least one whole hash each time (and for several
+    // when CONNECTs arrive together); on the thread pool the loop only waits for its turn on a core.
+    expect(worst).toBeLessThan(medianHash);
+  });
+});
+
+/** Opens a raw TCP connection to the broker. */
+async function raw(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
+  const s = netConnect({ host: '127.0.0.1', port, localAddress });
+  await once(s, 'connect');
+  return s;
+}
+
+/** MQTT's remaining-length encoding. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+describe('the packet guard and connection limits', () => {
+  it('drops a 100 MB CONNECT at its header: the body is never buffered', async () => {
+    const port = await start({});
+    const claimed = 100 * 1024 * 1024;
+    const before = process.memoryUsage().arrayBuffers;
+    const s = await raw(port);
+    let closed = false;
+    s.on('error', () => undefined);
+    const gone = new Promise<void>((r) => s.once('close', () => r())).then(() => (closed = true));
+    s.write(Buffer.concat([Buffer.from([0x10]), varint(claimed)]));
+    const chunk = Buffer.alloc(1024 * 1024);
+    let sent = 0;
+    while (!closed && sent < claimed) {
+      const more = s.write(chunk);
+      sent += chunk.length;
+      if (!more) await Promise.race([new Promise((r) => s.once('drain', r)), gone]);
+    }
+    await gone;
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // The kernel's socket buffers take a few MB before the close reaches the client.
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+    expect(grown).toBeLessThan(32 * 1024 * 1024);
+    expect(lines).toEqual([`closed a connection from 127.0.0.1: CONNECT of ${claimed} bytes (at most 16384)`]);
+  });
+
+  it('closes a connection whose first packet is not a CONNECT', async () => {
+    const port = await start({});
+    const s = await raw(port);
+    s.on('error', () => undefined);
+    s.write(Buffer.from([0x30, 0x03, 0x00, 0x01, 0x61]));
+    await once(s, 'close');
+    expect(lines).toEqual(['closed a connection from 127.0.0.1: the first packet is not a CONNECT']);
+  });
+
+  it('refuses a packet above the limit after the login, before its body arrives', async () => {
+    const port = await start({ connections: { maxPacketBytes: 1024 } });
+    let client: import('mqtt').MqttClient | null = null;
+    expect(await tryLogin({ port, ...account('operator'), keep: (c) => (client = c) })).toEqual({ ok: true });
+    const c = client!;
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
+    c.publish('aquastop/d1/set', Buffer.alloc(2048));
+    await closed;
+    c.end(true);
+    expect(lines).toEqual([expect.stringMatching(/^closed a connection from 127\.0\.0\.1: packet of 20\d\d bytes \(at most 1024\)$/)]);
+  });
+
+  it('closes a connection beyond the per-address cap at once, and takes one again when a place frees up', async () => {
+    const port = await start({ connections: { maxPerAddress: 2 } });
+    const a = await raw(port);
+    const b = await raw(port);
+    const c = await raw(port);
+    c.on('error', () => undefined);
+    await once(c, 'close');
+    expect(await tryLogin({ port, ...viewer, localAddress: '127.0.0.2' })).toEqual({ ok: true });
+    a.destroy();
+    await expect.poll(async () => (await tryLogin({ port, ...viewer })).ok).toBe(true);
+    b.destroy();
+    expect(lines[0]).toBe('closed a connection from 127.0.0.1: already 2 connections from 127.0.0.1 (at most 2 per address)');
+  });
+});
