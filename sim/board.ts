@@ -11,17 +11,19 @@
  * board, still powered, closes the valve on its own watchdog.
  *
  * `failSelfTest(test)` is a failed firmware self-test, one our firmware repeats while it runs
- * (src/board/self-tests.ts: stack, adc, clock; the start-up ones need a boot it does not stage):
- * like our firmware, after the test's typical detection time on the clock (at once without a
- * clock) the board closes the valve, holds it closed and reports `selfTestFailed` with the test's
- * name (i90).
+ * (src/board/self-tests.ts: stack, adc, clock): like our firmware, after the test's typical
+ * detection time on the clock (at once without a clock) the board closes the valve, holds it
+ * closed and reports `selfTestFailed` with the test's name (i90). `failSelfTestAtBoot(test)`, on a
+ * board not yet opened, is a start-up test (flash, ram, watchdog) that its boot fails: `open()`
+ * leaves the valve closed for good and reports it, the first in the firmware's boot order if
+ * several are staged.
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
 import type { LinkFault, LinkFaultStage } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 import { nextRetryDelay, PORT_RETRY } from '../src/board/port-retry.js';
-import { PERIODIC_SELF_TESTS, selfTestDetectMs, type SelfTestName, type SelfTestStage } from '../src/board/self-tests.js';
+import { PERIODIC_SELF_TESTS, selfTestDetectMs, START_UP_SELF_TESTS, type SelfTestName, type SelfTestStage } from '../src/board/self-tests.js';
 
 export interface SimulatedBoardOptions {
   readonly clock: Clock;
@@ -34,6 +36,9 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   readonly pulsesPerLitre: number;
   readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
   readonly stageableSelfTests: readonly SelfTestName[] = PERIODIC_SELF_TESTS;
+  readonly bootStageableSelfTests: readonly SelfTestName[] = START_UP_SELF_TESTS;
+  /** Start-up tests broken before the boot (failSelfTestAtBoot). */
+  private readonly brokenForBoot = new Set<SelfTestName>();
   private closed = false;
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
@@ -67,6 +72,11 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
     this.closed = false;
     this.plant.setValve(false);
     this.plant.setDrainPump(false);
+    const failed = START_UP_SELF_TESTS.find((t) => this.brokenForBoot.has(t));
+    if (failed && !this.selfTestFailed) {
+      this.selfTestFailed = true;
+      this.report({ type: 'selfTestFailed', test: failed });
+    }
     if (this.watchdog) {
       this.lastKeepalive = this.watchdog.clock.now();
       this.scheduleWatchdog();
@@ -126,6 +136,13 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
     };
     if (this.watchdog) this.watchdog.clock.setTimeout(fail, selfTestDetectMs(test));
     else fail();
+  }
+
+  /** Fault injection before `open()`: the boot's start-up self-test `test` fails. */
+  failSelfTestAtBoot(test: SelfTestName): void {
+    if (!this.bootStageableSelfTests.includes(test)) throw new Error(`the simulated board cannot fail the "${test}" self-test at its boot`);
+    if (this.opened) throw new Error(`the simulated board has booted: "${test}" can fail only at its next boot`);
+    this.brokenForBoot.add(test);
   }
 
   setLinkFault(fault: LinkFault, active: boolean): void {

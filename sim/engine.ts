@@ -10,7 +10,7 @@ import type { Board } from '../src/board/board.js';
 import type { Clock } from '../src/board/clock.js';
 import { isLinkFault, linkFaultStage, UnsupportedLinkFaultError, type LinkFault } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
-import { cannotStageReason, selfTestStage, type SelfTestName } from '../src/board/self-tests.js';
+import { cannotStageReason, selfTestStage, type SelfTestName, type SelfTestStage } from '../src/board/self-tests.js';
 import { startRuntime } from '../src/board/runtime.js';
 import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
 import { MemoryStore, type Store } from '../src/board/store.js';
@@ -214,6 +214,11 @@ export class Simulation {
     if (this.powered) return;
     this.powered = true;
     this.board = await this.createBoard(this.plant, this.clock);
+    const selfTests = selfTestStage(this.board);
+    this.lastSelfTestStage = selfTests;
+    this.lastBoardKind = this.board.kind;
+    // What broke while the power was off is still broken: this boot (and every later one) finds it.
+    for (const test of this.brokenForBoot) selfTests!.failSelfTestAtBoot(test);
     if (this.linkFaults.size > 0) {
       // The cable is still cut when power returns: the board opens (it needs the line for that),
       // then the fault applies before the controller can tell the board anything.
@@ -235,6 +240,12 @@ export class Simulation {
     for (const l of this.runtimeListeners) l(runtime);
   }
 
+  /** Start-up self-tests broken while the power was off; a broken part stays broken for the rest of the run. */
+  private readonly brokenForBoot = new Set<SelfTestName>();
+  /** The self-test stage of the last board that was powered (what a board of this kind can stage). */
+  private lastSelfTestStage: SelfTestStage | null = null;
+  private lastBoardKind: Board['kind'] = 'simulated';
+
   /** Link faults in force; they outlive a power cut (the cable is still cut when power returns). */
   private readonly linkFaults = new Set<LinkFault>();
 
@@ -249,38 +260,51 @@ export class Simulation {
     stage.setLinkFault(fault, active);
   }
 
-  /** The first timeline step the board cannot perform, as one line naming it and the board; null if none. */
+  /**
+   * The first timeline step the board cannot perform, as one line naming it and the board; null if
+   * none. Steps are taken in the order they run, so a `selfTestFail` is judged with the power as it
+   * will be then: on (a periodic test) or off between a `power: cut` and its `restore` (a start-up
+   * test, for the next boot).
+   */
   private stepBoardCannotPerform(): string | null {
     const board = this.board;
     if (!board) return null;
     const staged = linkFaultStage(board)?.linkFaults ?? [];
-    const selfTests = selfTestStage(board)?.stageableSelfTests ?? [];
-    for (const [i, step] of this.scenario.timeline.entries()) {
+    const selfTests = selfTestStage(board);
+    const inOrder = [...this.scenario.timeline.entries()].sort(([a, x], [b, y]) => x.at - y.at || a - b);
+    let powered = true;
+    for (const [i, step] of inOrder) {
       const s = step as Record<string, unknown>;
+      if ('power' in s) powered = s.power !== 'cut';
       const fault = 'inject' in s ? s.inject : 'clear' in s ? s.clear : null;
       const what = `timeline.${i}: the ${board.kind} board cannot perform "${'inject' in s ? 'inject' : 'clear'}: ${String(fault)}"`;
       if (isLinkFault(fault) && !staged.includes(fault)) return what;
       if (fault === 'selfTestFail') {
         const test = s.test as SelfTestName;
-        if (!selfTests.includes(test)) return `${what} with test "${test}": ${cannotStageReason(test, selfTests)}`;
+        const can = powered ? selfTests?.stageableSelfTests : selfTests?.bootStageableSelfTests;
+        if (!can?.includes(test)) return `${what} with test "${test}"${powered ? '' : ' while the power is off'}: ${cannotStageReason(test, powered, selfTests)}`;
       }
     }
     return null;
   }
 
   /**
-   * The board's own self-test fails: the board breaks what the test checks, so that it closes the
-   * valve, holds it closed and reports it (i90). Without power, no test runs.
+   * The board's own self-test fails. A running board breaks what a periodic test checks, so that
+   * it closes the valve, holds it closed and reports it (i90). Without power, what a start-up test
+   * checks breaks for the next boot, which finds it. Anything else is refused (before the run
+   * starts, by stepBoardCannotPerform; here for steps given while it runs): never silently skipped.
    */
   private failSelfTest(test: SelfTestName): void {
     const board = this.board;
-    if (board === null) return;
-    // Refused before the run starts (stepBoardCannotPerform); a step is never silently skipped.
-    const stage = selfTestStage(board);
-    if (!stage?.stageableSelfTests.includes(test)) {
-      throw new ScenarioError(`the ${board.kind} board cannot perform "inject: selfTestFail" with test "${test}": ${cannotStageReason(test, stage?.stageableSelfTests ?? [])}`);
+    const stage = board ? selfTestStage(board) : this.lastSelfTestStage;
+    const kind = board?.kind ?? this.lastBoardKind;
+    const can = board ? stage?.stageableSelfTests : stage?.bootStageableSelfTests;
+    if (!can?.includes(test)) {
+      const off = board ? '' : ' while the power is off';
+      throw new ScenarioError(`the ${kind} board cannot perform "inject: selfTestFail" with test "${test}"${off}: ${cannotStageReason(test, board !== null, stage)}`);
     }
-    stage.failSelfTest(test);
+    if (board) stage!.failSelfTest(test);
+    else this.brokenForBoot.add(test);
   }
 
   /** The controller's memory is damaged (a torn write): the next boot cannot read it (i80). */

@@ -16,7 +16,9 @@
  * - It stages the periodic self-test failures of src/board/self-tests.ts on the chip itself
  *   (./avr/self-test-faults.ts: a trampled stack canary, a wrong ADC reference, a slow watchdog
  *   oscillator), so the firmware finds them, latches and reports them as it would on a real
- *   board. `stack` needs the ELF beside the .hex (the canary's address).
+ *   board. `stack` needs the ELF beside the .hex (the canary's address). Before `open()` it stages
+ *   the start-up ones for the chip's boot (a flipped flash bit, a stuck RAM bit, a watchdog that
+ *   cannot reset), which the firmware finds as it boots.
  */
 import { SerialPortStream } from '@serialport/stream';
 import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
@@ -28,7 +30,7 @@ import { pins } from '../pins.js';
 import type { SelfTestName, SelfTestStage } from '../../src/board/self-tests.js';
 import { FileEEPROMBackend } from './avr/eeprom-file.js';
 import { PlantLink } from './avr/plant-link.js';
-import { breakSelfTest, firmwareLayout, stageableSelfTests } from './avr/self-test-faults.js';
+import { bootStageableSelfTests, breakForBoot, breakSelfTest, firmwareLayout, stageableSelfTests } from './avr/self-test-faults.js';
 import { CYCLES_PER_MS, EmulatedUno, loadHexProgram } from './avr/uno.js';
 import { JohnnyFiveBoard, type JohnnyFiveBoardOptions } from './johnny-five-board.js';
 import { EndpointBinding, type ByteEndpoint } from './serial-binding.js';
@@ -104,7 +106,7 @@ export class EmulatedBoard implements Board, LinkFaultStage, SelfTestStage {
     private readonly clock: Clock,
     private readonly stepMs: number,
     private readonly wire: Wire,
-    private readonly selfTests: Pick<SelfTestStage, 'stageableSelfTests' | 'failSelfTest'>,
+    private readonly selfTests: SelfTestStage,
   ) {
     this.pulsesPerLitre = driver.pulsesPerLitre;
   }
@@ -115,6 +117,15 @@ export class EmulatedBoard implements Board, LinkFaultStage, SelfTestStage {
 
   failSelfTest(test: SelfTestName): void {
     this.selfTests.failSelfTest(test);
+  }
+
+  get bootStageableSelfTests(): readonly SelfTestName[] {
+    return this.selfTests.bootStageableSelfTests;
+  }
+
+  failSelfTestAtBoot(test: SelfTestName): void {
+    if (this.opened) throw new Error(`the emulated board has booted: "${test}" can fail only at its next boot`);
+    this.selfTests.failSelfTestAtBoot(test);
   }
 
   setLinkFault(fault: LinkFault, active: boolean): void {
@@ -235,8 +246,13 @@ export async function startEmulatedRig(options: EmulatedRigOptions): Promise<Emu
       again.open((err) => (err ? reject(err) : resolve(again)));
     });
   const driver = new JohnnyFiveBoard({ port, reopen, kind: 'emulated', clock: link.cycleClock, ...options.driver });
-  const layout = firmwareLayout(hexPath);
-  const selfTests = { stageableSelfTests: stageableSelfTests(layout), failSelfTest: (test: SelfTestName) => breakSelfTest(uno, test, layout) };
+  const layout = firmwareLayout(hexPath, uno.program);
+  const selfTests: SelfTestStage = {
+    stageableSelfTests: stageableSelfTests(layout),
+    failSelfTest: (test) => breakSelfTest(uno, test, layout),
+    bootStageableSelfTests: bootStageableSelfTests(layout),
+    failSelfTestAtBoot: (test) => breakForBoot(uno, test, layout),
+  };
   const board = new EmulatedBoard(driver, link, options.clock, options.stepMs ?? 10, wire, selfTests);
   return {
     board,

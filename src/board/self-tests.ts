@@ -12,7 +12,9 @@
  *
  * An optional capability of a board, as link-faults.ts is: the simulator asks a board for its
  * stage and refuses a scenario that needs a self-test the board cannot make fail (a step is
- * never silently skipped).
+ * never silently skipped). A periodic test is staged while the board runs; a start-up test while
+ * it has no power, by breaking what the test checks so that the next boot finds it (a flipped
+ * flash byte, a stuck RAM cell, a watchdog that cannot reset), so every name can fail somewhere.
  */
 import type { Board } from './board.js';
 
@@ -29,6 +31,12 @@ export type SelfTestName = keyof typeof SELF_TESTS;
 
 /** Every name, in the firmware's order (trip reasons 4-9). */
 export const SELF_TEST_NAMES = Object.keys(SELF_TESTS) as SelfTestName[];
+
+/**
+ * The tests a board runs only while it boots, in the order its boot reports them when several
+ * fail (the firmware checks the RAM and the watchdog before the C runtime starts, then the flash).
+ */
+export const START_UP_SELF_TESTS: readonly SelfTestName[] = ['ram', 'watchdog', 'flash'];
 
 /** The tests a running board repeats, so a scenario can make them fail mid-run. */
 export const PERIODIC_SELF_TESTS: readonly SelfTestName[] = SELF_TEST_NAMES.filter((n) => SELF_TESTS[n].when === 'periodic');
@@ -51,18 +59,34 @@ export interface SelfTestStage {
    * closed and reports `selfTestFailed` with this name. A test not in `stageableSelfTests` throws.
    */
   failSelfTest(test: SelfTestName): void;
+  /** The start-up self-tests this board can be made to fail at its boot (staged while it has no power). */
+  readonly bootStageableSelfTests: readonly SelfTestName[];
+  /**
+   * Called on a board that is made but not yet opened (the power is just back): breaks what `test`
+   * checks, so the boot fails it: the board comes up with the valve closed, held closed, and
+   * reports `selfTestFailed` with this name. A test not in `bootStageableSelfTests` throws.
+   */
+  failSelfTestAtBoot(test: SelfTestName): void;
 }
 
 /** The board's self-test stage, or null when it has none. */
 export function selfTestStage(board: Board): SelfTestStage | null {
   const b = board as Partial<SelfTestStage>;
-  return Array.isArray(b.stageableSelfTests) && typeof b.failSelfTest === 'function' ? (b as SelfTestStage) : null;
+  return Array.isArray(b.stageableSelfTests) && typeof b.failSelfTest === 'function' && Array.isArray(b.bootStageableSelfTests) && typeof b.failSelfTestAtBoot === 'function'
+    ? (b as SelfTestStage)
+    : null;
 }
 
-/** Why a board cannot stage `test`, as the end of a one-line error. */
-export function cannotStageReason(test: SelfTestName, stageable: readonly SelfTestName[]): string {
-  const can = stageable.length > 0 ? `it can fail ${stageable.join(', ')}` : 'it cannot fail any';
-  return SELF_TESTS[test].when === 'start-up'
-    ? `"${test}" is a start-up self-test, which a running board does not repeat; ${can}`
-    : `${can}`;
+/**
+ * Why a board cannot stage `test` now, as the end of a one-line error: `powered` says whether the
+ * step comes while the board runs (periodic tests) or while its power is off (start-up tests, for
+ * its next boot).
+ */
+export function cannotStageReason(test: SelfTestName, powered: boolean, stage: Pick<SelfTestStage, 'stageableSelfTests' | 'bootStageableSelfTests'> | null): string {
+  const list = (names: readonly SelfTestName[] | undefined) => (names && names.length > 0 ? names.join(', ') : 'none');
+  const can = `it can fail ${list(stage?.stageableSelfTests)} while running and ${list(stage?.bootStageableSelfTests)} at its next boot (staged while the power is off)`;
+  const when = SELF_TESTS[test].when;
+  if (powered && when === 'start-up') return `"${test}" is a start-up self-test, which a running board does not repeat: put the step between a power cut and its restore; ${can}`;
+  if (!powered && when === 'periodic') return `"${test}" is a periodic self-test, which a board without power does not run: put the step where the power is on; ${can}`;
+  return can;
 }

@@ -31,7 +31,8 @@ describe('link chaos steps through aquastop sim', () => {
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([
         'aquastop: timeline.0: the emulated board cannot perform "inject: selfTestFail" with test "flash": ' +
-          '"flash" is a start-up self-test, which a running board does not repeat; it can fail stack, adc, clock',
+          '"flash" is a start-up self-test, which a running board does not repeat: put the step between a power cut and its restore; ' +
+          'it can fail stack, adc, clock while running and ram, watchdog, flash at its next boot (staged while the power is off)',
       ]);
       expect(jsonLines(r.stdout).some((l) => l.type === 'inject'), 'no step ran').toBe(false);
     },

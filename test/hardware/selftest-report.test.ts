@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFlashCrc } from '../../hardware/firmware/flash-crc.js';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
-import { firmwareLayout, stageableSelfTests } from '../../hardware/boards/avr/self-test-faults.js';
+import { bootStageableSelfTests, breakForBoot, firmwareLayout, stageableSelfTests } from '../../hardware/boards/avr/self-test-faults.js';
+import { EmulatedUno, loadHexProgram } from '../../hardware/boards/avr/uno.js';
 import { selfTestStage, type SelfTestName } from '../../src/board/self-tests.js';
 import { decodeStatus, RESULT_CODES } from '../../hardware/boards/safety-sysex.js';
 import { hasTools } from '../helpers/tools.js';
@@ -105,5 +106,24 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('perio
     expect(stageableSelfTests(firmwareLayout(alone))).toEqual(['adc', 'clock']);
     rig = await openRig();
     for (const test of ['flash', 'ram', 'watchdog'] as SelfTestName[]) expect(() => rig!.board.failSelfTest(test)).toThrow(/cannot fail/);
+    // Those fail at a boot (test/sim/self-test-steps.test.ts), staged before open(); this chip has booted.
+    expect(rig.board.bootStageableSelfTests).toEqual(['ram', 'watchdog', 'flash']);
+    expect(() => rig!.board.failSelfTestAtBoot('ram')).toThrow(/has booted/);
   }, 60_000);
+
+  it('stages the start-up tests for the boot: flash only where it finds a vector the firmware never enables, never a periodic test', async () => {
+    const hex = await defaultFirmwareHex();
+    const program = loadHexProgram(hex);
+    const layout = firmwareLayout(hex, program);
+    expect(layout.unusedVectorAt).not.toBeNull();
+    expect(bootStageableSelfTests(layout)).toEqual(['ram', 'watchdog', 'flash']);
+    expect(bootStageableSelfTests(firmwareLayout(hex))).toEqual(['ram', 'watchdog']); // no image given
+    const uno = new EmulatedUno({ program });
+    expect(() => breakForBoot(uno, 'stack', layout)).toThrow(/cannot fail the "stack" self-test at its boot/);
+    const before = program.slice();
+    breakForBoot(uno, 'flash', layout);
+    const changed = [...new Uint8Array(program.buffer)].flatMap((b, i) => (b !== new Uint8Array(before.buffer)[i] ? [i] : []));
+    expect(changed).toEqual([layout.unusedVectorAt]); // one byte, inside the vector table
+    expect(layout.unusedVectorAt!).toBeLessThan(26 * 4);
+  });
 });
