@@ -22,8 +22,8 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type Client } from 'aedes';
-import { createServer as createWsServer } from 'aedes-server-factory';
 import { LoginGate, type LoginGateOptions } from './login-gate.js';
+import { createWsListener } from './ws-listener.js';
 import { boundOfflineQueues, isBacklogged } from './broker-limits.js';
 import { mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
@@ -152,7 +152,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const port = await listen(tcp, options.port, options.host);
     let wsUrl: string | null = null;
     if (options.wsPort !== null) {
-      const ws = createWsServer(broker, { ws: true, ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } } : {}) }) as HttpServer;
+      const ws = createWsListener(broker.handle, { maxPayload: gate.maxPacketBytes + 8, ...(tls ? { tls } : {}) });
       servers.push(ws);
       const wsPort = await listen(ws, options.wsPort, options.host);
       wsUrl = `${tls ? 'wss' : 'ws'}://${hostForUrl(options.host)}:${wsPort}`;

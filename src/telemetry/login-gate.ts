@@ -57,6 +57,11 @@ export class LoginGate {
     this.connections = new ConnectionCounter(this.limits);
   }
 
+  /** The largest packet after the CONNECT (a WebSocket frame may hold one, plus its fixed header). */
+  get maxPacketBytes(): number {
+    return this.limits.maxPacketBytes;
+  }
+
   static async create(options: LoginGateOptions): Promise<LoginGate> {
     return new LoginGate(await PasswordBook.create(options.accounts, options.inProcess, options.passwords), options);
   }
@@ -64,8 +69,8 @@ export class LoginGate {
   /** Wraps aedes' `handle`: counts the connection, puts the packet guard in front, or closes it at once. */
   wrap<R>(handle: (conn: Duplex, req?: never) => R): (conn: Duplex, req?: never) => R | undefined {
     return (conn, req) => {
-      const socketAddress = (conn as { remoteAddress?: string }).remoteAddress ?? (conn as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress;
-      const address = (req as { connDetails?: { ipAddress?: string } } | undefined)?.connDetails?.ipAddress ?? socketAddress;
+      // A TCP or TLS socket has the address; a WebSocket stream comes with its HTTP request.
+      const address = (conn as { remoteAddress?: string }).remoteAddress ?? (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       const admitted = this.connections.admit(address);
       if ('refused' in admitted) {
         this.note(`closed a connection from ${addressKey(address)}: ${admitted.refused}`);

@@ -125,29 +125,53 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
+/** Writes zeros until the peer closes or `total` bytes went out; returns how many went out. */
+async function sendUntilClosed(s: Socket, total: number): Promise<number> {
+  let closed = false;
+  s.on('error', () => undefined);
+  const gone = new Promise<void>((r) => s.once('close', () => r())).then(() => (closed = true));
+  const chunk = Buffer.alloc(1024 * 1024);
+  let sent = 0;
+  while (!closed && sent < total) {
+    const more = s.write(chunk);
+    sent += chunk.length;
+    if (!more) await Promise.race([new Promise((r) => s.once('drain', r)), gone]);
+  }
+  await gone;
+  return sent;
+}
+
 describe('the packet guard and connection limits', () => {
   it('drops a 100 MB CONNECT at its header: the body is never buffered', async () => {
     const port = await start({});
     const claimed = 100 * 1024 * 1024;
     const before = process.memoryUsage().arrayBuffers;
     const s = await raw(port);
-    let closed = false;
-    s.on('error', () => undefined);
-    const gone = new Promise<void>((r) => s.once('close', () => r())).then(() => (closed = true));
     s.write(Buffer.concat([Buffer.from([0x10]), varint(claimed)]));
-    const chunk = Buffer.alloc(1024 * 1024);
-    let sent = 0;
-    while (!closed && sent < claimed) {
-      const more = s.write(chunk);
-      sent += chunk.length;
-      if (!more) await Promise.race([new Promise((r) => s.once('drain', r)), gone]);
-    }
-    await gone;
+    const sent = await sendUntilClosed(s, claimed);
     const grown = process.memoryUsage().arrayBuffers - before;
     // The kernel's socket buffers take a few MB before the close reaches the client.
     expect(sent).toBeLessThan(16 * 1024 * 1024);
     expect(grown).toBeLessThan(32 * 1024 * 1024);
     expect(lines).toEqual([`closed a connection from 127.0.0.1: CONNECT of ${claimed} bytes (at most 16384)`]);
+  });
+
+  it('drops a 100 MB WebSocket frame at its header', async () => {
+    broker = await startEmbeddedBroker({ ...ns, host: '127.0.0.1', port: 0, wsPort: 0, accounts: ACCOUNTS, log: (l) => lines.push(l) });
+    const s = await raw(Number(new URL(broker.wsUrl!).port));
+    s.write(
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+    );
+    const [answer] = (await once(s, 'data')) as [Buffer];
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+    const claimed = 100 * 1024 * 1024;
+    const header = Buffer.alloc(14);
+    header[0] = 0x82; // final frame, binary
+    header[1] = 0x80 | 127; // masked, 64-bit length follows
+    header.writeBigUInt64BE(BigInt(claimed), 2);
+    s.write(header);
+    expect(await sendUntilClosed(s, claimed)).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('closes a connection whose first packet is not a CONNECT', async () => {
