@@ -15,7 +15,8 @@ const optionsSchema = z.object({
   port: z.string().min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
   id: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-" (at most 64)'),
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-" (at most 64)')
+    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics'),
   dataDir: z.string().min(1),
   mqtt: z.boolean(),
   broker: z

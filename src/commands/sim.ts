@@ -50,7 +50,11 @@ const flagsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic may contain letters, digits, "_", "-" and "/" between levels')
     .default('aquastop'),
   dataDir: z.string().min(1).default('.aquastop'),
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-"').default('dishwasher-1'),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-"')
+    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
+    .default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
   accounts: z.string().min(1).optional(),
 });

@@ -87,4 +87,11 @@ describe('aquastop run: bad input', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--id/);
   }, 60_000);
+
+  it('refuses the device id "bridge", which names the bridge topics (run and sim)', () => {
+    for (const r of [cli('run', '--port', '/dev/null', '--id', 'bridge', '--no-mqtt'), cli('sim', '--scenario', 'normal-cycle', '--id', 'bridge', '--no-mqtt')]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual(['aquastop: --id "bridge" is reserved for the bridge topics']);
+    }
+  }, 60_000);
 });
