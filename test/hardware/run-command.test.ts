@@ -3,6 +3,7 @@
  * the emulated Uno through a pty at wall-clock pace, exactly as to a USB Arduino.
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
 import { followJsonLines, type CliLine } from '../helpers/cli.js';
@@ -51,6 +52,20 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
     expect(lines.find((l) => l.type === 'started')).toMatchObject({ firmware: 'AquastopFirmata', protection: 'firmware' });
     const status = lines.find((l) => l.type === 'status') as { status: { valve: string } } | undefined;
     expect(status?.status.valve).toBe('closed');
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('runs a board not re-flashed since the update (safety 1.0) with one warning naming the re-flash command', async () => {
+    uno = await startPtyUno({ AQUASTOP_HEX: fileURLToPath(new URL('./fixtures/aquastop-safety-1.0.hex', import.meta.url)) });
+    const { lines, code, stderr } = await runCli(
+      ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
+      (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
+      30_000,
+    );
+    expect(stderr).toBe('');
+    const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
+    expect(started?.protection).toBe('firmware');
+    expect(started?.warnings).toEqual([expect.stringMatching(new RegExp(`safety protocol 1\\.0.*hose-fuse.*re-flash it: aquastop firmware flash --port ${uno.path}$`))]);
     expect(code).toBe(0);
   }, 60_000);
 
