@@ -105,12 +105,17 @@ export function register(program: Command): void {
 
 /** Runs the command; returns the exit code. */
 export async function runSim(flags: SimFlags, tls?: TlsMaterial): Promise<number> {
-  const [{ Simulation }, { parseDuration, loadScenarioFile }, { loadBuiltinScenario, builtinScenarioNames }, { interactiveScenario }] =
+  // Everything the run needs once a stop signal may come is loaded now: Ctrl-C reaches the whole
+  // process group, tsx's esbuild helper with it, and a module tsx has not cached could then not
+  // be compiled (the run would end in "internal error" instead of its summary).
+  const [{ Simulation }, { parseDuration, loadScenarioFile }, { loadBuiltinScenario, builtinScenarioNames }, { interactiveScenario }, { runRealtime }, { evaluate }] =
     await Promise.all([
       import('../../sim/engine.js'),
       import('../../sim/scenario.js'),
       import('../../sim/scenarios/index.js'),
       import('../../sim/interactive.js'),
+      import('../../sim/realtime.js'),
+      import('../../sim/expectations.js'),
     ]);
 
   const durationFlag = flags.duration === undefined ? undefined : parseDuration(flags.duration);
@@ -183,15 +188,13 @@ export async function runSim(flags: SimFlags, tls?: TlsMaterial): Promise<number
       } else if (speed === 'max') {
         await runWithProgress(sim, durationMs!, () => interrupted === null);
       } else {
-        const { runRealtime } = await import('../../sim/realtime.js');
         const run = runRealtime([sim], { speed, durationMs: durationMs! });
         stopRun = () => run.stop();
-        // A signal may have come while this was loading.
+        // A signal may have come while the simulation started.
         if (interrupted) run.stop();
         await run.done;
       }
       await sim.settle();
-      const { evaluate } = await import('../../sim/expectations.js');
       const status = sim.runtime?.status() ?? null;
       const expectations = evaluate(scenario.expect, sim.log, { status, programCompleted: sim.cyclesCompleted > 0 });
       const passed = expectations.every((e) => e.passed);
