@@ -82,7 +82,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
     logger.warn({ topic }, `ignoring invalid ${name} payload on ${topic}: ${why} (further ones on this topic are only counted)`);
   };
 
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     const where = parseTopic(topic, baseTopic);
     if (!where || !SUBSCRIBED.includes(where.name)) return;
     // Retained topics are cleared with an empty payload: nothing to judge.
@@ -106,13 +106,13 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
         tracker.onHeartbeat(id, r.data as never);
         break;
       case 'availability':
-        tracker.onAvailability(id, r.data as never);
+        tracker.onAvailability(id, r.data as never, packet.retain);
         break;
       case 'state':
-        tracker.onState(id, r.data as never);
+        tracker.onState(id, r.data as never, packet.retain);
         break;
       case 'fault':
-        tracker.onFault(id, r.data as never);
+        tracker.onFault(id, r.data as never, packet.retain);
         break;
       case 'bridgeState':
         tracker.onBridgeState(where.bridge ?? '', r.data as never);

@@ -76,6 +76,8 @@ export interface BoundsStats {
   evicted: number;
   /** Messages ignored because their new id found the cap full of devices with open incidents. */
   refused: number;
+  /** Retained messages ignored because their own time is past the retention and the id is not tracked. */
+  staleRetained: number;
   compactions: number;
 }
 
@@ -83,6 +85,10 @@ type Heartbeat = PayloadOf<'heartbeat'>;
 
 export class Tracker {
   private readonly devices = new Map<string, DeviceRecord>();
+  /** Devices known so far only from retained messages without a time: heard "now" until a time comes (at most one per device). */
+  private readonly untimed = new Set<string>();
+  /** Ids whose retained messages were found past the retention: their untimed ones are ignored too (oldest dropped past STALE_IDS_MAX). */
+  private readonly staleIds = new Set<string>();
   /** Which bridge (process) publishes which device, and each bridge's last state. */
   private readonly bridges = new BridgeBook();
   private readonly clock: Clock;
@@ -105,7 +111,7 @@ export class Tracker {
   /** Time of the oldest event (not counters or baseline) in the log, null if none. */
   private oldestEventAt: number | null = null;
   private capReached = false;
-  readonly bounds: BoundsStats = { forgotten: 0, evicted: 0, refused: 0, compactions: 0 };
+  readonly bounds: BoundsStats = { forgotten: 0, evicted: 0, refused: 0, staleRetained: 0, compactions: 0 };
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
@@ -196,8 +202,8 @@ export class Tracker {
     this.arm(d);
   }
 
-  onAvailability(id: string, payload: PayloadOf<'availability'>): void {
-    const d = this.admit(id);
+  onAvailability(id: string, payload: PayloadOf<'availability'>, retained = false): void {
+    const d = this.admit(id, retained ? null : this.clock.now(), retained);
     if (!d) return;
     const bridge = payload.bridge;
     if (bridge !== undefined) this.bridges.noteDevice(id, bridge);
@@ -219,8 +225,8 @@ export class Tracker {
     }
   }
 
-  onState(id: string, s: PayloadOf<'state'>): void {
-    const d = this.admit(id);
+  onState(id: string, s: PayloadOf<'state'>, retained = false): void {
+    const d = this.admit(id, retained ? timeOf(s.last_seen) : this.clock.now(), retained);
     if (!d) return;
     if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
     d.breaker = s.breaker;
@@ -228,8 +234,8 @@ export class Tracker {
     this.reportFault(d, s.fault, s.last_seen);
   }
 
-  onFault(id: string, f: PayloadOf<'fault'>): void {
-    const d = this.admit(id);
+  onFault(id: string, f: PayloadOf<'fault'>, retained = false): void {
+    const d = this.admit(id, retained ? timeOf(f.ts) : this.clock.now(), retained);
     if (!d) return;
     if (f.event === 'raised') this.reportFault(d, f.code, f.ts);
     else if (d.activeFault === f.code) this.reportFault(d, null, f.ts);
@@ -367,17 +373,46 @@ export class Tracker {
     // Recorded before it is acted on, like every change.
     this.write(this.forgetEntry(d, this.clock.now(), reason));
     this.devices.delete(d.id);
+    this.untimed.delete(d.id);
     if (reason.startsWith('evicted')) this.bounds.evicted++;
     else this.bounds.forgotten++;
+  }
+
+  private noteStale(id: string): void {
+    this.staleIds.delete(id);
+    this.staleIds.add(id);
+    if (this.staleIds.size > STALE_IDS_MAX) this.staleIds.delete(this.staleIds.values().next().value!);
   }
 
   /**
    * The record of `id`, created if there is room (see the cap policy in the header); null when
    * the id is refused.
    */
-  private admit(id: string): DeviceRecord | null {
+  private admit(id: string, heardAt: number | null = this.clock.now(), retained = false): DeviceRecord | null {
     const now = this.clock.now();
     let d = this.devices.get(id);
+    // A retained message is the broker's memory, not news from the device: it says when the
+    // device spoke only through its own time stamp, and one from past the retention brings no
+    // forgotten device back (else a dead device's retained state would return at every restart).
+    const stale = retained && heardAt !== null && heardAt <= now - this.retentionMs;
+    if (!retained) this.staleIds.delete(id);
+    if (!d && (stale || (retained && heardAt === null && this.staleIds.has(id)))) {
+      this.bounds.staleRetained++;
+      this.noteStale(id);
+      return null;
+    }
+    if (d && this.untimed.has(id) && heardAt !== null) {
+      // The first time stamp for a device so far known only untimed (retained messages come in any order).
+      this.untimed.delete(id);
+      if (stale) {
+        this.bounds.staleRetained++;
+        this.noteStale(id);
+        this.forget(d, `not heard from for ${this.retentionMs / 3_600_000} h (retention; retained state)`);
+        return null;
+      }
+      if (!retained) d.lastHeard = null;
+      else d.lastHeard = heardAt;
+    }
     if (!d && this.devices.size >= this.maxDevices) {
       const victim = this.evictable();
       if (!victim) {
@@ -394,7 +429,9 @@ export class Tracker {
         this.capAlert(id, now, `tracking ${this.devices.size} devices, the cap (--max-devices ${this.maxDevices}): each new id now takes the place of the healthy device heard from longest ago`);
       }
     }
-    d.heard(now);
+    // A new device known only from a retained message without a time counts from now.
+    if (heardAt === null && d.lastHeard === null) this.untimed.add(id);
+    d.heard(heardAt ?? (d.lastHeard === null ? now : null));
     d.dirty = true;
     return d;
   }
@@ -519,4 +556,13 @@ export class Tracker {
       this.scheduleSnapshot();
     }, this.snapshotMs);
   }
+}
+
+/** Ids remembered as stale (retained messages past the retention), oldest forgotten first. */
+const STALE_IDS_MAX = 10_000;
+
+/** A payload's ISO time in ms, or null when it has none or it does not parse. */
+function timeOf(iso: string): number | null {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
 }

@@ -204,6 +204,36 @@ describe('retention', () => {
     expect(ids(log.entries).has('once')).toBe(false);
   });
 
+  it('a retained message is no news: it brings back no device silent past the retention, and keeps none alive', () => {
+    const t0 = Date.parse('2026-11-29T00:00:00Z');
+    const { tracker, clock, hb } = setup({ retentionMs: 2 * HOUR, housekeepingMs: MIN }, new MemoryEventLog(), new VirtualClock(t0));
+    const state = (lastSeen: number) => ({
+      state: 'idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0,
+      uptimeS: 1, tubLevelL: null, fw: 'x', board: 'simulated', last_seen: new Date(lastSeen).toISOString(),
+    }) as const;
+    // a dead device's retained state, last seen just over the retention ago: not tracked,
+    // whichever order the broker delivers its retained messages in
+    tracker.onState('gone', state(clock.now() - 2 * HOUR - S), true);
+    tracker.onAvailability('gone', { state: 'offline' }, true);
+    expect(tracker.report('gone')).toBeNull();
+    tracker.onAvailability('gone-too', { state: 'offline' }, true);
+    tracker.onState('gone-too', state(clock.now() - 2 * HOUR - S), true);
+    expect(tracker.report('gone-too')).toBeNull();
+    expect(tracker.ids()).toEqual([]);
+    // one last seen inside the retention is tracked, counted from its own time, not from now
+    tracker.onState('quiet', state(clock.now() - HOUR), true);
+    expect(tracker.report('quiet')).not.toBeNull();
+    clock.advance(HOUR + MIN);
+    expect(tracker.report('quiet')).toBeNull();
+    // a live device: retained messages redelivered (a monitor reconnect) do not keep it alive
+    hb('live');
+    clock.advance(HOUR);
+    tracker.onAvailability('live', { state: 'offline' }, true);
+    tracker.onState('live', state(clock.now() - HOUR), true);
+    clock.advance(HOUR + MIN);
+    expect(tracker.report('live')).toBeNull();
+  });
+
   it('keeps the log proportional to live state while a device flaps for days (superseded snapshots counted while running)', () => {
     const { flap, log, tracker } = setup({ retentionMs: 2 * HOUR, housekeepingMs: 10 * MIN, compactAfter: 200 });
     const sizes: number[] = [];
