@@ -60,7 +60,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     subscriber = await startSubscriber({ ...config, tracker, logger }).catch((err: unknown) => {
       throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
     });
-    const registry = createMetrics(tracker, subscriber.stats);
+    const registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);
     http = await startHttpApi({ host: config.host, port: config.port, tracker, registry }).catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);

@@ -6,10 +6,11 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Tracker } from './tracker.js';
 import type { IngestStats } from './subscriber.js';
+import type { WebhookStats } from './webhook.js';
 
 const BREAKER_STATES = ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'] as const;
 
-export function createMetrics(tracker: Tracker, ingest: IngestStats | null): Registry {
+export function createMetrics(tracker: Tracker, ingest: IngestStats | null, webhook: () => Readonly<WebhookStats> | null = () => null): Registry {
   const registry = new Registry();
   // One scrape reads the reports several times; compute them once per scrape.
   let cache: { at: number; reports: ReturnType<Tracker['reports']> } | null = null;
@@ -166,6 +167,18 @@ export function createMetrics(tracker: Tracker, ingest: IngestStats | null): Reg
       const { lines, superseded } = tracker.diskLines();
       this.set({ kind: 'live' }, lines - superseded);
       this.set({ kind: 'superseded' }, superseded);
+    },
+  });
+  new Counter({
+    name: 'aquastop_monitor_webhook_alerts_total',
+    help: 'Alerts sent to the webhook, by outcome: delivered, retried (an attempt failed and was tried again), failed (given up), dropped (queue full, or the monitor stopped). Absent without --webhook.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const stats = webhook();
+      if (!stats) return;
+      for (const result of ['delivered', 'retried', 'failed', 'dropped'] as const) this.inc({ result }, stats[result]);
     },
   });
   if (ingest) {

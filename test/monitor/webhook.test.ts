@@ -196,6 +196,10 @@ describe('the monitor signs its webhook', () => {
       const headers = { timestamp: r!.headers[WEBHOOK_HEADERS.timestamp] as string, signature: r!.headers[WEBHOOK_HEADERS.signature] as string };
       expect(verifyWebhook(secret, headers, r!.body, Date.now())).toBeNull();
       expect(verifyWebhook(`${secret}x`, headers, r!.body, Date.now())).toBe('signature does not match');
+      // and /metrics counts it
+      const metrics = await (await fetch(`${monitor.url}/metrics`)).text();
+      expect(metrics).toMatch(/^aquastop_monitor_webhook_alerts_total\{result="delivered"\} 1$/m);
+      expect(metrics).toMatch(/^aquastop_monitor_webhook_alerts_total\{result="failed"\} 0$/m);
     } finally {
       await killDevice(device);
       await monitor.stop();
