@@ -234,9 +234,10 @@ export async function run(): Promise<Record<string, unknown>> {
     const deviceOf = (id: string) => devices.find((d) => d.id === id)!;
     const proxyOf = (id: string) => proxies[DEVICES.findIndex((d) => d.id === id)]!;
 
+    // Outages are stamped from before they begin to after they end, so a consequence is never counted outside its cause.
     const cutPath = (id: string, mode: 'reset' | 'blackhole') => {
-      proxyOf(id).cutOff(mode);
       pathDown.get(id)!.push({ from: Date.now(), to: null });
+      proxyOf(id).cutOff(mode);
     };
     const restorePath = (id: string) => {
       proxyOf(id).restore();
@@ -247,9 +248,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const act = async (e: ChaosEvent): Promise<void> => {
       switch (e.kind) {
         case 'brokerKill': {
-          await m.kill();
           const down: Interval = { from: Date.now(), to: null };
           brokerDown.push(down);
+          await m.kill();
           done.brokerKills++;
           await sleep(e.downMs);
           await m.start();
@@ -334,9 +335,24 @@ export async function run(): Promise<Record<string, unknown>> {
     const result = tally({ ...input(), statuses, end });
 
     const runsOf = (id: string) => devices.find((d) => d.id === id)!.runs;
+    // For a device a failure was counted on: what happened to it, in seconds from the start.
+    const rel = (ms: number | null) => (ms === null ? null : Math.round((ms - t0) / 100) / 10);
+    const involved = new Set([...result.examples.falseDowns, ...result.examples.lost, ...result.examples.unmatched].map((e) => e.device));
+    const stories = Object.fromEntries(
+      [...involved].map((id) => [
+        id,
+        {
+          runs: runsOf(id).map((r) => ({ started: rel(r.startedAt), ready: rel(r.readyAt), ended: rel(r.endedAt), killed: r.killed, bootBefore: r.bootBefore })),
+          pathCut: pathDown.get(id)!.map((i) => [rel(i.from), rel(i.to)]),
+          brokerDown: brokerDown.map((i) => [rel(i.from), rel(i.to)]),
+          monitor: statuses.filter((st) => st.device === id).slice(0, 40).map((st) => [rel(st.at), st.status, st.reason]),
+        },
+      ]),
+    );
     return {
       seed,
       seconds,
+      startedAt: new Date(t0).toISOString(),
       wallSeconds: Math.round((Date.now() - t0) / 1000),
       ...(breakMode ? { breakMode } : {}),
       speed: SPEED,
@@ -366,6 +382,7 @@ export async function run(): Promise<Record<string, unknown>> {
       loginFloods: floods,
       examples: result.examples,
       ...(errors.length > 0 ? { errors } : {}),
+      ...(involved.size > 0 ? { stories } : {}),
       ...(result.lost > 0 || result.falseDowns > 0 ? { stderrTails: Object.fromEntries(devices.map((d) => [d.id, d.stderrTail.split('\n').slice(-8)])) } : {}),
       plan: plan.events.map((e) => ({ ...e, at: `${(e.at / 1000).toFixed(1)}s` })),
     };

@@ -127,6 +127,7 @@ describe('chaos tally', () => {
     const broker: Interval = { from: ready + 200_000, to: ready + 203_000 };
     const statuses: MonitorStatus[] = [
       { device: 'd1', status: 'down', reason: 'no heartbeat for 1.5 x 10 s', at: ready + 60_000 }, // false: all up
+      { device: 'd1', status: 'down', reason: 'bridge d1 offline', at: ready + 100_000 }, // in the very millisecond of the cut
       { device: 'd1', status: 'down', reason: 'bridge d1 offline', at: ready + 105_000 }, // path cut
       { device: 'd1', status: 'down', reason: 'no heartbeat for 1.5 x 10 s', at: ready + 118_000 }, // path back only 8 s: within the window
       { device: 'd1', status: 'down', reason: 'no heartbeat for 1.5 x 10 s', at: ready + 128_000 }, // the window starts 3 s after the path came back: within the reconnect grace
@@ -136,9 +137,9 @@ describe('chaos tally', () => {
       { device: 'd1', status: 'down', reason: 'bridge d1 offline', at: ready + 400_000 }, // false
     ];
     const t = tally(input({ runs: [r], statuses, pathDown: new Map([['d1', [cut]]]), brokerDown: [broker] }));
-    expect(t.downs).toBe(7);
+    expect(t.downs).toBe(8);
     expect(t.falseDowns).toBe(2);
-    expect(t.downsByReason).toEqual({ 'no heartbeat for 1.5 x 10 s': 5, 'bridge offline': 2 });
+    expect(t.downsByReason).toEqual({ 'no heartbeat for 1.5 x 10 s': 5, 'bridge offline': 3 });
     expect(t.examples.falseDowns.map((e) => e['at'])).toEqual([new Date(ready + 60_000).toISOString(), new Date(ready + 400_000).toISOString()]);
   });
 

@@ -84,7 +84,7 @@ export class DeviceProcess {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL);
     });
     this.exited = once(child, 'exit').then(() => {
-      run.endedAt = Date.now();
+      run.endedAt ??= Date.now();
       this.o.groups.delete(child.pid!);
       if (this.child === child) this.child = null;
     });
@@ -94,7 +94,10 @@ export class DeviceProcess {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child) return;
-    this.runs.at(-1)!.killed = true;
+    const run = this.runs.at(-1)!;
+    run.killed = true;
+    // Stamped before the signal: its last will can reach the monitor before this process hears of the exit.
+    run.endedAt = Date.now();
     killGroup(child.pid!, 'SIGKILL');
     await this.exited;
   }
@@ -103,6 +106,7 @@ export class DeviceProcess {
   async stop(ms = 15_000): Promise<void> {
     const child = this.child;
     if (!child) return;
+    this.runs.at(-1)!.endedAt ??= Date.now();
     killGroup(child.pid!, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), ms);
     await this.exited;

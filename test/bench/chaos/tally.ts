@@ -24,7 +24,7 @@ export interface DeviceRun {
   readonly startedAt: number;
   /** Its first stdout line (telemetry started, the simulation running); null if none came. */
   readyAt: number | null;
-  /** Exit time; null while it runs (the tally's `end` stands in). */
+  /** When it was signalled to go (or exited, if first); null while it runs (the tally's `end` stands in). */
   endedAt: number | null;
   /** It was SIGKILLed (chaos), not stopped at the end. */
   killed: boolean;
@@ -255,9 +255,13 @@ function countUnsafe(input: TallyInput, examples: Tally['examples']): number {
   return unsafe;
 }
 
-/** True when [from, to] lies inside one of `ups` shrunk by `grace` at its start. */
+/**
+ * True when [from, to] lies inside one of `ups` shrunk by `grace` at its start. An up interval
+ * that ends at `to` itself does not cover it: a DOWN stamped in the very millisecond of a cut
+ * (the broker and the monitor can answer within it) belongs to the cut.
+ */
 function coveredBy(ups: readonly Interval[], from: number, to: number, grace: number, end: number): boolean {
-  return ups.some((u) => u.from + grace <= from && (u.to ?? end) >= to);
+  return ups.some((u) => u.from + grace <= from && (u.to === null ? end >= to : u.to > to));
 }
 
 /** The complement of `downs` within [start, end]. */
