@@ -164,12 +164,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       watcher,
       close: async () => {
         await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await gate.close();
         for (const s of servers) (s as HttpServer).closeAllConnections?.();
         await Promise.all(servers.map(close));
       },
     };
   } catch (err) {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await gate.close();
     await Promise.all(servers.filter((s) => s.listening).map(close));
     throw err;
   }

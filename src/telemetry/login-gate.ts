@@ -1,7 +1,8 @@
 /**
  * Everything the embedded broker does with a connection before the client is in: connection
  * limits and the packet guard (connection-guard.ts), the login back-off (login-throttle.ts)
- * and the password check off the event loop (passwords.ts).
+ * and the password check off the event loop (passwords.ts, on the low-priority threads of
+ * hash-threads.ts).
  *
  * Order for a login with a user name: in-process account (cheap compare, never throttled) ->
  * back-off of the address or the user name (refused, not checked: CONNACK 5 "not authorized")
@@ -15,7 +16,8 @@ import type { Duplex } from 'node:stream';
 import type { Account } from './access.js';
 import { CONNECTION_LIMITS, ConnectionCounter, GuardedConnection, type ConnectionLimitOptions } from './connection-guard.js';
 import { addressKey, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
-import { PasswordBook, type PasswordBookOptions } from './passwords.js';
+import { startHashThreads, type HashThreads } from './hash-threads.js';
+import { PASSWORD_CHECK_DEFAULTS, PasswordBook, type PasswordBookOptions } from './passwords.js';
 
 export interface LoginGateOptions {
   readonly accounts: readonly Account[];
@@ -31,6 +33,8 @@ export interface LoginGateOptions {
 export type LoginResult = { readonly ok: true; readonly role: Account['role'] } | { readonly ok: false; readonly returnCode: 3 | 4 | 5 };
 
 const LOG_BURST = 20;
+/** New connections handed to aedes per turn of the event loop. */
+const ARRIVALS_PER_TURN = 8;
 const LOG_WINDOW_MS = 10_000;
 
 interface Conn {
@@ -47,6 +51,9 @@ export class LoginGate {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private logWindow = { start: -Infinity, lines: 0, dropped: 0 };
+  private threads: HashThreads | null = null;
+  private readonly arriving: (() => void)[] = [];
+  private draining = false;
 
   private constructor(book: PasswordBook, options: LoginGateOptions) {
     this.book = book;
@@ -62,12 +69,32 @@ export class LoginGate {
     return this.limits.maxPacketBytes;
   }
 
+  /** Hashes on low-priority threads of their own (hash-threads.ts) unless `passwords.hasher` is given. */
   static async create(options: LoginGateOptions): Promise<LoginGate> {
-    return new LoginGate(await PasswordBook.create(options.accounts, options.inProcess, options.passwords), options);
+    const threads = options.passwords?.hasher ? null : startHashThreads(options.passwords?.concurrency ?? PASSWORD_CHECK_DEFAULTS.concurrency);
+    try {
+      const book = await PasswordBook.create(options.accounts, options.inProcess, { ...options.passwords, ...(threads ? { hasher: threads.hasher } : {}) });
+      const gate = new LoginGate(book, options);
+      gate.threads = threads;
+      return gate;
+    } catch (err) {
+      await threads?.close();
+      throw err;
+    }
   }
 
-  /** Wraps aedes' `handle`: counts the connection, puts the packet guard in front, or closes it at once. */
-  wrap<R>(handle: (conn: Duplex, req?: never) => R): (conn: Duplex, req?: never) => R | undefined {
+  /** Ends the hashing threads; later logins with a password are refused. */
+  async close(): Promise<void> {
+    await this.threads?.close();
+  }
+
+  /**
+   * Wraps aedes' `handle`: counts the connection, or closes it at once; then hands it to aedes
+   * behind the packet guard, at most ARRIVALS_PER_TURN per turn of the event loop, so a burst
+   * of hundreds of connections arriving together never holds the loop for all of them at once
+   * (the waiting ones sit in the kernel's buffers; at most `maxConnections` wait).
+   */
+  wrap(handle: (conn: Duplex, req?: never) => unknown): (conn: Duplex, req?: never) => void {
     return (conn, req) => {
       // A TCP or TLS socket has the address; a WebSocket stream comes with its HTTP request.
       const address = (conn as { remoteAddress?: string }).remoteAddress ?? (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
@@ -75,18 +102,32 @@ export class LoginGate {
       if ('refused' in admitted) {
         this.note(`closed a connection from ${addressKey(address)}: ${admitted.refused}`);
         conn.destroy();
-        return undefined;
+        return;
       }
       conn.once('close', admitted.release);
-      const guard = new GuardedConnection(conn, this.limits);
-      guard.once('close', admitted.release);
-      guard.on('error', (err: Error & { packetRefused?: boolean }) => {
-        if (err.packetRefused) this.note(`closed a connection from ${addressKey(address)}: ${err.message}`);
+      conn.on('error', () => undefined);
+      this.arriving.push(() => {
+        if (conn.destroyed) return;
+        const guard = new GuardedConnection(conn, this.limits);
+        guard.once('close', admitted.release);
+        guard.on('error', (err: Error & { packetRefused?: boolean }) => {
+          if (err.packetRefused) this.note(`closed a connection from ${addressKey(address)}: ${err.message}`);
+        });
+        this.conns.set(guard, { address, guard });
+        handle(guard, req);
       });
-      this.conns.set(guard, { address, guard });
-      return handle(guard, req);
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(this.drain);
+      }
     };
   }
+
+  private readonly drain = (): void => {
+    for (let i = 0; i < ARRIVALS_PER_TURN && this.arriving.length > 0; i++) this.arriving.shift()!();
+    if (this.arriving.length > 0) setImmediate(this.drain);
+    else this.draining = false;
+  };
 
   /** Lets the bytes after an accepted CONNECT through (a login accepted without `login`, e.g. anonymous on loopback). */
   admit(conn: object): void {
@@ -107,7 +148,10 @@ export class LoginGate {
       this.note(`refused login "${username}" from ${from} (client ${clientId}) without checking: too many failed logins, try again in ${Math.ceil(wait / 1000)} s`);
       return { ok: false, returnCode: 5 };
     }
-    const verdict = await this.book.verify(username, password, () => !closed());
+    const verdict = await this.book.verify(username, password, () => !closed()).catch((err: unknown) => {
+      this.note(`refused login "${username}": the password check failed (${err instanceof Error ? err.message : String(err)})`);
+      return { ok: false, reason: 'gone' } as const;
+    });
     if (verdict.ok) {
       this.throttle.succeeded(username);
       c?.guard.admit();
