@@ -32,7 +32,7 @@ import { DeviceProcess, killGroup } from './chaos/device-process.js';
 import { flood, type FloodOutcome } from './chaos/login-flood.js';
 import { makePlan, type ChaosEvent, type DeviceSpec } from './chaos/plan.js';
 import { ChaosProxy } from './chaos/proxy.js';
-import { tally, type Interval, type MonitorStatus, type WireFault, type WireHeartbeat } from './chaos/tally.js';
+import { tally, type DeviceRun, type Interval, type MonitorStatus, type WireFault, type WireHeartbeat } from './chaos/tally.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SPEED = 4;
@@ -138,6 +138,26 @@ async function startMonitorProcess(root: string, brokerUrl: string, groups: Set<
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * How well a device kept to its speed: virtual time reached over wall time x speed, from its
+ * first line to its last, the slowest run of at least 20 s (1: on time; 0.5: at half speed,
+ * so its events come later than the plan says).
+ */
+function pace(runs: readonly DeviceRun[]): number | null {
+  let worst: number | null = null;
+  for (const r of runs) {
+    const timed = r.lines.filter((l) => typeof l['t'] === 'number' && l['type'] !== 'summary');
+    const first = timed[0];
+    const last = timed.at(-1);
+    if (!first || !last) continue;
+    const wall = Number(last['_at']) - Number(first['_at']);
+    if (wall < 20_000) continue;
+    const p = (Number(last['t']) - Number(first['t'])) / (wall * SPEED);
+    worst = worst === null ? p : Math.min(worst, p);
+  }
+  return worst === null ? null : Math.round(worst * 100) / 100;
 }
 
 function monitorStatuses(dataDir: string): MonitorStatus[] {
@@ -356,7 +376,7 @@ export async function run(): Promise<Record<string, unknown>> {
       wallSeconds: Math.round((Date.now() - t0) / 1000),
       ...(breakMode ? { breakMode } : {}),
       speed: SPEED,
-      devices: DEVICES.map((d) => ({ ...d, runs: runsOf(d.id).length, linesPrinted: runsOf(d.id).reduce((n, r) => n + r.lines.length, 0) })),
+      devices: DEVICES.map((d) => ({ ...d, runs: runsOf(d.id).length, linesPrinted: runsOf(d.id).reduce((n, r) => n + r.lines.length, 0), pace: pace(runsOf(d.id)) })),
       chaos: {
         ...done,
         planned: plan.events.length,
@@ -380,7 +400,7 @@ export async function run(): Promise<Record<string, unknown>> {
           'heartbeat lateness at the counting subscriber: within one device boot, arrival minus virtual ts / speed, from the earliest; leaves out heartbeats while (or 6 s after) the device, its path or the broker was down. It holds the device loop lag plus the 20 ms realtime step, the proxy and the broker',
       },
       loginFloods: floods,
-      examples: result.examples,
+      examples: { ...result.examples, lost: result.examples.lost.map(({ printedAt, ...e }) => ({ ...e, printedAtS: rel(typeof printedAt === 'number' ? printedAt : null) })) },
       ...(errors.length > 0 ? { errors } : {}),
       ...(involved.size > 0 ? { stories } : {}),
       ...(result.lost > 0 || result.falseDowns > 0 ? { stderrTails: Object.fromEntries(devices.map((d) => [d.id, d.stderrTail.split('\n').slice(-8)])) } : {}),

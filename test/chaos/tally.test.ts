@@ -159,6 +159,15 @@ describe('chaos tally', () => {
     expect(t.heartbeatLagMs).toMatchObject({ samples: 4, max: 300, perDevice: { d1: 300 } });
   });
 
+  it('measures each run on its own even when a lost data dir makes it count boots from 1 again', () => {
+    const r1 = run('d1', 0, S, S + 60_000, [], true);
+    const r2 = run('d1', 0, S + 100_000, null, []);
+    const hb = (anchor: number, i: number) => ({ device: 'd1', boot: 1, ts: new Date(anchor + i * 10_000).toISOString(), at: anchor + 20_000 + i * 2_500 });
+    // run 2's telemetry anchored 100 s later, its heartbeats on time: no lateness at all
+    const heartbeats = [hb(S + 500, 0), hb(S + 500, 1), hb(S + 100_500, 0), hb(S + 100_500, 1)];
+    expect(tally(input({ runs: [r1, r2], heartbeats })).heartbeatLagMs).toMatchObject({ samples: 4, max: 0 });
+  });
+
   it('leaves out heartbeats that arrive while the path is cut or just after: they measure the outage', () => {
     const r = run('d1', 0, S, null, []);
     const anchor = S + 500;

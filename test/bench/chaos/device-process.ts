@@ -74,7 +74,8 @@ export class DeviceProcess {
           continue;
         }
         try {
-          run.lines.push(JSON.parse(text) as Record<string, unknown>);
+          // `_at`: when the bench read it (wall ms), to place it among the chaos events.
+          run.lines.push({ ...(JSON.parse(text) as Record<string, unknown>), _at: Date.now() });
         } catch {
           // a line cut by SIGKILL, or not JSON: not a device event
         }

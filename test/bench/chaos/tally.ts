@@ -65,6 +65,7 @@ export interface Interval {
 }
 
 export interface TallyInput {
+  /** In the order they started. */
   readonly runs: readonly DeviceRun[];
   readonly faults: readonly WireFault[];
   readonly heartbeats: readonly WireHeartbeat[];
@@ -142,6 +143,7 @@ function countFaults(input: TallyInput, examples: Tally['examples']) {
     readonly code: unknown;
     readonly event: unknown;
     readonly t: number;
+    readonly printedAt: unknown;
     delivered: boolean;
   }
   const raises = new Map<string, Raise[]>();
@@ -152,7 +154,7 @@ function countFaults(input: TallyInput, examples: Tally['examples']) {
       else cleared++;
       const wire = wireId(line['id'], run.bootBefore) ?? `?${String(line['id'])}`;
       const key = `${run.device}|${wire}`;
-      const r: Raise = { device: run.device, run: i, wire, code: line['code'], event: line['event'], t: Number(line['t']), delivered: false };
+      const r: Raise = { device: run.device, run: i, wire, code: line['code'], event: line['event'], t: Number(line['t']), printedAt: line['_at'], delivered: false };
       raises.set(key, [...(raises.get(key) ?? []), r]);
     }
   });
@@ -206,6 +208,7 @@ function countFaults(input: TallyInput, examples: Tally['examples']) {
           code: r.code,
           event: r.event,
           t: r.t,
+          printedAt: r.printedAt,
           run: r.run,
           runKilled: run.killed,
           lastFaultOfRun: last !== undefined && wireId(last['id'], run.bootBefore) === r.wire,
@@ -309,7 +312,7 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * How late heartbeats arrive: within one device boot, a heartbeat's virtual `ts` divided by the
+ * How late heartbeats arrive: within one device boot of one run, a heartbeat's virtual `ts` divided by the
  * speed is when it was due (plus a constant); its lateness is measured from the earliest one.
  * Heartbeats arriving while (or just after) the device was cut off are left out: they measure
  * the outage, not the controller.
@@ -317,7 +320,9 @@ function quantile(sorted: readonly number[], q: number): number {
 function heartbeatLag(input: TallyInput): Tally['heartbeatLagMs'] {
   const groups = new Map<string, { device: string; x: number; at: number }[]>();
   for (const h of input.heartbeats) {
-    const key = `${h.device}|${h.boot}`;
+    // The run it came from (boots repeat when a run lost its data dir): the last one started before it arrived.
+    const run = input.runs.findLastIndex((r) => r.device === h.device && r.startedAt <= h.at);
+    const key = `${h.device}|${run}|${h.boot}`;
     const list = groups.get(key) ?? [];
     list.push({ device: h.device, x: h.at - Date.parse(h.ts) / input.speed, at: h.at });
     groups.set(key, list);
