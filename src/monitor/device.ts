@@ -23,6 +23,8 @@ export class DeviceRecord {
   faultTs: number | null = null;
   breaker: string | null = null;
   state: string | null = null;
+  /** Event-loop lag of the device's process from its last heartbeat (ms), or null when it sends none. */
+  loopLag: { readonly p99Ms: number; readonly maxMs: number } | null = null;
   readonly faultsRaised = new Map<FaultCode, number>();
   /** What was last alerted, for deduplication: status and fault. */
   alertedStatus: 'up' | 'down' | null = null;
@@ -187,6 +189,7 @@ export class DeviceRecord {
       flapping: this.flapping,
       breaker: this.breaker,
       state: this.state,
+      loopLag: this.loopLag,
     };
   }
 

@@ -181,6 +181,20 @@ export function createMetrics(tracker: Tracker, ingest: IngestStats | null, webh
       for (const result of ['delivered', 'retried', 'failed', 'dropped'] as const) this.inc({ result }, stats[result]);
     },
   });
+  new Gauge({
+    name: 'aquastop_device_event_loop_lag_seconds',
+    help: 'Event-loop lag of the process running the device, from its last heartbeat: the highest p99 and max of its 10 s windows of the last minute.',
+    labelNames: ['device', 'stat'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) {
+        if (r.loopLag === null) continue;
+        this.set({ device: r.id, stat: 'p99' }, r.loopLag.p99Ms / 1000);
+        this.set({ device: r.id, stat: 'max' }, r.loopLag.maxMs / 1000);
+      }
+    },
+  });
   if (ingest) {
     new Counter({
       name: 'aquastop_monitor_invalid_messages_total',

@@ -196,6 +196,7 @@ export class Tracker {
     d.lastSeen = now;
     d.intervalS = hb.intervalS;
     d.state = hb.state;
+    d.loopLag = hb.loopLagMs !== undefined && hb.loopLagMaxMs !== undefined ? { p99Ms: hb.loopLagMs, maxMs: hb.loopLagMaxMs } : null;
     d.dirty = true;
     if (d.timeline.status !== 'up') this.setStatus(d, 'up', 'heartbeat');
     this.reportFault(d, hb.fault, hb.ts);

@@ -124,6 +124,8 @@ export interface DeviceReport {
   readonly flapping: boolean;
   readonly breaker: string | null;
   readonly state: string | null;
+  /** The device process's event-loop lag from its last heartbeat (the highest p99 and max of its 10 s windows of the last minute, ms); null when not reported. */
+  readonly loopLag: { readonly p99Ms: number; readonly maxMs: number } | null;
 }
 
 /** One item of GET /api/devices/:id/history. */

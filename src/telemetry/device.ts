@@ -19,7 +19,10 @@ import { authoriseCommand, parseCommand, parseInject, type InjectName } from './
 import type { Connection } from './connection.js';
 import { discoveryMessages } from './discovery.js';
 import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
+import type { LoopLag } from './loop-lag.js';
 import { topicFor } from './topics.js';
+
+const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
 
 export interface DeviceTelemetryOptions {
   readonly id: string;
@@ -34,6 +37,8 @@ export interface DeviceTelemetryOptions {
   readonly log: (line: string) => void;
   /** Tracks a publish so `flush()` can wait for it. */
   readonly track: (p: Promise<unknown>) => void;
+  /** The process's event-loop lag for the heartbeat (loop-lag.ts), null until known. */
+  readonly loopLag?: () => LoopLag | null;
 }
 
 export interface Attachment {
@@ -209,6 +214,7 @@ export class DeviceTelemetry {
       state: status.state,
       fault: status.fault,
       ts: this.o.iso(this.o.clock.now()),
+      ...loopLagFields(this.o.loopLag?.() ?? null),
     });
   }
 

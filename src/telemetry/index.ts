@@ -16,6 +16,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { isBrokerUrl } from './broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
+import { LoopLagWindows } from './loop-lag.js';
 import { bridgeIdSchema, parseTopic, topicFor, type injectSchema } from './topics.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -54,6 +55,8 @@ export interface TelemetryOptions {
   readonly haPrefix?: string | null;
   /** Heartbeat interval in seconds (clock time), default 10. */
   readonly heartbeatS?: number;
+  /** Wall-time window of the event-loop lag a heartbeat carries (loop-lag.ts), default 10,000 ms. */
+  readonly loopLagWindowMs?: number;
   /** Where the outbox (fault events queued during outages) and boot counters live. */
   readonly dataDir: string;
   readonly clock: Clock;
@@ -166,6 +169,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   }
 
   let stopped = false;
+  // One per process: every heartbeat of this process carries the loop lag its controllers share.
+  const loopLag = new LoopLagWindows(options.loopLagWindowMs);
   return {
     brokerUrl: url,
     wsUrl: embedded?.wsUrl ?? null,
@@ -176,7 +181,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const id = device.runtime.deviceId;
       let d = devices.get(id);
       if (!d) {
-        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track });
+        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track, loopLag: () => loopLag.latest() });
         devices.set(id, d);
         connection.subscribe(d.filters);
       }
@@ -206,6 +211,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       if (stopped) return;
       stopped = true;
       for (const d of devices.values()) d.detach();
+      loopLag.stop();
       await connection.end();
       await embedded?.close();
     },

@@ -45,3 +45,38 @@ export class LoopLagMonitor {
     this.histogram.disable();
   }
 }
+
+/**
+ * The lag over the last minute of wall time, for heartbeats: windows of `windowMs` (10 s), the
+ * last `keep` (6) kept; `latest()` answers the highest p99 and the highest max among them, so a
+ * spike shows in every heartbeat of the next minute whatever clock the heartbeats follow and
+ * however many devices the process runs (null before the first window ends). The timer does
+ * not keep the process alive; `stop()` ends it.
+ */
+export class LoopLagWindows {
+  private readonly monitor: LoopLagMonitor;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly recent: LoopLag[] = [];
+
+  constructor(windowMs = 10_000, keep = 6, resolutionMs = 10) {
+    this.monitor = new LoopLagMonitor(resolutionMs);
+    this.timer = setInterval(() => {
+      const lag = this.monitor.take();
+      if (lag.p99Ms === null) return;
+      this.recent.push(lag);
+      if (this.recent.length > keep) this.recent.shift();
+    }, windowMs);
+    this.timer.unref();
+  }
+
+  latest(): LoopLag | null {
+    if (this.recent.length === 0) return null;
+    const top = (k: keyof LoopLag) => Math.max(...this.recent.map((l) => l[k] ?? 0));
+    return { p50Ms: top('p50Ms'), p99Ms: top('p99Ms'), maxMs: top('maxMs') };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.monitor.stop();
+  }
+}

@@ -64,6 +64,9 @@ export const heartbeatSchema = z
     state: z.string(),
     fault: faultCode.nullable(),
     ts: z.string(),
+    /** The publishing process's event-loop lag in ms: the highest p99 and the highest max of its 10 s windows of the last minute (loop-lag.ts); absent before the first window ends. */
+    loopLagMs: z.number().nonnegative().optional(),
+    loopLagMaxMs: z.number().nonnegative().optional(),
   })
   .strict();
 
