@@ -366,6 +366,9 @@ export async function run(): Promise<Record<string, unknown>> {
           pathCut: pathDown.get(id)!.map((i) => [rel(i.from), rel(i.to)]),
           brokerDown: brokerDown.map((i) => [rel(i.from), rel(i.to)]),
           monitor: statuses.filter((st) => st.device === id).slice(0, 40).map((st) => [rel(st.at), st.status, st.reason]),
+          // Fault events as printed ([run, id, event, code, virtual s, printed at]) and as received ([id, event, code, ts, received at]).
+          printed: runsOf(id).flatMap((r, i) => r.lines.filter((l) => l['type'] === 'fault').map((l) => [i, l['id'], l['event'], l['code'], Number(l['t']) / 1000, rel(Number(l['_at']))])).slice(0, 60),
+          received: faults.filter((f) => f.device === id).slice(0, 60).map((f) => [f.id, f.event, f.code, f.ts, rel(f.at)]),
         },
       ]),
     );

@@ -73,6 +73,24 @@ describe('chaos tally', () => {
     expect(t.examples.lost[0]).toMatchObject({ run: 0 });
   });
 
+  it('ties each received event to the run whose telemetry anchor it shares, not to any run alive at ts - t', () => {
+    // Seen in a run with CHAOS_BREAK=fresh-data-dir: both runs number 1-7 and 1-8 alike; run 1's
+    // 1-8 was lost while cut off, run 2 delivered both. Run 2's 1-7 at t = 143.13 s minus run 1's
+    // 1-7 time (157.6 s) falls inside run 1's life, which a window check alone took for a match.
+    const r1Lines = [fault(22_400, '1-1', 'i30'), fault(157_600, '1-7'), fault(174_600, '1-8', 'iC0', 'cleared')];
+    const r2Lines = [fault(22_300, '1-1', 'i30'), fault(143_130, '1-7'), fault(143_200, '1-8', 'iC0', 'cleared')];
+    const r1 = run('d2', 0, S, S + 58_000, r1Lines, true);
+    const r2 = run('d2', 0, S + 62_000, null, r2Lines);
+    const a1 = S + 4_000;
+    const a2 = S + 65_200;
+    const faults = [wire('d2', a1, r1Lines[0]!, '1-1'), wire('d2', a1, r1Lines[1]!, '1-7'), ...r2Lines.map((l) => wire('d2', a2, l, String(l['id'])))];
+    expect(a2 + 143_130 - 157_600).toBeGreaterThan(S);
+    expect(a2 + 143_130 - 157_600).toBeLessThan(S + 58_000);
+    const t = tally(input({ runs: [r1, r2], faults }));
+    expect(t).toMatchObject({ delivered: 5, lost: 1, unmatched: 0 });
+    expect(t.examples.lost).toEqual([expect.objectContaining({ run: 0, id: '1-8' })]);
+  });
+
   it('counts the same event received again under a new id as a duplicate, and again under its own id as a re-delivery', () => {
     const a = fault(10_000, '1-1');
     const r = run('d1', 0, S, null, [a]);

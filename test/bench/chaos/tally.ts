@@ -11,8 +11,9 @@
  *   in the device's telemetry.json when the process was started (telemetry counts a boot each
  *   time the runtime attaches, and restarts its sequence with it);
  * - the wire `ts` is the process's telemetry anchor (its wall time at start) plus the virtual
- *   `t`, so `ts - t` falls inside the wall span of the one process run that raised it. That keeps
- *   events of two runs apart even when a lost boot count makes their ids collide.
+ *   `t`, so every event of one run gives the same `ts - t`, inside that run's wall span. A run's
+ *   anchor is the value most of its received events agree on; that keeps events of two runs apart
+ *   even when a lost boot count makes their ids (and codes) collide.
  */
 
 /** One device process, from spawn to exit. */
@@ -135,7 +136,7 @@ function runEnd(run: DeviceRun, end: number): number {
 function countFaults(input: TallyInput, examples: Tally['examples']) {
   let raised = 0;
   let cleared = 0;
-  // Every line raised: key device|wireId|runIndex -> its line
+  // Every line printed, by device and the id it should carry on the wire (ids repeat across runs when a data dir is lost).
   interface Raise {
     readonly device: string;
     readonly run: number;
@@ -161,6 +162,7 @@ function countFaults(input: TallyInput, examples: Tally['examples']) {
 
   const seenIds = new Set<string>();
   const byContent = new Map<string, string>();
+  const unique: WireFault[] = [];
   let redelivered = 0;
   let duplicates = 0;
   let unmatched = 0;
@@ -180,17 +182,52 @@ function countFaults(input: TallyInput, examples: Tally['examples']) {
       continue;
     }
     byContent.set(content, f.id);
+    unique.push(f);
+  }
+
+  // Which run sent each received event. Every event of one run carries the same anchor
+  // (ts - t, the wall time its telemetry started); an event of another run whose id, code and
+  // event collide gives some other value. So: for each run, the anchor most of the received
+  // events agree on (inside the run's life), the run with the most agreeing events first; an
+  // event claimed by one run is not offered to another.
+  interface Candidate {
+    readonly f: WireFault;
+    readonly r: Raise;
+    readonly anchor: number;
+  }
+  const candidates: Candidate[] = [];
+  for (const f of unique) {
     const ts = Date.parse(f.ts);
-    const match = (raises.get(`${f.device}|${f.id}`) ?? []).find((r) => {
+    for (const r of raises.get(`${f.device}|${f.id}`) ?? []) {
       const run = input.runs[r.run]!;
-      const anchor = ts - r.t;
-      return r.code === f.code && r.event === f.event && anchor >= run.startedAt && anchor <= runEnd(run, input.end);
-    });
-    if (match) match.delivered = true;
-    else {
-      unmatched++;
-      push(examples.unmatched, { device: f.device, id: f.id, code: f.code, event: f.event, ts: f.ts });
+      // ts is whole milliseconds of (anchor + t): ceil undoes the truncation of a fractional t.
+      const anchor = Math.ceil(ts - r.t - 1e-6);
+      if (r.code === f.code && r.event === f.event && anchor >= run.startedAt && anchor <= runEnd(run, input.end)) candidates.push({ f, r, anchor });
     }
+  }
+  const claimed = new Set<WireFault>();
+  const resolved = new Set<number>();
+  for (;;) {
+    const votes = new Map<string, Candidate[]>();
+    for (const c of candidates) {
+      if (claimed.has(c.f) || c.r.delivered || resolved.has(c.r.run)) continue;
+      const key = `${c.r.run}|${c.anchor}`;
+      votes.set(key, [...(votes.get(key) ?? []), c]);
+    }
+    let best: Candidate[] = [];
+    for (const list of votes.values()) if (list.length > best.length) best = list;
+    if (best.length === 0) break;
+    resolved.add(best[0]!.r.run);
+    for (const c of best) {
+      if (claimed.has(c.f) || c.r.delivered) continue;
+      claimed.add(c.f);
+      c.r.delivered = true;
+    }
+  }
+  for (const f of unique) {
+    if (claimed.has(f)) continue;
+    unmatched++;
+    push(examples.unmatched, { device: f.device, id: f.id, code: f.code, event: f.event, ts: f.ts });
   }
 
   let delivered = 0;
