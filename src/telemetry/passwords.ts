@@ -5,10 +5,15 @@
  *
  * Contract:
  * - Passwords are kept only as scrypt hashes (node:crypto defaults: N=16384, r=8, p=1, about
- *   16 MiB and 50-70 ms of CPU each), computed on libuv's thread pool: the event loop only waits.
- * - At most `concurrency` checks run at once (default 2 of libuv's 4 threads, so the file
- *   writes of the outbox and the fault memory still find a thread). Up to `queueLimit` more
- *   (default 64) wait their turn, first come first served; beyond that `verify` answers `busy`
+ *   16 MiB and 50-70 ms of CPU each), computed off the event loop by the `hasher` (default
+ *   libuv's thread pool; the broker gives it the low-priority threads of hash-threads.ts): the
+ *   event loop only waits.
+ * - At most `concurrency` checks run at once (default 2: on the thread pool that leaves 2 of its
+ *   4 threads for the file writes of the outbox and the fault memory). Up to `queueLimit` more
+ *   (default 256: what two threads check in about 15 s on a small, busy machine, within the
+ *   30 s a client waits for its CONNACK) wait their turn, first come first served. A longer
+ *   queue means fewer refused clients coming back to retry: with 64, a flood of 600 logins made
+ *   ten times as many connection attempts. Beyond it `verify` answers `busy`
  *   at once without hashing (the broker refuses that CONNECT as "server unavailable" and the
  *   client retries later). So a login flood costs at most `concurrency` threads and
  *   `queueLimit` waiting records, however large it is.
@@ -35,13 +40,13 @@ export type Verdict = { readonly ok: true; readonly role: Account['role'] } | { 
 export interface PasswordBookOptions {
   /** Checks hashing at once (default 2). */
   readonly concurrency?: number;
-  /** Checks waiting for a turn before new ones are refused `busy` (default 64). */
+  /** Checks waiting for a turn before new ones are refused `busy` (default 256). */
   readonly queueLimit?: number;
   /** The slow hash (default scrypt on the thread pool); tests count its calls. */
   readonly hasher?: PasswordHasher;
 }
 
-export const PASSWORD_CHECK_DEFAULTS = { concurrency: 2, queueLimit: 64 } as const;
+export const PASSWORD_CHECK_DEFAULTS = { concurrency: 2, queueLimit: 256 } as const;
 
 interface StoredAccount {
   readonly role: Account['role'];
