@@ -68,6 +68,12 @@ function lagFields(value: unknown, path = '', out: Record<string, number> = {}):
   return out;
 }
 
+/** The largest lag a device reported under a "max" key (loopLagMaxMs: the worst tick of a heartbeat window), null when none. */
+function worstLag(reported: Record<string, Record<string, number>>): number | null {
+  const maxes = Object.values(reported).flatMap((fields) => Object.entries(fields).filter(([k]) => /max/i.test(k)).map(([, v]) => v));
+  return maxes.length > 0 ? Math.max(...maxes) : null;
+}
+
 /** Counts what reaches the broker: a persistent session (clean: false), so a reconnect loses nothing queued for it. */
 async function startCounter(url: string, faults: WireFault[], heartbeats: WireHeartbeat[], reportedLag: Record<string, Record<string, number>>): Promise<MqttClient> {
   const viewer = account('viewer');
@@ -397,6 +403,7 @@ export async function run(): Promise<Record<string, unknown>> {
       unsafeValveStates: result.unsafeValveStates,
       monitor: { downs: result.downs, falseDowns: result.falseDowns, downsByReason: result.downsByReason },
       tickLagMs: {
+        worstReported: worstLag(reportedLag),
         reported: Object.keys(reportedLag).length > 0 ? reportedLag : 'not reported by the devices (no field named *lag* in their heartbeat or state)',
         heartbeatArrival: result.heartbeatLagMs,
         measuredAs:
