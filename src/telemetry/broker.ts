@@ -10,6 +10,9 @@
  *   negative PUBACK; aedes does so).
  * - Limits (as the shipped mosquitto.conf): payloads of at most MAX_PUBLISH_BYTES, and at most
  *   MAX_QUEUED_MESSAGES waiting for one client (broker-limits.ts).
+ * - Every connection passes login-gate.ts before aedes reads it: connection caps, a packet size
+ *   checked at each header (a CONNECT of at most 16 KiB), passwords checked off the event loop
+ *   with a bounded queue, and a back-off after failed logins per address and per user name.
  * - The process's own telemetry client logs in with a one-time `fleet` account made here
  *   (`internal`), so it needs no configuration and nobody else knows its password; watchers in
  *   the same process (the monitor of `aquastop start`) get a one-time `viewer` account
