@@ -11,7 +11,7 @@
  * - chaos drawn from the seed (chaos/plan.ts): mosquitto SIGKILLed and restarted on its port,
  *   paths cut at the proxy (reset or blackhole) and restored, device processes SIGKILLed and
  *   restarted on the same data dir (some while cut off), login floods (300 bad and 300 good
- *   CONNECTs); then everything is restored and the bench waits (at most 30 s) for the outboxes
+ *   CONNECTs); then everything is restored and the bench waits (10 to 30 s) for the outboxes
  *   to drain before it stops the devices and counts (chaos/tally.ts).
  *
  * CHAOS_BREAK=fresh-data-dir restarts every killed device on a new, empty data dir (its outbox
@@ -40,6 +40,7 @@ const HEARTBEAT_S = 10;
 const DOWN_AFTER = 1.5;
 const WARMUP_MS = 12_000;
 const SETTLE_MS = 30_000;
+const MIN_SETTLE_MS = 10_000;
 const DEVICES: DeviceSpec[] = [
   { id: 'dishwasher-1', board: 'simulated', account: 'dishwasher-1' },
   { id: 'dishwasher-2', board: 'emulated', account: 'dishwasher-2' },
@@ -351,7 +352,8 @@ export async function run(): Promise<Record<string, unknown>> {
       graceMs: 6_000,
       end: Date.now(),
     });
-    while (Date.now() - chaosOverAt < SETTLE_MS && tally(input()).lost > 0) await sleep(1_000);
+    // At least MIN_SETTLE_MS, so a device restarted by the last event reconnects and resends its outbox.
+    while (Date.now() - chaosOverAt < SETTLE_MS && (Date.now() - chaosOverAt < MIN_SETTLE_MS || tally(input()).lost > 0)) await sleep(1_000);
     const settledMs = Date.now() - chaosOverAt;
     const end = Date.now();
 
