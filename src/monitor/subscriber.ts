@@ -56,7 +56,6 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
 
   const filters = SUBSCRIBED.map((name) => filterFor(name, baseTopic));
   const subscribe = () => client.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])));
-  await subscribe();
 
   let connected = true;
   client.on('connect', () => {
@@ -121,6 +120,10 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
         break;
     }
   });
+
+  // Subscribed only now that the handler listens: the broker sends the retained messages right
+  // with the SUBACK, before an await on the subscription returns.
+  await subscribe();
 
   return {
     client,

@@ -80,6 +80,25 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
     expect(history.at(-2)).toMatchObject({ type: 'status', status: 'down', reason: expect.stringContaining('no heartbeat') });
   });
 
+  it('a monitor started on a fresh data directory learns a dead device from its retained messages alone', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const pub = await mqtt.connectAsync(broker.url);
+    const state = {
+      state: 'latched', breaker: 'latched', valve: 'closed', drainPump: 'on', leak: true, fault: 'i30', tripCount: 1,
+      uptimeS: 60, tubLevelL: 0.2, fw: 'test', board: 'simulated', last_seen: new Date().toISOString(),
+    };
+    const ids = Array.from({ length: 20 }, (_, i) => `dead-${i}`);
+    for (const id of ids) {
+      await pub.publishAsync(topicFor('state', { base: 'aquastop', id }), JSON.stringify(state), { retain: true, qos: 1 });
+      await pub.publishAsync(topicFor('availability', { base: 'aquastop', id }), JSON.stringify({ state: 'offline' }), { retain: true, qos: 1 });
+    }
+    await pub.endAsync();
+    // The retained messages come with the subscription's answer: a handler attached after it misses them.
+    const m = await monitor();
+    await waitFor(() => ids.every((id) => m.tracker.report(id)?.status === 'down'), 5_000, 'every device known from retained messages');
+    for (const id of ids) expect(m.tracker.report(id)).toMatchObject({ status: 'down', breaker: 'latched', activeFault: 'i30' });
+  });
+
   it('sees a device whose connection survives but whose heartbeats stop as DOWN', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
     const m = await monitor();
