@@ -1,7 +1,7 @@
 /**
  * Chaos bench (`npm run bench -- chaos`; `npx tsx test/bench/chaos.ts` runs it alone). Prints
  * JSON, asserts nothing. For a fixed seed (printed; CHAOS_SEED overrides) and a bounded wall
- * time (CHAOS_SECONDS, default 150), it runs:
+ * time (CHAOS_SECONDS, default 180), it runs:
  * - four devices, `aquastop sim` child processes at 4x real time, each on its own data dir and
  *   scenario (faults every 25-60 virtual seconds, USB link cuts among them; one on the emulated
  *   board, our firmware in the AVR emulator), each reaching a real mosquitto 2.x (the shipped
@@ -10,7 +10,9 @@
  *   persistent session, so it hears what is published while it reconnects);
  * - chaos drawn from the seed (chaos/plan.ts): mosquitto SIGKILLed and restarted on its port,
  *   paths cut at the proxy (reset or blackhole) and restored, device processes SIGKILLed and
- *   restarted on the same data dir (some while cut off), login floods (300 bad and 300 good
+ *   restarted on the same data dir (some while cut off), one reboot behind a half-open
+ *   connection (the broker sends the old connection's last will when its keepalive runs out,
+ *   about 90 s later; from CHAOS_SECONDS 150 up), login floods (300 bad and 300 good
  *   CONNECTs); then everything is restored and the bench waits (10 to 30 s) for the outboxes
  *   to drain before it stops the devices and counts (chaos/tally.ts).
  *
@@ -188,7 +190,7 @@ function monitorStatuses(dataDir: string): MonitorStatus[] {
 
 export async function run(): Promise<Record<string, unknown>> {
   const seed = envNumber('CHAOS_SEED', 20261201, 0, 999_999_999);
-  const seconds = envNumber('CHAOS_SECONDS', 150, 60, 3_600);
+  const seconds = envNumber('CHAOS_SECONDS', 180, 60, 3_600);
   const breakMode = process.env.CHAOS_BREAK ?? '';
   if (breakMode !== '' && breakMode !== 'fresh-data-dir') throw new Error(`CHAOS_BREAK must be "fresh-data-dir" or empty (got "${breakMode}")`);
   const chaosEndMs = seconds * 1000 - SETTLE_MS;
@@ -217,7 +219,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const reportedLag: Record<string, Record<string, number>> = {};
   const brokerDown: Interval[] = [];
   const pathDown = new Map<string, Interval[]>(DEVICES.map((d) => [d.id, []]));
-  const done = { brokerKills: 0, netCuts: { reset: 0, blackhole: 0 }, deviceKills: 0, killedWhileCutOff: 0, loginFloods: 0 };
+  const done = { brokerKills: 0, netCuts: { reset: 0, blackhole: 0 }, deviceKills: 0, killedWhileCutOff: 0, rebootsHalfOpen: 0, loginFloods: 0 };
   const floods: { bad: FloodOutcome; good: FloodOutcome; ms: number }[] = [];
   const errors: string[] = [];
   const t0 = Date.now();
@@ -307,6 +309,16 @@ export async function run(): Promise<Record<string, unknown>> {
           done.deviceKills++;
           done.killedWhileCutOff++;
           restorePath(e.device);
+          await sleep(e.downMs);
+          d.start();
+          return;
+        }
+        case 'rebootHalfOpen': {
+          const d = deviceOf(e.device);
+          proxyOf(e.device).strand();
+          await d.kill();
+          done.deviceKills++;
+          done.rebootsHalfOpen++;
           await sleep(e.downMs);
           d.start();
           return;

@@ -20,7 +20,13 @@ export type ChaosEvent =
   | { readonly kind: 'deviceKill'; readonly at: number; readonly device: string; readonly downMs: number }
   /** Cut the path, SIGKILL the process while it is cut off, restore, restart. */
   | { readonly kind: 'cutThenKill'; readonly at: number; readonly device: string; readonly killAfterMs: number; readonly downMs: number }
-  | { readonly kind: 'loginFlood'; readonly at: number; readonly bad: number; readonly good: number };
+  | { readonly kind: 'loginFlood'; readonly at: number; readonly bad: number; readonly good: number }
+  /**
+   * The device dies and comes back at once while the broker still holds its old connection
+   * (half-open: stranded at the proxy); the broker ends that connection only when its keepalive
+   * runs out (1.5 x 60 s with mqtt.js's default) and then sends its last will.
+   */
+  | { readonly kind: 'rebootHalfOpen'; readonly at: number; readonly device: string; readonly downMs: number };
 
 export interface ScenarioStep {
   readonly at: string;
@@ -43,6 +49,9 @@ export interface PlanOptions {
   /** Virtual ms a scenario timeline covers. */
   readonly virtualMs: number;
 }
+
+/** A half-open connection lasts mqtt.js's keepalive (60 s) x 1.5 at the broker, plus a margin to see what follows. */
+export const HALF_OPEN_SPAN_MS = 100_000;
 
 function between(rng: Rng, lo: number, hi: number): number {
   return Math.round(lo + rng.next() * (hi - lo));
@@ -88,15 +97,36 @@ export function makePlan(o: PlanOptions): Plan {
   for (const d of o.devices) timelines[d.id] = deviceTimeline(rng, o.virtualMs);
 
   // Each target (the broker, each device) has one thing done to it at a time.
-  const busyUntil = new Map<string, number>();
+  const busy = new Map<string, [number, number][]>();
+  const isBusy = (target: string, from: number, to: number) => (busy.get(target) ?? []).some(([a, b]) => from < b && to > a);
+  const occupy = (target: string, from: number, to: number) => busy.set(target, [...(busy.get(target) ?? []), [from, to]]);
   const events: ChaosEvent[] = [];
   let at = o.chaosStartMs;
+  // One reboot behind a half-open connection, early enough for its keepalive to run out within
+  // the run; the broker is not killed meanwhile (that would end the connection without its will).
+  const halfOpenLatest = o.chaosEndMs - HALF_OPEN_SPAN_MS;
+  if (halfOpenLatest >= o.chaosStartMs) {
+    const device = pick(rng, o.devices).id;
+    const when = between(rng, Math.min(halfOpenLatest, o.chaosStartMs + 20_000), halfOpenLatest);
+    events.push({ kind: 'rebootHalfOpen', at: when, device, downMs: between(rng, 500, 2_000) });
+    occupy(device, when, when + 5_000);
+    occupy('broker', when, when + HALF_OPEN_SPAN_MS);
+  }
+  // At least one broker kill, wherever the broker is free.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const downMs = between(rng, 1_000, 6_000);
+    const when = between(rng, o.chaosStartMs, o.chaosEndMs - downMs);
+    if (isBusy('broker', when, when + downMs + 2_000)) continue;
+    events.push({ kind: 'brokerKill', at: when, downMs });
+    occupy('broker', when, when + downMs + 2_000);
+    break;
+  }
   while (true) {
     at += between(rng, 3_000, 9_000);
     const kind = pick(rng, ['brokerKill', 'netCut', 'netCut', 'deviceKill', 'cutThenKill', 'loginFlood'] as const);
     const device = pick(rng, o.devices).id;
     const target = kind === 'brokerKill' ? 'broker' : kind === 'loginFlood' ? 'flood' : device;
-    if ((busyUntil.get(target) ?? 0) > at) continue;
+    if (isBusy(target, at, at + 1)) continue;
     let event: ChaosEvent;
     let span: number;
     if (kind === 'brokerKill') {
@@ -116,8 +146,10 @@ export function makePlan(o: PlanOptions): Plan {
       span = 10_000;
     }
     if (at + span > o.chaosEndMs) break;
-    busyUntil.set(target, at + span + 2_000);
+    if (isBusy(target, at, at + span + 2_000)) continue;
+    occupy(target, at, at + span + 2_000);
     events.push(event);
   }
+  events.sort((a, b) => a.at - b.at);
   return { seed: o.seed, events, timelines };
 }

@@ -5,7 +5,10 @@
  *   last will);
  * - `cut('blackhole')`: connections stay open but nothing moves either way, and new ones wait
  *   (a cable pulled somewhere in between: each side finds out only by its own keepalive);
- * - `restore()`: traffic flows again (what was held is delivered late, as TCP would).
+ * - `restore()`: traffic flows again (what was held is delivered late, as TCP would);
+ * - `strand()`: the connections open now go silent for good while new ones pass (a half-open
+ *   connection: the device rebooted or roamed, the broker still holds its old connection until
+ *   its keepalive runs out, then sends that connection's last will).
  * Memory is bounded: a held connection stops reading (pause), so the kernel's socket buffers
  * push back on the sender; at most `maxConnections` pairs are kept (past it new ones are closed).
  */
@@ -21,6 +24,8 @@ interface Pair {
 export class ChaosProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<Pair>();
+  /** Stranded pairs: the device's side closed, the broker's side open and silent until the broker or close() ends it (at most maxConnections). */
+  private readonly stranded = new Set<Pair>();
   private mode: CutMode | null = null;
   port = 0;
   /** Connections accepted, and closed because the proxy was cut (reset) or full. */
@@ -59,6 +64,24 @@ export class ChaosProxy {
     }
   }
 
+  strand(): void {
+    for (const p of this.pairs) {
+      this.pairs.delete(p);
+      const upstream = p.upstream;
+      // Nothing the device's side does (it dies, its socket closes) may reach the broker any more.
+      for (const event of ['data', 'end', 'drain', 'close']) p.client.removeAllListeners(event);
+      p.client.destroy();
+      if (!upstream || this.stranded.size >= this.maxConnections) {
+        upstream?.destroy();
+        continue;
+      }
+      for (const event of ['data', 'end', 'drain', 'close']) upstream.removeAllListeners(event);
+      upstream.pause();
+      this.stranded.add(p);
+      upstream.once('close', () => this.stranded.delete(p));
+    }
+  }
+
   restore(): void {
     this.mode = null;
     for (const p of this.pairs) {
@@ -72,6 +95,8 @@ export class ChaosProxy {
 
   async close(): Promise<void> {
     for (const p of this.pairs) this.drop(p, false);
+    for (const p of this.stranded) p.upstream?.destroy();
+    this.stranded.clear();
     const s = this.server;
     this.server = null;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
