@@ -227,7 +227,7 @@ export class Tracker {
   }
 
   onState(id: string, s: PayloadOf<'state'>, retained = false): void {
-    const d = this.admit(id, retained ? timeOf(s.last_seen) : this.clock.now(), retained);
+    const d = this.admit(id, retained ? timeOf(s.last_seen, this.clock.now()) : this.clock.now(), retained);
     if (!d) return;
     if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
     d.breaker = s.breaker;
@@ -236,7 +236,7 @@ export class Tracker {
   }
 
   onFault(id: string, f: PayloadOf<'fault'>, retained = false): void {
-    const d = this.admit(id, retained ? timeOf(f.ts) : this.clock.now(), retained);
+    const d = this.admit(id, retained ? timeOf(f.ts, this.clock.now()) : this.clock.now(), retained);
     if (!d) return;
     if (f.event === 'raised') this.reportFault(d, f.code, f.ts);
     else if (d.activeFault === f.code) this.reportFault(d, null, f.ts);
@@ -562,8 +562,12 @@ export class Tracker {
 /** Ids remembered as stale (retained messages past the retention), oldest forgotten first. */
 const STALE_IDS_MAX = 10_000;
 
-/** A payload's ISO time in ms, or null when it has none or it does not parse. */
-function timeOf(iso: string): number | null {
+/**
+ * A payload's ISO time in ms, or null when it has none or it does not parse; never later than
+ * `now` (a simulator's virtual time runs ahead of the wall clock, and a device must not make
+ * itself unforgettable with a time in the future).
+ */
+function timeOf(iso: string, now: number): number | null {
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? t : null;
+  return Number.isFinite(t) ? Math.min(t, now) : null;
 }

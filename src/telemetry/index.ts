@@ -101,7 +101,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const base = options.baseTopic ?? 'aquastop';
   const haPrefix = options.haPrefix === undefined ? 'homeassistant' : options.haPrefix;
   const heartbeatS = options.heartbeatS ?? 10;
-  if (!(heartbeatS > 0)) throw new TelemetryError(`heartbeat interval must be above 0 s (got ${heartbeatS})`);
+  if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
   const log = options.log ?? (() => undefined);
   const clock = options.clock;
   const bridgeId = bridgeIdSchema.safeParse(options.bridgeId);

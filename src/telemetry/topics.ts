@@ -60,7 +60,8 @@ export const heartbeatSchema = z
     seq: z.number().int().nonnegative(),
     boot: z.number().int().nonnegative(),
     uptimeS: z.number().nonnegative(),
-    intervalS: z.number().positive(),
+    /** At most an hour: the monitor's DOWN deadline is a timer of 1.5 intervals. */
+    intervalS: z.number().positive().max(3600),
     state: z.string(),
     fault: faultCode.nullable(),
     ts: z.string(),

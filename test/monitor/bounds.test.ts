@@ -225,6 +225,10 @@ describe('retention', () => {
     expect(tracker.report('quiet')).not.toBeNull();
     clock.advance(HOUR + MIN);
     expect(tracker.report('quiet')).toBeNull();
+    // a retained state from the future (a simulator's virtual time) counts as now, not later
+    tracker.onState('ahead', state(clock.now() + 1000 * HOUR), true);
+    clock.advance(2 * HOUR + MIN);
+    expect(tracker.report('ahead')).toBeNull();
     // a live device: retained messages redelivered (a monitor reconnect) do not keep it alive
     hb('live');
     clock.advance(HOUR);

@@ -182,8 +182,11 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
     const c = await mqtt.connectAsync(broker.url);
     await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'bad-1' }), '{"seq":-1}');
     await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'bad-1' }), 'not json');
+    // an interval no timer can hold (and no device uses): over the contract's hour
+    const hb = { seq: 1, boot: 1, uptimeS: 1, intervalS: 1e300, state: 'idle', fault: null, ts: new Date().toISOString() };
+    await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'bad-1' }), JSON.stringify(hb));
     await c.endAsync();
-    await waitFor(() => (m.subscriber.stats.invalid.get('heartbeat') ?? 0) === 2, 5_000, 'two invalid heartbeats counted');
+    await waitFor(() => (m.subscriber.stats.invalid.get('heartbeat') ?? 0) === 3, 5_000, 'three invalid heartbeats counted');
     expect(m.tracker.report('bad-1')).toBe(null);
   });
 });
