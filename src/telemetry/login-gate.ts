@@ -5,7 +5,8 @@
  * hash-threads.ts).
  *
  * Order for a login with a user name: in-process account (cheap compare, never throttled) ->
- * back-off of the address or the user name (refused, not checked: CONNACK 5 "not authorized")
+ * back-off of the address, or of the user name for an address that failed as it (refused, not
+ * checked: CONNACK 5 "not authorized"; a clean address is checked, so nobody can lock an account out)
  * -> the check queue full (refused: CONNACK 3 "server unavailable") -> one scrypt -> accepted,
  * or refused as a bad user name or password (CONNACK 4), which counts towards the back-off.
  *
@@ -153,7 +154,7 @@ export class LoginGate {
       return { ok: false, reason: 'gone' } as const;
     });
     if (verdict.ok) {
-      this.throttle.succeeded(username);
+      this.throttle.succeeded(c?.address, username);
       c?.guard.admit();
       return { ok: true, role: verdict.role };
     }
@@ -163,7 +164,7 @@ export class LoginGate {
     }
     if (verdict.reason === 'gone') return { ok: false, returnCode: 3 };
     const backoff = this.throttle.failed(c?.address, username);
-    this.note(`refused login "${username}": bad user name or password${backoff > 0 ? `; back-off: logins from ${from} or as "${username}" refused for ${Math.ceil(backoff / 1000)} s` : ''}`);
+    this.note(`refused login "${username}": bad user name or password${backoff > 0 ? `; back-off: logins from ${from}, and as "${username}" from addresses that failed as it, refused for ${Math.ceil(backoff / 1000)} s` : ''}`);
     return { ok: false, returnCode: 4 };
   }
 

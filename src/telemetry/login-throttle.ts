@@ -1,15 +1,23 @@
 /**
  * Failed logins on the embedded broker, counted per client address and per user name, with an
  * exponential back-off: the broker asks `retryAfter` before it checks a password, and refuses
- * without checking while either key is backing off.
+ * without checking while the address is backing off, or while the user name is backing off and
+ * this address has failed as that name itself.
  *
  * Contract (defaults in LOGIN_THROTTLE_DEFAULTS):
  * - Each key (an address, a user name) has `freeFailures` failed logins free (5). Failure number
  *   `freeFailures + k` (k >= 1) blocks the key for `min(maxMs, baseMs * 2^(k-1))` from that
  *   failure: 1 s, 2 s, 4 s, ... up to 5 min.
+ * - A user name's back-off never locks the account out: an address with no failed login as that
+ *   name of its own (kept per name and address, same `forgetMs` and `maxEntries`) still gets its
+ *   password checked (one hash, bounded by the check queue of passwords.ts), so an attacker
+ *   failing as `operator` from one address cannot keep the real operator out from another.
+ *   Distributed guessing stays slow: each address gets at most one guess at a name per window of
+ *   the name's back-off (and its own 5 free failures overall).
  * - Attempts refused during a back-off are not checked and do not count: a client that retries
  *   every second gets in once the window has passed and it sends the right password.
- * - A successful login clears its user name's record, never its address's (one valid account
+ * - A successful login clears its user name's record and that name's record for this address,
+ *   never the address's own (one valid account
  *   must not buy an attacker on the same address more guesses at the others).
  * - User names are counted whether or not they exist, so the back-off does not tell which do.
  * - A key whose last failure is `forgetMs` old (15 min) and which is not backing off is forgotten.
@@ -53,6 +61,10 @@ export function addressKey(address: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+function pairKey(address: string | undefined, username: string): string {
+  return `${addressKey(address)}\u0000${username}`;
+}
+
 class BackoffMap {
   private readonly entries = new Map<string, Entry>();
 
@@ -60,6 +72,12 @@ class BackoffMap {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** True while the key has failures not yet forgotten (nor evicted). */
+  remembers(key: string, now: number): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && (e.blockedUntil > now || now - e.lastFailure < this.o.forgetMs);
   }
 
   retryAfter(key: string, now: number): number {
@@ -101,17 +119,21 @@ export class LoginThrottle {
   private readonly o: Required<LoginThrottleOptions>;
   private readonly addresses: BackoffMap;
   private readonly names: BackoffMap;
+  /** Failures per (user name, address): which addresses a name's back-off refuses. */
+  private readonly pairs: BackoffMap;
 
   constructor(options: LoginThrottleOptions) {
     this.o = { ...LOGIN_THROTTLE_DEFAULTS, ...options };
     this.addresses = new BackoffMap(this.o);
     this.names = new BackoffMap(this.o);
+    this.pairs = new BackoffMap(this.o);
   }
 
   /** Milliseconds before this address and user name may try again; 0 when they may try now. */
   retryAfter(address: string | undefined, username: string): number {
     const now = this.o.now();
-    return Math.max(this.addresses.retryAfter(addressKey(address), now), this.names.retryAfter(username, now));
+    const own = this.addresses.retryAfter(addressKey(address), now);
+    return this.pairs.remembers(pairKey(address, username), now) ? Math.max(own, this.names.retryAfter(username, now)) : own;
   }
 
   /** Counts a failed login; returns the back-off it started (0 while failures are still free). */
@@ -119,15 +141,17 @@ export class LoginThrottle {
     const now = this.o.now();
     const a = this.addresses.failed(addressKey(address), now);
     const n = this.names.failed(username, now);
+    this.pairs.failed(pairKey(address, username), now);
     return Math.max(a.blockedUntil, n.blockedUntil, now) - now;
   }
 
-  succeeded(username: string): void {
+  succeeded(address: string | undefined, username: string): void {
     this.names.clear(username);
+    this.pairs.clear(pairKey(address, username));
   }
 
   /** Keys held now, per map (never above maxEntries each). */
-  get sizes(): { readonly addresses: number; readonly names: number } {
-    return { addresses: this.addresses.size, names: this.names.size };
+  get sizes(): { readonly addresses: number; readonly names: number; readonly pairs: number } {
+    return { addresses: this.addresses.size, names: this.names.size, pairs: this.pairs.size };
   }
 }

@@ -52,17 +52,34 @@ describe('logins on the embedded broker', () => {
     const at = h.calls;
     for (let i = 0; i < 6; i++) expect(await tryLogin({ port, username: viewer.username, password: 'wrong' })).toEqual({ ok: false, code: 4 });
     expect(h.calls - at).toBe(6);
-    expect(lines.at(-1)).toBe('refused login "viewer": bad user name or password; back-off: logins from 127.0.0.1 or as "viewer" refused for 1 s');
+    expect(lines.at(-1)).toBe('refused login "viewer": bad user name or password; back-off: logins from 127.0.0.1, and as "viewer" from addresses that failed as it, refused for 1 s');
     // The right password now: refused as "not authorized", and not even hashed.
     expect(await tryLogin({ port, ...viewer })).toEqual({ ok: false, code: 5 });
     expect(await tryLogin({ port, ...account('operator') })).toEqual({ ok: false, code: 5 });
     expect(h.calls - at).toBe(6);
     expect(lines.at(-1)).toMatch(/^refused login "operator" from 127\.0\.0\.1 \(client \S+\) without checking: too many failed logins, try again in 1 s$/);
-    // Another address is not concerned, except for the user name that failed 6 times.
+    // Another address is not concerned: the name's back-off refuses only addresses that failed as that name.
     expect(await tryLogin({ port, ...account('operator'), localAddress: '127.0.0.2' })).toEqual({ ok: true });
-    expect(await tryLogin({ port, ...viewer, localAddress: '127.0.0.2' })).toEqual({ ok: false, code: 5 });
+    expect(await tryLogin({ port, ...viewer, localAddress: '127.0.0.2' })).toEqual({ ok: true });
     now += 1_000;
     expect(await tryLogin({ port, ...viewer })).toEqual({ ok: true });
+  });
+
+  it('does not lock an account out: an attacker failing as "operator" in a loop never keeps the right password from a clean address out', async () => {
+    const now = 0;
+    const h = countedHasher();
+    const port = await start({ now: () => now, passwords: { hasher: h.hasher } });
+    const operator = account('operator');
+    for (let round = 0; round < 4; round++) {
+      // The attacker keeps the name (and its own address) backing off.
+      for (let i = 0; i < 8; i++) await tryLogin({ port, username: operator.username, password: 'wrong', localAddress: '127.0.0.3' });
+      // The real client, from an address that never failed as "operator", gets its password checked and gets in.
+      expect(await tryLogin({ port, ...operator, localAddress: '127.0.0.4' })).toEqual({ ok: true });
+      // The attacker's address is refused without a hash, even with the right password.
+      const before = h.calls;
+      expect(await tryLogin({ port, ...operator, localAddress: '127.0.0.3' })).toEqual({ ok: false, code: 5 });
+      expect(h.calls).toBe(before);
+    }
   });
 
   it('hashes exactly once for an unknown user name, as for a known one', async () => {

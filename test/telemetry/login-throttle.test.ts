@@ -30,10 +30,13 @@ describe('failed-login back-off', () => {
     const { t } = throttle();
     for (let i = 0; i < 5; i++) t.failed(`10.0.1.${i}`, 'operator');
     expect(t.failed('10.0.1.9', 'operator')).toBe(1_000);
-    expect(t.retryAfter('10.0.2.1', 'operator')).toBe(1_000);
-    expect(t.retryAfter('10.0.2.1', 'viewer')).toBe(0);
+    // Refused: the addresses that failed as "operator"; checked: an address that never did.
+    expect(t.retryAfter('10.0.1.0', 'operator')).toBe(1_000);
+    expect(t.retryAfter('10.0.2.1', 'operator')).toBe(0);
+    expect(t.retryAfter('10.0.1.0', 'viewer')).toBe(0);
     for (let i = 0; i < 5; i++) t.failed(`10.0.3.${i}`, 'no-such-name');
     expect(t.failed('10.0.3.9', 'no-such-name')).toBe(1_000);
+    expect(t.retryAfter('10.0.3.9', 'no-such-name')).toBe(1_000);
   });
 
   it('caps the back-off at 5 minutes', () => {
@@ -61,7 +64,7 @@ describe('failed-login back-off', () => {
   it('clears a user name on a successful login but never the address', () => {
     const { t } = throttle();
     for (let i = 0; i < 6; i++) t.failed('10.0.0.1', 'operator');
-    t.succeeded('operator');
+    t.succeeded('10.0.0.2', 'operator');
     expect(t.retryAfter('10.0.0.2', 'operator')).toBe(0);
     expect(t.retryAfter('10.0.0.1', 'viewer')).toBe(1_000);
   });
@@ -71,16 +74,16 @@ describe('failed-login back-off', () => {
     for (let i = 0; i < 6; i++) t.failed('10.0.0.1', 'a');
     t.failed('10.0.0.2', 'b');
     t.failed('10.0.0.3', 'c');
-    expect(t.sizes).toEqual({ addresses: 3, names: 3 });
+    expect(t.sizes).toEqual({ addresses: 3, names: 3, pairs: 3 });
     // A fourth key evicts the oldest (10.0.0.1 / "a": its back-off is lifted early, nobody is refused for it).
     t.failed('10.0.0.4', 'd');
-    expect(t.sizes).toEqual({ addresses: 3, names: 3 });
+    expect(t.sizes).toEqual({ addresses: 3, names: 3, pairs: 3 });
     expect(t.retryAfter('10.0.0.1', 'a')).toBe(0);
     // Keys quiet for 15 minutes are swept before anything else is evicted.
     advance(15 * 60_000);
     for (let i = 0; i < 6; i++) t.failed('10.0.0.5', 'e');
     t.failed('10.0.0.6', 'f');
-    expect(t.sizes).toEqual({ addresses: 2, names: 2 });
+    expect(t.sizes).toEqual({ addresses: 2, names: 2, pairs: 2 });
     expect(t.retryAfter('10.0.0.5', 'zzz')).toBe(1_000);
   });
 
