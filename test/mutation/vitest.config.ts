@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import base from '../vitest.config.js';
 import { FastestFirstSequencer } from './fastest-first.js';
+import { UnloadableFileAsFailedTest } from './unloadable-as-failed.js';
 
 /**
  * The mutation suite for Stryker (`npm run mutate`): the suite's own config (root, scratch
@@ -33,6 +34,8 @@ export default defineConfig({
   test: {
     ...base.test,
     include: MUTATION_TEST_FILES,
+    // A test file that cannot load is a failed test, not an absent one (see the reporter).
+    reporters: ['default', new UnloadableFileAsFailedTest()],
     sequence: { ...base.test?.sequence, sequencer: FastestFirstSequencer },
   },
 });
