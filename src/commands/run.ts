@@ -15,8 +15,9 @@ const optionsSchema = z.object({
   port: z.string().min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
   id: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-" (at most 64)')
-    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics'),
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
+    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
+    .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)'),
   dataDir: z.string().min(1),
   mqtt: z.boolean(),
   broker: z

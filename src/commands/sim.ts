@@ -52,8 +52,9 @@ const flagsSchema = z.object({
   dataDir: z.string().min(1).default('.aquastop'),
   id: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id may contain only letters, digits, "_" and "-"')
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
     .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
+    .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)')
     .default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
   accounts: z.string().min(1).optional(),

@@ -18,6 +18,7 @@ import { untilSignal } from './dashboard.js';
 import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
 import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
+import { START_BRIDGE_ID } from '../telemetry/topics.js';
 
 /** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
 export type DemoTls = ReturnType<typeof loadServerTls>;
@@ -85,7 +86,8 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, 
   const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
-    bridgeId: 'start',
+    // A bridge id no device account can own (topics.ts): a device named "start" cannot mark this fleet down.
+    bridgeId: START_BRIDGE_ID,
     broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort, ...(tls ? { tls } : {}) },
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),

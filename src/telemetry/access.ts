@@ -24,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { deviceIdSchema, TOPICS } from './topics.js';
+import { deviceIdSchema, DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES, TOPICS, type TopicName } from './topics.js';
 
 export const ROLES = ['viewer', 'local', 'operator', 'device', 'fleet'] as const;
 export type Role = (typeof ROLES)[number];
@@ -37,7 +37,7 @@ export const accountSchema = z
   })
   .strict()
   .refine((a) => a.role !== 'device' || deviceIdSchema.safeParse(a.username).success, {
-    message: 'a device account\'s username is its device id (letters, digits, "_" and "-")',
+    message: 'a device account\'s username is its device id (letters, digits, "_" and "-", not starting with "_", which is reserved for the bridge ids of multi-device processes)',
   });
 
 export type Account = z.output<typeof accountSchema>;
@@ -94,7 +94,8 @@ const READ_ALL = [read('{base}/#'), read('{prefix}/#')];
 const publisher = (who: string): Rule[] => [
   write(`{base}/bridge/${who}/state`),
   ...['', '/availability', '/heartbeat', '/fault', '/exercise', '/set/result'].map((tail) => write(`{base}/${who}${tail}`)),
-  write(`{prefix}/+/${who}/+/config`),
+  // Exactly the discovery configs a device has (topics.ts), not any component or object id.
+  ...DISCOVERY_ENTITIES.map((e) => write(`{prefix}/${e.component}/${who}/${e.object}/config`)),
   read(`{base}/${who}/set`),
   read(`{base}/${who}/inject`),
   read('{prefix}/status'),
@@ -112,7 +113,79 @@ export const RULES: Readonly<Record<Role, readonly Rule[]>> = {
 export function retainedFilters(ns: Namespaces): string[] {
   return Object.values(TOPICS)
     .filter((t) => t.retain && (ns.haPrefix !== null || !t.template.includes('{prefix}')))
-    .map((t) => t.template.replace('{base}', ns.base).replace('{prefix}', ns.haPrefix ?? '').replace(/\{(id|bridge|component|object)\}/g, '+'));
+    .flatMap((t) => (t === TOPICS.discovery ? discoveryFilters(ns) : [t.template.replace('{base}', ns.base).replace(/\{(id|bridge)\}/g, '+')]));
+}
+
+/** The discovery config topics of every device (`<prefix>/<component>/+/<object>/config`); none when discovery is off. */
+export function discoveryFilters(ns: Namespaces): string[] {
+  if (ns.haPrefix === null) return [];
+  return DISCOVERY_ENTITIES.map((e) => `${ns.haPrefix}/${e.component}/+/${e.object}/config`);
+}
+
+/**
+ * The topics a device's discovery config may name (its `*_topic` fields and availability
+ * topics): that device's own topics and the bridge named after it. `%u` is the device id.
+ * A config naming anything else would let a device make Home Assistant, which may command
+ * every device, command another one.
+ */
+export function discoveryTopicTemplates(ns: Pick<Namespaces, 'base'>): string[] {
+  const names = (Object.keys(TOPICS) as TopicName[]).filter((n) => !TOPICS[n].template.includes('{prefix}'));
+  return names.map((n) => TOPICS[n].template.replace('{base}', ns.base).replace('{id}', '%u').replace('{bridge}', '%u'));
+}
+
+/** The aquastop_retain plugin's options (one `plugin_opt_...` line each), as mosquitto.conf lists them after each `plugin` line. */
+export function retainPluginOptions(ns: Namespaces): string[] {
+  return [
+    `plugin_opt_retain ${retainedFilters(ns).join(' ')}`,
+    `plugin_opt_discovery ${discoveryFilters(ns).join(' ')}`,
+    `plugin_opt_discovery_max_bytes ${MAX_DISCOVERY_BYTES}`,
+    `plugin_opt_discovery_topics ${discoveryTopicTemplates(ns).join(' ')}`,
+  ];
+}
+
+/** A key that names a topic in a discovery config, in full (`command_topic`) or abbreviated (`cmd_t`), and availability's `topic`/`t`. */
+const TOPIC_KEY = /^(topic|t|.+_topic|.+_t)$/;
+
+/**
+ * Why a publish under the discovery prefix is refused, or null when it is not. Any publisher:
+ * a config of at most MAX_DISCOVERY_BYTES. A device account: an empty payload (removal) or a
+ * JSON object whose topic fields (any depth, full or abbreviated keys) each name one of
+ * `discoveryTopicTemplates` for it; no `~` (Home Assistant's base-topic abbreviation) and no
+ * `\u` escapes (the mosquitto plugin does not decode them, so neither broker takes them).
+ * Other topics: null.
+ */
+export function discoveryRefusal(who: Principal, topic: string, body: Buffer | string, ns: Namespaces): string | null {
+  if (!discoveryFilters(ns).some((f) => topicMatches(f, topic))) return null;
+  const payload = typeof body === 'string' ? Buffer.from(body) : body;
+  if (payload.length > MAX_DISCOVERY_BYTES) return `a discovery config of ${payload.length} bytes (at most ${MAX_DISCOVERY_BYTES})`;
+  if (who.role !== 'device' || payload.length === 0) return null;
+  const text = payload.toString('utf8');
+  if (text.includes('\\u')) return 'a discovery config with a \\u escape';
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return 'a discovery config that is not JSON';
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'a discovery config that is not a JSON object';
+  const allowed = new Set(discoveryTopicTemplates(ns).map((t) => t.replace('%u', who.username ?? '')));
+  const walk = (v: unknown): string | null => {
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        const r = walk(x);
+        if (r) return r;
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [key, x] of Object.entries(v)) {
+        if (key === '~') return 'a discovery config with a "~" (base topic) key';
+        if (TOPIC_KEY.test(key) && (typeof x !== 'string' || !allowed.has(x))) return `a discovery config whose ${key} is ${JSON.stringify(x)}, not one of the device's own topics`;
+        const r = walk(x);
+        if (r) return r;
+      }
+    }
+    return null;
+  };
+  return walk(json);
 }
 
 /** The rules of a principal with the namespaces and user name filled in. */
@@ -188,8 +261,9 @@ export function mosquittoAclFile(accounts: readonly Pick<Account, 'username' | '
     '# broker (src/telemetry/access.ts); test/telemetry/access-matrix.test.ts checks both agree.',
     '# Regenerate it for your accounts (and base topic) with',
     '#   npx tsx src/telemetry/mosquitto-acl.ts accounts.json > aclfile',
-    '# Retained messages outside the retained topics are refused by the aquastop_retain plugin',
-    '# (mosquitto.conf), which this file cannot express.',
+    '# Retained messages outside the retained topics, discovery configs over the size bound and',
+    '# a device\'s discovery config naming another device\'s topics are refused by the',
+    '# aquastop_retain plugin (mosquitto.conf), which this file cannot express.',
     '',
     '# Anonymous clients (the loopback listeners only; see mosquitto.conf).',
     ...lines({ role: 'local' }),

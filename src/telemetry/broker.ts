@@ -28,9 +28,9 @@ import { Aedes, type Client } from 'aedes';
 import { LoginGate, type LoginGateOptions } from './login-gate.js';
 import { createWsListener } from './ws-listener.js';
 import { boundOfflineQueues, isBacklogged } from './broker-limits.js';
-import { mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
+import { discoveryRefusal, mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
-/** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB. */
+/** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB (and bounded to 4 KiB, access.ts). */
 export const MAX_PUBLISH_BYTES = 64 * 1024;
 
 export interface EmbeddedBrokerOptions extends Namespaces {
@@ -45,7 +45,7 @@ export interface EmbeddedBrokerOptions extends Namespaces {
   /** One line per refused login, publish or subscription. */
   readonly log?: (line: string) => void;
   /** Login and connection limits (login-gate.ts); the defaults suit a home or a small fleet. */
-  readonly limits?: Pick<LoginGateOptions, 'passwords' | 'throttle' | 'connections' | 'now'>;
+  readonly limits?: Pick<LoginGateOptions, 'passwords' | 'throttle' | 'connections' | 'now' | 'timers'>;
 }
 
 export interface EmbeddedBroker {
@@ -123,6 +123,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         // A retained heartbeat would say "alive" forever; a retained command would run again on every reconnect.
         log(`refused retained publish by ${name(client, who)} on ${packet.topic}: the contract does not retain this topic; disconnected it`);
         return done(new Error(`not a retained topic: ${packet.topic}`));
+      }
+      const refusal = who && mayPublish(who, packet.topic, ns) ? discoveryRefusal(who, packet.topic, packet.payload, ns) : null;
+      if (refusal) {
+        // A device's discovery config may only name its own topics (else Home Assistant would command another device), and is small.
+        log(`refused publish by ${name(client, who)} on ${packet.topic}: ${refusal}; disconnected it`);
+        return done(new Error(refusal));
       }
       if (who && mayPublish(who, packet.topic, ns)) return done(null);
       log(`refused publish by ${name(client, who)} (${who?.role ?? 'no role'}) on ${packet.topic}; disconnected it`);

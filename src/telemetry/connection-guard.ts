@@ -6,6 +6,16 @@
  * Contract (defaults in CONNECTION_LIMITS):
  * - At most `maxConnections` connections at once (1,000), and `maxPerAddress` from one address
  *   (64; IPv6 per /64, as in login-throttle.ts). One more is closed at once, before a byte is read.
+ * - A connection is pending until its whole CONNECT has arrived. Pending ones have their own,
+ *   smaller caps, so half-open connections (a slowloris sending one byte and waiting) never crowd
+ *   out logged-in or new clients: at most `maxPendingPerAddress` per address (8; one more is
+ *   closed at once) and `maxPending` in total (64; one more closes the oldest pending connection,
+ *   so a new client always gets its turn), and each must complete its CONNECT within
+ *   `connectDeadlineMs` (5 s; ours sends it at once, a slow link takes well under a second), or
+ *   it is closed. A connection at the total cap closes the oldest pending one too, if there is
+ *   one. After the CONNECT, a login waits at most for the check queue of passwords.ts (256, each
+ *   answered within about 15 s), so half-open and queued connections together hold at most about
+ *   a third of the 1,000.
  * - Every packet's fixed header is read as it arrives: the first packet must be a CONNECT of at
  *   most `maxConnectBytes` (16 KiB: a client id, an account and a will; ours is about 200
  *   bytes), every later one at most `maxPacketBytes` (128 KiB: twice the largest payload the
@@ -18,38 +28,118 @@
 import { Duplex } from 'node:stream';
 import { addressKey } from './login-throttle.js';
 
-export const CONNECTION_LIMITS = { maxConnections: 1_000, maxPerAddress: 64, maxConnectBytes: 16 * 1024, maxPacketBytes: 128 * 1024 } as const;
+export const CONNECTION_LIMITS = {
+  maxConnections: 1_000,
+  maxPerAddress: 64,
+  maxPending: 64,
+  maxPendingPerAddress: 8,
+  connectDeadlineMs: 5_000,
+  maxConnectBytes: 16 * 1024,
+  maxPacketBytes: 128 * 1024,
+} as const;
 
 export type ConnectionLimitOptions = { readonly [K in keyof typeof CONNECTION_LIMITS]?: number };
 
+/** The timer the CONNECT deadline runs on (injected, so tests drive it). */
+export interface DeadlineTimers {
+  setTimeout(fire: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: DeadlineTimers = {
+  setTimeout: (fire, ms) => setTimeout(fire, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** An admitted connection: `connected` once its CONNECT is in, `release` when it closes. */
+export interface Admission {
+  readonly release: () => void;
+  readonly connected: () => void;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly close: (why: string) => void;
+  readonly timer: unknown;
+  release?: () => void;
+}
+
 const CONNECT = 1;
 
-/** Counts open connections in total and per address. */
+/** Counts open connections in total and per address, and those still waiting for their CONNECT. */
 export class ConnectionCounter {
   private total = 0;
   private readonly perAddress = new Map<string, number>();
+  /** Oldest first (insertion order). */
+  private readonly pending = new Set<Pending>();
+  private readonly pendingPerAddress = new Map<string, number>();
 
-  constructor(private readonly limits: Required<ConnectionLimitOptions>) {}
+  constructor(
+    private readonly limits: Required<ConnectionLimitOptions>,
+    private readonly timers: DeadlineTimers = realTimers,
+  ) {}
 
-  /** A release function when the connection may stay, else a reason to close it. */
-  admit(address: string | undefined): { release: () => void } | { refused: string } {
+  /**
+   * Admission when the connection may stay, else a reason to close it. `close` ends the
+   * connection (its `release` still follows): called at the CONNECT deadline, or when a newer
+   * connection takes the place of this one while it is the oldest pending.
+   */
+  admit(address: string | undefined, close: (why: string) => void): Admission | { refused: string } {
     const key = addressKey(address);
     const mine = this.perAddress.get(key) ?? 0;
-    if (this.total >= this.limits.maxConnections) return { refused: `already ${this.total} connections (at most ${this.limits.maxConnections})` };
+    const minePending = this.pendingPerAddress.get(key) ?? 0;
     if (mine >= this.limits.maxPerAddress) return { refused: `already ${mine} connections from ${key} (at most ${this.limits.maxPerAddress} per address)` };
+    if (minePending >= this.limits.maxPendingPerAddress) return { refused: `already ${minePending} connections from ${key} without a complete CONNECT (at most ${this.limits.maxPendingPerAddress} per address)` };
+    if (this.total >= this.limits.maxConnections && !this.evictOldestPending(`${this.total} connections (at most ${this.limits.maxConnections}) and a new one arrived`)) {
+      return { refused: `already ${this.total} connections (at most ${this.limits.maxConnections})` };
+    }
+    if (this.pending.size >= this.limits.maxPending) this.evictOldestPending(`${this.pending.size} connections without a complete CONNECT (at most ${this.limits.maxPending}) and a new one arrived`);
     this.total++;
     this.perAddress.set(key, mine + 1);
+    this.pendingPerAddress.set(key, minePending + 1);
+    const deadline = this.limits.connectDeadlineMs;
+    const entry: Pending = { key, close, timer: this.timers.setTimeout(() => this.evict(entry, `no complete CONNECT within ${deadline / 1000} s`), deadline) };
+    this.pending.add(entry);
     let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.total--;
-        const left = (this.perAddress.get(key) ?? 1) - 1;
-        if (left > 0) this.perAddress.set(key, left);
-        else this.perAddress.delete(key);
-      },
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.settle(entry);
+      this.total--;
+      const left = (this.perAddress.get(key) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(key, left);
+      else this.perAddress.delete(key);
     };
+    entry.release = release;
+    return { release, connected: () => this.settle(entry) };
+  }
+
+  /** Connections whose CONNECT has not arrived in full. */
+  get waitingForConnect(): number {
+    return this.pending.size;
+  }
+
+  private evictOldestPending(why: string): boolean {
+    const oldest = this.pending.values().next();
+    if (oldest.done) return false;
+    this.evict(oldest.value, `the oldest of ${why}`);
+    return true;
+  }
+
+  /** Closes a pending connection and frees its places at once (its own close event comes later). */
+  private evict(entry: Pending, why: string): void {
+    if (!this.pending.has(entry)) return;
+    entry.release?.();
+    entry.close(why);
+  }
+
+  /** No longer pending: the CONNECT is in, or the connection is gone. */
+  private settle(entry: Pending): void {
+    if (!this.pending.delete(entry)) return;
+    this.timers.clearTimeout(entry.timer);
+    const left = (this.pendingPerAddress.get(entry.key) ?? 1) - 1;
+    if (left > 0) this.pendingPerAddress.set(entry.key, left);
+    else this.pendingPerAddress.delete(entry.key);
   }
 
   get open(): number {
@@ -64,7 +154,8 @@ export class PacketRefused extends Error {
 
 /**
  * The stream aedes reads instead of the socket: the same bytes, with every packet's size
- * checked at its header and nothing after the CONNECT passed on before `admit()`.
+ * checked at its header and nothing after the CONNECT passed on before `admit()`. Emits
+ * `connectPacket` once the whole CONNECT has arrived.
  */
 export class GuardedConnection extends Duplex {
   private readonly socket: Duplex;
@@ -173,6 +264,7 @@ export class GuardedConnection extends Duplex {
   private endFrame(chunk: Buffer, end: number): boolean {
     this.frames++;
     this.state = 'header';
+    if (this.frames === 1) this.emit('connectPacket');
     if (this.admitted || this.frames > 1) return false;
     this.push(chunk.subarray(0, end));
     if (end < chunk.length) this.held = chunk.subarray(end);

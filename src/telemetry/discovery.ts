@@ -6,8 +6,8 @@
  * (`<base>/bridge/<bridgeId>/state`, so another process's death leaves it alone) and the device
  * say online (`availability_mode: all`).
  */
-import type { HaComponent } from './topics.js';
-import { topicFor } from './topics.js';
+import type { DiscoveryObject, HaComponent } from './topics.js';
+import { DISCOVERY_ENTITIES, topicFor } from './topics.js';
 
 export interface DiscoveryDevice {
   readonly id: string;
@@ -31,11 +31,21 @@ const BOARD_MODEL: Record<DiscoveryDevice['board'], string> = {
 
 interface Entity {
   readonly component: HaComponent;
-  readonly object: string;
+  readonly object: DiscoveryObject;
   readonly config: Record<string, unknown>;
 }
 
+/** The entities, in the order and with the component/object ids of topics.ts `DISCOVERY_ENTITIES` (the only ones a broker accepts). */
 function entities(stateTopic: string, setTopic: string): Entity[] {
+  const all = configs(stateTopic, setTopic);
+  return DISCOVERY_ENTITIES.map(({ component, object }) => {
+    const e = all.find((x) => x.component === component && x.object === object);
+    if (!e) throw new Error(`no discovery config for ${component}/${object}`);
+    return e;
+  });
+}
+
+function configs(stateTopic: string, setTopic: string): Entity[] {
   return [
     {
       component: 'valve',
@@ -126,7 +136,8 @@ export function discoveryMessages(device: DiscoveryDevice, base: string, bridgeI
       name: `Aquastop ${device.id}`,
       manufacturer: 'aquastop-sim',
       model: BOARD_MODEL[device.board],
-      sw_version: device.fw,
+      // Cut to 64 characters: a config must stay far under the brokers' bound (topics.ts MAX_DISCOVERY_BYTES) whatever a board reports.
+      sw_version: device.fw.slice(0, 64),
     },
     origin: ORIGIN,
     availability: [

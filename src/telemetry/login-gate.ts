@@ -15,7 +15,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Account } from './access.js';
-import { CONNECTION_LIMITS, ConnectionCounter, GuardedConnection, type ConnectionLimitOptions } from './connection-guard.js';
+import { CONNECTION_LIMITS, ConnectionCounter, GuardedConnection, type ConnectionLimitOptions, type DeadlineTimers } from './connection-guard.js';
 import { addressKey, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { startHashThreads, type HashThreads } from './hash-threads.js';
 import { PASSWORD_CHECK_DEFAULTS, PasswordBook, type PasswordBookOptions } from './passwords.js';
@@ -29,6 +29,8 @@ export interface LoginGateOptions {
   readonly passwords?: PasswordBookOptions;
   readonly throttle?: Omit<LoginThrottleOptions, 'now'>;
   readonly connections?: ConnectionLimitOptions;
+  /** The timer of the CONNECT deadline (connection-guard.ts); default Node's. */
+  readonly timers?: DeadlineTimers;
 }
 
 export type LoginResult = { readonly ok: true; readonly role: Account['role'] } | { readonly ok: false; readonly returnCode: 3 | 4 | 5 };
@@ -62,7 +64,7 @@ export class LoginGate {
     this.now = options.now ?? Date.now;
     this.throttle = new LoginThrottle({ ...options.throttle, now: this.now });
     this.limits = { ...CONNECTION_LIMITS, ...options.connections };
-    this.connections = new ConnectionCounter(this.limits);
+    this.connections = new ConnectionCounter(this.limits, options.timers);
   }
 
   /** The largest packet after the CONNECT (a WebSocket frame may hold one, plus its fixed header). */
@@ -99,7 +101,10 @@ export class LoginGate {
     return (conn, req) => {
       // A TCP or TLS socket has the address; a WebSocket stream comes with its HTTP request.
       const address = (conn as { remoteAddress?: string }).remoteAddress ?? (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
-      const admitted = this.connections.admit(address);
+      const admitted = this.connections.admit(address, (why) => {
+        this.note(`closed a connection from ${addressKey(address)}: ${why}`);
+        conn.destroy();
+      });
       if ('refused' in admitted) {
         this.note(`closed a connection from ${addressKey(address)}: ${admitted.refused}`);
         conn.destroy();
@@ -111,6 +116,7 @@ export class LoginGate {
         if (conn.destroyed) return;
         const guard = new GuardedConnection(conn, this.limits);
         guard.once('close', admitted.release);
+        guard.once('connectPacket', admitted.connected);
         guard.on('error', (err: Error & { packetRefused?: boolean }) => {
           if (err.packetRefused) this.note(`closed a connection from ${addressKey(address)}: ${err.message}`);
         });

@@ -13,14 +13,20 @@ const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'se
 
 /**
  * Device ids are one topic level: no wildcards, separators or control characters. "bridge" is
- * taken: `<base>/bridge/...` holds the processes' bridge states.
+ * taken: `<base>/bridge/...` holds the processes' bridge states. A leading "_" is taken too: the
+ * bridge ids of processes running several devices start with it (`START_BRIDGE_ID`), so no
+ * device (and no device account, which may publish the bridge named after it) can own one.
  */
 export const deviceIdSchema = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'device id may contain only letters, digits, "_" and "-"')
-  .refine((id) => id !== 'bridge', 'device id "bridge" is reserved for the bridge topics');
+  .refine((id) => id !== 'bridge', 'device id "bridge" is reserved for the bridge topics')
+  .refine((id) => !id.startsWith('_'), 'device id may not start with "_" (reserved for the bridge ids of multi-device processes)');
+
+/** The bridge id of `aquastop start` (all its devices): starts with "_", so it is no device's. */
+export const START_BRIDGE_ID = '_start';
 
 /**
  * A process's bridge id: one topic level, the same characters as a device id. One per process
@@ -137,6 +143,29 @@ export const discoverySchema = z.record(z.string(), z.unknown());
 
 export const HA_COMPONENTS = ['valve', 'binary_sensor', 'sensor', 'button'] as const;
 export type HaComponent = (typeof HA_COMPONENTS)[number];
+
+/**
+ * Every discovery config a device has: component and object id of
+ * `<prefix>/<component>/<id>/<object>/config`. discovery.ts publishes exactly these, and
+ * access.ts lets a publisher write (and retain) only these under the discovery prefix, so the
+ * mosquitto aclfile and the retain plugin's list are written from them too.
+ */
+export const DISCOVERY_ENTITIES = [
+  { component: 'valve', object: 'inlet' },
+  { component: 'binary_sensor', object: 'leak' },
+  { component: 'binary_sensor', object: 'problem' },
+  { component: 'sensor', object: 'fault_code' },
+  { component: 'sensor', object: 'uptime' },
+  { component: 'button', object: 'reset' },
+] as const satisfies readonly { component: HaComponent; object: string }[];
+export type DiscoveryObject = (typeof DISCOVERY_ENTITIES)[number]['object'];
+
+/**
+ * Largest discovery config a broker keeps (bytes): ours are under 1.3 KiB with a 64-character id
+ * and firmware version (test/telemetry/discovery.test.ts), and a retained config is held for
+ * every subscriber that comes, so a device may not store 60 KiB ones.
+ */
+export const MAX_DISCOVERY_BYTES = 4096;
 
 export interface TopicSpec<S extends z.ZodType> {
   readonly template: string;

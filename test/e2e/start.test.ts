@@ -26,7 +26,7 @@ describe('npm start (aquastop start) as a child process', () => {
     const seen = new Map<string, string>();
     tcp.on('message', (topic, payload) => seen.set(topic, payload.toString()));
     await tcp.subscribeAsync([`${config.baseTopic}/bridge/+/state`, `${config.baseTopic}/+/availability`], { qos: 1 });
-    await expect.poll(() => seen.get(`${config.baseTopic}/bridge/start/state`), { timeout: 10_000 }).toBe('{"state":"online"}');
+    await expect.poll(() => seen.get(`${config.baseTopic}/bridge/_start/state`), { timeout: 10_000 }).toBe('{"state":"online"}');
     await ws.endAsync();
 
     const code = await demo.interrupt();

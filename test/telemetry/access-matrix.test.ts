@@ -15,7 +15,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { mosquittoAclFile, retainedFilters } from '../../src/telemetry/access.js';
+import { accountsFileSchema, mosquittoAclFile, retainPluginOptions } from '../../src/telemetry/access.js';
+import { discoveryMessages } from '../../src/telemetry/discovery.js';
+import { MAX_DISCOVERY_BYTES, START_BRIDGE_ID } from '../../src/telemetry/topics.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
 import { main as aclMain } from '../../src/telemetry/mosquitto-acl.js';
 import { hasTools } from '../helpers/tools.js';
@@ -54,6 +56,10 @@ const KINDS: Record<string, string> = {
   'inject, other': 'aquastop/dishwasher-2/inject',
   'discovery, own': 'homeassistant/valve/dishwasher-1/inlet/config',
   'discovery, other': 'homeassistant/button/dishwasher-2/reset/config',
+  'discovery, own, an object id we do not publish': 'homeassistant/button/dishwasher-1/extra/config',
+  'discovery, own, a component we do not publish': 'homeassistant/light/dishwasher-1/inlet/config',
+  'discovery, own, our object under another component': 'homeassistant/sensor/dishwasher-1/inlet/config',
+  'bridge state of aquastop start': `aquastop/bridge/${START_BRIDGE_ID}/state`,
   'Home Assistant status': 'homeassistant/status',
   'unknown device topic': 'aquastop/dishwasher-1/unknown',
   'a viewer\'s name as a device': 'aquastop/viewer',
@@ -85,6 +91,10 @@ const PUBLISH: Record<string, [string, string, string, string, string]> = {
   'inject, other': ['L', '', 'L', '', ''],
   'discovery, own': ['', '', '', 'LR', 'LR'],
   'discovery, other': ['', '', '', '', 'LR'],
+  'discovery, own, an object id we do not publish': ['', '', '', '', ''],
+  'discovery, own, a component we do not publish': ['', '', '', '', ''],
+  'discovery, own, our object under another component': ['', '', '', '', ''],
+  'bridge state of aquastop start': ['', '', '', '', 'LR'],
   'Home Assistant status': ['', '', 'L', '', ''],
   'unknown device topic': ['', '', '', '', ''],
   'a viewer\'s name as a device': ['', '', '', '', 'LR'],
@@ -109,6 +119,11 @@ const READ: Record<string, [string, string, string, string, string]> = {
 };
 /** Who publishes each read probe (an account that may). */
 const READ_PUBLISHER = (kind: string): Who => (/^(set,|inject|Home Assistant)/.test(kind) ? 'operator' : 'fleet');
+
+/** A probe's payload: a JSON object (a device's discovery config must be one), told apart by its text. */
+function probe(text: string): string {
+  return JSON.stringify({ probe: text });
+}
 
 function table<T>(kinds: readonly string[], cell: (kind: string, who: Who) => T): Record<string, T[]> {
   return Object.fromEntries(kinds.map((k) => [k, WHO.map((w) => cell(k, w))]));
@@ -156,7 +171,7 @@ async function measurePublish(url: string): Promise<Record<string, string[]>> {
     for (const retain of [false, true]) {
       for (const [kind, topic] of Object.entries(KINDS)) {
         if (!client.connected) client = await connect(url, who);
-        await tryPublish(client, topic, `${who}|${kind}|${retain ? 'R' : 'L'}`, retain);
+        await tryPublish(client, topic, probe(`${who}|${kind}|${retain ? 'R' : 'L'}`), retain);
       }
     }
     await client.endAsync(true);
@@ -165,12 +180,12 @@ async function measurePublish(url: string): Promise<Record<string, string[]>> {
     const late = await observer(url);
     for (const [kind] of Object.entries(KINDS)) {
       const i = WHO.indexOf(who);
-      const gotLive = live.seen.some((m) => m.text === `${who}|${kind}|L`);
-      const gotRetainedLive = live.seen.some((m) => m.text === `${who}|${kind}|R`);
+      const gotLive = live.seen.some((m) => m.text === probe(`${who}|${kind}|L`));
+      const gotRetainedLive = live.seen.some((m) => m.text === probe(`${who}|${kind}|R`));
       let kept = false;
       if (gotRetainedLive) {
         kept = await expect
-          .poll(() => late.seen.some((m) => m.retain && m.text === `${who}|${kind}|R`), { timeout: 2_000, interval: 10 })
+          .poll(() => late.seen.some((m) => m.retain && m.text === probe(`${who}|${kind}|R`)), { timeout: 2_000, interval: 10 })
           .toBe(true)
           .then(() => true, () => false);
       }
@@ -209,6 +224,62 @@ async function measureRead(url: string): Promise<Record<string, string[]>> {
   return result;
 }
 
+const OWN_CONFIG = 'homeassistant/button/dishwasher-1/reset/config';
+const OTHER_CONFIG = 'homeassistant/button/dishwasher-2/reset/config';
+/** A config exactly `bytes` long (naming only dishwasher-1's own topics). */
+function configOf(bytes: number, tag: string): string {
+  const bare = JSON.stringify({ name: tag, command_topic: 'aquastop/dishwasher-1/set', pad: '' });
+  return JSON.stringify({ name: tag, command_topic: 'aquastop/dishwasher-1/set', pad: 'x'.repeat(bytes - bare.length) });
+}
+const json = (tag: string, fields: Record<string, unknown>) => JSON.stringify({ name: tag, ...fields });
+
+/**
+ * Discovery configs: who publishes what on which config topic, and whether a broker takes it.
+ * A device account's config may name only its own topics and its own bridge (else Home
+ * Assistant, which may command every device, would command another one); anyone's is at most
+ * MAX_DISCOVERY_BYTES. The fleet account is trusted with every device's topics.
+ */
+const CONFIGS: { name: string; who: Who; topic: string; text: string; taken: boolean }[] = [
+  ...discoveryMessages({ id: 'dishwasher-1', fw: '1.2.3', board: 'usb' }, 'aquastop', 'dishwasher-1').map((m) => ({
+    name: `our ${m.component}/${m.object} config, bridge named after the device`,
+    who: 'device' as const,
+    topic: `homeassistant/${m.component}/dishwasher-1/${m.object}/config`,
+    text: JSON.stringify(m.payload),
+    taken: true,
+  })),
+  { name: 'command_topic of another device', who: 'device', topic: OWN_CONFIG, text: json('c1', { command_topic: 'aquastop/dishwasher-2/set' }), taken: false },
+  { name: 'abbreviated cmd_t of another device', who: 'device', topic: OWN_CONFIG, text: json('c2', { cmd_t: 'aquastop/dishwasher-2/set' }), taken: false },
+  { name: 'availability topic of another device, nested', who: 'device', topic: OWN_CONFIG, text: json('c3', { availability: [{ topic: 'aquastop/dishwasher-2/availability' }] }), taken: false },
+  { name: 'the bridge of aquastop start', who: 'device', topic: OWN_CONFIG, text: json('c4', { availability_topic: `aquastop/bridge/${START_BRIDGE_ID}/state` }), taken: false },
+  { name: 'a "~" base topic', who: 'device', topic: OWN_CONFIG, text: json('c5', { '~': 'aquastop/dishwasher-2', cmd_t: '~/set' }), taken: false },
+  { name: 'another device\'s topic with escaped slashes', who: 'device', topic: OWN_CONFIG, text: '{"name":"c6","command_topic":"aquastop\\/dishwasher-2\\/set"}', taken: false },
+  { name: 'its own topic with escaped slashes', who: 'device', topic: OWN_CONFIG, text: '{"name":"c7","command_topic":"aquastop\\/dishwasher-1\\/set"}', taken: true },
+  { name: 'a \\u escape', who: 'device', topic: OWN_CONFIG, text: '{"name":"c8","command_topic":"aquastop/dishwasher-1/se\\u0074"}', taken: false },
+  { name: 'a topic field that is not a string', who: 'device', topic: OWN_CONFIG, text: json('c9', { command_topic: ['aquastop/dishwasher-2/set'] }), taken: false },
+  { name: 'not JSON', who: 'device', topic: OWN_CONFIG, text: 'c10 not json', taken: false },
+  { name: `a device's config of ${MAX_DISCOVERY_BYTES} bytes`, who: 'device', topic: OWN_CONFIG, text: configOf(MAX_DISCOVERY_BYTES, 'c11'), taken: true },
+  { name: `a device's config of ${MAX_DISCOVERY_BYTES + 1} bytes`, who: 'device', topic: OWN_CONFIG, text: configOf(MAX_DISCOVERY_BYTES + 1, 'c12'), taken: false },
+  { name: 'the fleet: another device\'s command topic', who: 'fleet', topic: OTHER_CONFIG, text: json('c13', { command_topic: 'aquastop/dishwasher-1/set' }), taken: true },
+  { name: `the fleet: a config of ${MAX_DISCOVERY_BYTES + 1} bytes`, who: 'fleet', topic: OTHER_CONFIG, text: configOf(MAX_DISCOVERY_BYTES + 1, 'c14'), taken: false },
+];
+
+async function measureConfigs(url: string): Promise<Record<string, boolean>> {
+  const live = await observer(url);
+  const clients: Partial<Record<Who, MqttClient>> = {};
+  for (const c of CONFIGS) {
+    if (!clients[c.who]?.connected) clients[c.who] = await connect(url, c.who);
+    await tryPublish(clients[c.who]!, c.topic, c.text, true);
+  }
+  for (const c of Object.values(clients)) await c.endAsync(true);
+  await barrier(url, live, 'configs');
+  const result = Object.fromEntries(CONFIGS.map((c) => [c.name, live.seen.some((m) => m.topic === c.topic && m.text === c.text)]));
+  await live.client.endAsync(true);
+  const fleet = await connect(url, 'fleet');
+  for (const topic of new Set(CONFIGS.map((c) => c.topic))) await tryPublish(fleet, topic, '', true);
+  await fleet.endAsync(true);
+  return result;
+}
+
 function matrixSuite(name: string, url: () => string): void {
   describe(`access matrix on ${name}`, () => {
     it('allows exactly the documented publishes, live and retained', async () => {
@@ -217,8 +288,20 @@ function matrixSuite(name: string, url: () => string): void {
     it('delivers to each account exactly what the documented table lets it read', async () => {
       expect(await measureRead(url())).toEqual(READ);
     });
+    it('takes a discovery config of at most MAX_DISCOVERY_BYTES, and from a device account only one naming its own topics', async () => {
+      expect(await measureConfigs(url())).toEqual(Object.fromEntries(CONFIGS.map((c) => [c.name, c.taken])));
+    });
   });
 }
+
+describe('the accounts file', () => {
+  it('refuses, in one line, a device account that could own the bridge of aquastop start (or of any multi-device process)', () => {
+    const r = accountsFileSchema.safeParse({ accounts: [{ username: START_BRIDGE_ID, password: 'x', role: 'device' }] });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(/^a device account's username .*not starting with "_"/);
+    expect(START_BRIDGE_ID.startsWith('_')).toBe(true);
+  });
+});
 
 describe('the shipped mosquitto files', () => {
   const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
@@ -226,8 +309,9 @@ describe('the shipped mosquitto files', () => {
     expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).toBe(mosquittoAclFile(ACCOUNTS, ns));
     expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).not.toMatch(/^pattern /m);
     const conf = readFileSync(join(SHIPPED, 'mosquitto.conf'), 'utf8');
-    const lists = [...conf.matchAll(/^#?plugin_opt_retain (.*)$/gm)].map((m) => m[1]);
-    expect(lists).toEqual([retainedFilters(ns).join(' '), retainedFilters(ns).join(' '), retainedFilters(ns).join(' ')]);
+    // After each of the three `plugin` lines (the third commented out), exactly the plugin's options.
+    const blocks = [...conf.matchAll(/^#?plugin .*\n((?:#?plugin_opt_.*\n)*)/gm)].map((m) => m[1]!.replace(/^#/gm, '').trimEnd().split('\n'));
+    expect(blocks).toEqual([retainPluginOptions(ns), retainPluginOptions(ns), retainPluginOptions(ns)]);
   });
 
   it('mosquitto-acl.ts writes the aclfile for an accounts file, or says in one line what is wrong', () => {

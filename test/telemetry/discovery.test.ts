@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
+import { discoveryRefusal } from '../../src/telemetry/access.js';
+import { DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES } from '../../src/telemetry/topics.js';
 
 /** Keys every MQTT entity accepts. */
 const COMMON = [
@@ -51,6 +53,22 @@ describe('Home Assistant discovery', () => {
       ]);
     }
     expect(new Set(messages.map((m) => m.payload.unique_id)).size).toBe(messages.length);
+  });
+
+  it('publishes exactly the configs of DISCOVERY_ENTITIES, the only ones the brokers accept', () => {
+    expect(messages.map((m) => ({ component: m.component, object: m.object }))).toEqual(DISCOVERY_ENTITIES);
+  });
+
+  it('stays far under MAX_DISCOVERY_BYTES, with the longest id, a long firmware string and base topic, and names only the device\'s own topics', () => {
+    const id = 'd'.repeat(64);
+    const base = `aquastop/${'b'.repeat(247)}`;
+    const longest = discoveryMessages({ id, fw: 'f'.repeat(1000), board: 'emulated' }, base, id);
+    const sizes = longest.map((m) => Buffer.byteLength(JSON.stringify(m.payload)));
+    // Measured: 700-900 bytes for dishwasher-1; at most about 2.3 KiB here.
+    expect(Math.max(...sizes)).toBeLessThan(MAX_DISCOVERY_BYTES * 0.6);
+    for (const m of longest) {
+      expect(discoveryRefusal({ role: 'device', username: id }, `homeassistant/${m.component}/${id}/${m.object}/config`, JSON.stringify(m.payload), { base, haPrefix: 'homeassistant' })).toBeNull();
+    }
   });
 
   it('commands go to the set topic as the device expects them', () => {

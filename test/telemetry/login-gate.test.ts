@@ -216,6 +216,48 @@ describe('the packet guard and connection limits', () => {
     expect(lines).toEqual([expect.stringMatching(/^closed a connection from 127\.0\.0\.1: packet of 20\d\d bytes \(at most 1024\)$/)]);
   });
 
+  it('keeps half-open connections (one byte of a CONNECT, then nothing) from crowding out real clients, and closes them at the CONNECT deadline', async () => {
+    // The CONNECT deadline's timer, fired by hand.
+    const timers = new Map<number, () => void>();
+    let next = 0;
+    const fireDeadlines = () => [...timers.values()].forEach((fire) => fire());
+    let now = 0;
+    const port = await start({
+      now: () => now,
+      connections: { maxConnections: 100 },
+      timers: { setTimeout: (fire) => (timers.set(++next, fire), next), clearTimeout: (h) => timers.delete(h as number) },
+    });
+    // 17 addresses, 10 half CONNECTs each (raw sockets: mqtt.js ignores localAddress); 170 > the cap of 100.
+    const attackers: Socket[] = [];
+    let closed = 0;
+    for (let a = 1; a <= 17; a++) {
+      for (let i = 0; i < 10; i++) {
+        const s = await raw(port, `127.0.2.${a}`);
+        s.on('error', () => undefined);
+        s.once('close', () => closed++);
+        s.write(Buffer.from([0x10]));
+        attackers.push(s);
+      }
+    }
+    onTestFinished(() => attackers.forEach((s) => s.destroy()));
+    // 8 per address are let in (2 × 17 closed at once), and of those only the newest 64 stay.
+    await expect.poll(() => closed, { timeout: 10_000, interval: 10 }).toBe(170 - 64);
+    // Real clients still get in; once logged in they are not pending.
+    let kept: import('mqtt').MqttClient | null = null;
+    expect(await tryLogin({ port, ...viewer, keep: (c) => (kept = c) })).toEqual({ ok: true });
+    expect(await tryLogin({ port, ...account('operator'), localAddress: '127.0.2.18' })).toEqual({ ok: true });
+    // The viewer took the oldest one's place; it logged in, so the operator found one free.
+    await expect.poll(() => closed, { timeout: 10_000, interval: 10 }).toBe(170 - 64 + 1);
+    // At the deadline every half-open connection is closed (logged: a new window of the log's bound); the logged-in client stays.
+    now += 10_000;
+    fireDeadlines();
+    await expect.poll(() => closed, { timeout: 10_000, interval: 10 }).toBe(170);
+    expect(kept!.connected).toBe(true);
+    kept!.end(true);
+    expect(lines).toContain('closed a connection from 127.0.2.1: already 8 connections from 127.0.2.1 without a complete CONNECT (at most 8 per address)');
+    expect(lines.some((l) => /^closed a connection from 127\.0\.2\.\d+: no complete CONNECT within 5 s$/.test(l))).toBe(true);
+  });
+
   it('closes a connection beyond the per-address cap at once, and takes one again when a place frees up', async () => {
     const port = await start({ connections: { maxPerAddress: 2 } });
     const a = await raw(port);
