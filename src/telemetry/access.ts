@@ -21,6 +21,9 @@
  * subscription that no read rule could ever match is refused outright (SUBACK 0x80).
  * Retained messages: only on the topics the contract retains (`RETAINED_FILTERS`, from
  * topics.ts), whoever publishes; mosquitto needs the aquastop_retain plugin for that.
+ * Discovery: only the configs of topics.ts `DISCOVERY_ENTITIES`, each at most
+ * `MAX_DISCOVERY_BYTES`, and a device account's naming only its own topics (`discoveryRefusal`;
+ * on mosquitto the same plugin, with the limits its comment names).
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
