@@ -9,26 +9,36 @@
  *   send buffer, further messages for it are dropped until it catches up (one log line per
  *   backlog); aedes's drain timeout (60 s) then disconnects it.
  *
- * The count of queued messages per absent client is itself bounded: at most
- * MAX_TRACKED_CLIENTS clients, the longest-absent forgotten first (its queue then counts anew).
+ * The count of queued messages per absent client is never forgotten while its queue exists: it is
+ * dropped when the client comes back (and takes its queue) or when its session ends
+ * (`endSession`, called by session-limits.ts). Only persistent sessions have such a queue, so the
+ * count is bounded by the number of stored sessions (session-limits.ts, 1,000).
  */
 import type { Aedes, Client } from 'aedes';
 
 export const MAX_QUEUED_MESSAGES = 1000;
 export const MAX_QUEUED_BYTES = 1024 * 1024;
-export const MAX_TRACKED_CLIENTS = 10_000;
 
 interface Subscription {
   readonly clientId: string;
 }
 
-interface OfflineQueue {
+interface SessionStore {
   outgoingEnqueueCombi(subs: Subscription[], packet: unknown): Promise<void>;
+  outgoingStream(client: { id: string }): AsyncIterable<{ messageId?: number }>;
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  cleanIncoming?(client: { id: string }): Promise<void>;
 }
 
-export function boundOfflineQueues(broker: Aedes, log: (line: string) => void, max = MAX_QUEUED_MESSAGES): void {
+export interface OfflineQueues {
+  /** Ends an offline client's stored session: its subscriptions, queued messages and their count. */
+  endSession(clientId: string): void;
+}
+
+export function boundOfflineQueues(broker: Aedes, log: (line: string) => void, max = MAX_QUEUED_MESSAGES): OfflineQueues {
   const queued = new Map<string, number>();
-  const persistence = (broker as unknown as { persistence: OfflineQueue }).persistence;
+  const persistence = (broker as unknown as { persistence: SessionStore }).persistence;
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
   persistence.outgoingEnqueueCombi = (subs, packet) => {
     const kept = subs.filter((s) => {
@@ -38,15 +48,25 @@ export function boundOfflineQueues(broker: Aedes, log: (line: string) => void, m
         queued.set(s.clientId, n + 1);
         return false;
       }
-      queued.delete(s.clientId);
       queued.set(s.clientId, n + 1);
-      if (queued.size > MAX_TRACKED_CLIENTS) queued.delete(queued.keys().next().value as string);
       return true;
     });
     return kept.length > 0 ? enqueue(kept, packet) : Promise.resolve();
   };
   // Back again: aedes hands it its queue now.
   broker.on('client', (client: Client) => queued.delete(client.id));
+  return {
+    endSession: (clientId) => {
+      const ref = { id: clientId };
+      queued.delete(clientId);
+      void (async () => {
+        await persistence.cleanSubscriptions(ref);
+        await persistence.cleanIncoming?.(ref);
+        // The memory store has no call to drop a queue whole: clear its packets one by one.
+        for await (const packet of persistence.outgoingStream(ref)) await persistence.outgoingClearMessageId(ref, packet);
+      })().catch((err: unknown) => log(`could not end the session of client ${clientId}: ${err instanceof Error ? err.message : String(err)}`));
+    },
+  };
 }
 
 const backlogged = new WeakSet<Client>();

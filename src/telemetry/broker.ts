@@ -9,7 +9,9 @@
  *   may read it. A refused publish closes that client's connection (MQTT 3.1.1 has no
  *   negative PUBACK; aedes does so).
  * - Limits (as the shipped mosquitto.conf): payloads of at most MAX_PUBLISH_BYTES, and at most
- *   MAX_QUEUED_MESSAGES waiting for one client (broker-limits.ts).
+ *   MAX_QUEUED_MESSAGES waiting for one client (broker-limits.ts); persistent sessions (clean
+ *   session off) only with an account, at most 1,000 stored, ended after 1 h offline, client ids
+ *   of at most 128 bytes and 64 subscriptions per client (session-limits.ts).
  * - Every connection passes login-gate.ts before aedes reads it: connection caps, a packet size
  *   checked at each header (a CONNECT of at most 16 KiB), passwords checked off the event loop
  *   with a bounded queue, and a back-off after failed logins per address and per user name.
@@ -28,6 +30,7 @@ import { Aedes, type Client } from 'aedes';
 import { LoginGate, type LoginGateOptions } from './login-gate.js';
 import { createWsListener } from './ws-listener.js';
 import { boundOfflineQueues, isBacklogged } from './broker-limits.js';
+import { SessionBook, type SessionLimitOptions } from './session-limits.js';
 import { discoveryRefusal, mayPublish, mayRead, mayRetain, maySubscribe, type Account, type Namespaces, type Principal } from './access.js';
 
 /** Largest payload the broker forwards; discovery configs, the largest of ours, are about 1 KiB (and bounded to 4 KiB, access.ts). */
@@ -45,7 +48,7 @@ export interface EmbeddedBrokerOptions extends Namespaces {
   /** One line per refused login, publish or subscription. */
   readonly log?: (line: string) => void;
   /** Login and connection limits (login-gate.ts); the defaults suit a home or a small fleet. */
-  readonly limits?: Pick<LoginGateOptions, 'passwords' | 'throttle' | 'connections' | 'now' | 'timers'>;
+  readonly limits?: Pick<LoginGateOptions, 'passwords' | 'throttle' | 'connections' | 'now' | 'timers'> & { readonly sessions?: SessionLimitOptions };
 }
 
 export interface EmbeddedBroker {
@@ -94,6 +97,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
+      const refused = sessions.check(client.id, client.clean, username === undefined || username === '');
+      if (refused) {
+        log(`refused client ${client.id.slice(0, 64)}${client.id.length > 64 ? '...' : ''}: ${refused.why}`);
+        return done(Object.assign(new Error(refused.why), { returnCode: refused.returnCode }), false);
+      }
       if (username === undefined || username === '') {
         if (!anonymousAllowed) {
           log(`refused anonymous client ${client.id}: this broker listens on ${options.host}, so every client needs an account`);
@@ -136,6 +144,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
     authorizeSubscribe: (client, sub, done) => {
       const who = principals.get(client);
+      const held = Object.keys((client as unknown as { subscriptions: object }).subscriptions).length;
+      if (held >= sessions.maxSubscriptions && !(sub.topic in (client as unknown as { subscriptions: object }).subscriptions)) {
+        log(`refused subscription by ${name(client, who)} to ${sub.topic}: it holds ${held} (at most ${sessions.maxSubscriptions})`);
+        return done(null, null);
+      }
       if (who && maySubscribe(who, sub.topic, ns)) return done(null, sub);
       log(`refused subscription by ${name(client, who)} to ${sub.topic}`);
       // A null subscription is a refusal in the SUBACK (0x80); the client stays connected.
@@ -149,7 +162,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return packet;
     },
   });
-  boundOfflineQueues(broker, log);
+  const queues = boundOfflineQueues(broker, log);
+  const sessions = new SessionBook(options.limits?.sessions ?? {}, options.limits?.now ?? Date.now, queues.endSession, log);
+  broker.on('client', (client: Client) => sessions.connected(client.id, client.clean));
+  // A client taken over by a newer one with its id leaves after the newer one came in: not offline.
+  broker.on('clientDisconnect', (client: Client) => {
+    const current = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+    if ((current ?? client) === client) sessions.disconnected(client.id, client.clean);
+  });
   // Every listener (TCP, TLS, WebSocket) hands its connections to `handle`: limits and the packet guard go first.
   broker.handle = gate.wrap(broker.handle.bind(broker)) as typeof broker.handle;
   const servers: (NetServer | HttpServer)[] = [];

@@ -1,0 +1,97 @@
+/**
+ * Bounds on the sessions the embedded broker (aedes, in-memory persistence) keeps for clients
+ * that connect with clean session off, which aedes would otherwise keep forever, with their
+ * subscriptions and up to MAX_QUEUED_MESSAGES each (broker-limits.ts).
+ *
+ * Contract (defaults in SESSION_LIMITS):
+ * - A client id is at most `maxClientIdBytes` long (128 bytes; ours are about 40); a longer one is
+ *   refused with CONNACK 2 "identifier rejected".
+ * - Anonymous clients (loopback only, broker.ts) get no persistent session: a CONNECT with clean
+ *   session off and no user name is refused with CONNACK 5 "not authorized" (nobody could tell
+ *   whose session it is, and anyone on the host could fill the store).
+ * - A client holds at most `maxSubscriptions` subscriptions (64; ours use at most 4); one more is
+ *   refused in the SUBACK (0x80), the client stays connected.
+ * - At most `maxSessions` persistent sessions are stored (1,000, the connection cap). A new one
+ *   beyond that ends the session that has been offline longest (its subscriptions and queued
+ *   messages are dropped); if every stored session is online, the new client is refused with
+ *   CONNACK 3 "server unavailable".
+ * - A session offline for `offlineExpiryMs` (1 h) is ended; expiry is checked at every login.
+ *
+ * Time comes from `now()` (injected, so tests drive it).
+ */
+import { Buffer } from 'node:buffer';
+
+export const SESSION_LIMITS = { maxClientIdBytes: 128, maxSubscriptions: 64, maxSessions: 1_000, offlineExpiryMs: 60 * 60_000 } as const;
+
+export type SessionLimitOptions = { readonly [K in keyof typeof SESSION_LIMITS]?: number };
+
+/** What ending a stored session takes (the persistence's own calls, see broker.ts). */
+export type EndSession = (clientId: string) => void;
+
+export class SessionBook {
+  private readonly limits: Required<SessionLimitOptions>;
+  private readonly online = new Set<string>();
+  /** Offline sessions, longest offline first (insertion order), with the time they went offline. */
+  private readonly offline = new Map<string, number>();
+
+  constructor(
+    options: SessionLimitOptions,
+    private readonly now: () => number,
+    private readonly end: EndSession,
+    private readonly log: (line: string) => void,
+  ) {
+    this.limits = { ...SESSION_LIMITS, ...options };
+  }
+
+  get maxSubscriptions(): number {
+    return this.limits.maxSubscriptions;
+  }
+
+  /** Sessions stored now, online and offline (never above maxSessions). */
+  get size(): number {
+    return this.online.size + this.offline.size;
+  }
+
+  /**
+   * Called before a login is checked: a reason to refuse it (with its CONNACK code), else null.
+   * Ends expired sessions, and makes room for a new persistent one.
+   */
+  check(clientId: string, clean: boolean, anonymous: boolean): { readonly returnCode: 2 | 3 | 5; readonly why: string } | null {
+    this.expire();
+    if (Buffer.byteLength(clientId) > this.limits.maxClientIdBytes) return { returnCode: 2, why: `client id of ${Buffer.byteLength(clientId)} bytes (at most ${this.limits.maxClientIdBytes})` };
+    if (clean) return null;
+    if (anonymous) return { returnCode: 5, why: 'a persistent session (clean session off) needs an account' };
+    if (this.online.has(clientId) || this.offline.has(clientId) || this.size < this.limits.maxSessions) return null;
+    const oldest = this.offline.keys().next();
+    if (oldest.done) return { returnCode: 3, why: `${this.size} persistent sessions, all online (at most ${this.limits.maxSessions})` };
+    this.drop(oldest.value, `${this.size} persistent sessions stored (at most ${this.limits.maxSessions}); it was offline longest`);
+    return null;
+  }
+
+  /** The client is in (aedes' `client` event). A clean login ends the id's stored session (aedes drops it). */
+  connected(clientId: string, clean: boolean): void {
+    this.offline.delete(clientId);
+    if (clean) this.online.delete(clientId);
+    else this.online.add(clientId);
+  }
+
+  /** The client left (aedes' `clientDisconnect`): a persistent session starts its offline time. */
+  disconnected(clientId: string, clean: boolean): void {
+    if (!this.online.delete(clientId) || clean) return;
+    this.offline.set(clientId, this.now());
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const [id, since] of this.offline) {
+      if (now - since < this.limits.offlineExpiryMs) break;
+      this.drop(id, `offline for ${Math.round((now - since) / 60_000)} min (at most ${this.limits.offlineExpiryMs / 60_000})`);
+    }
+  }
+
+  private drop(clientId: string, why: string): void {
+    this.offline.delete(clientId);
+    this.log(`ended the persistent session of client ${clientId}: ${why}`);
+    this.end(clientId);
+  }
+}
