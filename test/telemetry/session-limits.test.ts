@@ -93,6 +93,25 @@ describe('persistent sessions on the embedded broker', () => {
     expect(await sessionPresent(url, 's1')).toBe(false);
   });
 
+  it('drops an ended session\'s queued messages with it', async () => {
+    const url = await start({ maxSessions: 1 });
+    await leaveSession(url, 'q1');
+    const fleet = await connect(url, account('fleet'));
+    if (!('client' in fleet)) throw new Error(`fleet refused: ${fleet.code}`);
+    for (let i = 0; i < 5; i++) await fleet.client.publishAsync('aquastop/q/heartbeat', `queued-${i}`, { qos: 1 });
+    await leaveSession(url, 'q2');
+    const back = await connect(url, { ...account('viewer'), clientId: 'q1', clean: false });
+    if (!('client' in back)) throw new Error(`q1 refused: ${back.code}`);
+    const got: string[] = [];
+    back.client.on('message', (_t, p) => got.push(p.toString()));
+    await back.client.subscribeAsync('aquastop/q/heartbeat', { qos: 1 });
+    // A live message after the queue would have been handed over: only it arrives.
+    await fleet.client.publishAsync('aquastop/q/heartbeat', 'live', { qos: 1 });
+    await expect.poll(() => got, { timeout: 5_000, interval: 10 }).toContain('live');
+    expect(back.sessionPresent).toBe(false);
+    expect(got).toEqual(['live']);
+  });
+
   it('refuses a new persistent session when every stored one is online', async () => {
     const url = await start({ maxSessions: 1 });
     const first = await connect(url, { ...account('viewer'), clientId: 'on1', clean: false });
