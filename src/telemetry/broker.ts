@@ -114,6 +114,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // Checked on the thread pool: the controllers' event loop never waits for a hash.
       void gate.login(client.conn, client.id, username, password, () => client.closed).then((r) => {
         if (!r.ok) return done(Object.assign(new Error(r.returnCode === 4 ? 'Bad username or password' : r.returnCode === 3 ? 'Server unavailable' : 'Not authorized'), { returnCode: r.returnCode }), false);
+        const full = sessions.accepted(client.id, client.clean);
+        if (full) {
+          log(`refused client ${client.id}: ${full.why}`);
+          return done(Object.assign(new Error(full.why), { returnCode: full.returnCode }), false);
+        }
         principals.set(client, { role: r.role, username });
         done(null, true);
       });

@@ -12,10 +12,12 @@
  * - A client holds at most `maxSubscriptions` subscriptions (64; ours use at most 4); one more is
  *   refused in the SUBACK (0x80), the client stays connected.
  * - At most `maxSessions` persistent sessions are stored (1,000, the connection cap). A new one
- *   beyond that ends the session that has been offline longest (its subscriptions and queued
+ *   beyond that, once its login is accepted (a refused login never ends anyone's session), ends
+ *   the session that has been offline longest (its subscriptions and queued
  *   messages are dropped); if every stored session is online, the new client is refused with
  *   CONNACK 3 "server unavailable".
  * - A session offline for `offlineExpiryMs` (1 h) is ended; expiry is checked at every login.
+ * - Each ended session is logged (expiry: the first 5 at once, then one line counting the rest).
  *
  * Time comes from `now()` (injected, so tests drive it).
  */
@@ -23,10 +25,18 @@ import { Buffer } from 'node:buffer';
 
 export const SESSION_LIMITS = { maxClientIdBytes: 128, maxSubscriptions: 64, maxSessions: 1_000, offlineExpiryMs: 60 * 60_000 } as const;
 
+/** Log lines for sessions ended at once by expiry; the rest are counted in one more. */
+const EXPIRY_LINES = 5;
+
 export type SessionLimitOptions = { readonly [K in keyof typeof SESSION_LIMITS]?: number };
 
 /** What ending a stored session takes (the persistence's own calls, see broker.ts). */
 export type EndSession = (clientId: string) => void;
+
+export interface Refusal {
+  readonly returnCode: 2 | 3 | 5;
+  readonly why: string;
+}
 
 export class SessionBook {
   private readonly limits: Required<SessionLimitOptions>;
@@ -54,17 +64,20 @@ export class SessionBook {
 
   /**
    * Called before a login is checked: a reason to refuse it (with its CONNACK code), else null.
-   * Ends expired sessions, and makes room for a new persistent one.
+   * Ends expired sessions (nothing else: a login not yet checked must not end anyone's session).
    */
-  check(clientId: string, clean: boolean, anonymous: boolean): { readonly returnCode: 2 | 3 | 5; readonly why: string } | null {
+  check(clientId: string, clean: boolean, anonymous: boolean): Refusal | null {
     this.expire();
     if (Buffer.byteLength(clientId) > this.limits.maxClientIdBytes) return { returnCode: 2, why: `client id of ${Buffer.byteLength(clientId)} bytes (at most ${this.limits.maxClientIdBytes})` };
-    if (clean) return null;
-    if (anonymous) return { returnCode: 5, why: 'a persistent session (clean session off) needs an account' };
-    if (this.online.has(clientId) || this.offline.has(clientId) || this.size < this.limits.maxSessions) return null;
-    const oldest = this.offline.keys().next();
-    if (oldest.done) return { returnCode: 3, why: `${this.size} persistent sessions, all online (at most ${this.limits.maxSessions})` };
-    this.drop(oldest.value, `${this.size} persistent sessions stored (at most ${this.limits.maxSessions}); it was offline longest`);
+    if (!clean && anonymous) return { returnCode: 5, why: 'a persistent session (clean session off) needs an account' };
+    return null;
+  }
+
+  /** Called once the login is accepted: makes room for a new persistent session, or refuses it (all stored ones online). */
+  accepted(clientId: string, clean: boolean): Refusal | null {
+    if (clean || this.online.has(clientId) || this.offline.has(clientId) || this.size < this.limits.maxSessions) return null;
+    if (this.offline.size === 0) return { returnCode: 3, why: `${this.size} persistent sessions, all online (at most ${this.limits.maxSessions})` };
+    this.trim(1);
     return null;
   }
 
@@ -73,6 +86,17 @@ export class SessionBook {
     this.offline.delete(clientId);
     if (clean) this.online.delete(clientId);
     else this.online.add(clientId);
+    // Logins accepted together may each have found a place free: end the ones offline longest.
+    this.trim(0);
+  }
+
+  /** Ends sessions offline longest until `room` places are free (or none is offline). */
+  private trim(room: number): void {
+    while (this.size + room > this.limits.maxSessions) {
+      const oldest = this.offline.keys().next();
+      if (oldest.done) return;
+      this.drop(oldest.value, `${this.size} persistent sessions stored (at most ${this.limits.maxSessions}); it was offline longest`);
+    }
   }
 
   /** The client left (aedes' `clientDisconnect`): a persistent session starts its offline time. */
@@ -83,15 +107,18 @@ export class SessionBook {
 
   private expire(): void {
     const now = this.now();
+    let ended = 0;
     for (const [id, since] of this.offline) {
       if (now - since < this.limits.offlineExpiryMs) break;
-      this.drop(id, `offline for ${Math.round((now - since) / 60_000)} min (at most ${this.limits.offlineExpiryMs / 60_000})`);
+      // One line each for the first few, then one line counting the rest.
+      this.drop(id, ended++ < EXPIRY_LINES ? `offline for ${Math.round((now - since) / 60_000)} min (at most ${this.limits.offlineExpiryMs / 60_000})` : null);
     }
+    if (ended > EXPIRY_LINES) this.log(`... and ${ended - EXPIRY_LINES} more persistent sessions ended, offline for at least ${this.limits.offlineExpiryMs / 60_000} min`);
   }
 
-  private drop(clientId: string, why: string): void {
+  private drop(clientId: string, why: string | null): void {
     this.offline.delete(clientId);
-    this.log(`ended the persistent session of client ${clientId}: ${why}`);
+    if (why !== null) this.log(`ended the persistent session of client ${clientId}: ${why}`);
     this.end(clientId);
   }
 }

@@ -112,6 +112,13 @@ describe('persistent sessions on the embedded broker', () => {
     expect(got).toEqual(['live']);
   });
 
+  it('does not end a stored session for a login that is refused', async () => {
+    const url = await start({ maxSessions: 1 });
+    await leaveSession(url, 'kept');
+    expect(await connect(url, { username: 'viewer', password: 'wrong', clientId: 'intruder', clean: false })).toEqual({ code: 4 });
+    expect(await sessionPresent(url, 'kept')).toBe(true);
+  });
+
   it('refuses a new persistent session when every stored one is online', async () => {
     const url = await start({ maxSessions: 1 });
     const first = await connect(url, { ...account('viewer'), clientId: 'on1', clean: false });
