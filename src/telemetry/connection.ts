@@ -18,7 +18,6 @@
  *   cannot help); a broker that cannot be reached is retried in the background (the device
  *   keeps protecting). After the first connection every failure is retried.
  */
-import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -62,7 +61,12 @@ export class Connection {
     this.bridgeId = options.bridgeId;
     this.log = options.log;
     const opts: IClientOptions = {
-      clientId: `aquastop-${hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 20)}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      // One client id per bridge, the same across restarts: a process that comes back while the
+      // broker still holds its old, half-open connection takes that session over, so the old
+      // connection's will (offline) is sent at once, before this one's online, and never later
+      // under a running process (with a fresh id it came when the old keepalive ran out, ~90 s on).
+      // Two processes with the same bridge id (the same device id) take turns: a misconfiguration.
+      clientId: clientIdFor(this.bridgeId),
       clean: true,
       reconnectPeriod: 1_000,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
@@ -184,6 +188,11 @@ export class Connection {
     void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
     for (const listener of this.connectListeners) listener();
   }
+}
+
+/** The MQTT client id of a bridge (at most 73 characters: a bridge id has at most 64). */
+export function clientIdFor(bridgeId: string): string {
+  return `aquastop-${bridgeId}`;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
