@@ -13,15 +13,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { accountsFileSchema, mosquittoAclFile, retainPluginOptions } from '../../src/telemetry/access.js';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
 import { MAX_DISCOVERY_BYTES, START_BRIDGE_ID } from '../../src/telemetry/topics.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
 import { main as aclMain } from '../../src/telemetry/mosquitto-acl.js';
-import { hasTools } from '../helpers/tools.js';
-import { account, ACCOUNTS, SHIPPED, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { account, ACCOUNTS, SHIPPED } from '../helpers/mosquitto.js';
+import { onBothBrokers } from '../helpers/both-brokers.js';
 
 const WHO = ['anonymous', 'viewer', 'operator', 'device', 'fleet'] as const;
 type Who = (typeof WHO)[number];
@@ -323,24 +322,4 @@ describe('the shipped mosquitto files', () => {
   });
 });
 
-describe('the embedded broker (aedes)', () => {
-  let broker: EmbeddedBroker;
-  beforeAll(async () => {
-    broker = await startEmbeddedBroker({ base: 'aquastop', haPrefix: 'homeassistant', host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS });
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  matrixSuite('the embedded broker', () => broker.url);
-});
-
-describe.skipIf(!hasTools('mosquitto', 'gcc'))('mosquitto with the shipped configuration', () => {
-  let broker: Mosquitto;
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  matrixSuite('mosquitto', () => broker.url);
-});
+onBothBrokers((b) => matrixSuite(b.name, b.url));

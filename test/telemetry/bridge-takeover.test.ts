@@ -12,12 +12,11 @@
  */
 import { createServer, Socket, type Server } from 'node:net';
 import mqtt from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../src/telemetry/connection.js';
 import { topicFor } from '../../src/telemetry/topics.js';
-import { hasTools } from '../helpers/tools.js';
-import { account, ACCOUNTS, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { account } from '../helpers/mosquitto.js';
+import { onBothBrokers } from '../helpers/both-brokers.js';
 
 const DEVICE = account('dishwasher-1');
 const VIEWER = account('viewer');
@@ -106,30 +105,4 @@ function suite(brokerUrl: () => string, brokerPort: () => number): void {
   });
 }
 
-describe('the embedded broker (aedes)', () => {
-  let broker: EmbeddedBroker;
-  beforeAll(async () => {
-    broker = await startEmbeddedBroker({ base: 'aquastop', haPrefix: 'homeassistant', host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS });
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  suite(
-    () => broker.url,
-    () => Number(new URL(broker.url).port),
-  );
-});
-
-describe.skipIf(!hasTools('mosquitto', 'gcc'))('mosquitto with the shipped configuration', () => {
-  let broker: Mosquitto;
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  suite(
-    () => broker.url,
-    () => broker.port,
-  );
-});
+onBothBrokers((b) => suite(b.url, b.port));

@@ -4,12 +4,12 @@
  * retained one included), and at most 1,000 messages wait for a client that is away with a
  * persistent session. Retained messages only where the contract retains: access-matrix.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { startEmbeddedBroker, MAX_PUBLISH_BYTES, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import { MAX_PUBLISH_BYTES } from '../../src/telemetry/broker.js';
 import { MAX_QUEUED_MESSAGES } from '../../src/telemetry/broker-limits.js';
-import { hasTools } from '../helpers/tools.js';
-import { account, ACCOUNTS, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { account } from '../helpers/mosquitto.js';
+import { onBothBrokers } from '../helpers/both-brokers.js';
 
 const connect = (url: string, who: IClientOptions = {}) => mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...who });
 
@@ -87,24 +87,4 @@ function limitsSuite(name: string, url: () => string): void {
   });
 }
 
-describe('the embedded broker (aedes)', () => {
-  let broker: EmbeddedBroker;
-  beforeAll(async () => {
-    broker = await startEmbeddedBroker({ base: 'aquastop', haPrefix: 'homeassistant', host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS });
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  limitsSuite('the embedded broker', () => broker.url);
-});
-
-describe.skipIf(!hasTools('mosquitto', 'gcc'))('mosquitto with the shipped configuration', () => {
-  let broker: Mosquitto;
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.close();
-  });
-  limitsSuite('mosquitto', () => broker.url);
-});
+onBothBrokers((b) => limitsSuite(b.name, b.url));
