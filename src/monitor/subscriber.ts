@@ -7,6 +7,9 @@
  * once per topic, then ignored. Losing the broker is reported to the tracker (devices become
  * "unknown" rather than DOWN: the monitor cannot tell); mqtt.js reconnects by itself.
  */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
@@ -18,6 +21,8 @@ export interface SubscriberOptions {
   readonly username?: string;
   readonly password?: string;
   readonly tls?: TlsMaterial;
+  /** With a user name: the monitor keeps a persistent session named after this directory and host. */
+  readonly dataDir?: string;
   readonly baseTopic: string;
   readonly tracker: Tracker;
   readonly logger: Logger;
@@ -45,10 +50,17 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
   const stats: IngestStats = { accepted: 0, invalid: new Map() };
   const loggedInvalid = new Set<string>();
 
+  // A monitor that logs in keeps a persistent session, under one client id per data directory
+  // and host: fault events (QoS 1) published while it is cut off, or after a broker restart
+  // before it has subscribed again, wait for it at the broker (which bounds the queue: 1,000
+  // messages on ours). An anonymous one gets a clean session (brokers refuse or forget
+  // persistent sessions without a name).
+  const persistent = options.username !== undefined && options.dataDir !== undefined;
   const client = await mqtt.connectAsync(options.brokerUrl, {
     username: options.username,
     password: options.password,
-    clientId: `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clientId: persistent ? monitorClientId(options.dataDir!) : `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clean: !persistent,
     reconnectPeriod: 1000,
     connectTimeout: 5000,
     ...options.tls,
@@ -132,4 +144,9 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
       await client.endAsync();
     },
   };
+}
+
+/** The persistent session's client id: the same for one data directory on one host. */
+export function monitorClientId(dataDir: string): string {
+  return `aquastop-monitor-${createHash('sha256').update(`${hostname()}\0${resolve(dataDir)}`).digest('hex').slice(0, 16)}`;
 }
