@@ -213,6 +213,66 @@ describe('nothing opens the valve while the board link is lost', () => {
   });
 });
 
+describe('a fault while the breaker is tripped or probing', () => {
+  function trippedI10(): Bench {
+    const b = createBench();
+    healthy(b);
+    b.advance(leak.dryMs);
+    b.send({ type: 'program.fill', targetL: 3 });
+    b.advance(fill.staticTimeoutMs);
+    expect(b.breaker()).toBe('tripped');
+    return b;
+  }
+  function probingI10(): Bench {
+    const b = trippedI10();
+    b.advance(breaker.coolDownMs);
+    expect(b.breaker()).toBe('probing');
+    expect(b.valveOpen()).toBe(true);
+    return b;
+  }
+
+  for (const [when, start] of [['cooling down', trippedI10], ['probing', probingI10]] as const) {
+    it(`a service fault (iH0) while ${when} goes to service with that code, the valve closed`, () => {
+      const b = start();
+      b.send({ type: 'sensor.hoseFuse' });
+      expect(b.breaker()).toBe('service');
+      expect(b.actor.getSnapshot().context.fault).toBe('iH0');
+      expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i10', 'iH0']);
+      expect(b.valveOpen()).toBe(false);
+    });
+
+    it(`a manual fault (i30) while ${when} latches with that code, the valve closed`, () => {
+      const b = start();
+      b.send(wet);
+      b.advance(leak.wetDebounceMs);
+      expect(b.breaker()).toBe('latched');
+      expect(b.actor.getSnapshot().context.fault).toBe('i30');
+      expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i10', 'i30']);
+      expect(b.valveOpen()).toBe(false);
+    });
+  }
+
+  it('closeValve during a probe fill closes the valve at once and goes back to tripped', () => {
+    const b = probingI10();
+    b.send({ type: 'user.closeValve' });
+    expect(b.valveOpen()).toBe(false);
+    expect(b.breaker()).toBe('tripped');
+  });
+
+  it('a probe with a drain asked for runs the drain, and the breaker arms once the tub is empty', () => {
+    const b = trippedI10();
+    b.send(level(2));
+    b.send({ type: 'program.drain' });
+    b.advance(breaker.coolDownMs);
+    expect(b.breaker()).toBe('probing');
+    expect(b.pumpOn()).toBe(true);
+    expect(b.valveOpen()).toBe(false);
+    b.send(level(0));
+    expect(b.breaker()).toBe('armed');
+    expect(b.pumpOn()).toBe(false);
+  });
+});
+
 describe("a person's command lets water in only with the pan dry for leak.dryMs", () => {
   it('resume after a remote close is refused while the pan is drying, accepted once dry long enough', () => {
     const b = createBench();
