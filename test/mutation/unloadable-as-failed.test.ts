@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createVitest } from 'vitest/node';
@@ -22,6 +23,8 @@ const { collectTestsFromSuite, convertTestToTestResult } = helpers;
 const dir = mkdtempSync(join(tmpdir(), 'aquastop-unloadable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const quiet = () => new Writable({ write: (_chunk, _enc, done) => done() });
+
 async function statuses(withReporter: boolean): Promise<Record<string, string[]>> {
   writeFileSync(join(dir, 'broken.js'), "throw new Error('module refused to load');\nexport const x = 1;\n");
   writeFileSync(join(dir, 'fine.js'), 'export const x = 1;\n');
@@ -33,7 +36,7 @@ async function statuses(withReporter: boolean): Promise<Record<string, string[]>
     include: ['*.test.js'],
     watch: false,
     reporters: withReporter ? [new UnloadableFileAsFailedTest()] : [],
-  });
+  }, {}, { stdout: quiet(), stderr: quiet() }); // the inner run's "FAIL broken.test.js" is expected, not news
   try {
     await ctx.start();
     const out: Record<string, string[]> = {};
