@@ -15,6 +15,7 @@ import { UnloadableFileAsFailedTest } from './unloadable-as-failed.js';
 export const MUTATION_TEST_FILES = [
   'test/machine/machine.test.ts',
   'test/machine/rules.test.ts',
+  'test/machine/regions.test.ts',
   'test/machine/exercise.test.ts',
   'test/machine/sensors-and-commands.test.ts',
   'test/machine/fault-codes.test.ts',
