@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/machine/config.js';
 import type { ControllerEvent } from '../../src/machine/events.js';
-import { createBench, type Bench } from './harness.js';
+import { createBench, healthy, type Bench } from './harness.js';
 
-const { leak, sensors } = DEFAULT_CONFIG;
+const { leak, sensors, valveLeak } = DEFAULT_CONFIG;
 
 const float = (reading: 'dry' | 'wet' | 'open'): ControllerEvent => ({ type: 'sensor.float', reading });
 const ok = (litres = 1): ControllerEvent => ({ type: 'sensor.level', reading: { status: 'ok', litres } });
@@ -141,5 +141,75 @@ describe('the level region: every state and every kind of reading', () => {
     b.advance(1);
     expect(stateOf(b, 'level')).toBe('faulted.bad');
     expect(b.of('fault.raised').map((f) => f.code)).toEqual(['i41']);
+  });
+});
+
+describe('the inflow region: flow while the valve is closed', () => {
+  const pulse: ControllerEvent = { type: 'sensor.flow', litres: 0.01 };
+  const none: ControllerEvent = { type: 'sensor.flow', litres: 0 };
+  function closedAndQuiet(): Bench {
+    const b = createBench();
+    healthy(b);
+    expect(b.valveOpen()).toBe(false);
+    expect(stateOf(b, 'inflow')).toBe('quiet');
+    return b;
+  }
+
+  it('quiet: a pulse with the valve closed makes it suspect, a reading of no flow does not', () => {
+    const b = closedAndQuiet();
+    b.send(none);
+    expect(stateOf(b, 'inflow')).toBe('quiet');
+    b.send(pulse);
+    expect(stateOf(b, 'inflow')).toBe('suspect.pulsing');
+  });
+
+  it('a pulse with the valve open is the fill, not a leak', () => {
+    const b = closedAndQuiet();
+    b.send({ type: 'program.fill', targetL: 3 });
+    expect(b.valveOpen()).toBe(true);
+    b.send(pulse);
+    expect(stateOf(b, 'inflow')).toBe('quiet');
+  });
+
+  it('suspect: each pulse restarts the quiet wait; valveLeak.quietMs without one is quiet again, no fault', () => {
+    const b = closedAndQuiet();
+    b.send(pulse);
+    b.advance(valveLeak.quietMs - 1);
+    b.send(pulse);
+    b.advance(valveLeak.quietMs - 1);
+    expect(stateOf(b, 'inflow')).toBe('suspect.pulsing');
+    b.advance(1);
+    expect(stateOf(b, 'inflow')).toBe('quiet');
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+
+  it('suspect: a valve that opens ends the suspicion', () => {
+    const b = closedAndQuiet();
+    b.send(pulse);
+    b.send({ type: 'program.fill', targetL: 3 });
+    expect(b.valveOpen()).toBe(true);
+    expect(stateOf(b, 'inflow')).toBe('quiet');
+  });
+
+  it('flow that goes on for valveLeak.flowMs with the valve closed raises iB0; then it is stopped after quietMs, flowing again at a pulse', () => {
+    const b = closedAndQuiet();
+    const step = Math.max(1, Math.floor(valveLeak.quietMs / 2));
+    b.send(pulse);
+    for (let t = 0; t + step < valveLeak.flowMs; t += step) {
+      b.advance(step);
+      b.send(pulse);
+    }
+    expect(b.of('fault.raised')).toEqual([]);
+    b.advance(valveLeak.flowMs); // past the iB0 timer whatever the remainder
+    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['iB0']);
+    expect(stateOf(b, 'inflow')).toBe('faulted.stopped');
+    b.send(pulse);
+    expect(stateOf(b, 'inflow')).toBe('faulted.flowing');
+    b.advance(valveLeak.quietMs - 1);
+    b.send(pulse);
+    b.advance(valveLeak.quietMs - 1);
+    expect(stateOf(b, 'inflow')).toBe('faulted.flowing');
+    b.advance(1);
+    expect(stateOf(b, 'inflow')).toBe('faulted.stopped');
   });
 });
