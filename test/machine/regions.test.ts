@@ -22,6 +22,31 @@ function stateOf(b: Bench, region: string): string {
   return walk(b.value()[region]);
 }
 
+/**
+ * One test per table entry: reach the state `from` (and check it was reached), send the
+ * reading, expect the state `to`; `also` checks more after the step.
+ */
+function transitionTests<K extends string>(
+  region: string,
+  reach: Record<string, (b: Bench) => void>,
+  table: Record<string, Record<K, string>>,
+  reading: (kind: K) => ControllerEvent,
+  also: (b: Bench, kind: K, to: string) => void = () => undefined,
+): void {
+  for (const [from, row] of Object.entries(table)) {
+    for (const [kind, to] of Object.entries(row) as [K, string][]) {
+      it(`${from} + ${kind} -> ${to}`, () => {
+        const b = createBench();
+        reach[from]!(b);
+        expect(stateOf(b, region), 'reached').toBe(from);
+        b.send(reading(kind));
+        expect(stateOf(b, region)).toBe(to);
+        also(b, kind, to);
+      });
+    }
+  }
+}
+
 describe('the leak region: every state and every float reading', () => {
   // How to reach each state from a fresh controller (no reading yet).
   const reach: Record<string, (b: Bench) => void> = {
@@ -46,17 +71,7 @@ describe('the leak region: every state and every float reading', () => {
     wet: { dry: 'drying', wet: 'wet', open: 'signalLost' },
     signalLost: { dry: 'drying', wet: 'wet', open: 'signalLost' },
   };
-  for (const [from, row] of Object.entries(table)) {
-    for (const [reading, to] of Object.entries(row) as ['dry' | 'wet' | 'open', string][]) {
-      it(`${from} + ${reading} -> ${to}`, () => {
-        const b = createBench();
-        reach[from]!(b);
-        expect(stateOf(b, 'leak'), 'reached').toBe(from);
-        b.send(float(reading));
-        expect(stateOf(b, 'leak')).toBe(to);
-      });
-    }
-  }
+  transitionTests('leak', reach, table, float);
 
   it('the timers: drying becomes dry after exactly leak.dryMs, debouncing becomes wet (i30) after exactly leak.wetDebounceMs', () => {
     const b = createBench();
@@ -114,19 +129,10 @@ describe('the level region: every state and every kind of reading', () => {
     'faulted.settling': { ok: 'faulted.settling', lost: 'faulted.bad', implausible: 'faulted.bad' },
   };
   const readings = { ok: ok(2), lost, implausible };
-  for (const [from, row] of Object.entries(table)) {
-    for (const [kind, to] of Object.entries(row) as ['ok' | 'lost' | 'implausible', string][]) {
-      it(`${from} + ${kind} -> ${to}`, () => {
-        const b = createBench();
-        reach[from]!(b);
-        expect(stateOf(b, 'level'), 'reached').toBe(from);
-        b.send(readings[kind]);
-        expect(stateOf(b, 'level')).toBe(to);
-        // A plausible reading is recorded in every state that takes it; other readings never are.
-        if (kind === 'ok' && to !== 'lost') expect(b.actor.getSnapshot().context.levelL).toBe(2);
-      });
-    }
-  }
+  transitionTests('level', reach, table, (kind) => readings[kind], (b, kind, to) => {
+    // A plausible reading is recorded in every state that takes it; other readings never are.
+    if (kind === 'ok' && to !== 'lost') expect(b.actor.getSnapshot().context.levelL).toBe(2);
+  });
 
   it('the timers: a settling signal is ok after exactly sensors.levelSettleMs; lost for sensors.levelLostMs raises i41', () => {
     const b = createBench();

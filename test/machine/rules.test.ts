@@ -156,16 +156,18 @@ describe('a noisy level signal', () => {
   });
 });
 
+/** Tripped with i10: a fill that never rose, the pan dry for leak.dryMs before it. */
+function trippedI10(): Bench {
+  const b = createBench();
+  healthy(b);
+  b.advance(leak.dryMs);
+  b.send({ type: 'program.fill', targetL: 3 });
+  b.advance(fill.staticTimeoutMs);
+  expect(b.breaker()).toBe('tripped');
+  return b;
+}
+
 describe('nothing opens the valve while the board link is lost', () => {
-  function trippedI10(): Bench {
-    const b = createBench();
-    healthy(b);
-    b.advance(leak.dryMs);
-    b.send({ type: 'program.fill', targetL: 3 });
-    b.advance(fill.staticTimeoutMs);
-    expect(b.breaker()).toBe('tripped');
-    return b;
-  }
 
   it('a cool-down that ends while the link is lost waits; the probe runs when it returns', () => {
     const b = trippedI10();
@@ -214,15 +216,6 @@ describe('nothing opens the valve while the board link is lost', () => {
 });
 
 describe('a fault while the breaker is tripped or probing', () => {
-  function trippedI10(): Bench {
-    const b = createBench();
-    healthy(b);
-    b.advance(leak.dryMs);
-    b.send({ type: 'program.fill', targetL: 3 });
-    b.advance(fill.staticTimeoutMs);
-    expect(b.breaker()).toBe('tripped');
-    return b;
-  }
   function probingI10(): Bench {
     const b = trippedI10();
     b.advance(breaker.coolDownMs);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startHashThreads } from '../../src/telemetry/hash-threads.js';
 import { scryptHasher } from '../../src/telemetry/passwords.js';
+import { loopTurnsWhile } from '../helpers/loop-turns.js';
 
 describe('hashing threads', () => {
   it('hash as scrypt on the thread pool does, several at once, and refuse work once closed', async () => {
@@ -21,17 +22,7 @@ describe('hashing threads', () => {
   it('let the event loop turn while they hash', async () => {
     const threads = startHashThreads(1);
     try {
-      let turns = 0;
-      let done = false;
-      const spin = () => {
-        if (done) return;
-        turns++;
-        setImmediate(spin);
-      };
-      setImmediate(spin);
-      await threads.hasher(Buffer.from('x'), randomBytes(16));
-      done = true;
-      expect(turns).toBeGreaterThan(0);
+      expect(await loopTurnsWhile(threads.hasher(Buffer.from('x'), randomBytes(16)))).toBeGreaterThan(0);
     } finally {
       await threads.close();
     }
