@@ -315,7 +315,7 @@ export async function run(): Promise<Record<string, unknown>> {
         }
         case 'rebootHalfOpen': {
           const d = deviceOf(e.device);
-          proxyOf(e.device).strand();
+          void proxyOf(e.device).strand();
           await d.kill();
           done.deviceKills++;
           done.rebootsHalfOpen++;

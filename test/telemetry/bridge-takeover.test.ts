@@ -7,58 +7,20 @@
  *
  * Found by the chaos bench: with a fresh client id per process the will came ~90 s later (the
  * old keepalive running out) and set the running process's bridge offline. Run on the embedded
- * broker and on mosquitto with the shipped configuration, through a TCP proxy that can strand
+ * broker and on mosquitto with the shipped configuration, through the chaos bench's TCP proxy, which can strand
  * the broker's side of a connection.
  */
-import { createServer, Socket, type Server } from 'node:net';
 import mqtt from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../src/telemetry/connection.js';
 import { topicFor } from '../../src/telemetry/topics.js';
+import { ChaosProxy } from '../bench/chaos/proxy.js';
 import { account } from '../helpers/mosquitto.js';
 import { onBothBrokers } from '../helpers/both-brokers.js';
 
 const DEVICE = account('dishwasher-1');
 const VIEWER = account('viewer');
 const BRIDGE_TOPIC = topicFor('bridgeState', { base: 'aquastop', bridge: DEVICE.username });
-
-/** A proxy whose client side can be cut while the broker side stays open (half-open). */
-class StrandingProxy {
-  private server!: Server;
-  private readonly upstreams: Socket[] = [];
-  private readonly downstreams: Socket[] = [];
-  port = 0;
-
-  async start(brokerPort: number): Promise<void> {
-    this.server = createServer((down) => {
-      const up = new Socket();
-      up.connect(brokerPort, '127.0.0.1');
-      this.upstreams.push(up);
-      this.downstreams.push(down);
-      down.pipe(up);
-      up.pipe(down);
-      up.on('error', () => down.destroy());
-      down.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  /** Cuts every client side; the broker sides stay open and silent. Resolves when the broker closes them all. */
-  strand(): Promise<void> {
-    for (const down of this.downstreams) {
-      down.unpipe();
-      down.destroy();
-    }
-    for (const up of this.upstreams) up.unpipe();
-    return Promise.all(this.upstreams.map((up) => (up.destroyed ? Promise.resolve() : new Promise<void>((resolve) => up.once('close', () => resolve()))))).then(() => undefined);
-  }
-
-  async close(): Promise<void> {
-    for (const s of [...this.upstreams, ...this.downstreams]) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** The retained bridge state a new subscriber gets. */
 async function retainedBridgeState(url: string): Promise<string> {
@@ -74,7 +36,7 @@ async function retainedBridgeState(url: string): Promise<string> {
 
 function suite(brokerUrl: () => string, brokerPort: () => number): void {
   const open: Connection[] = [];
-  let proxy: StrandingProxy | null = null;
+  let proxy: ChaosProxy | null = null;
   afterEach(async () => {
     for (const c of open.splice(0)) await c.end(500);
     await proxy?.close();
@@ -82,10 +44,10 @@ function suite(brokerUrl: () => string, brokerPort: () => number): void {
   });
 
   it('a restarted process takes its old half-open session over: the old will comes at once, and the bridge ends online', async () => {
-    proxy = new StrandingProxy();
-    await proxy.start(brokerPort());
+    proxy = new ChaosProxy(brokerPort());
+    const port = await proxy.listen();
     const options = { ...DEVICE, base: 'aquastop', bridgeId: DEVICE.username, log: () => undefined };
-    const before = new Connection({ ...options, url: `mqtt://127.0.0.1:${proxy.port}` });
+    const before = new Connection({ ...options, url: `mqtt://127.0.0.1:${port}` });
     open.push(before);
     await before.open();
     expect(before.connected).toBe(true);

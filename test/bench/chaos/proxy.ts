@@ -64,7 +64,9 @@ export class ChaosProxy {
     }
   }
 
-  strand(): void {
+  /** Resolves once the broker has closed every connection stranded now (a session takeover, or its keepalive). */
+  strand(): Promise<void> {
+    const closed: Promise<void>[] = [];
     for (const p of this.pairs) {
       this.pairs.delete(p);
       const upstream = p.upstream;
@@ -78,8 +80,9 @@ export class ChaosProxy {
       for (const event of ['data', 'end', 'drain', 'close']) upstream.removeAllListeners(event);
       upstream.pause();
       this.stranded.add(p);
-      upstream.once('close', () => this.stranded.delete(p));
+      closed.push(new Promise((resolve) => upstream.once('close', () => resolve(void this.stranded.delete(p)))));
     }
+    return Promise.all(closed).then(() => undefined);
   }
 
   restore(): void {
