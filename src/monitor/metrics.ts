@@ -4,11 +4,13 @@
  * conventions (`_total` counters, `_ratio`, `_seconds`) so `promtool check metrics` passes.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import { faultDefinition } from '../machine/catalogue.js';
 import type { Tracker } from './tracker.js';
 import type { IngestStats } from './subscriber.js';
 import type { WebhookStats } from './webhook.js';
 
 const BREAKER_STATES = ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'] as const;
+const STATUSES = ['up', 'down', 'unknown'] as const;
 
 export function createMetrics(tracker: Tracker, ingest: IngestStats | null, webhook: () => Readonly<WebhookStats> | null = () => null): Registry {
   const registry = new Registry();
@@ -29,6 +31,38 @@ export function createMetrics(tracker: Tracker, ingest: IngestStats | null, webh
     collect() {
       this.reset();
       for (const r of reports()) this.set({ device: r.id }, r.up ? 1 : 0);
+    },
+  });
+  // The alert rules in ops/prometheus need what aquastop_device_up folds together: DOWN apart
+  // from unknown (the monitor cut off from the broker), which counts neither way in the SLO.
+  new Gauge({
+    name: 'aquastop_device_status',
+    help: 'Status of the device: 1 for the current one, 0 for the others (unknown: the monitor is cut off from the broker, or has not heard from the device since it started).',
+    labelNames: ['device', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) for (const s of STATUSES) this.set({ device: r.id, status: s }, r.status === s ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_slo_target_ratio',
+    help: 'Availability target (--slo) the error budget is counted against.',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) this.set({ device: r.id }, r.sloTarget);
+    },
+  });
+  new Gauge({
+    name: 'aquastop_device_fault_active',
+    help: 'The fault the device reports now (1), with its severity from the fault catalogue; no series while it reports none.',
+    labelNames: ['device', 'code', 'severity'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of reports()) if (r.activeFault !== null) this.set({ device: r.id, code: r.activeFault, severity: faultDefinition(r.activeFault).severity }, 1);
     },
   });
   new Gauge({
