@@ -1,7 +1,8 @@
 /**
  * `aquastop monitor [--broker URL] [--username U --password P] [--base-topic T] [--port N]
  * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--slo 99.9] [--retention 720h]
- * [--max-devices N] [--flap-changes N] [--flap-window 10m] [--flap-quiet 15m]`: the uptime monitor
+ * [--max-devices N] [--flap-changes N] [--flap-window 10m] [--flap-quiet 15m] [--graphite tcp://host:2003
+ * [--graphite-interval 10s] [--graphite-prefix aquastop]]`: the uptime monitor
  * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
  * Bad flags, an unreachable broker or a busy port: one line on stderr, exit 2.
  */
@@ -38,6 +39,9 @@ export function register(program: Command): void {
     .option('--flap-changes <n>', 'UP/DOWN changes within --flap-window that make a device "flapping" (one alert)', '6')
     .option('--flap-window <duration>', 'window for --flap-changes (at most 24h)', '10m')
     .option('--flap-quiet <duration>', 'a flapping device is stable again after this long without a change (at most 24h)', '15m')
+    .option('--graphite <url>', 'also push the /metrics figures to Graphite: carbon\'s plaintext listener, tcp://host:port')
+    .option('--graphite-interval <duration>', 'how often to push to --graphite (1s to 24h)', '10s')
+    .option('--graphite-prefix <path>', 'first components of every Graphite path', 'aquastop')
     .action(async (raw: Record<string, unknown>) => {
       const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
       const input = {
@@ -60,6 +64,9 @@ export function register(program: Command): void {
         flapChanges: raw.flapChanges,
         flapWindowMs: raw.flapWindow,
         flapQuietMs: raw.flapQuiet,
+        graphiteUrl: raw.graphite ?? null,
+        graphiteIntervalMs: raw.graphiteInterval,
+        graphitePrefix: raw.graphitePrefix,
       };
       let options;
       try {

@@ -4,9 +4,11 @@
  * See src/monitor/README.md.
  */
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { wallClock, type Clock } from '../board/clock.js';
 import { WebhookAlertSink } from './alerts.js';
 import { FileEventLog } from './event-log.js';
+import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
 import { startHttpApi, type HttpApi } from './http.js';
 import { createMetrics } from './metrics.js';
 import { MonitorError, parseMonitorOptions, type MonitorConfigInput } from './options.js';
@@ -56,11 +58,12 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
 
   let http: HttpApi | null = null;
   let subscriber: Subscriber | null = null;
+  let registry: Registry | null = null;
   try {
     subscriber = await startSubscriber({ ...config, tracker, logger }).catch((err: unknown) => {
       throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
     });
-    const registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);
+    registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);
     http = await startHttpApi({ host: config.host, port: config.port, tracker, registry }).catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
@@ -74,6 +77,23 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   }
   logger.info({ url: http.url, broker: config.brokerUrl, base: config.baseTopic, dataDir: config.dataDir }, `monitor on ${http.url}`);
 
+  let graphite: GraphitePusher | null = null;
+  if (config.graphiteUrl !== null) {
+    const metrics = registry!;
+    graphite = new GraphitePusher({
+      url: config.graphiteUrl,
+      address: parseGraphiteUrl(config.graphiteUrl)!,
+      prefix: config.graphitePrefix,
+      intervalMs: config.graphiteIntervalMs,
+      collect: () => metrics.getMetricsAsJSON(),
+      clock,
+      log: (level, line) => logger[level]({ graphite: config.graphiteUrl }, line),
+    });
+    registerGraphiteMetrics(registry, graphite);
+    graphite.start();
+    logger.info({ graphite: config.graphiteUrl, prefix: config.graphitePrefix, intervalMs: config.graphiteIntervalMs }, `pushing to Graphite at ${config.graphiteUrl} every ${config.graphiteIntervalMs / 1000} s`);
+  }
+
   const api = http;
   const sub = subscriber;
   let stopped: Promise<void> | null = null;
@@ -83,6 +103,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     subscriber: sub,
     stop() {
       stopped ??= (async () => {
+        await graphite?.stop();
         await sub.stop().catch(() => undefined);
         tracker.stop();
         log.close();

@@ -7,6 +7,7 @@ import { MAX_FLAP_CHANGES } from './types.js';
 import { durationSchema } from '../board/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
+import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -54,6 +55,16 @@ export const monitorOptionsSchema = z.object({
   /** Flap window and quiet period: a timer is armed for the quiet period, so at most 24 h. */
   flapWindowMs: flagDuration('--flap-window', 1_000, '1s', 24 * HOUR_MS).default(10 * 60_000),
   flapQuietMs: flagDuration('--flap-quiet', 1_000, '1s', 24 * HOUR_MS).default(15 * 60_000),
+  /** Carbon's plaintext listener to push the /metrics figures to (src/monitor/graphite.ts); null: no push. */
+  graphiteUrl: z
+    .string()
+    .nullable()
+    .default(null)
+    .superRefine((url, ctx) => {
+      if (url !== null && !parseGraphiteUrl(url)) ctx.addIssue({ code: 'custom', message: `--graphite must be tcp://host:port, carbon's plaintext listener (e.g. tcp://127.0.0.1:2003): got "${url.slice(0, 80)}"` });
+    }),
+  graphiteIntervalMs: flagDuration('--graphite-interval', 1_000, '1s', 24 * HOUR_MS).default(10_000),
+  graphitePrefix: z.string().regex(GRAPHITE_PREFIX_PATTERN, '--graphite-prefix must be words of letters, digits, "_" or "-" joined by dots (e.g. aquastop or site1.aquastop)').default('aquastop'),
 });
 
 /** A duration flag in the project's grammar (src/board/duration.ts) with its own bounds; the message names the flag. */
