@@ -16,6 +16,19 @@ export type Severity = 'warning' | 'error' | 'critical';
  */
 export type ResetPolicy = 'auto' | 'manual' | 'service';
 
+/**
+ * What part of the appliance a fault is about, for people who want to hear of a kind of fault
+ * rather than of each code (a Home Assistant device trigger per class, src/telemetry/discovery.ts):
+ * - fill: water does not come in as it should (i10, i11, iF0);
+ * - drain: water does not go out (i20);
+ * - leak: water where it must not be, or unaccounted for (i30, iE0);
+ * - valve: the inlet valve or hose itself (i13 cycling, iB0 stuck open, iH0 hose valve blown);
+ * - sensor: the level sensor cannot be trusted (i41, i42);
+ * - board: the controller board, its link or its memory (iC0, i80, i90).
+ */
+export const FAULT_CLASSES = ['leak', 'valve', 'fill', 'drain', 'sensor', 'board'] as const;
+export type FaultClass = (typeof FAULT_CLASSES)[number];
+
 export interface FaultDefinition {
   readonly code: FaultCode;
   /** What the appliance's two-digit display shows. */
@@ -23,6 +36,7 @@ export interface FaultDefinition {
   readonly text: string;
   readonly severity: Severity;
   readonly reset: ResetPolicy;
+  readonly class: FaultClass;
   /** The detection rule, in words, naming the configuration keys that time it. */
   readonly rule: string;
 }
@@ -53,6 +67,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Cannot take in water: no level rise at all (tap closed?)',
     severity: 'error',
     reset: 'auto',
+    class: 'fill',
     rule: 'tub level has not risen by fill.minRiseL within fill.staticTimeoutMs after the valve opens',
   },
   {
@@ -61,6 +76,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Fill level not reached in time (water arrives too slowly)',
     severity: 'error',
     reset: 'auto',
+    class: 'fill',
     rule: 'fill target not reached within fill.dynamicTimeoutMs of valve-open time',
   },
   {
@@ -69,6 +85,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Inlet valve cycling too often (chattering signal or control loop)',
     severity: 'error',
     reset: 'manual',
+    class: 'valve',
     rule: 'the valve would open more than valve.maxOpens times within valve.windowMs; the open is refused and the breaker latches',
   },
   {
@@ -77,6 +94,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Top-up fill failed repeatedly',
     severity: 'error',
     reset: 'manual',
+    class: 'fill',
     rule: 'fill.maxFailedTopUps top-up fills in a row did not reach the level within fill.topUpTimeoutMs',
   },
   {
@@ -85,6 +103,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Cannot drain: tub not empty',
     severity: 'error',
     reset: 'auto',
+    class: 'drain',
     rule: 'tub level not below drain.emptyL within drain.timeoutMs of drain-pump time',
   },
   {
@@ -93,6 +112,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Anti-flood: water in the base pan (Aquastop)',
     severity: 'critical',
     reset: 'manual',
+    class: 'leak',
     rule: 'base-pan float wet for leak.wetDebounceMs without a break, or float signal lost; drain pump runs until the pan is dry; reset only after the pan is dry for leak.dryMs',
   },
   {
@@ -101,6 +121,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Level sensor signal lost (open circuit)',
     severity: 'error',
     reset: 'manual',
+    class: 'sensor',
     rule: 'level signal missing for sensors.levelLostMs',
   },
   {
@@ -109,6 +130,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Level sensor implausible or too noisy',
     severity: 'error',
     reset: 'manual',
+    class: 'sensor',
     rule: 'level reading outside the plausible range, or jumping more than sensors.levelMaxJumpL between samples, for sensors.levelImplausibleMs',
   },
   {
@@ -117,6 +139,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Inlet valve stuck open: water flows while the valve is closed',
     severity: 'critical',
     reset: 'manual',
+    class: 'valve',
     rule: 'flow-meter pulses for valveLeak.flowMs while the valve is commanded closed',
   },
   {
@@ -125,6 +148,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Board link lost: the board heard nothing from the controller',
     severity: 'error',
     reset: 'auto',
+    class: 'board',
     rule: 'the board watchdog closed the valve after link.watchdogMs without a keepalive; clears when the link returns',
   },
   {
@@ -133,6 +157,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Unaccounted water: metered inflow far above the tub level rise',
     severity: 'critical',
     reset: 'manual',
+    class: 'leak',
     rule: 'during a fill, metered inflow exceeds the tub rise by more than unaccounted.minLossL and by unaccounted.ratio times the rise',
   },
   {
@@ -141,6 +166,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Persistent memory fault: trip latch or fault memory unreadable',
     severity: 'critical',
     reset: 'service',
+    class: 'board',
     rule: 'at boot, the persisted trip latch or fault memory cannot be read',
   },
   {
@@ -149,6 +175,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Hose safety valve blown: the inlet hose must be replaced',
     severity: 'critical',
     reset: 'service',
+    class: 'valve',
     rule: 'the one-shot mechanical hose safety valve reports blown (a fuse: no software reset)',
   },
   {
@@ -157,6 +184,7 @@ const entries: readonly FaultDefinition[] = [
     text: 'Board self-test failed: the controller board cannot be trusted (IEC 60730 class B)',
     severity: 'critical',
     reset: 'service',
+    class: 'board',
     rule: 'the board firmware reports a failed self-test (program flash CRC, RAM march, watchdog, stack guard, tick against the watchdog)',
   },
 ];
