@@ -12,8 +12,9 @@
  * - `operator` a person (or Home Assistant): commands on `<base>/<id>/set`, injections, and
  *              Home Assistant's birth message `<prefix>/status`.
  * - `device`   one appliance, named by its user name: publishes only its own topics (state,
- *              availability, heartbeat, fault, exercise, set/result, its discovery) and its own
- *              bridge state `<base>/bridge/<username>/state`; reads only its own commands.
+ *              availability, heartbeat, fault, fault-memory, exercise, set/result, its
+ *              discovery) and its own bridge state `<base>/bridge/<username>/state`; reads only
+ *              its own commands.
  * - `fleet`    a process publishing for several appliances (aquastop sim/start): every device's
  *              own topics and any bridge state, but never `set` or `inject`.
  *
@@ -96,7 +97,7 @@ const READ_ALL = [read('{base}/#'), read('{prefix}/#')];
 /** What a publisher may do for the device(s) `who` stands for: `%u` for one device, `+` for any. */
 const publisher = (who: string): Rule[] => [
   write(`{base}/bridge/${who}/state`),
-  ...['', '/availability', '/heartbeat', '/fault', '/exercise', '/set/result'].map((tail) => write(`{base}/${who}${tail}`)),
+  ...['', '/availability', '/heartbeat', '/fault', '/fault-memory', '/exercise', '/set/result'].map((tail) => write(`{base}/${who}${tail}`)),
   // Exactly the discovery configs a device has (topics.ts), not any component or object id.
   ...DISCOVERY_ENTITIES.map((e) => write(`{prefix}/${e.component}/${who}/${e.object}/config`)),
   read(`{base}/${who}/set`),

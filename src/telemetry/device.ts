@@ -1,6 +1,6 @@
 /**
- * Telemetry for one appliance: retained state and availability, heartbeats, fault events
- * through the on-disk outbox, commands and injections, and Home Assistant discovery.
+ * Telemetry for one appliance: retained state, availability and fault memory, heartbeats, fault
+ * events through the on-disk outbox, commands and injections, and Home Assistant discovery.
  *
  * Contract:
  * - `attach(runtime)` is a (re)start of the device: boot counts up, heartbeat `seq` starts
@@ -84,7 +84,11 @@ export class DeviceTelemetry {
     this.unlisten = device.runtime.onAny((event) => {
       try {
         if (event.type === 'status') this.publishState(event.status);
-        else if (event.type === 'fault') this.onFault(event.fault);
+        else if (event.type === 'fault') {
+          this.onFault(event.fault);
+          // The runtime has remembered a raised fault before telling its listeners.
+          if (event.fault.event === 'raised') this.publishFaultMemory();
+        }
         else if (event.type === 'exercise') {
           const { type: _type, ts, ...result } = event;
           this.o.track(this.o.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
@@ -112,7 +116,15 @@ export class DeviceTelemetry {
     this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.o.connection.bridgeId }));
     if (!this.current) return;
     this.publishState(this.current.runtime.status());
+    this.publishFaultMemory();
     this.publishDiscovery();
+  }
+
+  /** The controller's fault memory (the last faults it keeps across power cycles), retained. */
+  private publishFaultMemory(): void {
+    if (!this.current) return;
+    const faults = this.current.runtime.faultMemory().map((f) => ({ code: f.code, ts: this.o.iso(f.at), ...(f.detail !== undefined ? { detail: f.detail } : {}) }));
+    this.o.track(this.o.connection.publish('faultMemory', { id: this.id }, { faults, ts: this.o.iso(this.o.clock.now()) }));
   }
 
   publishDiscovery(): void {

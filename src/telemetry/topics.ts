@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { FAULT_CODES } from '../machine/catalogue.js';
+import { FAULT_MEMORY_SIZE } from '../board/store.js';
 
 const faultCode = z.enum(FAULT_CODES);
 const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'service']);
@@ -106,6 +107,30 @@ export const exerciseResultSchema = z
   })
   .strict();
 
+/**
+ * The fault memory the controller keeps across power cycles (the appliance's service memory):
+ * its last faults raised, oldest first, each with the time it was raised. Retained and published
+ * again at every start and after every fault raised, so a watcher sees a device's history at once.
+ */
+export const faultMemorySchema = z
+  .object({
+    faults: z
+      .array(
+        z
+          .object({
+            code: faultCode,
+            /** ISO-8601 time the fault was raised (virtual in the simulator). */
+            ts: z.string(),
+            detail: z.string().max(200).optional(),
+          })
+          .strict(),
+      )
+      .max(FAULT_MEMORY_SIZE),
+    /** When this was published. */
+    ts: z.string(),
+  })
+  .strict();
+
 /** A command's optional correlation id, echoed in its result (MQTT 3.1.1 has no correlation data). */
 export const commandIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'id must be 1-64 letters, digits or "_.:-"');
 
@@ -185,6 +210,7 @@ export const TOPICS = {
   heartbeat: topic('{base}/{id}/heartbeat', heartbeatSchema, false, 0),
   fault: topic('{base}/{id}/fault', faultEventSchema, false, 1),
   exercise: topic('{base}/{id}/exercise', exerciseResultSchema, true, 1),
+  faultMemory: topic('{base}/{id}/fault-memory', faultMemorySchema, true, 1),
   set: topic('{base}/{id}/set', commandSchema, false, 1),
   setResult: topic('{base}/{id}/set/result', commandResultSchema, false, 1),
   inject: topic('{base}/{id}/inject', injectSchema, false, 1),
@@ -261,6 +287,7 @@ export function parseTopic(topicString: string, base: string): { name: TopicName
     availability: 'availability',
     heartbeat: 'heartbeat',
     fault: 'fault',
+    'fault-memory': 'faultMemory',
     set: 'set',
     'set/result': 'setResult',
     inject: 'inject',

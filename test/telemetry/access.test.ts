@@ -59,7 +59,7 @@ describe('who may publish what', () => {
   });
 
   it('keeps retained messages only on the topics the contract retains', () => {
-    for (const t of ['aquastop/d1', 'aquastop/d1/availability', 'aquastop/d1/exercise', 'aquastop/bridge/p1/state', 'homeassistant/valve/d1/inlet/config']) expect(mayRetain(t, ns), t).toBe(true);
+    for (const t of ['aquastop/d1', 'aquastop/d1/availability', 'aquastop/d1/exercise', 'aquastop/d1/fault-memory', 'aquastop/bridge/p1/state', 'homeassistant/valve/d1/inlet/config']) expect(mayRetain(t, ns), t).toBe(true);
     for (const t of ['aquastop/d1/heartbeat', 'aquastop/d1/fault', 'aquastop/d1/set', 'aquastop/d1/set/result', 'aquastop/d1/inject', 'homeassistant/status']) expect(mayRetain(t, ns), t).toBe(false);
   });
 

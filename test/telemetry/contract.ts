@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { deviceStateSchema, faultEventSchema, heartbeatSchema } from '../../src/telemetry/topics.js';
+import { deviceStateSchema, faultEventSchema, faultMemorySchema, heartbeatSchema } from '../../src/telemetry/topics.js';
 import type { TelemetryOptions } from '../../src/telemetry/index.js';
 import { sendCommand, startRig, Watcher, type Rig, type RigOptions } from './rig.js';
 
@@ -97,6 +97,25 @@ export function telemetryContract(target: ContractTarget): void {
       expect(events[0]!.text.length).toBeGreaterThan(5);
       expect(new Set(events.map((e) => e.id)).size).toBe(2);
       expect(w.on(`aquastop/${id}/fault`).some((m) => m.retain)).toBe(false);
+    });
+
+    it('keeps the fault memory retained: a late subscriber sees the faults raised with their times, again after a power cycle', async () => {
+      const id = uniqueId('memory');
+      const w = await watch([`aquastop/${id}/fault`, `aquastop/${id}/fault-memory`]);
+      // A leak (i30), reset once dry, then a power cycle with nothing raised at the restart.
+      const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }, { at: '150s', press: 'reset' }, { at: '160s', power: 'cut' }, { at: '162s', power: 'restore' }] });
+      await r.advance(20_000);
+      const raised = faultEventSchema.parse(await w.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'raised'));
+      const late = await watch([`aquastop/${id}/fault-memory`]);
+      const memory = faultMemorySchema.parse(await late.waitFor<{ faults: unknown[] }>(`aquastop/${id}/fault-memory`, (m) => m.faults.length === 1));
+      expect(memory.faults).toEqual([{ code: 'i30', ts: raised.ts, detail: expect.any(String) }]);
+      expect(late.on(`aquastop/${id}/fault-memory`).every((m) => m.retain)).toBe(true);
+      // The memory is the controller's, kept across the power cycle: the restart publishes it again.
+      await r.advance(155_000);
+      const cleared = faultEventSchema.parse(await w.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'cleared'));
+      const restarted = await w.waitFor<{ ts: string }>(`aquastop/${id}/fault-memory`, (m) => Date.parse(m.ts) > Date.parse(cleared.ts) + 5_000);
+      expect(faultMemorySchema.parse(restarted).faults).toEqual(memory.faults);
+      expect(w.json(`aquastop/${id}/fault`).filter((e) => e.event === 'raised')).toHaveLength(1);
     });
 
     it('always accepts {"valve":"CLOSE"} from an operator', async () => {
