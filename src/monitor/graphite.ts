@@ -235,6 +235,7 @@ export class GraphitePusher {
   private connectedAt = 0;
   private waitingForDrain = false;
   private failures = 0;
+  private attemptCount = 0;
   private outage: { since: number; dropped: number } | null = null;
   private pushTimer: unknown = null;
   private retryTimer: unknown = null;
@@ -256,6 +257,18 @@ export class GraphitePusher {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** connecting, connected, waiting (for the next attempt) or stopped. */
+  get phase(): 'connecting' | 'connected' | 'waiting' | 'stopped' {
+    if (this.stopped) return 'stopped';
+    if (this.connected) return 'connected';
+    return this.socket ? 'connecting' : 'waiting';
+  }
+
+  /** Connections tried so far. */
+  get attempts(): number {
+    return this.attemptCount;
   }
 
   /** Connects and pushes now, then every interval. */
@@ -330,6 +343,7 @@ export class GraphitePusher {
   private connect(): void {
     if (this.stopped) return;
     const { clock } = this.options;
+    this.attemptCount++;
     const socket = connect({ host: this.options.address.host, port: this.options.address.port });
     this.socket = socket;
     let why = 'connection closed by carbon';

@@ -33,6 +33,8 @@ export interface Monitor {
   readonly url: string;
   readonly tracker: Tracker;
   readonly subscriber: Subscriber;
+  /** The Graphite pusher with `graphiteUrl` (--graphite), else null. */
+  readonly graphite: GraphitePusher | null;
   /** Unsubscribes, snapshots counters, records the stop, waits for webhooks in flight, closes the API. */
   stop(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     url: api.url,
     tracker,
     subscriber: sub,
+    graphite,
     stop() {
       stopped ??= (async () => {
         await graphite?.stop();
