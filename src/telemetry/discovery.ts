@@ -1,12 +1,17 @@
 /**
  * Home Assistant MQTT discovery for one appliance: the inlet valve, the leak (moisture) and
- * fault (problem) binary sensors, the fault code and uptime sensors, and the reset button.
- * Every entity reads the retained state topic with a value template, carries the device block
- * and `origin`, and is available only while both the bridge of the process publishing it
- * (`<base>/bridge/<bridgeId>/state`, so another process's death leaves it alone) and the device
- * say online (`availability_mode: all`).
+ * fault (problem) binary sensors, the fault code and uptime sensors, the reset button, and one
+ * device trigger per fault class ("Leak fault raised", ...). Every entity reads the retained
+ * state topic with a value template, carries the device block and `origin`, and is available
+ * only while both the bridge of the process publishing it (`<base>/bridge/<bridgeId>/state`, so
+ * another process's death leaves it alone) and the device say online (`availability_mode: all`).
+ * A device trigger carries only the keys Home Assistant's trigger schema reads (it drops the
+ * others): the device block ties it to the same device.
+ *
+ * test/telemetry/ha-schema.test.ts checks every config against Home Assistant's own schemas.
  */
-import type { DiscoveryObject, HaComponent } from './topics.js';
+import type { HaComponent } from './topics.js';
+import { FAULT_CLASSES, FAULT_CODES, FAULTS, type FaultClass } from '../machine/catalogue.js';
 import { DISCOVERY_ENTITIES, topicFor } from './topics.js';
 
 export interface DiscoveryDevice {
@@ -31,18 +36,61 @@ const BOARD_MODEL: Record<DiscoveryDevice['board'], string> = {
 
 interface Entity {
   readonly component: HaComponent;
-  readonly object: DiscoveryObject;
+  readonly object: string;
   readonly config: Record<string, unknown>;
 }
 
-/** The entities, in the order and with the component/object ids of topics.ts `DISCOVERY_ENTITIES` (the only ones a broker accepts). */
-function entities(stateTopic: string, setTopic: string): Entity[] {
-  const all = configs(stateTopic, setTopic);
+interface Topics {
+  readonly state: string;
+  readonly set: string;
+  readonly fault: string;
+}
+
+/** The configs, in the order and with the component/object ids of topics.ts `DISCOVERY_ENTITIES` (the only ones a broker accepts). */
+function entities(topics: Topics): Entity[] {
+  const all = [...configs(topics.state, topics.set), ...faultTriggers(topics.fault)];
   return DISCOVERY_ENTITIES.map(({ component, object }) => {
     const e = all.find((x) => x.component === component && x.object === object);
     if (!e) throw new Error(`no discovery config for ${component}/${object}`);
     return e;
   });
+}
+
+/** The codes of a fault class, from the catalogue. */
+export function faultClassCodes(c: FaultClass): string[] {
+  return FAULT_CODES.filter((code) => FAULTS[code].class === c);
+}
+
+/** The word Home Assistant shows for a class's trigger: `"Leak fault" raised`. */
+const CLASS_LABEL: Record<FaultClass, string> = {
+  leak: 'Leak fault',
+  valve: 'Valve fault',
+  fill: 'Fill fault',
+  drain: 'Drain fault',
+  sensor: 'Level sensor fault',
+  board: 'Controller board fault',
+};
+
+/**
+ * One device trigger per fault class, on the fault events the device already publishes
+ * (`<base>/<id>/fault`, never retained, so a trigger fires once per event, not again when Home
+ * Assistant subscribes): Home Assistant renders `value_template` with the event as `value_json`
+ * and fires when the result equals `payload`, so the template gives "raised" for a raised event
+ * of one of the class's codes ("cleared" or "" otherwise).
+ */
+function faultTriggers(faultTopic: string): Entity[] {
+  return FAULT_CLASSES.map((c) => ({
+    component: 'device_automation' as const,
+    object: `fault_${c}`,
+    config: {
+      automation_type: 'trigger',
+      type: 'raised',
+      subtype: CLASS_LABEL[c],
+      topic: faultTopic,
+      value_template: `{{ value_json.event if value_json.code in [${faultClassCodes(c).map((code) => `'${code}'`).join(', ')}] else '' }}`,
+      payload: 'raised',
+    },
+  }));
 }
 
 function configs(stateTopic: string, setTopic: string): Entity[] {
@@ -59,9 +107,13 @@ function configs(stateTopic: string, setTopic: string): Entity[] {
         state_closed: 'closed',
         reports_position: false,
         command_topic: setTopic,
-        // Opening from Home Assistant is refused by the device (and answered on set/result); closing always works.
         payload_close: '{"valve":"CLOSE"}',
-        payload_open: '{"valve":"OPEN"}',
+        // Close-only: the device refuses every remote open (only its supervised proof test opens
+        // it). Home Assistant's MQTT valve (valve.py) takes payload_open null and then leaves out
+        // the Open feature (it adds OPEN only for a non-null payload_open, CLOSE for a non-null
+        // payload_close), so neither its card nor valve.open_valve offers an action that would
+        // always be refused. Left out, payload_open would default to "OPEN" and the button show.
+        payload_open: null,
         optimistic: false,
       },
     },
@@ -109,7 +161,7 @@ function configs(stateTopic: string, setTopic: string): Entity[] {
         state_class: 'measurement',
         entity_category: 'diagnostic',
         state_topic: stateTopic,
-        value_template: '{{ value_json.uptimeS | round(0) }}',
+        value_template: '{{ value_json.uptimeS | int }}',
       },
     },
     {
@@ -127,10 +179,13 @@ function configs(stateTopic: string, setTopic: string): Entity[] {
 
 /** The retained discovery messages for one device, published on `<prefix>/<component>/<id>/<object>/config`. */
 export function discoveryMessages(device: DiscoveryDevice, base: string, bridgeId: string): DiscoveryMessage[] {
-  const stateTopic = topicFor('state', { base, id: device.id });
-  const setTopic = topicFor('set', { base, id: device.id });
+  const topics: Topics = {
+    state: topicFor('state', { base, id: device.id }),
+    set: topicFor('set', { base, id: device.id }),
+    fault: topicFor('fault', { base, id: device.id }),
+  };
   const uid = `aquastop_${device.id}`;
-  const common = {
+  const owner = {
     device: {
       identifiers: [uid],
       name: `Aquastop ${device.id}`,
@@ -140,16 +195,19 @@ export function discoveryMessages(device: DiscoveryDevice, base: string, bridgeI
       sw_version: device.fw.slice(0, 64),
     },
     origin: ORIGIN,
+    qos: 1,
+  };
+  const entityCommon = {
+    ...owner,
     availability: [
       { topic: topicFor('bridgeState', { base, bridge: bridgeId }), value_template: '{{ value_json.state }}' },
       { topic: topicFor('availability', { base, id: device.id }), value_template: '{{ value_json.state }}' },
     ],
     availability_mode: 'all',
-    qos: 1,
   };
-  return entities(stateTopic, setTopic).map((e) => ({
+  return entities(topics).map((e) => ({
     component: e.component,
     object: e.object,
-    payload: { ...e.config, unique_id: `${uid}_${e.object}`, ...common },
+    payload: e.component === 'device_automation' ? { ...e.config, ...owner } : { ...e.config, unique_id: `${uid}_${e.object}`, ...entityCommon },
   }));
 }

@@ -6,7 +6,7 @@
  * the publishing process), `{prefix}` (Home Assistant discovery prefix, default "homeassistant").
  */
 import { z } from 'zod';
-import { FAULT_CODES } from '../machine/catalogue.js';
+import { FAULT_CLASSES, FAULT_CODES } from '../machine/catalogue.js';
 import { FAULT_MEMORY_SIZE } from '../board/store.js';
 
 const faultCode = z.enum(FAULT_CODES);
@@ -166,24 +166,25 @@ export const haStatusSchema = z.enum(['online', 'offline']);
 /** A discovery config: Home Assistant's keys (checked in test/telemetry/discovery.test.ts). */
 export const discoverySchema = z.record(z.string(), z.unknown());
 
-export const HA_COMPONENTS = ['valve', 'binary_sensor', 'sensor', 'button'] as const;
+export const HA_COMPONENTS = ['valve', 'binary_sensor', 'sensor', 'button', 'device_automation'] as const;
 export type HaComponent = (typeof HA_COMPONENTS)[number];
 
 /**
  * Every discovery config a device has: component and object id of
- * `<prefix>/<component>/<id>/<object>/config`. discovery.ts publishes exactly these, and
- * access.ts lets a publisher write (and retain) only these under the discovery prefix, so the
- * mosquitto aclfile and the retain plugin's list are written from them too.
+ * `<prefix>/<component>/<id>/<object>/config`, the six entities and a device trigger per fault
+ * class (catalogue.ts FAULT_CLASSES). discovery.ts publishes exactly these, and access.ts lets a
+ * publisher write (and retain) only these under the discovery prefix, so the mosquitto aclfile
+ * and the retain plugin's list are written from them too.
  */
-export const DISCOVERY_ENTITIES = [
+export const DISCOVERY_ENTITIES: readonly { readonly component: HaComponent; readonly object: string }[] = [
   { component: 'valve', object: 'inlet' },
   { component: 'binary_sensor', object: 'leak' },
   { component: 'binary_sensor', object: 'problem' },
   { component: 'sensor', object: 'fault_code' },
   { component: 'sensor', object: 'uptime' },
   { component: 'button', object: 'reset' },
-] as const satisfies readonly { component: HaComponent; object: string }[];
-export type DiscoveryObject = (typeof DISCOVERY_ENTITIES)[number]['object'];
+  ...FAULT_CLASSES.map((c) => ({ component: 'device_automation' as const, object: `fault_${c}` })),
+];
 
 /**
  * Largest discovery config a broker keeps (bytes): ours are under 1.3 KiB with a 64-character id

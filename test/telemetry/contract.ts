@@ -5,9 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { deviceStateSchema, faultEventSchema, faultMemorySchema, heartbeatSchema } from '../../src/telemetry/topics.js';
+import { deviceStateSchema, faultEventSchema, faultMemorySchema, heartbeatSchema, DISCOVERY_ENTITIES } from '../../src/telemetry/topics.js';
 import type { TelemetryOptions } from '../../src/telemetry/index.js';
 import { sendCommand, startRig, Watcher, type Rig, type RigOptions } from './rig.js';
+import { hasJinja, renderJinja } from '../helpers/jinja.js';
 
 export interface ContractTarget {
   readonly name: string;
@@ -266,20 +267,31 @@ export function telemetryContract(target: ContractTarget): void {
       const id = uniqueId('ha');
       const w = await watch([`homeassistant/+/${id}/+/config`]);
       await rig({ id });
-      await expect.poll(() => w.seen.length).toBe(6);
-      expect(w.seen.map((m) => m.topic).sort()).toEqual(
-        ['binary_sensor/leak', 'binary_sensor/problem', 'button/reset', 'sensor/fault_code', 'sensor/uptime', 'valve/inlet'].map((s) => {
-          const [c, o] = s.split('/');
-          return `homeassistant/${c}/${id}/${o}/config`;
-        }),
-      );
-      // Retained: a subscriber that comes later gets all six at once.
+      const n = DISCOVERY_ENTITIES.length;
+      await expect.poll(() => w.seen.length).toBe(n);
+      expect(w.seen.map((m) => m.topic).sort()).toEqual(DISCOVERY_ENTITIES.map((e) => `homeassistant/${e.component}/${id}/${e.object}/config`).sort());
+      // Retained: a subscriber that comes later gets them all at once.
       const late = await watch([`homeassistant/+/${id}/+/config`]);
-      await expect.poll(() => late.seen.filter((m) => m.retain).length).toBe(6);
+      await expect.poll(() => late.seen.filter((m) => m.retain).length).toBe(n);
       const ha = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...target.operator });
       await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
       await ha.endAsync();
-      await expect.poll(() => w.seen.length).toBe(12);
+      await expect.poll(() => w.seen.length).toBe(2 * n);
+    });
+
+    it('delivers a raised leak where its device trigger listens, and the trigger\'s template, rendered with Jinja2, fires it', async () => {
+      const id = uniqueId('trigger');
+      const w = await watch([`homeassistant/device_automation/${id}/+/config`]);
+      const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }] });
+      const config = await w.waitFor<{ topic: string; value_template: string; payload: string }>(`homeassistant/device_automation/${id}/fault_leak/config`);
+      // Home Assistant subscribes to the trigger's topic; what comes there is what it renders.
+      const events = await watch([config.topic]);
+      await r.advance(20_000);
+      const raised = await events.waitFor(config.topic, (e) => e.event === 'raised');
+      expect(raised).toMatchObject({ code: 'i30' });
+      if (!hasJinja()) return;
+      const text = events.on(config.topic).find((m) => JSON.parse(m.text).event === 'raised')!.text;
+      expect(renderJinja([{ template: config.value_template, payload: text }])).toEqual([config.payload]);
     });
 
     it('publishes the device and its bridge offline on a clean stop', async () => {

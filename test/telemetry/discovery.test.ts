@@ -1,48 +1,29 @@
 /**
- * Discovery payloads use only keys Home Assistant documents for each MQTT component, and carry
- * what each needs. The key lists are taken from the Home Assistant MQTT integration pages
- * (home-assistant.io/integrations/<component>.mqtt, "Configuration variables").
+ * What our discovery offers Home Assistant and how it ties into the brokers' rules. Each config's
+ * keys and types against Home Assistant's own schemas: ha-schema.test.ts; its templates rendered
+ * with Jinja2: ha-templates.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
 import { discoveryRefusal } from '../../src/telemetry/access.js';
 import { DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES } from '../../src/telemetry/topics.js';
-
-/** Keys every MQTT entity accepts. */
-const COMMON = [
-  'availability', 'availability_mode', 'availability_template', 'availability_topic', 'default_entity_id', 'device', 'enabled_by_default',
-  'encoding', 'entity_category', 'entity_picture', 'icon', 'json_attributes_template', 'json_attributes_topic', 'name', 'object_id',
-  'origin', 'payload_available', 'payload_not_available', 'platform', 'qos', 'unique_id',
-];
-const DOCUMENTED: Record<string, string[]> = {
-  valve: ['command_template', 'command_topic', 'device_class', 'optimistic', 'payload_close', 'payload_open', 'payload_stop', 'position_closed', 'position_open', 'reports_position', 'retain', 'state_closed', 'state_closing', 'state_open', 'state_opening', 'state_topic', 'value_template'],
-  binary_sensor: ['device_class', 'expire_after', 'force_update', 'off_delay', 'payload_off', 'payload_on', 'state_topic', 'value_template'],
-  sensor: ['device_class', 'expire_after', 'force_update', 'last_reset_value_template', 'options', 'state_class', 'state_topic', 'suggested_display_precision', 'unit_of_measurement', 'value_template'],
-  button: ['command_template', 'command_topic', 'device_class', 'payload_press', 'retain'],
-};
-const REQUIRED: Record<string, string[]> = { valve: ['command_topic'], binary_sensor: ['state_topic'], sensor: ['state_topic'], button: ['command_topic'] };
-const DEVICE_KEYS = ['configuration_url', 'connections', 'hw_version', 'identifiers', 'manufacturer', 'model', 'model_id', 'name', 'serial_number', 'suggested_area', 'sw_version', 'via_device'];
-const ORIGIN_KEYS = ['name', 'sw_version', 'support_url'];
+import { FAULT_CLASSES } from '../../src/machine/catalogue.js';
 
 describe('Home Assistant discovery', () => {
   const messages = discoveryMessages({ id: 'dishwasher-1', fw: 'fw-1.2', board: 'usb' }, 'aquastop', 'kitchen-pi');
 
-  it('offers the valve, leak and problem binary sensors, fault code and uptime sensors, and the reset button', () => {
-    expect(messages.map((m) => `${m.component}/${m.object}`)).toEqual(['valve/inlet', 'binary_sensor/leak', 'binary_sensor/problem', 'sensor/fault_code', 'sensor/uptime', 'button/reset']);
+  it('offers the valve, leak and problem binary sensors, fault code and uptime sensors, the reset button, and a device trigger per fault class', () => {
+    expect(messages.map((m) => `${m.component}/${m.object}`)).toEqual([
+      'valve/inlet', 'binary_sensor/leak', 'binary_sensor/problem', 'sensor/fault_code', 'sensor/uptime', 'button/reset',
+      ...FAULT_CLASSES.map((c) => `device_automation/fault_${c}`),
+    ]);
     expect(messages.find((m) => m.object === 'leak')!.payload.device_class).toBe('moisture');
     expect(messages.find((m) => m.object === 'problem')!.payload.device_class).toBe('problem');
   });
 
-  it.each(messages.map((m) => [`${m.component}/${m.object}`, m] as const))('%s uses only documented keys and has the required ones', (_name, m) => {
-    const allowed = new Set([...COMMON, ...DOCUMENTED[m.component]!]);
-    expect(Object.keys(m.payload).filter((k) => !allowed.has(k))).toEqual([]);
-    for (const k of REQUIRED[m.component]!) expect(m.payload).toHaveProperty(k);
-    expect(Object.keys(m.payload.device as object).filter((k) => !DEVICE_KEYS.includes(k))).toEqual([]);
-    expect(Object.keys(m.payload.origin as object).filter((k) => !ORIGIN_KEYS.includes(k))).toEqual([]);
-  });
-
+  const entities = messages.filter((m) => m.component !== 'device_automation');
   it('gives every entity the device block, origin, a unique id, and availability from the bridge of its own process and the device (mode all)', () => {
-    for (const m of messages) {
+    for (const m of entities) {
       expect(m.payload.device).toMatchObject({ identifiers: ['aquastop_dishwasher-1'], sw_version: 'fw-1.2', manufacturer: 'aquastop-sim' });
       expect(m.payload.origin).toMatchObject({ name: 'aquastop-sim' });
       expect(m.payload.unique_id).toBe(`aquastop_dishwasher-1_${m.object}`);
@@ -52,7 +33,17 @@ describe('Home Assistant discovery', () => {
         { topic: 'aquastop/dishwasher-1/availability', value_template: '{{ value_json.state }}' },
       ]);
     }
-    expect(new Set(messages.map((m) => m.payload.unique_id)).size).toBe(messages.length);
+    expect(new Set(entities.map((m) => m.payload.unique_id)).size).toBe(entities.length);
+  });
+
+  it('gives every device trigger the same device block and origin, and no availability or unique id (a trigger has neither)', () => {
+    const triggers = messages.filter((m) => m.component === 'device_automation');
+    expect(triggers).toHaveLength(FAULT_CLASSES.length);
+    for (const m of triggers) {
+      expect(m.payload.device).toEqual(entities[0]!.payload.device);
+      expect(m.payload.origin).toEqual(entities[0]!.payload.origin);
+      expect(Object.keys(m.payload).filter((k) => k.startsWith('availability') || k === 'unique_id')).toEqual([]);
+    }
   });
 
   it('publishes exactly the configs of DISCOVERY_ENTITIES, the only ones the brokers accept', () => {
