@@ -20,6 +20,7 @@ export const MUTATION_TEST_FILES = [
   'test/machine/sensors-and-commands.test.ts',
   'test/machine/fault-codes.test.ts',
   'test/machine/catalogue.test.ts',
+  'test/machine/breaker.test.ts',
   'test/machine/purity.test.ts',
   'test/board/runtime.test.ts',
   'test/board/safety-bugs.test.ts',

@@ -1,0 +1,379 @@
+/**
+ * The breaker as two tables, every row reached with real inputs (no state forced):
+ * - every breaker situation x every person's command -> accepted or refused (with a reason
+ *   that names the cause), the breaker after, and the valve the board is told to hold;
+ * - every breaker situation x every kind of fault (a link fault, a manual, a service one) ->
+ *   the breaker after, the fault it holds, and the faults it announces.
+ * The README's breaker table in words; a changed target, a dropped guard or a lost reason
+ * makes a row red.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../src/machine/config.js';
+import { createBench, healthy, type Bench } from './harness.js';
+
+const { leak, fill, breaker: breakerConfig, sensors } = DEFAULT_CONFIG;
+const wet = { type: 'sensor.float', reading: 'wet' } as const;
+const dry = { type: 'sensor.float', reading: 'dry' } as const;
+
+function armedIdle(): Bench {
+  const b = createBench();
+  healthy(b);
+  b.advance(leak.dryMs);
+  return b;
+}
+function trippedI10(): Bench {
+  const b = armedIdle();
+  b.send({ type: 'program.fill', targetL: 3 });
+  b.advance(fill.staticTimeoutMs);
+  return b;
+}
+function latchedI30(): Bench {
+  const b = armedIdle();
+  b.send(wet);
+  b.advance(leak.wetDebounceMs);
+  return b;
+}
+
+/** Each situation: how to get there, and the breaker state value it must then be in. */
+const SITUATIONS: Record<string, { build: () => Bench; value: unknown; fault: string | null }> = {
+  'armed, idle': { build: armedIdle, value: { armed: 'idle' }, fault: null },
+  'armed, held closed': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'user.closeValve' });
+      return b;
+    },
+    value: { armed: 'held' },
+    fault: null,
+  },
+  'armed, filling': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'program.fill', targetL: 3 });
+      return b;
+    },
+    value: { armed: 'filling' },
+    fault: null,
+  },
+  'armed, proof test': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'user.exercise' });
+      return b;
+    },
+    value: { armed: { exercising: 'opening' } },
+    fault: null,
+  },
+  'tripped (i10), cooling down': { build: trippedI10, value: { tripped: 'coolingDown' }, fault: 'i10' },
+  'tripped (i10), cooled down, link lost': {
+    build: () => {
+      const b = trippedI10();
+      b.send({ type: 'board.linkLost' });
+      b.advance(breakerConfig.coolDownMs);
+      return b;
+    },
+    value: { tripped: 'waitingForLink' },
+    fault: 'i10',
+  },
+  'tripped (iC0)': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'board.linkLost' });
+      return b;
+    },
+    value: { tripped: 'coolingDown' },
+    fault: 'iC0',
+  },
+  'probing, no demand': {
+    build: () => {
+      const b = trippedI10();
+      b.send({ type: 'program.idle' });
+      b.advance(breakerConfig.coolDownMs);
+      return b;
+    },
+    value: { probing: 'waiting' },
+    fault: 'i10',
+  },
+  'probing, probe fill': {
+    build: () => {
+      const b = trippedI10();
+      b.advance(breakerConfig.coolDownMs);
+      return b;
+    },
+    value: { probing: 'probeFill' },
+    fault: 'i10',
+  },
+  'latched (i30), pan drying': {
+    build: () => {
+      const b = latchedI30();
+      b.send(dry);
+      return b;
+    },
+    value: 'latched',
+    fault: 'i30',
+  },
+  'latched (i30), pan dry long enough': {
+    build: () => {
+      const b = latchedI30();
+      b.send(dry);
+      b.advance(leak.dryMs);
+      return b;
+    },
+    value: 'latched',
+    fault: 'i30',
+  },
+  'latched (i41)': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'sensor.level', reading: { status: 'open' } });
+      b.advance(sensors.levelLostMs);
+      return b;
+    },
+    value: 'latched',
+    fault: 'i41',
+  },
+  'service (iH0)': {
+    build: () => {
+      const b = armedIdle();
+      b.send({ type: 'sensor.hoseFuse' });
+      return b;
+    },
+    value: 'service',
+    fault: 'iH0',
+  },
+};
+
+type Command = 'reset' | 'resume' | 'exercise' | 'closeValve';
+/** accepted, or refused with a reason matching the pattern; then the breaker's state and the valve. */
+type Outcome = { ok: true; then: unknown; valve: 'open' | 'closed' } | { ok: false; reason: RegExp; valve: 'open' | 'closed' };
+
+const NOTHING_TO_RESET = /nothing to reset/;
+const NOTHING_TO_RESUME = /nothing to resume/;
+const ONLY_ARMED_IDLE = /only when the breaker is armed and the appliance idle/;
+
+const COMMANDS: Record<string, Record<Command, Outcome>> = {
+  'armed, idle': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: true, then: { armed: { exercising: 'opening' } }, valve: 'open' },
+    closeValve: { ok: true, then: { armed: 'held' }, valve: 'closed' },
+  },
+  'armed, held closed': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    resume: { ok: true, then: { armed: 'idle' }, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: { armed: 'held' }, valve: 'closed' },
+  },
+  'armed, filling': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'open' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'open' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'open' },
+    closeValve: { ok: true, then: { armed: 'held' }, valve: 'closed' },
+  },
+  'armed, proof test': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'open' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'open' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'open' },
+    closeValve: { ok: true, then: { armed: 'held' }, valve: 'closed' },
+  },
+  'tripped (i10), cooling down': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    // The fill is still asked for, the pan has been dry long enough: the probe fill opens at once.
+    resume: { ok: true, then: { probing: 'probeFill' }, valve: 'open' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: { tripped: 'coolingDown' }, valve: 'closed' },
+  },
+  'tripped (i10), cooled down, link lost': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    resume: { ok: false, reason: /the board link is lost: the probe waits for it/, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: { tripped: 'waitingForLink' }, valve: 'closed' },
+  },
+  'tripped (iC0)': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    resume: { ok: false, reason: /waiting for the board link to return \(iC0\)/, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: { tripped: 'coolingDown' }, valve: 'closed' },
+  },
+  'probing, no demand': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: { tripped: 'coolingDown' }, valve: 'closed' },
+  },
+  'probing, probe fill': {
+    reset: { ok: false, reason: NOTHING_TO_RESET, valve: 'open' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'open' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'open' },
+    closeValve: { ok: true, then: { tripped: 'coolingDown' }, valve: 'closed' },
+  },
+  'latched (i30), pan drying': {
+    reset: { ok: false, reason: new RegExp(`the base pan must stay dry for ${leak.dryMs / 1000} s first`), valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: 'latched', valve: 'closed' },
+  },
+  'latched (i30), pan dry long enough': {
+    reset: { ok: true, then: { armed: 'idle' }, valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: 'latched', valve: 'closed' },
+  },
+  'latched (i41)': {
+    reset: { ok: false, reason: /the level sensor signal is lost or implausible: reset refused/, valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: 'latched', valve: 'closed' },
+  },
+  'service (iH0)': {
+    reset: { ok: false, reason: /a service fault needs a repair: no software reset/, valve: 'closed' },
+    resume: { ok: false, reason: NOTHING_TO_RESUME, valve: 'closed' },
+    exercise: { ok: false, reason: ONLY_ARMED_IDLE, valve: 'closed' },
+    closeValve: { ok: true, then: 'service', valve: 'closed' },
+  },
+};
+
+/** The valve the board was last told to hold (valve.changed), closed before any. */
+function toldValve(b: Bench): 'open' | 'closed' {
+  const last = b.of('valve.changed').at(-1);
+  return last?.open ? 'open' : 'closed';
+}
+
+describe('the breaker, situation by situation', () => {
+  for (const [name, s] of Object.entries(SITUATIONS)) {
+    it(`is reached: ${name}`, () => {
+      const b = s.build();
+      expect(b.value().breaker).toEqual(s.value);
+      expect(b.actor.getSnapshot().context.fault).toBe(s.fault);
+    });
+  }
+});
+
+describe("every person's command in every breaker situation", () => {
+  for (const [name, row] of Object.entries(COMMANDS)) {
+    for (const [command, outcome] of Object.entries(row) as [Command, Outcome][]) {
+      it(`${name}: ${command} is ${outcome.ok ? 'accepted' : 'refused'}, the valve told ${outcome.valve}`, () => {
+        const b = SITUATIONS[name]!.build();
+        const before = b.value().breaker;
+        const answers = b.emitted.length;
+        b.send({ type: `user.${command}` });
+        const said = b.emitted.slice(answers).filter((e) => e.type === 'command.accepted' || e.type === 'command.rejected');
+        expect(said, 'exactly one answer').toHaveLength(1);
+        const answer = said[0]!;
+        if (outcome.ok) {
+          expect(answer.type).toBe('command.accepted');
+          expect(b.value().breaker).toEqual(outcome.then);
+        } else {
+          expect(answer.type).toBe('command.rejected');
+          if (answer.type === 'command.rejected') {
+            expect(answer.rejection.command).toBe(`user.${command}`);
+            expect(answer.rejection.reason).toMatch(outcome.reason);
+          }
+          expect(b.value().breaker, 'a refused command changes nothing').toEqual(before);
+        }
+        expect(toldValve(b)).toBe(outcome.valve);
+        expect(b.valveOpen()).toBe(outcome.valve === 'open');
+      });
+    }
+  }
+});
+
+/** How to bring on each kind of fault from any situation. */
+const FAULTS: Record<string, { code: string; bring: (b: Bench) => void }> = {
+  'link lost (iC0, a link fault)': { code: 'iC0', bring: (b) => b.send({ type: 'board.linkLost' }) },
+  'level lost (i41, manual)': {
+    code: 'i41',
+    bring: (b) => {
+      b.send({ type: 'sensor.level', reading: { status: 'open' } });
+      b.advance(sensors.levelLostMs);
+    },
+  },
+  'float wet (i30, manual, critical)': {
+    code: 'i30',
+    bring: (b) => {
+      b.send(wet);
+      b.advance(leak.wetDebounceMs);
+    },
+  },
+  'hose fuse (iH0, service)': { code: 'iH0', bring: (b) => b.send({ type: 'sensor.hoseFuse' }) },
+  'self-test failed (i90, service)': { code: 'i90', bring: (b) => b.send({ type: 'board.selfTestFailed', test: 'ram' }) },
+};
+
+/** The breaker after, the fault it holds, and whether the new fault is announced (fault.raised). */
+type After = { breaker: string; holds: string; announced: boolean };
+const ON_FAULT: Record<string, Record<string, After>> = {
+  'armed, idle': {
+    'link lost (iC0, a link fault)': { breaker: 'tripped', holds: 'iC0', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i41', announced: true },
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'i90', announced: true },
+  },
+  'armed, proof test': {
+    'link lost (iC0, a link fault)': { breaker: 'tripped', holds: 'iC0', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i41', announced: true },
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'i90', announced: true },
+  },
+  'tripped (i10), cooling down': {
+    // Recorded beside the fault it holds, not acted on.
+    'link lost (iC0, a link fault)': { breaker: 'tripped', holds: 'i10', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i41', announced: true },
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'i90', announced: true },
+  },
+  'probing, probe fill': {
+    // The link, not the appliance, failed: back to waiting for it, the probe's fault kept.
+    'link lost (iC0, a link fault)': { breaker: 'tripped', holds: 'i10', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i41', announced: true },
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'i90', announced: true },
+  },
+  'probing, no demand': {
+    'link lost (iC0, a link fault)': { breaker: 'tripped', holds: 'i10', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i41', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+  },
+  'latched (i30), pan dry long enough': {
+    // A less pressing fault is announced; the latch keeps the more pressing one.
+    'link lost (iC0, a link fault)': { breaker: 'latched', holds: 'i30', announced: true },
+    'level lost (i41, manual)': { breaker: 'latched', holds: 'i30', announced: true },
+    // The fault it holds already: nothing new to say.
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: false },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'i90', announced: true },
+  },
+  'latched (i41)': {
+    // More pressing (critical over error): the latch takes it.
+    'float wet (i30, manual, critical)': { breaker: 'latched', holds: 'i30', announced: true },
+    'link lost (iC0, a link fault)': { breaker: 'latched', holds: 'i41', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: true },
+  },
+  'service (iH0)': {
+    'link lost (iC0, a link fault)': { breaker: 'service', holds: 'iH0', announced: true },
+    'float wet (i30, manual, critical)': { breaker: 'service', holds: 'iH0', announced: true },
+    'self-test failed (i90, service)': { breaker: 'service', holds: 'iH0', announced: true },
+    'hose fuse (iH0, service)': { breaker: 'service', holds: 'iH0', announced: false },
+  },
+};
+
+describe('every kind of fault in every breaker situation', () => {
+  for (const [name, row] of Object.entries(ON_FAULT)) {
+    for (const [fault, after] of Object.entries(row)) {
+      it(`${name}: ${fault} -> ${after.breaker} holding ${after.holds}${after.announced ? '' : ', not announced again'}`, () => {
+        const b = SITUATIONS[name]!.build();
+        const raised = b.of('fault.raised').length;
+        FAULTS[fault]!.bring(b);
+        const breaker = b.value().breaker;
+        expect(typeof breaker === 'string' ? breaker : Object.keys(breaker as object)[0]).toBe(after.breaker);
+        expect(b.actor.getSnapshot().context.fault).toBe(after.holds);
+        const announced = b.of('fault.raised').slice(raised).map((f) => f.code);
+        expect(announced).toEqual(after.announced ? [FAULTS[fault]!.code] : []);
+        expect(toldValve(b), 'a fault never leaves the valve open').toBe('closed');
+      });
+    }
+  }
+});
