@@ -6,6 +6,7 @@
  * - The page itself talks to the broker over MQTT-over-WebSocket; this server never touches MQTT,
  *   so the page works with any broker that has a websocket listener (`wsUrl`).
  * - `/config.json` = {@link DashboardConfig}; the page's query string (`?ws=...&base=...`) overrides it.
+ * - `/favicon.svg` is the icon; `/favicon.ico` redirects to it.
  * - `/api/*` is forwarded to `monitorUrl` (GET only) when one is given, else answers 404 with a JSON error.
  * - Binds to `host` (default 127.0.0.1); `port` 0 picks a free port, read it back from `port`/`url`.
  */
@@ -15,7 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { FAULTS } from '../machine/catalogue.js';
+import { FAULTS, SEVERITIES } from '../machine/catalogue.js';
 
 export const dashboardOptionsSchema = z
   .object({
@@ -41,6 +42,8 @@ export interface DashboardConfig {
   readonly monitorUrl: string | null;
   /** The fault catalogue: display (",30") and text per code, so the page shows what the appliance shows. */
   readonly faults: Readonly<Record<string, { display: string; text: string; severity: string; reset: string }>>;
+  /** The catalogue's severities, most severe first: the page lists faulted devices in this order. */
+  readonly severities: readonly string[];
 }
 
 export interface DashboardServer {
@@ -106,6 +109,7 @@ export function dashboardConfig(options: z.output<typeof dashboardOptionsSchema>
     monitorApi: options.monitorUrl ? '/api' : null,
     monitorUrl: options.monitorUrl,
     faults,
+    severities: SEVERITIES,
   };
 }
 
@@ -126,6 +130,11 @@ export async function startDashboard(input: DashboardOptions): Promise<Dashboard
       return proxy(options.monitorUrl, url.pathname + url.search, res);
     }
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+    // Browsers and tools that ask for /favicon.ico without reading the page's <link rel="icon">.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(301, { location: '/favicon.svg', 'cache-control': 'max-age=86400' });
+      return void res.end();
+    }
     return serveStatic(url.pathname, res);
   };
 

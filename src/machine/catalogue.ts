@@ -6,7 +6,9 @@
  * appliances' defaults. `rule` describes the detection rule in words for people and docs.
  */
 
-export type Severity = 'warning' | 'error' | 'critical';
+/** Severities, most severe first: the order a fleet view lists faulted devices in. */
+export const SEVERITIES = ['critical', 'error', 'warning'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /**
  * How a fault is cleared.

@@ -40,7 +40,10 @@ describe('the dashboard server', () => {
   it('gives the page its broker websocket URL, base topic, monitor API and the fault catalogue', async () => {
     const config = await (await get(bare, '/config.json')).json();
     expect(config).toMatchObject({ wsUrl: 'wss://broker.example:8884/mqtt', baseTopic: 'home/aquastop', monitorApi: null });
-    expect(config.faults.i30).toMatchObject({ display: ',30', reset: 'manual' });
+    expect(config.faults.i30).toMatchObject({ display: ',30', reset: 'manual', severity: 'critical' });
+    // The page orders faulted devices by these, most severe first; every fault's severity is one of them.
+    expect(config.severities).toEqual(['critical', 'error', 'warning']);
+    for (const f of Object.values(config.faults) as { severity: string }[]) expect(config.severities).toContain(f.severity);
     expect((await (await get(dash, '/config.json')).json()).monitorApi).toBe('/api');
   });
 
@@ -60,6 +63,16 @@ describe('the dashboard server', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('serves its icon, and sends /favicon.ico to it', async () => {
+    const icon = await get(dash, '/favicon.svg');
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    const ico = await fetch(new URL('/favicon.ico', dash.url), { redirect: 'manual' });
+    expect(ico.status).toBe(301);
+    expect(ico.headers.get('location')).toBe('/favicon.svg');
   });
 
   it('does not serve files outside its public directory', async () => {
