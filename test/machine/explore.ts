@@ -84,9 +84,12 @@ interface Node {
   readonly latch: PersistedLatch | null;
   readonly float: TraceInput & { kind: 'float' };
   readonly level: TraceInput & { kind: 'level' };
-  readonly parent: Node | null;
+  /** How it was reached: its inputs only, so a finished level's snapshots can be collected. */
+  readonly trail: Trail;
+}
+interface Trail {
+  readonly parent: Trail | null;
   readonly label: string;
-  readonly depth: number;
 }
 
 const LEVELS: Record<string, LevelSignal> = {
@@ -243,9 +246,7 @@ function finish(snap: Snap, step: Step, parent: Node | null, label: string, floa
     latch: step.latch,
     float,
     level,
-    parent,
-    label,
-    depth: parent ? parent.depth + 1 : 0,
+    trail: { parent: parent?.trail ?? null, label },
   };
   const error = snap.status === 'error' ? String((snap as { error?: unknown }).error) : null;
   return { node, violations: [...step.monitor.violations], error };
@@ -304,7 +305,7 @@ function key(node: Node): string {
 
 function path(node: Node): string[] {
   const labels: string[] = [];
-  for (let n: Node | null = node; n; n = n.parent) labels.unshift(n.label);
+  for (let t: Trail | null = node.trail; t; t = t.parent) labels.unshift(t.label);
   return labels;
 }
 
@@ -330,7 +331,7 @@ export interface ExploreResult {
  * fixpoint. A level is started only when, at the size of the previous one, it fits in the
  * budget of transitions, and is always finished, so the depth reported is complete.
  */
-export function explore(focus: string, maxDepth: number, budgetTransitions: number): ExploreResult {
+export function explore(focus: string, maxDepth: number, budgetTransitions: number, onLevel?: (progress: { depth: number; configurations: number; transitions: number; frontier: number; seconds: number }) => void): ExploreResult {
   const t0 = performance.now();
   const names = new Set([...(FOCUS[focus] ?? []), 'time']);
   const alphabet = ALPHABET.filter((i) => names.has(i.label));
@@ -382,6 +383,7 @@ export function explore(focus: string, maxDepth: number, budgetTransitions: numb
     newPerDepth.push(frontier.length);
     lastLevel = transitions - before;
     growth = frontier.length / Math.max(1, current.length);
+    onLevel?.({ depth, configurations: seen.size, transitions, frontier: frontier.length, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) });
   }
   return {
     focus,
