@@ -63,8 +63,11 @@ export function parseGraphiteUrl(text: string): CarbonAddress | null {
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
 /** One Graphite path component: [A-Za-z0-9_-] kept, every other UTF-8 byte `%XX`; "" -> "%". */
 export function graphiteComponent(text: string): string {
+  if (SAFE.test(text)) return text;
   if (text === '') return '%';
   let out = '';
   for (const ch of text) {
@@ -357,7 +360,7 @@ export class GraphitePusher {
       this.connectedAt = clock.now();
       if (this.outage) {
         const s = ((clock.now() - this.outage.since) / 1000).toFixed(1);
-        this.options.log('info', `graphite: carbon at ${this.options.url} is back after ${s} s (${this.outage.dropped} line(s) dropped meanwhile, ${this.buffer.size} to send)`);
+        this.options.log('info', `graphite: carbon at ${this.options.url} is back after ${s} s: sending the ${this.buffer.size} line(s) that waited (${this.outage.dropped} dropped)`);
         this.outage = null;
       }
       this.flush();

@@ -3,7 +3,7 @@
  * real device processes on a broker pushes every second, and the figures are read back from
  * the whisper files carbon wrote (whisper-fetch). Waits are bounded polls on real processes.
  */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -92,6 +92,14 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     await killDevice(devices[1]!);
     await reaches('devices.wm_2.up', 0, t0);
     await reaches('fleet.devices_up', 1, t0);
+    await reaches('fleet.status.down', 1, t0);
+
+    // Every per-device figure of /metrics has its own whisper file: as many as dw-1 has samples.
+    const samples = async () => (await (await fetch(`${monitor.url}/metrics`)).text()).split('\n').filter((l) => l.includes('device="dw-1"')).length;
+    const files = () => readdirSync(join(carbon.whisperDir, ...PREFIX.split('.'), 'devices', 'dw-1'), { recursive: true }).filter((f) => String(f).endsWith('.wsp')).length;
+    let counts: [number, number] = [0, 0];
+    await until(async () => (counts = [await samples(), files()])[0] === counts[1], 10_000, () => `one whisper file per /metrics sample of dw-1 (samples, files: ${counts.join(', ')})`);
+    expect(counts[0]).toBeGreaterThan(15);
     expect(graphiteLogs().filter((r) => r.level >= 40)).toEqual([]);
   });
 
@@ -118,7 +126,7 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     const backS = Date.now() / 1000;
     const back = graphiteLogs().slice(logsBefore);
     expect(back).toHaveLength(2);
-    expect(back[1]).toMatchObject({ level: 30, msg: expect.stringMatching(/^graphite: carbon at \S+ is back after [\d.]+ s \(0 line\(s\) dropped meanwhile/) });
+    expect(back[1]).toMatchObject({ level: 30, msg: expect.stringMatching(/^graphite: carbon at \S+ is back after [\d.]+ s: sending the [1-9]\d* line\(s\) that waited \(0 dropped\)$/) });
 
     // Points stamped while carbon was down arrive (they waited in the buffer), then new ones.
     let points: Array<[number, number]> = [];
