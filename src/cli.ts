@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isUsageError } from './commands/errors.js';
+import { AquastopCommand, explainSource, makeServices } from './commands/service/service-command.js';
 import { register as registerSim } from './commands/sim.js';
 import { register as registerScenarios } from './commands/scenarios.js';
 import { register as registerRun } from './commands/run.js';
@@ -14,7 +15,7 @@ import { register as registerDashboard } from './commands/dashboard.js';
 import { register as registerStart } from './commands/start.js';
 
 export function buildProgram(): Command {
-  const program = new Command('aquastop')
+  const program = new AquastopCommand('aquastop')
     .description('Appliance leak protection (Aquastop): controller, simulator, boards and monitoring')
     .version('0.1.0')
     .showSuggestionAfterError(true)
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   ]) {
     register(program);
   }
+  // Long-running commands: every flag also from its environment variable or a --config file.
+  makeServices(program);
   // Subcommands inherit exit override and the one-line error output.
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
@@ -51,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isUsageError(err)) {
-      process.stderr.write(`aquastop: ${err.message}\n`);
+      // One line per problem, each naming the flag, variable or config key that gave the value.
+      for (const line of explainSource(program, err.message).split('\n')) process.stderr.write(`aquastop: ${line}\n`);
       return err.exitCode;
     }
     process.stderr.write(`aquastop: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from './errors.js';
+import { issueLines, UsageError } from './errors.js';
 
 const flagsSchema = z.object({
   port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0).max(65535, '--port must be 0-65535'),
@@ -17,7 +17,7 @@ const flagsSchema = z.object({
 
 export function parseDashboardFlags(raw: unknown): z.output<typeof flagsSchema> {
   const r = flagsSchema.safeParse(raw);
-  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? 'bad flags');
+  if (!r.success) throw new UsageError(issueLines(r.error.issues));
   return r.data;
 }
 

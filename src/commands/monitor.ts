@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
+import { optionLabel } from './service/service-command.js';
 import { untilSignal } from './dashboard.js';
 
 /** File-system errors that mean the data directory is unusable, not that the monitor is broken. */
@@ -21,15 +22,15 @@ export function register(program: Command): void {
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
     .option('--username <user>', 'broker user name')
     .option('--password <pass>', 'broker password')
-    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// broker (or AQUASTOP_MQTT_CAFILE)')
-    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
-    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// broker')
+    .option('--cert <file>', 'client certificate for a broker that checks them')
+    .option('--key <file>', 'private key of --cert')
     .option('--base-topic <topic>', 'base topic', 'aquastop')
     .option('--host <addr>', 'address the HTTP API listens on', '127.0.0.1')
     .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
     .option('--data-dir <dir>', 'where the event log (history) lives', join('.aquastop', 'monitor'))
     .option('--webhook <url>', 'POST each alert as JSON to this URL')
-    .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (or AQUASTOP_WEBHOOK_SECRET; see src/monitor/README.md)')
+    .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (see src/monitor/README.md)')
     .option('--webhook-timeout <s>', 'seconds to wait for the webhook to answer', '5')
     .option('--webhook-retries <n>', 'retries after a failed POST, with exponential back-off', '5')
     .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one', '1.5')
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .option('--graphite <url>', 'also push the /metrics figures to Graphite: carbon\'s plaintext listener, tcp://host:port')
     .option('--graphite-interval <duration>', 'how often to push to --graphite (1s to 24h)', '10s')
     .option('--graphite-prefix <path>', 'first components of every Graphite path', 'aquastop')
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
       const input = {
         brokerUrl: raw.broker,
@@ -53,8 +54,8 @@ export function register(program: Command): void {
         port: raw.port,
         dataDir: raw.dataDir,
         webhookUrl: raw.webhook ?? null,
-        // The environment keeps the secret out of `ps` and shell history.
-        webhookSecret: raw.webhookSecret ?? process.env.AQUASTOP_WEBHOOK_SECRET ?? null,
+        // AQUASTOP_WEBHOOK_SECRET keeps the secret out of `ps` and shell history.
+        webhookSecret: raw.webhookSecret ?? null,
         webhookTimeoutS: raw.webhookTimeout,
         webhookRetries: raw.webhookRetries,
         downAfter: raw.downAfter,
@@ -75,7 +76,7 @@ export function register(program: Command): void {
         throw new UsageError(err instanceof Error ? err.message : String(err));
       }
       const { loadClientTls, tlsFilesFrom } = await import('../telemetry/tls.js');
-      const tls = loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), options.brokerUrl);
+      const tls = loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), options.brokerUrl);
       if (tls) options = { ...options, tls };
       let monitor;
       try {

@@ -9,10 +9,11 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
-import { UsageError } from './errors.js';
+import { issueLines, UsageError } from './errors.js';
+import { optionLabel } from './service/service-command.js';
 
 const optionsSchema = z.object({
-  port: z.string().min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
+  port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
   id: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
@@ -24,7 +25,7 @@ const optionsSchema = z.object({
     .string()
     .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883')
     .optional(),
-  mqttPort: z.coerce.number().int().min(0).max(65535),
+  mqttPort: z.coerce.number({ error: '--mqtt-port must be an integer' }).int('--mqtt-port must be an integer').min(0, '--mqtt-port must be 0-65535').max(65535, '--mqtt-port must be 0-65535'),
   username: z.string().optional(),
   password: z.string().optional(),
   allowRemoteReset: z.boolean(),
@@ -36,7 +37,7 @@ export type RunOptions = z.infer<typeof optionsSchema>;
 
 export function parseRunOptions(raw: unknown): RunOptions {
   const parsed = optionsSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'bad options');
+  if (!parsed.success) throw new UsageError(issueLines(parsed.error.issues));
   return parsed.data;
 }
 
@@ -44,28 +45,24 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('run the controller on a real Arduino (our firmware, or StandardFirmata with a warning) over USB')
-    .requiredOption('--port <path>', 'serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")')
+    .option('--port <path>', 'serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")')
     .option('--id <deviceId>', 'device id (MQTT topic level)', 'uno-1')
     .option('--data-dir <dir>', 'where the fault memory and latch are kept', 'aquastop-data')
     .option('--no-mqtt', 'no telemetry')
     .option('--broker <url>', 'external MQTT broker (default: an embedded one on 127.0.0.1)')
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
-    .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
-    .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
-    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker (or AQUASTOP_MQTT_CAFILE)')
-    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
-    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
+    .option('--username <user>', 'MQTT user name')
+    .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
+    .option('--cert <file>', 'client certificate for a broker that checks them')
+    .option('--key <file>', 'private key of --cert')
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)', false)
     .option('--json', 'print runtime events as JSON lines', false)
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
-    .action(async (raw: Record<string, unknown>) => {
-      const o = parseRunOptions({
-        ...raw,
-        username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
-        password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
-      });
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
+      const o = parseRunOptions(raw);
       // Checked before the board is opened: a bad certificate file is one line, exit 2.
-      const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), o.broker) : undefined;
+      const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), o.broker) : undefined;
       await run(o, tls);
     });
 }

@@ -15,10 +15,12 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
-import { UsageError } from './errors.js';
+import { issueLines, UsageError } from './errors.js';
+import { optionLabel } from './service/service-command.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
-const PORT = z.coerce.number().int().min(0).max(65535);
+const port = (flag: string) =>
+  z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
 
 const flagsSchema = z.object({
   scenario: z.string().min(1).optional(),
@@ -41,8 +43,8 @@ const flagsSchema = z.object({
     .string()
     .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss://')
     .optional(),
-  mqttPort: PORT.default(1883),
-  wsPort: PORT.default(9001),
+  mqttPort: port('--mqtt-port').default(1883),
+  wsPort: port('--ws-port').default(9001),
   username: z.string().min(1).optional(),
   password: z.string().min(1).optional(),
   baseTopic: z
@@ -64,7 +66,7 @@ export type SimFlags = z.output<typeof flagsSchema>;
 
 export function parseSimFlags(raw: unknown): SimFlags {
   const parsed = flagsSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'invalid flags');
+  if (!parsed.success) throw new UsageError(issueLines(parsed.error.issues));
   return parsed.data;
 }
 
@@ -83,23 +85,19 @@ export function register(program: Command): void {
     .option('--broker <url>', 'external MQTT broker instead of the embedded one')
     .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')
     .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
-    .option('--username <user>', 'MQTT user name (or AQUASTOP_MQTT_USERNAME)')
-    .option('--password <password>', 'MQTT password (or AQUASTOP_MQTT_PASSWORD)')
-    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker (or AQUASTOP_MQTT_CAFILE)')
-    .option('--cert <file>', 'client certificate for a broker that checks them (or AQUASTOP_MQTT_CERT)')
-    .option('--key <file>', 'private key of --cert (or AQUASTOP_MQTT_KEY)')
+    .option('--username <user>', 'MQTT user name')
+    .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
+    .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
+    .option('--cert <file>', 'client certificate for a broker that checks them')
+    .option('--key <file>', 'private key of --cert')
     .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
     .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)')
     .option('--accounts <file>', 'embedded broker accounts (operators, viewers, devices): see src/telemetry/mosquitto/accounts.example.json')
-    .action(async (raw: Record<string, unknown>) => {
-      const flags = parseSimFlags({
-        ...raw,
-        username: raw.username ?? process.env.AQUASTOP_MQTT_USERNAME,
-        password: raw.password ?? process.env.AQUASTOP_MQTT_PASSWORD,
-      });
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
+      const flags = parseSimFlags(raw);
       // Read and checked before anything runs: a bad file is one line, exit 2.
-      const tls = flags.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key']), flags.broker) : undefined;
+      const tls = flags.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), flags.broker) : undefined;
       process.exitCode = await runSim(flags, tls);
     });
 }

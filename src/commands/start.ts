@@ -13,7 +13,8 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from './errors.js';
+import { issueLines, UsageError } from './errors.js';
+import { optionLabel } from './service/service-command.js';
 import { untilSignal } from './dashboard.js';
 import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
@@ -40,7 +41,7 @@ export type StartFlags = z.output<typeof flagsSchema>;
 
 export function parseStartFlags(raw: unknown): StartFlags {
   const r = flagsSchema.safeParse(raw);
-  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? 'bad flags');
+  if (!r.success) throw new UsageError(issueLines(r.error.issues));
   return { ...r.data, dataDir: resolve(r.data.dataDir) };
 }
 
@@ -259,13 +260,13 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
     .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
-    .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host (or AQUASTOP_BROKER_TLS_CERT)')
-    .option('--tls-key <file>', 'private key of --tls-cert (or AQUASTOP_BROKER_TLS_KEY)')
-    .option('--cafile <file>', 'CA that signed --tls-cert, for the demo\'s own clients (default: --tls-cert itself, self-signed; or AQUASTOP_MQTT_CAFILE)')
-    .action(async (raw: Record<string, unknown>) => {
+    .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host')
+    .option('--tls-key <file>', 'private key of --tls-cert')
+    .option('--cafile <file>', 'CA that signed --tls-cert, for the demo\'s own clients (default: --tls-cert itself, self-signed)')
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const flags = parseStartFlags(raw);
       // Read and checked before anything starts: a bad file is one line, exit 2.
-      const tls = loadServerTls(tlsFilesFrom(raw, process.env, ['tlsCert', 'tlsKey', 'cafile']));
+      const tls = loadServerTls(tlsFilesFrom(raw, process.env, ['tlsCert', 'tlsKey', 'cafile'], (flag) => optionLabel(cmd, flag)));
       const log = (line: string) => process.stderr.write(`start: ${line}\n`);
       const pieces = await startDemo(flags, log, tls);
       const dashboard = pieces.find((p) => p.name === 'dashboard');

@@ -108,7 +108,12 @@ export class MonitorError extends Error {
 
 export function parseMonitorOptions(raw: unknown): MonitorConfig {
   const r = monitorOptionsSchema.safeParse(raw);
-  if (!r.success) throw new MonitorError(r.error.issues[0]?.message ?? 'bad monitor options');
+  if (!r.success) {
+    // One line per option at fault (a config file can get several wrong at once).
+    const seen = new Set<string>();
+    const lines = r.error.issues.filter((i) => !seen.has(i.path.join('.')) && seen.add(i.path.join('.'))).map((i) => i.message);
+    throw new MonitorError(lines.join('\n') || 'bad monitor options');
+  }
   if (r.data.password !== undefined && r.data.username === undefined) throw new MonitorError('--password needs --username');
   if (r.data.webhookSecret !== null && r.data.webhookUrl === null) throw new MonitorError('--webhook-secret needs --webhook');
   return r.data;

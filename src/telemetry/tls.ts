@@ -14,14 +14,25 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** Environment variables for the client flags of `run`, `sim` and `monitor`, and the broker flags of `start`. */
+/**
+ * Environment variables for the client flags of `run`, `sim` and `monitor`, and the broker flags
+ * of `start`: the commands' one rule (AQUASTOP_ and the flag name), then the older names.
+ */
 export const TLS_ENV = {
+  cafile: 'AQUASTOP_CAFILE',
+  cert: 'AQUASTOP_CERT',
+  key: 'AQUASTOP_KEY',
+  tlsCert: 'AQUASTOP_TLS_CERT',
+  tlsKey: 'AQUASTOP_TLS_KEY',
+} as const;
+
+const TLS_ENV_OLDER: Record<keyof typeof TLS_ENV, string> = {
   cafile: 'AQUASTOP_MQTT_CAFILE',
   cert: 'AQUASTOP_MQTT_CERT',
   key: 'AQUASTOP_MQTT_KEY',
   tlsCert: 'AQUASTOP_BROKER_TLS_CERT',
   tlsKey: 'AQUASTOP_BROKER_TLS_KEY',
-} as const;
+};
 
 const FLAG: Record<keyof typeof TLS_ENV, string> = { cafile: '--cafile', cert: '--cert', key: '--key', tlsCert: '--tls-cert', tlsKey: '--tls-key' };
 
@@ -50,14 +61,23 @@ export class TlsConfigError extends Error {
   }
 }
 
-/** The files named by the flags in `raw` (commander's camelCase keys), else by the environment. */
-export function tlsFilesFrom(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, which: readonly (keyof typeof TLS_ENV)[]): TlsFiles {
+/**
+ * The files named by the options in `raw` (commander's camelCase keys), else by the environment.
+ * `labelOf` names an option's value in errors when it did not come from the flag (a variable or
+ * a config file key: src/commands/service).
+ */
+export function tlsFilesFrom(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  which: readonly (keyof typeof TLS_ENV)[],
+  labelOf: (flag: string) => string = (flag) => flag,
+): TlsFiles {
   const files: TlsFiles = {};
   for (const name of which) {
     const flag = raw[name];
-    const fromEnv = env[TLS_ENV[name]];
-    if (typeof flag === 'string') files[name] = { path: flag, label: FLAG[name] };
-    else if (fromEnv !== undefined && fromEnv !== '') files[name] = { path: fromEnv, label: TLS_ENV[name] };
+    const envName = [TLS_ENV[name], TLS_ENV_OLDER[name]].find((n) => env[n] !== undefined && env[n] !== '');
+    if (typeof flag === 'string') files[name] = { path: flag, label: labelOf(FLAG[name]) };
+    else if (envName !== undefined) files[name] = { path: env[envName]!, label: envName };
   }
   for (const f of Object.values(files)) if (f.path.trim() === '') throw new TlsConfigError(`${f.label} needs a file name`);
   return files;

@@ -99,7 +99,7 @@ describe.skipIf(!hasTools('openssl'))('the embedded broker over TLS', () => {
       aquastop(['start', '--tls-cert', pki.serverCert, '--mqtt-port', '0']),
       aquastop(['start', '--mqtt-port', '0'], { env: { AQUASTOP_BROKER_TLS_CERT: pki.serverCert, AQUASTOP_BROKER_TLS_KEY: pki.selfSigned.key } }),
     ]);
-    expect([noKey.code, noKey.stderr]).toEqual([2, 'aquastop: --tls-cert needs --tls-key (or AQUASTOP_BROKER_TLS_KEY)\n']);
+    expect([noKey.code, noKey.stderr]).toEqual([2, 'aquastop: --tls-cert needs --tls-key (or AQUASTOP_TLS_KEY)\n']);
     expect([wrongKey.code, wrongKey.stderr]).toEqual([2, `aquastop: AQUASTOP_BROKER_TLS_KEY ${pki.selfSigned.key} is not the key of AQUASTOP_BROKER_TLS_CERT ${pki.serverCert}\n`]);
   });
 });

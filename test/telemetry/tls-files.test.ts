@@ -63,7 +63,7 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
     expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(encrypted, '--key') }, URL))).toBe(`--key ${encrypted}: an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)`);
     expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(dev.cert, '--key') }, URL))).toBe(`--key ${dev.cert}: not a PEM private key`);
     expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(other.key, '--key') }, URL))).toBe(`--key ${other.key} is not the key of --cert ${dev.cert}`);
-    expect(failure(() => loadClientTls({ key: f(dev.key, '--key') }, URL))).toBe('--key needs --cert (or AQUASTOP_MQTT_CERT)');
+    expect(failure(() => loadClientTls({ key: f(dev.key, '--key') }, URL))).toBe('--key needs --cert (or AQUASTOP_CERT)');
     expect(failure(() => loadClientTls({ cafile: f(pki.ca, '--cafile') }, 'ws://127.0.0.1:9001'))).toBe('--cafile: the broker URL must be mqtts:// or wss:// to use TLS (got ws://127.0.0.1:9001)');
     expect(failure(() => tlsFilesFrom({ cafile: ' ' }, {}, ['cafile']))).toBe('--cafile needs a file name');
   });
@@ -80,7 +80,7 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
     expect(loadServerTls({})).toBeUndefined();
     expect(loadServerTls(server)!.trust.toString()).toBe(loadServerTls(server)!.server.cert.toString());
     expect(loadServerTls({ ...server, cafile: { path: pki.ca, label: '--cafile' } })!.trust.toString()).toContain('BEGIN CERTIFICATE');
-    expect(failure(() => loadServerTls({ tlsCert: server.tlsCert }))).toBe('--tls-cert needs --tls-key (or AQUASTOP_BROKER_TLS_KEY)');
+    expect(failure(() => loadServerTls({ tlsCert: server.tlsCert }))).toBe('--tls-cert needs --tls-key (or AQUASTOP_TLS_KEY)');
     expect(failure(() => loadServerTls({ cafile: { path: pki.ca, label: '--cafile' } }))).toBe('--cafile: only with --tls-cert and --tls-key');
     expect(loadServerTls({ cafile: { path: pki.ca, label: 'AQUASTOP_MQTT_CAFILE' } })).toBeUndefined();
   });

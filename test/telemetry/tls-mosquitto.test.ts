@@ -111,7 +111,7 @@ describe.skipIf(!hasTools('openssl', 'mosquitto'))('MQTT over TLS with mosquitto
       `aquastop: --cafile ${missing}: no such file`,
       `aquastop: AQUASTOP_MQTT_KEY ${mon.key} is not the key of AQUASTOP_MQTT_CERT ${dev.cert}`,
       'aquastop: --cafile: the broker URL must be mqtts:// or wss:// to use TLS (got mqtt://127.0.0.1:1883)',
-      'aquastop: --cert needs --key (or AQUASTOP_MQTT_KEY)',
+      'aquastop: --cert needs --key (or AQUASTOP_KEY)',
     ]);
   });
 });
