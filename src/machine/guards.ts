@@ -81,10 +81,15 @@ export function isUnaccounted(ctx: ControllerContext, litres: number): boolean {
   return inflow - rise > minLossL && inflow > ratio * rise;
 }
 
-/** The proof test has let in enough: the tub rose by exercise.maxRiseL or the meter counted exercise.maxVolumeL. */
+/**
+ * The proof test must stop letting water in: the tub rose by exercise.maxRiseL, the meter
+ * counted exercise.maxVolumeL, or the level can no longer be read (a rise it cannot see is no
+ * rise it may ignore).
+ */
 export function isExerciseCapReached(ctx: ControllerContext, event: ControllerEvent): boolean {
   const { maxRiseL, maxVolumeL } = ctx.config.exercise;
   if (event.type === 'sensor.flow') return ctx.inflowL + event.litres >= maxVolumeL;
-  if (event.type === 'sensor.level' && event.reading.status === 'ok') return event.reading.litres - ctx.fillStartL >= maxRiseL;
-  return false;
+  if (event.type !== 'sensor.level') return false;
+  if (event.reading.status !== 'ok') return true;
+  return event.reading.litres - ctx.fillStartL >= maxRiseL;
 }

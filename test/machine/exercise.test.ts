@@ -59,6 +59,40 @@ describe('the proof test of the shut-off', () => {
     expect(b.valveOpen()).toBe(false);
   });
 
+  it('the rise cap is inclusive: a rise of exactly exercise.maxRiseL closes the valve', () => {
+    // Binary-exact numbers, so the boundary is the boundary.
+    const b = createBench({ config: { exercise: { maxRiseL: 0.25 } } });
+    healthy(b, 0.125);
+    b.advance(leak.dryMs);
+    b.send({ type: 'user.exercise' });
+    b.send(level(0.375 - 2 ** -10));
+    expect(b.valveOpen()).toBe(true);
+    b.send(level(0.375));
+    expect(b.valveOpen()).toBe(false);
+    expect(b.value().breaker).toEqual({ armed: { exercising: 'verifying' } });
+  });
+
+  for (const [what, reading] of [
+    ['lost', { status: 'open' }],
+    ['implausible', { status: 'implausible', litres: 40 }],
+  ] as const) {
+    it(`a level that turns ${what} ends the open phase for good: the valve does not reopen when it settles`, () => {
+      // An open phase longer than the level's settle time, so a settled level could reopen it.
+      const b = createBench({ config: { exercise: { durationMs: 10_000 } } });
+      healthy(b);
+      b.advance(leak.dryMs);
+      b.send({ type: 'user.exercise' });
+      expect(b.valveOpen()).toBe(true);
+      b.send({ type: 'sensor.level', reading } as never);
+      expect(b.valveOpen()).toBe(false);
+      expect(b.value().breaker).toEqual({ armed: { exercising: 'verifying' } });
+      b.send(level(0));
+      b.advance(DEFAULT_CONFIG.sensors.levelSettleMs + 1);
+      expect(b.valveOpen()).toBe(false);
+      expect(b.of('valve.changed').filter((e) => e.open)).toHaveLength(1);
+    });
+  }
+
   it('is refused before the level has been read at all', () => {
     const b = createBench();
     b.send({ type: 'sensor.float', reading: 'dry' });
