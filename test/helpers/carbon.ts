@@ -31,7 +31,14 @@ export interface Carbon {
   output(): string;
 }
 
-export async function startCarbon(startTimeoutMs = 15_000): Promise<Carbon> {
+export interface CarbonOptions {
+  /** METRIC_CLIENT_IDLE_TIMEOUT: carbon closes a connection that sent nothing for this long. */
+  readonly idleTimeoutS?: number;
+  readonly startTimeoutMs?: number;
+}
+
+export async function startCarbon(options: CarbonOptions = {}): Promise<Carbon> {
+  const { idleTimeoutS, startTimeoutMs = 15_000 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'aquastop-carbon-'));
   const whisperDir = join(dir, 'storage', 'whisper');
   for (const sub of [whisperDir, join(dir, 'log'), join(dir, 'pid')]) mkdirSync(sub, { recursive: true });
@@ -60,6 +67,7 @@ export async function startCarbon(startTimeoutMs = 15_000): Promise<Carbon> {
       'CACHE_QUERY_PORT = 0',
       'WHISPER_AUTOFLUSH = True',
       'WHISPER_FALLOCATE_CREATE = False',
+      ...(idleTimeoutS === undefined ? [] : [`METRIC_CLIENT_IDLE_TIMEOUT = ${idleTimeoutS}`]),
       '',
     ].join('\n'),
   );

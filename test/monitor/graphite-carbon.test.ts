@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../sim/virtual-clock.js';
 import { wallClock } from '../../src/board/clock.js';
 import { GraphitePusher, parseGraphiteUrl } from '../../src/monitor/graphite.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
@@ -34,6 +35,8 @@ interface LogRecord {
 describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real carbon-cache', () => {
   let broker: TestBroker;
   let carbon: Carbon;
+  /** One that closes connections idle for 1 s. */
+  let idleCarbon: Carbon;
   let dataDir: string;
   let monitor: Monitor;
   const devices: FixtureDevice[] = [];
@@ -52,7 +55,7 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
   };
 
   beforeAll(async () => {
-    [broker, carbon] = await Promise.all([startBroker(), startCarbon()]);
+    [broker, carbon, idleCarbon] = await Promise.all([startBroker(), startCarbon(), startCarbon({ idleTimeoutS: 1 })]);
     dataDir = mkdtempSync(join(tmpdir(), 'aquastop-graphite-'));
     const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogRecord) });
     monitor = await startMonitor({ brokerUrl: broker.url, port: 0, dataDir, logger, graphiteUrl: carbon.url, graphiteIntervalMs: '1s', graphitePrefix: PREFIX });
@@ -67,7 +70,7 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     for (const d of devices) await killDevice(d);
     await monitor?.stop();
     await broker?.close();
-    await carbon?.close();
+    await Promise.all([carbon?.close(), idleCarbon?.close()]);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -161,6 +164,47 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
       await until(async () => (seen = await carbon.points('esc.devices.kitchen%2Edish%20washer%2F1.up', t0)).length > 0, 10_000, () => 'the escaped path in carbon');
       expect(seen.at(-1)![1]).toBe(1);
       expect(existsSync(join(carbon.whisperDir, 'esc', 'devices', 'kitchen'))).toBe(false);
+    } finally {
+      await pusher.stop();
+    }
+  });
+
+  it('starts the back-off afresh after a connection that lasted stableMs; logs an outage once however often carbon drops it, and again when it is away after being back', async () => {
+    const clock = new VirtualClock(Date.now());
+    const logs: string[] = [];
+    const pusher = new GraphitePusher({
+      url: idleCarbon.url, address: parseGraphiteUrl(idleCarbon.url)!, prefix: 'idle', intervalMs: 3_600_000, collect: async () => [], clock,
+      log: (_level, line) => logs.push(line), firstRetryMs: 1_000, maxRetryMs: 60_000, stableMs: 10_000, random: () => 0,
+    });
+    const delays: number[] = [];
+    /** Waits (real time) for carbon to close the idle connection, `heldMs` of virtual time after it opened. */
+    const connection = async (heldMs: number) => {
+      await waitFor(() => pusher.phase === 'connected', 10_000, 'connected');
+      clock.advance(heldMs);
+      await waitFor(() => pusher.phase === 'waiting', 10_000, 'closed by carbon');
+      delays.push(clock.nextDue()! - clock.now());
+    };
+    const retry = () => clock.advanceTo(clock.nextDue()!);
+    pusher.start();
+    try {
+      await connection(0);
+      expect(logs).toEqual([expect.stringContaining('unreachable (connection closed by carbon)')]);
+      retry();
+      await connection(10_000);
+      expect(logs).toEqual([expect.anything(), expect.stringContaining('is back after')]);
+      for (let i = 0; i < 3; i++) {
+        retry();
+        await connection(0);
+      }
+      // Back-off: 500 ms, afresh after the 10 s one (500), then growing (1 s, 2 s, 4 s), each x 0.5.
+      expect(delays).toEqual([500, 500, 1_000, 2_000, 4_000]);
+      // The stable connection ended the first outage; the three short ones were a second (two lines).
+      expect(logs).toHaveLength(4);
+      await idleCarbon.stop();
+      retry();
+      await waitFor(() => logs.length === 5, 10_000, 'a line for the refused attempt');
+      expect(logs[3]).toContain('is back after');
+      expect(logs[4]).toMatch(/unreachable \(ECONNREFUSED\)/);
     } finally {
       await pusher.stop();
     }
