@@ -40,6 +40,7 @@ interface Panel {
   datasource?: { type: string; uid: string };
   targets?: Target[];
   panels?: Panel[];
+  fieldConfig?: { defaults: { mappings?: Array<{ type: string; options: Record<string, { text: string }> }> } };
 }
 interface Variable {
   name: string;
@@ -236,5 +237,16 @@ describe.skipIf(!hasTools('prometheus'))('a real Prometheus scraping a running m
     }
     expect(failures).toEqual([]);
     expect(queries).toBe(2 * panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0));
+  });
+
+  it("names each device's status and breaker right in the timelines (the queries' numbers through the panels' value mappings)", async () => {
+    const shown = async (title: string) => {
+      const p = panels.find((x) => x.title === title)!;
+      const mapping = p.fieldConfig!.defaults.mappings![0]!.options;
+      const answer = await instant(substitute(p.targets![0]!.expr, '.*', 1, 30));
+      return Object.fromEntries(answer.data.result.map((s) => [s.metric.device, mapping[String(Number(s.value![1]))]?.text ?? `unmapped ${s.value![1]}`]));
+    };
+    expect(await shown('Status')).toEqual({ 'dw-ok': 'UP', 'dw-leak': 'UP', 'dw-tap': 'UP', 'dw-gone': 'DOWN' });
+    expect(await shown('Breaker')).toEqual({ 'dw-ok': 'armed', 'dw-leak': 'latched', 'dw-tap': 'tripped', 'dw-gone': 'armed' });
   });
 });
