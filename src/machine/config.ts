@@ -1,6 +1,6 @@
 /**
  * Controller timings and thresholds: validated configuration with defaults taken from
- * AEG/Electrolux dishwasher service documentation (see DESIGN.md, "Fault codes").
+ * AEG/Electrolux dishwasher service documentation (the README's fault table).
  *
  * Every key is optional in input; `parseControllerConfig({})` gives the defaults.
  * Volumes are litres, durations milliseconds.

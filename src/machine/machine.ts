@@ -1,5 +1,5 @@
 /**
- * The Aquastop controller: a circuit breaker around the inlet valve (DESIGN.md).
+ * The Aquastop controller: a circuit breaker around the inlet valve (README, "The controller").
  *
  * Parallel regions:
  * - breaker: booting -> armed | tripped | probing | latched | service; armed and probing

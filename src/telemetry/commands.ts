@@ -2,7 +2,7 @@
  * Remote commands on `<base>/<id>/set` and simulator injections on `<base>/<id>/inject`:
  * validation, authorisation and the answer on `<base>/<id>/set/result`.
  *
- * Rules (DESIGN.md "MQTT contract"):
+ * Rules (README, "MQTT"):
  * - A payload that is too large, not JSON, or not exactly one known command gets
  *   `{ok:false, error}` naming what is wrong, and nothing changes. A command may carry a
  *   correlation `"id"`, which its result echoes.

@@ -1,5 +1,5 @@
 /**
- * Every MQTT topic and its payload schema, in one typed map (DESIGN.md "MQTT contract").
+ * Every MQTT topic and its payload schema, in one typed map (README, "MQTT").
  * Publishers and subscribers use the same schemas; no topic string is built inline elsewhere.
  *
  * Topic templates use `{base}` (default "aquastop"), `{id}` (device id), `{bridge}` (the id of

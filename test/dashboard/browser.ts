@@ -1,5 +1,5 @@
 /**
- * Debian's chromium driven by playwright-core (MACHINE-NOTES.md): headless, no sandbox,
+ * Debian's chromium driven by playwright-core: headless, no sandbox,
  * fresh profile per launch, removed on close.
  */
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's fault table, code by code: every code has its default rule and timing in the
+ * The README's fault table, code by code: every code has its default rule and timing in the
  * validated configuration, its reset policy in the catalogue, and is raised at that timing
  * (not a tick before), and at another timing when the configuration says so.
  */
@@ -14,7 +14,7 @@ import { VirtualClock } from '../../sim/virtual-clock.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { createBench, healthy, level, type Bench } from './harness.js';
 
-/** DESIGN.md, "Fault codes": code, configuration key, default, reset policy. */
+/** The README's fault table: code, configuration key, default, reset policy. */
 const DESIGN_TABLE: readonly { code: FaultCode; key: string | null; value: number | null; reset: 'auto' | 'manual' | 'service' }[] = [
   { code: 'i10', key: 'fill.staticTimeoutMs', value: 90_000, reset: 'auto' },
   { code: 'i11', key: 'fill.dynamicTimeoutMs', value: 120_000, reset: 'auto' },
@@ -67,7 +67,7 @@ function raisedAfter(code: string, key: string, value: number, atMs: number): bo
   return b.of('fault.raised').some((e) => e.code === code);
 }
 
-describe('the fault codes of DESIGN.md', () => {
+describe('the fault codes of the README', () => {
   it('are all in the catalogue, with the design reset policy', () => {
     for (const row of DESIGN_TABLE) expect(FAULTS[row.code].reset, row.code).toBe(row.reset);
   });

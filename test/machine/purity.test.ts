@@ -1,5 +1,5 @@
 /**
- * The controller is pure (DESIGN.md, issue #2): no timers or clocks of its own, no I/O, and
+ * The controller is pure (README, "The controller"): no timers or clocks of its own, no I/O, and
  * it imports nothing of ours outside src/machine. Read from the source, so a change that
  * breaks the rule fails here before it fails in the field.
  */

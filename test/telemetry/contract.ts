@@ -1,5 +1,5 @@
 /**
- * The MQTT contract (DESIGN.md), as one suite run against the embedded broker and against a
+ * The MQTT contract (README, "MQTT"), as one suite run against the embedded broker and against a
  * real mosquitto with the shipped configuration. Each test uses its own device id, because
  * retained messages stay on the broker between tests.
  */
