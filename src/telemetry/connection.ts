@@ -17,12 +17,16 @@
  *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
  *   cannot help); a broker that cannot be reached is retried in the background (the device
  *   keeps protecting). After the first connection every failure is retried.
+ * - `url` may list the nodes of one clustered broker (broker-url.ts): each (re)connect tries the
+ *   next node in turn, so a lost node is left for a surviving one; the log names the node.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { brokerNodes } from './broker-url.js';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 export interface ConnectionOptions {
+  /** One broker URL, or the nodes of one broker separated by commas (checked with broker-url.ts). */
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
@@ -76,7 +80,15 @@ export class Connection {
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...options.tls,
     };
-    this.client = mqtt.connect(options.url, { ...opts, manualConnect: true });
+    const nodes = brokerNodes(options.url);
+    // mqtt.js moves to the next of `servers` at every (re)connect.
+    const servers = nodes.length > 1 ? { servers: nodes.map((n) => ({ ...n })) } : {};
+    this.client = mqtt.connect(options.url.split(',')[0]!.trim(), { ...opts, ...servers, manualConnect: true });
+    if (nodes.length > 1) {
+      // mqtt.js's TLS builder sets the server name (SNI, and the name the certificate must carry)
+      // from the first node's host and keeps it: forget it, so each node is checked by its own name.
+      this.client.on('close', () => delete this.client.options.servername);
+    }
     this.client.on('connect', () => this.handleConnect());
     this.client.on('offline', () => {
       if (!this.wasConnected) return;
@@ -98,6 +110,14 @@ export class Connection {
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** The URL of the node this connection is on (or was last tried): the one URL, or one node of a list. */
+  node(): string {
+    if (!this.options.url.includes(',')) return this.options.url;
+    const o = this.client.options;
+    const host = o.host?.includes(':') ? `[${o.host}]` : o.host;
+    return `${o.protocol}://${host}:${o.port}${o.protocol?.startsWith('ws') ? (o.path ?? '') : ''}`;
   }
 
   /** Connects; resolves once connected or once the broker is known to be unreachable for now. */
@@ -184,7 +204,8 @@ export class Connection {
   private handleConnect(): void {
     const again = this.outages > 0;
     this.wasConnected = true;
-    this.log(again ? `reconnected to ${this.options.url}` : `connected to ${this.options.url}`);
+    const node = this.node();
+    this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
     void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
     for (const listener of this.connectListeners) listener();
   }

@@ -1,6 +1,6 @@
 /**
  * Telemetry entry point used by the commands: publishes every device's state, availability,
- * heartbeats and fault events, and takes commands (DESIGN.md "MQTT contract").
+ * heartbeats and fault events, and takes commands (README, "MQTT").
  *
  * One MQTT connection per process (the bridge, with its last will on the process's own bridge
  * topic, named in every device's availability); an embedded aedes broker unless an external
@@ -13,7 +13,7 @@ import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
 import type { Account } from './access.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
-import { isBrokerUrl } from './broker-url.js';
+import { brokerUrlProblem } from './broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
@@ -129,7 +129,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     credentials = embedded.internal;
   } else {
     url = options.broker.url;
-    if (!isBrokerUrl(url)) throw new TelemetryError(`--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss:// (got "${url}")`);
+    const problem = brokerUrlProblem(url);
+    if (problem !== null) throw new TelemetryError(problem);
     credentials = {
       ...(options.broker.username !== undefined ? { username: options.broker.username } : {}),
       ...(options.broker.password !== undefined ? { password: options.broker.password } : {}),
