@@ -2,6 +2,7 @@
  * What the monitor knows about one device, and how a log entry changes it. The same `apply()`
  * runs for a live entry and for a replayed one, so a restarted monitor ends up where it was.
  */
+import type { ArrivalWindow } from './detector.js';
 import { DAY_MS, HOUR_MS, MONTH_MS, Timeline } from './availability.js';
 import { MAX_FLAP_CHANGES, type DeviceReport, type FaultCode, type HistoryItem, type LogEntry } from './types.js';
 
@@ -39,6 +40,8 @@ export class DeviceRecord {
   lastHeard: number | null = null;
   /** Counters changed since the last snapshot. */
   dirty = false;
+  /** Recent inter-arrival times of heartbeats (phi detector only; bounded; not persisted). */
+  arrivals: ArrivalWindow | null = null;
   /** Pending DOWN deadline and flapping quiet-period end (clock timer ids). */
   deadline: unknown = null;
   flapTimer: unknown = null;

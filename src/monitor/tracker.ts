@@ -5,9 +5,12 @@
  *
  * Contract:
  * - A heartbeat makes a device UP (and sets its expected interval from `intervalS`); it goes DOWN
- *   when no heartbeat arrives for `downAfter` x intervalS, when its availability turns offline,
- *   or when the bridge its availability names goes offline (bridges.ts: another process's
- *   bridge leaves it alone).
+ *   when no heartbeat arrives within the detector's deadline (detector.ts: `downAfter` x
+ *   intervalS, or phi accrual over the device's own inter-arrival times once it has enough of
+ *   them), when its availability turns offline, or when the bridge its availability names goes
+ *   offline (bridges.ts: another process's bridge leaves it alone). An inter-arrival time is a
+ *   sample only between two heartbeats of one boot and one interval with the device UP between
+ *   them (a gap that made it DOWN, or that the monitor did not watch, is no sample).
  * - seq gaps within one boot count as lost heartbeats; a changed boot counts as a restart.
  * - Every change is appended to the log before anything else happens (alert, figures), with the
  *   device's counters in the same write, so a crash right after an event loses nothing of it.
@@ -33,6 +36,7 @@ import type { Clock } from '../board/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
 import { BridgeBook } from './bridges.js';
 import { compactLog } from './compaction.js';
+import { ArrivalWindow, DEFAULT_DETECTOR, downDeadline, type DetectorPolicy } from './detector.js';
 import { DeviceRecord } from './device.js';
 import { DEFAULT_FLAP_POLICY, faultChange, flapEnd, statusChange, type Decision, type FlapPolicy } from './incidents.js';
 import type { EventLog } from './event-log.js';
@@ -50,8 +54,10 @@ export interface TrackerOptions {
   readonly clock: Clock;
   readonly log: EventLog;
   readonly alerts?: AlertSink;
-  /** DOWN after this many heartbeat intervals without one (default 1.5). */
+  /** DOWN after this many heartbeat intervals without one (default 1.5); phi's rule too before it has enough samples. */
   readonly downAfter?: number;
+  /** The failure detector (detector.ts): `fixed` (the default) or `phi`, and phi's parameters. */
+  readonly detector?: Partial<Omit<DetectorPolicy, 'downAfter'>>;
   /** SLO target as a ratio, default 0.999. */
   readonly sloTarget?: number;
   /** How often counters are snapshotted to the log, ms (default 1000; 0 = only at stop). */
@@ -95,6 +101,7 @@ export class Tracker {
   private readonly log: EventLog;
   private readonly alerts: AlertSink | undefined;
   readonly downAfter: number;
+  readonly detector: DetectorPolicy;
   readonly sloTarget: number;
   private readonly snapshotMs: number;
   private snapshotTimer: unknown = null;
@@ -117,7 +124,8 @@ export class Tracker {
     this.clock = options.clock;
     this.log = options.log;
     this.alerts = options.alerts;
-    this.downAfter = options.downAfter ?? 1.5;
+    this.downAfter = options.downAfter ?? DEFAULT_DETECTOR.downAfter;
+    this.detector = { ...DEFAULT_DETECTOR, ...options.detector, downAfter: this.downAfter };
     this.sloTarget = options.sloTarget ?? 0.999;
     this.snapshotMs = options.snapshotMs ?? 1000;
     this.compactAfter = options.compactAfter ?? 1000;
@@ -183,6 +191,7 @@ export class Tracker {
     const d = this.admit(id);
     if (!d) return;
     const now = this.clock.now();
+    const sameBoot = d.boot === hb.boot;
     if (d.boot !== null && hb.boot !== d.boot) {
       this.commit(d, { type: 'restart', t: now, id, boot: hb.boot });
       d.lastSeq = null;
@@ -190,6 +199,7 @@ export class Tracker {
     } else if (d.boot === null) {
       d.boot = hb.boot;
     }
+    this.noteArrival(d, now, hb.intervalS, sameBoot);
     if (d.lastSeq !== null && hb.seq > d.lastSeq + 1) d.lost += hb.seq - d.lastSeq - 1;
     if (d.lastSeq === null || hb.seq > d.lastSeq) d.lastSeq = hb.seq;
     d.received++;
@@ -200,7 +210,16 @@ export class Tracker {
     d.dirty = true;
     if (d.timeline.status !== 'up') this.setStatus(d, 'up', 'heartbeat');
     this.reportFault(d, hb.fault, hb.ts);
-    this.arm(d);
+    this.arm(d, true);
+  }
+
+  /** Adds the time since the last heartbeat to the device's window when it is a sample (see the header). */
+  private noteArrival(d: DeviceRecord, now: number, intervalS: number, sameBoot: boolean): void {
+    if (this.detector.kind !== 'phi') return;
+    if (d.intervalS !== intervalS) d.arrivals?.clear();
+    if (!sameBoot || d.timeline.status !== 'up' || d.intervalS !== intervalS || d.lastSeen === null || now < d.lastSeen) return;
+    d.arrivals ??= new ArrivalWindow(this.detector.window);
+    d.arrivals.add(now - d.lastSeen);
   }
 
   onAvailability(id: string, payload: PayloadOf<'availability'>, retained = false): void {
@@ -524,13 +543,24 @@ export class Tracker {
     }
   }
 
-  private arm(d: DeviceRecord): void {
+  /**
+   * Arms the DOWN deadline: from a heartbeat just received (`onHeartbeat`), the detector's; from
+   * anything else (start, reconnect: the last heartbeat's time is not this one), the fixed rule from now.
+   */
+  private arm(d: DeviceRecord, onHeartbeat = false): void {
     this.disarm(d);
     if (!this.running || d.intervalS === null) return;
+    const intervalS = d.intervalS;
+    const { afterMs, by } = downDeadline(this.detector, intervalS, onHeartbeat ? d.arrivals : null);
     d.deadline = this.clock.setTimeout(() => {
       d.deadline = null;
-      if (d.timeline.status !== 'down') this.setStatus(d, 'down', `no heartbeat for ${this.downAfter} x ${d.intervalS} s`);
-    }, this.downAfter * d.intervalS * 1000);
+      if (d.timeline.status === 'down') return;
+      const reason =
+        by === 'phi'
+          ? `no heartbeat for ${round(afterMs / 1000)} s (${round(afterMs / 1000 / intervalS)} x ${intervalS} s): phi reached ${this.detector.threshold}`
+          : `no heartbeat for ${this.downAfter} x ${intervalS} s`;
+      this.setStatus(d, 'down', reason);
+    }, afterMs);
   }
 
   private disarm(d: DeviceRecord): void {
@@ -558,6 +588,8 @@ export class Tracker {
     }, this.snapshotMs);
   }
 }
+
+const round = (x: number) => Math.round(x * 100) / 100;
 
 /** Ids remembered as stale (retained messages past the retention), oldest forgotten first. */
 const STALE_IDS_MAX = 10_000;
