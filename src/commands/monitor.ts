@@ -1,6 +1,7 @@
 /**
  * `aquastop monitor [--broker URL] [--username U --password P] [--base-topic T] [--port N]
- * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--slo 99.9] [--retention 720h]
+ * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--detector fixed|phi] [--phi-threshold 8]
+ * [--slo 99.9] [--retention 720h]
  * [--max-devices N] [--flap-changes N] [--flap-window 10m] [--flap-quiet 15m] [--graphite tcp://host:2003
  * [--graphite-interval 10s] [--graphite-prefix aquastop]]`: the uptime monitor
  * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
@@ -33,7 +34,9 @@ export function register(program: Command): void {
     .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (see src/monitor/README.md)')
     .option('--webhook-timeout <s>', 'seconds to wait for the webhook to answer', '5')
     .option('--webhook-retries <n>', 'retries after a failed POST, with exponential back-off', '5')
-    .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one', '1.5')
+    .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one (--detector fixed; phi\'s rule while it learns)', '1.5')
+    .option('--detector <kind>', 'when a silent device is DOWN: fixed (--down-after intervals) or phi (phi accrual over its own heartbeat timing; see src/monitor/README.md)', 'fixed')
+    .option('--phi-threshold <phi>', 'with --detector phi: DOWN once phi reaches this (1 to 20; 8 = a 1e-8 chance the heartbeat is only late)', '8')
     .option('--slo <percent>', 'availability SLO target in percent', '99.9')
     .option('--retention <duration>', 'keep events, and devices not heard from, this long (1h to 720h)', '720h')
     .option('--max-devices <n>', 'most devices tracked; a new id beyond it replaces the healthy device heard from longest ago', '10000')
@@ -59,6 +62,8 @@ export function register(program: Command): void {
         webhookTimeoutS: raw.webhookTimeout,
         webhookRetries: raw.webhookRetries,
         downAfter: raw.downAfter,
+        detector: raw.detector,
+        phiThreshold: raw.phiThreshold,
         slo: raw.slo,
         retentionMs: raw.retention,
         maxDevices: raw.maxDevices,

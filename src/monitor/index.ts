@@ -49,6 +49,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     log,
     alerts,
     downAfter: config.downAfter,
+    detector: { kind: config.detector, threshold: config.phiThreshold },
     sloTarget: Number((config.slo / 100).toPrecision(12)),
     snapshotMs: config.snapshotMs,
     retentionMs: config.retentionMs,

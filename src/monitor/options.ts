@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_FLAP_CHANGES } from './types.js';
+import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
 import { durationSchema } from '../board/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
@@ -34,6 +35,13 @@ export const monitorOptionsSchema = z.object({
   webhookTimeoutS: z.coerce.number({ error: '--webhook-timeout must be a number of seconds' }).min(0.1, '--webhook-timeout must be at least 0.1 s').max(120, '--webhook-timeout must be at most 120 s').default(5),
   webhookRetries: z.coerce.number({ error: '--webhook-retries must be an integer' }).int('--webhook-retries must be an integer').min(0, '--webhook-retries must be 0-20').max(20, '--webhook-retries must be 0-20').default(5),
   downAfter: z.coerce.number({ error: '--down-after must be a number' }).min(1, '--down-after must be at least 1 (intervals)').max(100, '--down-after must be at most 100').default(1.5),
+  /** The failure detector (detector.ts): the fixed multiple `downAfter`, or phi accrual over each device's inter-arrival times. */
+  detector: z.enum(DETECTOR_KINDS, { error: `--detector must be ${DETECTOR_KINDS.join(' or ')}` }).default(DEFAULT_DETECTOR.kind),
+  phiThreshold: z.coerce
+    .number({ error: '--phi-threshold must be a number' })
+    .min(1, '--phi-threshold must be at least 1')
+    .max(20, '--phi-threshold must be at most 20')
+    .default(DEFAULT_DETECTOR.threshold),
   /** SLO target in percent (99.9). */
   slo: z.coerce.number({ error: '--slo must be a number' }).gt(0, '--slo must be a percentage above 0').lt(100, '--slo must be below 100 (percent)').default(99.9),
   /** Counter snapshot period, ms. */

@@ -31,6 +31,8 @@ describe('aquastop monitor flags', () => {
     [['--retention', 'forever'], '--retention must be a duration like "90s"'],
     [['--retention', '8760h'], '--retention must be at most 30 days ("720h"): got 8760h'],
     [['--max-devices', '0'], '--max-devices must be at least 1'],
+    [['--detector', 'accrual'], '--detector must be fixed or phi'],
+    [['--detector', 'phi', '--phi-threshold', '0.5'], '--phi-threshold must be at least 1'],
     [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', dataDir], 'cannot connect to the broker'],
     [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', logIsADirectory], "cannot hold the monitor's history: EISDIR"],
     [['--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--data-dir', dataDirIsAFile], "cannot hold the monitor's history: EEXIST"],

@@ -17,6 +17,11 @@ describe('monitor bounds options', () => {
     expect(parse({})).toMatchObject({ retentionMs: 720 * 3_600_000, maxDevices: 10_000, flapChanges: 6, flapWindowMs: 600_000, flapQuietMs: 900_000 });
   });
 
+  it('detects DOWN with the fixed multiple by default; phi and its threshold on request', () => {
+    expect(parse({})).toMatchObject({ detector: 'fixed', phiThreshold: 8, downAfter: 1.5 });
+    expect(parse({ detector: 'phi', phiThreshold: '12' })).toMatchObject({ detector: 'phi', phiThreshold: 12 });
+  });
+
   it('reads durations in the project grammar, from a flag string or a number of ms', () => {
     expect(parse({ retentionMs: '1.5h', flapWindowMs: '90s', flapQuietMs: '3600000' })).toMatchObject({ retentionMs: 5_400_000, flapWindowMs: 90_000, flapQuietMs: 3_600_000 });
     expect(parse({ retentionMs: '720h' }).retentionMs).toBe(720 * 3_600_000);
@@ -33,6 +38,9 @@ describe('monitor bounds options', () => {
     [{ flapChanges: '101' }, '--flap-changes must be at most 100'],
     [{ flapWindowMs: '25h' }, '--flap-window must be at most 24h (got "25h")'],
     [{ flapQuietMs: '0' }, '--flap-quiet must be at least 1s (got "0")'],
+    [{ detector: 'accrual' }, '--detector must be fixed or phi'],
+    [{ phiThreshold: 'high' }, '--phi-threshold must be a number'],
+    [{ phiThreshold: '21' }, '--phi-threshold must be at most 20'],
   ])('rejects %j with one line naming the flag', (extra, expected) => {
     const m = message(extra);
     expect(m).toContain(expected);
