@@ -117,6 +117,8 @@ export class JohnnyFiveBoard implements Board {
   private readonly map: PinMap;
   private readonly opts: Required<Pick<JohnnyFiveBoardOptions, 'readyTimeoutMs' | 'safetyTimeoutMs' | 'keepaliveMs' | 'hostSilenceMs'>>;
   private j5: five.Board | null = null;
+  /** Ends the handshake under way (close() while connecting), so nothing waits on for its timeout. */
+  private abortHandshake: ((message: string) => void) | null = null;
   private io: Firmata | null = null;
   private ownPort: SerialPort | null = null;
   private valveRelay: five.Relay | null = null;
@@ -200,10 +202,22 @@ export class JohnnyFiveBoard implements Board {
       this.opts.readyTimeoutMs,
       `no Firmata handshake from the board within ${this.opts.readyTimeoutMs} ms (is the firmware flashed?)`,
       (done, fail) => {
+        this.abortHandshake = fail;
         j5.on('ready', () => done());
         j5.on('error', (err: unknown) => fail(`johnny-five: ${err instanceof Error ? err.message : String(err)}`));
       },
-    ).finally(() => this.clock.clearTimeout(nudge));
+    )
+      .catch((err: unknown) => {
+        // johnny-five's connect timer (the `timeout` above) and firmata's version request are
+        // cleared only by a handshake that succeeds: left armed, they keep a failed run alive.
+        clearTimeout((j5 as unknown as { timer?: NodeJS.Timeout }).timer);
+        clearTimeout((j5.io as unknown as { reportVersionTimeoutId?: NodeJS.Timeout } | undefined)?.reportVersionTimeoutId);
+        throw err;
+      })
+      .finally(() => {
+        this.clock.clearTimeout(nudge);
+        this.abortHandshake = null;
+      });
     const io = j5.io as unknown as Firmata;
     this.io = io;
     this.firmwareName = io.firmware?.name ?? '';
@@ -317,6 +331,7 @@ export class JohnnyFiveBoard implements Board {
       this.pumpRelay?.open();
     }
     this.closed = true;
+    this.abortHandshake?.('closed while connecting to the board');
     if (this.guard !== null) this.clock.clearTimeout(this.guard);
     this.guard = null;
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);

@@ -7,10 +7,12 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { isBrokerUrl } from '../telemetry/broker-url.js';
+import { brokerUrlProblem } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { optionLabel } from './service/service-command.js';
+import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
+import { durationSchema } from '../board/duration.js';
 
 const optionsSchema = z.object({
   port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
@@ -23,7 +25,11 @@ const optionsSchema = z.object({
   mqtt: z.boolean(),
   broker: z
     .string()
-    .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883')
+    // One URL, or the nodes of one clustered broker separated by commas; a bad entry is named.
+    .superRefine((url, ctx) => {
+      const problem = brokerUrlProblem(url);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   mqttPort: z.coerce.number({ error: '--mqtt-port must be an integer' }).int('--mqtt-port must be an integer').min(0, '--mqtt-port must be 0-65535').max(65535, '--mqtt-port must be 0-65535'),
   username: z.string().optional(),
@@ -31,6 +37,15 @@ const optionsSchema = z.object({
   allowRemoteReset: z.boolean(),
   json: z.boolean(),
   accounts: z.string().min(1).optional(),
+  /** How long the board has to answer the Firmata handshake, ms. */
+  handshakeTimeout: z
+    .string()
+    .transform((text, ctx) => {
+      const r = durationSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
+      if (r.success && r.data >= 1_000 && r.data <= 120_000) return r.data;
+      ctx.addIssue({ code: 'custom', message: `--handshake-timeout must be a duration from 1s to 2m, like 10s (got "${text.slice(0, 40)}")` });
+      return z.NEVER;
+    }),
 });
 
 export type RunOptions = z.infer<typeof optionsSchema>;
@@ -49,7 +64,7 @@ export function register(program: Command): void {
     .option('--id <deviceId>', 'device id (MQTT topic level)', 'uno-1')
     .option('--data-dir <dir>', 'where the fault memory and latch are kept', 'aquastop-data')
     .option('--no-mqtt', 'no telemetry')
-    .option('--broker <url>', 'external MQTT broker (default: an embedded one on 127.0.0.1)')
+    .option('--broker <url>', 'external MQTT broker, or the nodes of a cluster as url,url,... (default: an embedded one on 127.0.0.1)')
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
     .option('--username <user>', 'MQTT user name')
     .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
@@ -58,6 +73,7 @@ export function register(program: Command): void {
     .option('--key <file>', 'private key of --cert')
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)', false)
     .option('--json', 'print runtime events as JSON lines', false)
+    .option('--handshake-timeout <duration>', 'how long the board has to answer (Firmata handshake), 1s to 2m', '10s')
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const o = parseRunOptions(raw);
@@ -68,6 +84,17 @@ export function register(program: Command): void {
 }
 
 async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
+  // Listening from the first moment: a signal while loading, connecting or starting still ends
+  // in a clean stop (board closed, device offline) at once, never a wait for a timeout.
+  const signals = watchStopSignals();
+  try {
+    await runUntilStopped(o, tls, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, signals: StopSignals): Promise<void> {
   const { existsSync } = await import('node:fs');
   if (!existsSync(o.port)) throw new UsageError(`port ${o.port} does not exist (is the board plugged in? try "aquastop ports")`);
   const [{ JohnnyFiveBoard }, { startRuntime }, { FileStore }, { wallClock }] = await Promise.all([
@@ -76,19 +103,19 @@ async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
     import('../board/file-store.js'),
     import('../board/clock.js'),
   ]);
-  // Listen for Ctrl-C from the start: a signal that comes while connecting still ends in a clean
-  // stop (valve closed, device offline) instead of the default kill.
-  const stopRequested = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb' });
+  const stoppedWhile = (what: string) => void process.stderr.write(`${o.id}: stopped by ${signals.received} while ${what}\n`);
+  if (signals.received) return stoppedWhile('starting');
+  const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb', readyTimeoutMs: o.handshakeTimeout });
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  process.stderr.write(`${o.id}: connecting to the board on ${o.port} (handshake within ${o.handshakeTimeout / 1000} s)\n`);
 
   let runtime;
   try {
     // The board first: a port that never answers must not count a boot or create the data dir.
-    await board.open();
+    if ((await unlessStopped(board.open().then(() => true), signals)) === null) {
+      await board.close();
+      return stoppedWhile('connecting to the board');
+    }
     const store = new FileStore(join(o.dataDir, o.id, 'memory.json'));
     runtime = await startRuntime({ deviceId: o.id, board, clock: wallClock, store, fw: board.firmwareName || undefined });
   } catch (err) {
@@ -114,7 +141,7 @@ async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
   print(o.json ? JSON.stringify(first) : describeEvent(first));
 
   let telemetry: { stop(): Promise<void> } | null = null;
-  if (o.mqtt) {
+  if (o.mqtt && !signals.received) {
     const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
     try {
       const t = await startTelemetry({
@@ -137,7 +164,7 @@ async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
     }
   }
 
-  await stopRequested;
+  await signals.stopped;
   await telemetry?.stop();
   await runtime.stop();
 }
