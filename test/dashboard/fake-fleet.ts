@@ -2,7 +2,8 @@
  * Stand-in devices for dashboard tests until the real fleet is used: publishes schema-valid
  * state, availability, heartbeats and fault events (validated with the schemas of topics.ts)
  * and answers `set` on `set/result` the way the controller does: closing the valve is always
- * accepted; a reset is refused while the base pan is wet. `inject: leak` trips i30.
+ * accepted; a reset is refused while the base pan is wet. `inject: leak` trips i30. A fault
+ * raised is remembered in the fault memory, published retained as the controller's is.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
@@ -56,9 +57,15 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop', login: 
     const s = states.get(id) ?? baseState();
     await publish('heartbeat', id, { seq: n, boot: 1, uptimeS: n, intervalS: 5, state: s.state, fault: s.fault, ts: new Date().toISOString() });
   };
+  const memories = new Map<string, PayloadOf<'faultMemory'>['faults']>();
   const raise = async (id: string, code: FaultCode) => {
     const f = FAULTS[code];
-    await publish('fault', id, { id: `1-${Date.now()}`, event: 'raised', code, display: f.display, text: f.text, severity: f.severity, reset: f.reset, ts: new Date().toISOString() });
+    const ts = new Date().toISOString();
+    await publish('fault', id, { id: `1-${Date.now()}`, event: 'raised', code, display: f.display, text: f.text, severity: f.severity, reset: f.reset, ts });
+    // Like the device: the fault memory (retained) after every fault raised, the last 16.
+    const memory = [...(memories.get(id) ?? []), { code, ts, detail: `stand-in ${code}` }].slice(-16);
+    memories.set(id, memory);
+    await publish('faultMemory', id, { faults: memory, ts });
     const s = states.get(id) ?? baseState();
     const latched = f.reset !== 'auto';
     await setState(id, { fault: code, breaker: latched ? 'latched' : 'tripped', state: latched ? 'latched' : 'tripped', valve: 'closed', tripCount: s.tripCount + 1, ...(code === 'i30' ? { leak: true, drainPump: 'on' as const } : {}) });

@@ -23,6 +23,8 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
   let browser: TestBrowser;
   let page: Page;
   let beat: NodeJS.Timeout;
+  /** Every HTTP answer the first page got: nothing it asks for may be missing (favicon included). */
+  const answers: { url: string; status: number }[] = [];
 
   beforeAll(async () => {
     broker = await startTestBroker();
@@ -40,6 +42,7 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl, monitorUrl: monitor.url });
     browser = await launchBrowser();
     page = await browser.newPage();
+    page.on('response', (r) => answers.push({ url: new URL(r.url()).pathname, status: r.status() }));
     await page.goto(dashboard.url);
   });
 
@@ -65,6 +68,14 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     // availability over 24 h from the monitor
     await expect.poll(() => tile('washer-cellar').locator('.availability').textContent(), { timeout: 10_000 }).toBe('100 % · 24 h');
     await screenshot(page, 'dashboard-fleet.png');
+    expect(answers.filter((a) => a.status >= 400)).toEqual([]);
+    // The icon the page names is served (headless Chromium fetches it only when asked to).
+    const icon = await page.evaluate(async () => {
+      const href = (document.querySelector('link[rel="icon"]') as HTMLLinkElement).href;
+      const r = await fetch(href);
+      return { path: new URL(href).pathname, status: r.status, type: r.headers.get('content-type') };
+    });
+    expect(icon).toEqual({ path: '/favicon.svg', status: 200, type: 'image/svg+xml' });
   });
 
   it('ticks the heartbeat age of a device that went quiet, then shows it has no heartbeat', async () => {
@@ -135,6 +146,23 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     await page.click('button[data-inject="leak"]');
     await expect.poll(() => page.locator('.inject-result').textContent()).toBe('injection refused: washer-cellar is not a simulated appliance: nothing to inject');
     expect(await page.locator('.inject-result').getAttribute('data-ok')).toBe('false');
+  });
+
+  it('shows the fault memory the device keeps (retained), newest first with its times, and says when a device has published none', async () => {
+    // washer-cellar raised i30, i30, i10 in the injections above; a page opened now reads them from the broker.
+    await page.goto(`${dashboard.url}#/device/washer-cellar`);
+    await page.reload();
+    const items = page.locator('.memory li');
+    await expect.poll(() => items.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.code)), { timeout: 10_000 }).toEqual(['i10', 'i30', 'i30']);
+    expect(await items.first().locator('.code-display').textContent()).toBe(',10');
+    expect(await items.first().textContent()).toMatch(/Cannot take in water.*\(stand-in i10\)$/);
+    const when = await items.first().locator('time').getAttribute('datetime');
+    expect(Date.now() - Date.parse(when!)).toBeLessThan(60_000);
+    expect(await items.first().locator('time').textContent()).not.toBe('');
+    expect(await page.locator('.memory-empty').textContent()).toBe('');
+    await page.goto(`${dashboard.url}#/device/dishwasher-kitchen`);
+    await expect.poll(() => page.locator('.memory-empty').textContent()).toMatch(/^not published by this device/);
+    expect(await page.locator('.memory li').count()).toBe(0);
   });
 
   it("shows the monitor's figures and recorded history in the device view", async () => {

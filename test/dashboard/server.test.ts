@@ -73,6 +73,7 @@ describe('the dashboard server', () => {
     const ico = await fetch(new URL('/favicon.ico', dash.url), { redirect: 'manual' });
     expect(ico.status).toBe(301);
     expect(ico.headers.get('location')).toBe('/favicon.svg');
+    expect(await (await get(dash, '/')).text()).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml">');
   });
 
   it('does not serve files outside its public directory', async () => {

@@ -41,6 +41,8 @@ export interface MosquittoOptions {
   readonly persistence?: boolean;
   /** With `persistence`: save every this many seconds (mosquitto's default is 1800). */
   readonly autosaveS?: number;
+  /** `config: 'open'`: more configuration lines (a test of 10,000 retained states lifts `max_queued_messages`). */
+  readonly extra?: readonly string[];
 }
 
 export interface Mosquitto {
@@ -64,7 +66,7 @@ function configFor(options: MosquittoOptions, dir: string, port: number, wsPort:
   const autosave = options.autosaveS === undefined ? '' : `autosave_interval ${options.autosaveS}\n`;
   const persist = options.persistence ? `persistence true\npersistence_location ${dir}/\n${autosave}` : 'persistence false\n';
   if (options.config === 'open') {
-    return ['per_listener_settings false', 'allow_anonymous true', `listener ${port} 127.0.0.1`, `listener ${wsPort} lo`, 'protocol websockets', persist].join('\n');
+    return ['per_listener_settings false', 'allow_anonymous true', ...(options.extra ?? []), `listener ${port} 127.0.0.1`, `listener ${wsPort} lo`, 'protocol websockets', persist].join('\n');
   }
   for (const f of ['passwd', 'aclfile']) copyFileSync(join(SHIPPED, f), join(dir, f));
   buildRetainPlugin(join(dir, 'aquastop_retain.so'));

@@ -1,10 +1,14 @@
 // Bootstrap: read the config, connect to the broker over WebSocket as a viewer (signing in when
 // the broker refuses anonymous viewers), feed the fleet model, and render changes once per
-// animation frame (never per message).
+// animation frame (never per message): the order of the devices, the summary bar, and the
+// tiles or list rows in view.
 
 import mqtt from '/vendor/mqtt.esm.js';
 import { Fleet } from './fleet.js';
 import { TileGrid } from './tiles.js';
+import { FleetList } from './list.js';
+import { FleetOrder, SORTS } from './order.js';
+import { SummaryBar } from './summary.js';
 import { DeviceView } from './device-view.js';
 import { Operator } from './operator.js';
 import { MonitorFeed } from './monitor-feed.js';
@@ -27,7 +31,29 @@ async function main() {
     for (const id of ids) if (fleet.devices.has(id)) fleet.dirty.add(id);
     schedule();
   });
-  const grid = new TileGrid($('#tiles'), fleet, config.faults, monitor);
+  const availability = (d) => {
+    if (monitor.enabled) return monitor.report(d.id)?.availability.d1 ?? null;
+    return fleet.availability(d);
+  };
+  const order = new FleetOrder(fleet, { faults: config.faults, severities: config.severities, availability });
+  const tiles = new TileGrid($('#tiles'), fleet, config.faults, monitor);
+  const list = new FleetList($('#list'), fleet, config.faults, monitor, (key) => sortBy(key));
+  const views = { tiles: tiles.view, list: list.view };
+  let mode = 'tiles';
+  const shown = () => views[mode];
+  const summaryBar = new SummaryBar($('#facets'), config.faults, (facet) => {
+    order.toggleFacet(facet);
+    showOrder(true);
+  });
+
+  const sortMenu = $('#sort');
+  for (const [key, label] of Object.entries(SORTS)) sortMenu.append(new Option(label, key));
+  sortMenu.addEventListener('change', () => sortBy(sortMenu.value, 1));
+  const sortBy = (key, dir) => {
+    order.sortBy(key, dir);
+    showOrder(true);
+  };
+
   const status = $('#conn');
   $('#broker').textContent = config.wsUrl;
   if (config.monitorUrl) {
@@ -46,18 +72,52 @@ async function main() {
     monitor,
   });
 
-  const perf = (window.aquastopStats = { messages: 0, flushes: 0, renderedTiles: 0, maxFlushMs: 0 });
+  const perf = (window.aquastopStats = { messages: 0, flushes: 0, renderedTiles: 0, maxFlushMs: 0, devices: 0, shown: 0 });
+
+  /**
+   * The order, facet or filter changed: the summary bar, the empty note and the view in use.
+   * `fromTop`: a person asked for another selection or order, shown from its start.
+   */
+  function showOrder(fromTop = false) {
+    summaryBar.render(order.summary(), order.facet);
+    sortMenu.value = order.sortKey;
+    list.showSort(order.sortKey, order.sortDir);
+    list.fitIds();
+    shown().setIds(order.ids, fromTop);
+    const empty = $('#empty');
+    const none = order.ids.length === 0 && fleet.devices.size > 0;
+    empty.hidden = !none;
+    if (none) empty.textContent = `No device matches${order.facet ? ` "${order.facet.replace(':', ' ')}"` : ''}${order.text ? ` and "${order.text}"` : ''}.`;
+    perf.shown = order.ids.length;
+  }
+
+  function setMode(next) {
+    mode = next;
+    document.body.dataset.mode = mode;
+    $('#tiles').hidden = mode !== 'tiles';
+    $('#list').hidden = mode !== 'list';
+    for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
+    showOrder();
+  }
+  $('.modes').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-mode]');
+    if (b) setMode(b.dataset.mode);
+  });
+
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     const t0 = performance.now();
     const ids = fleet.dirty;
     fleet.dirty = new Set();
-    grid.update(ids);
+    const before = shown().renders;
+    if (order.update(ids)) showOrder();
+    shown().refresh(ids);
     if (view.id && ids.has(view.id)) view.update();
     renderSummary();
     perf.flushes++;
-    perf.renderedTiles += ids.size;
+    perf.renderedTiles += shown().renders - before;
+    perf.devices = fleet.devices.size;
     perf.maxFlushMs = Math.max(perf.maxFlushMs, performance.now() - t0);
   };
   function schedule() {
@@ -74,11 +134,22 @@ async function main() {
     const s = fleet.summary();
     const deadBridges = fleet.offlineBridges();
     const bridge = deadBridges > 0 ? ` · ${deadBridges} publisher${deadBridges === 1 ? '' : 's'} (bridge) offline` : '';
-    $('#summary').textContent = `${s.total} appliances · ${s.online} online · ${s.down} down · ${s.faulted} with a fault${bridge}`;
+    const ignored = fleet.stats.ignoredDevices > 0 ? ` · messages for more than ${fleet.devices.size.toLocaleString('en')} devices ignored` : '';
+    $('#summary').textContent = `${s.total.toLocaleString('en')} appliances · ${s.online.toLocaleString('en')} online · ${s.down.toLocaleString('en')} down · ${s.faulted.toLocaleString('en')} with a fault${bridge}${ignored}`;
     document.body.dataset.bridge = fleet.bridges.size === 0 ? 'unknown' : deadBridges > 0 ? 'offline' : 'online';
   };
 
-  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/set/result`, `${base}/bridge/+/state`];
+  const problem = $('#broker-problem');
+  const showProblem = (p) => {
+    problem.hidden = p === null;
+    if (!p) return;
+    problem.querySelector('.problem-title').textContent = p.title;
+    problem.querySelector('.problem-detail').textContent = p.detail;
+    const ul = problem.querySelector('.problem-checks');
+    ul.replaceChildren(...p.checks.map((c) => Object.assign(document.createElement('li'), { textContent: c })));
+  };
+
+  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/fault-memory`, `${base}/+/set/result`, `${base}/bridge/+/state`];
   const viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
     onConnect: (client) => {
       signIn.hide();
@@ -98,18 +169,22 @@ async function main() {
       signIn.showAccount(state === 'connected' ? user : null);
     },
     onRefused: ({ anonymous, reason }) => {
+      showProblem(null);
       signIn.show(anonymous ? '' : reason);
       renderSummary();
     },
+    onUnreachable: showProblem,
   });
   const signIn = new SignInForm(viewer, operator, config.wsUrl);
   viewer.start();
 
   setInterval(() => {
     fleet.tick();
-    grid.tick();
+    if (order.tick()) showOrder();
+    shown().renderShown();
     view.update();
     renderSummary();
+    schedule();
   }, 1000);
 
   const route = () => {
@@ -120,7 +195,11 @@ async function main() {
   };
   window.addEventListener('hashchange', route);
   route();
-  $('#filter').addEventListener('input', (e) => grid.setFilter(e.target.value));
+  $('#filter').addEventListener('input', (e) => {
+    order.setText(e.target.value);
+    showOrder(true);
+  });
+  showOrder();
 }
 
 main().catch((err) => {

@@ -1,5 +1,6 @@
-// The device view (#/device/<id>): facts, timeline, heartbeat/availability chart, operator
-// commands (close valve, reset trip, resume) and, for simulated appliances, fault injection.
+// The device view (#/device/<id>): facts, the fault memory the device keeps, timeline,
+// heartbeat/availability chart, operator commands (close valve, reset trip, resume) and, for
+// simulated appliances, fault injection.
 
 import { drawChart } from './chart.js';
 import { formatAge } from './tiles.js';
@@ -36,6 +37,7 @@ export class DeviceView {
   open(id) {
     this.id = id;
     this.renderedTimeline = '';
+    this.renderedMemory = undefined;
     this.injectedAt = null;
     this.root.hidden = false;
     this.root.innerHTML = `
@@ -48,6 +50,7 @@ export class DeviceView {
         <div class="dv-fault"></div>
       </div>
       <dl class="facts dv-facts"></dl>
+      <section class="dv-memory"><h3>Fault memory <span class="memory-note">kept by the device across power cycles, newest first</span></h3><ol class="memory"></ol><p class="memory-empty"></p></section>
       <section class="dv-actions">
         <h3>Operator commands</h3>
         <div class="buttons">${COMMANDS.map(([k, label]) => `<button type="button" data-command="${k}">${label}</button>`).join('')}</div>
@@ -105,6 +108,7 @@ export class DeviceView {
       ['lost beats', String(d.lostBeats)],
     ];
     this.fillFacts(this.q('.dv-facts'), facts);
+    if (this.renderedMemory !== d.faultMemory) this.renderMemory(d.faultMemory);
     this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
     // The device answers an injection only when it refuses it (not simulated, retained, malformed).
     const r = d.lastResult;
@@ -128,6 +132,21 @@ export class DeviceView {
   fillFacts(dl, pairs) {
     const html = pairs.map(([k, v]) => `<dt>${esc(k)}</dt><dd data-key="${esc(k)}">${esc(v)}</dd>`).join('');
     if (dl.innerHTML !== html) dl.innerHTML = html;
+  }
+
+  /** The device's fault memory (retained on <base>/<id>/fault-memory): code, display, text, when. */
+  renderMemory(memory) {
+    this.renderedMemory = memory;
+    const faults = memory ? [...memory.faults].reverse() : [];
+    this.q('.memory').innerHTML = faults
+      .map((f) => {
+        const def = this.faults[f.code];
+        const t = Date.parse(f.ts);
+        const when = Number.isFinite(t) ? formatWhen(t) : f.ts;
+        return `<li data-code="${esc(f.code)}"><time datetime="${esc(f.ts)}">${esc(when)}</time> <span class="code-display">${esc(def ? def.display : f.code)}</span> <b>${esc(f.code)}</b> ${esc(def ? def.text : '')}${f.detail ? ` <i>(${esc(f.detail)})</i>` : ''}</li>`;
+      })
+      .join('');
+    this.q('.memory-empty').textContent = !memory ? 'not published by this device (yet): its fault memory comes with its next start or fault' : faults.length === 0 ? 'empty: the device remembers no fault' : '';
   }
 
   renderTimeline(timeline, key) {

@@ -6,6 +6,10 @@ const BEATS_MAX = 2000;
 const HISTORY_MS = 30 * 60 * 1000;
 /** Bridges (publishing processes) remembered; the one heard of longest ago is forgotten first. */
 const BRIDGES_MAX = 1000;
+/** Devices this page keeps; messages for more are counted (`stats.ignoredDevices`) and dropped. */
+export const DEVICES_MAX = 100_000;
+/** The longest fault memory kept per device (the controller keeps 16). */
+const MEMORY_MAX = 64;
 
 /** Which of our topics a topic string is (mirrors parseTopic in src/telemetry/topics.ts). */
 export function parseTopic(topic, base) {
@@ -18,7 +22,7 @@ export function parseTopic(topic, base) {
   const id = rest[0];
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
   const tail = rest.slice(1).join('/');
-  const names = { '': 'state', availability: 'availability', heartbeat: 'heartbeat', fault: 'fault', 'set/result': 'setResult' };
+  const names = { '': 'state', availability: 'availability', heartbeat: 'heartbeat', fault: 'fault', 'fault-memory': 'faultMemory', 'set/result': 'setResult' };
   const name = names[tail];
   return name ? { name, id } : null;
 }
@@ -39,6 +43,7 @@ const valid = {
   heartbeat: (p) => isObj(p) && Number.isInteger(p.seq) && typeof p.intervalS === 'number' && p.intervalS > 0,
   fault: (p) => isObj(p) && (p.event === 'raised' || p.event === 'cleared') && typeof p.code === 'string',
   setResult: (p) => isObj(p) && typeof p.ok === 'boolean',
+  faultMemory: (p) => isObj(p) && Array.isArray(p.faults) && p.faults.length <= MEMORY_MAX && p.faults.every((f) => isObj(f) && typeof f.code === 'string' && typeof f.ts === 'string'),
 };
 
 export class Fleet {
@@ -52,14 +57,17 @@ export class Fleet {
     this.dirty = new Set();
     /** Each publishing process's bridge state: a device is offline when the bridge its availability names is. */
     this.bridges = new Map();
-    this.stats = { messages: 0, invalid: 0 };
+    this.stats = { messages: 0, invalid: 0, ignoredDevices: 0 };
+    /** The longest device id seen (the list view sizes its id column to show every id in full). */
+    this.longestId = 0;
   }
 
   device(id) {
     let d = this.devices.get(id);
     if (!d) {
-      d = { id, state: null, availability: null, bridge: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
+      d = { id, state: null, availability: null, bridge: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, faultMemory: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
       this.devices.set(id, d);
+      this.longestId = Math.max(this.longestId, id.length);
     }
     return d;
   }
@@ -97,6 +105,10 @@ export class Fleet {
       }
       return true;
     }
+    if (!this.devices.has(parsed.id) && this.devices.size >= DEVICES_MAX) {
+      this.stats.ignoredDevices++;
+      return false;
+    }
     const d = this.device(parsed.id);
     const t = this.now();
     switch (parsed.name) {
@@ -129,6 +141,10 @@ export class Fleet {
         if (p.event === 'raised') d.activeFault = p;
         else if (d.activeFault && d.activeFault.code === p.code) d.activeFault = null;
         this.log(d, p.event === 'raised' ? 'fault' : 'cleared', `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`, t);
+        break;
+      case 'faultMemory':
+        // What the controller keeps across power cycles (oldest first), as the device published it.
+        d.faultMemory = p;
         break;
       case 'setResult':
         d.lastResult = { ...p, t };
@@ -202,10 +218,10 @@ export class Fleet {
     return observed > 0 ? up / observed : null;
   }
 
-  /** Called every second: heartbeat ages tick and overdue devices turn silent. */
+  /** Called every second: overdue devices turn silent (and are marked dirty). */
   tick(t = this.now()) {
     for (const d of this.devices.values()) {
-      this.refreshStatus(d, t);
+      if (this.refreshStatus(d, t)) this.dirty.add(d.id);
     }
   }
 
