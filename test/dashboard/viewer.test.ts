@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 // The page's viewer connection is plain browser JavaScript with mqtt.js and the socket injected.
 // @ts-expect-error: a .js module without types
-import { ViewerConnection } from '../../src/dashboard/public/viewer.js';
+import { ViewerConnection, explainUnreachable } from '../../src/dashboard/public/viewer.js';
 
 type Outcome = 'accept' | 'refuse' | 'close' | 'unreachable';
 interface Opts {
@@ -58,16 +58,18 @@ function setup(decide: (o: Opts) => Outcome = needsAccount, stored: Record<strin
   const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v), removeItem: (k: string) => void items.delete(k) };
   const states: Array<{ state: string; text: string; user: string | null }> = [];
   const refusals: Array<{ anonymous: boolean; reason: string }> = [];
+  const problems: Array<{ title: string; detail: string; checks: string[] } | null> = [];
   const connected: FakeClient[] = [];
   const viewer = new ViewerConnection(mqtt, 'ws://127.0.0.1:9001', storage, {
     onConnect: (c: FakeClient) => connected.push(c),
     onMessage: () => undefined,
     onState: (s: (typeof states)[number]) => states.push(s),
     onRefused: (r: (typeof refusals)[number]) => refusals.push(r),
+    onUnreachable: (p: (typeof problems)[number]) => problems.push(p),
   }, () => new EventTarget());
   // The fake answers in a microtask: one turn of the event loop lets every answer land.
   const settled = () => new Promise((r) => setImmediate(r));
-  return { viewer, clients, items, states, refusals, connected, settled };
+  return { viewer, clients, items, states, refusals, problems, connected, settled };
 }
 
 const KEY = 'aquastop.viewer ws://127.0.0.1:9001';
@@ -130,6 +132,34 @@ describe('the viewer connection', () => {
     expect(t.refusals).toEqual([]);
     expect(t.states.at(-1)!.state).toBe('reconnecting');
     expect(t.clients[0]!.ended).toBe(false);
+  });
+
+  it('says which broker URL it cannot reach and what to check, and stops saying so once connected', async () => {
+    let reachable = false;
+    const t = setup(() => (reachable ? 'accept' : 'unreachable'));
+    t.viewer.start();
+    await t.settled();
+    const p = t.problems.at(-1)!;
+    expect(p.title).toBe('Cannot reach the broker at ws://127.0.0.1:9001');
+    expect(p.detail).toMatch(/^1 attempt failed since .+; retrying every 2 s\.$/);
+    expect(p.checks.join('\n')).toMatch(/WebSocket listener on that host and port/);
+    expect(p.checks.join('\n')).toMatch(/--broker-ws.*\?ws=/);
+    reachable = true;
+    t.viewer.start();
+    await t.settled();
+    expect(t.problems.at(-1)).toBeNull();
+    expect(t.refusals).toEqual([]);
+  });
+
+  it('explains a broker that took the WebSocket but never answered in MQTT, a ws:// URL from an https page, and wss:// certificates', () => {
+    const silent = explainUnreachable({ url: 'ws://10.0.0.5:9001', failures: 3, since: 0, opened: true });
+    expect(silent.detail).toMatch(/^3 attempts failed since/);
+    expect(silent.checks[0]).toMatch(/accepted the WebSocket but did not answer the MQTT login within 8 s/);
+    const mixed = explainUnreachable({ url: 'ws://10.0.0.5:9001', failures: 1, since: 0, pageProtocol: 'https:' });
+    expect(mixed.checks[0]).toMatch(/loaded over https:\/\/.*wss:\/\//);
+    const tls = explainUnreachable({ url: 'wss://broker.lan:8884/mqtt', failures: 1, since: 0, pageProtocol: 'https:' });
+    expect(tls.checks.at(-1)).toMatch(/trust the broker's certificate \(open https:\/\/broker\.lan:8884\/ once/);
+    expect(tls.checks.join('\n')).not.toMatch(/loaded over https/);
   });
 
   it('uses the account saved for this broker at start, and forgets it when the broker refuses it', async () => {
