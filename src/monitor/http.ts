@@ -4,7 +4,8 @@
  * - `/api/devices`: array of {@link DeviceReport}, sorted by id;
  * - `/api/devices/:id`: one report (404 when unknown);
  * - `/api/devices/:id/history[?limit=N]`: the device's recorded events, oldest first (last N; default 500, max 5000);
- * - `/healthz`: `{"ok":true}`.
+ * - `/healthz`: `{"ok":true,"broker":"connected"}`, or 503 `{"ok":false,"broker":"disconnected","since","reason"}`
+ *   while the monitor's own broker connection is down (it cannot tell whether devices are up).
  * Anything else: 404 `{"error":...}`; other methods: 405.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,7 +19,11 @@ export interface HttpApiOptions {
   readonly port: number;
   readonly tracker: Tracker;
   readonly registry: Registry;
+  /** What /healthz answers; without it, always ok. */
+  readonly health?: () => Health;
 }
+
+export type Health = { readonly ok: true; readonly broker: 'connected' } | { readonly ok: false; readonly broker: 'disconnected'; readonly since: string; readonly reason: string };
 
 export interface HttpApi {
   readonly url: string;
@@ -46,7 +51,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpApiOptio
     res.end(text);
     return;
   }
-  if (path === '/healthz') return sendJson(res, 200, { ok: true });
+  if (path === '/healthz') {
+    const health = o.health?.() ?? { ok: true, broker: 'connected' };
+    return sendJson(res, health.ok ? 200 : 503, health);
+  }
   if (path === '/api/devices') return sendJson(res, 200, o.tracker.reports());
   const m = /^\/api\/devices\/([^/]+)(\/history)?$/.exec(path);
   if (m) {

@@ -9,12 +9,13 @@ import { wallClock, type Clock } from '../board/clock.js';
 import { WebhookAlertSink } from './alerts.js';
 import { FileEventLog } from './event-log.js';
 import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
-import { startHttpApi, type HttpApi } from './http.js';
+import { startHttpApi, type Health, type HttpApi } from './http.js';
 import { createMetrics } from './metrics.js';
 import { MonitorError, parseMonitorOptions, type MonitorConfigInput } from './options.js';
 import { startSubscriber, type Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
 import { describeTlsError } from '../telemetry/tls.js';
+import { redactUrl } from '../telemetry/redact-url.js';
 
 export { MonitorError, parseMonitorOptions } from './options.js';
 export type { MonitorConfig, MonitorConfigInput } from './options.js';
@@ -37,6 +38,16 @@ export interface Monitor {
   readonly graphite: GraphitePusher | null;
   /** Unsubscribes, snapshots counters, records the stop, waits for webhooks in flight, closes the API. */
   stop(): Promise<void>;
+}
+
+/** /healthz: ok while the monitor's broker connection is up; else why not, and since when. */
+function brokerHealth(subscriber: Subscriber, brokerUrl: string): () => Health {
+  return () => {
+    const h = subscriber.health();
+    if (h.connected) return { ok: true, broker: 'connected' };
+    const since = new Date(h.since).toISOString();
+    return { ok: false, broker: 'disconnected', since, reason: `no connection to the broker at ${redactUrl(brokerUrl)} since ${since}: ${h.reason ?? 'connection closed'}` };
+  };
 }
 
 export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
@@ -63,11 +74,11 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   let subscriber: Subscriber | null = null;
   let registry: Registry | null = null;
   try {
-    subscriber = await startSubscriber({ ...config, tracker, logger }).catch((err: unknown) => {
+    subscriber = await startSubscriber({ ...config, tracker, logger, clock }).catch((err: unknown) => {
       throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
     });
     registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);
-    http = await startHttpApi({ host: config.host, port: config.port, tracker, registry }).catch((err: unknown) => {
+    http = await startHttpApi({ host: config.host, port: config.port, tracker, registry, health: brokerHealth(subscriber, config.brokerUrl) }).catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
       throw err;

@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import type { Tracker } from './tracker.js';
+import { wallClock, type Clock } from '../board/clock.js';
+import { redactUrl } from '../telemetry/redact-url.js';
 
 export interface SubscriberOptions {
   readonly brokerUrl: string;
@@ -26,6 +28,8 @@ export interface SubscriberOptions {
   readonly baseTopic: string;
   readonly tracker: Tracker;
   readonly logger: Logger;
+  /** For the times /healthz gives; default wall time. */
+  readonly clock?: Clock;
 }
 
 export interface IngestStats {
@@ -38,9 +42,19 @@ export interface IngestStats {
 export const SUBSCRIBED: readonly TopicName[] = ['heartbeat', 'availability', 'state', 'fault', 'bridgeState'];
 const LOGGED_TOPICS_MAX = 1000;
 
+/** The monitor's own broker connection, as /healthz reports it. */
+export interface BrokerHealth {
+  readonly connected: boolean;
+  /** Clock ms of the last change (connected, or lost). */
+  readonly since: number;
+  /** While disconnected: the last error of the outage (or "connection closed"); null when connected. */
+  readonly reason: string | null;
+}
+
 export interface Subscriber {
   readonly client: MqttClient;
   readonly stats: IngestStats;
+  health(): BrokerHealth;
   stop(): Promise<void>;
 }
 
@@ -69,22 +83,35 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
   const filters = SUBSCRIBED.map((name) => filterFor(name, baseTopic));
   const subscribe = () => client.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])));
 
-  let connected = true;
+  // One line when the connection is lost and one when it is back, however many reconnect
+  // attempts fail in between (mqtt.js retries every second): each attempt's error only updates
+  // the reason /healthz gives.
+  const clock = options.clock ?? wallClock;
+  const now = () => clock.now();
+  let health: BrokerHealth = { connected: true, since: now(), reason: null };
   client.on('connect', () => {
-    if (connected) return;
-    connected = true;
-    logger.info('broker connection back');
+    if (health.connected) return;
+    const outageS = Math.round((now() - health.since) / 1000);
+    logger.info({ broker: redactUrl(options.brokerUrl), outageS, lastError: health.reason }, `broker connection back after ${outageS} s`);
+    health = { connected: true, since: now(), reason: null };
     tracker.onConnection(true);
     // A clean session forgets subscriptions.
     subscribe().catch((err: unknown) => logger.error(`resubscribe failed: ${err instanceof Error ? err.message : String(err)}`));
   });
-  client.on('offline', () => {
-    if (!connected) return;
-    connected = false;
-    logger.warn('broker connection lost; device status unknown until it is back');
+  const lost = (reason: string) => {
+    if (!health.connected) {
+      health = { ...health, reason };
+      return;
+    }
+    health = { connected: false, since: now(), reason };
+    logger.warn({ broker: redactUrl(options.brokerUrl), reason }, `broker connection lost (${reason}); device status unknown until it is back`);
     tracker.onConnection(false);
+  };
+  client.on('offline', () => lost(health.connected ? 'connection closed' : (health.reason ?? 'connection closed')));
+  client.on('error', (err) => {
+    if (health.connected && client.connected) logger.error({ broker: redactUrl(options.brokerUrl) }, `mqtt: ${err.message}`);
+    else lost(err.message);
   });
-  client.on('error', (err) => logger.error(`mqtt: ${err.message}`));
 
   const invalid = (topic: string, name: string, why: string) => {
     stats.invalid.set(name, (stats.invalid.get(name) ?? 0) + 1);
@@ -140,6 +167,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
   return {
     client,
     stats,
+    health: () => health,
     async stop() {
       await client.endAsync();
     },
