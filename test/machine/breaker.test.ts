@@ -377,3 +377,159 @@ describe('every kind of fault in every breaker situation', () => {
     }
   }
 });
+
+describe('a fault during a proof test fails it, with the code', () => {
+  for (const fault of ['link lost (iC0, a link fault)', 'level lost (i41, manual)', 'float wet (i30, manual, critical)', 'hose fuse (iH0, service)']) {
+    it(`${fault}: the proof test is reported failed with ${FAULTS[fault]!.code}`, () => {
+      const b = SITUATIONS['armed, proof test']!.build();
+      FAULTS[fault]!.bring(b);
+      expect(b.of('exercise.done')).toEqual([{ type: 'exercise.done', result: 'failed', inflowL: 0, code: FAULTS[fault]!.code }]);
+    });
+  }
+  it('a fault while no proof test runs reports no proof test', () => {
+    const b = armedIdle();
+    b.send({ type: 'sensor.hoseFuse' });
+    expect(b.of('exercise.done')).toEqual([]);
+  });
+});
+
+/**
+ * Every fault the controller raises says why, in words a person reads on the dashboard and
+ * in the fault memory: each code provoked with real inputs, its detail naming the cause.
+ */
+const DETAILS: Record<string, { provoke: () => Bench; code: string; detail: RegExp }> = {
+  'no rise at all': { provoke: trippedI10, code: 'i10', detail: /^no level rise after the valve opened$/ },
+  'a fill too slow': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'program.fill', targetL: 3 });
+      b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 0.5 } });
+      b.advance(fill.dynamicTimeoutMs);
+      return b;
+    },
+    code: 'i11',
+    detail: /^fill level not reached in time$/,
+  },
+  'top-ups that fail': {
+    provoke: () => {
+      const b = createBench();
+      healthy(b, 2);
+      for (let i = 0; i < fill.maxFailedTopUps; i++) {
+        b.send({ type: 'program.fill', targetL: 3, topUp: true });
+        b.advance(fill.topUpTimeoutMs + 100);
+      }
+      return b;
+    },
+    code: 'iF0',
+    detail: /^top-up fill did not reach its level$/,
+  },
+  'a drain that does not empty': {
+    provoke: () => {
+      const b = createBench();
+      healthy(b, 3);
+      b.send({ type: 'program.drain' });
+      b.advance(DEFAULT_CONFIG.drain.timeoutMs);
+      return b;
+    },
+    code: 'i20',
+    detail: /^tub not empty after the drain time$/,
+  },
+  'a wet pan': { provoke: latchedI30, code: 'i30', detail: /^water in the base pan$/ },
+  'a broken float wire': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'sensor.float', reading: 'open' });
+      return b;
+    },
+    code: 'i30',
+    detail: /^base-pan float signal lost \(open circuit\)$/,
+  },
+  'a lost level': { provoke: SITUATIONS['latched (i41)']!.build, code: 'i41', detail: /^level sensor signal lost$/ },
+  'a noisy level': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'sensor.level', reading: { status: 'implausible', litres: 40 } });
+      b.advance(sensors.levelImplausibleMs);
+      return b;
+    },
+    code: 'i42',
+    detail: /^level sensor implausible or too noisy$/,
+  },
+  'flow with the valve closed': {
+    provoke: () => {
+      const b = armedIdle();
+      for (let t = 0; t <= DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
+        b.send({ type: 'sensor.flow', litres: 0.005 });
+        b.advance(100);
+      }
+      return b;
+    },
+    code: 'iB0',
+    detail: /^flow while the valve is closed$/,
+  },
+  'a lost link': { provoke: SITUATIONS['tripped (iC0)']!.build, code: 'iC0', detail: /^board watchdog: no keepalive from the controller$/ },
+  'water unaccounted for': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'program.fill', targetL: 3 });
+      for (let i = 0; i < 30; i++) b.send({ type: 'sensor.flow', litres: 0.1 });
+      return b;
+    },
+    code: 'iE0',
+    detail: /^metered inflow far above the tub level rise$/,
+  },
+  'a chattering valve': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'program.fill', targetL: 3 });
+      for (let i = 0; i <= DEFAULT_CONFIG.valve.maxOpens; i++) {
+        b.send(wet);
+        b.send(dry);
+      }
+      return b;
+    },
+    code: 'i13',
+    detail: new RegExp(`^the valve would open more than ${DEFAULT_CONFIG.valve.maxOpens} times in ${DEFAULT_CONFIG.valve.windowMs / 1000} s$`),
+  },
+  'unreadable memory at boot': {
+    provoke: () => createBench({ input: { memoryFault: true } }),
+    code: 'i80',
+    detail: /^persistent memory unreadable at boot$/,
+  },
+  'a blown hose valve': { provoke: SITUATIONS['service (iH0)']!.build, code: 'iH0', detail: /^hose safety valve blown$/ },
+  'a failed board self-test': {
+    provoke: () => {
+      const b = armedIdle();
+      b.send({ type: 'board.selfTestFailed', test: 'ram' });
+      return b;
+    },
+    code: 'i90',
+    detail: /^board self-test failed: ram$/,
+  },
+};
+
+describe('every fault says why', () => {
+  for (const [what, d] of Object.entries(DETAILS)) {
+    it(`${what}: ${d.code}, "${d.detail.source.replace(/^\^|\$$/g, '')}"`, () => {
+      const raised = d.provoke().of('fault.raised');
+      expect(raised.map((f) => f.code)).toContain(d.code);
+      expect(raised.find((f) => f.code === d.code)!.detail).toMatch(d.detail);
+    });
+  }
+});
+
+describe('a latch restored at boot', () => {
+  for (const [breaker, code] of [
+    ['latched', 'i30'],
+    ['service', 'iH0'],
+  ] as const) {
+    it(`comes back ${breaker} with ${code}, announces it as restored, and keeps its detail for the latch`, () => {
+      const b = createBench({ input: { latch: { code, breaker, detail: 'water in the base pan' } } });
+      expect(b.value().breaker).toBe(breaker);
+      expect(b.actor.getSnapshot().context.fault).toBe(code);
+      expect(b.of('fault.raised')).toEqual([{ type: 'fault.raised', code, detail: 'restored after a restart: latched before the power was lost' }]);
+      expect(b.of('latch.changed').at(-1)).toEqual({ type: 'latch.changed', latch: { code, breaker, detail: 'water in the base pan' } });
+      expect(toldValve(b)).toBe('closed');
+    });
+  }
+});
