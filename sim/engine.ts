@@ -33,6 +33,13 @@ export interface SimulationOptions {
   readonly store?: Store;
   /** Keep the log in memory (default true); a long interactive run may turn it off. */
   readonly keepLog?: boolean;
+  /**
+   * Virtual ms after `start()` at which the appliance is plugged in (default 0): the scenario's
+   * timeline counts from then. A fleet's appliances do not all come online at once (fleet-start.ts).
+   */
+  readonly powerOnAfterMs?: number;
+  /** Virtual ms after power-on at which the program starts, when the scenario starts one (default 0). */
+  readonly programAfterMs?: number;
 }
 
 /** The simulated board, with its link watchdog timed by the scenario's controller configuration. */
@@ -52,6 +59,9 @@ export class Simulation {
   private readonly createBoard: BoardFactory;
   private readonly program: DishwasherProgram;
   private readonly keepLog: boolean;
+  private readonly powerOnAfterMs: number;
+  private readonly programAfterMs: number;
+  private programTimer: unknown = null;
   private readonly logListeners = new Set<(entry: LogEntry) => void>();
   private readonly runtimeListeners = new Set<(runtime: Runtime | null) => void>();
   private current: Runtime | null = null;
@@ -69,6 +79,8 @@ export class Simulation {
     this.store = options.store ?? new MemoryStore();
     this.createBoard = options.createBoard ?? simulatedBoard(options.scenario.controller.link.watchdogMs);
     this.keepLog = options.keepLog ?? true;
+    this.powerOnAfterMs = options.powerOnAfterMs ?? 0;
+    this.programAfterMs = options.programAfterMs ?? 0;
     this.plant = new DishwasherPlant({ seed: this.seed, ...options.scenario.physics });
     this.program = new DishwasherProgram(
       {
@@ -111,8 +123,24 @@ export class Simulation {
     return () => this.runtimeListeners.delete(listener);
   }
 
+  /**
+   * Powers the appliance up and starts its timeline and program; with `powerOnAfterMs`, that
+   * happens then, as the clock runs (a step its board cannot perform is then logged as an error
+   * and the appliance stopped, where an immediate start throws).
+   */
   async start(): Promise<void> {
     this.record({ type: 'sim', event: 'start', scenario: this.scenario.name, seed: this.seed });
+    if (this.powerOnAfterMs <= 0) return this.begin();
+    this.clock.setTimeout(() => {
+      this.pending.push(
+        this.begin().catch((err: unknown) => {
+          this.record({ type: 'sim', event: 'error', message: err instanceof Error ? err.message : String(err) });
+        }),
+      );
+    }, this.powerOnAfterMs);
+  }
+
+  private async begin(): Promise<void> {
     await this.powerUp();
     const refused = this.stepBoardCannotPerform();
     if (refused) {
@@ -120,7 +148,13 @@ export class Simulation {
       throw new ScenarioError(refused);
     }
     for (const step of this.scenario.timeline) this.clock.setTimeout(() => this.pending.push(this.apply(step)), step.at);
-    if (this.scenario.program.start) this.program.start();
+    if (!this.scenario.program.start) return;
+    if (this.programAfterMs <= 0) this.program.start();
+    else
+      this.programTimer = this.clock.setTimeout(() => {
+        this.programTimer = null;
+        this.program.start();
+      }, this.programAfterMs);
   }
 
   /** Advances virtual time by one tick: physics first, then everything due on the clock. */
@@ -152,6 +186,8 @@ export class Simulation {
   }
 
   async stop(): Promise<void> {
+    if (this.programTimer !== null) this.clock.clearTimeout(this.programTimer);
+    this.programTimer = null;
     this.program.stop();
     if (this.current) await this.current.stop();
     this.current = null;

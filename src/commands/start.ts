@@ -3,6 +3,8 @@
  * (telemetry, MQTT on --mqtt-port and MQTT-over-WebSocket on --ws-port), a demo fleet of
  * simulated appliances running looping scenarios at real speed (one of them leaks), the uptime
  * monitor (--monitor-port) and the dashboard (--http-port). Prints the dashboard URL.
+ * The appliances come online spread over one heartbeat interval (--heartbeat, 10s) and start
+ * their programs spread over the program's length (sim/fleet-start.ts), as a real fleet does.
  *
  * SIGINT/SIGTERM stops everything in reverse order: dashboard, monitor, fleet (valves closed),
  * telemetry (every device and the bridge published offline, broker closed); exit 0.
@@ -20,6 +22,8 @@ import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
 import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
 import { START_BRIDGE_ID } from '../telemetry/topics.js';
+import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
+import { monitorOptionsSchema } from '../monitor/options.js';
 
 /** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
 export type DemoTls = ReturnType<typeof loadServerTls>;
@@ -35,12 +39,18 @@ const flagsSchema = z.object({
   dataDir: z.string().min(1, '--data-dir must not be empty'),
   devices: z.coerce.number().int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
   accounts: z.string().min(1).optional(),
+  /** Every device's heartbeat interval, ms. */
+  heartbeatMs: heartbeatIntervalSchema().default(10_000),
+  detector: monitorOptionsSchema.shape.detector,
+  phiThreshold: monitorOptionsSchema.shape.phiThreshold,
 });
 
 export type StartFlags = z.output<typeof flagsSchema>;
 
 export function parseStartFlags(raw: unknown): StartFlags {
-  const r = flagsSchema.safeParse(raw);
+  // `--heartbeat` is read as milliseconds.
+  const input = typeof raw === 'object' && raw !== null && 'heartbeat' in raw ? { ...raw, heartbeatMs: (raw as { heartbeat: unknown }).heartbeat } : raw;
+  const r = flagsSchema.safeParse(input);
   if (!r.success) throw new UsageError(issueLines(r.error.issues));
   return { ...r.data, dataDir: resolve(r.data.dataDir) };
 }
@@ -93,6 +103,7 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, 
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),
     clock: wallClock,
+    heartbeatS: flags.heartbeatMs / 1000,
     // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
     allowRemoteReset: true,
     log: (line) => log(`mqtt: ${line}`),
@@ -106,6 +117,9 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, 
     },
   };
 }
+
+/** Seed of the moments the demo's appliances are plugged in and start their programs (sim/fleet-start.ts). */
+const FLEET_START_SEED = 1;
 
 /** How often the leaking demo appliance leaks again (its scenario loops by repeating this period). */
 const LEAK_PERIOD_MS = 6 * 60_000;
@@ -142,11 +156,12 @@ export function demoAppliances(n: number): DemoAppliance[] {
 
 /** The demo fleet: simulated appliances on looping scenarios at real speed; every third one leaks. */
 export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, log: (line: string) => void): Promise<Piece> {
-  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }] = await Promise.all([
+  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }, { fleetStartPlan, PROGRAM_WAITS_MS }] = await Promise.all([
     import('../../sim/engine.js'),
     import('../../sim/realtime.js'),
     import('../../sim/scenarios/index.js'),
     import('../../sim/scenario.js'),
+    import('../../sim/fleet-start.js'),
   ]);
   const normal = loadBuiltinScenario('normal-cycle');
   if (!normal) throw new Error('built-in scenario normal-cycle is missing');
@@ -163,8 +178,10 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
     'aquastop start',
   );
   const FW = 'sim-demo';
+  // Like a real fleet: plugged in over one heartbeat interval, programs started over the program's length.
+  const plan = fleetStartPlan(flags.devices, { seed: FLEET_START_SEED, onlineSpreadMs: flags.heartbeatMs, programSpreadMs: PROGRAM_WAITS_MS });
   const sims = demoAppliances(flags.devices).map(
-    (a) => new Simulation({ scenario: a.leaks ? leaky : looping, seed: a.seed, deviceId: a.id, keepLog: false }),
+    (a, i) => new Simulation({ scenario: a.leaks ? leaky : looping, seed: a.seed, deviceId: a.id, keepLog: false, ...plan[i]! }),
   );
   for (const sim of sims) {
     const inject = (fault: InjectName): CommandResult => {
@@ -183,7 +200,7 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
   const run = runRealtime(sims, { speed: 1 });
   return {
     name: 'fleet',
-    summary: `fleet      ${sims.map((s) => s.deviceId).join(', ')} (looping at real speed; ${sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId).join(', ')} leaks)`,
+    summary: `fleet      ${sims.map((s) => s.deviceId).join(', ')} (looping at real speed; ${sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId).join(', ')} leaks; online within ${flags.heartbeatMs / 1000} s, programs starting over ${PROGRAM_WAITS_MS / 60_000} min)`,
     stop: async () => {
       run.stop();
       await run.done;
@@ -221,7 +238,17 @@ async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: (
   // Its own read-only login: on a non-loopback bind the broker lets no anonymous client in.
   const login = telemetry.watcherLogin ?? {};
   const tls = telemetry.clientTls ? { tls: telemetry.clientTls } : {};
-  const monitor = await startMonitor({ brokerUrl: telemetry.brokerUrl, ...login, ...tls, host: flags.host, port: flags.monitorPort, dataDir: join(flags.dataDir, 'monitor'), logger });
+  const monitor = await startMonitor({
+    brokerUrl: telemetry.brokerUrl,
+    ...login,
+    ...tls,
+    host: flags.host,
+    port: flags.monitorPort,
+    dataDir: join(flags.dataDir, 'monitor'),
+    detector: flags.detector,
+    phiThreshold: flags.phiThreshold,
+    logger,
+  });
   return { url: monitor.url, piece: { name: 'monitor', summary: `monitor    ${monitor.url}/api/devices  ${monitor.url}/metrics`, stop: () => monitor.stop() } };
 }
 
@@ -259,6 +286,9 @@ export function register(program: Command): void {
     .option('--monitor-port <n>', 'monitor HTTP API port (/api/devices, /metrics)', '9464')
     .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
+    .option('--heartbeat <duration>', 'every appliance\'s heartbeat interval (0.5s to 60s)', DEFAULT_HEARTBEAT)
+    .option('--detector <kind>', 'the monitor\'s failure detector: fixed (1.5 heartbeat intervals) or phi (phi accrual; see src/monitor/README.md)', 'fixed')
+    .option('--phi-threshold <phi>', 'with --detector phi: DOWN once phi reaches this (1 to 20)', '8')
     .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
     .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host')
     .option('--tls-key <file>', 'private key of --tls-cert')

@@ -27,6 +27,8 @@ describe('npm start (aquastop start) as a child process', () => {
     tcp.on('message', (topic, payload) => seen.set(topic, payload.toString()));
     await tcp.subscribeAsync([`${config.baseTopic}/bridge/+/state`, `${config.baseTopic}/+/availability`], { qos: 1 });
     await expect.poll(() => seen.get(`${config.baseTopic}/bridge/_start/state`), { timeout: 10_000 }).toBe('{"state":"online"}');
+    // The appliances are plugged in over one heartbeat interval (10 s): wait for all three.
+    await expect.poll(() => [...seen.values()].filter((v) => v.includes('"online"')).length, { timeout: 20_000 }).toBe(4);
     await ws.endAsync();
 
     const code = await demo.interrupt();
