@@ -3,7 +3,7 @@
  * [--host H] [--data-dir DIR] [--webhook URL] [--down-after F] [--detector fixed|phi] [--phi-threshold 8]
  * [--slo 99.9] [--retention 720h]
  * [--max-devices N] [--flap-changes N] [--flap-window 10m] [--flap-quiet 15m] [--graphite tcp://host:2003
- * [--graphite-interval 10s] [--graphite-prefix aquastop]]`: the uptime monitor
+ * [--graphite-interval 10s] [--graphite-prefix aquastop]] [--history postgres://... [--lease 10s]]`: the uptime monitor
  * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
  * Bad flags, an unreachable broker or a busy port: one line on stderr, exit 2.
  */
@@ -46,6 +46,8 @@ export function register(program: Command): void {
     .option('--graphite <url>', 'also push the /metrics figures to Graphite: carbon\'s plaintext listener, tcp://host:port')
     .option('--graphite-interval <duration>', 'how often to push to --graphite (1s to 24h)', '10s')
     .option('--graphite-prefix <path>', 'first components of every Graphite path', 'aquastop')
+    .option('--history <url>', 'keep the history in PostgreSQL (postgres://user:password@host:port/db) and share the fleet with the other monitors on it (see src/monitor/README.md); default: the file in --data-dir')
+    .option('--lease <duration>', 'with --history: a shard lease lasts this long without renewal; a dead monitor\'s devices are taken over within 4/3 of it', '10s')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
       const input = {
@@ -73,6 +75,8 @@ export function register(program: Command): void {
         graphiteUrl: raw.graphite ?? null,
         graphiteIntervalMs: raw.graphiteInterval,
         graphitePrefix: raw.graphitePrefix,
+        historyUrl: raw.history ?? null,
+        leaseMs: raw.lease,
       };
       let options;
       try {

@@ -12,15 +12,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { deviceIdSchema } from '../telemetry/topics.js';
-import type { Tracker } from './tracker.js';
+import type { TrackerView } from './tracker-view.js';
+import type { DeviceReport, HistoryItem } from './types.js';
 
 export interface HttpApiOptions {
   readonly host: string;
   readonly port: number;
-  readonly tracker: Tracker;
+  readonly tracker: TrackerView;
+  /** Monitors that share a fleet (shared.ts): /api/devices answers for the whole fleet, not only the devices tracked here. */
+  readonly fleet?: FleetView;
   readonly registry: Registry;
   /** What /healthz answers; without it, always ok. */
   readonly health?: () => Health;
+}
+
+export interface FleetView {
+  fleetReports(): Promise<DeviceReport[]>;
+  fleetReport(id: string): Promise<DeviceReport | null>;
+  fleetHistory(id: string): Promise<HistoryItem[] | null>;
 }
 
 export type Health = { readonly ok: true; readonly broker: 'connected' } | { readonly ok: false; readonly broker: 'disconnected'; readonly since: string; readonly reason: string };
@@ -55,7 +64,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpApiOptio
     const health = o.health?.() ?? { ok: true, broker: 'connected' };
     return sendJson(res, health.ok ? 200 : 503, health);
   }
-  if (path === '/api/devices') return sendJson(res, 200, o.tracker.reports());
+  if (path === '/api/devices') return sendJson(res, 200, o.fleet ? await o.fleet.fleetReports() : o.tracker.reports());
   const m = /^\/api\/devices\/([^/]+)(\/history)?$/.exec(path);
   if (m) {
     const id = decodeURIComponent(m[1]!);
@@ -64,11 +73,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: HttpApiOptio
       const raw = url.searchParams.get('limit');
       const limit = raw === null ? 500 : Number(raw);
       if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return sendJson(res, 400, { error: 'limit must be an integer 1-5000' });
-      const items = o.tracker.history(id);
+      const items = o.fleet ? await o.fleet.fleetHistory(id) : o.tracker.history(id);
       if (!items) return sendJson(res, 404, { error: `no device "${id}"` });
       return sendJson(res, 200, { id, items: items.slice(-limit) });
     }
-    const report = o.tracker.report(id);
+    const report = o.fleet ? await o.fleet.fleetReport(id) : o.tracker.report(id);
     return report ? sendJson(res, 200, report) : sendJson(res, 404, { error: `no device "${id}"` });
   }
   sendJson(res, 404, { error: `no such path ${path}; try /api/devices or /metrics` });

@@ -11,9 +11,10 @@ import { FileEventLog } from './event-log.js';
 import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
 import { startHttpApi, type Health, type HttpApi } from './http.js';
 import { createMetrics } from './metrics.js';
-import { MonitorError, parseMonitorOptions, type MonitorConfigInput } from './options.js';
+import { MonitorError, parseMonitorOptions, trackerSettings, type MonitorConfigInput } from './options.js';
 import { startSubscriber, type Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
+import type { TrackerView } from './tracker-view.js';
 import { describeTlsError } from '../telemetry/tls.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 
@@ -32,7 +33,8 @@ export type MonitorOptions = MonitorConfigInput & {
 export interface Monitor {
   /** http:// URL of the API (/api/devices, /metrics). */
   readonly url: string;
-  readonly tracker: Tracker;
+  /** The devices this monitor tracks: with `--history postgres://`, those of the shards it holds (shared.ts). */
+  readonly tracker: TrackerView;
   readonly subscriber: Subscriber;
   /** The Graphite pusher with `graphiteUrl` (--graphite), else null. */
   readonly graphite: GraphitePusher | null;
@@ -53,20 +55,14 @@ function brokerHealth(subscriber: Subscriber, brokerUrl: string): () => Health {
 export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const { clock = wallClock, logger = pino({ name: 'aquastop-monitor' }, pino.destination(2)), ...raw } = options;
   const config = parseMonitorOptions(raw);
+  if (config.historyUrl !== null) {
+    // Monitors that share a fleet: history and shard leases in PostgreSQL.
+    const { startSharedMonitor } = await import('./shared-monitor.js');
+    return startSharedMonitor({ ...config, historyUrl: config.historyUrl }, clock, logger, (sub) => brokerHealth(sub, config.brokerUrl));
+  }
   const log = new FileEventLog(config.dataDir);
   const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
-  const tracker = new Tracker({
-    clock,
-    log,
-    alerts,
-    downAfter: config.downAfter,
-    detector: { kind: config.detector, threshold: config.phiThreshold },
-    sloTarget: Number((config.slo / 100).toPrecision(12)),
-    snapshotMs: config.snapshotMs,
-    retentionMs: config.retentionMs,
-    maxDevices: config.maxDevices,
-    flap: { changes: config.flapChanges, windowMs: config.flapWindowMs, quietMs: config.flapQuietMs },
-  });
+  const tracker = new Tracker({ clock, log, alerts, ...trackerSettings(config) });
   tracker.start();
   if (log.skipped > 0) logger.warn(`skipped ${log.skipped} unreadable line(s) in ${log.path}`);
 

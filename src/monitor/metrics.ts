@@ -5,17 +5,17 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { faultDefinition } from '../machine/catalogue.js';
-import type { Tracker } from './tracker.js';
+import type { TrackerView } from './tracker-view.js';
 import type { IngestStats } from './subscriber.js';
 import type { WebhookStats } from './webhook.js';
 
 const BREAKER_STATES = ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'] as const;
 const STATUSES = ['up', 'down', 'unknown'] as const;
 
-export function createMetrics(tracker: Tracker, ingest: IngestStats | null, webhook: () => Readonly<WebhookStats> | null = () => null): Registry {
+export function createMetrics(tracker: TrackerView, ingest: IngestStats | null, webhook: () => Readonly<WebhookStats> | null = () => null): Registry {
   const registry = new Registry();
   // One scrape reads the reports several times; compute them once per scrape.
-  let cache: { at: number; reports: ReturnType<Tracker['reports']> } | null = null;
+  let cache: { at: number; reports: ReturnType<TrackerView['reports']> } | null = null;
   const reports = () => {
     const at = performance.now();
     if (!cache || at - cache.at > 200) cache = { at, reports: tracker.reports() };

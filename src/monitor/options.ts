@@ -9,6 +9,8 @@ import { durationSchema } from '../board/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
+import { describeHistoryUrl, isHistoryUrl } from './history-url.js';
+import type { TrackerOptions } from './tracker.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -73,6 +75,17 @@ export const monitorOptionsSchema = z.object({
     }),
   graphiteIntervalMs: flagDuration('--graphite-interval', 1_000, '1s', 24 * HOUR_MS).default(10_000),
   graphitePrefix: z.string().regex(GRAPHITE_PREFIX_PATTERN, '--graphite-prefix must be words of letters, digits, "_" or "-" joined by dots (e.g. aquastop or site1.aquastop)').default('aquastop'),
+  /** PostgreSQL holding the history and the shard leases of monitors that share a fleet (shared-monitor.ts); null: the file in dataDir. */
+  historyUrl: z
+    .string()
+    .nullable()
+    .default(null)
+    .superRefine((url, ctx) => {
+      // The value is never echoed whole: it may hold a password.
+      if (url !== null && !isHistoryUrl(url)) ctx.addIssue({ code: 'custom', message: `--history must be postgres://user:password@host:port/database (PostgreSQL; leave it out for the file in --data-dir): got "${describeHistoryUrl(url)}"` });
+    }),
+  /** With historyUrl: how long a shard lease lasts without renewal (renewed every third of it). */
+  leaseMs: flagDuration('--lease', 1_000, '1s', 24 * HOUR_MS).default(10_000),
 });
 
 /** A duration flag in the project's grammar (src/board/duration.ts) with its own bounds; the message names the flag. */
@@ -100,6 +113,19 @@ function flagDuration(flag: string, minMs: number, minText: string, maxMs?: numb
 }
 
 export type MonitorConfig = z.output<typeof monitorOptionsSchema>;
+
+/** The tracker's settings from the options (every tracker of a monitor has the same). */
+export function trackerSettings(config: MonitorConfig): Omit<TrackerOptions, 'clock' | 'log' | 'alerts'> {
+  return {
+    downAfter: config.downAfter,
+    detector: { kind: config.detector, threshold: config.phiThreshold },
+    sloTarget: Number((config.slo / 100).toPrecision(12)),
+    snapshotMs: config.snapshotMs,
+    retentionMs: config.retentionMs,
+    maxDevices: config.maxDevices,
+    flap: { changes: config.flapChanges, windowMs: config.flapWindowMs, quietMs: config.flapQuietMs },
+  };
+}
 export type MonitorConfigInput = z.input<typeof monitorOptionsSchema>;
 
 /** A user-caused problem (bad option, unreachable broker, port in use): one line, exit 2. */

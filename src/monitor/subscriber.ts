@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
-import type { Tracker } from './tracker.js';
+import type { TrackerView } from './tracker-view.js';
 import { wallClock, type Clock } from '../board/clock.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 
@@ -26,7 +26,9 @@ export interface SubscriberOptions {
   /** With a user name: the monitor keeps a persistent session named after this directory and host. */
   readonly dataDir?: string;
   readonly baseTopic: string;
-  readonly tracker: Tracker;
+  readonly tracker: Pick<TrackerView, 'onHeartbeat' | 'onAvailability' | 'onState' | 'onFault' | 'onBridgeState' | 'onConnection'>;
+  /** Messages to leave unread (a monitor sharing the fleet skips the devices another instance tracks, before parsing). */
+  readonly skip?: (name: TopicName, id: string) => boolean;
   readonly logger: Logger;
   /** For the times /healthz gives; default wall time. */
   readonly clock?: Clock;
@@ -123,6 +125,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
   client.on('message', (topic, payload, packet) => {
     const where = parseTopic(topic, baseTopic);
     if (!where || !SUBSCRIBED.includes(where.name)) return;
+    if (options.skip?.(where.name, where.id ?? '')) return;
     // Retained topics are cleared with an empty payload: nothing to judge.
     if (payload.length === 0) return;
     let json: unknown;
