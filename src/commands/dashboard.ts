@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { issueLines, UsageError } from './errors.js';
+import { loggerFor } from './service/service-command.js';
 
 const flagsSchema = z.object({
   port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0).max(65535, '--port must be 0-65535'),
@@ -43,8 +44,9 @@ export function register(program: Command): void {
     .option('--broker-ws <url>', "broker's websocket URL as the browser reaches it", 'ws://127.0.0.1:9001')
     .option('--base <topic>', 'base topic', 'aquastop')
     .option('--monitor <url>', "monitor's HTTP API (proxied under /api)")
-    .action(async (raw: unknown) => {
+    .action(async (raw: unknown, cmd: Command) => {
       const flags = parseDashboardFlags(raw);
+      const log = loggerFor(cmd);
       const { startDashboard } = await import('../dashboard/server.js');
       let server;
       try {
@@ -56,7 +58,9 @@ export function register(program: Command): void {
         throw err;
       }
       process.stdout.write(`dashboard: ${server.url} (broker ${flags.brokerWs})\n`);
-      await untilSignal();
+      log.info({ url: server.url, brokerWs: flags.brokerWs, monitor: flags.monitor ?? null }, `dashboard on ${server.url}`);
+      const signal = await untilSignal();
+      log.info({ signal }, `${signal}: stopping`);
       await server.close();
     });
 }

@@ -10,7 +10,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
-import { optionLabel } from './service/service-command.js';
+import { loggerFor, optionLabel } from './service/service-command.js';
+import { redactUrl } from '../telemetry/redact-url.js';
 import { untilSignal } from './dashboard.js';
 
 /** File-system errors that mean the data directory is unusable, not that the monitor is broken. */
@@ -89,7 +90,7 @@ export function register(program: Command): void {
       if (tls) options = { ...options, tls };
       let monitor;
       try {
-        monitor = await startMonitor(options);
+        monitor = await startMonitor({ ...options, logger: loggerFor(cmd) });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // The history cannot be kept: say where and why in one line, and start nothing.
@@ -99,7 +100,7 @@ export function register(program: Command): void {
         }
         throw err;
       }
-      process.stdout.write(`monitor: ${monitor.url}/api/devices  ${monitor.url}/metrics (broker ${options.brokerUrl})\n`);
+      process.stdout.write(`monitor: ${monitor.url}/api/devices  ${monitor.url}/metrics (broker ${redactUrl(options.brokerUrl)})\n`);
       await untilSignal();
       await monitor.stop();
     });

@@ -10,7 +10,9 @@ import { z } from 'zod';
 import { brokerUrlProblem } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
-import { optionLabel } from './service/service-command.js';
+import { loggerFor, optionLabel } from './service/service-command.js';
+import { deviceLogger, type Logger } from './service/log.js';
+import { logRuntimeEvent } from './service/runtime-log.js';
 import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
 import { durationSchema } from '../board/duration.js';
 
@@ -79,22 +81,22 @@ export function register(program: Command): void {
       const o = parseRunOptions(raw);
       // Checked before the board is opened: a bad certificate file is one line, exit 2.
       const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), o.broker) : undefined;
-      await run(o, tls);
+      await run(o, tls, deviceLogger(loggerFor(cmd), o.id));
     });
 }
 
-async function run(o: RunOptions, tls: TlsMaterial | undefined): Promise<void> {
+async function run(o: RunOptions, tls: TlsMaterial | undefined, log: Logger): Promise<void> {
   // Listening from the first moment: a signal while loading, connecting or starting still ends
   // in a clean stop (board closed, device offline) at once, never a wait for a timeout.
   const signals = watchStopSignals();
   try {
-    await runUntilStopped(o, tls, signals);
+    await runUntilStopped(o, tls, signals, log);
   } finally {
     signals.dispose();
   }
 }
 
-async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, signals: StopSignals): Promise<void> {
+async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, signals: StopSignals, log: Logger): Promise<void> {
   const { existsSync } = await import('node:fs');
   if (!existsSync(o.port)) throw new UsageError(`port ${o.port} does not exist (is the board plugged in? try "aquastop ports")`);
   const [{ JohnnyFiveBoard }, { startRuntime }, { FileStore }, { wallClock }] = await Promise.all([
@@ -103,11 +105,11 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
     import('../board/file-store.js'),
     import('../board/clock.js'),
   ]);
-  const stoppedWhile = (what: string) => void process.stderr.write(`${o.id}: stopped by ${signals.received} while ${what}\n`);
+  const stoppedWhile = (what: string) => log.info({ signal: signals.received }, `stopped by ${signals.received} while ${what}`);
   if (signals.received) return stoppedWhile('starting');
   const board = new JohnnyFiveBoard({ port: o.port, kind: 'usb', readyTimeoutMs: o.handshakeTimeout });
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  process.stderr.write(`${o.id}: connecting to the board on ${o.port} (handshake within ${o.handshakeTimeout / 1000} s)\n`);
+  log.info({ port: o.port }, `connecting to the board on ${o.port} (handshake within ${o.handshakeTimeout / 1000} s)`);
 
   let runtime;
   try {
@@ -127,18 +129,18 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
   board.onReport((r) => {
     if (r.type === 'warning') warnings.push(r.message);
   });
+  // Every event is a log record (the device id on each, a fault's event id on it); --json also
+  // prints the events themselves on stdout, one JSON object per line, for programs.
   runtime.onAny((event) => {
     if (o.json) print(JSON.stringify(event));
-    else if (event.type !== 'status') print(describeEvent(event));
+    logRuntimeEvent(log, event);
   });
-  print(
-    o.json
-      ? JSON.stringify({ type: 'started', deviceId: o.id, port: o.port, firmware: board.firmwareName, protection: board.protection, warnings })
-      : `${o.id}: ${board.firmwareName || 'Firmata'} on ${o.port}, protection: ${board.protection === 'firmware' ? 'firmware interlock + host' : 'host only'}`,
-  );
-  if (!o.json) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  const protection = board.protection === 'firmware' ? 'firmware interlock + host' : 'host only';
+  if (o.json) print(JSON.stringify({ type: 'started', deviceId: o.id, port: o.port, firmware: board.firmwareName, protection: board.protection, warnings }));
+  log.info({ port: o.port, firmware: board.firmwareName || 'Firmata', protection: board.protection }, `${board.firmwareName || 'Firmata'} on ${o.port}, protection: ${protection}`);
   const first = { type: 'status' as const, status: runtime.status(), ts: wallClock.now() };
-  print(o.json ? JSON.stringify(first) : describeEvent(first));
+  if (o.json) print(JSON.stringify(first));
+  log.info({ state: first.status.state, breaker: first.status.breaker, valve: first.status.valve, fault: first.status.fault }, `state ${first.status.state}, breaker ${first.status.breaker}, valve ${first.status.valve}`);
 
   let telemetry: { stop(): Promise<void> } | null = null;
   if (o.mqtt && !signals.received) {
@@ -154,7 +156,7 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
         dataDir: o.dataDir,
         clock: wallClock,
         allowRemoteReset: o.allowRemoteReset,
-        log: (line) => process.stderr.write(`mqtt: ${line}\n`),
+        log: (line) => log.info(`mqtt: ${line}`),
       });
       t.addDevice({ runtime, fw: board.firmwareName || 'firmata' });
       telemetry = t;
@@ -164,15 +166,8 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
     }
   }
 
-  await signals.stopped;
+  const signal = await signals.stopped;
+  log.info({ signal }, `${signal}: stopping (valve closed, device offline)`);
   await telemetry?.stop();
   await runtime.stop();
-}
-
-function describeEvent(e: object & { type: string }): string {
-  const rest = Object.entries(e)
-    .filter(([k]) => k !== 'type' && k !== 'ts')
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-    .join(' ');
-  return `${new Date().toISOString()} ${e.type} ${rest}`;
 }

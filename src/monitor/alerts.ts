@@ -53,8 +53,10 @@ export class WebhookAlertSink implements AlertSink {
   send(alert: Alert): void {
     const { logger } = this.options;
     const level = alert.kind === 'down' || alert.kind === 'fault-raised' ? 'warn' : 'info';
-    logger[level]({ alert }, `alert ${alert.kind} ${alert.device}${alert.code ? ` ${alert.code}` : ''}: ${alert.reason}`);
-    this.webhook?.send(alert, `${alert.kind} ${alert.device}${alert.code ? ` ${alert.code}` : ''}`);
+    // The device (and the fault event) at the top of the record, as in every record about a device.
+    const about = { device: alert.device, ...(alert.code ? { code: alert.code } : {}), ...(alert.event ? { event: alert.event } : {}) };
+    logger[level]({ ...about, alert }, `alert ${alert.kind} ${alert.device}${alert.code ? ` ${alert.code}` : ''}: ${alert.reason}`);
+    this.webhook?.send(alert, `${alert.kind} ${alert.device}${alert.code ? ` ${alert.code}` : ''}`, about);
   }
 
   /** At stop: sends what waits without further back-off (webhook.ts), then resolves. */

@@ -81,7 +81,9 @@ export function flapEnd(d: DeviceRecord, t: number, flap: FlapPolicy = DEFAULT_F
   );
 }
 
-export function faultChange(d: DeviceRecord, code: FaultCode | null, t: number): Decision {
+/** `eventId` (the fault event that brought the change, if one did) goes with the alert it causes. */
+export function faultChange(d: DeviceRecord, code: FaultCode | null, t: number, eventId?: string): Decision {
+  const event = eventId === undefined ? {} : { event: eventId };
   const previous = d.activeFault;
   const entries: LogEntry[] = [];
   const alerts: Alert[] = [];
@@ -90,14 +92,14 @@ export function faultChange(d: DeviceRecord, code: FaultCode | null, t: number):
     entries.push({ type: 'fault', t, id: d.id, event: 'cleared', code: previous });
     if (d.alertedFault === previous) {
       entries.push({ type: 'alert', t, id: d.id, kind: 'fault-cleared', code: previous, reason: 'fault cleared' });
-      alerts.push({ kind: 'fault-cleared', device: d.id, code: previous, reason: 'fault cleared', at });
+      alerts.push({ kind: 'fault-cleared', device: d.id, code: previous, reason: 'fault cleared', at, ...(code === null ? event : {}) });
     }
   }
   if (code !== null) {
     entries.push({ type: 'fault', t, id: d.id, event: 'raised', code });
     if (d.alertedFault !== code) {
       entries.push({ type: 'alert', t, id: d.id, kind: 'fault-raised', code, reason: 'fault raised' });
-      alerts.push({ kind: 'fault-raised', device: d.id, code, reason: 'fault raised', at });
+      alerts.push({ kind: 'fault-raised', device: d.id, code, reason: 'fault raised', at, ...event });
     }
   }
   return { entries, alerts };

@@ -115,11 +115,11 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
     else lost(err.message);
   });
 
-  const invalid = (topic: string, name: string, why: string) => {
+  const invalid = (topic: string, name: string, why: string, device: string | undefined) => {
     stats.invalid.set(name, (stats.invalid.get(name) ?? 0) + 1);
     if (loggedInvalid.has(topic) || loggedInvalid.size >= LOGGED_TOPICS_MAX) return;
     loggedInvalid.add(topic);
-    logger.warn({ topic }, `ignoring invalid ${name} payload on ${topic}: ${why} (further ones on this topic are only counted)`);
+    logger.warn({ topic, ...(device !== undefined ? { device } : {}) }, `ignoring invalid ${name} payload on ${topic}: ${why} (further ones on this topic are only counted)`);
   };
 
   client.on('message', (topic, payload, packet) => {
@@ -132,12 +132,12 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
     try {
       json = JSON.parse(payload.toString('utf8'));
     } catch {
-      invalid(topic, where.name, 'not JSON');
+      invalid(topic, where.name, 'not JSON', where.id);
       return;
     }
     const r = TOPICS[where.name].schema.safeParse(json);
     if (!r.success) {
-      invalid(topic, where.name, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      invalid(topic, where.name, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '), where.id);
       return;
     }
     stats.accepted++;

@@ -257,8 +257,8 @@ export class Tracker {
   onFault(id: string, f: PayloadOf<'fault'>, retained = false): void {
     const d = this.admit(id, retained ? timeOf(f.ts, this.clock.now()) : this.clock.now(), retained);
     if (!d) return;
-    if (f.event === 'raised') this.reportFault(d, f.code, f.ts);
-    else if (d.activeFault === f.code) this.reportFault(d, null, f.ts);
+    if (f.event === 'raised') this.reportFault(d, f.code, f.ts, f.id);
+    else if (d.activeFault === f.code) this.reportFault(d, null, f.ts, f.id);
   }
 
   /**
@@ -523,16 +523,17 @@ export class Tracker {
    * older than the one that last changed the fault is stale and must not flip it back (that
    * would be a cleared + raised pair of alerts for one incident). Unstamped messages count.
    */
-  private reportFault(d: DeviceRecord, code: FaultCode | null, ts: string): void {
+  /** `eventId`: the device's fault event id, when a fault event (not a heartbeat or state) brought the news. */
+  private reportFault(d: DeviceRecord, code: FaultCode | null, ts: string, eventId?: string): void {
     const at = Date.parse(ts);
     if (Number.isFinite(at) && d.faultTs !== null && at < d.faultTs) return;
     if (d.activeFault !== code && Number.isFinite(at)) d.faultTs = at;
-    this.setFault(d, code);
+    this.setFault(d, code, eventId);
   }
 
-  private setFault(d: DeviceRecord, code: FaultCode | null): void {
+  private setFault(d: DeviceRecord, code: FaultCode | null, eventId?: string): void {
     if (d.activeFault === code) return;
-    this.decide(d, faultChange(d, code, this.clock.now()));
+    this.decide(d, faultChange(d, code, this.clock.now(), eventId));
   }
 
   private alert(a: Alert): void {

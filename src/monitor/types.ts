@@ -97,6 +97,8 @@ export interface Alert {
   readonly reason: string;
   /** ISO-8601 clock time of the transition. */
   readonly at: string;
+  /** Fault alerts: the device's fault event id (`<boot>-<n>`) when a fault event, not a heartbeat or state, brought the change. */
+  readonly event?: string;
 }
 
 /** What GET /api/devices returns per device. Ratios are 0..1; durations seconds; null = not known yet. */

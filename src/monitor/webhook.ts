@@ -60,6 +60,7 @@ interface Item {
   readonly id: string;
   readonly body: string;
   readonly what: string;
+  readonly fields: Record<string, unknown>;
   attempts: number;
 }
 
@@ -111,15 +112,15 @@ export class WebhookDelivery {
     return this.queue.length;
   }
 
-  /** Queues one JSON body; `what` names it in log lines. */
-  send(payload: unknown, what: string): void {
+  /** Queues one JSON body; `what` names it in log lines, `fields` go with them (the device it is about). */
+  send(payload: unknown, what: string, fields: Record<string, unknown> = {}): void {
     if (this.queue.length >= this.queueLimit) {
       const victim = this.queue.findIndex((item) => item !== this.sending);
       const [dropped] = this.queue.splice(victim, 1);
       this.stats.dropped++;
-      this.options.log('error', `webhook queue full (${this.queueLimit}): dropped the oldest waiting alert, ${dropped!.what}`, { delivery: dropped!.id });
+      this.options.log('error', `webhook queue full (${this.queueLimit}): dropped the oldest waiting alert, ${dropped!.what}`, { ...dropped!.fields, delivery: dropped!.id });
     }
-    this.queue.push({ id: randomUUID(), body: JSON.stringify(payload), what, attempts: 0 });
+    this.queue.push({ id: randomUUID(), body: JSON.stringify(payload), what, fields, attempts: 0 });
     this.pumping ??= this.pump().finally(() => (this.pumping = null));
   }
 
@@ -153,7 +154,7 @@ export class WebhookDelivery {
       if (last) {
         this.stats.failed++;
         this.remove(item);
-        this.options.log('error', `webhook gave up on ${item.what} after ${item.attempts} attempt(s): ${outcome.why}`, { delivery: item.id });
+        this.options.log('error', `webhook gave up on ${item.what} after ${item.attempts} attempt(s): ${outcome.why}`, { ...item.fields, delivery: item.id });
         if (this.draining && this.queue.length > 0) {
           this.options.log('error', `webhook: stopping, dropped ${this.queue.length} alert(s) not sent`, {});
           this.stats.dropped += this.queue.length;
@@ -164,7 +165,7 @@ export class WebhookDelivery {
       const backoff = Math.min(this.maxRetryMs, this.firstRetryMs * 2 ** (item.attempts - 1));
       const delay = Math.min(this.maxRetryMs, Math.max(backoff, outcome.retryAfterMs ?? 0));
       this.stats.retried++;
-      this.options.log('warn', `webhook attempt ${item.attempts} for ${item.what} failed (${outcome.why}); retrying in ${delay / 1000} s`, { delivery: item.id });
+      this.options.log('warn', `webhook attempt ${item.attempts} for ${item.what} failed (${outcome.why}); retrying in ${delay / 1000} s`, { ...item.fields, delivery: item.id });
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         if (this.draining) return this.wakeUp();

@@ -93,9 +93,11 @@ describe('every flag of every long-running command has its variable', () => {
         if (option.long === '--help' || option.long === '--config') continue;
         const name = `AQUASTOP_${option.long!.slice(2).replace(/-/g, '_').toUpperCase()}`;
         const isSwitch = !(option.required || option.optional);
-        env({ [name]: isSwitch ? '1' : 'from-the-environment' });
+        // The log flags are checked before the action (its logger is made from them): give them values they accept.
+        const value = ({ '--log-format': 'json', '--log-level': 'debug' } as Record<string, string>)[option.long!] ?? 'from-the-environment';
+        env({ [name]: isSwitch ? '1' : value });
         const opts = await optionsOf(cmd.name(), []);
-        const expected = isSwitch ? !option.negate : 'from-the-environment';
+        const expected = isSwitch ? !option.negate : value;
         expect(opts[option.attributeName()], `${cmd.name()} ${name}`).toBe(expected);
         delete process.env[name];
       }
@@ -198,6 +200,11 @@ describe('errors name where the bad value came from, one line each', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it('a log format from the environment that is not json or pretty is refused, naming the variable, before anything starts', async () => {
+    env({ AQUASTOP_LOG_FORMAT: 'xml' });
+    expect(await cli(['dashboard', '--port', '0'])).toEqual({ code: 2, stderr: 'aquastop: AQUASTOP_LOG_FORMAT must be json or pretty\n' });
   });
 
   it('a config file that does not exist is one line naming it', async () => {

@@ -13,6 +13,14 @@ import { standardFirmataHex } from './standard-firmata.js';
 
 type Line = CliLine;
 
+/** pino's JSON records on stderr. */
+function logRecords(stderr: string): Array<{ level: number; msg: string; device?: string }> {
+  return stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { level: number; msg: string; device?: string });
+}
+
 async function runCli(args: string[], until: (lines: Line[]) => boolean, maxMs: number): Promise<{ lines: Line[]; code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { lines, stderr: readStderr } = followJsonLines(child);
@@ -48,8 +56,11 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
       (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
       30_000,
     );
-    // Only the line saying where it connects: no warning, no error.
-    expect(stderr.split('\n').filter((l) => l && !/^uno-1: connecting to the board on /.test(l))).toEqual([]);
+    // Its log (JSON, stderr is not a terminal): every record about the device, no warning, no error.
+    const records = logRecords(stderr);
+    expect(records.map((r) => r.msg)).toContain(`connecting to the board on ${uno.path} (handshake within 10 s)`);
+    expect(records.every((r) => r.device === 'uno-1')).toBe(true);
+    expect(records.filter((r) => r.level >= 40)).toEqual([]);
     expect(lines.find((l) => l.type === 'started')).toMatchObject({ firmware: 'AquastopFirmata', protection: 'firmware' });
     const status = lines.find((l) => l.type === 'status') as { status: { valve: string } } | undefined;
     expect(status?.status.valve).toBe('closed');
@@ -63,8 +74,8 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
       (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
       30_000,
     );
-    // Only the line saying where it connects: no warning, no error.
-    expect(stderr.split('\n').filter((l) => l && !/^uno-1: connecting to the board on /.test(l))).toEqual([]);
+    // One warning in its log, the same, about the device.
+    expect(logRecords(stderr).filter((r) => r.level >= 40)).toEqual([expect.objectContaining({ level: 40, device: 'uno-1', msg: expect.stringMatching(/safety protocol 1\.0.*re-flash it/) })]);
     const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
     expect(started?.protection).toBe('firmware');
     expect(started?.warnings).toEqual([expect.stringMatching(new RegExp(`safety protocol 1\\.0.*hose-fuse.*re-flash it: aquastop firmware flash --port ${uno.path}$`))]);

@@ -14,6 +14,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { readConfigFile } from './config-file.js';
 import { envNameFor, LEGACY_ENV, parseSwitch } from './env.js';
+import { createLogger, LOG_LEVELS, parseLogOptions, type LogOptions, type Logger } from './log.js';
 
 /** The commands that run until stopped, and so are run as services. */
 export const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['run', 'sim', 'monitor', 'dashboard', 'start']);
@@ -101,7 +102,31 @@ export function resolveSources(cmd: Command, env: NodeJS.ProcessEnv = process.en
     }
   }
   labels.set(cmd, names);
+  const log = parseLogOptions(cmd.opts());
+  if (!log.ok) errors.push(...log.errors);
+  else logOptions.set(cmd, log.options);
   if (errors.length > 0) throw new UsageError(errors.join('\n'));
+}
+
+const logOptions = new WeakMap<Command, LogOptions>();
+const loggers = new WeakMap<Command, Logger>();
+
+/** The command's logger (--log-format, --log-level), made on first use. */
+export function loggerFor(cmd: Command): Logger {
+  let logger = loggers.get(cmd);
+  if (!logger) {
+    logger = createLogger(`aquastop-${cmd.name()}`, logOptions.get(cmd) ?? parseLogOptionsOrDefault(cmd));
+    loggers.set(cmd, logger);
+    // What the command runs with and where each value came from (secrets redacted by the logger).
+    const sources = Object.fromEntries(cmd.options.filter((o) => o.long && cmd.getOptionValueSource(o.attributeName()) !== undefined).map((o) => [o.long, cmd.getOptionValueSource(o.attributeName())]));
+    logger.debug({ options: cmd.opts(), sources }, 'options');
+  }
+  return logger;
+}
+
+function parseLogOptionsOrDefault(cmd: Command): LogOptions {
+  const r = parseLogOptions(cmd.opts());
+  return r.ok ? r.options : { format: 'json', level: 'info' };
 }
 
 /** How to name an option in an error: its flag, variable or config key, whichever gave the value. */
@@ -134,6 +159,8 @@ export function makeServices(program: Command): void {
   for (const cmd of program.commands) {
     if (!SERVICE_COMMANDS.has(cmd.name())) continue;
     cmd.option('--config <file>', 'read options from this JSON file (keys: flag names without "--")');
+    cmd.option('--log-format <format>', 'json (one object per line) or pretty; default: pretty on a terminal, else json');
+    cmd.option('--log-level <level>', LOG_LEVELS.join(', '), 'info');
     cmd.addHelpText('after', PRECEDENCE_HELP);
   }
   program.hook('preAction', (_program, action) => {
