@@ -28,7 +28,7 @@ describe('monitor bounds options', () => {
   });
 
   it.each([
-    [{ retentionMs: '30d' }, '--retention must be a duration like "90s", "2m", "1.5h" or "250ms", or a number of milliseconds (got "30d")'],
+    [{ retentionMs: '30d' }, '--retention must be a duration like "90s", "2m", "1.5h", "3m30s" or "250ms", or a number of milliseconds (got "30d")'],
     [{ retentionMs: '720.5h' }, '--retention must be at most 30 days ("720h"): got 720.5h'],
     [{ retentionMs: '99999999999999999999h' }, '--retention must be at most 30 days ("720h")'],
     [{ retentionMs: '59m' }, '--retention must be at least 1h (got "59m")'],
