@@ -533,3 +533,85 @@ describe('a latch restored at boot', () => {
     });
   }
 });
+
+describe('demands met, withdrawn, or arriving late', () => {
+  it('a fill the tub already holds is done, and forgotten: a later drop in level opens nothing', () => {
+    const b = createBench();
+    healthy(b, 3);
+    b.advance(leak.dryMs);
+    b.send({ type: 'program.fill', targetL: 3 });
+    expect(b.of('fill.done')).toHaveLength(1);
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 1 } });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(toldValve(b)).toBe('closed');
+  });
+
+  it('a drain of a tub already empty is done, and forgotten: a later rise in level runs no pump', () => {
+    const b = armedIdle();
+    b.send({ type: 'program.drain' });
+    expect(b.of('drain.done')).toHaveLength(1);
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 2 } });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(b.pumpOn()).toBe(false);
+  });
+
+  it('a drain withdrawn while armed goes back to idle, not to a probe', () => {
+    const b = createBench();
+    healthy(b, 2);
+    b.send({ type: 'program.drain' });
+    expect(b.value().breaker).toEqual({ armed: 'draining' });
+    b.send({ type: 'program.idle' });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(b.pumpOn()).toBe(false);
+  });
+
+  it('a fill withdrawn while armed goes back to idle, not to a probe', () => {
+    const b = SITUATIONS['armed, filling']!.build();
+    b.send({ type: 'program.idle' });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(toldValve(b)).toBe('closed');
+  });
+
+  it('a probe waiting for a demand runs a probe fill when a fill is asked for', () => {
+    const b = SITUATIONS['probing, no demand']!.build();
+    expect(toldValve(b)).toBe('closed');
+    b.send({ type: 'program.fill', targetL: 3 });
+    expect(b.value().breaker).toEqual({ probing: 'probeFill' });
+    expect(toldValve(b)).toBe('open');
+  });
+
+  it('a probe waiting for a demand runs a probe drain when a drain is asked for', () => {
+    const b = SITUATIONS['probing, no demand']!.build();
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 2 } });
+    b.send({ type: 'program.drain' });
+    expect(b.value().breaker).toEqual({ probing: 'probeDrain' });
+    expect(b.pumpOn()).toBe(true);
+  });
+
+  it('a probe fill whose demand is withdrawn proved nothing: it waits for the next demand, keeping its fault', () => {
+    const b = SITUATIONS['probing, probe fill']!.build();
+    b.send({ type: 'program.idle' });
+    expect(b.value().breaker).toEqual({ probing: 'waiting' });
+    expect(b.actor.getSnapshot().context.fault).toBe('i10');
+    expect(toldValve(b)).toBe('closed');
+  });
+
+  it('a probe drain whose demand is withdrawn proved nothing: it waits for the next demand, keeping its fault', () => {
+    const b = SITUATIONS['probing, no demand']!.build();
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 2 } });
+    b.send({ type: 'program.drain' });
+    b.send({ type: 'program.idle' });
+    expect(b.value().breaker).toEqual({ probing: 'waiting' });
+    expect(b.actor.getSnapshot().context.fault).toBe('i10');
+    expect(b.pumpOn()).toBe(false);
+  });
+
+  it('a probe that succeeds arms the breaker, clears its fault and tells so', () => {
+    const b = SITUATIONS['probing, probe fill']!.build();
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 3 } });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(b.actor.getSnapshot().context.fault).toBe(null);
+    expect(b.of('fault.cleared').map((f) => f.code)).toEqual(['i10']);
+    expect(b.of('breaker.changed').at(-1)).toEqual({ type: 'breaker.changed', breaker: 'armed', code: null });
+  });
+});
