@@ -163,7 +163,6 @@ export const controllerMachine = controllerSetup.createMachine({
           },
         },
         tripped: {
-          id: 'tripped',
           entry: breakerEntry('tripped'),
           initial: 'coolingDown',
           states: {
