@@ -50,7 +50,7 @@ export const DEFAULT_DETECTOR: DetectorPolicy = {
   downAfter: 1.5,
   threshold: 8,
   window: 100,
-  minSamples: 10,
+  minSamples: 20,
   minStdRatio: 0.02,
   pauseRatio: 0.05,
 };
@@ -152,6 +152,8 @@ export interface Deadline {
   readonly afterMs: number;
   /** Which rule set it: the fixed multiple (also phi's before enough samples) or phi. */
   readonly by: DetectorKind;
+  /** Set while phi learns (fewer than `minSamples` samples, and phi later than the fixed rule): the samples it had. */
+  readonly learning?: number;
 }
 
 /**
@@ -167,7 +169,7 @@ export function downDeadline(policy: DetectorPolicy, intervalS: number, window: 
   const afterMs = Math.ceil(mean + standardDeviationsAt(policy.threshold) * std);
   // While it learns, phi may only wait longer than the fixed rule (a few samples of a jittery
   // link already tell it to), never less.
-  if (window.size < policy.minSamples) return afterMs > fixed.afterMs ? { afterMs, by: 'phi' } : fixed;
+  if (window.size < policy.minSamples) return afterMs > fixed.afterMs ? { afterMs, by: 'phi', learning: window.size } : fixed;
   // Never before the next heartbeat was due (a burst of heartbeats delivered together, after a
   // stall, makes a history of short gaps that says nothing about when the next one is due).
   return { afterMs: Math.max(afterMs, Math.ceil((1 + policy.pauseRatio) * intervalMs)), by: 'phi' };

@@ -552,13 +552,13 @@ export class Tracker {
     this.disarm(d);
     if (!this.running || d.intervalS === null) return;
     const intervalS = d.intervalS;
-    const { afterMs, by } = downDeadline(this.detector, intervalS, onHeartbeat ? d.arrivals : null);
+    const { afterMs, by, learning } = downDeadline(this.detector, intervalS, onHeartbeat ? d.arrivals : null);
     d.deadline = this.clock.setTimeout(() => {
       d.deadline = null;
       if (d.timeline.status === 'down') return;
       const reason =
         by === 'phi'
-          ? `no heartbeat for ${round(afterMs / 1000)} s (${round(afterMs / 1000 / intervalS)} x ${intervalS} s): phi reached ${this.detector.threshold}`
+          ? `no heartbeat for ${round(afterMs / 1000)} s (${round(afterMs / 1000 / intervalS)} x ${intervalS} s): phi reached ${this.detector.threshold}${learning ? ` (learning: ${learning} of ${this.detector.minSamples} samples)` : ''}`
           : `no heartbeat for ${this.downAfter} x ${intervalS} s`;
       this.setStatus(d, 'down', reason);
     }, afterMs);

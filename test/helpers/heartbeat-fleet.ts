@@ -47,8 +47,8 @@ export interface DownEvent {
   /** ms since the device's last heartbeat delivered. */
   readonly sinceLastMs: number;
   readonly truly: boolean;
-  /** Which rule set the deadline, from the reason: phi, or the fixed multiple (also phi's while it learns). */
-  readonly rule: 'phi' | 'fixed';
+  /** Which rule set the deadline, from the reason: phi, phi while it learns (never earlier than the fixed rule), or the fixed multiple. */
+  readonly rule: 'phi' | 'learning' | 'fixed';
   /** Heartbeats of this boot delivered before it. */
   readonly heartbeatsBefore: number;
 }
@@ -57,8 +57,8 @@ export interface FleetRunResult {
   readonly heartbeats: number;
   readonly deviceHours: number;
   readonly falseDowns: number;
-  /** Of those, set by the fixed rule (phi's while it learns: too few samples yet). */
-  readonly falseDownsFixedRule: number;
+  /** Of those, while phi learned a device (too few samples yet: the fixed rule or later), or by the fixed rule itself. */
+  readonly falseDownsWhileLearning: number;
   /** DOWN latency of each true DOWN, in heartbeat intervals since the last heartbeat delivered. */
   readonly latencies: number[];
   /** Outages that ended without a DOWN (missed). */
@@ -104,7 +104,7 @@ export function runHeartbeatFleet(o: FleetRunOptions): FleetRunResult {
   const outageMs = (o.outageS ?? 600) * 1000;
   const devices = new Map<string, Device>();
   let falseDowns = 0;
-  let falseDownsFixedRule = 0;
+  let falseDownsWhileLearning = 0;
   let missed = 0;
   const latencies: number[] = [];
   let heartbeats = 0;
@@ -115,13 +115,13 @@ export function runHeartbeatFleet(o: FleetRunOptions): FleetRunResult {
       if (e.status !== 'down') return;
       const d = devices.get(e.id)!;
       const truly = d.out;
-      const rule = e.reason.includes('phi') ? 'phi' : 'fixed';
+      const rule = e.reason.includes('learning') ? 'learning' : e.reason.includes('phi') ? 'phi' : 'fixed';
       if (truly && !d.downInOutage) {
         d.downInOutage = true;
         latencies.push((e.t - d.lastDelivered) / I);
       } else if (!truly) {
         falseDowns++;
-        if (rule === 'fixed') falseDownsFixedRule++;
+        if (rule !== 'phi') falseDownsWhileLearning++;
       }
       o.onDown?.({ id: e.id, at: e.t, reason: e.reason, sinceLastMs: e.t - d.lastDelivered, truly, rule, heartbeatsBefore: d.delivered });
     }),
@@ -181,7 +181,7 @@ export function runHeartbeatFleet(o: FleetRunOptions): FleetRunResult {
   }
   clock.advanceTo(endMs);
   tracker.stop();
-  return { heartbeats, deviceHours: o.devices * o.hours, falseDowns, falseDownsFixedRule, latencies, missed };
+  return { heartbeats, deviceHours: o.devices * o.hours, falseDowns, falseDownsWhileLearning, latencies, missed };
 }
 
 /** p50, p95 and max of `xs` (nearest rank), rounded to 3 decimals; nulls when empty. */

@@ -96,11 +96,12 @@ describe('DOWN deadline', () => {
     expect(downDeadline(PHI, 10, jittery).afterMs).toBeGreaterThan(2 * 10_000);
   });
 
-  it('phi before 10 samples is never earlier than the fixed rule; before 2 it is the fixed rule', () => {
+  it('phi before 20 samples is never earlier than the fixed rule; before 2 it is the fixed rule', () => {
     expect(downDeadline(PHI, 10, null)).toEqual({ afterMs: 15_000, by: 'fixed' });
     expect(downDeadline(PHI, 10, windowOf([10_000]))).toEqual({ afterMs: 15_000, by: 'fixed' });
-    expect(downDeadline(PHI, 10, windowOf(Array.from({ length: 9 }, () => 10_000)))).toEqual({ afterMs: 15_000, by: 'fixed' });
-    // Two samples far apart already say the link is jittery: later than the fixed rule.
+    expect(downDeadline(PHI, 10, windowOf(Array.from({ length: 19 }, () => 10_000)))).toEqual({ afterMs: 15_000, by: 'fixed' });
+    // Two samples far apart already say the link is jittery: later than the fixed rule, and said to be learning.
+    expect(downDeadline(PHI, 10, windowOf([6_000, 14_000]))).toMatchObject({ by: 'phi', learning: 2 });
     expect(downDeadline(PHI, 10, windowOf([6_000, 14_000])).afterMs).toBeGreaterThan(15_000);
   });
 
