@@ -7,9 +7,9 @@
  * (src/monitor/README.md). Prints its URL, runs until SIGINT/SIGTERM, then stops cleanly (exit 0).
  * Bad flags, an unreachable broker or a busy port: one line on stderr, exit 2.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
+import { defaultDataDir } from './service/data-dir.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 import { untilSignal } from './dashboard.js';
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--base-topic <topic>', 'base topic', 'aquastop')
     .option('--host <addr>', 'address the HTTP API listens on', '127.0.0.1')
     .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
-    .option('--data-dir <dir>', 'where the event log (history) lives', join('.aquastop', 'monitor'))
+    .option('--data-dir <dir>', 'where the event log (history) lives', defaultDataDir('monitor'))
     .option('--webhook <url>', 'POST each alert as JSON to this URL')
     .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (see src/monitor/README.md)')
     .option('--webhook-timeout <s>', 'seconds to wait for the webhook to answer', '5')

@@ -13,6 +13,7 @@ import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import { deviceLogger, type Logger } from './service/log.js';
 import { logRuntimeEvent } from './service/runtime-log.js';
+import { defaultDataDir, runDataDir } from './service/data-dir.js';
 import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
 import { durationSchema } from '../board/duration.js';
 
@@ -64,7 +65,7 @@ export function register(program: Command): void {
     .description('run the controller on a real Arduino (our firmware, or StandardFirmata with a warning) over USB')
     .option('--port <path>', 'serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")')
     .option('--id <deviceId>', 'device id (MQTT topic level)', 'uno-1')
-    .option('--data-dir <dir>', 'where the fault memory and latch are kept', 'aquastop-data')
+    .option('--data-dir <dir>', 'where the fault memory and latch are kept', defaultDataDir('run'))
     .option('--no-mqtt', 'no telemetry')
     .option('--broker <url>', 'external MQTT broker, or the nodes of a cluster as url,url,... (default: an embedded one on 127.0.0.1)')
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
@@ -78,10 +79,15 @@ export function register(program: Command): void {
     .option('--handshake-timeout <duration>', 'how long the board has to answer (Firmata handshake), 1s to 2m', '10s')
     .option('--accounts <file>', 'embedded broker accounts (see src/telemetry/mosquitto/accounts.example.json)')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
-      const o = parseRunOptions(raw);
+      const log = deviceLogger(loggerFor(cmd), String(raw.id));
+      const parsed = parseRunOptions(raw);
+      // A latched trip kept under the older default must not be forgotten by an upgrade.
+      const where = runDataDir(parsed.dataDir, cmd.getOptionValueSource('dataDir') === 'default', parsed.id);
+      if (where.older) log.warn({ dataDir: where.dir }, `using ${where.dir}/${parsed.id}, the older default data directory, which holds this device's memory: move it to ${parsed.dataDir}/${parsed.id} (or pass --data-dir ${where.dir})`);
+      const o = { ...parsed, dataDir: where.dir };
       // Checked before the board is opened: a bad certificate file is one line, exit 2.
       const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), o.broker) : undefined;
-      await run(o, tls, deviceLogger(loggerFor(cmd), o.id));
+      await run(o, tls, log);
     });
 }
 

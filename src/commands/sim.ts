@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { isBrokerUrl } from '../telemetry/broker-url.js';
+import { brokerUrlProblem } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { optionLabel } from './service/service-command.js';
+import { defaultDataDir } from './service/data-dir.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
 const port = (flag: string) =>
@@ -41,7 +42,11 @@ const flagsSchema = z.object({
   mqtt: z.boolean().default(true),
   broker: z
     .string()
-    .refine(isBrokerUrl, '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss://')
+    // One URL, or the nodes of one clustered broker separated by commas; a bad entry is named.
+    .superRefine((url, ctx) => {
+      const problem = brokerUrlProblem(url);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   mqttPort: port('--mqtt-port').default(1883),
   wsPort: port('--ws-port').default(9001),
@@ -51,7 +56,7 @@ const flagsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic may contain letters, digits, "_", "-" and "/" between levels')
     .default('aquastop'),
-  dataDir: z.string().min(1).default('.aquastop'),
+  dataDir: z.string().min(1, '--data-dir must not be empty').default(defaultDataDir('sim')),
   id: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
@@ -82,7 +87,7 @@ export function register(program: Command): void {
     .option('--board <kind>', 'simulated, or emulated (our firmware in an AVR emulator)', 'simulated')
     .option('--id <id>', 'device id', 'dishwasher-1')
     .option('--no-mqtt', 'run offline, without MQTT')
-    .option('--broker <url>', 'external MQTT broker instead of the embedded one')
+    .option('--broker <url>', 'external MQTT broker instead of the embedded one (the nodes of a cluster: url,url,...)')
     .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')
     .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
     .option('--username <user>', 'MQTT user name')
@@ -91,7 +96,7 @@ export function register(program: Command): void {
     .option('--cert <file>', 'client certificate for a broker that checks them')
     .option('--key <file>', 'private key of --cert')
     .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
-    .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', '.aquastop')
+    .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', defaultDataDir('sim'))
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)')
     .option('--accounts <file>', 'embedded broker accounts (operators, viewers, devices): see src/telemetry/mosquitto/accounts.example.json')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {

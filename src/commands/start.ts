@@ -16,7 +16,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { issueLines, UsageError } from './errors.js';
-import { optionLabel } from './service/service-command.js';
+import { defaultDataDir } from './service/data-dir.js';
+import { loggerFor, optionLabel } from './service/service-command.js';
+import type { Logger } from './service/log.js';
 import { untilSignal } from './dashboard.js';
 import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
@@ -93,7 +95,7 @@ interface BrokerPiece {
 /** The demo's operator login when no --accounts file is given (printed in the banner). */
 export const DEMO_OPERATOR = { username: 'operator', password: 'demo', role: 'operator' } as const;
 
-async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, tls: DemoTls): Promise<BrokerPiece> {
+async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): Promise<BrokerPiece> {
   const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
@@ -106,7 +108,7 @@ async function startBrokerPiece(flags: StartFlags, log: (line: string) => void, 
     heartbeatS: flags.heartbeatMs / 1000,
     // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
     allowRemoteReset: true,
-    log: (line) => log(`mqtt: ${line}`),
+    log: (line, fields) => log(`mqtt: ${line}`, fields),
   });
   return {
     telemetry,
@@ -154,8 +156,23 @@ export function demoAppliances(n: number): DemoAppliance[] {
   }));
 }
 
+/** How the demo's lines are logged: a line, and the device it is about. */
+export type DemoLog = (line: string, fields?: { readonly device?: string }) => void;
+
+/** Ids shown in the banner, of each list: a fleet of 1,000 is counted, not listed. */
+const BANNER_IDS = 5;
+
+function someIds(ids: readonly string[]): string {
+  return ids.length <= BANNER_IDS ? ids.join(', ') : `${ids.slice(0, BANNER_IDS).join(', ')}, … (${ids.length - BANNER_IDS} more)`;
+}
+
+/** `3 appliances: a, b, c; 1 leaks: c`, with at most five ids of each. */
+export function fleetSummary(ids: readonly string[], leaky: readonly string[]): string {
+  return `${ids.length} appliance${ids.length === 1 ? '' : 's'}: ${someIds(ids)}; ${leaky.length} leak${leaky.length === 1 ? 's' : ''}: ${someIds(leaky)}`;
+}
+
 /** The demo fleet: simulated appliances on looping scenarios at real speed; every third one leaks. */
-export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, log: (line: string) => void): Promise<Piece> {
+export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, log: DemoLog): Promise<Piece> {
   const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }, { fleetStartPlan, PROGRAM_WAITS_MS }] = await Promise.all([
     import('../../sim/engine.js'),
     import('../../sim/realtime.js'),
@@ -186,9 +203,9 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
   for (const sim of sims) {
     const inject = (fault: InjectName): CommandResult => {
       const step = INJECT_STEPS[fault];
-      void sim.apply(step).catch((err: unknown) => log(`${sim.deviceId}: injection failed: ${String(err)}`));
+      void sim.apply(step).catch((err: unknown) => log(`${sim.deviceId}: injection failed: ${String(err)}`, { device: sim.deviceId }));
       if (fault === 'powerCut') sim.clock.setTimeout(() => void sim.apply({ power: 'restore' }), POWER_CUT_MS);
-      log(`${sim.deviceId}: injected ${fault}`);
+      log(`${sim.deviceId}: injected ${fault}`, { device: sim.deviceId });
       return { ok: true };
     };
     sim.onRuntime((runtime) => {
@@ -200,7 +217,7 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
   const run = runRealtime(sims, { speed: 1 });
   return {
     name: 'fleet',
-    summary: `fleet      ${sims.map((s) => s.deviceId).join(', ')} (looping at real speed; ${sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId).join(', ')} leaks; online within ${flags.heartbeatMs / 1000} s, programs starting over ${PROGRAM_WAITS_MS / 60_000} min)`,
+    summary: `fleet      ${fleetSummary(sims.map((s) => s.deviceId), sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId))} (looping at real speed; online within ${flags.heartbeatMs / 1000} s, programs starting over ${PROGRAM_WAITS_MS / 60_000} min)`,
     stop: async () => {
       run.stop();
       await run.done;
@@ -231,10 +248,12 @@ interface MonitorPiece {
 }
 
 /** The uptime monitor on the same broker, with its HTTP API (/api/devices, /metrics); its log lines go to stderr. */
-async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: (line: string) => void): Promise<MonitorPiece> {
+async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: DemoLog, parent?: Logger): Promise<MonitorPiece> {
   const [{ startMonitor }, { pino }] = await Promise.all([import('../monitor/index.js'), import('pino')]);
-  // The demo's stderr is for people: the monitor's log records become plain lines like the others.
-  const logger = pino({ name: 'aquastop-monitor' }, { write: (record: string) => log(`monitor: ${(JSON.parse(record) as { msg?: string }).msg ?? record.trim()}`) });
+  // The command's logger (its alerts summarised on a terminal), or plain lines through `log`.
+  const logger =
+    parent?.child({ component: 'monitor' }) ??
+    pino({ name: 'aquastop-monitor' }, { write: (record: string) => log(`monitor: ${(JSON.parse(record) as { msg?: string }).msg ?? record.trim()}`) });
   // Its own read-only login: on a non-loopback bind the broker lets no anonymous client in.
   const login = telemetry.watcherLogin ?? {};
   const tls = telemetry.clientTls ? { tls: telemetry.clientTls } : {};
@@ -252,13 +271,13 @@ async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: (
   return { url: monitor.url, piece: { name: 'monitor', summary: `monitor    ${monitor.url}/api/devices  ${monitor.url}/metrics`, stop: () => monitor.stop() } };
 }
 
-export async function startDemo(flags: StartFlags, log: (line: string) => void, tls?: DemoTls): Promise<Piece[]> {
+export async function startDemo(flags: StartFlags, log: DemoLog, tls?: DemoTls, logger?: Logger): Promise<Piece[]> {
   const pieces: Piece[] = [];
   try {
     const broker = await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
     pieces.push(broker.piece);
     pieces.push(await startFleetPiece(flags, broker.telemetry, log));
-    const monitor = await startMonitorPiece(flags, broker.telemetry, log);
+    const monitor = await startMonitorPiece(flags, broker.telemetry, log, logger);
     pieces.push(monitor.piece);
 
     const { startDashboard } = await import('../dashboard/server.js');
@@ -284,7 +303,7 @@ export function register(program: Command): void {
     .option('--ws-port <n>', 'embedded broker MQTT-over-WebSocket port', '9001')
     .option('--http-port <n>', 'dashboard HTTP port', '8080')
     .option('--monitor-port <n>', 'monitor HTTP API port (/api/devices, /metrics)', '9464')
-    .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', join('.aquastop', 'demo'))
+    .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', defaultDataDir('start'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
     .option('--heartbeat <duration>', 'every appliance\'s heartbeat interval (0.5s to 60s)', DEFAULT_HEARTBEAT)
     .option('--detector <kind>', 'the monitor\'s failure detector: fixed (1.5 heartbeat intervals) or phi (phi accrual; see src/monitor/README.md)', 'fixed')
@@ -297,15 +316,16 @@ export function register(program: Command): void {
       const flags = parseStartFlags(raw);
       // Read and checked before anything starts: a bad file is one line, exit 2.
       const tls = loadServerTls(tlsFilesFrom(raw, process.env, ['tlsCert', 'tlsKey', 'cafile'], (flag) => optionLabel(cmd, flag)));
-      const log = (line: string) => process.stderr.write(`start: ${line}\n`);
-      const pieces = await startDemo(flags, log, tls);
+      const logger = loggerFor(cmd);
+      const log: DemoLog = (line, fields) => logger.info(fields ?? {}, line);
+      const pieces = await startDemo(flags, log, tls, logger);
       const dashboard = pieces.find((p) => p.name === 'dashboard');
       process.stdout.write(`${pieces.map((p) => p.summary).join('\n')}\n`);
       process.stdout.write(`Open ${dashboard?.summary.replace(/^dashboard\s+/, '') ?? '(no dashboard)'} in a browser. Ctrl-C stops everything.\n`);
       const sig = await untilSignal();
       log(`${sig}: stopping`);
       const forced = () => {
-        process.stderr.write('start: second signal: exiting now\n');
+        logger.warn('second signal: exiting now');
         process.exit(130);
       };
       process.once('SIGINT', forced);

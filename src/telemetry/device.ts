@@ -34,7 +34,7 @@ export interface DeviceTelemetryOptions {
   readonly dataDir: string;
   readonly allowRemoteReset: boolean;
   readonly iso: (clockMs: number) => string;
-  readonly log: (line: string) => void;
+  readonly log: (line: string, fields?: { readonly device?: string }) => void;
   /** Tracks a publish so `flush()` can wait for it. */
   readonly track: (p: Promise<unknown>) => void;
   /** The process's event-loop lag for the heartbeat (loop-lag.ts), null until known. */
@@ -62,7 +62,7 @@ export class DeviceTelemetry {
   constructor(options: DeviceTelemetryOptions) {
     this.o = options;
     this.id = options.id;
-    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, onError: (m) => options.log(`${options.id}: ${m}`) });
+    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, onError: (m) => options.log(`${options.id}: ${m}`, { device: options.id }) });
   }
 
   /** Topics this device listens to. */
@@ -94,7 +94,7 @@ export class DeviceTelemetry {
           this.o.track(this.o.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
         }
       } catch (err) {
-        this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`);
+        this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
       }
     });
     this.publishAll();
@@ -153,14 +153,14 @@ export class DeviceTelemetry {
     if (!this.current) return { ok: false, error: `${this.id} is powered off`, ...echo };
     const allowed = authoriseCommand(parsed.command, this.o.allowRemoteReset);
     const result = allowed.ok ? this.current.runtime.command(parsed.command) : allowed;
-    if (!result.ok) this.o.log(`${this.id}: refused ${parsed.key} command: ${result.error}`);
+    if (!result.ok) this.o.log(`${this.id}: refused ${parsed.key} command: ${result.error}`, { device: this.id });
     return result.ok ? { ok: true, ...echo } : { ok: false, error: result.error, ...echo };
   }
 
   private refuseRetained(tail: 'set' | 'inject', payload: Buffer): { ok: false; error: string; command?: string; id?: string } {
     const parsed = tail === 'set' ? parseCommand(payload) : null;
     const echo = tail === 'inject' ? { command: 'inject' } : { ...(parsed?.key !== undefined ? { command: parsed.key } : {}), ...(parsed?.id !== undefined ? { id: parsed.id } : {}) };
-    this.o.log(`${this.id}: ignored a retained ${tail} message (publish commands without the retain flag; clear it with an empty retained message)`);
+    this.o.log(`${this.id}: ignored a retained ${tail} message (publish commands without the retain flag; clear it with an empty retained message)`, { device: this.id });
     return { ok: false, error: 'ignored a retained message: the broker kept it from earlier; publish commands without the retain flag', ...echo };
   }
 

@@ -22,6 +22,11 @@ import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
 
+/** What a telemetry log line is about, for a structured logger. */
+export interface TelemetryLogFields {
+  readonly device?: string;
+}
+
 export interface TelemetryDevice {
   readonly runtime: Runtime;
   /** Firmware / software version shown in state and discovery. */
@@ -63,7 +68,8 @@ export interface TelemetryOptions {
   /** Allow `{"reset":"trip"}` from MQTT (still refused while the pan is wet). Default false. */
   readonly allowRemoteReset?: boolean;
   /** One line per notable thing (connected, reconnecting, rejected command). */
-  readonly log?: (line: string) => void;
+  /** One line per event worth telling; `fields.device` names the device a line is about. */
+  readonly log?: (line: string, fields?: TelemetryLogFields) => void;
   /** Accounts of the embedded broker (operators, viewers, devices); ignored for an external one. */
   readonly accounts?: readonly Account[];
 }

@@ -10,11 +10,14 @@
  *   three levels of a record, are replaced by `[redacted]` (pino `redact`), and a password in a
  *   URL (`mqtt://user:pass@host`) becomes `***` in every field and message (telemetry/redact-url.ts).
  * - Pretty is formatted here from pino's own JSON (no pino-pretty dependency): time, level,
- *   device, message, then the other fields as key=value.
+ *   device, message, then the other fields as key=value. Alerts (records with `alert`) beyond 10
+ *   a second become one line counting them by kind (alert-summary.ts); JSON keeps every record.
  */
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { z } from 'zod';
 import { redactUrl } from '../../telemetry/redact-url.js';
+import { wallClock, type Clock } from '../../board/clock.js';
+import { AlertSummary } from './alert-summary.js';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -50,8 +53,8 @@ function hideUrlPasswords(value: unknown, depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hideUrlPasswords(v, depth + 1)]));
 }
 
-/** A logger for command `name` writing to `out` (default stderr). */
-export function createLogger(name: string, options: LogOptions, out: { write(text: string): unknown } = process.stderr): Logger {
+/** A logger for command `name` writing to `out` (default stderr); in pretty, alerts go through an {@link AlertSummary} on `clock`. */
+export function createLogger(name: string, options: LogOptions, out: { write(text: string): unknown } = process.stderr, clock: Clock = wallClock): Logger {
   const base = {
     name,
     level: options.level,
@@ -65,7 +68,15 @@ export function createLogger(name: string, options: LogOptions, out: { write(tex
     },
   };
   if (options.format === 'json') return pino(base, out === process.stderr ? pino.destination({ fd: 2, sync: true }) : (out as DestinationStream));
-  return pino(base, { write: (record: string) => void out.write(prettyLine(record)) });
+  // On a terminal, many alerts at once become a few lines and a count.
+  const alerts = new AlertSummary({ clock, write: (line) => void out.write(line.endsWith('\n') ? line : prettyLine(JSON.stringify({ level: 40, time: clock.now(), msg: line }))) });
+  return pino(base, {
+    write: (record: string) => {
+      const kind = /"alert":\{"kind":"([a-z-]+)"/.exec(record)?.[1];
+      if (kind) alerts.offer(kind, prettyLine(record));
+      else out.write(prettyLine(record));
+    },
+  });
 }
 
 /** The child logger for records about one device (and its fault events: pass `event` per record). */
