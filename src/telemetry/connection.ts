@@ -94,7 +94,7 @@ export class Connection {
       if (!this.wasConnected) return;
       this.wasConnected = false;
       this.outages++;
-      this.log(`broker ${this.options.url} unreachable; protecting offline, fault events are kept and sent after reconnect`);
+      this.log(`broker ${this.node()} unreachable; protecting offline, fault events are kept and sent after reconnect`);
     });
     // While the broker is away mqtt.js retries every second: say each distinct error once per outage.
     let lastError = '';

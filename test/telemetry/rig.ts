@@ -30,6 +30,8 @@ export interface RigOptions extends Partial<Omit<TelemetryOptions, 'clock' | 'br
   readonly timeline?: Record<string, unknown>[];
   /** Run the dishwasher program (default false: the appliance stands idle, armed). */
   readonly program?: boolean;
+  /** Controller configuration overrides, as a scenario's `controller` (e.g. shorter fault timings). */
+  readonly controller?: Record<string, unknown>;
 }
 
 export async function startRig(options: RigOptions): Promise<Rig> {
@@ -37,12 +39,12 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'aquastop-telemetry-'));
   const id = options.id ?? 'dishwasher-1';
   const scenario = parseScenario(
-    { name: 'telemetry-rig', description: 'telemetry test', duration: '10h', program: { start: options.program ?? false }, timeline: options.timeline ?? [] },
+    { name: 'telemetry-rig', description: 'telemetry test', duration: '10h', program: { start: options.program ?? false }, timeline: options.timeline ?? [], controller: options.controller ?? {} },
     'test',
   );
   const sim = new Simulation({ scenario, deviceId: id });
   const lines: string[] = [];
-  const { broker, id: _id, timeline: _t, program: _p, ...rest } = options;
+  const { broker, id: _id, timeline: _t, program: _p, controller: _c, ...rest } = options;
   const telemetry = await startTelemetry({ heartbeatS: 10, bridgeId: id, ...rest, broker, dataDir, clock: sim.clock, log: (l) => lines.push(l) });
   sim.onRuntime((runtime) => {
     if (runtime) telemetry.addDevice({ runtime, fw: 'test-fw', inject: (fault) => injectFromDashboard(sim, fault) });

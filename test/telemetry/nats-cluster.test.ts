@@ -1,0 +1,235 @@
+/**
+ * Past one machine: simulated appliances, the monitor and a persistent watcher on a real
+ * three-node NATS cluster (nats-server 2.9, MQTT on JetStream), started from the configuration
+ * we ship (src/telemetry/nats/aquastop-node.conf) by test/helpers/nats-cluster.ts.
+ *
+ * The appliances run their scenarios at real speed (the cluster's failover is wall time), each
+ * with its own connection given all three nodes, first nodes spread over the cluster. In the
+ * middle, the node leading the MQTT session stream (which every MQTT CONNECT reads) is SIGKILLed.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRealtime } from '../../sim/realtime.js';
+import { startMonitor, type Monitor } from '../../src/monitor/index.js';
+import { brokerNodes } from '../../src/telemetry/broker-url.js';
+import { DISCOVERY_ENTITIES, faultEventSchema } from '../../src/telemetry/topics.js';
+import { NATS_LOGIN, NATS_SERVER, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { hasTools } from '../helpers/tools.js';
+import { silentLogger, waitFor } from '../monitor/helpers.js';
+import { startRig, Watcher, type Rig } from './rig.js';
+
+/** Heartbeat interval of the appliances: the monitor calls one DOWN after 1.5 intervals (3 s) of silence. */
+const HEARTBEAT_S = 2;
+/**
+ * The reconnect window (README, "NATS, a clustered broker"), from the loss of the node leading
+ * the MQTT session stream: every appliance's connection is back on a surviving node within
+ * RECONNECT_WINDOW_MS (NATS answers no MQTT CONNECT until JetStream has new leaders for the
+ * session stream and the session's consumers: one or two CONNECTs time out, 4 s each, then 1 s
+ * to the next attempt), and the monitor shows it UP again within UP_AGAIN_MS (after the
+ * CONNECT, its QoS 1 subscriptions and retained publishes wait on JetStream, and its
+ * heartbeats behind them on the same connection).
+ */
+const RECONNECT_WINDOW_MS = 15_000;
+const UP_AGAIN_MS = 25_000;
+
+/** Virtual (= wall) time after the appliances start at which the node is killed. */
+const KILL_AT = 5_000;
+const SETTLED_AT = KILL_AT + UP_AGAIN_MS + 1_000;
+
+/**
+ * Each appliance leaks once (i30 latched 1 s later). By index: its first node is (killed + index)
+ * % 3, so 0 and 3 start on the node killed, 1 on the monitor's node, 2 on the third.
+ */
+const LEAK_AT = [
+  1_000, // raised before the kill
+  KILL_AT + 1_500, // raised while the persistent watcher is away
+  1_000,
+  KILL_AT - 500, // raised while its connection is lost
+];
+
+const pendingOnDisk = (rig: Rig, id: string) => (JSON.parse(readFileSync(`${rig.dataDir}/${id}/telemetry.json`, 'utf8')) as { outbox: unknown[] }).outbox.length;
+
+/** Every retained message a fresh subscriber gets on `url` for these filters (a bounded wait for them to stop coming). */
+async function retainedOn(url: string, filters: string[]): Promise<Map<string, string>> {
+  const client = await mqtt.connectAsync(url, { ...NATS_LOGIN.viewer, clientId: `retained-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: 10_000 });
+  const retained = new Map<string, string>();
+  let last = Date.now();
+  client.on('message', (topic, payload, packet) => {
+    if (!packet.retain) return;
+    retained.set(topic, payload.toString('utf8'));
+    last = Date.now();
+  });
+  try {
+    // QoS 0: NATS serves retained messages from memory; a QoS 1 subscription would also create a JetStream consumer.
+    await client.subscribeAsync(filters, { qos: 0 });
+    await waitFor(() => Date.now() - last > 500, 10_000, 'retained messages to stop coming');
+    return retained;
+  } finally {
+    await client.endAsync(true);
+  }
+}
+
+describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster', () => {
+  let cluster: NatsCluster;
+  beforeAll(async () => {
+    cluster = await startNatsCluster();
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('loses the node leading the MQTT session stream in the middle of a scenario: every appliance reconnects to a surviving node within the window, no fault event is lost or gets a new id, retained state and a persistent session survive, no DOWN beyond the window', async () => {
+    // The node to lose: the one leading the MQTT session stream, which every CONNECT reads.
+    const leaders: Record<string, string | null> = { meta: await cluster.metaLeader(), ...(await cluster.streamLeaders()) };
+    const killed = cluster.nodes.findIndex((n) => n.name === leaders['$MQTT_sess']);
+    expect(killed, JSON.stringify(leaders)).toBeGreaterThanOrEqual(0);
+    const monitorNode = (killed + 1) % 3;
+    const survivors = cluster.nodes.filter((_, i) => i !== killed).map((n) => n.url);
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-nats-fleet-'));
+    const rigs: Rig[] = [];
+    let monitor: Monitor | null = null;
+    let watcher: Watcher | null = null;
+    let run: ReturnType<typeof runRealtime> | null = null;
+    const publisher = await mqtt.connectAsync(cluster.nodes[killed]!.url, { ...NATS_LOGIN.fleet, clientId: `nats-retain-${process.pid}`, reconnectPeriod: 0 });
+    try {
+      // Retained through the node about to die: one kept, one deleted with an empty retained message.
+      await publisher.publishAsync('homeassistant/sensor/nats-parked/uptime/config', '{"name":"parked"}', { qos: 1, retain: true });
+      await publisher.publishAsync('homeassistant/sensor/nats-deleted/uptime/config', '{"name":"deleted"}', { qos: 1, retain: true });
+      await publisher.publishAsync('homeassistant/sensor/nats-deleted/uptime/config', '', { qos: 1, retain: true });
+      await publisher.endAsync();
+
+      // A persistent session (clean session off) on the node about to die. It does not reconnect
+      // by itself: the test brings it back once every appliance has published what it raised
+      // meanwhile, which the cluster must have kept for it.
+      const list = cluster.brokerList(killed);
+      watcher = await Watcher.connect(cluster.nodes[killed]!.url, ['aquastop/+/fault'], { ...NATS_LOGIN.viewer, clean: false, clientId: `nats-watch-${process.pid}`, servers: brokerNodes(list), reconnectPeriod: 0 });
+
+      const started = await Promise.allSettled(
+        LEAK_AT.map((at, i) =>
+          startRig({
+            id: `nats-${i}`,
+            broker: { kind: 'external', url: cluster.brokerList((killed + i) % 3), ...NATS_LOGIN.fleet },
+            dataDir: join(dir, `device-${i}`),
+            heartbeatS: HEARTBEAT_S,
+            controller: { leak: { wetDebounceMs: 1_000 } },
+            timeline: [{ at, inject: 'leak', ml: 300 }],
+          }),
+        ),
+      );
+      for (const s of started) if (s.status === 'fulfilled') rigs.push(s.value);
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      run = runRealtime(rigs.map((r) => r.sim), { speed: 1 });
+      // Started once the appliances run: their clocks stand still until then, and so would their heartbeats.
+      monitor = await startMonitor({ brokerUrl: cluster.nodes[monitorNode]!.url, ...NATS_LOGIN.viewer, port: 0, dataDir: join(dir, 'monitor'), logger: silentLogger() });
+      const ids = rigs.map((_, i) => `nats-${i}`);
+      for (const [i, rig] of rigs.entries()) expect(rig.lines).toEqual([`connected to ${cluster.nodes[(killed + i) % 3]!.url}`]);
+      await waitFor(() => ids.every((id) => monitor!.tracker.report(id)?.up === true), 5_000, 'every appliance UP');
+
+      await waitFor(() => rigs[0]!.sim.clock.now() >= KILL_AT, KILL_AT + 5_000, 'the kill time');
+      expect(watcher.json('aquastop/nats-0/fault')).toHaveLength(1);
+      const killedAt = Date.now();
+      await cluster.kill(killed);
+
+      // When each appliance's connection is back on a node (also those a surviving node closed:
+      // it drops a connection whose QoS 1 publish JetStream could not store in 4 s).
+      const back = new Map<string, number>();
+      const watchBack = setInterval(() => {
+        for (const [i, rig] of rigs.entries()) if (!back.has(ids[i]!) && rig.lines.some((l) => l.startsWith('reconnected to'))) back.set(ids[i]!, Date.now() - killedAt);
+      }, 20);
+      await waitFor(() => rigs[0]!.sim.clock.now() >= SETTLED_AT, SETTLED_AT, 'the end of the scenario').finally(() => clearInterval(watchBack));
+      run.stop();
+      await Promise.all(rigs.map((r) => r.telemetry.flush()));
+      console.info(`NATS cluster: killed ${cluster.nodes[killed]!.name} (leaders before: ${JSON.stringify(leaders)}); connections back on a surviving node after (ms): ${JSON.stringify(Object.fromEntries(back))}`);
+      for (const [i, rig] of rigs.entries()) {
+        const reconnects = rig.lines.filter((l) => l.startsWith('reconnected to'));
+        if ((killed + i) % 3 === killed) expect(reconnects.length, `${ids[i]} was on the killed node`).toBeGreaterThan(0);
+        for (const line of reconnects) expect(survivors, `${ids[i]}: ${line}`).toContain(line.replace('reconnected to ', ''));
+        if (reconnects.length > 0) expect(back.get(ids[i]!), ids[i]).toBeLessThanOrEqual(RECONNECT_WINDOW_MS);
+      }
+
+      // The watcher back, on a surviving node: its session is there, with what it missed.
+      expect(watcher.client.connected).toBe(false);
+      const missed = ids.filter((id) => watcher!.json(`aquastop/${id}/fault`).length === 0);
+      expect(missed.length, 'fault events raised while the watcher was away').toBeGreaterThan(0);
+      const resumed = await new Promise<boolean>((resolve, reject) => {
+        const client = watcher!.client;
+        // A CONNECT the cluster cannot serve yet is closed: try the next node, as a client with a reconnect period would.
+        const retry = () => setTimeout(() => client.reconnect(), 500);
+        const timer = setTimeout(() => (client.off('close', retry), reject(new Error('the watcher did not reconnect within 20 s'))), 20_000);
+        client.once('connect', (connack) => {
+          clearTimeout(timer);
+          client.off('close', retry);
+          resolve(connack.sessionPresent);
+        });
+        client.on('close', retry);
+        client.reconnect();
+      });
+      expect(resumed, 'the persistent session survived its node').toBe(true);
+      expect(survivors).toContain(`mqtt://127.0.0.1:${watcher.client.options.port}`);
+
+      // Every fault event exactly once by id (a QoS 1 re-delivery keeps its id), none lost, none waiting on disk.
+      await waitFor(() => ids.every((id) => watcher!.json(`aquastop/${id}/fault`).length >= 1), 15_000, `the fault events missed (${missed.join(', ')}) at the watcher`);
+      for (const [i, id] of ids.entries()) {
+        const events = watcher.json(`aquastop/${id}/fault`).map((e) => faultEventSchema.parse(e));
+        const byId = new Map<string, string>();
+        for (const e of events) {
+          if (byId.has(e.id)) expect(byId.get(e.id), `${id} ${e.id} delivered again changed`).toBe(JSON.stringify(e));
+          byId.set(e.id, JSON.stringify(e));
+        }
+        expect([...byId.values()].map((t) => JSON.parse(t) as { event: string; code: string }).map((e) => `${e.event} ${e.code}`), id).toEqual(['raised i30']);
+        expect(pendingOnDisk(rigs[i]!, id), id).toBe(0);
+      }
+
+      // The monitor: every appliance UP with its fault, raised once. DOWN only inside the window
+      // after the kill: an appliance of the killed node while it reconnects, and any other whose
+      // QoS 1 publish waited on JetStream's new leaders (its node reads nothing else from that
+      // connection meanwhile, heartbeats included).
+      await waitFor(() => ids.every((id) => monitor!.tracker.report(id)?.up === true && monitor!.tracker.report(id)?.activeFault === 'i30'), 10_000, 'every appliance UP with i30 at the monitor').catch((err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(ids.map((id) => [id, monitor!.tracker.report(id)?.status, monitor!.tracker.report(id)?.activeFault]))}`);
+      });
+      const downs: Record<string, Array<[number, number]>> = {};
+      for (const id of ids) {
+        const history = monitor.tracker.history(id)!;
+        expect(history.filter((h) => h.type === 'fault' && h.event === 'raised').map((h) => h.code), id).toEqual(['i30']);
+        const statuses = history.filter((h) => h.type === 'status');
+        expect(statuses.at(-1)?.status, id).toBe('up');
+        for (const [k, h] of statuses.entries()) {
+          if (h.status !== 'down') continue;
+          const from = Date.parse(h.at) - killedAt;
+          const to = Date.parse(statuses[k + 1]!.at) - killedAt;
+          (downs[id] ??= []).push([from, to]);
+          expect(from, `${id} DOWN before the kill: ${JSON.stringify(statuses)} killed at ${new Date(killedAt).toISOString()}`).toBeGreaterThanOrEqual(0);
+          expect(to, `${id} DOWN beyond the window`).toBeLessThanOrEqual(UP_AGAIN_MS);
+        }
+      }
+      console.info(`NATS cluster: DOWN at the monitor (ms after the kill): ${JSON.stringify(downs)}`);
+
+      // Retained state, read by a new subscriber on a surviving node.
+      const retained = await retainedOn(cluster.nodes[monitorNode]!.url, ['aquastop/#', 'homeassistant/#']);
+      expect(retained.get('homeassistant/sensor/nats-parked/uptime/config')).toBe('{"name":"parked"}');
+      expect(retained.has('homeassistant/sensor/nats-deleted/uptime/config')).toBe(false);
+      for (const id of ids) {
+        expect(JSON.parse(retained.get(`aquastop/${id}`) ?? '{}'), id).toMatchObject({ fault: 'i30', breaker: 'latched' });
+        expect(JSON.parse(retained.get(`aquastop/${id}/availability`) ?? '{}'), id).toEqual({ state: 'online', bridge: id });
+        expect(JSON.parse(retained.get(`aquastop/bridge/${id}/state`) ?? '{}'), id).toEqual({ state: 'online' });
+        expect(JSON.parse(retained.get(`aquastop/${id}/fault-memory`) ?? '{}').faults?.map((f: { code: string }) => f.code), id).toEqual(['i30']);
+        expect([...retained.keys()].filter((t) => t.startsWith('homeassistant/') && t.split('/')[2] === id), id).toHaveLength(DISCOVERY_ENTITIES.length);
+      }
+
+      // The killed node back: it catches up from the others.
+      await cluster.restart(killed);
+      const rejoined = await retainedOn(cluster.nodes[killed]!.url, ['aquastop/#', 'homeassistant/#']);
+      expect(new Map([...rejoined].filter(([t]) => !t.endsWith('/heartbeat')))).toEqual(new Map([...retained].filter(([t]) => !t.endsWith('/heartbeat'))));
+    } finally {
+      run?.stop();
+      for (const r of rigs) await r.stop();
+      await watcher?.end();
+      await monitor?.stop();
+      if (publisher.connected) await publisher.endAsync(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
