@@ -4,9 +4,9 @@
 # that builds our firmware, Chromium for the dashboard tests, Prometheus (promtool), Alertmanager (amtool), Graphite's
 # carbon-cache (with whisper-fetch), Jinja2 (renders our Home Assistant templates as Home Assistant
 # does), nats-server (a clustered MQTT broker for the fleet tests), PostgreSQL (monitors that share
-# a fleet), and udev for port listing.
+# a fleet), udev for port listing, and systemd (systemd-analyze verify checks our service units).
 set -euo pipefail
-PKGS=(mosquitto mosquitto-clients openssl mosquitto-dev libmosquitto-dev gcc gcc-avr avr-libc arduino-core-avr avrdude simavr socat chromium prometheus prometheus-alertmanager graphite-carbon python3-jinja2 nats-server postgresql udev)
+PKGS=(mosquitto mosquitto-clients openssl mosquitto-dev libmosquitto-dev gcc gcc-avr avr-libc arduino-core-avr avrdude simavr socat chromium prometheus prometheus-alertmanager graphite-carbon python3-jinja2 nats-server postgresql udev systemd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
