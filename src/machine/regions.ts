@@ -84,12 +84,12 @@ export const leakRegion = controllerSetup.createStateConfig({
 /**
  * Level-sensor health: signal lost (i41) or implausible (i42). A noisy spell lasts until the
  * signal has read plausible for sensors.levelSettleMs; i42 is timed over the whole spell, so
- * plausible samples between noisy ones do not restart it (and the valve stays closed).
+ * plausible samples between noisy ones do not restart it (and the valve stays closed). Only
+ * plausible readings are recorded: the level the guards read is the last one that was.
  */
 export const levelRegion = controllerSetup.createStateConfig({
   // Not good until a first plausible reading: unknown input never lets water in.
   initial: 'unknown',
-  on: { 'sensor.level': { actions: 'recordLevel' } },
   states: {
     unknown: {
       on: {
@@ -105,15 +105,14 @@ export const levelRegion = controllerSetup.createStateConfig({
       tags: tagsFor('levelOk'),
       on: {
         'sensor.level': [
-          { guard: 'isLevelOpen', target: 'lost', actions: 'recordLevel' },
-          { guard: 'isLevelImplausible', target: 'noisy', actions: 'recordLevel' },
+          { guard: 'isLevelOpen', target: 'lost' },
+          { guard: 'isLevelImplausible', target: 'noisy' },
           { actions: 'recordLevel' },
         ],
       },
     },
     /** A signal that comes back settles first, like the end of a noisy spell (a loose wire flickers). */
     lost: {
-      id: 'levelLost',
       after: { levelLost: { target: 'faulted', actions: detect('i41', 'level sensor signal lost') } },
       on: {
         'sensor.level': [
@@ -124,7 +123,6 @@ export const levelRegion = controllerSetup.createStateConfig({
     },
     /** Inside a noisy spell a lost sample is one more bad sample: the spell (and its i42 timer) goes on. */
     noisy: {
-      id: 'levelNoisy',
       initial: 'implausible',
       after: { levelImplausible: { target: 'faulted', actions: detect('i42', 'level sensor implausible or too noisy') } },
       on: { 'sensor.level': { guard: 'isLevelOpen', target: '.implausible' } },
