@@ -16,6 +16,7 @@ import { logRuntimeEvent } from './service/runtime-log.js';
 import { defaultDataDir, runDataDir } from './service/data-dir.js';
 import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
 import { durationSchema } from '../board/duration.js';
+import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 
 const optionsSchema = z.object({
   port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
@@ -49,6 +50,8 @@ const optionsSchema = z.object({
       ctx.addIssue({ code: 'custom', message: `--handshake-timeout must be a duration from 1s to 2m, like 10s (got "${text.slice(0, 40)}")` });
       return z.NEVER;
     }),
+  /** The heartbeat interval, ms (`--heartbeat 0.5s` ... `60s`). */
+  heartbeat: heartbeatIntervalSchema().default(10_000),
 });
 
 export type RunOptions = z.infer<typeof optionsSchema>;
@@ -69,6 +72,7 @@ export function register(program: Command): void {
     .option('--no-mqtt', 'no telemetry')
     .option('--broker <url>', 'external MQTT broker, or the nodes of a cluster as url,url,... (default: an embedded one on 127.0.0.1)')
     .option('--mqtt-port <port>', 'embedded broker TCP port', '1883')
+    .option('--heartbeat <duration>', 'heartbeat interval on MQTT (0.5s to 60s)', DEFAULT_HEARTBEAT)
     .option('--username <user>', 'MQTT user name')
     .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
@@ -161,6 +165,7 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
           : { kind: 'embedded', host: '127.0.0.1', port: o.mqttPort, wsPort: null },
         dataDir: o.dataDir,
         clock: wallClock,
+        heartbeatS: o.heartbeat / 1000,
         allowRemoteReset: o.allowRemoteReset,
         log: (line) => log.info(`mqtt: ${line}`),
       });
