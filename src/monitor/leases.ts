@@ -28,6 +28,7 @@ import { SHARD_COUNT } from './shards.js';
 import type { HeldShard } from './pg-history.js';
 
 export interface LeaseOptions {
+  /** A pool of its own (a renewal must not wait behind history writes); `stop()` ends it. */
   readonly pool: pg.Pool;
   readonly instance: string;
   /** Where this instance's HTTP API is (shown in the membership table). */
@@ -90,6 +91,7 @@ export class ShardLeases {
     await this.round?.catch(() => undefined);
     for (const shard of [...this.held.keys()]) await this.release(shard);
     await this.o.pool.query('DELETE FROM aquastop_monitors WHERE instance = $1', [this.o.instance]).catch(() => undefined);
+    await this.o.pool.end().catch(() => undefined);
   }
 
   /** Loses every lease whose validity has passed (a renewal that did not come back in time). */

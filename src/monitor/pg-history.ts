@@ -103,6 +103,26 @@ put AS (
 )
 SELECT shard FROM held`;
 
+/**
+ * A connection pool to the history database. Connections stay open (a login costs a SCRAM
+ * exchange, CPU the monitor needs for heartbeats); an idle one that breaks is replaced by the
+ * next query, never crashes the process.
+ */
+export function historyPool(url: string, max: number, statementTimeoutMs: number, onError: (message: string) => void): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 0,
+    connectionTimeoutMillis: Math.max(5000, statementTimeoutMs),
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 1000,
+    application_name: 'aquastop-monitor',
+    keepAlive: true,
+  });
+  pool.on('error', (err) => onError(err.message));
+  return pool;
+}
+
 export class PgHistory implements HistoryStore {
   readonly shards = SHARD_COUNT;
   readonly pool: pg.Pool;
@@ -118,17 +138,7 @@ export class PgHistory implements HistoryStore {
 
   constructor(private readonly options: PgHistoryOptions) {
     this.instance = options.instance;
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: 4,
-      connectionTimeoutMillis: Math.max(2000, options.statementTimeoutMs),
-      statement_timeout: options.statementTimeoutMs,
-      query_timeout: options.statementTimeoutMs + 1000,
-      application_name: 'aquastop-monitor',
-      keepAlive: true,
-    });
-    // An idle connection that breaks must not crash the process; the next query reconnects.
-    this.pool.on('error', (err) => this.options.onError?.(err.message));
+    this.pool = historyPool(options.url, 4, options.statementTimeoutMs, (message) => this.options.onError?.(message));
   }
 
   /** Connects and creates the tables if missing; rejects with the database's reason. */

@@ -18,7 +18,7 @@ import { ShardLeases } from './leases.js';
 import { createMetrics } from './metrics.js';
 import { MonitorError, trackerSettings, type MonitorConfig } from './options.js';
 import { describeHistoryUrl } from './history-url.js';
-import { PgHistory } from './pg-history.js';
+import { historyPool, PgHistory } from './pg-history.js';
 import { SharedFleet } from './shared.js';
 import { startSubscriber, type Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
@@ -76,8 +76,10 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
       if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
       throw err;
     });
+    // The leases have a connection of their own: a renewal never waits behind a large write.
+    const leasePool = historyPool(config.historyUrl, 1, Math.max(500, Math.round(config.leaseMs / 3)), (message) => logger.error({ history: where }, `history database ${where}: ${message}`));
     leases = new ShardLeases({
-      pool: store.pool,
+      pool: leasePool,
       instance,
       url: http.url,
       leaseMs: config.leaseMs,
