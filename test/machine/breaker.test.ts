@@ -615,3 +615,78 @@ describe('demands met, withdrawn, or arriving late', () => {
     expect(b.of('breaker.changed').at(-1)).toEqual({ type: 'breaker.changed', breaker: 'armed', code: null });
   });
 });
+
+describe('a reset of a latched breaker, every reason to refuse it and what an accepted one does', () => {
+  const refusedReset = (b: Bench, reason: RegExp) => {
+    b.send({ type: 'user.reset' });
+    const answer = b.of('command.rejected').at(-1);
+    expect(answer?.rejection.command).toBe('user.reset');
+    expect(answer?.rejection.reason).toMatch(reason);
+    expect(b.value().breaker).toBe('latched');
+  };
+
+  it('refused while the pan is still wet', () => {
+    const b = latchedI30();
+    refusedReset(b, /^the base pan is wet or its float signal is lost: reset refused until it is dry$/);
+  });
+
+  it('refused after a restart before the float has been read', () => {
+    const b = createBench({ input: { latch: { code: 'i30', breaker: 'latched' } } });
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 0 } });
+    refusedReset(b, /^the base-pan float has not been read yet: reset refused$/);
+  });
+
+  it('refused while water still flows with the valve closed; accepted once it stopped, and the flow watch starts afresh', () => {
+    const b = SITUATIONS['armed, idle']!.build();
+    for (let t = 0; t <= DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
+      b.send({ type: 'sensor.flow', litres: 0.005 });
+      b.advance(100);
+    }
+    expect(b.actor.getSnapshot().context.fault).toBe('iB0');
+    b.send({ type: 'sensor.flow', litres: 0.005 });
+    refusedReset(b, /^water is flowing while the valve is closed: reset refused$/);
+    b.advance(DEFAULT_CONFIG.valveLeak.quietMs);
+    b.send({ type: 'user.reset' });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(b.value().inflow).toBe('quiet');
+  });
+
+  it('refused while the board link is lost', () => {
+    const b = SITUATIONS['latched (i30), pan dry long enough']!.build();
+    b.send({ type: 'board.linkLost' });
+    refusedReset(b, /^the board link is lost: reset refused$/);
+  });
+
+  it('accepted: the latch is dropped from memory, the fault cleared, the breaker armed and told', () => {
+    const b = SITUATIONS['latched (i30), pan dry long enough']!.build();
+    b.send({ type: 'user.reset' });
+    expect(b.of('latch.changed').at(-1)).toEqual({ type: 'latch.changed', latch: null });
+    expect(b.of('fault.cleared').map((f) => f.code)).toEqual(['i30']);
+    expect(b.actor.getSnapshot().context.fault).toBe(null);
+    expect(b.of('breaker.changed').at(-1)).toEqual({ type: 'breaker.changed', breaker: 'armed', code: null });
+  });
+
+  it('accepted after iF0: the count of failed top-ups starts again from zero', () => {
+    const b = DETAILS['top-ups that fail']!.provoke();
+    expect(b.value().breaker).toBe('latched');
+    b.send({ type: 'user.reset' });
+    // The program still asks for its top-up: one more that fails is the first of a new count.
+    expect(b.value().breaker).toEqual({ armed: 'filling' });
+    b.advance(fill.topUpTimeoutMs + 100);
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(b.of('fault.raised').map((f) => f.code)).toEqual(['iF0']);
+  });
+});
+
+describe('a latching breaker tells the board and the memory what it holds', () => {
+  for (const [name, breaker, code] of [
+    ['latched (i41)', 'latched', 'i41'],
+    ['service (iH0)', 'service', 'iH0'],
+  ] as const) {
+    it(`${name}: breaker.changed and a persisted latch of ${breaker} with ${code}`, () => {
+      const b = SITUATIONS[name]!.build();
+      expect(b.of('breaker.changed').at(-1)).toEqual({ type: 'breaker.changed', breaker, code });
+      expect(b.of('latch.changed').at(-1)).toMatchObject({ type: 'latch.changed', latch: { code, breaker } });
+    });
+  }
+});
