@@ -16,7 +16,8 @@ import { z } from 'zod';
 import { brokerUrlProblem } from '../telemetry/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
-import { optionLabel } from './service/service-command.js';
+import { loggerFor, optionLabel } from './service/service-command.js';
+import type { Logger } from './service/log.js';
 import { defaultDataDir } from './service/data-dir.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
@@ -103,12 +104,13 @@ export function register(program: Command): void {
       const flags = parseSimFlags(raw);
       // Read and checked before anything runs: a bad file is one line, exit 2.
       const tls = flags.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), flags.broker) : undefined;
-      process.exitCode = await runSim(flags, tls);
+      process.exitCode = await runSim(flags, tls, loggerFor(cmd));
     });
 }
 
 /** Runs the command; returns the exit code. */
-export async function runSim(flags: SimFlags, tls?: TlsMaterial): Promise<number> {
+/** `log`: where telemetry's lines go (the command's pino logger); default plain `mqtt: ` lines on stderr. */
+export async function runSim(flags: SimFlags, tls?: TlsMaterial, log?: Logger): Promise<number> {
   // Everything the run needs once a stop signal may come is loaded now: Ctrl-C reaches the whole
   // process group, tsx's esbuild helper with it, and a module tsx has not cached could then not
   // be compiled (the run would end in "internal error" instead of its summary).
@@ -177,7 +179,7 @@ export async function runSim(flags: SimFlags, tls?: TlsMaterial): Promise<number
       interrupted = sig;
       stopRun();
     };
-    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim, tls) : null;
+    const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim, tls, log) : null;
     if (!interactive) {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -251,7 +253,7 @@ async function runWithProgress(sim: import('../../sim/engine.js').Simulation, du
   if (shown) process.stderr.write('\r\x1b[K');
 }
 
-async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation, tls: TlsMaterial | undefined) {
+async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.js').Simulation, tls: TlsMaterial | undefined, log: Logger | undefined) {
   const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
   const telemetry = await startTelemetry({
     // One appliance per process: its bridge is named after it (a device account may publish only that one).
@@ -270,7 +272,7 @@ async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.
     dataDir: flags.dataDir,
     clock: sim.clock,
     allowRemoteReset: flags.allowRemoteReset,
-    log: (line) => process.stderr.write(`mqtt: ${line}\n`),
+    log: (line, fields) => (log ? log.info(fields ?? {}, `mqtt: ${line}`) : process.stderr.write(`mqtt: ${line}\n`)),
   });
   const { injectFromDashboard } = await import('../../sim/interactive.js');
   sim.onRuntime((runtime) => {

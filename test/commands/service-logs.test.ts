@@ -67,6 +67,18 @@ describe('the log options and format', () => {
   });
 });
 
+describe('aquastop sim: its telemetry lines are log records', () => {
+  it('writes pino JSON records (not plain "mqtt:" lines) when stderr is not a terminal', async () => {
+    const { aquastop } = await import('../helpers/cli.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-sim-logs-'));
+    const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--json', '--mqtt-port', '0', '--ws-port', '0', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.every((l) => l.startsWith('{')), r.stderr).toBe(true);
+    expect(records(r.stderr).map((x) => x.msg)).toContainEqual(expect.stringMatching(/^mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+$/));
+  }, 60_000);
+});
+
 describe('aquastop monitor: its log as a service sees it', () => {
   it('JSON records; device and fault event ids on the records about them; no secret anywhere, even at trace', async () => {
     const broker = await startBroker();
