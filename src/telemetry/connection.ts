@@ -19,6 +19,11 @@
  *   keeps protecting). After the first connection every failure is retried.
  * - `url` may list the nodes of one clustered broker (broker-url.ts): each (re)connect tries the
  *   next node in turn, so a lost node is left for a surviving one; the log names the node.
+ * - `subscribe()` filters stay wanted: they are asked for again after every (re)connect, and a
+ *   filter the broker refuses (SUBACK 0x80) is asked for again with back-off (1 s doubling to
+ *   30 s) while connected. mqtt.js would forget every filter of a refused SUBSCRIBE for good; a
+ *   clustered broker refuses a subscription for a while after losing a node (NATS cannot create
+ *   its JetStream consumer yet), and a device deaf to `set` would miss a close-valve command.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { brokerNodes } from './broker-url.js';
@@ -43,6 +48,9 @@ export interface ConnectionOptions {
 /** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
 export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
 
+/** Back-off of a refused subscription (ms). */
+const SUBSCRIBE_RETRY_MS = { first: 1_000, max: 30_000 } as const;
+
 const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
 export class Connection {
@@ -59,6 +67,12 @@ export class Connection {
   private givenUp = false;
   /** While open() waits, a fatal error is its to report, in one line. */
   private opening = false;
+  /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
+  private readonly wanted = new Set<string>();
+  /** Filters refused by the broker, asked for again when `retryTimer` fires. */
+  private readonly refused = new Set<string>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryMs: number = SUBSCRIBE_RETRY_MS.first;
 
   constructor(private readonly options: ConnectionOptions) {
     this.base = options.base;
@@ -75,6 +89,8 @@ export class Connection {
       reconnectPeriod: 1_000,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       protocolVersion: 4,
+      // Subscribed again by handleConnect: mqtt.js's own resubscription drops refused filters.
+      resubscribe: false,
       will: { topic: topicFor('bridgeState', { base: this.base, bridge: this.bridgeId }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
@@ -183,11 +199,41 @@ export class Connection {
     return { topic, body: typeof checked === 'string' ? checked : JSON.stringify(checked), options: { qos: spec.qos, retain: spec.retain } };
   }
 
+  /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
   subscribe(filters: string[]): void {
-    if (filters.length === 0) return;
-    this.client.subscribe(filters, { qos: 1 }, (err) => {
-      if (err && !this.givenUp) this.log(`subscribe to ${filters.join(', ')} failed: ${err.message}`);
+    const fresh = filters.filter((f) => !this.wanted.has(f));
+    for (const f of fresh) this.wanted.add(f);
+    if (fresh.length > 0 && this.client.connected) this.sendSubscribe(fresh);
+  }
+
+  private sendSubscribe(filters: string[]): void {
+    this.client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+      if (this.givenUp) return;
+      if (!err) {
+        for (const f of filters) this.refused.delete(f);
+        if (this.refused.size === 0) this.retryMs = SUBSCRIBE_RETRY_MS.first;
+        return;
+      }
+      // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
+      const codes = packet?.granted ?? [];
+      const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || ((codes[i] as number) & 0x80) !== 0);
+      const first = failed.filter((f) => !this.refused.has(f));
+      for (const f of failed) this.refused.add(f);
+      if (first.length > 0) this.log(`subscribe to ${first.join(', ')} failed: ${err.message}; asking again until the broker accepts`);
+      this.scheduleRetry();
     });
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null || this.refused.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      // Offline, handleConnect subscribes to every wanted filter anyway.
+      if (!this.client.connected || this.givenUp) return;
+      this.retryMs = Math.min(this.retryMs * 2, SUBSCRIBE_RETRY_MS.max);
+      this.sendSubscribe([...this.refused]);
+    }, this.retryMs);
+    this.retryTimer.unref?.();
   }
 
   onMessage(listener: Listener): void {
@@ -196,6 +242,9 @@ export class Connection {
 
   /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
   async end(ms = 3_000): Promise<void> {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.refused.clear();
     if (this.client.connected) await withTimeout(this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'offline' }), ms);
     await withTimeout(this.client.endAsync(!this.client.connected), ms).catch(() => undefined);
     if (!this.client.disconnected) this.client.end(true);
@@ -207,6 +256,8 @@ export class Connection {
     const node = this.node();
     this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
     void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+    // A clean session: the broker has forgotten our subscriptions.
+    if (this.wanted.size > 0) this.sendSubscribe([...this.wanted]);
     for (const listener of this.connectListeners) listener();
   }
 }

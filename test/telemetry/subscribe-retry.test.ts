@@ -1,0 +1,73 @@
+/**
+ * A subscription the broker refuses (SUBACK 0x80) is asked for again: a clustered broker refuses
+ * them for a while after losing a node (NATS cannot create the JetStream consumer of a QoS 1
+ * subscription until it has new leaders, test/telemetry/nats-cluster.test.ts), and mqtt.js would
+ * forget every filter of a refused SUBSCRIBE for good, leaving a device deaf to its commands.
+ * An in-process aedes broker refuses on cue here.
+ */
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Connection } from '../../src/telemetry/connection.js';
+import { waitFor } from '../monitor/helpers.js';
+
+const SET = 'aquastop/retry-1/set';
+
+describe('a refused subscription', () => {
+  let aedes: Aedes | null = null;
+  let server: Server | null = null;
+  let connection: Connection | null = null;
+  afterEach(async () => {
+    await connection?.end(500);
+    await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  it('is asked for again until the broker accepts it, after the first connection and after a reconnect', async () => {
+    let refuse = 2;
+    let asked = 0;
+    aedes = await Aedes.createBroker({
+      authorizeSubscribe: (_client, sub, done) => {
+        if (sub.topic !== SET) return done(null, sub);
+        asked++;
+        // A null subscription is refused with SUBACK 0x80; the client stays connected.
+        if (refuse > 0) {
+          refuse--;
+          return done(null, null);
+        }
+        done(null, sub);
+      },
+    });
+    server = createServer(aedes.handle);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const lines: string[] = [];
+    const commands: string[] = [];
+    connection = new Connection({ url, base: 'aquastop', bridgeId: 'retry-1', log: (l) => lines.push(l) });
+    connection.onMessage((topic, payload) => topic === SET && commands.push(payload.toString()));
+    connection.subscribe([SET, 'homeassistant/status']);
+    await connection.open();
+
+    const operator = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    try {
+      // Refused twice (asked again after 1 s, then 2 s), accepted the third time.
+      await waitFor(() => asked === 3, 10_000, 'the subscription asked for three times');
+      await operator.publishAsync(SET, '{"valve":"CLOSE"}', { qos: 1 });
+      await waitFor(() => commands.length === 1, 5_000, 'the command delivered');
+      expect(lines.filter((l) => l.startsWith('subscribe'))).toEqual([`subscribe to ${SET} failed: Subscribe error: Unspecified error; asking again until the broker accepts`]);
+
+      // The broker drops the connection and refuses once more after the reconnect.
+      refuse = 1;
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients)) if (client.id === 'aquastop-retry-1') client.close();
+      await waitFor(() => lines.some((l) => l.startsWith('reconnected to')), 10_000, 'reconnected');
+      await waitFor(() => asked === 5, 10_000, 'the subscription asked for twice more');
+      await operator.publishAsync(SET, '{"valve":"CLOSE"}', { qos: 1 });
+      await waitFor(() => commands.length === 2, 5_000, 'the command delivered after the reconnect');
+    } finally {
+      await operator.endAsync(true);
+    }
+  });
+});
