@@ -19,6 +19,7 @@ import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import type { Logger } from './service/log.js';
 import { defaultDataDir } from './service/data-dir.js';
+import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
 const port = (flag: string) =>
@@ -66,6 +67,8 @@ const flagsSchema = z.object({
     .default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
   accounts: z.string().min(1).optional(),
+  /** The heartbeat interval in the simulation's time, ms (`--heartbeat 0.5s` ... `60s`). */
+  heartbeat: heartbeatIntervalSchema().default(10_000),
 });
 
 export type SimFlags = z.output<typeof flagsSchema>;
@@ -91,6 +94,7 @@ export function register(program: Command): void {
     .option('--broker <url>', 'external MQTT broker instead of the embedded one (the nodes of a cluster: url,url,...)')
     .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')
     .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
+    .option('--heartbeat <duration>', 'heartbeat interval on MQTT, in the simulation\'s time (0.5s to 60s)', DEFAULT_HEARTBEAT)
     .option('--username <user>', 'MQTT user name')
     .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
@@ -271,6 +275,7 @@ async function startSimTelemetry(flags: SimFlags, sim: import('../../sim/engine.
     baseTopic: flags.baseTopic,
     dataDir: flags.dataDir,
     clock: sim.clock,
+    heartbeatS: flags.heartbeat / 1000,
     allowRemoteReset: flags.allowRemoteReset,
     log: (line, fields) => (log ? log.info(fields ?? {}, `mqtt: ${line}`) : process.stderr.write(`mqtt: ${line}\n`)),
   });

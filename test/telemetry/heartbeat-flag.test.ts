@@ -1,8 +1,15 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { parseRunOptions } from '../../src/commands/run.js';
+import { parseSimFlags } from '../../src/commands/sim.js';
 import { parseStartFlags } from '../../src/commands/start.js';
 import { heartbeatIntervalSchema } from '../../src/telemetry/heartbeat-interval.js';
-import { aquastop } from '../helpers/cli.js';
+import { aquastop, ROOT } from '../helpers/cli.js';
+import { freePort } from '../e2e/start-process.js';
 
 const parse = (v: unknown) => heartbeatIntervalSchema().safeParse(v);
 
@@ -18,7 +25,9 @@ describe('--heartbeat', () => {
     expect(r.error!.issues[0]!.message).toBe(`--heartbeat must be a duration from 0.5s to 60s, like "10s" or "500ms" (a bare number is milliseconds): got "${v}"`);
   });
 
-  it('is read by run and start (10 s when not given)', () => {
+  it('is read by run, sim and start (10 s when not given)', () => {
+    expect(parseSimFlags({ scenario: 'normal-cycle', heartbeat: '750ms' }).heartbeat).toBe(750);
+    expect(parseSimFlags({ scenario: 'normal-cycle' }).heartbeat).toBe(10_000);
     const run = { port: '/dev/ttyACM0', id: 'uno-1', dataDir: '/tmp/x', mqtt: true, mqttPort: '1883', allowRemoteReset: false, json: false, handshakeTimeout: '10s' };
     expect(parseRunOptions({ ...run, heartbeat: '2.5s' }).heartbeat).toBe(2_500);
     expect(parseRunOptions(run).heartbeat).toBe(10_000);
@@ -36,5 +45,30 @@ describe('--heartbeat', () => {
     expect(flag.stderr.trim().split('\n')).toEqual([expect.stringContaining('--heartbeat must be a duration from 0.5s to 60s')]);
     expect(env.code).toBe(2);
     expect(env.stderr.trim().split('\n')).toEqual([expect.stringContaining('AQUASTOP_HEARTBEAT must be a duration from 0.5s to 60s')]);
+  });
+
+  it('sets the interval of the heartbeats a device sends (aquastop sim --heartbeat 0.5s, its embedded broker)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-hb-'));
+    const port = await freePort();
+    const sim = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--heartbeat', '0.5s', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    sim.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const beats: Array<{ intervalS: number; at: number }> = [];
+    let client: mqtt.MqttClient | undefined;
+    try {
+      await expect.poll(() => err, { timeout: 20_000 }).toMatch(/mqtt:/);
+      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+      client.on('message', (_t, payload) => beats.push({ intervalS: (JSON.parse(payload.toString()) as { intervalS: number }).intervalS, at: performance.now() }));
+      await client.subscribeAsync('aquastop/+/heartbeat');
+      await expect.poll(() => beats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+      expect(new Set(beats.map((b) => b.intervalS))).toEqual(new Set([0.5]));
+      const span = (beats[3]!.at - beats[0]!.at) / 3;
+      expect(span).toBeGreaterThan(350);
+      expect(span).toBeLessThan(900);
+    } finally {
+      await client?.endAsync(true);
+      sim.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
