@@ -37,9 +37,9 @@ export class FileHistoryStore implements HistoryStore {
   readonly shards = 1;
   constructor(private readonly dataDir: string) {}
 
-  async open(shards: readonly number[]): Promise<ShardLog[]> {
+  async open(shards: readonly number[]): Promise<FileShardLog[]> {
     if (shards.some((s) => s !== 0)) throw new Error('the file history holds one shard (0)');
-    return shards.map(() => fileShardLog(new FileEventLog(this.dataDir)));
+    return shards.map(() => new FileShardLog(this.dataDir));
   }
 
   async flushed(): Promise<void> {}
@@ -47,12 +47,11 @@ export class FileHistoryStore implements HistoryStore {
   async close(): Promise<void> {}
 }
 
-/** A file log is durable once append() returns (its flush to the device follows within the turn). */
-function fileShardLog(log: FileEventLog): ShardLog {
-  return Object.assign(log, {
-    shard: 0,
-    afterCommit(fn: (committed: boolean) => void) {
-      fn(true);
-    },
-  });
+/** The file log as a shard log: an entry is durable once append() returns (its flush to the device follows within the turn). */
+export class FileShardLog extends FileEventLog implements ShardLog {
+  readonly shard = 0;
+
+  afterCommit(fn: (committed: boolean) => void): void {
+    fn(true);
+  }
 }

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { wallClock, type Clock } from '../board/clock.js';
 import { WebhookAlertSink } from './alerts.js';
-import { FileEventLog } from './event-log.js';
+import { FileHistoryStore } from './history-store.js';
 import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
 import { startHttpApi, type Health, type HttpApi } from './http.js';
 import { createMetrics } from './metrics.js';
@@ -60,7 +60,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     const { startSharedMonitor } = await import('./shared-monitor.js');
     return startSharedMonitor({ ...config, historyUrl: config.historyUrl }, clock, logger, (sub) => brokerHealth(sub, config.brokerUrl));
   }
-  const log = new FileEventLog(config.dataDir);
+  const log = (await new FileHistoryStore(config.dataDir).open([0]))[0]!;
   const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
   const tracker = new Tracker({ clock, log, alerts, ...trackerSettings(config) });
   tracker.start();
