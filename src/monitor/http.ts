@@ -6,6 +6,8 @@
  * - `/api/devices/:id/history[?limit=N]`: the device's recorded events, oldest first (last N; default 500, max 5000);
  * - `/healthz`: `{"ok":true,"broker":"connected"}`, or 503 `{"ok":false,"broker":"disconnected","since","reason"}`
  *   while the monitor's own broker connection is down (it cannot tell whether devices are up).
+ * With `fleet` (monitors that share a fleet, shared.ts) the /api/devices paths answer for the whole
+ * fleet: the devices tracked here live, the others as their owners published them.
  * Anything else: 404 `{"error":...}`; other methods: 405.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -146,6 +146,15 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     await reader.close();
   });
 
+  it('a wrong password for the database: one line naming --history and the database, exit 2, no password', async () => {
+    const wrong = server.url.replace(server.password, 'wr0ng-pass');
+    const r = await aquastop(['monitor', '--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--history', wrong], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe(`aquastop: --history: cannot use the history database at postgres://127.0.0.1:${server.port}/postgres: password authentication failed for user "aq"`);
+    expect(r.stdout + r.stderr).not.toContain('wr0ng-pass');
+    expect(r.stdout + r.stderr).not.toContain(server.password);
+  });
+
   it('two monitors split the fleet (each device tracked by exactly one), answer for all of it, and a clean stop hands everything over without an alert', async () => {
     const url = await server.createDatabase('split');
     const broker = await startBroker();
@@ -179,6 +188,13 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
         expect(view.map((r) => r.id)).toEqual([...ids].sort());
         expect(view.filter((r) => r.status !== 'up')).toEqual([]);
       }
+      // A device's history from the instance that does not track it: read from PostgreSQL.
+      const elsewhere = [...tracked[1]!][0]!;
+      const items = ((await (await fetch(`${monitors[0]!.url}/api/devices/${elsewhere}/history`)).json()) as { items: Array<{ type: string; status?: string }> }).items;
+      const statuses = items.filter((i) => i.type === 'status').map((i) => i.status);
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(new Set(statuses)).toEqual(new Set(['up']));
+      expect(((await (await fetch(`${monitors[0]!.url}/api/devices/${elsewhere}`)).json()) as { status: string }).status).toBe('up');
       const before = fleets[1]!.reports().find((r) => tracked[1]!.has(r.id))!;
       await monitors[1]!.stop();
       await waitFor(() => fleets[0]!.shards().length === SHARD_COUNT && fleets[0]!.size === ids.length, 10_000, 'the other monitor holding every shard');
