@@ -10,12 +10,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRealtime } from '../../sim/realtime.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
+import { SUBSCRIBED } from '../../src/monitor/subscriber.js';
+import { Connection } from '../../src/telemetry/connection.js';
 import { brokerNodes } from '../../src/telemetry/broker-url.js';
-import { DISCOVERY_ENTITIES, faultEventSchema } from '../../src/telemetry/topics.js';
+import { bridgeIdSchema, deviceIdSchema, DISCOVERY_ENTITIES, faultEventSchema, filterFor, parseTopic, TOPICS, topicFor, type TopicName } from '../../src/telemetry/topics.js';
 import { NATS_LOGIN, NATS_SERVER, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
 import { hasTools } from '../helpers/tools.js';
 import { silentLogger, waitFor } from '../monitor/helpers.js';
@@ -33,11 +35,10 @@ const HEARTBEAT_S = 2;
  * heartbeats behind them on the same connection).
  */
 const RECONNECT_WINDOW_MS = 15_000;
-const UP_AGAIN_MS = 25_000;
+const UP_AGAIN_MS = 30_000;
 
 /** Virtual (= wall) time after the appliances start at which the node is killed. */
 const KILL_AT = 5_000;
-const SETTLED_AT = KILL_AT + UP_AGAIN_MS + 1_000;
 
 /**
  * Each appliance leaks once (i30 latched 1 s later). By index: its first node is (killed + index)
@@ -72,6 +73,46 @@ async function retainedOn(url: string, filters: string[]): Promise<Map<string, s
   }
 }
 
+
+interface Seen {
+  readonly topic: string;
+  readonly text: string;
+  readonly retain: boolean;
+  readonly qos: number;
+}
+
+/** An MQTT client on one node that records what it receives and whether the node closed it. */
+async function client(url: string, login: { username: string; password: string } | Record<string, never>, options: IClientOptions = {}): Promise<{ c: MqttClient; seen: Seen[]; closed: () => boolean }> {
+  const c = await mqtt.connectAsync(url, { ...login, clientId: `nats-t-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+  const seen: Seen[] = [];
+  let closed = false;
+  c.on('message', (topic, payload, packet) => seen.push({ topic, text: payload.toString('utf8'), retain: packet.retain, qos: packet.qos }));
+  c.on('close', () => (closed = true));
+  return { c, seen, closed: () => closed };
+}
+
+
+/**
+ * An operator's command and the device's answer on set/result. The answer is read with a QoS 0
+ * subscription: on NATS a QoS 1 one needs a JetStream consumer, which the cluster may still be
+ * slow to create after losing a node (the device's own subscription to set is asked for again
+ * until it is made: src/telemetry/connection.ts).
+ */
+async function command(url: string, id: string, payload: string): Promise<{ ok: boolean; error?: string }> {
+  const { c } = await client(url, NATS_LOGIN.operator);
+  try {
+    const answer = new Promise<{ ok: boolean; error?: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from ${id} within 10 s`)), 10_000);
+      c.on('message', (topic, body) => topic === `aquastop/${id}/set/result` && (clearTimeout(timer), resolve(JSON.parse(body.toString('utf8')))));
+    });
+    await c.subscribeAsync(`aquastop/${id}/set/result`, { qos: 0 });
+    await c.publishAsync(`aquastop/${id}/set`, payload, { qos: 1 });
+    return await answer;
+  } finally {
+    await c.endAsync(true);
+  }
+}
+
 describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster', () => {
   let cluster: NatsCluster;
   beforeAll(async () => {
@@ -79,6 +120,184 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
   });
   afterAll(async () => {
     await cluster?.close();
+  });
+
+
+  describe('where NATS differs from mosquitto', () => {
+    const clients: MqttClient[] = [];
+    const open = async (...args: Parameters<typeof client>) => {
+      const x = await client(...args);
+      clients.push(x.c);
+      return x;
+    };
+    const closeAll = async () => {
+      for (const c of clients.splice(0)) await c.endAsync(true).catch(() => undefined);
+    };
+    const node = (i: number) => () => cluster.nodes[i]!.url;
+    const [a, b, c] = [node(0), node(1), node(2)];
+
+    it('has no QoS 2: a subscription is granted QoS 1, a QoS 2 publish closes the connection and is not delivered; our contract uses QoS 0 and 1 only', async () => {
+      try {
+        const sub = await open(b(), NATS_LOGIN.viewer);
+        expect(await sub.c.subscribeAsync({ 'aquastop/qos2-1/fault': { qos: 2 } })).toEqual([{ topic: 'aquastop/qos2-1/fault', qos: 1 }]);
+        const pub = await open(a(), NATS_LOGIN.fleet);
+        pub.c.publish('aquastop/qos2-1/fault', '{"qos":2}', { qos: 2 });
+        await waitFor(pub.closed, 5_000, 'the QoS 2 publisher closed');
+        const ok = await open(a(), NATS_LOGIN.fleet);
+        await ok.c.publishAsync('aquastop/qos2-1/fault', '{"qos":1}', { qos: 1 });
+        await waitFor(() => sub.seen.length > 0, 5_000, 'the QoS 1 message');
+        expect(sub.seen.map((m) => m.text)).toEqual(['{"qos":1}']);
+        expect(Object.values(TOPICS).map((t) => t.qos).filter((q) => q > 1)).toEqual([]);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it("closes the connection of a publish to a topic with '.' or ' ' and refuses such a subscription; our ids, bridge ids and base topic cannot contain either", async () => {
+      try {
+        for (const topic of ['aquastop/dish.washer/heartbeat', 'aquastop/dish washer/heartbeat']) {
+          const pub = await open(a(), NATS_LOGIN.fleet);
+          pub.c.publish(topic, '{}', { qos: 0 });
+          await waitFor(pub.closed, 5_000, `the publisher to "${topic}" closed`);
+        }
+        const sub = await open(a(), NATS_LOGIN.viewer);
+        await expect(sub.c.subscribeAsync('aquastop/dish.washer/heartbeat', { qos: 0 })).rejects.toThrow(/Subscribe error/);
+        for (const id of ['dish.washer', 'dish washer']) {
+          expect(deviceIdSchema.safeParse(id).success, id).toBe(false);
+          expect(bridgeIdSchema.safeParse(id).success, id).toBe(false);
+        }
+        expect(() => topicFor('state', { base: 'aqua.stop', id: 'dishwasher-1' })).toThrow(/invalid base topic/);
+        expect(Object.values(TOPICS).filter((t) => /[. ]/.test(t.template))).toEqual([]);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('delivers the monitor\'s wildcard filters across nodes as mosquitto does: each contract topic published on one node reaches the filters it matches on another', async () => {
+      try {
+        const sub = await open(b(), NATS_LOGIN.viewer);
+        const filters = SUBSCRIBED.map((name) => filterFor(name, 'aquastop'));
+        await sub.c.subscribeAsync(filters, { qos: 1 });
+        const fleet = await open(a(), NATS_LOGIN.fleet);
+        const operator = await open(c(), NATS_LOGIN.operator);
+        const published: Array<[TopicName, string]> = [];
+        for (const name of Object.keys(TOPICS) as TopicName[]) {
+          const topic = topicFor(name, { base: 'aquastop', id: 'wild-1', bridge: 'wild-1', prefix: 'homeassistant', component: 'sensor', object: 'uptime' });
+          const by = name === 'set' || name === 'inject' || name === 'haStatus' ? operator : fleet;
+          await by.c.publishAsync(topic, `{"${name}":1}`, { qos: 1 });
+          published.push([name, topic]);
+        }
+        const expected = published.filter(([name]) => SUBSCRIBED.includes(name)).map(([, topic]) => topic);
+        await waitFor(() => sub.seen.length >= expected.length, 5_000, 'the subscribed topics');
+        // A moment more for anything that should not come.
+        await new Promise((r) => setTimeout(r, 300));
+        expect(sub.seen.map((m) => m.topic).sort()).toEqual([...expected].sort());
+        for (const m of sub.seen) expect(SUBSCRIBED).toContain(parseTopic(m.topic, 'aquastop')?.name);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('deletes a retained message with an empty retained publish on any node (live subscribers get the empty message), and keeps a retained heartbeat, which mosquitto with our plugin refuses', async () => {
+      try {
+        const live = await open(c(), NATS_LOGIN.viewer);
+        await live.c.subscribeAsync('aquastop/ret-1', { qos: 1 });
+        const fleet = await open(a(), NATS_LOGIN.fleet);
+        await fleet.c.publishAsync('aquastop/ret-1', '{"kept":false}', { qos: 1, retain: true });
+        await fleet.c.publishAsync('aquastop/ret-1', '', { qos: 1, retain: true });
+        await fleet.c.publishAsync('aquastop/ret-1/heartbeat', '{"seq":1}', { qos: 0, retain: true });
+        await waitFor(() => live.seen.length === 2, 5_000, 'both messages live');
+        expect(live.seen.map((m) => [m.text, m.retain])).toEqual([['{"kept":false}', false], ['', false]]);
+        const late = await open(b(), NATS_LOGIN.viewer);
+        await late.c.subscribeAsync(['aquastop/ret-1', 'aquastop/ret-1/heartbeat'], { qos: 0 });
+        await waitFor(() => late.seen.length > 0, 5_000, 'the retained heartbeat');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(late.seen.map((m) => [m.topic, m.text, m.retain])).toEqual([['aquastop/ret-1/heartbeat', '{"seq":1}', true]]);
+        await fleet.c.publishAsync('aquastop/ret-1/heartbeat', '', { qos: 0, retain: true });
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('sends the last will of a connection that dies without DISCONNECT to subscribers on the other nodes, retained', async () => {
+      try {
+        const watch = await open(b(), NATS_LOGIN.viewer);
+        await watch.c.subscribeAsync('aquastop/bridge/will-1/state', { qos: 1 });
+        const lines: string[] = [];
+        const bridge = new Connection({ url: a(), ...NATS_LOGIN.fleet, base: 'aquastop', bridgeId: 'will-1', log: (l) => lines.push(l) });
+        await bridge.open();
+        await waitFor(() => watch.seen.some((m) => m.text === '{"state":"online"}'), 5_000, 'online');
+        // The process dies: its socket is gone, no DISCONNECT.
+        bridge.client.options.reconnectPeriod = 0;
+        bridge.client.stream.destroy();
+        await waitFor(() => watch.seen.some((m) => m.text === '{"state":"offline"}'), 5_000, 'the will');
+        bridge.client.end(true);
+        const late = await open(c(), NATS_LOGIN.viewer);
+        await late.c.subscribeAsync('aquastop/bridge/will-1/state', { qos: 0 });
+        await waitFor(() => late.seen.length > 0, 5_000, 'the retained will');
+        expect(late.seen.map((m) => [m.text, m.retain])).toEqual([['{"state":"offline"}', true]]);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('lets a bridge reconnecting on another node take its session over: the old connection is closed without its will, and the bridge ends online', async () => {
+      try {
+        const watch = await open(b(), NATS_LOGIN.viewer);
+        await watch.c.subscribeAsync('aquastop/bridge/take-1/state', { qos: 1 });
+        const options = { ...NATS_LOGIN.fleet, base: 'aquastop', bridgeId: 'take-1', log: () => undefined };
+        const before = new Connection({ ...options, url: a() });
+        await before.open();
+        // The old process, still connected as far as node a knows, does not reconnect by itself.
+        before.client.options.reconnectPeriod = 0;
+        let beforeClosed = false;
+        before.client.on('close', () => (beforeClosed = true));
+        await waitFor(() => watch.seen.length === 1, 5_000, 'the first online');
+        const after = new Connection({ ...options, url: c() });
+        await after.open();
+        await waitFor(() => beforeClosed, 5_000, 'the old connection closed by the cluster');
+        await new Promise((r) => setTimeout(r, 1_000));
+        expect(watch.seen.map((m) => m.text)).toEqual(['{"state":"online"}', '{"state":"online"}']);
+        await after.end(2_000);
+        before.client.end(true);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('does not apply max_payload to MQTT: a 70 kB message passes, where mosquitto with our configuration refuses over 64 KiB', async () => {
+      try {
+        const sub = await open(b(), NATS_LOGIN.viewer);
+        await sub.c.subscribeAsync('aquastop/big-1/fault', { qos: 1 });
+        const pub = await open(a(), NATS_LOGIN.fleet);
+        await pub.c.publishAsync('aquastop/big-1/fault', Buffer.alloc(70_000, 0x61), { qos: 1 });
+        await waitFor(() => sub.seen.length === 1, 5_000, 'the large message');
+        expect(sub.seen[0]!.text).toHaveLength(70_000);
+      } finally {
+        await closeAll();
+      }
+    });
+
+    it('takes the example accounts as subject permissions: no anonymous client, a viewer\'s publish and a device\'s publish for another device dropped, another device\'s commands refused', async () => {
+      try {
+        await expect(client(a(), {})).rejects.toThrow(/Not authorized/);
+        await expect(client(a(), { username: 'fleet', password: 'wrong' })).rejects.toThrow(/Not authorized/);
+        const sub = await open(b(), NATS_LOGIN.viewer);
+        await sub.c.subscribeAsync('aquastop/+/fault', { qos: 1 });
+        const viewer = await open(a(), NATS_LOGIN.viewer);
+        await viewer.c.publishAsync('aquastop/dishwasher-1/fault', '{"by":"viewer"}', { qos: 1 });
+        const device = await open(a(), NATS_LOGIN['dishwasher-1']);
+        await device.c.publishAsync('aquastop/dishwasher-2/fault', '{"by":"dishwasher-1"}', { qos: 1 });
+        await device.c.publishAsync('aquastop/dishwasher-1/fault', '{"by":"dishwasher-1"}', { qos: 1 });
+        await expect(device.c.subscribeAsync('aquastop/dishwasher-2/set', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+        await waitFor(() => sub.seen.length > 0, 5_000, 'the device\'s own fault');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(sub.seen.map((m) => [m.topic, m.text])).toEqual([['aquastop/dishwasher-1/fault', '{"by":"dishwasher-1"}']]);
+        expect(viewer.closed() || device.closed()).toBe(false);
+      } finally {
+        await closeAll();
+      }
+    });
   });
 
   it('loses the node leading the MQTT session stream in the middle of a scenario: every appliance reconnects to a surviving node within the window, no fault event is lost or gets a new id, retained state and a persistent session survive, no DOWN beyond the window', async () => {
@@ -139,7 +358,17 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       const watchBack = setInterval(() => {
         for (const [i, rig] of rigs.entries()) if (!back.has(ids[i]!) && rig.lines.some((l) => l.startsWith('reconnected to'))) back.set(ids[i]!, Date.now() - killedAt);
       }, 20);
-      await waitFor(() => rigs[0]!.sim.clock.now() >= SETTLED_AT, SETTLED_AT, 'the end of the scenario').finally(() => clearInterval(watchBack));
+      // Until every appliance is UP again with its fault (bounded by the window), then two more
+      // heartbeats of each, for a late DOWN to show.
+      const settled = () => ids.every((id) => monitor!.tracker.report(id)?.up === true && monitor!.tracker.report(id)?.activeFault === 'i30');
+      await waitFor(() => Date.now() - killedAt > 3_000 && settled(), UP_AGAIN_MS + 5_000, 'every appliance UP again with its fault')
+        .catch((err: unknown) => {
+          throw new Error(`${String(err)}: ${JSON.stringify(ids.map((id) => [id, monitor!.tracker.report(id)?.status, monitor!.tracker.report(id)?.activeFault]))}`);
+        })
+        .finally(() => clearInterval(watchBack));
+      const beats = (id: string) => monitor!.tracker.report(id)?.heartbeatsReceived ?? 0;
+      const seen = new Map(ids.map((id) => [id, beats(id)]));
+      await waitFor(() => ids.every((id) => beats(id) >= seen.get(id)! + 2), 4 * HEARTBEAT_S * 1000, 'two more heartbeats of every appliance at the monitor');
       run.stop();
       await Promise.all(rigs.map((r) => r.telemetry.flush()));
       console.info(`NATS cluster: killed ${cluster.nodes[killed]!.name} (leaders before: ${JSON.stringify(leaders)}); connections back on a surviving node after (ms): ${JSON.stringify(Object.fromEntries(back))}`);
@@ -206,6 +435,10 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         }
       }
       console.info(`NATS cluster: DOWN at the monitor (ms after the kill): ${JSON.stringify(downs)}`);
+
+      // Every appliance still takes commands: its subscription to set was made again on its new node.
+      const answers = await Promise.all(ids.map((id) => command(cluster.nodes[monitorNode]!.url, id, '{"valve":"CLOSE"}')));
+      expect(answers.map((r) => r.ok)).toEqual(ids.map(() => true));
 
       // Retained state, read by a new subscriber on a surviving node.
       const retained = await retainedOn(cluster.nodes[monitorNode]!.url, ['aquastop/#', 'homeassistant/#']);
