@@ -4,9 +4,12 @@
  * the next node of the list. The brokers here are two in-process aedes brokers standing in for
  * two nodes; the real cluster is test/telemetry/nats-cluster.test.ts.
  */
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerNodes, brokerUrlProblem } from '../../src/telemetry/broker-url.js';
 import { Connection } from '../../src/telemetry/connection.js';
+import { aquastop } from '../helpers/cli.js';
 import { startBroker, waitFor, type TestBroker } from '../monitor/helpers.js';
 
 describe('a --broker list', () => {
@@ -37,6 +40,14 @@ describe('a --broker list', () => {
       ['http://a:1883', '--broker must be a URL like mqtt://host:1883, mqtts://, ws:// or wss:// (got "http://a:1883")'],
     ];
     for (const [value, line] of cases) expect(brokerUrlProblem(value), value).toBe(line);
+  });
+
+  it('aquastop sim and aquastop run refuse a bad entry with that one line and exit 2, before anything starts', async () => {
+    const dataDir = join(tmpdir(), `aquastop-list-${process.pid}`);
+    const sim = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', 'mqtt://127.0.0.1:1,mqtt://127.0.0.1:notaport', '--data-dir', dataDir]);
+    expect([sim.code, sim.stderr.trim()]).toEqual([2, 'aquastop: --broker entry 2 of 2 ("mqtt://127.0.0.1:notaport") is not a URL like mqtt://host:1883, mqtts://, ws:// or wss://']);
+    const run = await aquastop(['run', '--port', '/dev/aquastop-no-such-port', '--broker', 'mqtt://127.0.0.1:1,', '--data-dir', dataDir]);
+    expect([run.code, run.stderr.trim()]).toEqual([2, 'aquastop: --broker entry 2 of 2 is empty: give the nodes as mqtt://host:port,mqtt://host:port']);
   });
 });
 
