@@ -34,8 +34,12 @@ export interface LeaseOptions {
   /** Where this instance's HTTP API is (shown in the membership table). */
   readonly url: string;
   readonly leaseMs: number;
-  /** New leases: load and start their trackers (a rejection frees them again). */
-  readonly onAcquire: (held: readonly HeldShard[], from: ReadonlyMap<number, string | null>) => Promise<void>;
+  /**
+   * New leases: load and start their trackers (a rejection frees them again). `aliveUntil`: for a
+   * shard whose previous owner's lease expired (it died or was cut off), the database time (ms)
+   * of that owner's last renewal: it was watching the shard until then.
+   */
+  readonly onAcquire: (held: readonly HeldShard[], aliveUntil: ReadonlyMap<number, number>) => Promise<void>;
   /** Leases lost (expired or taken): drop their trackers without writing. */
   readonly onLose: (shards: readonly number[], why: string) => void;
   /** A lease about to be handed back: stop its tracker and write what it has. */
@@ -132,7 +136,7 @@ export class ShardLeases {
       const sent = performance.now();
       const mine = this.heldShards();
       const { rows } = await pool.query<{ shard: number }>(
-        `UPDATE aquastop_shards l SET expires_at = clock_timestamp() + make_interval(secs => $4)
+        `UPDATE aquastop_shards l SET expires_at = clock_timestamp() + make_interval(secs => $4), renewed_at = clock_timestamp()
          FROM unnest($2::int[], $3::bigint[]) AS m(shard, epoch)
          WHERE l.shard = m.shard AND l.epoch = m.epoch AND l.owner = $1 AND l.expires_at > clock_timestamp()
          RETURNING l.shard`,
@@ -166,23 +170,23 @@ export class ShardLeases {
   private async acquire(n: number): Promise<void> {
     const { pool, instance, leaseMs } = this.o;
     const sent = performance.now();
-    const { rows } = await pool.query<{ shard: number; epoch: string; was: string | null }>(
+    const { rows } = await pool.query<{ shard: number; epoch: string; was: string | null; renewed: number | null }>(
       `WITH pick AS (
-        SELECT shard, owner AS was FROM aquastop_shards
+        SELECT shard, owner AS was, CASE WHEN owner IS NOT NULL THEN extract(epoch FROM renewed_at) * 1000 END AS renewed FROM aquastop_shards
         WHERE (owner IS NULL OR expires_at <= clock_timestamp())
         ORDER BY random() LIMIT $2 FOR UPDATE SKIP LOCKED
       )
-      UPDATE aquastop_shards l SET owner = $1, epoch = l.epoch + 1, expires_at = clock_timestamp() + make_interval(secs => $3), acquired_at = clock_timestamp()
+      UPDATE aquastop_shards l SET owner = $1, epoch = l.epoch + 1, expires_at = clock_timestamp() + make_interval(secs => $3), acquired_at = clock_timestamp(), renewed_at = clock_timestamp()
       FROM pick WHERE l.shard = pick.shard
-      RETURNING l.shard, l.epoch::text AS epoch, pick.was`,
+      RETURNING l.shard, l.epoch::text AS epoch, pick.was, pick.renewed::float8 AS renewed`,
       [instance, n, leaseMs / 1000],
     );
     if (rows.length === 0) return;
     const taken: HeldShard[] = rows.map((r) => ({ shard: r.shard, epoch: r.epoch })).sort((a, b) => a.shard - b.shard);
     for (const t of taken) this.held.set(t.shard, { epoch: t.epoch, validUntil: sent + leaseMs });
-    const from = new Map(rows.map((r) => [r.shard, r.was]));
+    const aliveUntil = new Map(rows.flatMap((r) => (r.was !== null && r.renewed !== null ? [[r.shard, Number(r.renewed)] as const] : [])));
     try {
-      await this.o.onAcquire(taken, from);
+      await this.o.onAcquire(taken, aliveUntil);
     } catch (err) {
       this.o.log('error', `cannot load the history of shard(s) ${taken.map((t) => t.shard).join(' ')} (${err instanceof Error ? err.message : String(err)}): handing them back`);
       for (const t of taken) await this.free(t.shard, t.epoch).catch(() => undefined);

@@ -63,8 +63,10 @@ CREATE TABLE IF NOT EXISTS aquastop_shards (
   owner text,
   epoch bigint NOT NULL DEFAULT 0,
   expires_at timestamptz NOT NULL DEFAULT '-infinity',
-  acquired_at timestamptz
+  acquired_at timestamptz,
+  renewed_at timestamptz
 );
+ALTER TABLE aquastop_shards ADD COLUMN IF NOT EXISTS renewed_at timestamptz;
 CREATE TABLE IF NOT EXISTS aquastop_monitors (
   instance text PRIMARY KEY,
   url text NOT NULL,

@@ -60,7 +60,7 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
 
   const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
   const settings = trackerSettings(config);
-  fleet = new SharedFleet({ store, alerts, logger, maxDevices: config.maxDevices, makeTracker: (log, sink) => new Tracker({ clock, log, alerts: sink, ...settings }) });
+  fleet = new SharedFleet({ store, alerts, logger, maxDevices: config.maxDevices, now: () => clock.now(), makeTracker: (log, sink) => new Tracker({ clock, log, alerts: sink, ...settings }) });
   const shared = fleet;
 
   let http: HttpApi | null = null;
@@ -83,7 +83,7 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
       instance,
       url: http.url,
       leaseMs: config.leaseMs,
-      onAcquire: (held) => shared.acquire(held),
+      onAcquire: (held, aliveUntil) => shared.acquire(held, aliveUntil),
       onLose: (shards, why) => shared.lose(shards, why),
       onRelease: (shard) => shared.release(shard),
       log: (level, line) => logger[level]({ instance }, line),

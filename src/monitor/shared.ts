@@ -43,6 +43,8 @@ export interface SharedFleetOptions {
   readonly alerts: AlertSink;
   readonly logger: Logger;
   readonly maxDevices: number;
+  /** The trackers' clock (entries' times). */
+  readonly now: () => number;
 }
 
 interface Held {
@@ -79,8 +81,13 @@ export class SharedFleet implements TrackerView {
 
   // ---- leases (leases.ts calls these) ----
 
-  /** Loads and starts the trackers of newly held shards. */
-  async acquire(shards: readonly HeldShard[]): Promise<void> {
+  /**
+   * Loads and starts the trackers of newly held shards. `aliveUntil` (leases.ts): when the
+   * previous owner died, the last time it renewed its lease; its run ends there, or at its last
+   * entry if later (a shard whose devices were all silent may have no entry for a long time, and
+   * that time was watched: DOWN stays DOWN), and from then until now is "unknown".
+   */
+  async acquire(shards: readonly HeldShard[], aliveUntil: ReadonlyMap<number, number> = new Map()): Promise<void> {
     const logs = await this.o.store.openHeld(shards);
     for (const log of logs) {
       if (this.stopped || (this.leases && !this.leases.holds(log.shard)) || this.held.has(log.shard)) {
@@ -88,6 +95,8 @@ export class SharedFleet implements TrackerView {
         continue;
       }
       if (log.skipped > 0) this.o.logger.warn(`skipped ${log.skipped} unreadable row(s) of shard ${log.shard}'s history`);
+      const alive = aliveUntil.get(log.shard);
+      if (alive !== undefined) endDeadRun(log, alive, this.o.now());
       const tracker = this.o.makeTracker(log, this.gated(log));
       tracker.start();
       if (!this.connected) tracker.onConnection(false);
@@ -244,5 +253,23 @@ export class SharedFleet implements TrackerView {
   stop(): void {
     this.stopped = true;
     for (const h of this.held.values()) h.tracker.stop();
+  }
+}
+
+/**
+ * Closes the run a dead owner left open (a "start" without "stop") at the later of its last
+ * renewal and its last entry, never after `now`; replay makes every device "unknown" from there.
+ */
+function endDeadRun(log: ShardLog, aliveUntil: number, now: number): void {
+  const entries = log.replay();
+  let lastT = -Infinity;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    lastT = Math.max(lastT, e.t);
+    if (e.type === 'stop') return;
+    if (e.type === 'start') {
+      log.append({ type: 'stop', t: Math.min(now, Math.max(aliveUntil, lastT)) });
+      return;
+    }
   }
 }

@@ -5,6 +5,9 @@
  * stop, and `--history` checked at the edge without echoing a password. The takeover after a
  * SIGKILL, with 1,000 devices, is test/monitor/takeover.test.ts.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pg from 'pg';
@@ -13,7 +16,7 @@ import { parseMonitorOptions } from '../../src/monitor/options.js';
 import { PgHistory } from '../../src/monitor/pg-history.js';
 import type { SharedFleet } from '../../src/monitor/shared.js';
 import { SHARD_COUNT, shardOf } from '../../src/monitor/shards.js';
-import type { Alert, LogEntry } from '../../src/monitor/types.js';
+import type { Alert, DeviceReport, LogEntry } from '../../src/monitor/types.js';
 import { aquastop } from '../helpers/cli.js';
 import { freePort } from '../e2e/start-process.js';
 import { hasPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -205,6 +208,49 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
       for (const m of monitors) await m.stop();
       await pub.endAsync();
       await hook.close();
+      await broker.close();
+    }
+  });
+
+  it("a dead monitor's last renewal ends its run: a device DOWN all the while stays DOWN until then, not \"unknown\" from its last entry", async () => {
+    const url = await server.createDatabase('silent');
+    const broker = await startBroker();
+    const pub = await mqtt.connectAsync(broker.url);
+    const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+    const dead = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', 'unused-dead', '--history', url, '--lease', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    dead.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    dead.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    let next: Monitor | null = null;
+    try {
+      await waitFor(() => /took 64 shard/.test(out), 30_000, 'the first monitor holding every shard');
+      const deadUrl = /monitor: (http:\/\/\S+)\/api\/devices/.exec(out)![1]!;
+      // The only device of its shard: UP 3 s, then silent (DOWN after 0.75 s), watched DOWN 5 s more.
+      for (let seq = 1; seq <= 7; seq++) {
+        pub.publish('aquastop/lonely/heartbeat', JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 0.5, state: 'idle', fault: null, ts: new Date().toISOString() }));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const report = async (base: string) => (await (await fetch(`${base}/api/devices/lonely`)).json()) as DeviceReport;
+      for (let i = 0; i < 100 && (await report(deadUrl)).status !== 'down'; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 5000));
+      const before = await report(deadUrl);
+      expect(before.status).toBe('down');
+      dead.kill('SIGKILL');
+      await once(dead, 'exit');
+      next = await startMonitor({ brokerUrl: broker.url, port: 0, dataDir: 'unused-next', historyUrl: url, leaseMs: 1000, logger: silentLogger() });
+      const fleet = next.tracker as SharedFleet;
+      await waitFor(() => fleet.report('lonely') !== null, 10_000, 'the shard taken over');
+      const after = fleet.report('lonely')!;
+      // Up about 3 s, DOWN about 5 s watched (less at most one renewal period, 1/3 s): about 0.4.
+      // Ending the run at its last entry (the DOWN itself) would leave no down time: 1.
+      expect(before.availability.h1!).toBeLessThan(0.5);
+      expect(after.availability.h1!).toBeLessThan(0.5);
+      expect(after.availability.h1!).toBeCloseTo(before.availability.h1!, 1);
+      expect(after.errorBudgetLeft).toBeLessThanOrEqual(before.errorBudgetLeft + 0.05);
+    } finally {
+      if (dead.exitCode === null && dead.signalCode === null) dead.kill('SIGKILL');
+      await next?.stop();
+      await pub.endAsync();
       await broker.close();
     }
   });
