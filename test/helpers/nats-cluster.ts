@@ -40,6 +40,8 @@ export interface NatsNode {
   readonly name: string;
   /** mqtt://127.0.0.1:<port> of this node. */
   readonly url: string;
+  /** MQTT over WebSocket: ws://127.0.0.1:<port>/mqtt */
+  readonly wsUrl: string;
   readonly mqttPort: number;
   readonly httpPort: number;
   running(): boolean;
@@ -76,6 +78,7 @@ interface Ports {
   readonly cluster: number;
   readonly mqtt: number;
   readonly http: number;
+  readonly ws: number;
 }
 
 /** Replaces exactly one occurrence, so a change to the shipped file that these edits miss fails loudly. */
@@ -94,6 +97,7 @@ export function nodeConfig(shipped: string, ports: Ports, all: readonly Ports[],
   conf = replaceOnce(conf, /^ {2}listen: 0\.0\.0\.0:6222$/m, `  listen: 127.0.0.1:${ports.cluster}`);
   conf = replaceOnce(conf, /^ {2}routes: \[\n(?: {4}nats-route:\/\/\S+\n)+ {2}\]$/m, `  routes: [\n${all.map((p) => `    nats-route://127.0.0.1:${p.cluster}`).join('\n')}\n  ]`);
   conf = replaceOnce(conf, /^ {2}listen: 0\.0\.0\.0:1883$/m, `  listen: 127.0.0.1:${ports.mqtt}`);
+  conf = replaceOnce(conf, /^ {2}listen: 0\.0\.0\.0:9001$/m, `  listen: 127.0.0.1:${ports.ws}`);
   return conf;
 }
 
@@ -149,8 +153,8 @@ async function launchCluster(options: NatsClusterOptions): Promise<NatsCluster> 
   const timeoutMs = options.timeoutMs ?? 30_000;
   const dir = mkdtempSync(join(tmpdir(), 'aquastop-nats-'));
   const shipped = (options.editConfig ?? ((c) => c))(readFileSync(SHIPPED_NATS_CONF, 'utf8'));
-  const free = await freePorts(12);
-  const ports: Ports[] = [0, 1, 2].map((i) => ({ client: free[4 * i]!, cluster: free[4 * i + 1]!, mqtt: free[4 * i + 2]!, http: free[4 * i + 3]! }));
+  const free = await freePorts(15);
+  const ports: Ports[] = [0, 1, 2].map((i) => ({ client: free[5 * i]!, cluster: free[5 * i + 1]!, mqtt: free[5 * i + 2]!, http: free[5 * i + 3]!, ws: free[5 * i + 4]! }));
   const names = ports.map((_, i) => `n${i + 1}`);
   const children: Array<ChildProcess | null> = ports.map(() => null);
   const logs = ports.map(() => '');
@@ -247,6 +251,7 @@ async function launchCluster(options: NatsClusterOptions): Promise<NatsCluster> 
   const nodes: NatsNode[] = ports.map((p, i) => ({
     name: names[i]!,
     url: `mqtt://127.0.0.1:${p.mqtt}`,
+    wsUrl: `ws://127.0.0.1:${p.ws}/mqtt`,
     mqttPort: p.mqtt,
     httpPort: p.http,
     running: () => running(i),

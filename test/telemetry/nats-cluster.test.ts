@@ -265,6 +265,21 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       }
     });
 
+    it('serves MQTT over WebSocket on /mqtt for the dashboard\'s page: a viewer there gets retained state and live messages published on another node', async () => {
+      try {
+        const fleet = await open(a(), NATS_LOGIN.fleet);
+        await fleet.c.publishAsync('aquastop/ws-1/availability', '{"state":"online"}', { qos: 1, retain: true });
+        const page = await open(cluster.nodes[2]!.wsUrl, NATS_LOGIN.viewer);
+        await page.c.subscribeAsync(['aquastop/+/availability', 'aquastop/+/heartbeat'], { qos: 1 });
+        await fleet.c.publishAsync('aquastop/ws-1/heartbeat', '{"seq":1}', { qos: 0 });
+        await waitFor(() => page.seen.length === 2, 5_000, 'retained state and a heartbeat over WebSocket');
+        expect(page.seen.map((m) => [m.topic, m.retain])).toEqual([['aquastop/ws-1/availability', true], ['aquastop/ws-1/heartbeat', false]]);
+        await fleet.c.publishAsync('aquastop/ws-1/availability', '', { qos: 1, retain: true });
+      } finally {
+        await closeAll();
+      }
+    });
+
     it('does not apply max_payload to MQTT: a 70 kB message passes, where mosquitto with our configuration refuses over 64 KiB', async () => {
       try {
         const sub = await open(b(), NATS_LOGIN.viewer);
