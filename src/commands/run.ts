@@ -25,7 +25,7 @@ const optionsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
     .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
     .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)'),
-  dataDir: z.string().min(1),
+  dataDir: z.string().min(1, '--data-dir must not be empty'),
   mqtt: z.boolean(),
   broker: z
     .string()
@@ -40,7 +40,7 @@ const optionsSchema = z.object({
   password: z.string().optional(),
   allowRemoteReset: z.boolean(),
   json: z.boolean(),
-  accounts: z.string().min(1).optional(),
+  accounts: z.string().min(1, '--accounts needs a file name').optional(),
   /** How long the board has to answer the Firmata handshake, ms. */
   handshakeTimeout: z
     .string()

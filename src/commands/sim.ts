@@ -26,7 +26,7 @@ const port = (flag: string) =>
   z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
 
 const flagsSchema = z.object({
-  scenario: z.string().min(1).optional(),
+  scenario: z.string().min(1, '--scenario needs a built-in scenario name or a file').optional(),
   seed: z
     .string()
     .regex(/^\d{1,9}$/, '--seed must be a whole number from 0 to 999999999')
@@ -52,8 +52,8 @@ const flagsSchema = z.object({
     .optional(),
   mqttPort: port('--mqtt-port').default(1883),
   wsPort: port('--ws-port').default(9001),
-  username: z.string().min(1).optional(),
-  password: z.string().min(1).optional(),
+  username: z.string().min(1, '--username must not be empty').optional(),
+  password: z.string().min(1, '--password must not be empty').optional(),
   baseTopic: z
     .string()
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic may contain letters, digits, "_", "-" and "/" between levels')
@@ -66,7 +66,7 @@ const flagsSchema = z.object({
     .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)')
     .default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
-  accounts: z.string().min(1).optional(),
+  accounts: z.string().min(1, '--accounts needs a file name').optional(),
   /** The heartbeat interval in the simulation's time, ms (`--heartbeat 0.5s` ... `60s`). */
   heartbeat: heartbeatIntervalSchema().default(10_000),
 });

@@ -33,14 +33,14 @@ export type DemoTls = ReturnType<typeof loadServerTls>;
 const port = (flag: string) => z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
 
 const flagsSchema = z.object({
-  host: z.string().min(1),
+  host: z.string().min(1, '--host must not be empty'),
   mqttPort: port('--mqtt-port'),
   wsPort: port('--ws-port'),
   httpPort: port('--http-port'),
   monitorPort: port('--monitor-port'),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
-  devices: z.coerce.number().int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
-  accounts: z.string().min(1).optional(),
+  devices: z.coerce.number({ error: '--devices must be an integer' }).int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
+  accounts: z.string().min(1, '--accounts needs a file name').optional(),
   /** Every device's heartbeat interval, ms. */
   heartbeatMs: heartbeatIntervalSchema().default(10_000),
   detector: monitorOptionsSchema.shape.detector,

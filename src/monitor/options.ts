@@ -28,7 +28,7 @@ export const monitorOptionsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic must be topic levels of letters, digits, "_" or "-" (no wildcards)')
     .default('aquastop'),
-  host: z.string().min(1).default('127.0.0.1'),
+  host: z.string().min(1, '--host must not be empty').default('127.0.0.1'),
   port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0, '--port must be 0-65535').max(65535, '--port must be 0-65535').default(9464),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
   webhookUrl: z.string().regex(/^https?:\/\/\S+$/, '--webhook must be an http:// or https:// URL').nullable().default(null),

@@ -166,6 +166,20 @@ describe('errors name where the bad value came from, one line each', () => {
     expect(await cli([command, ...rest, '--config', file])).toEqual({ code: 2, stderr: `aquastop: ${file}: "mqtt-port" must be an integer\n${also}` });
   });
 
+  // Values zod would have called "Too small" or "expected number, received NaN" without the flag.
+  it.each([
+    [['sim', '--scenario', ''], '--scenario needs a built-in scenario name or a file'],
+    [['sim', '--scenario', 'normal-cycle', '--username', ''], '--username must not be empty'],
+    [['run', '--port', '/dev/null', '--data-dir', ''], '--data-dir must not be empty'],
+    [['start', '--devices', 'many'], '--devices must be an integer'],
+    [['start', '--host', ''], '--host must not be empty'],
+    [['monitor', '--host', ''], '--host must not be empty'],
+  ])('%j names the flag', async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(`aquastop: ${message}`);
+  });
+
   it('a config value is checked by the same schema as the flag (monitor --retention)', async () => {
     const flag = await cli(['monitor', '--retention', '8760h']);
     const file = configFile({ retention: '8760h' });
