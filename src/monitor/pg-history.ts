@@ -24,6 +24,9 @@ import type { HistoryStore, ShardLog } from './history-store.js';
 import { SHARD_COUNT } from './shards.js';
 import { logEntrySchema, type DeviceReport, type LogEntry } from './types.js';
 
+/** Most history entries waiting for the database (about 100 s of counter snapshots of 1,000 devices). */
+export const QUEUE_MAX = 100_000;
+
 /** One write in order: entries appended, the whole log replaced (compaction), or a wait for what came before. */
 type Item =
   | { readonly log: PgShardLog; readonly kind: 'append' | 'rewrite'; readonly entries: readonly LogEntry[] }
@@ -135,6 +138,8 @@ export class PgHistory implements HistoryStore {
   private retryMs = 0;
   private closed = false;
   private failing = false;
+  /** Entries in the queue (QUEUE_MAX bounds them). */
+  private queued = 0;
   /** Rows written and batches committed (metrics and tests). */
   readonly stats = { rows: 0, batches: 0, refused: 0 };
 
@@ -185,6 +190,8 @@ export class PgHistory implements HistoryStore {
       return;
     }
     this.queue.push(item);
+    if (item.kind !== 'callback') this.queued += item.entries.length;
+    if (this.queued > QUEUE_MAX) this.overflow();
     const urgent = item.kind === 'callback' || item.kind === 'rewrite' || item.entries.some((e) => e.type !== 'counters');
     this.schedule(urgent ? 0 : 250);
   }
@@ -197,6 +204,24 @@ export class PgHistory implements HistoryStore {
       else if (item.kind === 'callback') item.fn(false);
     }
     this.queue = keep;
+    this.queued = keep.reduce((n, i) => n + (i.kind === 'callback' ? 0 : i.entries.length), 0);
+  }
+
+  /**
+   * The database takes writes slower than they come (or not at all while the leases still renew
+   * on their own connection): the shards with writes waiting are given up, as if their leases
+   * were lost, rather than holding an unbounded queue or dropping history. Their leases expire
+   * unrenewed and another instance (or this one, later) takes them from what was written.
+   */
+  private overflow(): void {
+    const logs = new Set(this.queue.map((i) => i.log));
+    this.options.onError?.(`more than ${QUEUE_MAX} history entries wait for the database: giving up shard(s) ${[...logs].map((l) => l.shard).join(' ')}`);
+    for (const log of logs) {
+      log.close();
+      this.stats.refused++;
+      // Not from inside the tracker's write that overflowed: the caller stops that tracker.
+      setImmediate(() => this.options.onLost?.(log.shard));
+    }
   }
 
   private schedule(ms: number): void {
@@ -229,6 +254,7 @@ export class PgHistory implements HistoryStore {
 
   /** One batch: every queued write, fenced, in one statement; then the waits in order. */
   private async flush(): Promise<void> {
+    this.queued = 0;
     const batch = this.queue.splice(0).filter((i) => {
       if (!i.log.closed) return true;
       if (i.kind === 'callback') i.fn(false);
@@ -276,7 +302,9 @@ export class PgHistory implements HistoryStore {
       } catch (err) {
         // Not written: back in front of the queue, tried again with back-off (the lease's
         // validity bounds how long: a shard not renewed in time is dropped, its items with it).
-        this.queue.unshift(...batch.filter((i) => !i.log.closed));
+        const back = batch.filter((i) => !i.log.closed);
+        this.queue.unshift(...back);
+        this.queued += back.reduce((n, i) => n + (i.kind === 'callback' ? 0 : i.entries.length), 0);
         this.retryMs = Math.min(5000, Math.max(250, this.retryMs * 2));
         if (!this.failing) this.options.onError?.(`cannot write the history: ${err instanceof Error ? err.message : String(err)}`);
         this.failing = true;

@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { parseMonitorOptions } from '../../src/monitor/options.js';
-import { PgHistory } from '../../src/monitor/pg-history.js';
+import { PgHistory, PgShardLog, QUEUE_MAX } from '../../src/monitor/pg-history.js';
 import type { SharedFleet } from '../../src/monitor/shared.js';
 import { SHARD_COUNT, shardOf } from '../../src/monitor/shards.js';
 import type { Alert, DeviceReport, LogEntry } from '../../src/monitor/types.js';
@@ -68,6 +68,29 @@ describe('--history', () => {
       expect(r.stderr.trim()).toMatch(expected);
       expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
     }
+  });
+});
+
+describe('the PostgreSQL history queue', () => {
+  it(`gives its shards up when more than ${QUEUE_MAX} entries wait for the database, rather than growing or dropping history`, async () => {
+    const closed = await freePort();
+    const lost: number[] = [];
+    const errors: string[] = [];
+    const store = new PgHistory({ url: `postgres://aq:pw@127.0.0.1:${closed}/x`, instance: 'slow', statementTimeoutMs: 1000, onLost: (s) => lost.push(s), onError: (m) => errors.push(m) });
+    const log = new PgShardLog(9, '1', [], 0, store);
+    const waits: boolean[] = [];
+    log.afterCommit((ok) => waits.push(ok));
+    const entry = (t: number): LogEntry => ({ type: 'counters', t, id: 'd', received: t, lost: 0, lastSeen: t, intervalS: 1, boot: 1, breaker: null, state: null });
+    for (let t = 0; t < QUEUE_MAX; t += 1000) log.append(Array.from({ length: 1000 }, (_, i) => entry(t + i)));
+    expect(log.closed).toBe(false);
+    log.append(entry(QUEUE_MAX));
+    expect(log.closed).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(lost).toEqual([9]);
+    expect(waits).toEqual([false]);
+    expect(errors.some((m) => m.startsWith(`more than ${QUEUE_MAX} history entries wait`))).toBe(true);
+    log.append(entry(QUEUE_MAX + 1)); // a lost shard's log takes nothing more
+    await store.close();
   });
 });
 
