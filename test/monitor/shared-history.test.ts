@@ -191,9 +191,10 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     let seq = 0;
     const beat = () => {
       seq++;
-      for (const id of ids) pub.publish(`aquastop/${id}/heartbeat`, JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 0.5, state: 'idle', fault: null, ts: new Date().toISOString() }));
+      for (const id of ids) pub.publish(`aquastop/${id}/heartbeat`, JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 2, state: 'idle', fault: null, ts: new Date().toISOString() }));
     };
-    const timer = setInterval(beat, 500);
+    // 2 s: DOWN after 3 s leaves room for a loaded machine's late timers (a DOWN here would be false).
+    const timer = setInterval(beat, 2000);
     try {
       for (let i = 0; i < 2; i++) monitors.push(await startMonitor({ brokerUrl: broker.url, port: 0, dataDir: `unused-${i}`, historyUrl: url, leaseMs: 1500, webhookUrl: hook.url, logger: silentLogger() }));
       const fleets = monitors.map((m) => m.tracker as SharedFleet);
@@ -246,7 +247,7 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     dead.stderr.on('data', (b: Buffer) => (out += b.toString()));
     let next: Monitor | null = null;
     try {
-      await waitFor(() => /took 64 shard/.test(out), 30_000, 'the first monitor holding every shard');
+      await waitFor(() => /took 64 shard/.test(out) && /monitor: http:\/\//.test(out), 30_000, 'the first monitor up, holding every shard');
       const deadUrl = /monitor: (http:\/\/\S+)\/api\/devices/.exec(out)![1]!;
       // The only device of its shard: UP 3 s, then silent (DOWN after 0.75 s), watched DOWN 5 s more.
       for (let seq = 1; seq <= 7; seq++) {
