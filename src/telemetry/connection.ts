@@ -43,6 +43,13 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** CA, client certificate and key for mqtts:// and wss:// (tls.ts). */
   readonly tls?: TlsMaterial;
+  /**
+   * Jittered exponential back-off between reconnect attempts instead of mqtt.js's fixed 1 s:
+   * attempt k waits a uniform draw in [cap/2, cap) with cap = min(maxMs, firstMs * 2^k), so many
+   * connections that lost one broker at once come back spread out (no thundering herd after a
+   * broker restart). `random` gives [0, 1) (a seeded generator makes a run repeatable).
+   */
+  readonly backoff?: { readonly firstMs: number; readonly maxMs: number; readonly random: () => number };
 }
 
 /** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
@@ -106,6 +113,7 @@ export class Connection {
       this.client.on('close', () => delete this.client.options.servername);
     }
     this.client.on('connect', () => this.handleConnect());
+    if (options.backoff) this.jitterReconnects(options.backoff);
     this.client.on('offline', () => {
       if (!this.wasConnected) return;
       this.wasConnected = false;
@@ -121,6 +129,28 @@ export class Connection {
       if (message === lastError) return;
       lastError = message;
       this.log(`broker error: ${message}`);
+    });
+  }
+
+  /**
+   * mqtt.js arms one fixed-period interval per outage when the socket closes (its own 'close'
+   * listener, registered first): before it runs, set the period of the next attempt and drop
+   * the interval of the attempt that just failed, so every attempt gets its own draw.
+   */
+  private jitterReconnects(b: NonNullable<ConnectionOptions['backoff']>): void {
+    let attempt = 0;
+    const internals = this.client as unknown as { reconnectTimer: ReturnType<typeof setInterval> | null };
+    this.client.on('connect', () => (attempt = 0));
+    this.client.prependListener('close', () => {
+      // Given up or ending: no reconnect to time (open() set the period to 0 for good).
+      if (this.givenUp || this.client.disconnecting) return;
+      const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(attempt, 30));
+      attempt++;
+      this.client.options.reconnectPeriod = Math.max(1, Math.round(cap / 2 + (b.random() * cap) / 2));
+      if (internals.reconnectTimer !== null && internals.reconnectTimer !== undefined) {
+        clearInterval(internals.reconnectTimer);
+        internals.reconnectTimer = null;
+      }
     });
   }
 

@@ -1,0 +1,156 @@
+/**
+ * Telemetry for a fleet in which every appliance has its own MQTT connection, as a real fleet
+ * has (`aquastop start --per-device-connections`): the same {@link Telemetry} as index.ts, but
+ * one {@link Connection} per device instead of one bridge for the process.
+ *
+ * Contract:
+ * - Each device's connection is its own bridge: client id `aquastop-<id>`, last will
+ *   `{"state":"offline"}` on `<base>/bridge/<id>/state`, and the device's availability names
+ *   it. A dead connection (a cut socket, a crashed device) makes exactly that device offline at
+ *   the monitor; the others stay online. This is the bridge a device account may publish
+ *   (access.ts: a device publishes only the bridge named like itself), so a per-device login
+ *   works as well as one fleet login (`credentials`).
+ * - A device's connection opens when the device is added (the fleet's power-on plan spreads
+ *   that over one heartbeat interval, sim/fleet-start.ts) and never blocks `addDevice`.
+ *   Reconnects use jittered exponential back-off (connection.ts `backoff`): after a broker
+ *   restart the fleet comes back spread over `reconnect.firstMs` .. 2 x that, not at once.
+ * - Topics, payloads, retained flags and QoS are those of a bridge's device (device.ts); a
+ *   connection carries one device's few QoS 1 messages, so no connection runs short of MQTT
+ *   message ids (65,535 in flight) however large the fleet.
+ * - Bounded: at most `maxDevices` connections (default and ceiling {@link MAX_FLEET_CONNECTIONS}).
+ */
+import { mkdirSync } from 'node:fs';
+import { brokerUrlProblem } from './broker-url.js';
+import { Connection } from './connection.js';
+import { DeviceTelemetry } from './device.js';
+import { LoopLagWindows } from './loop-lag.js';
+import { TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
+import { parseTopic, topicFor } from './topics.js';
+import type { TlsMaterial } from './tls.js';
+
+/** The most per-device connections one process opens (each is a socket and ~10 KB of client). */
+export const MAX_FLEET_CONNECTIONS = 10_000;
+
+export interface FleetTelemetryOptions extends Omit<TelemetryOptions, 'bridgeId' | 'broker' | 'accounts'> {
+  /** An external broker (mosquitto, a NATS cluster, EMQX): one URL or a cluster's list (broker-url.ts). */
+  readonly url: string;
+  readonly tls?: TlsMaterial;
+  /** The login of a device's connection: one fleet account for all, or each device's own account. */
+  readonly credentials?: (id: string) => { readonly username: string; readonly password: string } | undefined;
+  /** Reconnect back-off of every connection (connection.ts `backoff`); default 1 s doubling to 30 s. */
+  readonly reconnect?: { readonly firstMs: number; readonly maxMs: number };
+  /** [0, 1) for the back-off's jitter; default Math.random. */
+  readonly random?: () => number;
+  readonly maxDevices?: number;
+}
+
+export interface FleetTelemetry extends Telemetry {
+  /** The device's own connection (tests cut its socket to fire its will). */
+  connectionOf(id: string): Connection | undefined;
+  /** How many of the connections are up now. */
+  connectedCount(): number;
+}
+
+interface Member {
+  readonly connection: Connection;
+  readonly device: DeviceTelemetry;
+}
+
+export async function startFleetTelemetry(options: FleetTelemetryOptions): Promise<FleetTelemetry> {
+  const base = options.baseTopic ?? 'aquastop';
+  const haPrefix = options.haPrefix === undefined ? 'homeassistant' : options.haPrefix;
+  const heartbeatS = options.heartbeatS ?? 10;
+  if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
+  const maxDevices = options.maxDevices ?? MAX_FLEET_CONNECTIONS;
+  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > MAX_FLEET_CONNECTIONS) throw new TelemetryError(`per-device connections: at most ${MAX_FLEET_CONNECTIONS} devices (got ${maxDevices})`);
+  const problem = brokerUrlProblem(options.url);
+  if (problem !== null) throw new TelemetryError(problem);
+  try {
+    mkdirSync(options.dataDir, { recursive: true });
+  } catch (err) {
+    throw new TelemetryError(`cannot use data directory ${options.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const log = options.log ?? (() => undefined);
+  const clock = options.clock;
+  const backoff = { ...(options.reconnect ?? { firstMs: 1_000, maxMs: 30_000 }), random: options.random ?? Math.random };
+  const anchor = { wall: Date.now(), clock: clock.now() };
+  const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+  const members = new Map<string, Member>();
+  const loopLag = new LoopLagWindows(options.loopLagWindowMs);
+  let stopped = false;
+
+  const open = (id: string): Member => {
+    const creds = options.credentials?.(id);
+    const connection = new Connection({
+      url: options.url,
+      base,
+      bridgeId: id,
+      // A fleet's connections say little: their lines carry the device.
+      log: (line) => log(`${id}: ${line}`, { device: id }),
+      ...(creds ?? {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      backoff,
+    });
+    const device = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track, loopLag: () => loopLag.latest() });
+    connection.onConnect(() => device.publishAll());
+    connection.onMessage((topic, payload, retained) => {
+      if (haPrefix !== null && topic === `${haPrefix}/status`) {
+        if (payload.toString('utf8').trim() === 'online') device.publishDiscovery();
+        return;
+      }
+      const where = parseTopic(topic, base);
+      if (where?.id !== id || (where.name !== 'set' && where.name !== 'inject')) return;
+      device.onMessage(where.name, payload, retained);
+    });
+    connection.subscribe([...device.filters, ...(haPrefix !== null ? [topicFor('haStatus', { base, prefix: haPrefix })] : [])]);
+    // In the background: a device protects offline while its broker is away.
+    connection.open().catch((err: unknown) => log(`${id}: ${err instanceof Error ? err.message : String(err)}`, { device: id }));
+    return { connection, device };
+  };
+
+  return {
+    brokerUrl: options.url,
+    wsUrl: null,
+    watcherLogin: null,
+    clientTls: options.tls,
+    addDevice(d) {
+      if (stopped) return;
+      const id = d.runtime.deviceId;
+      let m = members.get(id);
+      if (!m) {
+        if (members.size >= maxDevices) {
+          log(`${id}: not connected: this fleet holds at most ${maxDevices} per-device connections`, { device: id });
+          return;
+        }
+        m = open(id);
+        members.set(id, m);
+      }
+      m.device.attach(d);
+    },
+    removeDevice(id) {
+      members.get(id)?.device.detach();
+    },
+    async flush() {
+      // Bounded: what a cut connection holds is in its outbox on disk (faults) or not meant to be kept.
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      loopLag.stop();
+      for (const m of members.values()) m.device.detach();
+      await Promise.allSettled([...members.values()].map((m) => m.connection.end()));
+    },
+    connectionOf: (id) => members.get(id)?.connection,
+    connectedCount: () => {
+      let n = 0;
+      for (const m of members.values()) if (m.connection.connected) n++;
+      return n;
+    },
+  };
+}
