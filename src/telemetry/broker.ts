@@ -150,8 +150,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     authorizeSubscribe: (client, sub, done) => {
       const who = principals.get(client);
       const held = Object.keys((client as unknown as { subscriptions: object }).subscriptions).length;
-      if (held >= sessions.maxSubscriptions && !(sub.topic in (client as unknown as { subscriptions: object }).subscriptions)) {
-        log(`refused subscription by ${name(client, who)} to ${sub.topic}: it holds ${held} (at most ${sessions.maxSubscriptions})`);
+      const cap = sessions.maxSubscriptionsFor(who?.role);
+      if (held >= cap && !(sub.topic in (client as unknown as { subscriptions: object }).subscriptions)) {
+        log(`refused subscription by ${name(client, who)} to ${sub.topic}: it holds ${held} (at most ${cap})`);
         return done(null, null);
       }
       if (who && maySubscribe(who, sub.topic, ns)) return done(null, sub);

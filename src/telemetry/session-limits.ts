@@ -10,7 +10,10 @@
  *   session off and no user name is refused with CONNACK 5 "not authorized" (nobody could tell
  *   whose session it is, and anyone on the host could fill the store).
  * - A client holds at most `maxSubscriptions` subscriptions (64; ours use at most 4); one more is
- *   refused in the SUBACK (0x80), the client stays connected.
+ *   refused in the SUBACK (0x80), the client stays connected. A fleet's own connection (role
+ *   fleet: `aquastop start`, `aquastop sim`) listens on two topics per appliance (its `set` and
+ *   `inject`), so it may hold `maxFleetSubscriptions` (20,016: two for each of the largest
+ *   fleet's 10,000 appliances, and a few more).
  * - At most `maxSessions` persistent sessions are stored (1,000, the connection cap). A new one
  *   beyond that, once its login is accepted (a refused login never ends anyone's session), ends
  *   the session that has been offline longest (its subscriptions and queued
@@ -23,7 +26,7 @@
  */
 import { Buffer } from 'node:buffer';
 
-export const SESSION_LIMITS = { maxClientIdBytes: 128, maxSubscriptions: 64, maxSessions: 1_000, offlineExpiryMs: 60 * 60_000 } as const;
+export const SESSION_LIMITS = { maxClientIdBytes: 128, maxSubscriptions: 64, maxFleetSubscriptions: 20_016, maxSessions: 1_000, offlineExpiryMs: 60 * 60_000 } as const;
 
 /** Log lines for sessions ended at once by expiry; the rest are counted in one more. */
 const EXPIRY_LINES = 5;
@@ -55,6 +58,11 @@ export class SessionBook {
 
   get maxSubscriptions(): number {
     return this.limits.maxSubscriptions;
+  }
+
+  /** The subscriptions a client of this role may hold (a fleet's connection: two per appliance). */
+  maxSubscriptionsFor(role: string | undefined): number {
+    return role === 'fleet' ? this.limits.maxFleetSubscriptions : this.limits.maxSubscriptions;
   }
 
   /** Sessions stored now, online and offline (never above maxSessions). */

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
-import type { SessionLimitOptions } from '../../src/telemetry/session-limits.js';
+import { SESSION_LIMITS, type SessionLimitOptions } from '../../src/telemetry/session-limits.js';
 import { account, ACCOUNTS } from '../helpers/mosquitto.js';
 
 let broker: EmbeddedBroker | null = null;
@@ -77,6 +77,23 @@ describe('persistent sessions on the embedded broker', () => {
     expect((await r.client.subscribeAsync('aquastop/a/heartbeat', { qos: 0 }))[0]!.qos).toBe(0);
     expect(r.client.connected).toBe(true);
     expect(lines).toEqual(['refused subscription by "viewer" to aquastop/d/heartbeat: it holds 3 (at most 3)']);
+  });
+
+  it("lets a fleet's own connection hold two subscriptions per appliance, up to its own cap", async () => {
+    const url = await start({ maxSubscriptions: 3, maxFleetSubscriptions: 6 });
+    const fleet = broker!.internal;
+    const r = await connect(url, { username: fleet.username, password: fleet.password });
+    if (!('client' in r)) throw new Error(`refused: ${r.code}`);
+    const filters = ['a', 'b', 'c'].flatMap((id) => [`aquastop/${id}/set`, `aquastop/${id}/inject`]);
+    const granted = await r.client.subscribeAsync(filters, { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1, 1, 1, 1, 1, 1]);
+    await expect(r.client.subscribeAsync('aquastop/d/set', { qos: 1 })).rejects.toThrow('Subscribe error');
+    expect(lines.filter((l) => l.startsWith('refused subscription'))).toEqual([expect.stringMatching(/to aquastop\/d\/set: it holds 6 \(at most 6\)$/)]);
+  });
+
+  it('by default a fleet of 10,000 appliances fits, and any other client keeps the cap of 64', () => {
+    expect(SESSION_LIMITS.maxFleetSubscriptions).toBeGreaterThanOrEqual(2 * 10_000);
+    expect(SESSION_LIMITS.maxSubscriptions).toBe(64);
   });
 
   it('stores at most maxSessions persistent sessions, ending the one offline longest first', async () => {
