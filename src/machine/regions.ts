@@ -216,7 +216,6 @@ export const linkRegion = controllerSetup.createStateConfig({
       on: { 'board.linkLost': { target: 'lost', actions: detect('iC0', 'board watchdog: no keepalive from the controller') } },
     },
     lost: {
-      id: 'linkLost',
       on: {
         'board.linkRestored': [
           { guard: 'isHoldingLinkFault', target: 'ok' },
@@ -235,7 +234,6 @@ export const valveRegion = controllerSetup.createStateConfig({
   initial: 'closed',
   states: {
     closed: {
-      id: 'valveClosed',
       always: [
         { guard: and(['valveMayOpen', 'isValveCycleSpent']), target: 'refused' },
         { guard: 'valveMayOpen', target: 'open' },

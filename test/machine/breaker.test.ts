@@ -690,3 +690,81 @@ describe('a latching breaker tells the board and the memory what it holds', () =
     });
   }
 });
+
+describe('supervision ends what it started', () => {
+  const toldPump = (b: Bench) => (b.of('pump.changed').at(-1)?.on ? 'on' : 'off');
+
+  it('a top-up that fails (not yet the last) ends the fill: the program is told, the demand dropped, the valve closed', () => {
+    const b = createBench();
+    healthy(b, 2);
+    b.advance(leak.dryMs);
+    b.send({ type: 'program.fill', targetL: 3, topUp: true });
+    expect(toldValve(b)).toBe('open');
+    b.advance(fill.topUpTimeoutMs);
+    expect(b.of('fill.done')).toHaveLength(1);
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+    expect(toldValve(b)).toBe('closed');
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 1.5 } });
+    expect(toldValve(b), 'the dropped demand opens nothing').toBe('closed');
+  });
+
+  it('a drain that empties the tub is done: the program is told, the pump told off, a later rise runs no pump', () => {
+    const b = createBench();
+    healthy(b, 2);
+    b.send({ type: 'program.drain' });
+    expect(toldPump(b)).toBe('on');
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 0.1 } });
+    expect(b.of('drain.done')).toHaveLength(1);
+    expect(toldPump(b)).toBe('off');
+    b.send({ type: 'sensor.level', reading: { status: 'ok', litres: 1 } });
+    expect(toldPump(b)).toBe('off');
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+  });
+
+  it('the link back beside a latched fault: iC0 cleared, the link good again, so a reset is taken', () => {
+    const b = SITUATIONS['latched (i30), pan dry long enough']!.build();
+    b.send({ type: 'board.linkLost' });
+    b.send({ type: 'board.linkRestored' });
+    expect(b.of('fault.cleared').map((f) => f.code)).toEqual(['iC0']);
+    b.send({ type: 'user.reset' });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+  });
+
+  it('i13 is not for ever: after an accepted reset, past the window, the valve opens again', () => {
+    const b = DETAILS['a chattering valve']!.provoke();
+    expect(b.actor.getSnapshot().context.fault).toBe('i13');
+    const opens = b.of('valve.changed').filter((v) => v.open).length;
+    b.advance(leak.dryMs + DEFAULT_CONFIG.valve.windowMs);
+    b.send({ type: 'user.reset' });
+    expect(b.value().breaker).toEqual({ armed: 'filling' });
+    expect(toldValve(b)).toBe('open');
+    expect(b.of('valve.changed').filter((v) => v.open).length).toBe(opens + 1);
+  });
+});
+
+describe('water that is no water', () => {
+  const zero = { type: 'sensor.flow', litres: 0 } as const;
+  const pulse = { type: 'sensor.flow', litres: 0.005 } as const;
+
+  it('zero-litre flow events do not keep a suspect flow going: it counts as stopped after valveLeak.quietMs, no iB0', () => {
+    const b = armedIdle();
+    b.send(pulse);
+    for (let t = 0; t < DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
+      b.send(zero);
+      b.advance(100);
+    }
+    expect(b.value().inflow).toBe('quiet');
+    expect(b.of('fault.raised')).toEqual([]);
+  });
+
+  it('after iB0, zero-litre events neither keep the flow going nor start it again: the reset is taken', () => {
+    const b = DETAILS['flow with the valve closed']!.provoke();
+    for (let t = 0; t < 2 * DEFAULT_CONFIG.valveLeak.quietMs; t += 100) {
+      b.send(zero);
+      b.advance(100);
+    }
+    b.send(zero);
+    b.send({ type: 'user.reset' });
+    expect(b.value().breaker).toEqual({ armed: 'idle' });
+  });
+});
