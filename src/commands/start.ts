@@ -26,6 +26,9 @@ import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
 import { START_BRIDGE_ID } from '../telemetry/topics.js';
 import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 import { monitorOptionsSchema } from '../monitor/options.js';
+import { brokerUrlProblem } from '../telemetry/broker-url.js';
+import { redactUrl } from '../telemetry/redact-url.js';
+import { MAX_BRIDGE_DEVICES, MAX_EMBEDDED_CONNECTIONS, MAX_FLEET_CONNECTIONS } from '../telemetry/fleet-size.js';
 
 /** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
 export type DemoTls = ReturnType<typeof loadServerTls>;
@@ -39,7 +42,13 @@ const flagsSchema = z.object({
   httpPort: port('--http-port'),
   monitorPort: port('--monitor-port'),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
-  devices: z.coerce.number({ error: '--devices must be an integer' }).int('--devices must be an integer').min(3, '--devices must be at least 3').max(1000, '--devices must be at most 1000'),
+  devices: z.coerce.number({ error: '--devices must be an integer' }).int('--devices must be an integer').min(3, '--devices must be at least 3').max(MAX_FLEET_CONNECTIONS, `--devices must be at most ${MAX_FLEET_CONNECTIONS}`),
+  /** Every appliance on its own MQTT connection with its own last will (telemetry/fleet.ts), instead of the process's one bridge. */
+  perDeviceConnections: z.boolean().default(false),
+  /** With per-device connections: an external broker instead of the embedded one. */
+  broker: z.string().min(1, '--broker needs a URL').optional(),
+  username: z.string().min(1, '--username must not be empty').optional(),
+  password: z.string().min(1, '--password must not be empty').optional(),
   accounts: z.string().min(1, '--accounts needs a file name').optional(),
   /** Every device's heartbeat interval, ms. */
   heartbeatMs: heartbeatIntervalSchema().default(10_000),
@@ -52,7 +61,18 @@ export type StartFlags = z.output<typeof flagsSchema>;
 export function parseStartFlags(raw: unknown): StartFlags {
   // `--heartbeat` is read as milliseconds.
   const input = typeof raw === 'object' && raw !== null && 'heartbeat' in raw ? { ...raw, heartbeatMs: (raw as { heartbeat: unknown }).heartbeat } : raw;
-  const r = flagsSchema.safeParse(input);
+  const r = flagsSchema
+    .superRefine((f, ctx) => {
+      // One connection carries every appliance's QoS 1 messages on the bridge path; past 1,000 each appliance needs its own.
+      if (!f.perDeviceConnections && f.devices > MAX_BRIDGE_DEVICES) ctx.addIssue({ code: 'custom', path: ['devices'], message: `--devices must be at most ${MAX_BRIDGE_DEVICES} on the one bridge connection (up to ${MAX_FLEET_CONNECTIONS} with --per-device-connections)` });
+      if (f.perDeviceConnections && f.broker === undefined && f.devices > MAX_EMBEDDED_CONNECTIONS) ctx.addIssue({ code: 'custom', path: ['devices'], message: `--devices must be at most ${MAX_EMBEDDED_CONNECTIONS} with --per-device-connections on the embedded broker (up to ${MAX_FLEET_CONNECTIONS} with --broker, e.g. mosquitto)` });
+      if (f.broker !== undefined && !f.perDeviceConnections) ctx.addIssue({ code: 'custom', path: ['broker'], message: '--broker needs --per-device-connections (the demo\'s bridge runs on its embedded broker)' });
+      const problem = f.broker === undefined ? null : brokerUrlProblem(f.broker);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['broker'], message: problem });
+      if ((f.username === undefined) !== (f.password === undefined)) ctx.addIssue({ code: 'custom', path: ['username'], message: '--username and --password go together' });
+      if (f.username !== undefined && f.broker === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: '--username is the fleet\'s login on --broker (the embedded broker has its own)' });
+    })
+    .safeParse(input);
   if (!r.success) throw new UsageError(issueLines(r.error.issues));
   return { ...r.data, dataDir: resolve(r.data.dataDir) };
 }
@@ -101,7 +121,15 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
   const telemetry = await startTelemetry({
     // A bridge id no device account can own (topics.ts): a device named "start" cannot mark this fleet down.
     bridgeId: START_BRIDGE_ID,
-    broker: { kind: 'embedded', host: flags.host, port: flags.mqttPort, wsPort: flags.wsPort, ...(tls ? { tls } : {}) },
+    broker: {
+      kind: 'embedded',
+      host: flags.host,
+      port: flags.mqttPort,
+      wsPort: flags.wsPort,
+      ...(tls ? { tls } : {}),
+      // One connection per appliance, all from this process's address, beside the usual clients.
+      ...(flags.perDeviceConnections ? { connections: { maxConnections: flags.devices + 1_000, maxPerAddress: flags.devices + 64, maxPending: 512, maxPendingPerAddress: 512 } } : {}),
+    },
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),
     clock: wallClock,
@@ -115,6 +143,40 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
     piece: {
       name: 'broker',
       summary: `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}  ${flags.accounts ? `accounts from ${flags.accounts}` : `operator login ${DEMO_OPERATOR.username} / ${DEMO_OPERATOR.password}`}`,
+      stop: () => telemetry.stop(),
+    },
+  };
+}
+
+/**
+ * Every appliance on its own MQTT connection with its own last will (telemetry/fleet.ts): on the
+ * embedded broker with its in-process fleet login, or on --broker with --username/--password (a
+ * `fleet` account: any device's topics, src/telemetry/access.ts). Reconnects back off with
+ * jitter from max(1 s, 0.5 ms x devices), at most 10 s: 10,000 appliances come back over 2.5-5 s
+ * after a broker restart, about 3,000 connects a second at most.
+ */
+async function startConnectionsPiece(flags: StartFlags, embedded: Telemetry | null, log: DemoLog): Promise<BrokerPiece> {
+  const [{ startFleetTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/fleet.js'), import('../board/clock.js')]);
+  const login = embedded ? embedded.fleetLogin : flags.username !== undefined && flags.password !== undefined ? { username: flags.username, password: flags.password } : null;
+  const url = embedded?.brokerUrl ?? flags.broker!;
+  const firstMs = Math.min(10_000, Math.max(1_000, Math.round(flags.devices * 0.5)));
+  const telemetry = await startFleetTelemetry({
+    url,
+    ...(login ? { credentials: () => login } : {}),
+    ...(embedded?.clientTls ? { tls: embedded.clientTls } : {}),
+    reconnect: { firstMs, maxMs: Math.max(30_000, 2 * firstMs) },
+    maxDevices: flags.devices,
+    dataDir: join(flags.dataDir, 'telemetry'),
+    clock: wallClock,
+    heartbeatS: flags.heartbeatMs / 1000,
+    allowRemoteReset: true,
+    log: (line, fields) => log(`mqtt: ${line}`, fields),
+  });
+  return {
+    telemetry,
+    piece: {
+      name: 'connections',
+      summary: `devices    one MQTT connection per appliance to ${redactUrl(url)}, each with its own last will${login && !embedded ? ` (login ${login.username})` : ''}`,
       stop: () => telemetry.stop(),
     },
   };
@@ -274,11 +336,16 @@ async function startMonitorPiece(flags: StartFlags, telemetry: Telemetry, log: D
 export async function startDemo(flags: StartFlags, log: DemoLog, tls?: DemoTls, logger?: Logger): Promise<Piece[]> {
   const pieces: Piece[] = [];
   try {
-    const broker = await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort));
-    pieces.push(broker.piece);
-    pieces.push(await startFleetPiece(flags, broker.telemetry, log));
-    const monitor = await startMonitorPiece(flags, broker.telemetry, log, logger);
+    // With --broker (per-device connections only) the fleet and the monitor use that broker and nothing is embedded.
+    const broker = flags.broker === undefined ? await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort)) : null;
+    if (broker) pieces.push(broker.piece);
+    const perDevice = flags.perDeviceConnections ? await startConnectionsPiece(flags, broker?.telemetry ?? null, log) : null;
+    if (perDevice) pieces.push(perDevice.piece);
+    const publishing = perDevice?.telemetry ?? broker!.telemetry;
+    pieces.push(await startFleetPiece(flags, publishing, log));
+    const monitor = await startMonitorPiece(flags, broker?.telemetry ?? publishing, log, logger);
     pieces.push(monitor.piece);
+    if (!broker) return pieces;
 
     const { startDashboard } = await import('../dashboard/server.js');
     const wsUrl = broker.telemetry.wsUrl;
@@ -308,6 +375,10 @@ export function register(program: Command): void {
     .option('--heartbeat <duration>', 'every appliance\'s heartbeat interval (0.5s to 60s)', DEFAULT_HEARTBEAT)
     .option('--detector <kind>', 'the monitor\'s failure detector: fixed (1.5 heartbeat intervals) or phi (phi accrual; see src/monitor/README.md)', 'fixed')
     .option('--phi-threshold <phi>', 'with --detector phi: DOWN once phi reaches this (1 to 20)', '8')
+    .option('--per-device-connections', `every appliance on its own MQTT connection with its own last will, as a real fleet (up to ${MAX_FLEET_CONNECTIONS} appliances; default: one bridge connection, up to ${MAX_BRIDGE_DEVICES})`)
+    .option('--broker <url>', 'with --per-device-connections: an external broker (e.g. mosquitto) instead of the embedded one; no dashboard then')
+    .option('--username <user>', 'with --broker: the appliances\' login (a fleet account)')
+    .option('--password <password>', 'with --broker: its password (the variable keeps it out of ps and shell history)')
     .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
     .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host')
     .option('--tls-key <file>', 'private key of --tls-cert')

@@ -25,11 +25,11 @@ import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
+import { MAX_FLEET_CONNECTIONS } from './fleet-size.js';
 import { parseTopic, topicFor } from './topics.js';
 import type { TlsMaterial } from './tls.js';
 
-/** The most per-device connections one process opens (each is a socket and ~10 KB of client). */
-export const MAX_FLEET_CONNECTIONS = 10_000;
+export { MAX_FLEET_CONNECTIONS };
 
 export interface FleetTelemetryOptions extends Omit<TelemetryOptions, 'bridgeId' | 'broker' | 'accounts'> {
   /** An external broker (mosquitto, a NATS cluster, EMQX): one URL or a cluster's list (broker-url.ts). */
@@ -117,6 +117,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
     brokerUrl: options.url,
     wsUrl: null,
     watcherLogin: null,
+    fleetLogin: null,
     clientTls: options.tls,
     addDevice(d) {
       if (stopped) return;

@@ -15,6 +15,7 @@ import type { Account } from './access.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { brokerUrlProblem } from './broker-url.js';
 import { Connection } from './connection.js';
+import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { bridgeIdSchema, parseTopic, topicFor, type injectSchema } from './topics.js';
@@ -41,6 +42,8 @@ export type BrokerOptions =
       readonly host: string;
       readonly port: number;
       readonly wsPort: number | null;
+      /** Connection limits other than connection-guard.ts's defaults (a fleet with a connection per appliance needs more than 64 from one address). */
+      readonly connections?: ConnectionLimitOptions;
       /** Listen with TLS only (mqtts://, wss://); `trust` is what this process's own clients trust to reach it (tls.ts loadServerTls). */
       readonly tls?: { readonly server: { readonly cert: Buffer; readonly key: Buffer }; readonly trust: Buffer };
     }
@@ -81,6 +84,8 @@ export interface Telemetry {
   readonly wsUrl: string | null;
   /** A read-only login on the embedded broker for watchers in this process (the monitor); null for an external broker. */
   readonly watcherLogin: { readonly username: string; readonly password: string } | null;
+  /** A publishing login on the embedded broker for per-device connections in this process (fleet.ts); null for an external broker. */
+  readonly fleetLogin: { readonly username: string; readonly password: string } | null;
   /** What a watcher in this process (the monitor) needs to reach the broker over TLS; undefined without TLS. */
   readonly clientTls: TlsMaterial | undefined;
   /** Start publishing for a device; a device with the same id (after a power cut) is replaced. */
@@ -125,7 +130,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (options.broker.kind === 'embedded') {
     const b = options.broker;
     tls = b.tls ? { ca: b.tls.trust } : undefined;
-    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
+    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), ...(b.connections ? { limits: { connections: b.connections } } : {}), accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
       if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
@@ -182,6 +187,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     brokerUrl: url,
     wsUrl: embedded?.wsUrl ?? null,
     watcherLogin: embedded?.watcher ?? null,
+    fleetLogin: embedded?.internal ?? null,
     clientTls: tls,
     addDevice(device) {
       if (stopped) return;
