@@ -1,0 +1,262 @@
+/**
+ * `npm run bench -- fleet`: a fleet in which every appliance has its own MQTT connection and
+ * last will (src/telemetry/fleet.ts), on a real mosquitto, at a 10 s heartbeat.
+ *
+ * For each size (FLEET_SIZES, default 1000,3000,10000) a fresh mosquitto and a fresh process
+ * (node --expose-gc) runs, as `aquastop start --per-device-connections --broker` does, the
+ * looping demo appliances (normal-cycle at real speed, spread over one heartbeat interval as
+ * they come online) and the monitor, in that one process. Once every appliance is UP at the
+ * monitor it measures for FLEET_WINDOW_S (default 60 s): CPU of the process and of mosquitto
+ * (share of one core), RSS, heap per appliance against a bare controller actor (createActor of
+ * src/machine's controllerMachine), heartbeats published against heartbeats the monitor got,
+ * then cuts the connection of the appliance in the middle of the fleet and times the monitor's
+ * DOWN (its will). FLEET_PROFILE=DIR writes a CPU profile of the largest size there.
+ *
+ * Beside it, in its own process, the monitor's ingest on one core: heartbeat messages (10,000
+ * devices, real payloads) handed to the subscriber's message handler, which parses, checks
+ * the schema and updates the tracker, as fast as it takes them.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createActor } from 'xstate';
+import { startMosquitto } from '../helpers/mosquitto.js';
+
+const HEARTBEAT_MS = 10_000;
+const self = fileURLToPath(import.meta.url);
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+
+/** CPU seconds (user + system) of a process from /proc. */
+function procCpuS(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
+
+/** Heap of `n` bare controller actors, per actor. */
+async function bareActorBytes(n: number): Promise<number> {
+  const [{ controllerMachine }, { parseControllerConfig }] = await Promise.all([import('../../src/machine/machine.js'), import('../../src/machine/config.js')]);
+  const config = parseControllerConfig();
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  const actors = Array.from({ length: n }, () => createActor(controllerMachine, { input: { latch: null, memoryFault: false, config } }).start());
+  gc();
+  const per = (process.memoryUsage().heapUsed - h0) / n;
+  for (const a of actors) a.stop();
+  return per;
+}
+
+/** The fleet's first log lines, and then a count: a broken run says why at once. */
+let logged = 0;
+function logSome(line: string): void {
+  if (++logged <= 5) process.stderr.write(`fleet: ${line}\n`);
+}
+
+async function child(n: number, url: string, mosquittoPid: number, windowS: number): Promise<Record<string, unknown>> {
+  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { fleetStartPlan }, { startFleetTelemetry }, { startMonitor }, { wallClock }] = await Promise.all([
+    import('../../sim/engine.js'),
+    import('../../sim/realtime.js'),
+    import('../../sim/scenarios/index.js'),
+    import('../../sim/fleet-start.js'),
+    import('../../src/telemetry/fleet.js'),
+    import('../../src/monitor/index.js'),
+    import('../../src/board/clock.js'),
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'aquastop-bench-fleet-'));
+  const actorBytes = await bareActorBytes(Math.min(n, 2000));
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const monitor = await startMonitor({ brokerUrl: url, host: '127.0.0.1', port: 0, dataDir: join(dir, 'monitor'), logger: pino({ level: 'warn' }, pino.destination(2)) });
+  let received = 0;
+  const tracker = monitor.tracker as { onHeartbeat: (...a: never[]) => void };
+  const onHeartbeat = tracker.onHeartbeat.bind(tracker);
+  tracker.onHeartbeat = (...a: never[]) => {
+    received++;
+    onHeartbeat(...a);
+  };
+  const firstMs = Math.min(10_000, Math.max(1_000, Math.round(n * 0.5)));
+  const fleet = await startFleetTelemetry({ url, reconnect: { firstMs, maxMs: 30_000 }, heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir: join(dir, 'telemetry'), clock: wallClock, maxDevices: n, log: logSome });
+  const normal = loadBuiltinScenario('normal-cycle')!;
+  const looping = { ...normal, program: { start: true, loop: true } };
+  const plan = fleetStartPlan(n, { seed: 1, onlineSpreadMs: HEARTBEAT_MS, programSpreadMs: 64 * 60_000 });
+  const ids = Array.from({ length: n }, (_, i) => `bench-${String(i + 1).padStart(5, '0')}`);
+  let published = 0;
+  const sims = ids.map((id, i) => new Simulation({ scenario: looping, seed: i + 1, deviceId: id, keepLog: false, ...plan[i]! }));
+  for (const sim of sims) {
+    sim.onRuntime((runtime) => {
+      if (!runtime) return fleet.removeDevice(sim.deviceId);
+      fleet.addDevice({ runtime, fw: 'bench' });
+      const c = fleet.connectionOf(sim.deviceId)!;
+      if ((c as { counted?: boolean }).counted) return;
+      (c as { counted?: boolean }).counted = true;
+      const send = c.send.bind(c);
+      c.send = ((name, params, payload) => {
+        if (name === 'heartbeat' && c.connected) published++;
+        send(name, params, payload);
+      }) as typeof c.send;
+    });
+  }
+  const tStart = performance.now();
+  for (const sim of sims) await sim.start();
+  const run = runRealtime(sims, { speed: 1 });
+  const upCount = () => monitor.tracker.reports().filter((r) => r.status === 'up').length;
+  let lastSay = 0;
+  const allUp = await until(() => {
+    const connected = fleet.connectedCount();
+    const up = upCount();
+    if (performance.now() - lastSay > 10_000) {
+      lastSay = performance.now();
+      process.stderr.write(`bench fleet ${n}: ${connected} connected, ${up} UP, ${published} heartbeats published, ${received} received\n`);
+    }
+    return connected === n && up === n;
+  }, 120_000);
+  const upAfterS = Math.round((performance.now() - tStart) / 100) / 10;
+
+  // The measured window.
+  gc();
+  const heapFleet = process.memoryUsage().heapUsed - heap0;
+  const cpu0 = process.cpuUsage();
+  const mq0 = procCpuS(mosquittoPid);
+  const w0 = performance.now();
+  const pub0 = published;
+  const rec0 = received;
+  let rssMax = 0;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
+  await new Promise((r) => setTimeout(r, windowS * 1000));
+  clearInterval(sampler);
+  const wallS = (performance.now() - w0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const mqCpu = procCpuS(mosquittoPid) - mq0;
+  // Let the heartbeats in flight at the window's end arrive before counting.
+  const pubN = published - pub0;
+  await new Promise((r) => setTimeout(r, 1000));
+  const recN = received - rec0;
+
+  // The appliance in the middle loses its connection (no DISCONNECT, as a crash): its will.
+  const victim = ids[Math.floor(n / 2)]!;
+  const k0 = performance.now();
+  fleet.connectionOf(victim)!.client.end(true);
+  const seenDown = await until(() => monitor.tracker.report(victim)?.status === 'down', 30_000);
+  const downMs = Math.round(performance.now() - k0);
+  const othersDown = monitor.tracker.reports().filter((r) => r.status === 'down' && r.id !== victim).length;
+
+  run.stop();
+  await run.done;
+  await Promise.all(sims.map((s) => s.stop()));
+  await fleet.stop();
+  await monitor.stop();
+  rmSync(dir, { recursive: true, force: true });
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  return {
+    devices: n,
+    connections: n,
+    heartbeatS: HEARTBEAT_MS / 1000,
+    allUp,
+    upAfterS,
+    windowS: Math.round(wallS),
+    processCpuCores: Math.round((cpuS / wallS) * 1000) / 1000,
+    mosquittoCpuCores: Math.round((mqCpu / wallS) * 1000) / 1000,
+    rssMB: mb(rssMax),
+    heapPerDeviceKB: Math.round(heapFleet / n / 100) / 10,
+    bareActorKB: Math.round(actorBytes / 100) / 10,
+    heapPerDeviceVsActor: Math.round((heapFleet / n / actorBytes) * 10) / 10,
+    heartbeatsPublished: pubN,
+    heartbeatsReceived: recN,
+    heartbeatsPerS: Math.round(pubN / wallS),
+    downLatencyMs: seenDown ? downMs : null,
+    othersDown,
+  };
+}
+
+/** The monitor's ingest on one core: heartbeats through the subscriber's handler into the tracker. */
+async function ingestChild(url: string, seconds: number): Promise<Record<string, unknown>> {
+  const [{ startSubscriber }, { Tracker }, { wallClock }] = await Promise.all([import('../../src/monitor/subscriber.js'), import('../../src/monitor/tracker.js'), import('../../src/board/clock.js')]);
+  const devices = 10_000;
+  const nothing = { skipped: 0, replay: () => [], append: () => undefined, rewrite: () => undefined };
+  const tracker = new Tracker({ clock: wallClock, log: nothing as never, snapshotMs: 0, housekeepingMs: 0, maxDevices: devices });
+  tracker.start();
+  const sub = await startSubscriber({ brokerUrl: url, baseTopic: 'aquastop', tracker, logger: pino({ level: 'silent' }) });
+  const topics = Array.from({ length: devices }, (_, i) => `aquastop/ingest-${i}/heartbeat`);
+  const seqs = new Array<number>(devices).fill(0);
+  const packet = { retain: false };
+  const ts = new Date().toISOString();
+  const payloadOf = (i: number) => Buffer.from(JSON.stringify({ seq: ++seqs[i]!, boot: 1, uptimeS: seqs[i]! * 10, intervalS: 10, state: 'armed.idle', fault: null, ts, loopLagMs: 1.2, loopLagMaxMs: 3.4 }));
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    for (let k = 0; k < 1000; k++, n++) {
+      const i = n % devices;
+      sub.client.emit('message', topics[i]!, payloadOf(i), packet as never);
+    }
+  }
+  const s = (performance.now() - t0) / 1000;
+  await sub.stop();
+  tracker.stop();
+  return { devices, heartbeats: n, seconds: Math.round(s * 10) / 10, heartbeatsPerS: Math.round(n / s), accepted: sub.stats.accepted };
+}
+
+/**
+ * Runs this file in a fresh process. Asynchronously: this process reads mosquitto's log pipe
+ * (test/helpers/mosquitto.ts), and a blocked parent would let it fill and stall the broker.
+ */
+async function inChild(args: string[], profileDir?: string): Promise<Record<string, unknown>> {
+  const flags = ['--expose-gc', '--max-old-space-size=4096', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', self, ...args];
+  const child = promisify(execFile)(process.execPath, flags, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const sizes = (process.env.FLEET_SIZES ?? '1000,3000,10000').split(',').map(Number);
+  const windowS = Number(process.env.FLEET_WINDOW_S ?? 60);
+  const profileDir = process.env.FLEET_PROFILE;
+  const runs: Record<string, unknown>[] = [];
+  for (const n of sizes) {
+    // Retained messages a big subscriber has not read yet count against max_queued_messages
+    // too: the value shipped for fleets (mosquitto.conf).
+    const broker = await startMosquitto({ config: 'open', extra: ['max_queued_messages 100000', 'max_queued_bytes 67108864', 'max_connections -1'] });
+    try {
+      process.stderr.write(`bench fleet: ${n} appliances...\n`);
+      runs.push(await inChild(['--child', String(n), broker.url, String(broker.pid()), String(windowS)], profileDir && n === Math.max(...sizes) ? profileDir : undefined));
+    } catch (err) {
+      runs.push({ devices: n, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+    } finally {
+      await broker.close();
+    }
+  }
+  const broker = await startMosquitto({ config: 'open' });
+  let ingest: Record<string, unknown>;
+  try {
+    ingest = await inChild(['--ingest', broker.url, '5']);
+  } finally {
+    await broker.close();
+  }
+  return { runs, monitorIngest: ingest };
+}
+
+const i = process.argv.indexOf('--child');
+if (i > 0) {
+  const [n, url, pid, windowS] = process.argv.slice(i + 1);
+  console.log(JSON.stringify(await child(Number(n), url!, Number(pid), Number(windowS))));
+  process.exit(0);
+}
+const j = process.argv.indexOf('--ingest');
+if (j > 0) {
+  console.log(JSON.stringify(await ingestChild(process.argv[j + 1]!, Number(process.argv[j + 2]))));
+  process.exit(0);
+}
