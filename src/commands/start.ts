@@ -166,6 +166,7 @@ async function startConnectionsPiece(flags: StartFlags, embedded: Telemetry | nu
     ...(embedded?.clientTls ? { tls: embedded.clientTls } : {}),
     reconnect: { firstMs, maxMs: Math.max(30_000, 2 * firstMs) },
     maxDevices: flags.devices,
+    simulated: true,
     dataDir: join(flags.dataDir, 'telemetry'),
     clock: wallClock,
     heartbeatS: flags.heartbeatMs / 1000,

@@ -20,6 +20,7 @@ import type { Connection } from './connection.js';
 import { discoveryMessages } from './discovery.js';
 import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
 import type { LoopLag } from './loop-lag.js';
+import type { DurableFs } from '../board/durable-file.js';
 import { topicFor } from './topics.js';
 
 const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
@@ -39,6 +40,8 @@ export interface DeviceTelemetryOptions {
   readonly track: (p: Promise<unknown>) => void;
   /** The process's event-loop lag for the heartbeat (loop-lag.ts), null until known. */
   readonly loopLag?: () => LoopLag | null;
+  /** How the outbox file is written (outbox.ts); default durably. */
+  readonly outboxFs?: DurableFs;
 }
 
 export interface Attachment {
@@ -62,7 +65,7 @@ export class DeviceTelemetry {
   constructor(options: DeviceTelemetryOptions) {
     this.o = options;
     this.id = options.id;
-    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, onError: (m) => options.log(`${options.id}: ${m}`, { device: options.id }) });
+    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, ...(options.outboxFs ? { fs: options.outboxFs } : {}), onError: (m) => options.log(`${options.id}: ${m}`, { device: options.id }) });
   }
 
   /** Topics this device listens to. */

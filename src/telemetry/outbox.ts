@@ -18,7 +18,7 @@
  */
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeDurableFs, writeDurably } from '../board/durable-file.js';
+import { nodeDurableFs, writeDurably, type DurableFs } from '../board/durable-file.js';
 import { z } from 'zod';
 import { faultEventSchema } from './topics.js';
 
@@ -39,6 +39,8 @@ export interface OutboxOptions {
   readonly onError?: (message: string) => void;
   /** Wall time, used only to number boots when the stored count is lost; default Date.now. */
   readonly wallNow?: () => number;
+  /** How the file is written; default durably (fsync). A simulated fleet passes one without fsync (telemetry/fleet.ts). */
+  readonly fs?: DurableFs;
 }
 
 export class DeviceOutbox {
@@ -50,6 +52,7 @@ export class DeviceOutbox {
   private readonly limit: number;
   private readonly onError: (message: string) => void;
   private readonly wallNow: () => number;
+  private readonly fs: DurableFs;
   /** False when the stored boot count was lost (a corrupt file moved aside). */
   private remembered = true;
   private loaded = false;
@@ -59,6 +62,7 @@ export class DeviceOutbox {
     this.limit = options.limit ?? 1_000;
     this.onError = options.onError ?? (() => undefined);
     this.wallNow = options.wallNow ?? Date.now;
+    this.fs = options.fs ?? nodeDurableFs;
   }
 
   /** Counts a boot and saves; the first time, loads what an earlier run left. */
@@ -133,7 +137,7 @@ export class DeviceOutbox {
   private save(): boolean {
     try {
       // Durably: a power cut leaves the old or the new outbox, and the new one once this returned.
-      writeDurably(this.path, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }), nodeDurableFs, 'tmp');
+      writeDurably(this.path, JSON.stringify({ version: 1, boot: this.boot, outbox: this.events }), this.fs, 'tmp');
       return true;
     } catch (err) {
       this.onError(`cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; fault events are kept in memory only`);

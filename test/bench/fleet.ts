@@ -88,7 +88,7 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     onHeartbeat(...a);
   };
   const firstMs = Math.min(10_000, Math.max(1_000, Math.round(n * 0.5)));
-  const fleet = await startFleetTelemetry({ url, reconnect: { firstMs, maxMs: 30_000 }, heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir: join(dir, 'telemetry'), clock: wallClock, maxDevices: n, log: logSome });
+  const fleet = await startFleetTelemetry({ url, reconnect: { firstMs, maxMs: 30_000 }, heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir: join(dir, 'telemetry'), clock: wallClock, maxDevices: n, simulated: process.env.FLEET_FSYNC !== '1', log: logSome });
   const normal = loadBuiltinScenario('normal-cycle')!;
   const looping = { ...normal, program: { start: true, loop: true } };
   const plan = fleetStartPlan(n, { seed: 1, onlineSpreadMs: HEARTBEAT_MS, programSpreadMs: 64 * 60_000 });
