@@ -123,6 +123,15 @@ export class DeviceTelemetry {
     this.publishDiscovery();
   }
 
+  /**
+   * One heartbeat now, outside the cadence (which goes on as it was): for a device on its own
+   * connection that has just (re)connected, so a watcher knows it is alive at once rather than at
+   * its next heartbeat (the one sent at attach was dropped while the connection was not up yet).
+   */
+  heartbeatNow(): void {
+    if (this.current) this.heartbeat();
+  }
+
   /** The controller's fault memory (the last faults it keeps across power cycles), retained. */
   private publishFaultMemory(): void {
     if (!this.current) return;

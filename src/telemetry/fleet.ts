@@ -108,7 +108,10 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
       backoff,
     });
     const device = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track, loopLag: () => loopLag.latest(), ...(options.simulated ? { outboxFs: noFsync } : {}) });
-    connection.onConnect(() => device.publishAll());
+    connection.onConnect(() => {
+      device.publishAll();
+      device.heartbeatNow();
+    });
     connection.onMessage((topic, payload, retained) => {
       if (haPrefix !== null && topic === `${haPrefix}/status`) {
         if (payload.toString('utf8').trim() === 'online') device.publishDiscovery();

@@ -116,8 +116,9 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
     for (const t of times) maxPer100ms = Math.max(maxPer100ms, times.filter((u) => u >= t && u < t + 100).length);
     expect(maxPer100ms, `times ${times.join(",")}`).toBeLessThan(alive.length / 2);
     // mosquitto sends every client's will as it stops, so a device may be DOWN (bridge offline)
-    // until its first heartbeat after reconnecting. The window, from the broker's start: two
-    // back-off attempts (the first may come before the broker listens) and one heartbeat interval.
+    // until its first heartbeat the monitor reads after both are back (one sent as it reconnects
+    // is lost when the monitor is not subscribed again yet). The window, from the broker's start:
+    // two back-off attempts (the first may come before the broker listens) and one interval.
     const windowMs = 2 * BACKOFF.firstMs + HEARTBEAT_S * 1000;
     await until(() => {
       const s = status();
