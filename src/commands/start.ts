@@ -393,7 +393,7 @@ export function register(program: Command): void {
       const pieces = await startDemo(flags, log, tls, logger);
       const dashboard = pieces.find((p) => p.name === 'dashboard');
       process.stdout.write(`${pieces.map((p) => p.summary).join('\n')}\n`);
-      process.stdout.write(`Open ${dashboard?.summary.replace(/^dashboard\s+/, '') ?? '(no dashboard)'} in a browser. Ctrl-C stops everything.\n`);
+      process.stdout.write(dashboard ? `Open ${dashboard.summary.replace(/^dashboard\s+/, '')} in a browser. Ctrl-C stops everything.\n` : 'Ctrl-C stops everything.\n');
       const sig = await untilSignal();
       log(`${sig}: stopping`);
       const forced = () => {
