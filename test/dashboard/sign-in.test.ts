@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
@@ -46,6 +46,10 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on a broker that refuse
     browser = await launchBrowser();
     page = await browser.newPage();
     await page.goto(dashboard.url);
+  });
+  afterEach((ctx) => {
+    // What the broker said, for a failure that does not happen alone.
+    if (ctx.task.result?.state === 'fail') console.log(`broker log:\n${brokerLog.slice(-40).join('\n')}`);
   });
   afterAll(async () => {
     await browser?.close();
