@@ -21,7 +21,7 @@ const loopback = (url: string) => url.replace('//0.0.0.0:', '//127.0.0.1:');
 
 /**
  * Each sign-in and each operator command is a login on the embedded broker: one scrypt on its
- * hash threads at the lowest CPU priority (src/telemetry/hash-threads.ts), which wait behind
+ * hash threads at a low CPU priority (src/telemetry/hash-threads.ts), which wait behind
  * everything else when the rest of the suite keeps both cores busy. The full suite saw a
  * command's answer take over 10 s there; a bounded wait well inside the test's minute.
  */

@@ -298,7 +298,7 @@ async function measureConfigs(url: string): Promise<Record<string, boolean>> {
 function matrixSuite(name: string, url: () => string): void {
   describe(`access matrix on ${name}`, () => {
     // About 150 logins on the embedded broker (it closes a connection at a refused publish), each one
-    // scrypt on hash threads at the lowest CPU priority: slow when the rest of the suite keeps the cores busy.
+    // scrypt on hash threads at a low CPU priority (nice 10): slow when the rest of the suite keeps the cores busy.
     it('allows exactly the documented publishes, live and retained', { timeout: 240_000 }, async () => {
       expect(await measurePublish(url())).toEqual(PUBLISH);
     });
