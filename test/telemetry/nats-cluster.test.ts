@@ -102,7 +102,7 @@ async function command(url: string, id: string, payload: string): Promise<{ ok: 
   const { c } = await client(url, NATS_LOGIN.operator);
   try {
     const answer = new Promise<{ ok: boolean; error?: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer from ${id} within 10 s`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`no answer from ${id} within 30 s`)), 30_000);
       c.on('message', (topic, body) => topic === `aquastop/${id}/set/result` && (clearTimeout(timer), resolve(JSON.parse(body.toString('utf8')))));
     });
     await c.subscribeAsync(`aquastop/${id}/set/result`, { qos: 0 });
