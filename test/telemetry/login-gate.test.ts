@@ -17,12 +17,13 @@ const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
 function countedHasher(base: PasswordHasher = scryptHasher) {
   const c = {
     calls: 0,
-    durations: [] as number[],
+    /** Each hash's [start, end] on the loop's clock. */
+    spans: [] as Array<[number, number]>,
     hasher: (async (p, s) => {
       c.calls++;
       const t0 = performance.now();
       const key = await base(p, s);
-      c.durations.push(performance.now() - t0);
+      c.spans.push([t0, performance.now()]);
       return key;
     }) as PasswordHasher,
   };
@@ -98,20 +99,15 @@ describe('logins on the embedded broker', () => {
     ]);
   });
 
-  it('keeps the event loop turning through a flood of bad logins: no stall as long as one hash', async () => {
+  it('keeps the event loop turning through a flood of bad logins: the loop runs while each hash is in flight', async () => {
     // The broker's own hashing threads (hash-threads.ts), counted and timed.
     const threads = startHashThreads(2);
     onTestFinished(() => threads.close());
     const h = countedHasher(threads.hasher);
     const port = await start({ passwords: { hasher: h.hasher } });
     const at = h.calls;
-    let last = performance.now();
-    let worst = 0;
-    const ticker = setInterval(() => {
-      const t = performance.now();
-      worst = Math.max(worst, t - last);
-      last = t;
-    }, 1);
+    const turns: number[] = [];
+    const ticker = setInterval(() => turns.push(performance.now()), 1);
     // 24 clients, each from its own address (so the back-off does not step in), all at once.
     const outcomes = await Promise.all(
       Array.from({ length: 24 }, (_, i) => tryLogin({ port, username: i % 2 ? 'viewer' : `nobody-${i}`, password: 'wrong', localAddress: `127.0.1.${i + 1}` })),
@@ -119,12 +115,15 @@ describe('logins on the embedded broker', () => {
     clearInterval(ticker);
     expect(outcomes.every((o) => !o.ok && o.code === 4)).toBe(true);
     expect(h.calls - at).toBe(24);
-    const sorted = h.durations.slice(-24).sort((a, b) => a - b);
-    const medianHash = sorted[12]!;
-    // Hashing on the loop would stall it for at least one whole hash each time (and for several
-    // when CONNECTs arrive together); on the thread pool the loop only waits for its turn on a core.
-    expect(worst).toBeLessThan(medianHash);
-  });
+    // A hash run on the loop holds it from its start to its end, so no loop turn can fall inside
+    // it; on the threads the loop keeps turning while the hash is in flight. Counted, not timed:
+    // on a busy machine the loop may lose its core now and then, so most hashes, not all, must
+    // see a turn (hashing on the loop gives none, half of them on it at most half).
+    const spans = h.spans.slice(-24);
+    const seen = spans.filter(([t0, t1]) => turns.some((t) => t > t0 && t < t1)).length;
+    expect(seen, `${seen} of 24 hashes saw the loop turn while in flight`).toBeGreaterThan(18);
+    // The threads run at nice 10: beside busy processes a hash waits its turn, so the flood may take long.
+  }, 60_000);
 });
 
 /** Opens a raw TCP connection to the broker. */
