@@ -63,8 +63,9 @@ describe('--heartbeat', () => {
       await expect.poll(() => beats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
       expect(new Set(beats.map((b) => b.intervalS))).toEqual(new Set([0.5]));
       const span = (beats[3]!.at - beats[0]!.at) / 3;
-      expect(span).toBeGreaterThan(350);
-      expect(span).toBeLessThan(900);
+      // 0.5 s apart, far from the default's 10 s; wide bounds, as a busy machine delays a beat now and then.
+      expect(span).toBeGreaterThan(300);
+      expect(span).toBeLessThan(1_500);
     } finally {
       await client?.endAsync(true);
       sim.kill('SIGKILL');
