@@ -41,7 +41,10 @@ async function optionsOf(command: string, args: string[], env: Record<string, st
     await program.parseAsync([command, ...args], { from: 'user' });
     return seen!;
   } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
   }
 }
 

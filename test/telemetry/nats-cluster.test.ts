@@ -256,8 +256,11 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         const after = new Connection({ ...options, url: c() });
         await after.open();
         await waitFor(() => beforeClosed, 5_000, 'the old connection closed by the cluster');
-        await new Promise((r) => setTimeout(r, 1_000));
-        expect(watch.seen.map((m) => m.text)).toEqual(['{"state":"online"}', '{"state":"online"}']);
+        // No sleep: a marker published on node a after the close comes behind any will node a sent at the close.
+        const marker = await open(a(), NATS_LOGIN.fleet);
+        await marker.c.publishAsync('aquastop/bridge/take-1/state', '{"state":"marker"}', { qos: 1 });
+        await waitFor(() => watch.seen.some((m) => m.text === '{"state":"marker"}'), 5_000, 'the marker');
+        expect(watch.seen.map((m) => m.text)).toEqual(['{"state":"online"}', '{"state":"online"}', '{"state":"marker"}']);
         await after.end(2_000);
         before.client.end(true);
       } finally {
