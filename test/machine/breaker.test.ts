@@ -21,6 +21,13 @@ function armedIdle(): Bench {
   b.advance(leak.dryMs);
   return b;
 }
+/** Small flow pulses every 100 ms, with the valve closed, until past valveLeak.flowMs: iB0. */
+function flowWhileClosed(b: Bench): void {
+  for (let t = 0; t <= DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
+    b.send({ type: 'sensor.flow', litres: 0.005 });
+    b.advance(100);
+  }
+}
 function trippedI10(): Bench {
   const b = armedIdle();
   b.send({ type: 'program.fill', targetL: 3 });
@@ -458,10 +465,7 @@ const DETAILS: Record<string, { provoke: () => Bench; code: string; detail: RegE
   'flow with the valve closed': {
     provoke: () => {
       const b = armedIdle();
-      for (let t = 0; t <= DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
-        b.send({ type: 'sensor.flow', litres: 0.005 });
-        b.advance(100);
-      }
+      flowWhileClosed(b);
       return b;
     },
     code: 'iB0',
@@ -638,10 +642,7 @@ describe('a reset of a latched breaker, every reason to refuse it and what an ac
 
   it('refused while water still flows with the valve closed; accepted once it stopped, and the flow watch starts afresh', () => {
     const b = SITUATIONS['armed, idle']!.build();
-    for (let t = 0; t <= DEFAULT_CONFIG.valveLeak.flowMs; t += 100) {
-      b.send({ type: 'sensor.flow', litres: 0.005 });
-      b.advance(100);
-    }
+    flowWhileClosed(b);
     expect(b.actor.getSnapshot().context.fault).toBe('iB0');
     b.send({ type: 'sensor.flow', litres: 0.005 });
     refusedReset(b, /^water is flowing while the valve is closed: reset refused$/);
