@@ -19,7 +19,7 @@
  * several are staged.
  */
 import type { Board, BoardInputs, BoardReport } from '../src/board/board.js';
-import type { Clock } from '../src/board/clock.js';
+import type { Clock } from '../src/clock/clock.js';
 import type { LinkFault, LinkFaultStage } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 import { nextRetryDelay, PORT_RETRY } from '../src/board/port-retry.js';

@@ -7,7 +7,7 @@
  * sim/ never imports hardware/.
  */
 import type { Board } from '../src/board/board.js';
-import type { Clock } from '../src/board/clock.js';
+import type { Clock } from '../src/clock/clock.js';
 import { isLinkFault, linkFaultStage, UnsupportedLinkFaultError, type LinkFault } from '../src/board/link-faults.js';
 import type { Plant } from '../src/board/plant.js';
 import { cannotStageReason, selfTestStage, type SelfTestName, type SelfTestStage } from '../src/board/self-tests.js';
@@ -18,7 +18,7 @@ import { SimulatedBoard } from './board.js';
 import { DishwasherPlant, type PlantFault } from './physics.js';
 import { DishwasherProgram } from './program.js';
 import { ScenarioError, type Scenario, type TimelineStep } from './scenario.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from '../src/clock/virtual-clock.js';
 
 export type LogEntry = { readonly t: number; readonly type: string } & Record<string, unknown>;
 

@@ -10,7 +10,7 @@
  * asked again after the wash has circulated for a while, as a real program keeps its heater
  * covered; the controller counts the failed top-ups in a row and stops them with iF0.
  */
-import type { Clock } from '../src/board/clock.js';
+import type { Clock } from '../src/clock/clock.js';
 import type { ProgramRequest, Runtime } from '../src/board/runtime-types.js';
 
 export type ProgramStep =

@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FAULT_CODES } from '../src/machine/catalogue.js';
-import { durationSchema } from '../src/board/duration.js';
+import { durationSchema } from '../src/clock/duration.js';
 import { controllerConfigSchema } from '../src/machine/config.js';
 import { isSelfTestName, SELF_TEST_NAMES, type SelfTestName } from '../src/board/self-tests.js';
 
-// One duration grammar and bound for every command and file (src/board/duration.ts).
-export { durationSchema, MAX_DURATION_MS, parseDuration } from '../src/board/duration.js';
+// One duration grammar and bound for every command and file (src/clock/duration.ts).
+export { durationSchema, MAX_DURATION_MS, parseDuration } from '../src/clock/duration.js';
 
 const faultCode = z.enum(FAULT_CODES);
 

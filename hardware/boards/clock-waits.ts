@@ -8,7 +8,7 @@
  *   BoardError on `fail(msg)` or, after `ms`, with `message`. Only the first outcome counts.
  */
 import { BoardError } from '../../src/board/board.js';
-import type { Clock } from '../../src/board/clock.js';
+import type { Clock } from '../../src/clock/clock.js';
 
 export class Waiters {
   private readonly checks = new Set<() => void>();

@@ -22,7 +22,7 @@
  */
 import { SerialPortStream } from '@serialport/stream';
 import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
-import type { Clock } from '../../src/board/clock.js';
+import type { Clock } from '../../src/clock/clock.js';
 import type { LinkFault, LinkFaultStage } from '../../src/board/link-faults.js';
 import type { Plant } from '../../src/board/plant.js';
 import { buildFirmware, isFirmwareBuildError } from '../firmware/build.js';

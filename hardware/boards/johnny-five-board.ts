@@ -43,7 +43,7 @@ import { EventEmitter } from 'node:events';
 import five from 'johnny-five';
 import { SerialPort } from 'serialport';
 import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardReport } from '../../src/board/board.js';
-import { wallClock, type Clock } from '../../src/board/clock.js';
+import { wallClock, type Clock } from '../../src/clock/clock.js';
 import { nextRetryDelay, PORT_RETRY, type RetryPolicy } from '../../src/board/port-retry.js';
 import { pins as defaultPins, type PinMap } from '../pins.js';
 import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';

@@ -12,7 +12,7 @@ import { parseControllerConfig, type ControllerConfig, type ControllerConfigInpu
 import type { ControllerEmitted, ControllerEvent } from '../machine/events.js';
 import { controllerMachine } from '../machine/machine.js';
 import type { Board, BoardReport } from './board.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock/clock.js';
 import { InputSampler } from './sampler.js';
 import { deviceStatus, faultEvent } from './status.js';
 import type {

@@ -15,7 +15,7 @@ import { deviceLogger, type Logger } from './service/log.js';
 import { logRuntimeEvent } from './service/runtime-log.js';
 import { defaultDataDir, runDataDir } from './service/data-dir.js';
 import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
-import { durationSchema } from '../board/duration.js';
+import { durationSchema } from '../clock/duration.js';
 import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 
 const optionsSchema = z.object({
@@ -113,7 +113,7 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
     import('../../hardware/boards/johnny-five-board.js'),
     import('../board/runtime.js'),
     import('../board/file-store.js'),
-    import('../board/clock.js'),
+    import('../clock/clock.js'),
   ]);
   const stoppedWhile = (what: string) => log.info({ signal: signals.received }, `stopped by ${signals.received} while ${what}`);
   if (signals.received) return stoppedWhile('starting');

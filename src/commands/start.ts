@@ -116,7 +116,7 @@ interface BrokerPiece {
 export const DEMO_OPERATOR = { username: 'operator', password: 'demo', role: 'operator' } as const;
 
 async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): Promise<BrokerPiece> {
-  const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../board/clock.js'), import('./accounts.js')]);
+  const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../clock/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
     // A bridge id no device account can own (topics.ts): a device named "start" cannot mark this fleet down.
@@ -156,7 +156,7 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
  * after a broker restart, about 3,000 connects a second at most.
  */
 async function startConnectionsPiece(flags: StartFlags, embedded: Telemetry | null, log: DemoLog): Promise<BrokerPiece> {
-  const [{ startFleetTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/fleet.js'), import('../board/clock.js')]);
+  const [{ startFleetTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/fleet.js'), import('../clock/clock.js')]);
   const login = embedded ? embedded.fleetLogin : flags.username !== undefined && flags.password !== undefined ? { username: flags.username, password: flags.password } : null;
   const url = embedded?.brokerUrl ?? flags.broker!;
   const firstMs = Math.min(10_000, Math.max(1_000, Math.round(flags.devices * 0.5)));

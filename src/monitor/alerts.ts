@@ -6,7 +6,7 @@
  * `X-Aquastop-Delivery` id, so a receiver drops the duplicate.
  */
 import type { Logger } from 'pino';
-import { wallClock, type Clock } from '../board/clock.js';
+import { wallClock, type Clock } from '../clock/clock.js';
 import type { AlertSink } from './tracker.js';
 import type { Alert } from './types.js';
 import { WebhookDelivery, type WebhookOptions, type WebhookStats } from './webhook.js';

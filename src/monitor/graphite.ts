@@ -19,7 +19,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 import { formatGraphite, LineBuffer, type CarbonAddress, type MetricFamily } from './graphite-lines.js';
 
 export * from './graphite-lines.js';

@@ -5,7 +5,7 @@
  */
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { wallClock, type Clock } from '../board/clock.js';
+import { wallClock, type Clock } from '../clock/clock.js';
 import { WebhookAlertSink } from './alerts.js';
 import { FileHistoryStore } from './history-store.js';
 import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';

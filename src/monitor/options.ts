@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { MAX_FLAP_CHANGES } from './types.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
-import { durationSchema } from '../board/duration.js';
+import { durationSchema } from '../clock/duration.js';
 import { isBrokerUrl } from '../telemetry/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
@@ -88,7 +88,7 @@ export const monitorOptionsSchema = z.object({
   leaseMs: flagDuration('--lease', 1_000, '1s', 24 * HOUR_MS).default(10_000),
 });
 
-/** A duration flag in the project's grammar (src/board/duration.ts) with its own bounds; the message names the flag. */
+/** A duration flag in the project's grammar (src/clock/duration.ts) with its own bounds; the message names the flag. */
 function flagDuration(flag: string, minMs: number, minText: string, maxMs?: number) {
   return z
     .union([z.number(), z.string()])

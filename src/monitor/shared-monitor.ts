@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 import { describeTlsError } from '../telemetry/tls.js';
 import { WebhookAlertSink } from './alerts.js';
 import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import type { TrackerView } from './tracker-view.js';
-import { wallClock, type Clock } from '../board/clock.js';
+import { wallClock, type Clock } from '../clock/clock.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 
 export interface SubscriberOptions {

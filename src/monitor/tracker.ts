@@ -32,7 +32,7 @@
  *   flapping device's UP/DOWN alerts are damped to one "flapping" alert (incidents.ts).
  * - `start()` replays the log; `stop()` snapshots counters and records the stop.
  */
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { PayloadOf } from '../telemetry/topics.js';
 import { BridgeBook } from './bridges.js';
 import { compactLog } from './compaction.js';
@@ -209,7 +209,7 @@ export class Tracker {
     d.loopLag = hb.loopLagMs !== undefined && hb.loopLagMaxMs !== undefined ? { p99Ms: hb.loopLagMs, maxMs: hb.loopLagMaxMs } : null;
     d.dirty = true;
     if (d.timeline.status !== 'up') this.setStatus(d, 'up', 'heartbeat');
-    this.reportFault(d, hb.fault, hb.ts);
+    this.reportFault(d, hb.fault, hb.ts, hb.faultEvent);
     this.arm(d, true);
   }
 
@@ -251,7 +251,7 @@ export class Tracker {
     if (d.breaker !== s.breaker || d.state !== s.state) d.dirty = true;
     d.breaker = s.breaker;
     d.state = s.state;
-    this.reportFault(d, s.fault, s.last_seen);
+    this.reportFault(d, s.fault, s.last_seen, s.faultEvent);
   }
 
   onFault(id: string, f: PayloadOf<'fault'>, retained = false): void {
@@ -522,8 +522,10 @@ export class Tracker {
    * state and fault events (QoS 1) travel separately and may arrive out of order; a message
    * older than the one that last changed the fault is stale and must not flip it back (that
    * would be a cleared + raised pair of alerts for one incident). Unstamped messages count.
+   * `eventId`: the device's fault event behind the news, whichever message brought it (a fault
+   * event's own id, a state's or heartbeat's `faultEvent`); undefined from a device that does
+   * not name it.
    */
-  /** `eventId`: the device's fault event id, when a fault event (not a heartbeat or state) brought the news. */
   private reportFault(d: DeviceRecord, code: FaultCode | null, ts: string, eventId?: string): void {
     const at = Date.parse(ts);
     if (Number.isFinite(at) && d.faultTs !== null && at < d.faultTs) return;

@@ -20,7 +20,7 @@
  *   after the first failure while draining, the rest is dropped and counted.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 
 export const WEBHOOK_HEADERS = {
   delivery: 'x-aquastop-delivery',

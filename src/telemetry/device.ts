@@ -12,9 +12,14 @@
  *   not replayed, the gap shows in `seq`.
  * - A runtime listener never throws (a throwing listener would fail the runtime safe).
  * - A retained `set` or `inject` message is answered `ok:false` and not run.
+ * - State and heartbeats name the fault event behind the fault they show (`faultEvent`): with a
+ *   fault, the id of the event that raised it; without, the id of the event that cleared the last
+ *   one (absent before any fault of this boot). So a watcher that learns of a fault from the
+ *   retained state, before or without its fault event, still knows which event it is.
  */
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';
+import type { FaultCode } from '../machine/catalogue.js';
 import { authoriseCommand, parseCommand, parseInject, type InjectName } from './commands.js';
 import type { Connection } from './connection.js';
 import { discoveryMessages } from './discovery.js';
@@ -61,6 +66,12 @@ export class DeviceTelemetry {
   private timer: unknown = null;
   private seq = 0;
   private started = false;
+  /** Fault events of this boot behind the current faults: each raised and not yet cleared code's raise id (one per fault code at most). */
+  private readonly raisedIds = new Map<FaultCode, string>();
+  /** The id of the last clearing event of this boot, named while no fault is shown. */
+  private clearedId: string | null = null;
+  /** `faultEvent` of the last state published: a fault event that changes it publishes the state again. */
+  private publishedFaultEvent: string | undefined = undefined;
 
   constructor(options: DeviceTelemetryOptions) {
     this.o = options;
@@ -84,6 +95,9 @@ export class DeviceTelemetry {
     this.current = device;
     this.injector = device.inject ?? null;
     this.seq = 0;
+    // A new boot: the controller raises again what is still wrong, under new ids.
+    this.raisedIds.clear();
+    this.clearedId = null;
     this.unlisten = device.runtime.onAny((event) => {
       try {
         if (event.type === 'status') this.publishState(event.status);
@@ -188,6 +202,8 @@ export class DeviceTelemetry {
 
   private publishState(status: DeviceStatus): void {
     if (!this.current) return;
+    const faultEvent = this.faultEventOf(status);
+    this.publishedFaultEvent = faultEvent.faultEvent;
     this.o.track(
       this.o.connection.publish(
         'state',
@@ -196,6 +212,7 @@ export class DeviceTelemetry {
           ...status,
           // Millilitres are plenty; the raw reading carries sensor noise to the last bit.
           tubLevelL: status.tubLevelL === null ? null : Math.round(status.tubLevelL * 1000) / 1000,
+          ...faultEvent,
           fw: this.current.fw,
           board: this.current.runtime.boardKind,
           last_seen: this.o.iso(this.o.clock.now()),
@@ -204,11 +221,25 @@ export class DeviceTelemetry {
     );
   }
 
+  /** The `faultEvent` field for a status (see the header), or nothing when no event of this boot is behind it. */
+  private faultEventOf(status: DeviceStatus): { faultEvent?: string } {
+    const id = status.fault === null ? this.clearedId : (this.raisedIds.get(status.fault) ?? null);
+    return id === null ? {} : { faultEvent: id };
+  }
+
   private onFault(fault: FaultEvent): void {
     const { ts: _ts, id: _id, ...rest } = fault;
     const event: WireFaultEvent = { ...rest, id: this.outbox.nextId(), ts: this.o.iso(this.o.clock.now()) };
+    if (event.event === 'raised') this.raisedIds.set(event.code, event.id);
+    else {
+      this.raisedIds.delete(event.code);
+      this.clearedId = event.id;
+    }
     this.outbox.add(event);
     this.sendFault(event);
+    // The runtime may have told the status before this event: the retained state names it too.
+    const status = this.current?.runtime.status();
+    if (status && this.faultEventOf(status).faultEvent !== this.publishedFaultEvent) this.publishState(status);
   }
 
   private sendFault(event: WireFaultEvent): void {
@@ -237,6 +268,7 @@ export class DeviceTelemetry {
       intervalS: this.o.heartbeatS,
       state: status.state,
       fault: status.fault,
+      ...this.faultEventOf(status),
       ts: this.o.iso(this.o.clock.now()),
       ...loopLagFields(this.o.loopLag?.() ?? null),
     });

@@ -5,7 +5,7 @@
  * traffic; above 60 s a dead device goes unnoticed for minutes.
  */
 import { z } from 'zod';
-import { durationSchema } from '../board/duration.js';
+import { durationSchema } from '../clock/duration.js';
 
 export const HEARTBEAT_MIN_MS = 500;
 export const HEARTBEAT_MAX_MS = 60_000;

@@ -8,7 +8,7 @@
  * wall time when telemetry started, so a simulated run at max speed shows its virtual time.
  */
 import { mkdirSync } from 'node:fs';
-import type { Clock } from '../board/clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
 import type { Account } from './access.js';

@@ -27,7 +27,7 @@ import { CYCLES_PER_MS, EmulatedUno, loadHexProgram } from '../../hardware/board
 import { startEmulatedRig } from '../../hardware/boards/emulated-board.js';
 import { buildFirmware } from '../../hardware/firmware/build.js';
 import { floatVolts, levelVolts, pins } from '../../hardware/pins.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { mutateFirmware, REPORT_PATH, sourceHash, type MutationReport } from '../firmware-mutants/run.js';
 import { PlantDouble } from '../hardware/plant-double.js';
 

@@ -73,7 +73,7 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     import('../../sim/fleet-start.js'),
     import('../../src/telemetry/fleet.js'),
     import('../../src/monitor/index.js'),
-    import('../../src/board/clock.js'),
+    import('../../src/clock/clock.js'),
   ]);
   const dir = mkdtempSync(join(tmpdir(), 'aquastop-bench-fleet-'));
   const actorBytes = await bareActorBytes(Math.min(n, 2000));
@@ -183,7 +183,7 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
 
 /** The monitor's ingest on one core: heartbeats through the subscriber's handler into the tracker. */
 async function ingestChild(url: string, seconds: number): Promise<Record<string, unknown>> {
-  const [{ startSubscriber }, { Tracker }, { wallClock }] = await Promise.all([import('../../src/monitor/subscriber.js'), import('../../src/monitor/tracker.js'), import('../../src/board/clock.js')]);
+  const [{ startSubscriber }, { Tracker }, { wallClock }] = await Promise.all([import('../../src/monitor/subscriber.js'), import('../../src/monitor/tracker.js'), import('../../src/clock/clock.js')]);
   const devices = 10_000;
   const nothing = { skipped: 0, replay: () => [], append: () => undefined, rewrite: () => undefined };
   const tracker = new Tracker({ clock: wallClock, log: nothing as never, snapshotMs: 0, housekeepingMs: 0, maxDevices: devices });

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { EVENT_LOG_FILE, FileEventLog } from '../../src/monitor/event-log.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { Tracker } from '../../src/monitor/tracker.js';

@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { PgHistory } from '../../src/monitor/pg-history.js';
 import { shardOf } from '../../src/monitor/shards.js';
 import { Tracker } from '../../src/monitor/tracker.js';

@@ -16,7 +16,7 @@ import { writeDurably, type DurableFs } from '../../src/board/durable-file.js';
 import { FileStore } from '../../src/board/file-store.js';
 import { emptyMemory, MemoryFaultError } from '../../src/board/store.js';
 import { startRuntime } from '../../src/board/runtime.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { ScriptedBoard } from '../helpers/scripted-board.js';
 
 /** One operation's effect on the disk, once (if ever) it reaches it. */

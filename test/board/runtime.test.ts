@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startRuntime } from '../../src/board/runtime.js';
 import type { RuntimeEvent } from '../../src/board/runtime-types.js';
 import { MemoryStore } from '../../src/board/store.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { ScriptedBoard } from '../helpers/scripted-board.js';
 
 async function setup(store = new MemoryStore()) {

@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG } from '../../src/machine/config.js';
 import { Simulation } from '../../sim/engine.js';
 import { Rng } from '../../sim/rng.js';
 import { parseScenario } from '../../sim/scenario.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { ScriptedBoard } from '../helpers/scripted-board.js';
 
 /** Records every valve command with its time, and every latch clear. */

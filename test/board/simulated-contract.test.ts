@@ -3,7 +3,7 @@ import type { BoardReport } from '../../src/board/board.js';
 import type { Plant } from '../../src/board/plant.js';
 import { SimulatedBoard } from '../../sim/board.js';
 import { DishwasherPlant } from '../../sim/physics.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { boardContract } from './contract.js';
 
 /** The simulator's plant, with its actuator states visible to the test. */

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { AlertSummary } from '../../src/commands/service/alert-summary.js';
 import { createLogger } from '../../src/commands/service/log.js';
 import { demoAppliances, fleetSummary } from '../../src/commands/start.js';

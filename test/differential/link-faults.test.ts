@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../src/board/clock.js';
+import type { Clock } from '../../src/clock/clock.js';
 import type { LinkFault } from '../../src/board/link-faults.js';
 import type { Plant } from '../../src/board/plant.js';
 import { simBoardFactory, type SimBoardKind } from '../../src/commands/sim-boards.js';

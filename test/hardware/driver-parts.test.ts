@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { BoardReport } from '../../src/board/board.js';
 import { Waiters, within } from '../../hardware/boards/clock-waits.js';
 import { ReportHub } from '../../hardware/boards/report-hub.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 const warning = (message: string): BoardReport => ({ type: 'warning', message });
 

@@ -5,7 +5,7 @@
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { JohnnyFiveBoard } from '../../hardware/boards/johnny-five-board.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 class SilentPort extends Duplex {
   readonly path = 'silent';

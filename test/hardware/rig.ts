@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BoardReport } from '../../src/board/board.js';
 import { startEmulatedRig, type EmulatedRig, type EmulatedRigOptions } from '../../hardware/boards/emulated-board.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import type { BoardUnderTest } from '../board/contract.js';
 import { PlantDouble } from './plant-double.js';
 

@@ -7,7 +7,7 @@ import { startRuntime } from '../../src/board/runtime.js';
 import type { Runtime, RuntimeEvent } from '../../src/board/runtime-types.js';
 import { MemoryStore } from '../../src/board/store.js';
 import { startEmulatedRig, type EmulatedRig } from '../../hardware/boards/emulated-board.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { hasTools } from '../helpers/tools.js';
 import { PlantDouble } from './plant-double.js';
 import { tempEepromPath } from './rig.js';

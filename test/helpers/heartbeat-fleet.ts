@@ -12,7 +12,7 @@
  * death to the first one after it); its latency is counted from that last heartbeat. Every
  * other DOWN is false.
  */
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { Rng } from '../../sim/rng.js';
 import type { DetectorPolicy } from '../../src/monitor/detector.js';
 import type { EventLog } from '../../src/monitor/event-log.js';

@@ -10,7 +10,7 @@ import { createActor } from 'xstate';
 import { controllerMachine } from '../../src/machine/machine.js';
 import { ImpossibleStateError } from '../../src/machine/setup.js';
 import { Simulation } from '../../sim/engine.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { createBench, healthy, level, type Bench } from './harness.js';
 

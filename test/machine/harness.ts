@@ -6,7 +6,7 @@ import { createActor } from 'xstate';
 import { parseControllerConfig, type ControllerConfigInput } from '../../src/machine/config.js';
 import type { ControllerEmitted, ControllerEvent, ControllerInput } from '../../src/machine/events.js';
 import { controllerMachine } from '../../src/machine/machine.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 export interface Bench {
   readonly clock: VirtualClock;

@@ -13,7 +13,7 @@ import { parseControllerConfig } from '../../src/machine/config.js';
 import type { ControllerEvent } from '../../src/machine/events.js';
 import { controllerMachine } from '../../src/machine/machine.js';
 import type { MachineInput } from '../../src/machine/machine.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 // Distinct delays, so timers never tie.
 const config = parseControllerConfig({

@@ -15,7 +15,7 @@ import { startRuntime } from '../../src/board/runtime.js';
 import type { ProgramRequest, Runtime, RuntimeEvent, UserCommand } from '../../src/board/runtime-types.js';
 import { MemoryStore } from '../../src/board/store.js';
 import type { ControllerConfig } from '../../src/machine/config.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { ScriptedBoard } from '../helpers/scripted-board.js';
 import { SafetyMonitor, type LevelSignal, type RuleConfig, type TraceInput } from './safety-rules.js';
 

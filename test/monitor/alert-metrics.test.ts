@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { createMetrics } from '../../src/monitor/metrics.js';
 import { Tracker } from '../../src/monitor/tracker.js';

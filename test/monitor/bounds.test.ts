@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { FileEventLog, MemoryEventLog, type EventLog } from '../../src/monitor/event-log.js';
 import { Tracker, type TrackerOptions } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { GraphitePusher, LineBuffer, formatGraphite, graphiteComponent, parseGraphiteUrl, type MetricFamily } from '../../src/monitor/graphite.js';
 import { MonitorError, parseMonitorOptions } from '../../src/monitor/options.js';
 import { freePort } from '../e2e/start-process.js';

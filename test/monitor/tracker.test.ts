@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 import type { Alert } from '../../src/monitor/types.js';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { signWebhook, verifyWebhook, WebhookDelivery, WEBHOOK_HEADERS, type WebhookOptions } from '../../src/monitor/webhook.js';
 import { findTool } from '../helpers/tools.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Simulation } from '../../sim/engine.js';
 import { fleetStartPlan, PROGRAM_WAITS_MS } from '../../sim/fleet-start.js';
 import { parseScenario } from '../../sim/scenario.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 

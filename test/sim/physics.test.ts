@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DishwasherPlant } from '../../sim/physics.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 function run(plant: DishwasherPlant, ms: number, stepMs = 100): void {
   for (let t = 0; t < ms; t += stepMs) plant.step(stepMs);

@@ -9,7 +9,7 @@ import type { BoardReport } from '../../src/board/board.js';
 import { PERIODIC_SELF_TESTS, selfTestDetectMs, selfTestStage, START_UP_SELF_TESTS } from '../../src/board/self-tests.js';
 import { SimulatedBoard } from '../../sim/board.js';
 import { DishwasherPlant } from '../../sim/physics.js';
-import { VirtualClock } from '../../sim/virtual-clock.js';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 describe('the simulated board self-test', () => {
   it('closes the valve after the detection time, reports the failed test once by its name, and keeps the valve closed when told to open', async () => {

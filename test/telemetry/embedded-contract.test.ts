@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wallClock } from '../../src/board/clock.js';
+import { wallClock } from '../../src/clock/clock.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
 import { telemetryContract } from './contract.js';
 import { ACCOUNTS, account } from '../helpers/mosquitto.js';

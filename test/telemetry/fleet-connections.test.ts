@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulation } from '../../sim/engine.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { Rng } from '../../sim/rng.js';
-import { wallClock } from '../../src/board/clock.js';
+import { wallClock } from '../../src/clock/clock.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { startFleetTelemetry, type FleetTelemetry } from '../../src/telemetry/fleet.js';
 import { account, MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';

@@ -4,7 +4,7 @@
  * The driver of an emulated board keeps its timeouts and keepalive guard on it, so they are
  * measured in the firmware's own time, whatever pace the outside clock sets.
  */
-import type { Clock } from '../../../src/board/clock.js';
+import type { Clock } from '../../../src/clock/clock.js';
 
 interface Timer {
   readonly id: number;

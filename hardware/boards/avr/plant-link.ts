@@ -9,7 +9,7 @@
  * the emulation at the outside clock's pace: every `stepMs` it runs the cycles the clock has
  * moved on (16,000 per ms). The link never steps the plant's physics: its owner does.
  */
-import type { Clock } from '../../../src/board/clock.js';
+import type { Clock } from '../../../src/clock/clock.js';
 import type { Plant } from '../../../src/board/plant.js';
 import { floatVolts, levelVolts, pins as defaultPins, type PinMap } from '../../pins.js';
 import { CycleClock } from './cycle-clock.js';

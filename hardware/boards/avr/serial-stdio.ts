@@ -9,7 +9,7 @@
  * Options (environment): AQUASTOP_HEX (image, default the built firmware), AQUASTOP_EEPROM
  * (EEPROM file), AQUASTOP_FLOAT (dry|wet|open). Exits when stdin closes.
  */
-import { wallClock } from '../../../src/board/clock.js';
+import { wallClock } from '../../../src/clock/clock.js';
 import type { Plant, PlantSignals } from '../../../src/board/plant.js';
 import type { FloatReading } from '../../../src/machine/events.js';
 import { buildFirmware } from '../../firmware/build.js';

@@ -7,7 +7,7 @@
  *
  * Bounded: the counts are per alert kind (a handful), one timer at most; the clock is injected.
  */
-import type { Clock } from '../../board/clock.js';
+import type { Clock } from '../../clock/clock.js';
 
 export interface AlertSummaryOptions {
   readonly clock: Clock;

@@ -16,7 +16,7 @@
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { z } from 'zod';
 import { redactUrl } from '../../telemetry/redact-url.js';
-import { wallClock, type Clock } from '../../board/clock.js';
+import { wallClock, type Clock } from '../../clock/clock.js';
 import { AlertSummary } from './alert-summary.js';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;

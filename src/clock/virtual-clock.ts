@@ -6,7 +6,7 @@
  * Timers due at the same instant fire in the order they were set. A timer set while
  * advancing, due within the advanced span, fires in the same advance.
  */
-import type { Clock } from '../src/board/clock.js';
+import type { Clock } from './clock.js';
 
 interface Timer {
   readonly id: number;

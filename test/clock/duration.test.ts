@@ -3,7 +3,7 @@
  * forms largest unit first ("3m30s", "1h15m"), or milliseconds; at most 30 days.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/board/duration.js';
+import { parseDuration } from '../../src/clock/duration.js';
 import { aquastop } from '../helpers/cli.js';
 
 describe('durations', () => {

@@ -1,6 +1,6 @@
 /**
  * Time as a dependency. xstate's `Clock` plus `now()`; real runs use wall time, the
- * simulator a virtual clock (sim/virtual-clock.ts). Nothing that waits calls setTimeout
+ * simulator a virtual clock (virtual-clock.ts, beside this file). Nothing that waits calls setTimeout
  * or Date.now() directly.
  */
 export interface Clock {
