@@ -16,6 +16,9 @@
  * - `aq_pins.h` is generated from hardware/pins.json into `<outDir>/gen/`, never committed.
  * - The image ends with the CRC of the flash before it (flash-crc.ts), which the firmware's boot
  *   self-test checks (src/selftest.cpp).
+ * - `testImage: true` compiles the test-only commands in (`-DAQ_TEST_IMAGE`: TEST_HANG, PROTOCOL.md
+ *   section 2), into `<repo>/build/firmware-test` by default and never into the default outDir,
+ *   which holds the image `aquastop firmware build`/`flash` and the emulated board use.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,6 +42,10 @@ const firmwareDir = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_SRC_DIR = join(firmwareDir, 'src');
 const repoRoot = resolve(firmwareDir, '..', '..');
 export const DEFAULT_OUT_DIR = join(repoRoot, 'build', 'firmware');
+/** Where test images go unless told otherwise: never beside the image users flash. */
+export const DEFAULT_TEST_OUT_DIR = join(repoRoot, 'build', 'firmware-test');
+/** What makes an image a test image: the firmware compiles its test-only commands in. */
+export const TEST_IMAGE_FLAGS: readonly string[] = ['-DAQ_TEST_IMAGE'];
 
 export interface FirmwareTools {
   readonly gcc: string;
@@ -63,6 +70,11 @@ export interface BuildOptions {
   readonly tools?: Partial<FirmwareTools>;
   /** Ignore the cache. */
   readonly force?: boolean;
+  /**
+   * A test image: the firmware's own sources get {@link TEST_IMAGE_FLAGS} (its test-only
+   * commands). Default outDir {@link DEFAULT_TEST_OUT_DIR}; the default outDir is refused.
+   */
+  readonly testImage?: boolean;
   /**
    * Pin map and timings to build with; default hardware/pins.json. Tests use it to build a
    * variant with a short debounce (use a separate outDir for each variant).
@@ -160,7 +172,11 @@ const memo = new Map<string, Promise<BuildResult>>();
 
 export async function buildFirmware(options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
-  const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
+  const outDir = resolve(options.outDir ?? (options.testImage ? DEFAULT_TEST_OUT_DIR : DEFAULT_OUT_DIR));
+  if (options.testImage && outDir === DEFAULT_OUT_DIR) {
+    throw new FirmwareBuildError(`a test image is never built into ${DEFAULT_OUT_DIR}, where the image boards are flashed with goes`);
+  }
+  const ownExtra = options.testImage ? [...TEST_IMAGE_FLAGS] : [];
   const coreDir = options.coreDir ?? DEFAULT_CORE_DIR;
   const tools: FirmwareTools = { ...DEFAULT_TOOLS, ...options.tools };
   const extra = [...(options.extraFlags ?? [])];
@@ -192,7 +208,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   hashFiles(coreHash, coreFiles);
   hashFiles(coreHash, readdirSync(coreSrc).filter((f) => f.endsWith('.h')).sort().map((f) => join(coreSrc, f)));
   const coreKey = coreHash.digest('hex');
-  const fullHash = createHash('sha256').update(coreKey).update(header).update(JSON.stringify([OWN_WARNINGS, LINK]));
+  const fullHash = createHash('sha256').update(coreKey).update(header).update(JSON.stringify([OWN_WARNINGS, LINK, ownExtra]));
   hashFiles(fullHash, [...ownFiles, ...ownHeaders]);
   const key = fullHash.digest('hex');
 
@@ -244,7 +260,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
       const ownObjs = ownFiles.map((f) => join(workDir, `${basename(f)}.o`));
       await pool(ownFiles, 2, async (file) => {
         const obj = join(workDir, `${basename(file)}.o`);
-        await tool(compilerFor(file), [...flagsFor(file), ...OWN_WARNINGS, ...extra, `-I${gen}`, `-I${srcDir}`, ...includes, file, '-o', obj],
+        await tool(compilerFor(file), [...flagsFor(file), ...OWN_WARNINGS, ...extra, ...ownExtra, `-I${gen}`, `-I${srcDir}`, ...includes, file, '-o', obj],
           `src/${basename(file)}`);
       });
       const elf = join(workDir, 'aquastop.elf');

@@ -224,7 +224,7 @@ export async function mutateFirmware(options: { only?: string[] | null; timeoutS
       let src: string;
       try {
         src = await prepare(work, m.name, m.path, join(work, 'baseline'));
-        await buildFirmware({ srcDir: src, outDir: join(work, m.name, 'build-default') });
+        await buildFirmware({ srcDir: src, outDir: join(work, m.name, 'build-default'), testImage: true });
       } catch (err) {
         done('invalid', isFirmwareBuildError(err) ? `does not compile: ${err.message}` : err instanceof Error ? err.message : String(err));
         continue;

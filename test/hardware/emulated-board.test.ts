@@ -8,6 +8,7 @@ import { pins } from '../../hardware/pins.js';
 import { CYCLES_PER_MS } from '../../hardware/boards/avr/uno.js';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
 import { hasTools } from '../helpers/tools.js';
+import { firmwareUnderTest } from './firmware-under-test.js';
 import { openRig, type TestRig } from './rig.js';
 
 const VALVE = pins.pins.valve.pin;
@@ -113,7 +114,8 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy'))('emulated board 
   }, T);
 
   it('recovers from a hung firmware: the watchdog resets the chip, the driver warns and re-arms', async () => {
-    rig = await openRig();
+    // TEST_HANG is compiled only into test images.
+    rig = await openRig({ hexPath: (await firmwareUnderTest()).hexPath });
     rig.board.setValve(true);
     await rig.advance(300);
     expect(rig.plant.valve).toBe(true);

@@ -1,5 +1,7 @@
 /**
- * The firmware the pin-level tests run. By default the one CI builds from hardware/firmware/src;
+ * The firmware the pin-level tests run: a test image (buildFirmware's `testImage`, which has the
+ * test-only TEST_HANG command; the image boards are flashed with does not). By default built
+ * from hardware/firmware/src into build/firmware-test;
  * with AQUASTOP_FIRMWARE_SRC set, a build of that source directory instead (the mutation runner,
  * test/firmware-mutants/run.ts, points it at an altered copy). Variants (a short debounce) are
  * built from the same sources into their own output directory.
@@ -27,7 +29,7 @@ export interface FirmwareUnderTest {
 
 function outDirFor(variant: string | undefined): string | undefined {
   if (firmwareSrcDir) return join(dirname(firmwareSrcDir), `build-${variant ?? 'default'}`);
-  if (!variant) return undefined; // the default build directory, shared with the other tests
+  if (!variant) return undefined; // the default test-image directory, shared with the other tests
   return join(tmpdir(), `aquastop-fw-${variant}`);
 }
 
@@ -35,6 +37,7 @@ function outDirFor(variant: string | undefined): string | undefined {
 export async function firmwareUnderTest(variant?: { name: string; pins: PinMap }): Promise<FirmwareUnderTest> {
   const outDir = outDirFor(variant?.name);
   const { hexPath } = await buildFirmware({
+    testImage: true,
     ...(outDir ? { outDir } : {}),
     ...(firmwareSrcDir ? { srcDir: firmwareSrcDir } : {}),
     ...(variant ? { pins: variant.pins } : {}),

@@ -58,6 +58,9 @@ void aq_on_extension(uint8_t id, const uint8_t *d, uint8_t n) {
       firmata_send_sysex(AQ_SAFETY_VERSION, v, 7);
       break;
     }
+#ifdef AQ_TEST_IMAGE
+    // Test images only (buildFirmware({ testImage: true })): the image a board is flashed with
+    // has no command that stops it on purpose, so TEST_HANG falls to the default and is ignored.
     case AQ_TEST_HANG:
       if (n >= 2 && d[0] == AQ_HANG_KEY0 && d[1] == AQ_HANG_KEY1) {
         for (;;) {
@@ -65,6 +68,7 @@ void aq_on_extension(uint8_t id, const uint8_t *d, uint8_t n) {
         }
       }
       break;
+#endif
     default:
       break;
   }
