@@ -81,7 +81,7 @@ export function flapEnd(d: DeviceRecord, t: number, flap: FlapPolicy = DEFAULT_F
   );
 }
 
-/** `eventId` (the fault event that brought the change, if one did) goes with the alert it causes. */
+/** `eventId` (the device's fault event behind the change, when the message named one) goes with the alert it causes. */
 export function faultChange(d: DeviceRecord, code: FaultCode | null, t: number, eventId?: string): Decision {
   const event = eventId === undefined ? {} : { event: eventId };
   const previous = d.activeFault;

@@ -97,7 +97,12 @@ export interface Alert {
   readonly reason: string;
   /** ISO-8601 clock time of the transition. */
   readonly at: string;
-  /** Fault alerts: the device's fault event id (`<boot>-<n>`) when a fault event, not a heartbeat or state, brought the change. */
+  /**
+   * Fault alerts: the device's fault event id (`<boot>-<n>`) behind the change, whether the fault
+   * event, the state or a heartbeat told it (`faultEvent` there): the raise of a raised fault, the
+   * clearing of a cleared one. Absent when the device did not name it (a device older than
+   * `faultEvent`), and on the cleared half of a change from one fault straight to another.
+   */
   readonly event?: string;
 }
 

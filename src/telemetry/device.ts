@@ -237,9 +237,16 @@ export class DeviceTelemetry {
     }
     this.outbox.add(event);
     this.sendFault(event);
-    // The runtime may have told the status before this event: the retained state names it too.
-    const status = this.current?.runtime.status();
-    if (status && this.faultEventOf(status).faultEvent !== this.publishedFaultEvent) this.publishState(status);
+    // The runtime tells the status a fault changes right after the fault event, in the same turn,
+    // and that state names the event. Should it have come first, the state is published again.
+    queueMicrotask(() => {
+      try {
+        const status = this.current?.runtime.status();
+        if (status && this.faultEventOf(status).faultEvent !== this.publishedFaultEvent) this.publishState(status);
+      } catch (err) {
+        this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
+      }
+    });
   }
 
   private sendFault(event: WireFaultEvent): void {

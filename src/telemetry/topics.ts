@@ -44,6 +44,9 @@ export const bridgeStateSchema = z.object({ state: z.enum(['online', 'offline'])
 /** A device's availability names the bridge (process) that publishes it: it is offline when that bridge is. */
 export const availabilitySchema = z.object({ state: z.enum(['online', 'offline']), bridge: bridgeIdSchema.optional() }).strict();
 
+/** A fault event's id: unique per device, `<boot>-<n>` from our devices (outbox.ts). */
+const faultEventIdSchema = z.string().min(1).max(64);
+
 export const deviceStateSchema = z
   .object({
     state: z.string(),
@@ -52,6 +55,8 @@ export const deviceStateSchema = z
     drainPump: z.enum(['on', 'off']),
     leak: z.boolean(),
     fault: faultCode.nullable(),
+    /** The fault event behind `fault` (device.ts): the id of its raise, or with no fault the id of the last clearing; absent before any fault of this boot, and from devices older than the field. */
+    faultEvent: faultEventIdSchema.optional(),
     tripCount: z.number().int().nonnegative(),
     uptimeS: z.number().nonnegative(),
     tubLevelL: z.number().nullable(),
@@ -71,6 +76,8 @@ export const heartbeatSchema = z
     intervalS: z.number().positive().max(3600),
     state: z.string(),
     fault: faultCode.nullable(),
+    /** As the state's `faultEvent`. */
+    faultEvent: faultEventIdSchema.optional(),
     ts: z.string(),
     /** The publishing process's event-loop lag in ms: the highest p99 and the highest max of its 10 s windows of the last minute (loop-lag.ts); absent before the first window ends. */
     loopLagMs: z.number().nonnegative().optional(),
