@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { brokerUrlProblem } from '../telemetry/broker-url.js';
+import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';

@@ -26,7 +26,7 @@ import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
 import { START_BRIDGE_ID } from '../telemetry/topics.js';
 import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 import { monitorOptionsSchema } from '../monitor/options.js';
-import { brokerUrlProblem } from '../telemetry/broker-url.js';
+import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 import { MAX_BRIDGE_DEVICES, MAX_EMBEDDED_CONNECTIONS, MAX_FLEET_CONNECTIONS } from '../telemetry/fleet-size.js';
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { MAX_FLAP_CHANGES } from './types.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
 import { durationSchema } from '../clock/duration.js';
-import { isBrokerUrl } from '../telemetry/broker-url.js';
+import { isBrokerUrl } from '../protocol/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
 import { describeHistoryUrl, isHistoryUrl } from './history-url.js';

@@ -17,7 +17,7 @@
  *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
  *   cannot help); a broker that cannot be reached is retried in the background (the device
  *   keeps protecting). After the first connection every failure is retried.
- * - `url` may list the nodes of one clustered broker (broker-url.ts): each (re)connect tries the
+ * - `url` may list the nodes of one clustered broker (src/protocol/broker-url.ts): each (re)connect tries the
  *   next node in turn, so a lost node is left for a surviving one; the log names the node.
  * - `subscribe()` filters stay wanted: they are asked for again after every (re)connect, and a
  *   filter the broker refuses (SUBACK 0x80) is asked for again with back-off (1 s doubling to
@@ -26,12 +26,12 @@
  *   its JetStream consumer yet), and a device deaf to `set` would miss a close-valve command.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { brokerNodes } from './broker-url.js';
+import { brokerNodes } from '../protocol/broker-url.js';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 export interface ConnectionOptions {
-  /** One broker URL, or the nodes of one broker separated by commas (checked with broker-url.ts). */
+  /** One broker URL, or the nodes of one broker separated by commas (checked with src/protocol/broker-url.ts). */
   readonly url: string;
   readonly username?: string;
   readonly password?: string;

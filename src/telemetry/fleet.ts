@@ -21,7 +21,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { nodeDurableFs, type DurableFs } from '../board/durable-file.js';
-import { brokerUrlProblem } from './broker-url.js';
+import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
@@ -33,7 +33,7 @@ import type { TlsMaterial } from './tls.js';
 export { MAX_FLEET_CONNECTIONS };
 
 export interface FleetTelemetryOptions extends Omit<TelemetryOptions, 'bridgeId' | 'broker' | 'accounts'> {
-  /** An external broker (mosquitto, a NATS cluster, EMQX): one URL or a cluster's list (broker-url.ts). */
+  /** An external broker (mosquitto, a NATS cluster, EMQX): one URL or a cluster's list (src/protocol/broker-url.ts). */
   readonly url: string;
   readonly tls?: TlsMaterial;
   /** The login of a device's connection: one fleet account for all, or each device's own account. */

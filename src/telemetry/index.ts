@@ -13,7 +13,7 @@ import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
 import type { Account } from './access.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
-import { brokerUrlProblem } from './broker-url.js';
+import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { Connection } from './connection.js';
 import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';

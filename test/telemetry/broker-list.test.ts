@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerNodes, brokerUrlProblem } from '../../src/telemetry/broker-url.js';
+import { brokerNodes, brokerUrlProblem } from '../../src/protocol/broker-url.js';
 import { Connection } from '../../src/telemetry/connection.js';
 import { aquastop } from '../helpers/cli.js';
 import { startBroker, waitFor, type TestBroker } from '../monitor/helpers.js';
