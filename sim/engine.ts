@@ -15,7 +15,8 @@ import { startRuntime } from '../src/board/runtime.js';
 import type { Runtime, RuntimeEvent, UserCommand } from '../src/board/runtime-types.js';
 import { MemoryStore, type Store } from '../src/board/store.js';
 import { SimulatedBoard } from './board.js';
-import { DishwasherPlant, type PlantFault } from './physics.js';
+import { DishwasherPlant } from './physics.js';
+import { applyInjection, injectionNamed, injectionOf, manualStep, type InjectionName, type InjectionTarget } from './injections.js';
 import { DishwasherProgram } from './program.js';
 import { ScenarioError, type Scenario, type TimelineStep } from './scenario.js';
 import { VirtualClock } from '../src/clock/virtual-clock.js';
@@ -193,31 +194,40 @@ export class Simulation {
     this.current = null;
   }
 
-  /** Applies a timeline step now (also used by the interactive keys and the dashboard). */
-  async apply(step: TimelineStep | Omit<TimelineStep, 'at'>): Promise<void> {
-    const s = step as Record<string, unknown>;
-    if ('inject' in s) {
-      const fault = s.inject as string;
-      this.record({ type: 'inject', fault, ...params(s) });
-      if (fault === 'selfTestFail') this.failSelfTest(s.test as SelfTestName);
-      else if (fault === 'memoryCorrupt') this.corruptMemory();
-      else if (isLinkFault(fault)) this.setLinkFault(fault, true);
-      else this.plant.inject(toPlantFault(s));
-    } else if ('clear' in s) {
-      const fault = s.clear as string;
-      this.record({ type: 'clear', fault });
-      if (isLinkFault(fault)) this.setLinkFault(fault, false);
-      else this.plant.clear(fault as PlantFault['kind']);
-    } else if ('press' in s) {
-      this.press(s.press as UserCommand);
-    } else if ('power' in s) {
-      if (s.power === 'cut') this.powerCut();
-      else await this.powerUp();
-    } else if ('dryPan' in s) {
-      this.record({ type: 'dryPan' });
-      this.plant.dryPan();
+  /**
+   * Applies a parsed timeline step now: an injection of the table (sim/injections.ts), a `clear`
+   * or a `press`. The interactive keys and the dashboard give theirs through {@link inject}.
+   */
+  async apply(step: TimelineStep | DistributiveOmit<TimelineStep, 'at'>): Promise<void> {
+    if ('clear' in step) {
+      this.record({ type: 'clear', fault: step.clear });
+      injectionNamed(step.clear)!.clear!(this.target);
+    } else if ('press' in step) {
+      this.press(step.press);
+    } else {
+      const entry = injectionOf(step);
+      if (entry) await applyInjection(this.target, entry, step);
     }
   }
+
+  /** An injection as a key or a dashboard button gives it (its entry's `manual` step). */
+  inject(name: InjectionName): Promise<void> {
+    const entry = injectionNamed(name)!;
+    return Promise.resolve(applyInjection(this.target, entry, manualStep(entry, this.current !== null)));
+  }
+
+  /** What the injection table acts on. */
+  private readonly target: InjectionTarget = {
+    record: (entry) => this.record(entry),
+    plantFault: (fault) => this.plant.inject(fault),
+    clearPlantFault: (kind) => this.plant.clear(kind),
+    setLinkFault: (fault, active) => this.setLinkFault(fault, active),
+    failSelfTest: (test) => this.failSelfTest(test),
+    corruptMemory: () => this.corruptMemory(),
+    dryPan: () => this.plant.dryPan(),
+    powerCut: () => this.powerCut(),
+    powerUp: () => this.powerUp(),
+  };
 
   press(command: UserCommand): void {
     const runtime = this.current;
@@ -404,26 +414,4 @@ export class Simulation {
   }
 }
 
-function params(s: Record<string, unknown>): Record<string, unknown> {
-  const { at: _at, inject: _inject, ...rest } = s;
-  return rest;
-}
-
-function toPlantFault(s: Record<string, unknown>): PlantFault {
-  switch (s.inject) {
-    case 'crackedHose':
-      return { kind: 'crackedHose', leakFraction: Number(s.leakFraction ?? 0.85), toPanFraction: Number(s.toPanFraction ?? 0.005) };
-    case 'floatChatter':
-      return { kind: 'floatChatter', periodMs: Number(s.period ?? 20_000), wetMs: Number(s.wet ?? 3_000) };
-    case 'leak':
-      return { kind: 'leak', ml: Number(s.ml) };
-    case 'internalLeak':
-      return { kind: 'internalLeak', leakFraction: Number(s.leakFraction), toPanFraction: Number(s.toPanFraction ?? 0) };
-    case 'siphon':
-      return { kind: 'siphon', lpm: Number(s.lpm) };
-    case 'levelNoise':
-      return { kind: 'levelNoise', amplitudeL: Number(s.amplitude) };
-    default:
-      return { kind: s.inject as Exclude<PlantFault['kind'], 'crackedHose' | 'floatChatter' | 'leak'> } as PlantFault;
-  }
-}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,11 +1,13 @@
 /**
  * `aquastop sim` without a scenario: dishwasher programs back to back at real speed, with
- * single keys to inject faults and act as the user. Also the dashboard's fault buttons.
+ * single keys to inject faults and act as the user (each injection's key is in its entry of
+ * sim/injections.ts). Also the dashboard's fault buttons.
  */
 import type { CommandResult } from '../src/board/runtime-types.js';
 import type { Simulation } from './engine.js';
 import { runRealtime } from './realtime.js';
 import { parseScenario, type Scenario } from './scenario.js';
+import { INJECTIONS, injectionNamed, type InjectionName } from './injections.js';
 
 export function interactiveScenario(): Scenario {
   return parseScenario(
@@ -25,17 +27,27 @@ interface Key {
   readonly act: (sim: Simulation) => void | Promise<void>;
 }
 
+/** An injection's key, word and step, from its entry in the table (sim/injections.ts). */
+function injectionKey(name: InjectionName): Key {
+  const { key } = injectionNamed(name)!;
+  if (!key) throw new Error(`the injection ${name} has no key`);
+  return { ...key, act: (sim) => sim.inject(name) };
+}
+
 const KEYS: readonly Key[] = [
-  { key: 'l', label: 'leak', act: (sim) => sim.apply({ inject: 'leak', ml: 120 }) },
-  { key: 'b', label: 'burst hose', act: (sim) => sim.apply({ inject: 'burstHose' }) },
-  { key: 't', label: 'tap closed', act: (sim) => sim.apply({ inject: 'tapClosed' }) },
+  injectionKey('leak'),
+  injectionKey('burstHose'),
+  injectionKey('tapClosed'),
   { key: 'o', label: 'open tap', act: (sim) => sim.apply({ clear: 'tapClosed' }) },
-  { key: 'd', label: 'dry pan', act: (sim) => sim.apply({ dryPan: true }) },
+  injectionKey('dryPan'),
   { key: 'r', label: 'resume', act: (sim) => sim.press('resume') },
   { key: 'x', label: 'reset', act: (sim) => sim.press('reset') },
   { key: 'c', label: 'close valve', act: (sim) => sim.press('closeValve') },
-  { key: 'p', label: 'power cut/restore', act: (sim) => (sim.runtime ? sim.powerCut() : sim.powerUp()) },
+  injectionKey('powerCut'),
 ];
+
+/** The injections a key gives, by key: each entry of the table that has a key is here. */
+export const INJECTION_KEYS: ReadonlyMap<string, InjectionName> = new Map(INJECTIONS.flatMap((e) => ('key' in e && e.key ? [[e.key.key, e.name] as const] : [])));
 
 export const FOOTER = `keys: ${KEYS.map((k) => `${k.key}=${k.label}`).join('  ')}  q=quit`;
 
@@ -50,10 +62,7 @@ export function handleKey(sim: Simulation, key: string): { readonly next: 'quit'
   return { next: 'continue', done: Promise.resolve(action.act(sim)) };
 }
 
-export async function runInteractive(
-  sim: Simulation,
-  options: { speed: number; durationMs: number | undefined; out: (line: string) => void },
-): Promise<void> {
+export async function runInteractive(sim: Simulation, options: { speed: number; durationMs: number | undefined; out: (line: string) => void }): Promise<void> {
   const run = runRealtime([sim], { speed: options.speed, ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}) });
   const stdin = process.stdin;
   const onSignal = () => run.stop();
@@ -85,31 +94,14 @@ export async function runInteractive(
   }
 }
 
-/** The dashboard's fault buttons (telemetry's `inject` topic) for a simulated appliance. */
-export function injectFromDashboard(
-  sim: Simulation,
-  fault: 'leak' | 'burstHose' | 'tapClosed' | 'powerCut' | 'crackedHose' | 'dryPan',
-): CommandResult {
-  switch (fault) {
-    case 'leak':
-      void sim.apply({ inject: 'leak', ml: 120 });
-      break;
-    case 'burstHose':
-      void sim.apply({ inject: 'burstHose' });
-      break;
-    case 'tapClosed':
-      void sim.apply({ inject: 'tapClosed' });
-      break;
-    case 'crackedHose':
-      void sim.apply({ inject: 'crackedHose', leakFraction: 0.85, toPanFraction: 0.005 });
-      break;
-    case 'dryPan':
-      void sim.apply({ dryPan: true });
-      break;
-    case 'powerCut':
-      if (sim.runtime) sim.powerCut();
-      else void sim.powerUp();
-      break;
-  }
+/**
+ * The dashboard's fault buttons (telemetry's `inject` topic) for a simulated appliance: the
+ * entry's own step, as a key gives it (a power cut cuts the power when it is on, restores it when off).
+ */
+export function injectFromDashboard(sim: Simulation, fault: InjectionName, onError?: (err: unknown) => void): CommandResult {
+  if (!injectionNamed(fault)?.manual) return { ok: false, error: `"${fault}" cannot be injected from the dashboard` };
+  const done = sim.inject(fault);
+  if (onError) done.catch(onError);
+  else void done;
   return { ok: true };
 }

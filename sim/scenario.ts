@@ -7,56 +7,29 @@ import { z } from 'zod';
 import { FAULT_CODES } from '../src/machine/catalogue.js';
 import { durationSchema } from '../src/clock/duration.js';
 import { controllerConfigSchema } from '../src/machine/config.js';
-import { isSelfTestName, SELF_TEST_NAMES, type SelfTestName } from '../src/board/self-tests.js';
+import { CLEARABLE, timelineStepBranches, type InjectionStep } from './injections.js';
 
 // One duration grammar and bound for every command and file (src/clock/duration.ts).
 export { durationSchema, MAX_DURATION_MS, parseDuration } from '../src/clock/duration.js';
 
 const faultCode = z.enum(FAULT_CODES);
 
-/** A self-test by the firmware's name for it (src/board/self-tests.ts). */
-const selfTestName = z.custom<SelfTestName>(isSelfTestName, {
-  error: (issue) => `unknown self-test ${JSON.stringify(issue.input)?.slice(0, 40) ?? 'missing'}: one of ${SELF_TEST_NAMES.join(', ')}`,
-});
 const at = { at: durationSchema };
 
-const injectSimple = z.enum(['burstHose', 'tapClosed', 'valveStuckOpen', 'levelWireBreak', 'drainBlocked', 'linkLost', 'usbUnplug']);
-export const clearable = z.enum(['crackedHose', 'burstHose', 'tapClosed', 'valveStuckOpen', 'floatChatter', 'levelWireBreak', 'drainBlocked', 'linkLost', 'usbUnplug', 'internalLeak', 'siphon', 'levelNoise']);
+/** What a scenario's `clear` may name (sim/injections.ts). */
+export const clearable = z.enum(CLEARABLE);
 
-export const timelineStepSchema = z.union([
-  z
-    .object({
-      ...at,
-      inject: z.literal('crackedHose'),
-      /** Share of the flow that escapes the cracked hose. */
-      leakFraction: z.number().min(0).max(1).default(0.85),
-      /** Share of the escaped water that reaches the base pan (the rest is lost outside). */
-      toPanFraction: z.number().min(0).max(1).default(0.005),
-    })
-    .strict(),
-  z.object({ ...at, inject: z.literal('floatChatter'), period: durationSchema.default(20_000), wet: durationSchema.default(3_000) }).strict(),
-  z.object({ ...at, inject: z.literal('leak'), ml: z.number().positive().max(100_000) }).strict(),
-  z
-    .object({
-      ...at,
-      inject: z.literal('internalLeak'),
-      /** Share of the metered inflow that escapes inside the appliance before the tub. */
-      leakFraction: z.number().min(0).max(1),
-      /** Share of that water that reaches the base pan (the rest runs out under the appliance). */
-      toPanFraction: z.number().min(0).max(1).default(0),
-    })
-    .strict(),
-  z.object({ ...at, inject: z.literal('siphon'), lpm: z.number().positive().max(100) }).strict(),
-  /** Litres: each level reading is off by up to this much, either way. */
-  z.object({ ...at, inject: z.literal('levelNoise'), amplitude: z.number().positive().max(20) }).strict(),
-  z.object({ ...at, inject: z.literal('selfTestFail'), test: selfTestName }).strict(),
-  z.object({ ...at, inject: z.literal('memoryCorrupt') }).strict(),
-  z.object({ ...at, inject: injectSimple }).strict(),
-  z.object({ ...at, clear: clearable }).strict(),
-  z.object({ ...at, press: z.enum(['resume', 'reset', 'closeValve', 'exercise']) }).strict(),
-  z.object({ ...at, power: z.enum(['cut', 'restore']) }).strict(),
-  z.object({ ...at, dryPan: z.literal(true) }).strict(),
-]);
+/**
+ * A timeline step: an injection of the table (sim/injections.ts, which holds each one's
+ * parameters and defaults), a `clear` or a button `press`.
+ */
+export const timelineStepSchema = z.union(
+  timelineStepBranches([z.object({ ...at, clear: clearable }).strict(), z.object({ ...at, press: z.enum(['resume', 'reset', 'closeValve', 'exercise']) }).strict()]),
+);
+
+type Press = 'resume' | 'reset' | 'closeValve' | 'exercise';
+/** A parsed timeline step. */
+export type TimelineStep = { readonly at: number } & (InjectionStep | { readonly clear: z.output<typeof clearable> } | { readonly press: Press });
 
 export const expectationSchema = z.union([
   z
@@ -94,7 +67,10 @@ export const scenarioSchema = z
     seed: z.number().int().nonnegative().default(1),
     duration: durationSchema,
     /** Run the dishwasher program from t=0 (default), and loop it. */
-    program: z.object({ start: z.boolean().default(true), loop: z.boolean().default(false) }).strict().prefault({}),
+    program: z
+      .object({ start: z.boolean().default(true), loop: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
     /** Physics overrides (sim/physics.ts PhysicsOptions). */
     physics: z
       .object({
@@ -111,13 +87,15 @@ export const scenarioSchema = z
       .prefault({}),
     /** Controller configuration overrides (src/machine/config.ts). */
     controller: controllerConfigSchema.prefault({}),
-    timeline: z.array(timelineStepSchema).max(10_000).default([]),
+    timeline: z
+      .array(timelineStepSchema as unknown as z.ZodType<TimelineStep, z.input<typeof timelineStepSchema>>)
+      .max(10_000)
+      .default([]),
     expect: z.array(expectationSchema).max(1_000).default([]),
   })
   .strict();
 
 export type Scenario = z.output<typeof scenarioSchema>;
-export type TimelineStep = z.output<typeof timelineStepSchema>;
 export type Expectation = z.output<typeof expectationSchema>;
 
 export class ScenarioError extends Error {

@@ -33,7 +33,12 @@ import { MAX_BRIDGE_DEVICES, MAX_EMBEDDED_CONNECTIONS, MAX_FLEET_CONNECTIONS } f
 /** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
 export type DemoTls = ReturnType<typeof loadServerTls>;
 
-const port = (flag: string) => z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
+const port = (flag: string) =>
+  z.coerce
+    .number({ error: `${flag} must be an integer` })
+    .int(`${flag} must be an integer`)
+    .min(0, `${flag} must be 0-65535`)
+    .max(65535, `${flag} must be 0-65535`);
 
 const flagsSchema = z.object({
   host: z.string().min(1, '--host must not be empty'),
@@ -42,7 +47,11 @@ const flagsSchema = z.object({
   httpPort: port('--http-port'),
   monitorPort: port('--monitor-port'),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
-  devices: z.coerce.number({ error: '--devices must be an integer' }).int('--devices must be an integer').min(3, '--devices must be at least 3').max(MAX_FLEET_CONNECTIONS, `--devices must be at most ${MAX_FLEET_CONNECTIONS}`),
+  devices: z.coerce
+    .number({ error: '--devices must be an integer' })
+    .int('--devices must be an integer')
+    .min(3, '--devices must be at least 3')
+    .max(MAX_FLEET_CONNECTIONS, `--devices must be at most ${MAX_FLEET_CONNECTIONS}`),
   /** Every appliance on its own MQTT connection with its own last will (telemetry/fleet.ts), instead of the process's one bridge. */
   perDeviceConnections: z.boolean().default(false),
   /** With per-device connections: an external broker instead of the embedded one. */
@@ -64,13 +73,25 @@ export function parseStartFlags(raw: unknown): StartFlags {
   const r = flagsSchema
     .superRefine((f, ctx) => {
       // One connection carries every appliance's QoS 1 messages on the bridge path; past 1,000 each appliance needs its own.
-      if (!f.perDeviceConnections && f.devices > MAX_BRIDGE_DEVICES) ctx.addIssue({ code: 'custom', path: ['devices'], message: `--devices must be at most ${MAX_BRIDGE_DEVICES} on the one bridge connection (up to ${MAX_FLEET_CONNECTIONS} with --per-device-connections)` });
-      if (f.perDeviceConnections && f.broker === undefined && f.devices > MAX_EMBEDDED_CONNECTIONS) ctx.addIssue({ code: 'custom', path: ['devices'], message: `--devices must be at most ${MAX_EMBEDDED_CONNECTIONS} with --per-device-connections on the embedded broker (up to ${MAX_FLEET_CONNECTIONS} with --broker, e.g. mosquitto)` });
-      if (f.broker !== undefined && !f.perDeviceConnections) ctx.addIssue({ code: 'custom', path: ['broker'], message: '--broker needs --per-device-connections (the demo\'s bridge runs on its embedded broker)' });
+      if (!f.perDeviceConnections && f.devices > MAX_BRIDGE_DEVICES)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices'],
+          message: `--devices must be at most ${MAX_BRIDGE_DEVICES} on the one bridge connection (up to ${MAX_FLEET_CONNECTIONS} with --per-device-connections)`,
+        });
+      if (f.perDeviceConnections && f.broker === undefined && f.devices > MAX_EMBEDDED_CONNECTIONS)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices'],
+          message: `--devices must be at most ${MAX_EMBEDDED_CONNECTIONS} with --per-device-connections on the embedded broker (up to ${MAX_FLEET_CONNECTIONS} with --broker, e.g. mosquitto)`,
+        });
+      if (f.broker !== undefined && !f.perDeviceConnections)
+        ctx.addIssue({ code: 'custom', path: ['broker'], message: "--broker needs --per-device-connections (the demo's bridge runs on its embedded broker)" });
       const problem = f.broker === undefined ? null : brokerUrlProblem(f.broker);
       if (problem !== null) ctx.addIssue({ code: 'custom', path: ['broker'], message: problem });
       if ((f.username === undefined) !== (f.password === undefined)) ctx.addIssue({ code: 'custom', path: ['username'], message: '--username and --password go together' });
-      if (f.username !== undefined && f.broker === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: '--username is the fleet\'s login on --broker (the embedded broker has its own)' });
+      if (f.username !== undefined && f.broker === undefined)
+        ctx.addIssue({ code: 'custom', path: ['username'], message: "--username is the fleet's login on --broker (the embedded broker has its own)" });
     })
     .safeParse(input);
   if (!r.success) throw new UsageError(issueLines(r.error.issues));
@@ -128,7 +149,9 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
       wsPort: flags.wsPort,
       ...(tls ? { tls } : {}),
       // One connection per appliance, all from this process's address, beside the usual clients.
-      ...(flags.perDeviceConnections ? { connections: { maxConnections: flags.devices + 1_000, maxPerAddress: flags.devices + 64, maxPending: 512, maxPendingPerAddress: 512 } } : {}),
+      ...(flags.perDeviceConnections
+        ? { connections: { maxConnections: flags.devices + 1_000, maxPerAddress: flags.devices + 64, maxPending: 512, maxPendingPerAddress: 512 } }
+        : {}),
     },
     accounts,
     dataDir: join(flags.dataDir, 'telemetry'),
@@ -236,12 +259,13 @@ export function fleetSummary(ids: readonly string[], leaky: readonly string[]): 
 
 /** The demo fleet: simulated appliances on looping scenarios at real speed; every third one leaks. */
 export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, log: DemoLog): Promise<Piece> {
-  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }, { fleetStartPlan, PROGRAM_WAITS_MS }] = await Promise.all([
+  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { parseScenario }, { fleetStartPlan, PROGRAM_WAITS_MS }, { injectFromDashboard }] = await Promise.all([
     import('../../sim/engine.js'),
     import('../../sim/realtime.js'),
     import('../../sim/scenarios/index.js'),
     import('../../sim/scenario.js'),
     import('../../sim/fleet-start.js'),
+    import('../../sim/interactive.js'),
   ]);
   const normal = loadBuiltinScenario('normal-cycle');
   if (!normal) throw new Error('built-in scenario normal-cycle is missing');
@@ -260,16 +284,13 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
   const FW = 'sim-demo';
   // Like a real fleet: plugged in over one heartbeat interval, programs started over the program's length.
   const plan = fleetStartPlan(flags.devices, { seed: FLEET_START_SEED, onlineSpreadMs: flags.heartbeatMs, programSpreadMs: PROGRAM_WAITS_MS });
-  const sims = demoAppliances(flags.devices).map(
-    (a, i) => new Simulation({ scenario: a.leaks ? leaky : looping, seed: a.seed, deviceId: a.id, keepLog: false, ...plan[i]! }),
-  );
+  const sims = demoAppliances(flags.devices).map((a, i) => new Simulation({ scenario: a.leaks ? leaky : looping, seed: a.seed, deviceId: a.id, keepLog: false, ...plan[i]! }));
   for (const sim of sims) {
+    // The dashboard's buttons: each injection as its entry in sim/injections.ts gives it.
     const inject = (fault: InjectName): CommandResult => {
-      const step = INJECT_STEPS[fault];
-      void sim.apply(step).catch((err: unknown) => log(`${sim.deviceId}: injection failed: ${String(err)}`, { device: sim.deviceId }));
-      if (fault === 'powerCut') sim.clock.setTimeout(() => void sim.apply({ power: 'restore' }), POWER_CUT_MS);
-      log(`${sim.deviceId}: injected ${fault}`, { device: sim.deviceId });
-      return { ok: true };
+      const result = injectFromDashboard(sim, fault, (err: unknown) => log(`${sim.deviceId}: injection failed: ${String(err)}`, { device: sim.deviceId }));
+      if (result.ok) log(`${sim.deviceId}: injected ${fault}`, { device: sim.deviceId });
+      return result;
     };
     sim.onRuntime((runtime) => {
       if (runtime) telemetry.addDevice({ runtime, fw: FW, inject });
@@ -280,7 +301,10 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
   const run = runRealtime(sims, { speed: 1 });
   return {
     name: 'fleet',
-    summary: `fleet      ${fleetSummary(sims.map((s) => s.deviceId), sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId))} (looping at real speed; online within ${flags.heartbeatMs / 1000} s, programs starting over ${PROGRAM_WAITS_MS / 60_000} min)`,
+    summary: `fleet      ${fleetSummary(
+      sims.map((s) => s.deviceId),
+      sims.filter((_, i) => i % 3 === 2).map((s) => s.deviceId),
+    )} (looping at real speed; online within ${flags.heartbeatMs / 1000} s, programs starting over ${PROGRAM_WAITS_MS / 60_000} min)`,
     stop: async () => {
       run.stop();
       await run.done;
@@ -291,19 +315,6 @@ export async function startFleetPiece(flags: StartFlags, telemetry: Telemetry, l
     },
   };
 }
-
-/** A power cut from the dashboard lasts this long (virtual = wall time at speed 1), then power returns. */
-const POWER_CUT_MS = 15_000;
-
-/** Dashboard injections as simulator timeline steps. */
-const INJECT_STEPS: Record<InjectName, Record<string, unknown> & ({ inject: string } | { power: 'cut' } | { dryPan: true })> = {
-  leak: { inject: 'leak', ml: 300 },
-  burstHose: { inject: 'burstHose' },
-  tapClosed: { inject: 'tapClosed' },
-  crackedHose: { inject: 'crackedHose', leakFraction: 0.85, toPanFraction: 0.005 },
-  powerCut: { power: 'cut' },
-  dryPan: { dryPan: true },
-};
 
 interface MonitorPiece {
   readonly piece: Piece;
@@ -338,7 +349,8 @@ export async function startDemo(flags: StartFlags, log: DemoLog, tls?: DemoTls, 
   const pieces: Piece[] = [];
   try {
     // With --broker (per-device connections only) the fleet and the monitor use that broker and nothing is embedded.
-    const broker = flags.broker === undefined ? await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort)) : null;
+    const broker =
+      flags.broker === undefined ? await startBrokerPiece(flags, log, tls).catch((err: unknown) => portError(err, 'broker', '--mqtt-port/--ws-port', flags.mqttPort)) : null;
     if (broker) pieces.push(broker.piece);
     const perDevice = flags.perDeviceConnections ? await startConnectionsPiece(flags, broker?.telemetry ?? null, log) : null;
     if (perDevice) pieces.push(perDevice.piece);
@@ -373,17 +385,20 @@ export function register(program: Command): void {
     .option('--monitor-port <n>', 'monitor HTTP API port (/api/devices, /metrics)', '9464')
     .option('--data-dir <dir>', 'where device memory, telemetry outbox and monitor history live', defaultDataDir('start'))
     .option('--devices <n>', 'number of simulated appliances (every third one leaks)', '3')
-    .option('--heartbeat <duration>', 'every appliance\'s heartbeat interval (0.5s to 60s)', DEFAULT_HEARTBEAT)
-    .option('--detector <kind>', 'the monitor\'s failure detector: fixed (1.5 heartbeat intervals) or phi (phi accrual; see src/monitor/README.md)', 'fixed')
+    .option('--heartbeat <duration>', "every appliance's heartbeat interval (0.5s to 60s)", DEFAULT_HEARTBEAT)
+    .option('--detector <kind>', "the monitor's failure detector: fixed (1.5 heartbeat intervals) or phi (phi accrual; see src/monitor/README.md)", 'fixed')
     .option('--phi-threshold <phi>', 'with --detector phi: DOWN once phi reaches this (1 to 20)', '8')
-    .option('--per-device-connections', `every appliance on its own MQTT connection with its own last will, as a real fleet (up to ${MAX_FLEET_CONNECTIONS} appliances; default: one bridge connection, up to ${MAX_BRIDGE_DEVICES})`)
+    .option(
+      '--per-device-connections',
+      `every appliance on its own MQTT connection with its own last will, as a real fleet (up to ${MAX_FLEET_CONNECTIONS} appliances; default: one bridge connection, up to ${MAX_BRIDGE_DEVICES})`,
+    )
     .option('--broker <url>', 'with --per-device-connections: an external broker (e.g. mosquitto) instead of the embedded one; no dashboard then')
-    .option('--username <user>', 'with --broker: the appliances\' login (a fleet account)')
+    .option('--username <user>', "with --broker: the appliances' login (a fleet account)")
     .option('--password <password>', 'with --broker: its password (the variable keeps it out of ps and shell history)')
     .option('--accounts <file>', 'broker accounts instead of the demo operator (see src/telemetry/mosquitto/accounts.example.json)')
     .option('--tls-cert <file>', 'the broker speaks TLS only (mqtts://, wss://) with this certificate, naming --host')
     .option('--tls-key <file>', 'private key of --tls-cert')
-    .option('--cafile <file>', 'CA that signed --tls-cert, for the demo\'s own clients (default: --tls-cert itself, self-signed)')
+    .option('--cafile <file>', "CA that signed --tls-cert, for the demo's own clients (default: --tls-cert itself, self-signed)")
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const flags = parseStartFlags(raw);
       // Read and checked before anything starts: a bad file is one line, exit 2.
