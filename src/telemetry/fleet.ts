@@ -19,15 +19,15 @@
  *   message ids (65,535 in flight) however large the fleet.
  * - Bounded: at most `maxDevices` connections (default and ceiling {@link MAX_FLEET_CONNECTIONS}).
  */
-import { mkdirSync } from 'node:fs';
 import { nodeDurableFs, type DurableFs } from '../board/durable-file.js';
 import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
-import { TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
+import { makeDataDir, telemetrySettings, TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
+import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
 import { MAX_FLEET_CONNECTIONS } from './fleet-size.js';
-import { parseTopic, topicFor } from './topics.js';
+import { topicFor } from './topics.js';
 import type { TlsMaterial } from './tls.js';
 
 export { MAX_FLEET_CONNECTIONS };
@@ -68,29 +68,16 @@ interface Member {
 }
 
 export async function startFleetTelemetry(options: FleetTelemetryOptions): Promise<FleetTelemetry> {
-  const base = options.baseTopic ?? 'aquastop';
-  const haPrefix = options.haPrefix === undefined ? 'homeassistant' : options.haPrefix;
-  const heartbeatS = options.heartbeatS ?? 10;
-  if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
+  const { base, haPrefix, heartbeatS, log } = telemetrySettings(options);
   const maxDevices = options.maxDevices ?? MAX_FLEET_CONNECTIONS;
   if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > MAX_FLEET_CONNECTIONS) throw new TelemetryError(`per-device connections: at most ${MAX_FLEET_CONNECTIONS} devices (got ${maxDevices})`);
   const problem = brokerUrlProblem(options.url);
   if (problem !== null) throw new TelemetryError(problem);
-  try {
-    mkdirSync(options.dataDir, { recursive: true });
-  } catch (err) {
-    throw new TelemetryError(`cannot use data directory ${options.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  const log = options.log ?? (() => undefined);
+  makeDataDir(options.dataDir);
   const clock = options.clock;
   const backoff = { ...(options.reconnect ?? { firstMs: 1_000, maxMs: 30_000 }), random: options.random ?? Math.random };
-  const anchor = { wall: Date.now(), clock: clock.now() };
-  const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
-  const inFlight = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
+  const iso = anchoredIso(clock);
+  const inFlight = new InFlight();
   const members = new Map<string, Member>();
   const loopLag = new LoopLagWindows(options.loopLagWindowMs);
   let stopped = false;
@@ -107,20 +94,13 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
       ...(options.tls ? { tls: options.tls } : {}),
       backoff,
     });
-    const device = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track, loopLag: () => loopLag.latest(), ...(options.simulated ? { outboxFs: noFsync } : {}) });
+    const device = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track: inFlight.track, loopLag: () => loopLag.latest(), ...(options.simulated ? { outboxFs: noFsync } : {}) });
     connection.onConnect(() => {
       device.publishAll();
       device.heartbeatNow();
     });
-    connection.onMessage((topic, payload, retained) => {
-      if (haPrefix !== null && topic === `${haPrefix}/status`) {
-        if (payload.toString('utf8').trim() === 'online') device.publishDiscovery();
-        return;
-      }
-      const where = parseTopic(topic, base);
-      if (where?.id !== id || (where.name !== 'set' && where.name !== 'inject')) return;
-      device.onMessage(where.name, payload, retained);
-    });
+    const routing = { base, haPrefix, device: (to: string) => (to === id ? device : undefined), devices: () => [device] };
+    connection.onMessage((topic, payload, retained) => routeMessage(routing, topic, payload, retained));
     connection.subscribe([...device.filters, ...(haPrefix !== null ? [topicFor('haStatus', { base, prefix: haPrefix })] : [])]);
     // In the background: a device protects offline while its broker is away.
     connection.open().catch((err: unknown) => log(`${id}: ${err instanceof Error ? err.message : String(err)}`, { device: id }));
@@ -152,7 +132,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
     },
     async flush() {
       // Bounded: what a cut connection holds is in its outbox on disk (faults) or not meant to be kept.
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await Promise.race([inFlight.settled(), new Promise((r) => setTimeout(r, 5_000).unref())]);
     },
     async stop() {
       if (stopped) return;

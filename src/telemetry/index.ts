@@ -18,7 +18,8 @@ import { Connection } from './connection.js';
 import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
-import { bridgeIdSchema, parseTopic, topicFor, type injectSchema } from './topics.js';
+import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
+import { bridgeIdSchema, topicFor, type injectSchema } from './topics.js';
 import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
@@ -108,69 +109,85 @@ export class TelemetryError extends Error {
   }
 }
 
-export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const base = options.baseTopic ?? 'aquastop';
-  const haPrefix = options.haPrefix === undefined ? 'homeassistant' : options.haPrefix;
+/** The settings a bridge and a per-device fleet (fleet.ts) both check first; each problem is a {@link TelemetryError}. */
+export function telemetrySettings(options: Omit<TelemetryOptions, 'broker' | 'bridgeId'>): { base: string; haPrefix: string | null; heartbeatS: number; log: NonNullable<TelemetryOptions['log']> } {
   const heartbeatS = options.heartbeatS ?? 10;
   if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
-  const log = options.log ?? (() => undefined);
+  return { base: options.baseTopic ?? 'aquastop', haPrefix: options.haPrefix === undefined ? 'homeassistant' : options.haPrefix, heartbeatS, log: options.log ?? (() => undefined) };
+}
+
+/** Creates the data directory (outboxes, boot counts), or says in one line why it cannot. */
+export function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new TelemetryError(`cannot use data directory ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** The broker this process's bridge connects to: the embedded one, started here, or the one named. */
+interface BrokerInUse {
+  readonly embedded: EmbeddedBroker | null;
+  readonly url: string;
+  readonly credentials: { username?: string; password?: string };
+  readonly tls: TlsMaterial | undefined;
+}
+
+async function brokerInUse(broker: BrokerOptions, accounts: readonly Account[], base: string, haPrefix: string | null, log: (line: string) => void): Promise<BrokerInUse> {
+  if (broker.kind === 'external') {
+    const problem = brokerUrlProblem(broker.url);
+    if (problem !== null) throw new TelemetryError(problem);
+    const credentials = {
+      ...(broker.username !== undefined ? { username: broker.username } : {}),
+      ...(broker.password !== undefined ? { password: broker.password } : {}),
+    };
+    return { embedded: null, url: broker.url, credentials, tls: broker.tls };
+  }
+  const b = broker;
+  const embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), ...(b.connections ? { limits: { connections: b.connections } } : {}), accounts, base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
+    throw err;
+  });
+  return { embedded, url: embedded.url, credentials: embedded.internal, tls: b.tls ? { ca: b.tls.trust } : undefined };
+}
+
+/** Resolves once everything in flight has settled, or as soon as the connection goes offline (then what is queued is in the outbox on disk, or not meant to be kept). */
+async function flushBridge(connection: Connection, inFlight: InFlight): Promise<void> {
+  if (!connection.connected) return;
+  let offline = false;
+  let wake = () => undefined as void;
+  const wentOffline = new Promise<void>((r) => (wake = r));
+  const onOffline = () => {
+    offline = true;
+    wake();
+  };
+  connection.client.on('offline', onOffline);
+  try {
+    while (inFlight.size > 0 && !offline) await Promise.race([inFlight.settled(), wentOffline]);
+  } finally {
+    connection.client.off('offline', onOffline);
+  }
+}
+
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const { base, haPrefix, heartbeatS, log } = telemetrySettings(options);
   const clock = options.clock;
   const bridgeId = bridgeIdSchema.safeParse(options.bridgeId);
   if (!bridgeId.success) throw new TelemetryError(`bridge id "${options.bridgeId}": ${bridgeId.error.issues[0]?.message ?? 'invalid'}`);
-  try {
-    mkdirSync(options.dataDir, { recursive: true });
-  } catch (err) {
-    throw new TelemetryError(`cannot use data directory ${options.dataDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-
-  let embedded: EmbeddedBroker | null = null;
-  let url: string;
-  let credentials: { username?: string; password?: string } = {};
-  let tls: TlsMaterial | undefined;
-  if (options.broker.kind === 'embedded') {
-    const b = options.broker;
-    tls = b.tls ? { ca: b.tls.trust } : undefined;
-    embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), ...(b.connections ? { limits: { connections: b.connections } } : {}), accounts: options.accounts ?? [], base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
-      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
-      throw err;
-    });
-    url = embedded.url;
-    credentials = embedded.internal;
-  } else {
-    url = options.broker.url;
-    const problem = brokerUrlProblem(url);
-    if (problem !== null) throw new TelemetryError(problem);
-    credentials = {
-      ...(options.broker.username !== undefined ? { username: options.broker.username } : {}),
-      ...(options.broker.password !== undefined ? { password: options.broker.password } : {}),
-    };
-    tls = options.broker.tls;
-  }
+  makeDataDir(options.dataDir);
+  const { embedded, url, credentials, tls } = await brokerInUse(options.broker, options.accounts ?? [], base, haPrefix, log);
 
   const connection = new Connection({ url, base, bridgeId: bridgeId.data, log, ...credentials, ...(tls ? { tls } : {}) });
-  const anchor = { wall: Date.now(), clock: clock.now() };
-  const iso = (ms: number) => new Date(anchor.wall + ms - anchor.clock).toISOString();
-  const inFlight = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  };
+  const iso = anchoredIso(clock);
+  const inFlight = new InFlight();
   const devices = new Map<string, DeviceTelemetry>();
-
   connection.onConnect(() => {
     for (const d of devices.values()) d.publishAll();
   });
-  connection.onMessage((topic, payload, retained) => {
-    if (haPrefix !== null && topic === `${haPrefix}/status`) {
-      if (payload.toString('utf8').trim() === 'online') for (const d of devices.values()) d.publishDiscovery();
-      return;
-    }
-    const where = parseTopic(topic, base);
-    if (!where?.id || (where.name !== 'set' && where.name !== 'inject')) return;
-    devices.get(where.id)?.onMessage(where.name, payload, retained);
-  });
+  const routing = { base, haPrefix, device: (id: string) => devices.get(id), devices: () => devices.values() };
+  connection.onMessage((topic, payload, retained) => routeMessage(routing, topic, payload, retained));
   if (haPrefix !== null) connection.subscribe([topicFor('haStatus', { base, prefix: haPrefix })]);
 
   try {
@@ -194,7 +211,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const id = device.runtime.deviceId;
       let d = devices.get(id);
       if (!d) {
-        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track, loopLag: () => loopLag.latest() });
+        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track: inFlight.track, loopLag: () => loopLag.latest() });
         devices.set(id, d);
         connection.subscribe(d.filters);
       }
@@ -203,23 +220,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     removeDevice(id) {
       devices.get(id)?.detach();
     },
-    async flush() {
-      // Offline, what is queued is already in the outbox on disk (faults) or not meant to be kept (the rest).
-      if (!connection.connected) return;
-      let offline = false;
-      let wake = () => undefined as void;
-      const wentOffline = new Promise<void>((r) => (wake = r));
-      const onOffline = () => {
-        offline = true;
-        wake();
-      };
-      connection.client.on('offline', onOffline);
-      try {
-        while (inFlight.size > 0 && !offline) await Promise.race([Promise.allSettled([...inFlight]), wentOffline]);
-      } finally {
-        connection.client.off('offline', onOffline);
-      }
-    },
+    flush: () => flushBridge(connection, inFlight),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,0 +1,58 @@
+/**
+ * What a bridge (index.ts: one connection for the process's devices) and a fleet of per-device
+ * connections (fleet.ts) share around their {@link DeviceTelemetry}s: the time stamps, the
+ * publishes in flight, and the routing of what arrives to the device it is for.
+ */
+import type { Clock } from '../clock/clock.js';
+import type { DeviceTelemetry } from './device.js';
+import { parseTopic } from './topics.js';
+
+/**
+ * Clock time (ms) as an ISO wall time, anchored at the wall time of this call: a simulated run at
+ * max speed shows its virtual time.
+ */
+export function anchoredIso(clock: Clock): (clockMs: number) => string {
+  const anchor = { wall: Date.now(), clock: clock.now() };
+  return (ms) => new Date(anchor.wall + ms - anchor.clock).toISOString();
+}
+
+/** The publishes not yet settled, so a flush can wait for them; each leaves the set as it settles. */
+export class InFlight {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  readonly track = (p: Promise<unknown>): void => {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  };
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves when everything tracked so far has settled. */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.pending]);
+  }
+}
+
+export interface Routing {
+  readonly base: string;
+  readonly haPrefix: string | null;
+  /** The devices this connection carries: by id, and all of them (Home Assistant's birth message). */
+  device(id: string): DeviceTelemetry | undefined;
+  devices(): Iterable<DeviceTelemetry>;
+}
+
+/**
+ * A message on a device connection: Home Assistant's `online` publishes discovery again for every
+ * device; a `set` or `inject` goes to its device. Anything else is not for a device.
+ */
+export function routeMessage(routing: Routing, topic: string, payload: Buffer, retained: boolean): void {
+  if (routing.haPrefix !== null && topic === `${routing.haPrefix}/status`) {
+    if (payload.toString('utf8').trim() === 'online') for (const d of routing.devices()) d.publishDiscovery();
+    return;
+  }
+  const where = parseTopic(topic, routing.base);
+  if (!where?.id || (where.name !== 'set' && where.name !== 'inject')) return;
+  routing.device(where.id)?.onMessage(where.name, payload, retained);
+}
