@@ -20,12 +20,11 @@
  * - `url` may list the nodes of one clustered broker (src/protocol/broker-url.ts): each (re)connect tries the
  *   next node in turn, so a lost node is left for a surviving one; the log names the node.
  * - `subscribe()` filters stay wanted: they are asked for again after every (re)connect, and a
- *   filter the broker refuses (SUBACK 0x80) is asked for again with back-off (1 s doubling to
- *   30 s) while connected. mqtt.js would forget every filter of a refused SUBSCRIBE for good; a
- *   clustered broker refuses a subscription for a while after losing a node (NATS cannot create
- *   its JetStream consumer yet), and a device deaf to `set` would miss a close-valve command.
+ *   filter the broker refuses (SUBACK 0x80) is asked for again with back-off (subscriptions.ts,
+ *   which the monitor's connection shares): a device deaf to `set` would miss a close-valve command.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { Subscriptions } from './subscriptions.js';
 import { brokerNodes } from '../protocol/broker-url.js';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -55,9 +54,6 @@ export interface ConnectionOptions {
 /** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
 export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
 
-/** Back-off of a refused subscription (ms). */
-const SUBSCRIBE_RETRY_MS = { first: 1_000, max: 30_000 } as const;
-
 const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
 export class Connection {
@@ -75,11 +71,7 @@ export class Connection {
   /** While open() waits, a fatal error is its to report, in one line. */
   private opening = false;
   /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
-  private readonly wanted = new Set<string>();
-  /** Filters refused by the broker, asked for again when `retryTimer` fires. */
-  private readonly refused = new Set<string>();
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private retryMs: number = SUBSCRIBE_RETRY_MS.first;
+  private readonly subscriptions: Subscriptions;
 
   constructor(private readonly options: ConnectionOptions) {
     this.base = options.base;
@@ -103,15 +95,10 @@ export class Connection {
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...options.tls,
     };
-    const nodes = brokerNodes(options.url);
-    // mqtt.js moves to the next of `servers` at every (re)connect.
-    const servers = nodes.length > 1 ? { servers: nodes.map((n) => ({ ...n })) } : {};
-    this.client = mqtt.connect(options.url.split(',')[0]!.trim(), { ...opts, ...servers, manualConnect: true });
-    if (nodes.length > 1) {
-      // mqtt.js's TLS builder sets the server name (SNI, and the name the certificate must carry)
-      // from the first node's host and keeps it: forget it, so each node is checked by its own name.
-      this.client.on('close', () => delete this.client.options.servername);
-    }
+    const target = brokerTarget(options.url);
+    this.client = mqtt.connect(target.url, { ...opts, ...target.options, manualConnect: true });
+    followNodes(this.client, options.url);
+    this.subscriptions = new Subscriptions(this.client, { log: this.log, over: () => this.givenUp });
     this.client.on('connect', () => this.handleConnect());
     if (options.backoff) this.jitterReconnects(options.backoff);
     this.client.on('offline', () => {
@@ -160,10 +147,7 @@ export class Connection {
 
   /** The URL of the node this connection is on (or was last tried): the one URL, or one node of a list. */
   node(): string {
-    if (!this.options.url.includes(',')) return this.options.url;
-    const o = this.client.options;
-    const host = o.host?.includes(':') ? `[${o.host}]` : o.host;
-    return `${o.protocol}://${host}:${o.port}${o.protocol?.startsWith('ws') ? (o.path ?? '') : ''}`;
+    return nodeOf(this.client, this.options.url);
   }
 
   /** Connects; resolves once connected or once the broker is known to be unreachable for now. */
@@ -231,39 +215,7 @@ export class Connection {
 
   /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
   subscribe(filters: string[]): void {
-    const fresh = filters.filter((f) => !this.wanted.has(f));
-    for (const f of fresh) this.wanted.add(f);
-    if (fresh.length > 0 && this.client.connected) this.sendSubscribe(fresh);
-  }
-
-  private sendSubscribe(filters: string[]): void {
-    this.client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
-      if (this.givenUp) return;
-      if (!err) {
-        for (const f of filters) this.refused.delete(f);
-        if (this.refused.size === 0) this.retryMs = SUBSCRIBE_RETRY_MS.first;
-        return;
-      }
-      // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
-      const codes = packet?.granted ?? [];
-      const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || ((codes[i] as number) & 0x80) !== 0);
-      const first = failed.filter((f) => !this.refused.has(f));
-      for (const f of failed) this.refused.add(f);
-      if (first.length > 0) this.log(`subscribe to ${first.join(', ')} failed: ${err.message}; asking again until the broker accepts`);
-      this.scheduleRetry();
-    });
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer !== null || this.refused.size === 0) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      // Offline, handleConnect subscribes to every wanted filter anyway.
-      if (!this.client.connected || this.givenUp) return;
-      this.retryMs = Math.min(this.retryMs * 2, SUBSCRIBE_RETRY_MS.max);
-      this.sendSubscribe([...this.refused]);
-    }, this.retryMs);
-    this.retryTimer.unref?.();
+    void this.subscriptions.want(filters);
   }
 
   onMessage(listener: Listener): void {
@@ -272,9 +224,7 @@ export class Connection {
 
   /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
   async end(ms = 3_000): Promise<void> {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.refused.clear();
+    this.subscriptions.stop();
     if (this.client.connected) await withTimeout(this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'offline' }), ms);
     await withTimeout(this.client.endAsync(!this.client.connected), ms).catch(() => undefined);
     if (!this.client.disconnected) this.client.end(true);
@@ -287,9 +237,35 @@ export class Connection {
     this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
     void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
     // A clean session: the broker has forgotten our subscriptions.
-    if (this.wanted.size > 0) this.sendSubscribe([...this.wanted]);
+    void this.subscriptions.resubscribe();
     for (const listener of this.connectListeners) listener();
   }
+}
+
+/**
+ * mqtt.js's connect target for a `--broker` value (broker-url.ts): the first node's URL, and
+ * `servers` when it lists several, which mqtt.js moves through, one node per (re)connect.
+ */
+export function brokerTarget(value: string): { url: string; options: Pick<IClientOptions, 'servers'> } {
+  const nodes = brokerNodes(value);
+  return { url: value.split(',')[0]!.trim(), options: nodes.length > 1 ? { servers: nodes.map((n) => ({ ...n })) } : {} };
+}
+
+/**
+ * For a client given several nodes: mqtt.js's TLS builder sets the server name (SNI, and the name
+ * the certificate must carry) from the first node's host and keeps it; forgotten at every close,
+ * each node is checked by its own name.
+ */
+export function followNodes(client: MqttClient, value: string): void {
+  if (value.includes(',')) client.on('close', () => delete client.options.servername);
+}
+
+/** The URL of the node a client is on (or last tried): the one URL, or one node of a list. */
+export function nodeOf(client: MqttClient, value: string): string {
+  if (!value.includes(',')) return value;
+  const o = client.options;
+  const host = o.host?.includes(':') ? `[${o.host}]` : o.host;
+  return `${o.protocol}://${host}:${o.port}${o.protocol?.startsWith('ws') ? (o.path ?? '') : ''}`;
 }
 
 /** The MQTT client id of a bridge (at most 73 characters: a bridge id has at most 64). */

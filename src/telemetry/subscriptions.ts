@@ -1,0 +1,98 @@
+/**
+ * Subscriptions that stay wanted, for a device's connection (connection.ts) and the monitor's
+ * (monitor/subscriber.ts) alike.
+ *
+ * Contract:
+ * - Every filter given to `want()` is subscribed (QoS 1) now if connected, and again by
+ *   `resubscribe()`, which the owner calls after every (re)connect (a clean session has
+ *   forgotten them; mqtt.js's own resubscription must be off, `resubscribe: false`).
+ * - A filter the broker refuses (SUBACK 0x80), or every filter of a SUBSCRIBE left unanswered, is
+ *   asked for again with back-off (1 s doubling to 30 s) while connected; one line per filter the
+ *   first time. mqtt.js would forget a refused filter for good; a clustered broker refuses a
+ *   subscription for a while after losing a node (NATS cannot create its JetStream consumer yet),
+ *   and a device deaf to `set`, or a monitor deaf to heartbeats, would never hear them again.
+ * - Bounded: the wanted filters are the owner's few (a handful per device, five for the monitor);
+ *   one retry timer at a time.
+ */
+import type { MqttClient } from 'mqtt';
+
+/** Back-off of a refused subscription (ms). */
+export const SUBSCRIBE_RETRY_MS = { first: 1_000, max: 30_000 } as const;
+
+export interface SubscriptionsOptions {
+  readonly log: (line: string) => void;
+  /** True once the owner has given up or is ending: no more asking. */
+  readonly over?: () => boolean;
+}
+
+export class Subscriptions {
+  private readonly wanted = new Set<string>();
+  /** Filters refused by the broker, asked for again when `retryTimer` fires. */
+  private readonly refused = new Set<string>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryMs: number = SUBSCRIBE_RETRY_MS.first;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly options: SubscriptionsOptions,
+  ) {}
+
+  get size(): number {
+    return this.wanted.size;
+  }
+
+  /**
+   * Adds filters (subscribed now if connected). Resolves when the broker has answered their
+   * SUBSCRIBE: true when it granted all, false when it refused some (asked again meanwhile).
+   */
+  want(filters: readonly string[]): Promise<boolean> {
+    const fresh = filters.filter((f) => !this.wanted.has(f));
+    for (const f of fresh) this.wanted.add(f);
+    return fresh.length > 0 && this.client.connected ? this.send(fresh) : Promise.resolve(true);
+  }
+
+  /** After a (re)connect: every wanted filter again. */
+  resubscribe(): Promise<boolean> {
+    return this.wanted.size > 0 ? this.send([...this.wanted]) : Promise.resolve(true);
+  }
+
+  /** No more retries (the owner is ending). */
+  stop(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.refused.clear();
+  }
+
+  private send(filters: string[]): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+        if (this.options.over?.()) return resolve(false);
+        if (!err) {
+          for (const f of filters) this.refused.delete(f);
+          if (this.refused.size === 0) this.retryMs = SUBSCRIBE_RETRY_MS.first;
+          return resolve(true);
+        }
+        // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
+        const codes = packet?.granted ?? [];
+        const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || ((codes[i] as number) & 0x80) !== 0);
+        const first = failed.filter((f) => !this.refused.has(f));
+        for (const f of failed) this.refused.add(f);
+        if (first.length > 0) this.options.log(`subscribe to ${first.join(', ')} failed: ${err.message}; asking again until the broker accepts`);
+        this.scheduleRetry();
+        resolve(false);
+      });
+    });
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null || this.refused.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      // Offline, the owner's resubscribe() after the next connect asks for every wanted filter anyway.
+      if (!this.client.connected || this.options.over?.()) return;
+      this.retryMs = Math.min(this.retryMs * 2, SUBSCRIBE_RETRY_MS.max);
+      void this.send([...this.refused]);
+    }, this.retryMs);
+    this.retryTimer.unref?.();
+  }
+}
