@@ -13,7 +13,10 @@ const flagsSchema = z.object({
   host: z.string(),
   brokerWs: z.string().regex(/^wss?:\/\/\S+$/, '--broker-ws must be a ws:// or wss:// URL'),
   base: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base must be a topic without wildcards'),
-  monitor: z.string().regex(/^https?:\/\/\S+$/, '--monitor must be an http:// URL').optional(),
+  monitor: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, '--monitor must be an http:// URL')
+    .optional(),
 });
 
 export function parseDashboardFlags(raw: unknown): z.output<typeof flagsSchema> {
@@ -47,10 +50,17 @@ export function register(program: Command): void {
     .action(async (raw: unknown, cmd: Command) => {
       const flags = parseDashboardFlags(raw);
       const log = loggerFor(cmd);
-      const { startDashboard } = await import('../dashboard/server.js');
+      const [{ startDashboard }, { dashboardButtons }] = await Promise.all([import('../dashboard/server.js'), import('../../sim/injections.js')]);
       let server;
       try {
-        server = await startDashboard({ host: flags.host, port: flags.port, wsUrl: flags.brokerWs, baseTopic: flags.base, monitorUrl: flags.monitor ?? null });
+        server = await startDashboard({
+          host: flags.host,
+          port: flags.port,
+          wsUrl: flags.brokerWs,
+          baseTopic: flags.base,
+          monitorUrl: flags.monitor ?? null,
+          injections: dashboardButtons(),
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') throw new UsageError(`port ${flags.port} is already in use (try --port 0)`);

@@ -360,10 +360,10 @@ export async function startDemo(flags: StartFlags, log: DemoLog, tls?: DemoTls, 
     pieces.push(monitor.piece);
     if (!broker) return pieces;
 
-    const { startDashboard } = await import('../dashboard/server.js');
+    const [{ startDashboard }, { dashboardButtons }] = await Promise.all([import('../dashboard/server.js'), import('../../sim/injections.js')]);
     const wsUrl = broker.telemetry.wsUrl;
     if (!wsUrl) throw new UsageError('the embedded broker has no websocket listener; the dashboard needs one');
-    const dashboard = await startDashboard({ host: flags.host, port: flags.httpPort, wsUrl, monitorUrl: monitor.url }).catch((err: unknown) =>
+    const dashboard = await startDashboard({ host: flags.host, port: flags.httpPort, wsUrl, monitorUrl: monitor.url, injections: dashboardButtons() }).catch((err: unknown) =>
       portError(err, 'dashboard', '--http-port', flags.httpPort),
     );
     pieces.push({ name: 'dashboard', summary: `dashboard  ${dashboard.url}`, stop: () => dashboard.close() });

@@ -24,9 +24,24 @@ export const dashboardOptionsSchema = z
     port: z.number().int().min(0).max(65535),
     /** ws:// or wss:// URL of the broker's websocket listener, as the browser must reach it. */
     wsUrl: z.string().regex(/^wss?:\/\/[^\s]+$/, 'broker websocket URL must start with ws:// or wss://'),
-    baseTopic: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'invalid base topic').default('aquastop'),
+    baseTopic: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'invalid base topic')
+      .default('aquastop'),
     /** http:// URL of the monitor's API (startMonitor); null or absent hides monitor figures. */
-    monitorUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'monitor URL must start with http:// or https://').nullable().default(null),
+    monitorUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'monitor URL must start with http:// or https://')
+      .nullable()
+      .default(null),
+    /**
+     * The simulator's injection buttons (name = the `inject` command, label), in their order; the
+     * commands that serve simulated appliances give sim/injections.ts's. None: no buttons.
+     */
+    injections: z
+      .array(z.object({ name: z.string().regex(/^[A-Za-z]{1,40}$/, 'an injection name is 1 to 40 letters'), label: z.string().min(1).max(80) }).strict())
+      .max(50)
+      .default([]),
   })
   .strict();
 
@@ -44,6 +59,8 @@ export interface DashboardConfig {
   readonly faults: Readonly<Record<string, { display: string; text: string; severity: string; reset: string }>>;
   /** The catalogue's severities, most severe first: the page lists faulted devices in this order. */
   readonly severities: readonly string[];
+  /** The simulator's injection buttons of a simulated appliance's view, in their order. */
+  readonly injections: readonly { readonly name: string; readonly label: string }[];
 }
 
 export interface DashboardServer {
@@ -110,6 +127,7 @@ export function dashboardConfig(options: z.output<typeof dashboardOptionsSchema>
     monitorUrl: options.monitorUrl,
     faults,
     severities: SEVERITIES,
+    injections: options.injections,
   };
 }
 

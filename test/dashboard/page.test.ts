@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { pino } from 'pino';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
+import { dashboardButtons } from '../../sim/injections.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { waitFor } from '../monitor/helpers.js';
 import { startTestBroker, OPERATOR, type TestBroker } from './test-broker.js';
@@ -39,7 +40,7 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page in Chromium (in-process
     beat = setInterval(() => DEVICES.forEach((id) => void fleet.heartbeat(id)), 1000);
     // the monitor has seen every device before the page asks it
     await waitFor(() => monitor.tracker.reports().filter((r) => r.up).length === DEVICES.length, 10_000, 'the monitor sees every device');
-    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl, monitorUrl: monitor.url });
+    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl, monitorUrl: monitor.url, injections: dashboardButtons() });
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on('response', (r) => answers.push({ url: new URL(r.url()).pathname, status: r.status() }));

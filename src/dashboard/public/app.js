@@ -66,6 +66,7 @@ async function main() {
   const view = new DeviceView($('#device-view'), {
     fleet,
     faults: config.faults,
+    injections: config.injections,
     operator,
     viewer: () => viewer.client,
     askCredentials: askCredentialsWith(operator),
@@ -135,7 +136,8 @@ async function main() {
     const deadBridges = fleet.offlineBridges();
     const bridge = deadBridges > 0 ? ` · ${deadBridges} publisher${deadBridges === 1 ? '' : 's'} (bridge) offline` : '';
     const ignored = fleet.stats.ignoredDevices > 0 ? ` · messages for more than ${fleet.devices.size.toLocaleString('en')} devices ignored` : '';
-    $('#summary').textContent = `${s.total.toLocaleString('en')} appliances · ${s.online.toLocaleString('en')} online · ${s.down.toLocaleString('en')} down · ${s.faulted.toLocaleString('en')} with a fault${bridge}${ignored}`;
+    $('#summary').textContent =
+      `${s.total.toLocaleString('en')} appliances · ${s.online.toLocaleString('en')} online · ${s.down.toLocaleString('en')} down · ${s.faulted.toLocaleString('en')} with a fault${bridge}${ignored}`;
     document.body.dataset.bridge = fleet.bridges.size === 0 ? 'unknown' : deadBridges > 0 ? 'offline' : 'online';
   };
 

@@ -7,13 +7,6 @@ import { formatAge } from './tiles.js';
 import { refusalReason } from './fleet.js';
 import { formatWhen, monitorStatusLog, monitorTimeline } from './history.js';
 
-const INJECTIONS = [
-  ['leak', 'Leak into the base pan'],
-  ['burstHose', 'Burst hose'],
-  ['tapClosed', 'Tap closed'],
-  ['powerCut', 'Power cut'],
-];
-
 const COMMANDS = [
   ['closeValve', 'Close valve', { valve: 'CLOSE' }],
   ['reset', 'Reset trip', { reset: 'trip' }],
@@ -21,7 +14,9 @@ const COMMANDS = [
 ];
 
 export class DeviceView {
-  constructor(root, { fleet, faults, operator, viewer, askCredentials, monitor }) {
+  constructor(root, { fleet, faults, injections = [], operator, viewer, askCredentials, monitor }) {
+    // The simulator's injection buttons, [{ name, label }], from the config (the server has them from sim/injections.ts).
+    this.injections = injections;
     this.root = root;
     this.fleet = fleet;
     this.faults = faults;
@@ -59,7 +54,7 @@ export class DeviceView {
       </section>
       <section class="dv-inject" hidden>
         <h3>Simulator: inject a fault</h3>
-        <div class="buttons">${INJECTIONS.map(([k, label]) => `<button type="button" class="inject" data-inject="${k}">${label}</button>`).join('')}</div>
+        <div class="buttons">${this.injections.map(({ name, label }) => `<button type="button" class="inject" data-inject="${esc(name)}">${esc(label)}</button>`).join('')}</div>
         <output class="inject-result" aria-live="polite"></output>
       </section>
       <section><h3>Availability and heartbeats (last 10 min)</h3><canvas class="chart" height="160"></canvas></section>
@@ -109,7 +104,7 @@ export class DeviceView {
     ];
     this.fillFacts(this.q('.dv-facts'), facts);
     if (this.renderedMemory !== d.faultMemory) this.renderMemory(d.faultMemory);
-    this.q('.dv-inject').hidden = !(s && s.board === 'simulated');
+    this.q('.dv-inject').hidden = !(s && s.board === 'simulated') || this.injections.length === 0;
     // The device answers an injection only when it refuses it (not simulated, retained, malformed).
     const r = d.lastResult;
     if (r && r.command === 'inject' && !r.ok && this.injectedAt !== null && r.t >= this.injectedAt) {
@@ -126,7 +121,8 @@ export class DeviceView {
     const m = this.monitor.facts(this.id);
     this.q('.dv-monitor').hidden = !this.monitor.enabled;
     if (m) this.fillFacts(this.q('.monitor-facts'), m);
-    else if (this.monitor.enabled) this.fillFacts(this.q('.monitor-facts'), [['monitor', this.monitor.error ? `unreachable: ${this.monitor.error}` : 'no record of this device yet']]);
+    else if (this.monitor.enabled)
+      this.fillFacts(this.q('.monitor-facts'), [['monitor', this.monitor.error ? `unreachable: ${this.monitor.error}` : 'no record of this device yet']]);
   }
 
   fillFacts(dl, pairs) {
@@ -146,7 +142,11 @@ export class DeviceView {
         return `<li data-code="${esc(f.code)}"><time datetime="${esc(f.ts)}">${esc(when)}</time> <span class="code-display">${esc(def ? def.display : f.code)}</span> <b>${esc(f.code)}</b> ${esc(def ? def.text : '')}${f.detail ? ` <i>(${esc(f.detail)})</i>` : ''}</li>`;
       })
       .join('');
-    this.q('.memory-empty').textContent = !memory ? 'not published by this device (yet): its fault memory comes with its next start or fault' : faults.length === 0 ? 'empty: the device remembers no fault' : '';
+    this.q('.memory-empty').textContent = !memory
+      ? 'not published by this device (yet): its fault memory comes with its next start or fault'
+      : faults.length === 0
+        ? 'empty: the device remembers no fault'
+        : '';
   }
 
   renderTimeline(timeline, key) {
