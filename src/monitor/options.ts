@@ -3,10 +3,11 @@
  * Bad values throw {@link MonitorError} with one line naming the flag.
  */
 import { z } from 'zod';
+import { UsageError } from '../errors/usage-error.js';
 import { MAX_FLAP_CHANGES } from './types.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
 import { durationSchema } from '../clock/duration.js';
-import { isBrokerUrl } from '../protocol/broker-url.js';
+import { brokerUrlProblem, isBrokerUrl } from '../protocol/broker-url.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
 import { describeHistoryUrl, isHistoryUrl } from './history-url.js';
@@ -15,10 +16,14 @@ import type { TrackerOptions } from './tracker.js';
 const HOUR_MS = 3_600_000;
 
 export const monitorOptionsSchema = z.object({
+  /** One URL, or the nodes of one clustered broker separated by commas (broker-url.ts): the monitor moves to the next node when it loses one. */
   brokerUrl: z
     .string()
     // The commands' one broker-URL check (a bad port or host used to slip through); tcp:// is mqtt.js's alias of mqtt://.
-    .refine((url) => isBrokerUrl(url.replace(/^tcp:/, 'mqtt:')), '--broker must be a URL such as mqtt://127.0.0.1:1883')
+    .superRefine((url, ctx) => {
+      const problem = url.includes(',') ? brokerUrlProblem(url) : isBrokerUrl(url.replace(/^tcp:/, 'mqtt:')) ? null : '--broker must be a URL such as mqtt://127.0.0.1:1883';
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .default('mqtt://127.0.0.1:1883'),
   username: z.string().min(1, '--username must not be empty').optional(),
   password: z.string().optional(),
@@ -129,16 +134,7 @@ export function trackerSettings(config: MonitorConfig): Omit<TrackerOptions, 'cl
 export type MonitorConfigInput = z.input<typeof monitorOptionsSchema>;
 
 /** A user-caused problem (bad option, unreachable broker, port in use): one line, exit 2. */
-export class MonitorError extends Error {
-  readonly usageError = true;
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'MonitorError';
-  }
-}
+export class MonitorError extends UsageError {}
 
 export function parseMonitorOptions(raw: unknown): MonitorConfig {
   const r = monitorOptionsSchema.safeParse(raw);

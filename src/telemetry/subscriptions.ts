@@ -51,6 +51,11 @@ export class Subscriptions {
     return fresh.length > 0 && this.client.connected ? this.send(fresh) : Promise.resolve(true);
   }
 
+  /** Filters the owner has subscribed itself (and seen granted): asked for again by `resubscribe()`. */
+  adopt(filters: readonly string[]): void {
+    for (const f of filters) this.wanted.add(f);
+  }
+
   /** After a (re)connect: every wanted filter again. */
   resubscribe(): Promise<boolean> {
     return this.wanted.size > 0 ? this.send([...this.wanted]) : Promise.resolve(true);
