@@ -31,14 +31,17 @@ export interface SimulatedBoardOptions {
   readonly watchdogMs: number;
 }
 
+/** What every simulated board stages (one array for all: a fleet holds thousands of boards). */
+const LINK_FAULTS: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
+
 export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   readonly kind = 'simulated' as const;
   readonly pulsesPerLitre: number;
-  readonly linkFaults: readonly LinkFault[] = ['linkLost', 'usbUnplug'];
+  readonly linkFaults: readonly LinkFault[] = LINK_FAULTS;
   readonly stageableSelfTests: readonly SelfTestName[] = PERIODIC_SELF_TESTS;
   readonly bootStageableSelfTests: readonly SelfTestName[] = START_UP_SELF_TESTS;
   /** Start-up tests broken before the boot (failSelfTestAtBoot). */
-  private readonly brokenForBoot = new Set<SelfTestName>();
+  private brokenForBoot: Set<SelfTestName> | null = null;
   private closed = false;
   private readonly listeners = new Set<(report: BoardReport) => void>();
   private linkCut = false;
@@ -72,7 +75,7 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
     this.closed = false;
     this.plant.setValve(false);
     this.plant.setDrainPump(false);
-    const failed = START_UP_SELF_TESTS.find((t) => this.brokenForBoot.has(t));
+    const failed = START_UP_SELF_TESTS.find((t) => this.brokenForBoot?.has(t));
     if (failed && !this.selfTestFailed) {
       this.selfTestFailed = true;
       this.report({ type: 'selfTestFailed', test: failed });
@@ -142,7 +145,7 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   failSelfTestAtBoot(test: SelfTestName): void {
     if (!this.bootStageableSelfTests.includes(test)) throw new Error(`the simulated board cannot fail the "${test}" self-test at its boot`);
     if (this.opened) throw new Error(`the simulated board has booted: "${test}" can fail only at its next boot`);
-    this.brokenForBoot.add(test);
+    (this.brokenForBoot ??= new Set()).add(test);
   }
 
   setLinkFault(fault: LinkFault, active: boolean): void {

@@ -63,8 +63,10 @@ export class Simulation {
   private readonly powerOnAfterMs: number;
   private readonly programAfterMs: number;
   private programTimer: unknown = null;
-  private readonly logListeners = new Set<(entry: LogEntry) => void>();
-  private readonly runtimeListeners = new Set<(runtime: Runtime | null) => void>();
+  // Made when first needed, as are brokenForBoot and linkFaults: a fleet holds thousands of
+  // appliances, and an empty Set is about 150 bytes.
+  private logListeners: Set<(entry: LogEntry) => void> | null = null;
+  private runtimeListeners: Set<(runtime: Runtime | null) => void> | null = null;
   private current: Runtime | null = null;
   private board: Board | null = null;
   private programCycles = 0;
@@ -83,16 +85,27 @@ export class Simulation {
     this.powerOnAfterMs = options.powerOnAfterMs ?? 0;
     this.programAfterMs = options.programAfterMs ?? 0;
     this.plant = new DishwasherPlant({ seed: this.seed, ...options.scenario.physics });
+    // Methods, not arrow-function properties: tsx names every arrow function it compiles, which
+    // costs each one about 250 bytes more, per appliance.
+    const sim = this;
     this.program = new DishwasherProgram(
       {
         clock: this.clock,
-        runtime: () => this.current,
-        absorb: (litres) => this.plant.absorb(litres),
-        level: () => this.plant.signals().tubLevelL,
-        onStep: (step, index) => this.record({ type: 'program', event: 'step', index, name: step.name }),
-        onDone: (cycle) => {
-          this.programCycles = cycle;
-          this.record({ type: 'program', event: 'done', cycle });
+        runtime() {
+          return sim.current;
+        },
+        absorb(litres) {
+          sim.plant.absorb(litres);
+        },
+        level() {
+          return sim.plant.signals().tubLevelL;
+        },
+        onStep(step, index) {
+          sim.record({ type: 'program', event: 'step', index, name: step.name });
+        },
+        onDone(cycle) {
+          sim.programCycles = cycle;
+          sim.record({ type: 'program', event: 'done', cycle });
         },
       },
       undefined,
@@ -114,14 +127,16 @@ export class Simulation {
 
   /** Listen to log entries as they happen. */
   onLog(listener: (entry: LogEntry) => void): () => void {
-    this.logListeners.add(listener);
-    return () => this.logListeners.delete(listener);
+    const listeners = (this.logListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** Told whenever the runtime changes: a new one after power-up, null at a power cut. */
   onRuntime(listener: (runtime: Runtime | null) => void): () => void {
-    this.runtimeListeners.add(listener);
-    return () => this.runtimeListeners.delete(listener);
+    const listeners = (this.runtimeListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /**
@@ -216,18 +231,41 @@ export class Simulation {
     return Promise.resolve(applyInjection(this.target, entry, manualStep(entry, this.current !== null)));
   }
 
-  /** What the injection table acts on. */
-  private readonly target: InjectionTarget = {
-    record: (entry) => this.record(entry),
-    plantFault: (fault) => this.plant.inject(fault),
-    clearPlantFault: (kind) => this.plant.clear(kind),
-    setLinkFault: (fault, active) => this.setLinkFault(fault, active),
-    failSelfTest: (test) => this.failSelfTest(test),
-    corruptMemory: () => this.corruptMemory(),
-    dryPan: () => this.plant.dryPan(),
-    powerCut: () => this.powerCut(),
-    powerUp: () => this.powerUp(),
-  };
+  /** What the injection table acts on; made at the first injection (most appliances of a fleet never get one). */
+  private get target(): InjectionTarget {
+    const sim = this;
+    // Methods, not arrow-function properties (see the program's host in the constructor).
+    return (this.injectionTarget ??= {
+      record(entry) {
+        sim.record(entry);
+      },
+      plantFault(fault) {
+        sim.plant.inject(fault);
+      },
+      clearPlantFault(kind) {
+        sim.plant.clear(kind);
+      },
+      setLinkFault(fault, active) {
+        sim.setLinkFault(fault, active);
+      },
+      failSelfTest(test) {
+        sim.failSelfTest(test);
+      },
+      corruptMemory() {
+        sim.corruptMemory();
+      },
+      dryPan() {
+        sim.plant.dryPan();
+      },
+      powerCut() {
+        sim.powerCut();
+      },
+      powerUp() {
+        return sim.powerUp();
+      },
+    });
+  }
+  private injectionTarget: InjectionTarget | null = null;
 
   press(command: UserCommand): void {
     const runtime = this.current;
@@ -253,7 +291,7 @@ export class Simulation {
     this.record({ type: 'power', event: 'cut' });
     if (valveWasOpen) this.record({ type: 'valve', state: 'closed', cause: 'power cut' });
     if (pumpWasOn) this.record({ type: 'pump', state: 'off', cause: 'power cut' });
-    for (const l of this.runtimeListeners) l(null);
+    if (this.runtimeListeners) for (const l of this.runtimeListeners) l(null);
   }
 
   async powerUp(): Promise<void> {
@@ -264,12 +302,12 @@ export class Simulation {
     this.lastSelfTestStage = selfTests;
     this.lastBoardKind = this.board.kind;
     // What broke while the power was off is still broken: this boot (and every later one) finds it.
-    for (const test of this.brokenForBoot) selfTests!.failSelfTestAtBoot(test);
-    if (this.linkFaults.size > 0) {
+    if (this.brokenForBoot) for (const test of this.brokenForBoot) selfTests!.failSelfTestAtBoot(test);
+    if (this.linkFaults && this.linkFaults.size > 0) {
       // The cable is still cut when power returns: the board opens (it needs the line for that),
       // then the fault applies before the controller can tell the board anything.
       await this.board.open();
-      for (const fault of this.linkFaults) this.setLinkFault(fault, true);
+      for (const fault of this.linkFaults ?? []) this.setLinkFault(fault, true);
     }
     const runtime = await startRuntime({
       deviceId: this.deviceId,
@@ -283,22 +321,22 @@ export class Simulation {
     this.record({ type: 'power', event: 'on', boot: runtime.boot });
     runtime.onAny((event) => this.onRuntimeEvent(event));
     this.program.attach();
-    for (const l of this.runtimeListeners) l(runtime);
+    if (this.runtimeListeners) for (const l of this.runtimeListeners) l(runtime);
   }
 
   /** Start-up self-tests broken while the power was off; a broken part stays broken for the rest of the run. */
-  private readonly brokenForBoot = new Set<SelfTestName>();
+  private brokenForBoot: Set<SelfTestName> | null = null;
   /** The self-test stage of the last board that was powered (what a board of this kind can stage). */
   private lastSelfTestStage: SelfTestStage | null = null;
   private lastBoardKind: Board['kind'] = 'simulated';
 
   /** Link faults in force; they outlive a power cut (the cable is still cut when power returns). */
-  private readonly linkFaults = new Set<LinkFault>();
+  private linkFaults: Set<LinkFault> | null = null;
 
   /** Stages a link fault on the board (src/board/link-faults.ts); a board that cannot is an error, never a skip. */
   private setLinkFault(fault: LinkFault, active: boolean): void {
-    if (active) this.linkFaults.add(fault);
-    else this.linkFaults.delete(fault);
+    if (active) (this.linkFaults ??= new Set()).add(fault);
+    else this.linkFaults?.delete(fault);
     const board = this.board;
     if (!board) return; // no power: applied when the board comes up
     const stage = linkFaultStage(board);
@@ -350,7 +388,7 @@ export class Simulation {
       throw new ScenarioError(`the ${kind} board cannot perform "inject: selfTestFail" with test "${test}"${off}: ${cannotStageReason(test, board !== null, stage)}`);
     }
     if (board) stage!.failSelfTest(test);
-    else this.brokenForBoot.add(test);
+    else (this.brokenForBoot ??= new Set()).add(test);
   }
 
   /** The controller's memory is damaged (a torn write): the next boot cannot read it (i80). */
@@ -410,7 +448,7 @@ export class Simulation {
   private record(entry: { type: string } & Record<string, unknown>): void {
     const full = { t: this.clock.now(), ...entry } as LogEntry;
     if (this.keepLog) this.log.push(full);
-    for (const l of this.logListeners) l(full);
+    if (this.logListeners) for (const l of this.logListeners) l(full);
   }
 }
 
