@@ -21,7 +21,7 @@ export function register(program: Command): void {
   program
     .command('monitor')
     .description('uptime monitor: DOWN/UP per device, availability, SLO, alerts; /metrics and /api/devices')
-    .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--broker <url>', 'MQTT broker URL, or the nodes of one clustered broker: url,url,... (moves to the next when it loses one)', 'mqtt://127.0.0.1:1883')
     .option('--username <user>', 'broker user name')
     .option('--password <pass>', 'broker password')
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// broker')
