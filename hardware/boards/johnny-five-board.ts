@@ -1,6 +1,10 @@
 /**
  * The Board interface over johnny-five (Firmata) on a serial port: a real Arduino on USB, or
  * any port object / stream (the emulated Uno hands one over through a custom binding).
+ * This class opens, closes and reopens the port and puts the parts together, each in its file:
+ * the handshake up to johnny-five `ready` and safe relays (firmata-ready.ts), the keepalive
+ * session with our firmware (keepalive-session.ts), the plain-Firmata fallback
+ * (plain-firmata.ts), and the firmware's frames read into inputs and reports (firmware-reports.ts).
  *
  * Contract, beyond the Board rules in src/board/board.ts:
  * - `open()` reaches johnny-five `ready`, then asks for the firmware's SAFETY_VERSION. If it
@@ -40,19 +44,19 @@
  *   5 s); four missed STATUS periods in a row are reported too (the inputs are stale).
  */
 import { EventEmitter } from 'node:events';
-import five from 'johnny-five';
+import type five from 'johnny-five';
 import { SerialPort } from 'serialport';
 import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardReport } from '../../src/board/board.js';
 import { wallClock, type Clock } from '../../src/clock/clock.js';
 import { nextRetryDelay, PORT_RETRY, type RetryPolicy } from '../../src/board/port-retry.js';
 import { pins as defaultPins, type PinMap } from '../pins.js';
-import { readPlainFirmataInputs, type Firmata } from './plain-firmata.js';
+import { Waiters } from './clock-waits.js';
+import { firmataReady, safeRelays } from './firmata-ready.js';
+import { FirmwareReports, type InputsBox } from './firmware-reports.js';
+import { KeepaliveSession } from './keepalive-session.js';
+import { plainFirmataWarning, startPlainFirmata, type Firmata } from './plain-firmata.js';
 import { ReportHub } from './report-hub.js';
-import { Waiters, within } from './clock-waits.js';
-import {
-  decodeSafetyVersion, decodeStatus, describeResetCause, FRAMES, HOSE_FUSE_MINOR, RESULT_CODES, safetyCompatibility, SYSEX,
-  type SafetyStatus, type SafetyVersion,
-} from './safety-sysex.js';
+import { FRAMES, safetyCompatibility, SYSEX, type SafetyStatus, type SafetyVersion } from './safety-sysex.js';
 
 export interface JohnnyFiveBoardOptions {
   /** A serial port path (opened at the pin map's baud rate), or an open port object / duplex stream. */
@@ -79,7 +83,6 @@ export interface JohnnyFiveBoardOptions {
   readonly retry?: RetryPolicy;
 }
 
-
 type Sink = (id: number, data: number[]) => void;
 const sinks = new WeakMap<object, Sink>();
 
@@ -95,8 +98,6 @@ function routeSysex(io: Firmata, sink: Sink): void {
   }
 }
 
-const MODE_OUTPUT = 1;
-
 export type BoardProtection = 'firmware' | 'host-only';
 
 export class JohnnyFiveBoard implements Board {
@@ -104,11 +105,7 @@ export class JohnnyFiveBoard implements Board {
   readonly pulsesPerLitre: number;
   /** 'firmware' when the safety extensions answered, 'host-only' for plain Firmata; null before open(). */
   protection: BoardProtection | null = null;
-  safetyVersion: SafetyVersion | null = null;
   firmwareName = '';
-  lastStatus: SafetyStatus | null = null;
-  garbageFrames = 0;
-  keepalivesSent = 0;
   /** Times the port closed under the driver, and times it was reopened. */
   portLosses = 0;
   reconnects = 0;
@@ -116,39 +113,25 @@ export class JohnnyFiveBoard implements Board {
   private readonly clock: Clock;
   private readonly map: PinMap;
   private readonly opts: Required<Pick<JohnnyFiveBoardOptions, 'readyTimeoutMs' | 'safetyTimeoutMs' | 'keepaliveMs' | 'hostSilenceMs'>>;
-  private j5: five.Board | null = null;
   /** Ends the handshake under way (close() while connecting), so nothing waits on for its timeout. */
   private abortHandshake: ((message: string) => void) | null = null;
   private io: Firmata | null = null;
   private ownPort: SerialPort | null = null;
   private valveRelay: five.Relay | null = null;
   private pumpRelay: five.Relay | null = null;
-  private inputs: { float: BoardInputs['float']; flowPulses: number; tubLevelL: number | null; hoseFuseBlown?: boolean } = {
-    float: 'open',
-    flowPulses: 0,
-    tubLevelL: null,
-  };
-  private lastRawPulses: number | null = null;
+  private readonly inputs: InputsBox = { value: { float: 'open', flowPulses: 0, tubLevelL: null } };
   private valveWanted = false;
   private pumpWanted = false;
   private closed = false;
   private opened = false;
-  private linkLost = false;
-  private latched = false;
-  /** The self-test failure last reported (the firmware latches it for good). */
-  private selfTestReported: string | null = null;
-  private lastHostKeepalive = -Infinity;
-  private lastSent = -Infinity;
-  private guard: unknown = null;
-  private readonly reports = new ReportHub();
+  private readonly hub = new ReportHub();
   private readonly waits: Waiters;
-  private lastStatusAt = -Infinity;
-  private statusStale = false;
-  private lastGarbageReportAt = -Infinity;
+  /** The firmware's frames read into inputs and reports. */
+  private readonly status: FirmwareReports;
+  /** KEEPALIVE and ARM towards our firmware. */
+  private readonly session: KeepaliveSession;
   /** The version warning last given (an older firmware), so a reopen does not repeat it. */
   private versionWarning: string | null = null;
-  /** The safety minor whose STATUS layout the driver reads; null until the version is checked. */
-  private statusMinor: number | null = null;
   /** The port closed under us and is not back yet: nothing is written. */
   private disconnected = false;
   private retryTimer: unknown = null;
@@ -166,6 +149,40 @@ export class JohnnyFiveBoard implements Board {
       keepaliveMs: options.keepaliveMs ?? 500,
       hostSilenceMs: options.hostSilenceMs ?? 500,
     };
+    const repeatRequests = () => this.repeatRequests();
+    this.status = new FirmwareReports({ clock: this.clock, map: this.map, inputs: this.inputs, report: (r) => this.report(r), repeatRequests });
+    this.session = new KeepaliveSession({
+      clock: this.clock,
+      keepaliveMs: this.opts.keepaliveMs,
+      hostSilenceMs: this.opts.hostSilenceMs,
+      send: (frame) => this.io?.sysexCommand(frame),
+      disconnected: () => this.disconnected,
+      closed: () => this.closed,
+      needsArm: () => this.status.linkLost || (this.status.lastStatus !== null && !this.status.lastStatus.armed),
+      linkLost: () => this.status.linkLost,
+      repeatRequests,
+      checkStale: (now) => this.status.checkStale(now),
+    });
+  }
+
+  /** The firmware's SAFETY_VERSION; null for plain Firmata or before open(). */
+  get safetyVersion(): SafetyVersion | null {
+    return this.status.safetyVersion;
+  }
+
+  /** The firmware's last STATUS report. */
+  get lastStatus(): SafetyStatus | null {
+    return this.status.lastStatus;
+  }
+
+  /** Malformed safety frames ignored so far. */
+  get garbageFrames(): number {
+    return this.status.garbageFrames;
+  }
+
+  /** KEEPALIVEs and ARMs sent so far. */
+  get keepalivesSent(): number {
+    return this.session.keepalivesSent;
   }
 
   async open(): Promise<void> {
@@ -180,109 +197,8 @@ export class JohnnyFiveBoard implements Board {
     }
   }
 
-  private async connect(): Promise<void> {
-    const port = typeof this.options.port === 'string' ? await this.openPath(this.options.port) : this.options.port;
-    await this.handshake(port, false);
-    this.reports.markOpened();
-  }
-
-  /** johnny-five `ready`, outputs safe, SAFETY_VERSION, ARM, first STATUS (PROTOCOL.md §4); again after a reopen. */
-  private async handshake(port: NodeJS.ReadWriteStream | EventEmitter, again: boolean): Promise<void> {
-    const j5 = new five.Board({ port, repl: false, debug: false, sigint: false, timeout: 3_600_000 } as unknown as five.BoardOption);
-    this.j5 = j5;
-    // A board that did not reset on open (no auto-reset, or reopened) never announces itself:
-    // ask for the version and firmware name (PROTOCOL.md §4) instead of firmata.js's 5 s wait.
-    const nudge = this.clock.setTimeout(() => {
-      const io = j5.io as unknown as { versionReceived?: boolean } | undefined;
-      const w = port as { write?: (b: Buffer) => unknown };
-      if (!io?.versionReceived && typeof w.write === 'function') w.write(Buffer.from([0xf9, 0xf0, 0x79, 0xf7]));
-    }, 500);
-    await within(
-      this.clock,
-      this.opts.readyTimeoutMs,
-      `no Firmata handshake from the board within ${this.opts.readyTimeoutMs} ms (is the firmware flashed?)`,
-      (done, fail) => {
-        this.abortHandshake = fail;
-        j5.on('ready', () => done());
-        j5.on('error', (err: unknown) => fail(`johnny-five: ${err instanceof Error ? err.message : String(err)}`));
-      },
-    )
-      .catch((err: unknown) => {
-        // johnny-five's connect timer (the `timeout` above) and firmata's version request are
-        // cleared only by a handshake that succeeds: left armed, they keep a failed run alive.
-        clearTimeout((j5 as unknown as { timer?: NodeJS.Timeout }).timer);
-        clearTimeout((j5.io as unknown as { reportVersionTimeoutId?: NodeJS.Timeout } | undefined)?.reportVersionTimeoutId);
-        throw err;
-      })
-      .finally(() => {
-        this.clock.clearTimeout(nudge);
-        this.abortHandshake = null;
-      });
-    const io = j5.io as unknown as Firmata;
-    this.io = io;
-    this.firmwareName = io.firmware?.name ?? '';
-    const gone = () => {
-      if (io === this.io) this.onPortGone();
-    };
-    io.on('close', gone);
-    io.on('disconnect', gone);
-    io.on('error', (err) => {
-      if (io !== this.io) return;
-      // A device that vanished fails its reads and writes; that is the port going away, not a fault of the board.
-      const portClosing = (io.transport as { isOpen?: boolean } | undefined)?.isOpen === false;
-      if ((err as { disconnected?: unknown } | null)?.disconnected === true || portClosing || this.disconnected) this.onPortGone();
-      else this.report({ type: 'error', message: `serial port: ${String(err)}` });
-    });
-
-    // Outputs safe before anything else.
-    io.pinMode(this.map.pins.valve.pin, MODE_OUTPUT);
-    io.pinMode(this.map.pins.drainPump.pin, MODE_OUTPUT);
-    this.valveRelay = new five.Relay({ pin: this.map.pins.valve.pin, type: 'NC', board: j5 } as five.RelayOption);
-    this.pumpRelay = new five.Relay({ pin: this.map.pins.drainPump.pin, type: 'NO', board: j5 } as five.RelayOption);
-    this.valveRelay.close();
-    this.pumpRelay.open();
-
-    routeSysex(io, (id, data) => this.onSysex(id, data));
-    io.sysexCommand([...FRAMES.safetyVersionQuery]);
-    const answered = await this.waits.waitFor(() => this.safetyVersion !== null, this.opts.safetyTimeoutMs);
-    if (answered) {
-      const port = typeof this.options.port === 'string' ? this.options.port : '<port>';
-      const { refused, warning } = safetyCompatibility(this.safetyVersion!, port);
-      if (refused) throw new BoardError(refused);
-      if (warning && warning !== this.versionWarning) this.report({ type: 'warning', message: warning });
-      this.versionWarning = warning;
-      this.statusMinor = this.safetyVersion!.minor;
-      this.protection = 'firmware';
-      io.sysexCommand([...FRAMES.arm]);
-      this.sendKeepalive();
-      io.sysexCommand([...FRAMES.statusQuery]);
-      const first = await this.waits.waitFor(() => this.lastStatus !== null, this.opts.safetyTimeoutMs);
-      if (!first) throw new BoardError('the board answered SAFETY_VERSION but sent no STATUS report');
-      if (this.guard !== null) this.clock.clearTimeout(this.guard);
-      this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 2);
-    } else {
-      this.protection = 'host-only';
-      const seen = { float: false, level: false };
-      readPlainFirmataInputs(io, this.map, (patch) => {
-        const { pulses = 0, ...values } = patch;
-        if (values.float !== undefined) seen.float = true;
-        if (values.tubLevelL !== undefined) seen.level = true;
-        this.inputs = { ...this.inputs, ...values, flowPulses: this.inputs.flowPulses + pulses };
-        this.waits.wake();
-      });
-      const ready = await this.waits.waitFor(() => seen.float && seen.level, this.opts.safetyTimeoutMs);
-      if (!ready) throw new BoardError('the board sends no analog readings for the float and the tub level');
-      if (again) return;
-      const name = this.firmwareName || 'unknown firmware';
-      this.report({
-        type: 'warning',
-        message: `${name} answers as plain Firmata without the Aquastop safety extensions: no local float interlock and no link watchdog; protection depends on the host alone`,
-      });
-    }
-  }
-
   read(): BoardInputs {
-    return { ...this.inputs };
+    return { ...this.inputs.value };
   }
 
   setValve(open: boolean): void {
@@ -303,10 +219,8 @@ export class JohnnyFiveBoard implements Board {
 
   keepalive(): void {
     if (this.closed) return;
-    this.lastHostKeepalive = this.clock.now();
-    if (this.protection !== 'firmware' || this.disconnected) return;
-    if (this.linkLost || (this.lastStatus && !this.lastStatus.armed)) this.rearm();
-    else if (this.clock.now() - this.lastSent >= this.opts.keepaliveMs / 2) this.sendKeepalive();
+    this.session.hostCalled();
+    if (this.protection === 'firmware') this.session.topUp();
   }
 
   /** Asks the firmware to clear its latch (it refuses while the float is not dry). */
@@ -321,7 +235,7 @@ export class JohnnyFiveBoard implements Board {
   }
 
   onReport(listener: (report: BoardReport) => void): () => void {
-    return this.reports.subscribe(listener);
+    return this.hub.subscribe(listener);
   }
 
   async close(): Promise<void> {
@@ -332,8 +246,7 @@ export class JohnnyFiveBoard implements Board {
     }
     this.closed = true;
     this.abortHandshake?.('closed while connecting to the board');
-    if (this.guard !== null) this.clock.clearTimeout(this.guard);
-    this.guard = null;
+    this.session.stop();
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.waits.cancelAll();
@@ -352,45 +265,84 @@ export class JohnnyFiveBoard implements Board {
     return (this.valveRelay as unknown as { type?: string } | null)?.type ?? null;
   }
 
-  // --- internals ---
+  // --- the handshake (PROTOCOL.md §4) ---
+
+  private async connect(): Promise<void> {
+    const port = typeof this.options.port === 'string' ? await this.openPath(this.options.port) : this.options.port;
+    await this.handshake(port, false);
+    this.hub.markOpened();
+  }
+
+  /** johnny-five `ready`, outputs safe, SAFETY_VERSION, then our firmware's session or plain Firmata; again after a reopen. */
+  private async handshake(port: NodeJS.ReadWriteStream | EventEmitter, again: boolean): Promise<void> {
+    const { j5, io } = await firmataReady(port, { clock: this.clock, timeoutMs: this.opts.readyTimeoutMs, onAbortable: (abort) => (this.abortHandshake = abort) });
+    this.io = io;
+    this.firmwareName = io.firmware?.name ?? '';
+    this.watchPort(io);
+    ({ valve: this.valveRelay, pump: this.pumpRelay } = safeRelays(j5, io, this.map));
+
+    routeSysex(io, (id, data) => {
+      this.status.onSysex(id, data);
+      this.waits.wake();
+    });
+    io.sysexCommand([...FRAMES.safetyVersionQuery]);
+    const answered = await this.waits.waitFor(() => this.status.safetyVersion !== null, this.opts.safetyTimeoutMs);
+    if (answered) await this.startSession(io);
+    else await this.startPlainFirmata(io, again);
+  }
+
+  /** Our firmware answered: check its version, ARM it, wait for its first STATUS, start the keepalive guard. */
+  private async startSession(io: Firmata): Promise<void> {
+    const version = this.status.safetyVersion!;
+    const port = typeof this.options.port === 'string' ? this.options.port : '<port>';
+    const { refused, warning } = safetyCompatibility(version, port);
+    if (refused) throw new BoardError(refused);
+    if (warning && warning !== this.versionWarning) this.report({ type: 'warning', message: warning });
+    this.versionWarning = warning;
+    this.status.statusMinor = version.minor;
+    this.protection = 'firmware';
+    io.sysexCommand([...FRAMES.arm]);
+    this.session.sendKeepalive();
+    io.sysexCommand([...FRAMES.statusQuery]);
+    const first = await this.waits.waitFor(() => this.status.lastStatus !== null, this.opts.safetyTimeoutMs);
+    if (!first) throw new BoardError('the board answered SAFETY_VERSION but sent no STATUS report');
+    this.session.start();
+  }
+
+  /** No SAFETY_VERSION: plain Firmata, inputs by analog and digital reports, one warning (not again after a reopen). */
+  private async startPlainFirmata(io: Firmata, again: boolean): Promise<void> {
+    this.protection = 'host-only';
+    await startPlainFirmata(io, this.map, this.waits, this.opts.safetyTimeoutMs, ({ pulses = 0, ...values }) => {
+      const inputs = this.inputs.value;
+      this.inputs.value = { ...inputs, ...values, flowPulses: inputs.flowPulses + pulses };
+    });
+    if (again) return;
+    this.report({ type: 'warning', message: plainFirmataWarning(this.firmwareName) });
+  }
+
+  // --- the port: opened, lost, reopened ---
 
   private async openPath(path: string): Promise<SerialPort> {
     const port = new SerialPort({ path, baudRate: this.map.baud, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) => (err ? reject(new BoardError(`cannot open ${path}: ${err.message.replace(/^Error: /, '')}`)) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new BoardError(`cannot open ${path}: ${err.message.replace(/^Error: /, '')}`)) : resolve())));
     this.ownPort = port;
     return port;
   }
 
-  private guardTick = (): void => {
-    this.guard = null;
-    if (this.closed) return;
-    const now = this.clock.now();
-    if (this.disconnected) {
-      this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 4);
-      return;
-    }
-    if (now - this.lastHostKeepalive <= this.opts.hostSilenceMs && now - this.lastSent >= this.opts.keepaliveMs - this.opts.keepaliveMs / 4) {
-      if (this.linkLost) this.rearm();
-      else this.sendKeepalive();
-    }
-    this.checkStatusStale(now);
-    this.guard = this.clock.setTimeout(this.guardTick, this.opts.keepaliveMs / 4);
-  };
-
-  /** The firmware reports every statusPeriod; four missed in a row means the host is reading stale inputs. */
-  private checkStatusStale(now: number): void {
-    const limit = 4 * (this.safetyVersion?.statusPeriodMs ?? 250);
-    if (!this.statusStale && now - this.lastStatusAt > limit) {
-      this.statusStale = true;
-      this.report({ type: 'warning', message: `no STATUS report from the board for ${Math.round(now - this.lastStatusAt)} ms: inputs are stale` });
-    }
-    // As long as the firmware waits for a keepalive: the line is dead, whichever way it broke.
-    if (!this.linkLost && now - this.lastStatusAt >= (this.safetyVersion?.linkTimeoutMs ?? 2_000)) {
-      this.linkLost = true;
-      this.report({ type: 'linkLost' });
-    }
+  /** A port that closes or fails as a vanished device is gone (onPortGone); other errors are reported. */
+  private watchPort(io: Firmata): void {
+    const gone = () => {
+      if (io === this.io) this.onPortGone();
+    };
+    io.on('close', gone);
+    io.on('disconnect', gone);
+    io.on('error', (err) => {
+      if (io !== this.io) return;
+      // A device that vanished fails its reads and writes; that is the port going away, not a fault of the board.
+      const portClosing = (io.transport as { isOpen?: boolean } | undefined)?.isOpen === false;
+      if ((err as { disconnected?: unknown } | null)?.disconnected === true || portClosing || this.disconnected) this.onPortGone();
+      else this.report({ type: 'error', message: `serial port: ${String(err)}` });
+    });
   }
 
   /** The port closed under us (USB pulled): link lost (iC0), and reopen it in the background. */
@@ -399,10 +351,7 @@ export class JohnnyFiveBoard implements Board {
     this.disconnected = true;
     this.portLosses++;
     this.retryDelayMs = nextRetryDelay(this.options.retry ?? PORT_RETRY, null);
-    if (!this.linkLost) {
-      this.linkLost = true;
-      this.report({ type: 'linkLost' });
-    }
+    this.status.markLinkLost();
     const reopen = this.reopener();
     if (!reopen) {
       this.report({ type: 'warning', message: 'the serial port closed and cannot be reopened: the valve stays closed' });
@@ -425,23 +374,13 @@ export class JohnnyFiveBoard implements Board {
     try {
       port = await reopen();
       if (this.closed) throw new BoardError('closed while reopening');
-      this.lastStatus = null;
-      // Read the version again: the board may have been re-flashed while it was away.
-      this.safetyVersion = null;
-      this.statusMinor = null;
-      this.lastStatusAt = this.clock.now();
-      this.statusStale = false;
-      this.lastRawPulses = null;
+      this.status.forgetBoard();
       await this.handshake(port, true);
       this.disconnected = false;
       this.reconnects++;
       // As after a re-arm: the board forgot the host's requests, so repeat them.
-      this.setValve(this.valveWanted);
-      this.setDrainPump(this.pumpWanted);
-      if (this.protection !== 'firmware' && this.linkLost) {
-        this.linkLost = false;
-        this.report({ type: 'linkRestored' });
-      }
+      this.repeatRequests();
+      if (this.protection !== 'firmware') this.status.markLinkRestored();
     } catch {
       if (port) await closeQuietly(port);
       if (this.closed) return;
@@ -450,93 +389,17 @@ export class JohnnyFiveBoard implements Board {
     }
   }
 
-  private onGarbage(what: string): void {
-    this.garbageFrames++;
-    const now = this.clock.now();
-    if (now - this.lastGarbageReportAt < 5_000) return;
-    this.lastGarbageReportAt = now;
-    this.report({ type: 'warning', message: `ignored a malformed ${what} frame from the board (${this.garbageFrames} so far): line noise?` });
-  }
+  // --- shared ---
 
-  private sendKeepalive(): void {
-    if (this.disconnected) return;
-    this.io?.sysexCommand([...FRAMES.keepalive]);
-    this.keepalivesSent++;
-    this.lastSent = this.clock.now();
-  }
-
-  /** ARM after a lost link or a board restart; the firmware forgot the host's valve request, so repeat it. */
-  private rearm(): void {
-    if (this.disconnected) return;
-    this.io?.sysexCommand([...FRAMES.arm]);
-    this.lastSent = this.clock.now();
-    this.keepalivesSent++;
+  /** The controller's valve and pump requests, sent again (the board forgot them). */
+  private repeatRequests(): void {
     this.setValve(this.valveWanted);
     this.setDrainPump(this.pumpWanted);
   }
 
-  private onSysex(id: number, data: number[]): void {
-    if (id === SYSEX.safetyVersion) {
-      const v = decodeSafetyVersion(data);
-      if (v) this.safetyVersion = v;
-      else this.onGarbage('SAFETY_VERSION');
-    } else if (id === SYSEX.result) {
-      const [command, code] = data;
-      if (data.length !== 2 || command === undefined || code === undefined) this.onGarbage('RESULT');
-      else if (command === SYSEX.clearLatch && code !== 0) {
-        this.report({ type: 'warning', message: `the board kept its latch: ${RESULT_CODES[code] ?? `code ${code}`}` });
-      } else if (command === SYSEX.clearLatch) {
-        // Clearing drops the valve request (PROTOCOL.md section 3): ask again for what the controller wants.
-        this.setValve(this.valveWanted);
-        this.setDrainPump(this.pumpWanted);
-      }
-    } else if (id === SYSEX.status) {
-      // Its layout depends on the version; the driver asks for a STATUS once it knows it.
-      if (this.statusMinor === null) return;
-      const s = decodeStatus(data, this.map, this.statusMinor);
-      if (s) this.onStatus(s);
-      else this.onGarbage('STATUS');
-    }
-    this.waits.wake();
-  }
-
-  private onStatus(s: SafetyStatus): void {
-    const prev = this.lastStatus;
-    this.lastStatus = s;
-    this.lastStatusAt = this.clock.now();
-    if (this.statusStale) {
-      this.statusStale = false;
-      this.report({ type: 'warning', message: 'STATUS reports from the board resumed' });
-    }
-    // Pulse counter: the board's restarts from zero after a reset; ours stays monotonic.
-    const delta = this.lastRawPulses === null ? 0 : s.pulses >= this.lastRawPulses ? s.pulses - this.lastRawPulses : s.pulses;
-    this.lastRawPulses = s.pulses;
-    this.inputs = { float: s.float, flowPulses: this.inputs.flowPulses + delta, tubLevelL: s.tubLevelL };
-    // A board older than the hose-fuse input cannot sense it: leave it out (src/board/board.ts).
-    if (this.statusMinor !== null && this.statusMinor >= HOSE_FUSE_MINOR) this.inputs.hoseFuseBlown = s.hoseFuseBlown;
-    if (s.linkLost && !this.linkLost) {
-      this.linkLost = true;
-      this.report({ type: 'linkLost' });
-    } else if (!s.linkLost && this.linkLost && s.armed) {
-      this.linkLost = false;
-      this.report({ type: 'linkRestored' });
-    }
-    if (s.latched && !this.latched) {
-      this.latched = true;
-      if (!s.selfTest) this.report({ type: 'localTrip', reason: prev ? s.tripReason : `${s.tripReason} (latched in the board's EEPROM)` });
-    } else if (!s.latched) this.latched = false;
-    if (s.selfTest && s.selfTest !== this.selfTestReported) {
-      this.selfTestReported = s.selfTest;
-      this.report({ type: 'selfTestFailed', test: s.selfTest });
-    }
-    if (prev && s.resetCause !== prev.resetCause && !s.armed) {
-      this.report({ type: 'warning', message: `the board restarted (${describeResetCause(s.resetCause)} reset)` });
-    }
-  }
-
   private report(r: BoardReport): void {
     if (this.closed && r.type === 'error') return;
-    this.reports.publish(r);
+    this.hub.publish(r);
   }
 }
 

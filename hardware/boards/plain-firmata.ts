@@ -3,7 +3,9 @@
  * unmodified StandardFirmata): float and tub level by analog reporting, flow pulses by digital
  * reporting of D2 with its pull-up on. Each change is handed to `onChange` as a patch.
  */
+import { BoardError } from '../../src/board/board.js';
 import { floatStateFromAdc, levelLitresFromAdc, type FloatState, type PinMap } from '../pins.js';
+import type { Waiters } from './clock-waits.js';
 
 /** The part of firmata.js's Board the driver uses. */
 export type Firmata = {
@@ -52,4 +54,27 @@ export function readPlainFirmataInputs(io: Firmata, map: PinMap, onChange: (patc
     if (last === 1 && v === 0) onChange({ pulses: 1 });
     last = v;
   });
+}
+
+/**
+ * The driver's fallback for a board without the safety extensions: reads its inputs as plain
+ * Firmata (patches handed to `apply`, `waits` woken after each) and resolves once the float and
+ * the tub level have both been read, or fails with one line after `timeoutMs`.
+ */
+export async function startPlainFirmata(io: Firmata, map: PinMap, waits: Waiters, timeoutMs: number, apply: (patch: PlainInputPatch) => void): Promise<void> {
+  const seen = { float: false, level: false };
+  readPlainFirmataInputs(io, map, (patch) => {
+    if (patch.float !== undefined) seen.float = true;
+    if (patch.tubLevelL !== undefined) seen.level = true;
+    apply(patch);
+    waits.wake();
+  });
+  const ready = await waits.waitFor(() => seen.float && seen.level, timeoutMs);
+  if (!ready) throw new BoardError('the board sends no analog readings for the float and the tub level');
+}
+
+/** The warning a plain-Firmata board gets once: protection depends on the host alone. */
+export function plainFirmataWarning(firmwareName: string): string {
+  const name = firmwareName || 'unknown firmware';
+  return `${name} answers as plain Firmata without the Aquastop safety extensions: no local float interlock and no link watchdog; protection depends on the host alone`;
 }
