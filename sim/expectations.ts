@@ -68,9 +68,7 @@ export function evaluate(expectations: readonly Expectation[], log: readonly Log
     }
     if ('command' in e) {
       const want = e.result === 'accepted';
-      const hit = log.find(
-        (l) => l.type === 'command' && l.command === e.command && l.ok === want && (e.because === undefined || String(l.error ?? '').includes(e.because)),
-      );
+      const hit = log.find((l) => l.type === 'command' && l.command === e.command && l.ok === want && (e.because === undefined || String(l.error ?? '').includes(e.because)));
       return { expect, passed: Boolean(hit), actual: hit ? `at ${fmt(hit.t)}` : `no ${e.command} ${e.result}` };
     }
     return { expect, passed: final.programCompleted === e.programCompleted, actual: final.programCompleted ? 'completed' : 'not completed' };

@@ -157,8 +157,7 @@ export class DishwasherProgram {
         this.next();
       }, 0);
     });
-    const request: ProgramRequest =
-      step.kind === 'fill' ? { type: 'fill', targetL: step.targetL, ...(step.topUp ? { topUp: true } : {}) } : { type: 'drain' };
+    const request: ProgramRequest = step.kind === 'fill' ? { type: 'fill', targetL: step.targetL, ...(step.topUp ? { topUp: true } : {}) } : { type: 'drain' };
     runtime.program(request);
   }
 

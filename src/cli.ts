@@ -21,16 +21,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
     .exitOverride();
-  for (const register of [
-    registerSim,
-    registerScenarios,
-    registerRun,
-    registerPorts,
-    registerFirmware,
-    registerMonitor,
-    registerDashboard,
-    registerStart,
-  ]) {
+  for (const register of [registerSim, registerScenarios, registerRun, registerPorts, registerFirmware, registerMonitor, registerDashboard, registerStart]) {
     register(program);
   }
   // Long-running commands: every flag also from its environment variable or a --config file.

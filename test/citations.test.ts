@@ -38,7 +38,17 @@ function commentsOf(file: string, text: string): string {
 const withoutUrls = (text: string) => text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s)'"`>\]]+/gi, ' ');
 
 /** Paths that are examples or what a program writes, not files of this repository. */
-const NOT_OURS = [/^path\/to\//, /(^|\/)gen\//, /^\/(dev|tmp|etc|usr|var|proc|sys|run|lib|opt|home|root)\//, /^node_modules\//, /(^|\/)\.(mutation|aquastop|scratch)\//, /^test-artifacts\//, /^build\//, /\*/, /<[^>]*>/];
+const NOT_OURS = [
+  /^path\/to\//,
+  /(^|\/)gen\//,
+  /^\/(dev|tmp|etc|usr|var|proc|sys|run|lib|opt|home|root)\//,
+  /^node_modules\//,
+  /(^|\/)\.(mutation|aquastop|scratch)\//,
+  /^test-artifacts\//,
+  /^build\//,
+  /\*/,
+  /<[^>]*>/,
+];
 
 /**
  * Resolves against the citing file's folder, the root, or as the tail of a path in the

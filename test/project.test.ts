@@ -25,7 +25,9 @@ describe('the project', () => {
   });
 
   it('has a README Quick start of exactly two commands: npm install && npm start, and npm test', () => {
-    const section = read('README.md').split(/^## /m).find((s) => s.startsWith('Quick start'));
+    const section = read('README.md')
+      .split(/^## /m)
+      .find((s) => s.startsWith('Quick start'));
     expect(section).toBeDefined();
     const block = /```sh\n([\s\S]*?)```/.exec(section!)?.[1];
     expect(block?.trim().split('\n')).toEqual(['npm install && npm start', 'npm test']);
@@ -39,7 +41,7 @@ describe('the project', () => {
   });
 
   it('keeps the top level to what the project promises', () => {
-    const allowed = ['.ci', '.gitignore', 'README.md', 'hardware', 'package-lock.json', 'package.json', 'sim', 'src', 'test', 'tsconfig.json'];
+    const allowed = ['.ci', '.gitignore', '.prettierignore', '.prettierrc.json', 'README.md', 'hardware', 'package-lock.json', 'package.json', 'sim', 'src', 'test', 'tsconfig.json'];
     const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
     const top = [...new Set(tracked.map((f) => f.split('/')[0]!))].sort();
     expect(top.filter((entry) => !allowed.includes(entry))).toEqual([]);

@@ -43,12 +43,7 @@ export class Waiters {
   }
 }
 
-export function within(
-  clock: Clock,
-  ms: number,
-  timeoutMessage: string,
-  setup: (done: () => void, fail: (msg: string) => void) => void,
-): Promise<void> {
+export function within(clock: Clock, ms: number, timeoutMessage: string, setup: (done: () => void, fail: (msg: string) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = clock.setTimeout(() => settle(() => reject(new BoardError(timeoutMessage))), ms);

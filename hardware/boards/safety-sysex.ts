@@ -37,7 +37,10 @@ const FLOAT_STATES: readonly FloatState[] = ['dry', 'wet', 'open'];
 export const SELF_TESTS = ['flash', 'ram', 'watchdog', 'stack', 'adc', 'clock'] as const;
 export type SelfTestName = (typeof SELF_TESTS)[number];
 const TRIP_REASONS = [
-  'none', 'float wet', 'float wire fault', 'EEPROM record invalid at boot',
+  'none',
+  'float wet',
+  'float wire fault',
+  'EEPROM record invalid at boot',
   ...SELF_TESTS.map((t) => `self-test failed: ${t}` as const),
   'hose safety valve blown',
 ] as const;
@@ -174,8 +177,12 @@ export function safetyCompatibility(v: Pick<SafetyVersion, 'major' | 'minor'>, p
 }
 
 export const RESULT_CODES: Record<number, string> = {
-  0: 'ok', 1: 'refused: float wet', 2: 'refused: float wire fault', 3: 'refused: bad key',
-  4: 'refused: a self-test failed (service only)', 5: 'refused: the hose safety valve reads blown (replace the hose)',
+  0: 'ok',
+  1: 'refused: float wet',
+  2: 'refused: float wire fault',
+  3: 'refused: bad key',
+  4: 'refused: a self-test failed (service only)',
+  5: 'refused: the hose safety valve reads blown (replace the hose)',
 };
 
 export function describeResetCause(mcusr: number): string {

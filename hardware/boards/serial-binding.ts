@@ -12,9 +12,7 @@
  * vanishes, the open port's reads and writes fail with an error that is not `canceled` (the
  * stream closes itself as disconnected), and `open()` fails until the endpoint is back.
  */
-import type {
-  BindingInterface, BindingPortInterface, OpenOptions, PortInfo, PortStatus, SetOptions, UpdateOptions,
-} from '@serialport/bindings-interface';
+import type { BindingInterface, BindingPortInterface, OpenOptions, PortInfo, PortStatus, SetOptions, UpdateOptions } from '@serialport/bindings-interface';
 
 /** The far end of the wire. */
 export interface ByteEndpoint {
@@ -154,7 +152,13 @@ export class EndpointBinding implements BindingInterface<BindingPortInterface> {
 
   async list(): Promise<PortInfo[]> {
     return [...this.endpoints.keys()].map((path) => ({
-      path, manufacturer: 'aquastop (emulated)', serialNumber: undefined, pnpId: undefined, locationId: undefined, productId: undefined, vendorId: undefined,
+      path,
+      manufacturer: 'aquastop (emulated)',
+      serialNumber: undefined,
+      pnpId: undefined,
+      locationId: undefined,
+      productId: undefined,
+      vendorId: undefined,
     }));
   }
 
@@ -162,7 +166,16 @@ export class EndpointBinding implements BindingInterface<BindingPortInterface> {
     const endpoint = this.endpoints.get(options.path);
     if (!endpoint || endpoint.present?.() === false) throw new Error(`no emulated port at ${options.path}`);
     const full: Required<OpenOptions> = {
-      dataBits: 8, lock: true, stopBits: 1, parity: 'none', rtscts: false, xon: false, xoff: false, xany: false, hupcl: true, ...options,
+      dataBits: 8,
+      lock: true,
+      stopBits: 1,
+      parity: 'none',
+      rtscts: false,
+      xon: false,
+      xoff: false,
+      xany: false,
+      hupcl: true,
+      ...options,
     };
     return new EndpointPort(full, endpoint);
   }

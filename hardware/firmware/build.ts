@@ -106,8 +106,18 @@ export function isFirmwareBuildError(err: unknown): err is FirmwareBuildError {
 
 const DEFAULT_TOOLS: FirmwareTools = { gcc: 'avr-gcc', gxx: 'avr-g++', objcopy: 'avr-objcopy', ar: 'avr-ar' };
 
-const COMMON = ['-c', '-Os', '-mmcu=atmega328p', '-DF_CPU=16000000L', '-DARDUINO=10807', '-DARDUINO_AVR_UNO',
-  '-DARDUINO_ARCH_AVR', '-DDECIMAL_DIG=__DECIMAL_DIG__', '-ffunction-sections', '-fdata-sections'];
+const COMMON = [
+  '-c',
+  '-Os',
+  '-mmcu=atmega328p',
+  '-DF_CPU=16000000L',
+  '-DARDUINO=10807',
+  '-DARDUINO_AVR_UNO',
+  '-DARDUINO_ARCH_AVR',
+  '-DDECIMAL_DIG=__DECIMAL_DIG__',
+  '-ffunction-sections',
+  '-fdata-sections',
+];
 const CXX = ['-std=gnu++11', '-fpermissive', '-fno-exceptions', '-fno-threadsafe-statics'];
 const CC = ['-std=gnu11'];
 const ASM = ['-x', 'assembler-with-cpp'];
@@ -119,7 +129,12 @@ const LINK = ['-Os', '-mmcu=atmega328p', '-Wl,--gc-sections'];
 const BUILD_RECIPE = 'aquastop-firmware-build-2-flash-crc';
 
 export function findOnPath(name: string): string | null {
-  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  const candidates = name.includes('/')
+    ? [name]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, name));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -145,7 +160,10 @@ function hashFiles(hash: ReturnType<typeof createHash>, files: readonly string[]
 }
 
 function firstErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? 'no message').slice(0, 300);
 }
 
@@ -168,21 +186,39 @@ async function pool<T>(items: readonly T[], limit: number, job: (item: T) => Pro
   await Promise.all(workers);
 }
 
-const memo = new Map<string, Promise<BuildResult>>();
+/** Everything a build needs, checked and hashed before anything is compiled. */
+interface BuildPlan {
+  readonly outDir: string;
+  readonly srcDir: string;
+  readonly tools: FirmwareTools;
+  /** `cores/arduino` and `variants/standard` of the Arduino core. */
+  readonly coreSrc: string;
+  readonly variant: string;
+  /** Flags for every compile (the caller's extraFlags). */
+  readonly extra: readonly string[];
+  /** Flags for our own sources only (a test image's). */
+  readonly ownExtra: readonly string[];
+  /** The generated aq_pins.h. */
+  readonly header: string;
+  readonly coreFiles: readonly string[];
+  readonly ownFiles: readonly string[];
+  /** Hash of what the core archive depends on. */
+  readonly coreKey: string;
+  /** Hash of every input of the image. */
+  readonly key: string;
+}
 
-export async function buildFirmware(options: BuildOptions = {}): Promise<BuildResult> {
-  const started = performance.now();
+/** Where the build goes and with which own-source flags; a test image never goes where the shipped one does. */
+function outputFor(options: BuildOptions): { outDir: string; ownExtra: string[] } {
   const outDir = resolve(options.outDir ?? (options.testImage ? DEFAULT_TEST_OUT_DIR : DEFAULT_OUT_DIR));
   if (options.testImage && outDir === DEFAULT_OUT_DIR) {
     throw new FirmwareBuildError(`a test image is never built into ${DEFAULT_OUT_DIR}, where the image boards are flashed with goes`);
   }
-  const ownExtra = options.testImage ? [...TEST_IMAGE_FLAGS] : [];
-  const coreDir = options.coreDir ?? DEFAULT_CORE_DIR;
-  const tools: FirmwareTools = { ...DEFAULT_TOOLS, ...options.tools };
-  const extra = [...(options.extraFlags ?? [])];
-  const srcDir = resolve(options.srcDir ?? DEFAULT_SRC_DIR);
-  if (!existsSync(srcDir)) throw new FirmwareBuildError(`firmware source directory ${srcDir} does not exist`);
+  return { outDir, ownExtra: options.testImage ? [...TEST_IMAGE_FLAGS] : [] };
+}
 
+/** The avr tools and the Arduino core are there, or one line saying what to install. */
+function checkToolchain(tools: FirmwareTools, coreDir: string): { coreSrc: string; variant: string } {
   for (const t of [tools.gcc, tools.gxx, tools.objcopy, tools.ar]) {
     if (!findOnPath(t)) throw new FirmwareBuildError(`${t} not found: install gcc-avr, avr-libc and arduino-core-avr (Debian packages)`);
   }
@@ -191,30 +227,158 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   if (!existsSync(join(coreSrc, 'Arduino.h')) || !existsSync(join(variant, 'pins_arduino.h'))) {
     throw new FirmwareBuildError(`Arduino AVR core not found in ${coreDir}: install arduino-core-avr`);
   }
+  return { coreSrc, variant };
+}
 
-  let header: string;
+/** aq_pins.h from the given pin map or hardware/pins.json; an invalid map is one line naming the field. */
+function pinsHeaderFor(pinMap: PinMap | undefined): string {
   try {
-    header = generatePinsHeader(options.pins ? pinsSchema.parse(options.pins) : loadPins());
+    return generatePinsHeader(pinMap ? pinsSchema.parse(pinMap) : loadPins());
   } catch (err) {
     const issue = err instanceof ZodError ? err.issues[0] : undefined;
     const why = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new FirmwareBuildError(`${options.pins ? 'pin map' : pinsJsonPath} is invalid: ${why}`);
+    throw new FirmwareBuildError(`${pinMap ? 'pin map' : pinsJsonPath} is invalid: ${why}`);
   }
+}
+
+/** Checks the inputs and hashes them: the core's key, then the whole image's. */
+function planBuild(options: BuildOptions): BuildPlan {
+  const { outDir, ownExtra } = outputFor(options);
+  const tools: FirmwareTools = { ...DEFAULT_TOOLS, ...options.tools };
+  const extra = [...(options.extraFlags ?? [])];
+  const srcDir = resolve(options.srcDir ?? DEFAULT_SRC_DIR);
+  if (!existsSync(srcDir)) throw new FirmwareBuildError(`firmware source directory ${srcDir} does not exist`);
+  const { coreSrc, variant } = checkToolchain(tools, options.coreDir ?? DEFAULT_CORE_DIR);
+  const header = pinsHeaderFor(options.pins);
   const coreFiles = listSources(coreSrc);
   const ownFiles = listSources(srcDir);
-  const ownHeaders = readdirSync(srcDir).filter((f) => f.endsWith('.h')).sort().map((f) => join(srcDir, f));
+  const ownHeaders = readdirSync(srcDir)
+    .filter((f) => f.endsWith('.h'))
+    .sort()
+    .map((f) => join(srcDir, f));
 
-  const coreHash = createHash('sha256').update(BUILD_RECIPE).update(JSON.stringify([tools, COMMON, CXX, CC, ASM, CORE_WARNINGS, extra]));
+  const coreHash = createHash('sha256')
+    .update(BUILD_RECIPE)
+    .update(JSON.stringify([tools, COMMON, CXX, CC, ASM, CORE_WARNINGS, extra]));
   hashFiles(coreHash, coreFiles);
-  hashFiles(coreHash, readdirSync(coreSrc).filter((f) => f.endsWith('.h')).sort().map((f) => join(coreSrc, f)));
+  hashFiles(
+    coreHash,
+    readdirSync(coreSrc)
+      .filter((f) => f.endsWith('.h'))
+      .sort()
+      .map((f) => join(coreSrc, f)),
+  );
   const coreKey = coreHash.digest('hex');
-  const fullHash = createHash('sha256').update(coreKey).update(header).update(JSON.stringify([OWN_WARNINGS, LINK, ownExtra]));
+  const fullHash = createHash('sha256')
+    .update(coreKey)
+    .update(header)
+    .update(JSON.stringify([OWN_WARNINGS, LINK, ownExtra]));
   hashFiles(fullHash, [...ownFiles, ...ownHeaders]);
   const key = fullHash.digest('hex');
+  return { outDir, srcDir, tools, coreSrc, variant, extra, ownExtra, header, coreFiles, ownFiles, coreKey, key };
+}
 
-  const hexPath = join(outDir, 'aquastop.hex');
-  const hashPath = join(outDir, 'aquastop.hash');
-  const memoKey = `${outDir}\0${key}`;
+function flagsFor(file: string): string[] {
+  return file.endsWith('.S') ? [...COMMON, ...ASM] : file.endsWith('.c') ? [...COMMON, ...CC] : [...COMMON, ...CXX];
+}
+
+function compilerFor(plan: BuildPlan, file: string): string {
+  return file.endsWith('.cpp') ? plan.tools.gxx : plan.tools.gcc;
+}
+
+function coreIncludes(plan: BuildPlan): string[] {
+  return [`-I${plan.coreSrc}`, `-I${plan.variant}`];
+}
+
+/** The core: compiled once per core/flags hash, archived so only what is used gets linked. Returns the archive. */
+async function compileCore(plan: BuildPlan, workDir: string): Promise<string> {
+  const coreDirOut = join(plan.outDir, 'core');
+  const coreArchive = join(coreDirOut, `core-${plan.coreKey.slice(0, 16)}.a`);
+  if (existsSync(coreArchive)) return coreArchive;
+  const objs = plan.coreFiles.map((file) => join(workDir, `core-${basename(file)}.o`));
+  await pool(plan.coreFiles, 2, async (file) => {
+    const obj = join(workDir, `core-${basename(file)}.o`);
+    await tool(compilerFor(plan, file), [...flagsFor(file), ...CORE_WARNINGS, ...plan.extra, ...coreIncludes(plan), file, '-o', obj], `core ${basename(file)}`);
+  });
+  const tmpArchive = join(workDir, 'core.a');
+  await tool(plan.tools.ar, ['rcsD', tmpArchive, ...objs], 'core.a');
+  mkdirSync(coreDirOut, { recursive: true });
+  renameSync(tmpArchive, coreArchive);
+  return coreArchive;
+}
+
+/** Our own sources, without a warning; `gen` holds aq_pins.h. Returns the objects. */
+async function compileOwn(plan: BuildPlan, workDir: string, gen: string): Promise<string[]> {
+  const ownObjs = plan.ownFiles.map((f) => join(workDir, `${basename(f)}.o`));
+  await pool(plan.ownFiles, 2, async (file) => {
+    const obj = join(workDir, `${basename(file)}.o`);
+    await tool(
+      compilerFor(plan, file),
+      [...flagsFor(file), ...OWN_WARNINGS, ...plan.extra, ...plan.ownExtra, `-I${gen}`, `-I${plan.srcDir}`, ...coreIncludes(plan), file, '-o', obj],
+      `src/${basename(file)}`,
+    );
+  });
+  return ownObjs;
+}
+
+/** Links, converts to Intel HEX with the flash CRC appended, checks the size. Returns the ELF and the .hex in workDir. */
+async function linkImage(plan: BuildPlan, workDir: string, objs: readonly string[], coreArchive: string): Promise<{ elf: string; hex: string }> {
+  const elf = join(workDir, 'aquastop.elf');
+  await tool(plan.tools.gcc, [...LINK, '-o', elf, ...objs, coreArchive, '-lm'], 'link');
+  const hex = join(workDir, 'aquastop.hex');
+  const plainHex = join(workDir, 'aquastop-no-crc.hex');
+  await tool(plan.tools.objcopy, ['-O', 'ihex', '-R', '.eeprom', elf, plainHex], 'objcopy');
+  try {
+    writeFileSync(hex, appendFlashCrc(readFileSync(plainHex, 'utf8')).hex);
+  } catch (err) {
+    throw new FirmwareBuildError(`flash CRC: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const size = parseIntelHex(readFileSync(hex, 'utf8')).bytesWritten;
+  if (size > UNO_APP_FLASH_BYTES) {
+    throw new FirmwareBuildError(`firmware is ${size} bytes, more than the Uno's ${UNO_APP_FLASH_BYTES} bytes of application flash`);
+  }
+  return { elf, hex };
+}
+
+/** Moves the results into outDir with rename(), the hash last: a reader sees the old build or the whole new one. */
+function install(plan: BuildPlan, workDir: string, gen: string, built: { elf: string; hex: string }): void {
+  // Kept beside the image for inspection (avr-objdump, avr-size) and for the curious.
+  mkdirSync(join(plan.outDir, 'gen'), { recursive: true });
+  renameSync(join(gen, 'aq_pins.h'), join(plan.outDir, 'gen', 'aq_pins.h'));
+  renameSync(built.elf, join(plan.outDir, 'aquastop.elf'));
+  renameSync(built.hex, join(plan.outDir, 'aquastop.hex'));
+  writeFileSync(join(workDir, 'hash'), plan.key);
+  renameSync(join(workDir, 'hash'), join(plan.outDir, 'aquastop.hash'));
+}
+
+/**
+ * Compiles, links and installs. Everything is built in a private work directory and moved into
+ * place with rename(), so parallel test workers building into the same outDir never see
+ * half-written files.
+ */
+async function compileAndInstall(plan: BuildPlan): Promise<void> {
+  mkdirSync(plan.outDir, { recursive: true });
+  const workDir = mkdtempSync(join(plan.outDir, '.work-'));
+  try {
+    const gen = join(workDir, 'gen');
+    mkdirSync(gen);
+    writeFileSync(join(gen, 'aq_pins.h'), plan.header);
+    const coreArchive = await compileCore(plan, workDir);
+    const objs = await compileOwn(plan, workDir, gen);
+    install(plan, workDir, gen, await linkImage(plan, workDir, objs, coreArchive));
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+const memo = new Map<string, Promise<BuildResult>>();
+
+export async function buildFirmware(options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const plan = planBuild(options);
+  const hexPath = join(plan.outDir, 'aquastop.hex');
+  const hashPath = join(plan.outDir, 'aquastop.hash');
+  const memoKey = `${plan.outDir}\0${plan.key}`;
   const finish = (cached: boolean): BuildResult => ({
     hexPath,
     ms: Math.round(performance.now() - started),
@@ -225,70 +389,10 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   if (!options.force) {
     const pending = memo.get(memoKey);
     if (pending) return pending.then(() => finish(true));
-    if (existsSync(hexPath) && existsSync(hashPath) && readFileSync(hashPath, 'utf8') === key) return finish(true);
+    if (existsSync(hexPath) && existsSync(hashPath) && readFileSync(hashPath, 'utf8') === plan.key) return finish(true);
   }
 
-  const work = (async () => {
-    // Everything is built in a private work directory and moved into place with rename(), so
-    // parallel test workers building into the same outDir never see half-written files.
-    mkdirSync(outDir, { recursive: true });
-    const workDir = mkdtempSync(join(outDir, '.work-'));
-    try {
-      const gen = join(workDir, 'gen');
-      mkdirSync(gen);
-      writeFileSync(join(gen, 'aq_pins.h'), header);
-      const includes = [`-I${coreSrc}`, `-I${variant}`];
-      const flagsFor = (file: string): string[] =>
-        file.endsWith('.S') ? [...COMMON, ...ASM] : file.endsWith('.c') ? [...COMMON, ...CC] : [...COMMON, ...CXX];
-      const compilerFor = (file: string): string => (file.endsWith('.cpp') ? tools.gxx : tools.gcc);
-
-      // The core: compiled once per core/flags hash, archived so only what is used gets linked.
-      const coreDirOut = join(outDir, 'core');
-      const coreArchive = join(coreDirOut, `core-${coreKey.slice(0, 16)}.a`);
-      if (!existsSync(coreArchive)) {
-        const objs = coreFiles.map((file) => join(workDir, `core-${basename(file)}.o`));
-        await pool(coreFiles, 2, async (file) => {
-          const obj = join(workDir, `core-${basename(file)}.o`);
-          await tool(compilerFor(file), [...flagsFor(file), ...CORE_WARNINGS, ...extra, ...includes, file, '-o', obj], `core ${basename(file)}`);
-        });
-        const tmpArchive = join(workDir, 'core.a');
-        await tool(tools.ar, ['rcsD', tmpArchive, ...objs], 'core.a');
-        mkdirSync(coreDirOut, { recursive: true });
-        renameSync(tmpArchive, coreArchive);
-      }
-
-      const ownObjs = ownFiles.map((f) => join(workDir, `${basename(f)}.o`));
-      await pool(ownFiles, 2, async (file) => {
-        const obj = join(workDir, `${basename(file)}.o`);
-        await tool(compilerFor(file), [...flagsFor(file), ...OWN_WARNINGS, ...extra, ...ownExtra, `-I${gen}`, `-I${srcDir}`, ...includes, file, '-o', obj],
-          `src/${basename(file)}`);
-      });
-      const elf = join(workDir, 'aquastop.elf');
-      await tool(tools.gcc, [...LINK, '-o', elf, ...ownObjs, coreArchive, '-lm'], 'link');
-      const tmpHex = join(workDir, 'aquastop.hex');
-      const plainHex = join(workDir, 'aquastop-no-crc.hex');
-      await tool(tools.objcopy, ['-O', 'ihex', '-R', '.eeprom', elf, plainHex], 'objcopy');
-      try {
-        writeFileSync(tmpHex, appendFlashCrc(readFileSync(plainHex, 'utf8')).hex);
-      } catch (err) {
-        throw new FirmwareBuildError(`flash CRC: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      const size = parseIntelHex(readFileSync(tmpHex, 'utf8')).bytesWritten;
-      if (size > UNO_APP_FLASH_BYTES) {
-        throw new FirmwareBuildError(`firmware is ${size} bytes, more than the Uno's ${UNO_APP_FLASH_BYTES} bytes of application flash`);
-      }
-      // Kept beside the image for inspection (avr-objdump, avr-size) and for the curious.
-      mkdirSync(join(outDir, 'gen'), { recursive: true });
-      renameSync(join(gen, 'aq_pins.h'), join(outDir, 'gen', 'aq_pins.h'));
-      renameSync(elf, join(outDir, 'aquastop.elf'));
-      renameSync(tmpHex, hexPath);
-      writeFileSync(join(workDir, 'hash'), key);
-      renameSync(join(workDir, 'hash'), hashPath);
-      return finish(false);
-    } finally {
-      rmSync(workDir, { recursive: true, force: true });
-    }
-  })();
+  const work = compileAndInstall(plan).then(() => finish(false));
   memo.set(memoKey, work);
   try {
     return await work;

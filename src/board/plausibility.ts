@@ -6,11 +6,7 @@
 import type { ControllerConfig } from '../machine/config.js';
 import type { LevelReading } from '../machine/events.js';
 
-export function classifyLevel(
-  raw: number | null,
-  previousRaw: number | null,
-  sensors: ControllerConfig['sensors'],
-): LevelReading {
+export function classifyLevel(raw: number | null, previousRaw: number | null, sensors: ControllerConfig['sensors']): LevelReading {
   if (raw === null) return { status: 'open' };
   // NaN or ±Infinity is a reading no sensor can give: implausible (i42), not a broken wire.
   if (!Number.isFinite(raw)) return { status: 'implausible' };

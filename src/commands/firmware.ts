@@ -25,7 +25,10 @@ async function build(outDir: string | undefined): Promise<{ hexPath: string; ms:
  * known causes first, then fall back to the last error line.
  */
 export function avrdudeReason(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^avrdude( done|:? *Thank you)/i.test(l));
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^avrdude( done|:? *Thank you)/i.test(l));
   const causes = [
     [/permission denied/i, 'permission denied (add yourself to the dialout group)'],
     [/busy/i, 'the port is busy (another program has it open)'],
@@ -47,9 +50,7 @@ export function register(program: Command): void {
     .action(async (opts: { out?: string }) => {
       const r = await build(opts.out);
       const { UNO_APP_FLASH_BYTES } = await import('../../hardware/firmware/build.js');
-      process.stdout.write(
-        `${r.hexPath}: ${r.flashBytes} of ${UNO_APP_FLASH_BYTES} bytes of flash, ${r.cached ? 'unchanged (cached)' : 'built'} in ${r.ms} ms\n`,
-      );
+      process.stdout.write(`${r.hexPath}: ${r.flashBytes} of ${UNO_APP_FLASH_BYTES} bytes of flash, ${r.cached ? 'unchanged (cached)' : 'built'} in ${r.ms} ms\n`);
     });
 
   firmware

@@ -35,8 +35,12 @@ export function register(program: Command): void {
     .option('--webhook-secret <secret>', 'sign each POST with HMAC-SHA256 (see src/monitor/README.md)')
     .option('--webhook-timeout <s>', 'seconds to wait for the webhook to answer', '5')
     .option('--webhook-retries <n>', 'retries after a failed POST, with exponential back-off', '5')
-    .option('--down-after <f>', 'DOWN after this many heartbeat intervals without one (--detector fixed; phi\'s rule while it learns)', '1.5')
-    .option('--detector <kind>', 'when a silent device is DOWN: fixed (--down-after intervals) or phi (phi accrual over its own heartbeat timing; see src/monitor/README.md)', 'fixed')
+    .option('--down-after <f>', "DOWN after this many heartbeat intervals without one (--detector fixed; phi's rule while it learns)", '1.5')
+    .option(
+      '--detector <kind>',
+      'when a silent device is DOWN: fixed (--down-after intervals) or phi (phi accrual over its own heartbeat timing; see src/monitor/README.md)',
+      'fixed',
+    )
     .option('--phi-threshold <phi>', 'with --detector phi: DOWN once phi reaches this (1 to 20; 8 = a 1e-8 chance the heartbeat is only late)', '8')
     .option('--slo <percent>', 'availability SLO target in percent', '99.9')
     .option('--retention <duration>', 'keep events, and devices not heard from, this long (1h to 720h)', '720h')
@@ -44,11 +48,14 @@ export function register(program: Command): void {
     .option('--flap-changes <n>', 'UP/DOWN changes within --flap-window that make a device "flapping" (one alert)', '6')
     .option('--flap-window <duration>', 'window for --flap-changes (at most 24h)', '10m')
     .option('--flap-quiet <duration>', 'a flapping device is stable again after this long without a change (at most 24h)', '15m')
-    .option('--graphite <url>', 'also push the /metrics figures to Graphite: carbon\'s plaintext listener, tcp://host:port')
+    .option('--graphite <url>', "also push the /metrics figures to Graphite: carbon's plaintext listener, tcp://host:port")
     .option('--graphite-interval <duration>', 'how often to push to --graphite (1s to 24h)', '10s')
     .option('--graphite-prefix <path>', 'first components of every Graphite path', 'aquastop')
-    .option('--history <url>', 'keep the history in PostgreSQL (postgres://user:password@host:port/db) and share the fleet with the other monitors on it (see src/monitor/README.md); default: the file in --data-dir')
-    .option('--lease <duration>', 'with --history: a shard lease lasts this long without renewal; a dead monitor\'s devices are taken over within 4/3 of it', '10s')
+    .option(
+      '--history <url>',
+      'keep the history in PostgreSQL (postgres://user:password@host:port/db) and share the fleet with the other monitors on it (see src/monitor/README.md); default: the file in --data-dir',
+    )
+    .option('--lease <duration>', "with --history: a shard lease lasts this long without renewal; a dead monitor's devices are taken over within 4/3 of it", '10s')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const { startMonitor, parseMonitorOptions } = await import('../monitor/index.js');
       const input = {
@@ -86,7 +93,10 @@ export function register(program: Command): void {
         throw new UsageError(err instanceof Error ? err.message : String(err));
       }
       const { loadClientTls, tlsFilesFrom } = await import('../telemetry/tls.js');
-      const tls = loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), options.brokerUrl);
+      const tls = loadClientTls(
+        tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)),
+        options.brokerUrl,
+      );
       if (tls) options = { ...options, tls };
       let monitor;
       try {

@@ -33,7 +33,9 @@ export function formatLogLine(e: Entry): string {
       return `${at}  ${e.command}: ${e.ok ? 'accepted' : `refused, ${e.error}`}`;
     case 'inject': {
       const { t: _t, type: _type, fault, ...rest } = e;
-      const params = Object.entries(rest).map(([k, v]) => `${k}=${v}`).join(' ');
+      const params = Object.entries(rest)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       return `${at}  inject ${fault}${params ? ` (${params})` : ''}`;
     }
     case 'clear':

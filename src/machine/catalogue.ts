@@ -43,22 +43,7 @@ export interface FaultDefinition {
   readonly rule: string;
 }
 
-export const FAULT_CODES = [
-  'i10',
-  'i11',
-  'i13',
-  'iF0',
-  'i20',
-  'i30',
-  'i41',
-  'i42',
-  'iB0',
-  'iC0',
-  'iE0',
-  'i80',
-  'iH0',
-  'i90',
-] as const;
+export const FAULT_CODES = ['i10', 'i11', 'i13', 'iF0', 'i20', 'i30', 'i41', 'i42', 'iB0', 'iC0', 'iE0', 'i80', 'iH0', 'i90'] as const;
 
 export type FaultCode = (typeof FAULT_CODES)[number];
 

@@ -7,7 +7,13 @@
  */
 import { z } from 'zod';
 
-const ms = (def: number) => z.number().int().positive().max(24 * 3_600_000).default(def);
+const ms = (def: number) =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3_600_000)
+    .default(def);
 const litres = (def: number) => z.number().nonnegative().max(1000).default(def);
 
 export const controllerConfigSchema = z

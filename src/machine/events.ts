@@ -15,10 +15,7 @@ export type FloatReading = 'dry' | 'wet' | 'open';
  * Tub level signal: `ok` with a value in litres, `open` (wire broken), `implausible` (out of
  * range, jumping, or not a number at all: then without litres).
  */
-export type LevelReading =
-  | { readonly status: 'ok'; readonly litres: number }
-  | { readonly status: 'open' }
-  | { readonly status: 'implausible'; readonly litres?: number };
+export type LevelReading = { readonly status: 'ok'; readonly litres: number } | { readonly status: 'open' } | { readonly status: 'implausible'; readonly litres?: number };
 
 export type ControllerEvent =
   | { type: 'sensor.float'; reading: FloatReading }

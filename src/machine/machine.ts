@@ -132,10 +132,7 @@ export const controllerMachine = controllerSetup.createMachine({
                   entry: 'startFill',
                   after: { exerciseDuration: 'verifying' },
                   on: {
-                    'sensor.flow': [
-                      { guard: 'isExerciseCapReached', target: 'verifying', actions: 'countInflow' },
-                      { actions: 'countInflow' },
-                    ],
+                    'sensor.flow': [{ guard: 'isExerciseCapReached', target: 'verifying', actions: 'countInflow' }, { actions: 'countInflow' }],
                     'sensor.level': { guard: 'isExerciseCapReached', target: 'verifying' },
                   },
                 },
@@ -207,11 +204,7 @@ export const controllerMachine = controllerSetup.createMachine({
           },
           states: {
             deciding: {
-              always: [
-                { guard: 'hasFillDemand', target: 'probeFill' },
-                { guard: 'hasDrainDemand', target: 'probeDrain' },
-                { target: 'waiting' },
-              ],
+              always: [{ guard: 'hasFillDemand', target: 'probeFill' }, { guard: 'hasDrainDemand', target: 'probeDrain' }, { target: 'waiting' }],
             },
             waiting: {
               id: 'probeWaiting',

@@ -93,22 +93,14 @@ export const levelRegion = controllerSetup.createStateConfig({
   states: {
     unknown: {
       on: {
-        'sensor.level': [
-          { guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' },
-          { guard: 'isLevelOpen', target: 'lost' },
-          { target: 'noisy' },
-        ],
+        'sensor.level': [{ guard: 'isLevelOk', target: 'ok', actions: 'recordLevel' }, { guard: 'isLevelOpen', target: 'lost' }, { target: 'noisy' }],
       },
     },
     ok: {
       id: 'levelOk',
       tags: tagsFor('levelOk'),
       on: {
-        'sensor.level': [
-          { guard: 'isLevelOpen', target: 'lost' },
-          { guard: 'isLevelImplausible', target: 'noisy' },
-          { actions: 'recordLevel' },
-        ],
+        'sensor.level': [{ guard: 'isLevelOpen', target: 'lost' }, { guard: 'isLevelImplausible', target: 'noisy' }, { actions: 'recordLevel' }],
       },
     },
     /** A signal that comes back settles first, like the end of a noisy spell (a loose wire flickers). */
@@ -152,10 +144,7 @@ export const levelRegion = controllerSetup.createStateConfig({
         settling: {
           after: { levelSettle: '#levelOk' },
           on: {
-            'sensor.level': [
-              { guard: 'isLevelOk', actions: 'recordLevel' },
-              { target: 'bad' },
-            ],
+            'sensor.level': [{ guard: 'isLevelOk', actions: 'recordLevel' }, { target: 'bad' }],
           },
         },
       },

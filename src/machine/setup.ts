@@ -113,13 +113,7 @@ export const controllerSetup = setup({
      * us, and water a person's command asked for (a probe, a proof test) waits for a pan dry
      * for leak.dryMs.
      */
-    valveMayOpen: and([
-      holds('valveDemand'),
-      holds('floatDry'),
-      holds('levelGood'),
-      holds('linkGood'),
-      or([not(holds('valveDemandNeedsPanDry')), holds('panDry')]),
-    ]),
+    valveMayOpen: and([holds('valveDemand'), holds('floatDry'), holds('levelGood'), holds('linkGood'), or([not(holds('valveDemandNeedsPanDry')), holds('panDry')])]),
     /**
      * The pump runs for a supervised drain, and while the pan is wet or its float is lost (i30).
      * With i30 already held (restored at boot) a wet float needs no new debounce to pump.
@@ -129,8 +123,7 @@ export const controllerSetup = setup({
   actions: {
     setDemand: assign({
       // Used only on program.fill and program.drain.
-      demand: ({ event }) =>
-        event.type === 'program.fill' ? { kind: 'fill' as const, targetL: event.targetL, topUp: event.topUp === true } : { kind: 'drain' as const },
+      demand: ({ event }) => (event.type === 'program.fill' ? { kind: 'fill' as const, targetL: event.targetL, topUp: event.topUp === true } : { kind: 'drain' as const }),
     }),
     clearDemand: assign({ demand: null }),
     recordLevel: assign({

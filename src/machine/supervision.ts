@@ -34,10 +34,7 @@ export function fillSupervision(id: string, doneTarget: string, probe: boolean) 
       { guard: not('hasFillDemand'), target: probe ? '#probeWaiting' : doneTarget },
     ],
     on: {
-      'sensor.flow': [
-        { guard: 'isUnaccounted', actions: ['countInflow', detect('iE0', 'metered inflow far above the tub level rise')] },
-        { actions: 'countInflow' },
-      ],
+      'sensor.flow': [{ guard: 'isUnaccounted', actions: ['countInflow', detect('iE0', 'metered inflow far above the tub level rise')] }, { actions: 'countInflow' }],
     },
   });
 }

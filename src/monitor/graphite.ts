@@ -191,7 +191,10 @@ export class GraphitePusher {
       // continues it, and the line below is not written again.
       if (this.outage && !this.outage.backLogged) {
         const s = ((clock.now() - this.outage.since) / 1000).toFixed(1);
-        this.options.log('info', `graphite: carbon at ${this.options.url} is back after ${s} s: sending the ${this.buffer.size} line(s) that waited (${this.outage.dropped} dropped)`);
+        this.options.log(
+          'info',
+          `graphite: carbon at ${this.options.url} is back after ${s} s: sending the ${this.buffer.size} line(s) that waited (${this.outage.dropped} dropped)`,
+        );
         this.outage.backLogged = true;
       }
       this.flush();
@@ -219,7 +222,10 @@ export class GraphitePusher {
       else if (!this.outage || (this.outage.backLogged && !wasConnected)) {
         // A new outage, or one said to be over whose next attempt failed: carbon is away again.
         this.outage = { since: this.lostAt ?? clock.now(), dropped: 0, backLogged: false };
-        this.options.log('warn', `graphite: carbon at ${this.options.url} unreachable (${why}): keeping the newest ${this.buffer.limit} lines, retrying with back-off up to ${this.maxRetryMs / 1000} s`);
+        this.options.log(
+          'warn',
+          `graphite: carbon at ${this.options.url} unreachable (${why}): keeping the newest ${this.buffer.limit} lines, retrying with back-off up to ${this.maxRetryMs / 1000} s`,
+        );
       }
       this.retryTimer = clock.setTimeout(() => this.connect(), delay);
     });
@@ -230,7 +236,7 @@ export class GraphitePusher {
 export function registerGraphiteMetrics(registry: Registry, pusher: GraphitePusher): void {
   new Counter({
     name: 'aquastop_monitor_graphite_lines_total',
-    help: 'Graphite plaintext lines: sent (written to carbon\'s connection) or dropped (the send buffer was full while carbon was away, or the monitor stopped then).',
+    help: "Graphite plaintext lines: sent (written to carbon's connection) or dropped (the send buffer was full while carbon was away, or the monitor stopped then).",
     labelNames: ['result'],
     registers: [registry],
     collect() {

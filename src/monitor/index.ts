@@ -61,7 +61,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     return startSharedMonitor({ ...config, historyUrl: config.historyUrl }, clock, logger, (sub) => brokerHealth(sub, config.brokerUrl));
   }
   const log = (await new FileHistoryStore(config.dataDir).open([0]))[0]!;
-  const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
+  const alerts = alertSinkFor(config, logger, clock);
   const tracker = new Tracker({ clock, log, alerts, ...trackerSettings(config) });
   tracker.start();
   if (log.skipped > 0) logger.warn(`skipped ${log.skipped} unreadable line(s) in ${log.path}`);
@@ -70,15 +70,9 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   let subscriber: Subscriber | null = null;
   let registry: Registry | null = null;
   try {
-    subscriber = await startSubscriber({ ...config, tracker, logger, clock }).catch((err: unknown) => {
-      throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
-    });
+    subscriber = await subscribeFor(config, { tracker, logger, clock });
     registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);
-    http = await startHttpApi({ host: config.host, port: config.port, tracker, registry, health: brokerHealth(subscriber, config.brokerUrl) }).catch((err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
-      throw err;
-    });
+    http = await serveApiFor(config, { tracker, registry, health: brokerHealth(subscriber, config.brokerUrl) });
   } catch (err) {
     await subscriber?.stop().catch(() => undefined);
     tracker.stop();
@@ -87,22 +81,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   }
   logger.info({ url: http.url, broker: config.brokerUrl, base: config.baseTopic, dataDir: config.dataDir }, `monitor on ${http.url}`);
 
-  let graphite: GraphitePusher | null = null;
-  if (config.graphiteUrl !== null) {
-    const metrics = registry!;
-    graphite = new GraphitePusher({
-      url: config.graphiteUrl,
-      address: parseGraphiteUrl(config.graphiteUrl)!,
-      prefix: config.graphitePrefix,
-      intervalMs: config.graphiteIntervalMs,
-      collect: () => metrics.getMetricsAsJSON(),
-      clock,
-      log: (level, line) => logger[level]({ graphite: config.graphiteUrl }, line),
-    });
-    registerGraphiteMetrics(registry, graphite);
-    graphite.start();
-    logger.info({ graphite: config.graphiteUrl, prefix: config.graphitePrefix, intervalMs: config.graphiteIntervalMs }, `pushing to Graphite at ${config.graphiteUrl} every ${config.graphiteIntervalMs / 1000} s`);
-  }
+  const graphite = graphiteFor(config, registry, clock, logger);
 
   const api = http;
   const sub = subscriber;

@@ -81,10 +81,13 @@ export class ShardLeases {
   /** Runs the first round (so the caller starts owning what it can), then one every leaseMs / 3. */
   async start(): Promise<void> {
     await this.runRound();
-    this.timer = setInterval(() => {
-      this.expire();
-      if (!this.round && !this.stopped) this.round = this.runRound().finally(() => (this.round = null));
-    }, Math.max(50, Math.round(this.o.leaseMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.expire();
+        if (!this.round && !this.stopped) this.round = this.runRound().finally(() => (this.round = null));
+      },
+      Math.max(50, Math.round(this.o.leaseMs / 3)),
+    );
   }
 
   /** Hands every lease back (trackers stopped and written first) and leaves the membership. */
@@ -194,7 +197,12 @@ export class ShardLeases {
     }
     const fromDead = rows.filter((r) => r.was !== null && r.was !== instance);
     const list = taken.map((t) => t.shard).join(' ');
-    this.o.log('info', fromDead.length > 0 ? `took over ${taken.length} shard(s) (${fromDead.length} from ${[...new Set(fromDead.map((r) => r.was))].join(', ')}, lease expired): ${list}` : `took ${taken.length} shard(s): ${list}`);
+    this.o.log(
+      'info',
+      fromDead.length > 0
+        ? `took over ${taken.length} shard(s) (${fromDead.length} from ${[...new Set(fromDead.map((r) => r.was))].join(', ')}, lease expired): ${list}`
+        : `took ${taken.length} shard(s): ${list}`,
+    );
   }
 
   /** Stops the shard's tracker (its last entries written), then frees the lease for another instance. */
@@ -205,11 +213,17 @@ export class ShardLeases {
       await this.o.onRelease(shard);
     } finally {
       this.held.delete(shard);
-      await this.free(shard, lease.epoch).catch((err: unknown) => this.o.log('warn', `cannot hand back shard ${shard} (${err instanceof Error ? err.message : String(err)}): it frees itself when its lease expires`));
+      await this.free(shard, lease.epoch).catch((err: unknown) =>
+        this.o.log('warn', `cannot hand back shard ${shard} (${err instanceof Error ? err.message : String(err)}): it frees itself when its lease expires`),
+      );
     }
   }
 
   private async free(shard: number, epoch: string): Promise<void> {
-    await this.o.pool.query(`UPDATE aquastop_shards SET owner = NULL, expires_at = clock_timestamp() WHERE shard = $2 AND owner = $1 AND epoch = $3`, [this.o.instance, shard, epoch]);
+    await this.o.pool.query(`UPDATE aquastop_shards SET owner = NULL, expires_at = clock_timestamp() WHERE shard = $2 AND owner = $1 AND epoch = $3`, [
+      this.o.instance,
+      shard,
+      epoch,
+    ]);
   }
 }

@@ -73,7 +73,11 @@ export function createMetrics(tracker: TrackerView, ingest: IngestStats | null, 
     collect() {
       this.reset();
       for (const r of reports()) {
-        for (const [window, v] of [['1h', r.availability.h1], ['1d', r.availability.d1], ['30d', r.availability.d30]] as const) {
+        for (const [window, v] of [
+          ['1h', r.availability.h1],
+          ['1d', r.availability.d1],
+          ['30d', r.availability.d30],
+        ] as const) {
           if (v !== null) this.set({ device: r.id, window }, v);
         }
       }

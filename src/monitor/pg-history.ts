@@ -172,7 +172,9 @@ export class PgHistory implements HistoryStore {
   /** Loads each held shard's log (every row, in order); its writes are fenced by that lease. */
   async openHeld(held: readonly HeldShard[]): Promise<PgShardLog[]> {
     if (held.length === 0) return [];
-    const { rows } = await this.pool.query<{ shard: number; entry: unknown }>('SELECT shard, entry FROM aquastop_history WHERE shard = ANY($1::int[]) ORDER BY shard, seq', [held.map((h) => h.shard)]);
+    const { rows } = await this.pool.query<{ shard: number; entry: unknown }>('SELECT shard, entry FROM aquastop_history WHERE shard = ANY($1::int[]) ORDER BY shard, seq', [
+      held.map((h) => h.shard),
+    ]);
     const byShard = new Map<number, { entries: LogEntry[]; skipped: number }>(held.map((h) => [h.shard, { entries: [], skipped: 0 }]));
     for (const row of rows) {
       const slot = byShard.get(row.shard)!;

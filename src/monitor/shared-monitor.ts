@@ -38,7 +38,12 @@ export interface SharedMonitor {
   stop(): Promise<void>;
 }
 
-export async function startSharedMonitor(config: MonitorConfig & { readonly historyUrl: string }, clock: Clock, logger: Logger, health?: (subscriber: Subscriber) => Parameters<typeof startHttpApi>[0]['health']): Promise<SharedMonitor> {
+export async function startSharedMonitor(
+  config: MonitorConfig & { readonly historyUrl: string },
+  clock: Clock,
+  logger: Logger,
+  health?: (subscriber: Subscriber) => Parameters<typeof startHttpApi>[0]['health'],
+): Promise<SharedMonitor> {
   const where = describeHistoryUrl(config.historyUrl);
   const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   let fleet: SharedFleet | null = null;
@@ -58,26 +63,29 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
     throw new MonitorError(`--history: cannot use the history database at ${where}: ${err instanceof Error ? err.message : String(err)}`);
   });
 
-  const alerts = new WebhookAlertSink({ logger, clock, webhookUrl: config.webhookUrl, secret: config.webhookSecret, timeoutMs: config.webhookTimeoutS * 1000, maxAttempts: config.webhookRetries + 1 });
+  const alerts = alertSinkFor(config, logger, clock);
   const settings = trackerSettings(config);
-  fleet = new SharedFleet({ store, alerts, logger, maxDevices: config.maxDevices, now: () => clock.now(), makeTracker: (log, sink) => new Tracker({ clock, log, alerts: sink, ...settings }) });
+  fleet = new SharedFleet({
+    store,
+    alerts,
+    logger,
+    maxDevices: config.maxDevices,
+    now: () => clock.now(),
+    makeTracker: (log, sink) => new Tracker({ clock, log, alerts: sink, ...settings }),
+  });
   const shared = fleet;
 
   let http: HttpApi | null = null;
   let subscriber: Subscriber | null = null;
   let registry: Registry | null = null;
   try {
-    subscriber = await startSubscriber({ ...config, tracker: shared, logger, clock, skip: (name, id) => name !== 'availability' && name !== 'bridgeState' && !shared.owns(id) }).catch((err: unknown) => {
-      throw new MonitorError(`cannot connect to the broker at ${config.brokerUrl}: ${describeTlsError(err) ?? (err instanceof Error ? err.message : String(err))}`);
-    });
+    subscriber = await subscribeFor(config, { tracker: shared, logger, clock, skip: (name, id) => name !== 'availability' && name !== 'bridgeState' && !shared.owns(id) });
     registry = createMetrics(shared, subscriber.stats, () => alerts.webhookStats);
-    http = await startHttpApi({ host: config.host, port: config.port, tracker: shared, fleet: shared, registry, health: health?.(subscriber) }).catch((err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new MonitorError(`monitor: port ${config.port} is already in use (choose another with --port, or 0)`);
-      throw err;
-    });
+    http = await serveApiFor(config, { tracker: shared, fleet: shared, registry, health: health?.(subscriber) });
     // The leases have a connection of their own: a renewal never waits behind a large write.
-    const leasePool = historyPool(config.historyUrl, 1, Math.max(500, Math.round(config.leaseMs / 3)), (message) => logger.error({ history: where }, `history database ${where}: ${message}`));
+    const leasePool = historyPool(config.historyUrl, 1, Math.max(500, Math.round(config.leaseMs / 3)), (message) =>
+      logger.error({ history: where }, `history database ${where}: ${message}`),
+    );
     leases = new ShardLeases({
       pool: leasePool,
       instance,
@@ -97,7 +105,10 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
     await store.close();
     throw err;
   }
-  logger.info({ url: http.url, broker: config.brokerUrl, history: where, instance, shards: shared.shards().length, leaseMs: config.leaseMs }, `monitor on ${http.url}, sharing the fleet through ${where} as ${instance}`);
+  logger.info(
+    { url: http.url, broker: config.brokerUrl, history: where, instance, shards: shared.shards().length, leaseMs: config.leaseMs },
+    `monitor on ${http.url}, sharing the fleet through ${where} as ${instance}`,
+  );
 
   let publishing: Promise<void> | null = null;
   let publishFailing = false;
@@ -112,21 +123,7 @@ export async function startSharedMonitor(config: MonitorConfig & { readonly hist
       .finally(() => (publishing = null));
   }, REPORT_MS);
 
-  let graphite: GraphitePusher | null = null;
-  if (config.graphiteUrl !== null) {
-    const metrics = registry!;
-    graphite = new GraphitePusher({
-      url: config.graphiteUrl,
-      address: parseGraphiteUrl(config.graphiteUrl)!,
-      prefix: config.graphitePrefix,
-      intervalMs: config.graphiteIntervalMs,
-      collect: () => metrics.getMetricsAsJSON(),
-      clock,
-      log: (level, line) => logger[level]({ graphite: config.graphiteUrl }, line),
-    });
-    registerGraphiteMetrics(registry!, graphite);
-    graphite.start();
-  }
+  const graphite = graphiteFor(config, registry!, clock, logger);
 
   const api = http;
   const sub = subscriber;

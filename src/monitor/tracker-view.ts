@@ -7,5 +7,20 @@ import type { Tracker } from './tracker.js';
 
 export type TrackerView = Pick<
   Tracker,
-  'onHeartbeat' | 'onAvailability' | 'onBridgeState' | 'onState' | 'onFault' | 'onConnection' | 'ids' | 'report' | 'reports' | 'history' | 'faultCounts' | 'size' | 'maxDevices' | 'bounds' | 'diskLines' | 'stop'
+  | 'onHeartbeat'
+  | 'onAvailability'
+  | 'onBridgeState'
+  | 'onState'
+  | 'onFault'
+  | 'onConnection'
+  | 'ids'
+  | 'report'
+  | 'reports'
+  | 'history'
+  | 'faultCounts'
+  | 'size'
+  | 'maxDevices'
+  | 'bounds'
+  | 'diskLines'
+  | 'stop'
 >;

@@ -446,7 +446,11 @@ export class Tracker {
       d = new DeviceRecord(id);
       this.devices.set(id, d);
       if (this.devices.size >= this.maxDevices) {
-        this.capAlert(id, now, `tracking ${this.devices.size} devices, the cap (--max-devices ${this.maxDevices}): each new id now takes the place of the healthy device heard from longest ago`);
+        this.capAlert(
+          id,
+          now,
+          `tracking ${this.devices.size} devices, the cap (--max-devices ${this.maxDevices}): each new id now takes the place of the healthy device heard from longest ago`,
+        );
       }
     }
     // A new device known only from a retained message without a time counts from now.

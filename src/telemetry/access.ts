@@ -198,7 +198,13 @@ export function rulesFor(who: Principal, ns: Namespaces): Rule[] {
   for (const r of RULES[who.role]) {
     if (r.filter.includes('{prefix}') && ns.haPrefix === null) continue;
     if (r.filter.includes('%u') && who.username === undefined) continue;
-    out.push({ access: r.access, filter: r.filter.replace('{base}', ns.base).replace('{prefix}', ns.haPrefix ?? '').replace('%u', who.username ?? '') });
+    out.push({
+      access: r.access,
+      filter: r.filter
+        .replace('{base}', ns.base)
+        .replace('{prefix}', ns.haPrefix ?? '')
+        .replace('%u', who.username ?? ''),
+    });
   }
   return out;
 }
@@ -266,7 +272,7 @@ export function mosquittoAclFile(accounts: readonly Pick<Account, 'username' | '
     '# Regenerate it for your accounts (and base topic) with',
     '#   npx tsx src/telemetry/mosquitto-acl.ts accounts.json > aclfile',
     '# Retained messages outside the retained topics, discovery configs over the size bound and',
-    '# a device\'s discovery config naming another device\'s topics are refused by the',
+    "# a device's discovery config naming another device's topics are refused by the",
     '# aquastop_retain plugin (mosquitto.conf), which this file cannot express.',
     '',
     '# Anonymous clients (the loopback listeners only; see mosquitto.conf).',

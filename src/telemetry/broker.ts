@@ -89,7 +89,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const internal = oneTime('internal');
   const watcher = oneTime('watcher');
   const log = options.log ?? (() => undefined);
-  const gate = await LoginGate.create({ ...options.limits, accounts: options.accounts, inProcess: [{ ...internal, role: 'fleet' }, { ...watcher, role: 'viewer' }], log });
+  const gate = await LoginGate.create({
+    ...options.limits,
+    accounts: options.accounts,
+    inProcess: [
+      { ...internal, role: 'fleet' },
+      { ...watcher, role: 'viewer' },
+    ],
+    log,
+  });
   const anonymousAllowed = isLoopback(options.host);
   const principals = new WeakMap<Client, Principal>();
   const ns: Namespaces = { base: options.base, haPrefix: options.haPrefix };
@@ -112,16 +120,24 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         return done(null, true);
       }
       // Checked on the thread pool: the controllers' event loop never waits for a hash.
-      void gate.login(client.conn, client.id, username, password, () => client.closed).then((r) => {
-        if (!r.ok) return done(Object.assign(new Error(r.returnCode === 4 ? 'Bad username or password' : r.returnCode === 3 ? 'Server unavailable' : 'Not authorized'), { returnCode: r.returnCode }), false);
-        const full = sessions.accepted(client.id, client.clean);
-        if (full) {
-          log(`refused client ${client.id}: ${full.why}`);
-          return done(Object.assign(new Error(full.why), { returnCode: full.returnCode }), false);
-        }
-        principals.set(client, { role: r.role, username });
-        done(null, true);
-      });
+      void gate
+        .login(client.conn, client.id, username, password, () => client.closed)
+        .then((r) => {
+          if (!r.ok)
+            return done(
+              Object.assign(new Error(r.returnCode === 4 ? 'Bad username or password' : r.returnCode === 3 ? 'Server unavailable' : 'Not authorized'), {
+                returnCode: r.returnCode,
+              }),
+              false,
+            );
+          const full = sessions.accepted(client.id, client.clean);
+          if (full) {
+            log(`refused client ${client.id}: ${full.why}`);
+            return done(Object.assign(new Error(full.why), { returnCode: full.returnCode }), false);
+          }
+          principals.set(client, { role: r.role, username });
+          done(null, true);
+        });
     },
     authorizePublish: (client, packet, done) => {
       // A null client is aedes publishing a stored will of a client that is long gone.
@@ -182,7 +198,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   try {
     const tls = options.tls;
     // A handshake that fails (an untrusted or plain-text client) only ends that connection.
-    const tcp = tls ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, broker.handle).on('tlsClientError', () => undefined) : createNetServer(broker.handle);
+    const tcp = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, broker.handle).on('tlsClientError', () => undefined)
+      : createNetServer(broker.handle);
     servers.push(tcp);
     const port = await listen(tcp, options.port, options.host);
     let wsUrl: string | null = null;

@@ -24,8 +24,7 @@ interface Correlated {
 }
 
 export type ParsedCommand =
-  | ({ readonly ok: true; readonly command: UserCommand; readonly key: string } & Correlated)
-  | ({ readonly ok: false; readonly error: string; readonly key?: string } & Correlated);
+  ({ readonly ok: true; readonly command: UserCommand; readonly key: string } & Correlated) | ({ readonly ok: false; readonly error: string; readonly key?: string } & Correlated);
 
 const KEYS: Record<string, UserCommand> = { valve: 'closeValve', reset: 'reset', exercise: 'exercise', resume: 'resume' };
 const EXPECTED: Record<string, string> = {

@@ -89,11 +89,13 @@ export class ConnectionCounter {
     const mine = this.perAddress.get(key) ?? 0;
     const minePending = this.pendingPerAddress.get(key) ?? 0;
     if (mine >= this.limits.maxPerAddress) return { refused: `already ${mine} connections from ${key} (at most ${this.limits.maxPerAddress} per address)` };
-    if (minePending >= this.limits.maxPendingPerAddress) return { refused: `already ${minePending} connections from ${key} without a complete CONNECT (at most ${this.limits.maxPendingPerAddress} per address)` };
+    if (minePending >= this.limits.maxPendingPerAddress)
+      return { refused: `already ${minePending} connections from ${key} without a complete CONNECT (at most ${this.limits.maxPendingPerAddress} per address)` };
     if (this.total >= this.limits.maxConnections && !this.evictOldestPending(`${this.total} connections (at most ${this.limits.maxConnections}) and a new one arrived`)) {
       return { refused: `already ${this.total} connections (at most ${this.limits.maxConnections})` };
     }
-    if (this.pending.size >= this.limits.maxPending) this.evictOldestPending(`${this.pending.size} connections without a complete CONNECT (at most ${this.limits.maxPending}) and a new one arrived`);
+    if (this.pending.size >= this.limits.maxPending)
+      this.evictOldestPending(`${this.pending.size} connections without a complete CONNECT (at most ${this.limits.maxPending}) and a new one arrived`);
     this.total++;
     this.perAddress.set(key, mine + 1);
     this.pendingPerAddress.set(key, minePending + 1);

@@ -87,7 +87,9 @@ function faultTriggers(faultTopic: string): Entity[] {
       type: 'raised',
       subtype: CLASS_LABEL[c],
       topic: faultTopic,
-      value_template: `{{ value_json.event if value_json.code in [${faultClassCodes(c).map((code) => `'${code}'`).join(', ')}] else '' }}`,
+      value_template: `{{ value_json.event if value_json.code in [${faultClassCodes(c)
+        .map((code) => `'${code}'`)
+        .join(', ')}] else '' }}`,
       payload: 'raised',
     },
   }));

@@ -155,10 +155,12 @@ export class LoginGate {
       this.note(`refused login "${username}" from ${from} (client ${clientId}) without checking: too many failed logins, try again in ${Math.ceil(wait / 1000)} s`);
       return { ok: false, returnCode: 5 };
     }
-    const verdict = await this.book.verify(username, password, () => !closed()).catch((err: unknown) => {
-      this.note(`refused login "${username}": the password check failed (${err instanceof Error ? err.message : String(err)})`);
-      return { ok: false, reason: 'gone' } as const;
-    });
+    const verdict = await this.book
+      .verify(username, password, () => !closed())
+      .catch((err: unknown) => {
+        this.note(`refused login "${username}": the password check failed (${err instanceof Error ? err.message : String(err)})`);
+        return { ok: false, reason: 'gone' } as const;
+      });
     if (verdict.ok) {
       this.throttle.succeeded(c?.address, username);
       c?.guard.admit();
@@ -170,7 +172,9 @@ export class LoginGate {
     }
     if (verdict.reason === 'gone') return { ok: false, returnCode: 3 };
     const backoff = this.throttle.failed(c?.address, username);
-    this.note(`refused login "${username}": bad user name or password${backoff > 0 ? `; back-off: logins from ${from}, and as "${username}" from addresses that failed as it, refused for ${Math.ceil(backoff / 1000)} s` : ''}`);
+    this.note(
+      `refused login "${username}": bad user name or password${backoff > 0 ? `; back-off: logins from ${from}, and as "${username}" from addresses that failed as it, refused for ${Math.ceil(backoff / 1000)} s` : ''}`,
+    );
     return { ok: false, returnCode: 4 };
   }
 

@@ -12,7 +12,11 @@ import { loadAccountsFile, mosquittoAclFile } from './access.js';
 
 export function main(argv: readonly string[]): { code: number; out: string; err: string } {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { base: { type: 'string', default: 'aquastop' }, 'ha-prefix': { type: 'string', default: 'homeassistant' } } });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { base: { type: 'string', default: 'aquastop' }, 'ha-prefix': { type: 'string', default: 'homeassistant' } },
+    });
     if (positionals.length !== 1) return { code: 2, out: '', err: 'usage: mosquitto-acl.ts ACCOUNTS.json [--base TOPIC] [--ha-prefix PREFIX]\n' };
     const accounts = loadAccountsFile(positionals[0]!);
     return { code: 0, out: mosquittoAclFile(accounts, { base: values.base, haPrefix: values['ha-prefix'] }), err: '' };

@@ -76,7 +76,8 @@ export class SessionBook {
    */
   check(clientId: string, clean: boolean, anonymous: boolean): Refusal | null {
     this.expire();
-    if (Buffer.byteLength(clientId) > this.limits.maxClientIdBytes) return { returnCode: 2, why: `client id of ${Buffer.byteLength(clientId)} bytes (at most ${this.limits.maxClientIdBytes})` };
+    if (Buffer.byteLength(clientId) > this.limits.maxClientIdBytes)
+      return { returnCode: 2, why: `client id of ${Buffer.byteLength(clientId)} bytes (at most ${this.limits.maxClientIdBytes})` };
     if (!clean && anonymous) return { returnCode: 5, why: 'a persistent session (clean session off) needs an account' };
     return null;
   }

@@ -73,7 +73,11 @@ function lagFields(value: unknown, path = '', out: Record<string, number> = {}):
 
 /** The largest lag a device reported under a "max" key (loopLagMaxMs: the worst tick of a heartbeat window), null when none. */
 function worstLag(reported: Record<string, Record<string, number>>): number | null {
-  const maxes = Object.values(reported).flatMap((fields) => Object.entries(fields).filter(([k]) => /max/i.test(k)).map(([, v]) => v));
+  const maxes = Object.values(reported).flatMap((fields) =>
+    Object.entries(fields)
+      .filter(([k]) => /max/i.test(k))
+      .map(([, v]) => v),
+  );
   return maxes.length > 0 ? Math.max(...maxes) : null;
 }
 
@@ -123,7 +127,24 @@ async function startMonitorProcess(root: string, brokerUrl: string, groups: Set<
   const viewer = account('viewer');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'monitor', '--broker', brokerUrl, '--username', viewer.username, '--password', viewer.password, '--port', '0', '--data-dir', dataDir, '--down-after', String(DOWN_AFTER)],
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'monitor',
+      '--broker',
+      brokerUrl,
+      '--username',
+      viewer.username,
+      '--password',
+      viewer.password,
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--down-after',
+      String(DOWN_AFTER),
+    ],
     { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: join(root, 'tmp'), FORCE_COLOR: '0' } },
   );
   groups.add(child.pid!);
@@ -385,10 +406,18 @@ export async function run(): Promise<Record<string, unknown>> {
           runs: runsOf(id).map((r) => ({ started: rel(r.startedAt), ready: rel(r.readyAt), ended: rel(r.endedAt), killed: r.killed, bootBefore: r.bootBefore })),
           pathCut: pathDown.get(id)!.map((i) => [rel(i.from), rel(i.to)]),
           brokerDown: brokerDown.map((i) => [rel(i.from), rel(i.to)]),
-          monitor: statuses.filter((st) => st.device === id).slice(0, 40).map((st) => [rel(st.at), st.status, st.reason]),
+          monitor: statuses
+            .filter((st) => st.device === id)
+            .slice(0, 40)
+            .map((st) => [rel(st.at), st.status, st.reason]),
           // Fault events as printed ([run, id, event, code, virtual s, printed at]) and as received ([id, event, code, ts, received at]).
-          printed: runsOf(id).flatMap((r, i) => r.lines.filter((l) => l['type'] === 'fault').map((l) => [i, l['id'], l['event'], l['code'], Number(l['t']) / 1000, rel(Number(l['_at']))])).slice(0, 60),
-          received: faults.filter((f) => f.device === id).slice(0, 60).map((f) => [f.id, f.event, f.code, f.ts, rel(f.at)]),
+          printed: runsOf(id)
+            .flatMap((r, i) => r.lines.filter((l) => l['type'] === 'fault').map((l) => [i, l['id'], l['event'], l['code'], Number(l['t']) / 1000, rel(Number(l['_at']))]))
+            .slice(0, 60),
+          received: faults
+            .filter((f) => f.device === id)
+            .slice(0, 60)
+            .map((f) => [f.id, f.event, f.code, f.ts, rel(f.at)]),
         },
       ]),
     );
@@ -404,7 +433,12 @@ export async function run(): Promise<Record<string, unknown>> {
         ...done,
         planned: plan.events.length,
         usbCutsScheduled: Object.fromEntries(DEVICES.map((d) => [d.id, plan.timelines[d.id]!.filter((s) => s['inject'] === 'linkLost' || s['inject'] === 'usbUnplug').length])),
-        usbCutsSeen: Object.fromEntries(DEVICES.map((d) => [d.id, runsOf(d.id).reduce((n, r) => n + r.lines.filter((l) => l['type'] === 'inject' && (l['fault'] === 'linkLost' || l['fault'] === 'usbUnplug')).length, 0)])),
+        usbCutsSeen: Object.fromEntries(
+          DEVICES.map((d) => [
+            d.id,
+            runsOf(d.id).reduce((n, r) => n + r.lines.filter((l) => l['type'] === 'inject' && (l['fault'] === 'linkLost' || l['fault'] === 'usbUnplug')).length, 0),
+          ]),
+        ),
         proxies: Object.fromEntries(DEVICES.map((d, i) => [d.id, proxies[i]!.stats])),
       },
       faultEvents: result.faultEvents,

@@ -32,7 +32,13 @@ export async function run(): Promise<Record<string, unknown>> {
   const hours = envNumber('DETECTOR_HOURS', 24);
   const intervalS = 10;
   process.stderr.write(`bench detector: seed ${seed} (DETECTOR_SEED), ${devices} devices x ${hours} h at ${intervalS} s\n`);
-  const out: Record<string, unknown> = { seed, devices, hours, heartbeatS: intervalS, detectors: { fixed: 'down-after 1.5', phi: 'threshold 8, window 100, min samples 20, least deviation 0.02 interval, pause 0.05 interval' } };
+  const out: Record<string, unknown> = {
+    seed,
+    devices,
+    hours,
+    heartbeatS: intervalS,
+    detectors: { fixed: 'down-after 1.5', phi: 'threshold 8, window 100, min samples 20, least deviation 0.02 interval, pause 0.05 interval' },
+  };
   for (const [link, delay] of Object.entries(LINKS)) {
     const row: Record<string, unknown> = {};
     for (const kind of ['fixed', 'phi'] as const) {

@@ -88,7 +88,17 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     onHeartbeat(...a);
   };
   const firstMs = Math.min(10_000, Math.max(1_000, Math.round(n * 0.5)));
-  const fleet = await startFleetTelemetry({ url, reconnect: { firstMs, maxMs: 30_000 }, heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir: join(dir, 'telemetry'), clock: wallClock, maxDevices: n, simulated: process.env.FLEET_FSYNC !== '1', log: logSome });
+  const fleet = await startFleetTelemetry({
+    url,
+    reconnect: { firstMs, maxMs: 30_000 },
+    heartbeatS: HEARTBEAT_MS / 1000,
+    haPrefix: null,
+    dataDir: join(dir, 'telemetry'),
+    clock: wallClock,
+    maxDevices: n,
+    simulated: process.env.FLEET_FSYNC !== '1',
+    log: logSome,
+  });
   const normal = loadBuiltinScenario('normal-cycle')!;
   const looping = { ...normal, program: { start: true, loop: true } };
   const plan = fleetStartPlan(n, { seed: 1, onlineSpreadMs: HEARTBEAT_MS, programSpreadMs: 64 * 60_000 });
@@ -183,7 +193,11 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
 
 /** The monitor's ingest on one core: heartbeats through the subscriber's handler into the tracker. */
 async function ingestChild(url: string, seconds: number): Promise<Record<string, unknown>> {
-  const [{ startSubscriber }, { Tracker }, { wallClock }] = await Promise.all([import('../../src/monitor/subscriber.js'), import('../../src/monitor/tracker.js'), import('../../src/clock/clock.js')]);
+  const [{ startSubscriber }, { Tracker }, { wallClock }] = await Promise.all([
+    import('../../src/monitor/subscriber.js'),
+    import('../../src/monitor/tracker.js'),
+    import('../../src/clock/clock.js'),
+  ]);
   const devices = 10_000;
   const nothing = { skipped: 0, replay: () => [], append: () => undefined, rewrite: () => undefined };
   const tracker = new Tracker({ clock: wallClock, log: nothing as never, snapshotMs: 0, housekeepingMs: 0, maxDevices: devices });
@@ -193,7 +207,8 @@ async function ingestChild(url: string, seconds: number): Promise<Record<string,
   const seqs = new Array<number>(devices).fill(0);
   const packet = { retain: false };
   const ts = new Date().toISOString();
-  const payloadOf = (i: number) => Buffer.from(JSON.stringify({ seq: ++seqs[i]!, boot: 1, uptimeS: seqs[i]! * 10, intervalS: 10, state: 'armed.idle', fault: null, ts, loopLagMs: 1.2, loopLagMaxMs: 3.4 }));
+  const payloadOf = (i: number) =>
+    Buffer.from(JSON.stringify({ seq: ++seqs[i]!, boot: 1, uptimeS: seqs[i]! * 10, intervalS: 10, state: 'armed.idle', fault: null, ts, loopLagMs: 1.2, loopLagMaxMs: 3.4 }));
   let n = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;

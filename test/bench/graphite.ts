@@ -22,7 +22,12 @@ function families(devices: number): MetricFamily[] {
     per('aquastop_device_heartbeats_lost_total', 'counter', [{}], (i) => i % 3),
     per('aquastop_device_restarts_total', 'counter', [{}], () => 1),
     per('aquastop_device_faults_raised_total', 'counter', [{ code: 'i30' }], () => 2),
-    per('aquastop_device_breaker_state', 'gauge', ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'].map((state) => ({ state })), () => 0),
+    per(
+      'aquastop_device_breaker_state',
+      'gauge',
+      ['booting', 'armed', 'tripped', 'probing', 'latched', 'service'].map((state) => ({ state })),
+      () => 0,
+    ),
     per('aquastop_device_last_seen_timestamp_seconds', 'gauge', [{}], () => 1_795_969_355.123),
     per('aquastop_device_flapping', 'gauge', [{}], () => 0),
   ];

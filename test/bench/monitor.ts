@@ -116,7 +116,17 @@ function writeHistory(dir: string, devices: number, now: number): { lines: numbe
   const lines: string[] = [JSON.stringify({ type: 'start', t: from } satisfies LogEntry)];
   const push = (e: LogEntry) => lines.push(JSON.stringify(e));
   const counters = (id: string, t: number, boot: number, received: number): LogEntry => ({
-    type: 'counters', t, id, received, lost: 0, lastSeen: t, intervalS: 10, boot, breaker: 'armed', state: 'armed.idle', heard: t,
+    type: 'counters',
+    t,
+    id,
+    received,
+    lost: 0,
+    lastSeen: t,
+    intervalS: 10,
+    boot,
+    breaker: 'armed',
+    state: 'armed.idle',
+    heard: t,
   });
   for (let day = 0; day < 30; day++) {
     for (let d = 0; d < devices; d++) {

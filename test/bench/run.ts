@@ -27,11 +27,5 @@ for (const name of modules) {
     bench[name] = { error: err instanceof Error ? err.message : String(err) };
   }
 }
-console.log(
-  JSON.stringify(
-    { bench, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() },
-    null,
-    2,
-  ),
-);
+console.log(JSON.stringify({ bench, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() }, null, 2));
 process.exit(0);

@@ -23,7 +23,10 @@ import { startPostgres } from '../helpers/postgres.js';
 const DAY = 86_400_000;
 
 async function lease(pool: pg.Pool, shard: number, instance: string): Promise<string> {
-  const { rows } = await pool.query<{ epoch: string }>(`UPDATE aquastop_shards SET owner = $1, epoch = epoch + 1, expires_at = 'infinity' WHERE shard = $2 RETURNING epoch::text`, [instance, shard]);
+  const { rows } = await pool.query<{ epoch: string }>(`UPDATE aquastop_shards SET owner = $1, epoch = epoch + 1, expires_at = 'infinity' WHERE shard = $2 RETURNING epoch::text`, [
+    instance,
+    shard,
+  ]);
   return rows[0]!.epoch;
 }
 
@@ -59,7 +62,9 @@ async function perDevice(url: string, kind: 'quiet' | 'flapping', days: number):
   const [taken] = await next.openHeld([{ shard, epoch: await lease(next.pool, shard, 'next') }]);
   new Tracker({ clock, log: taken!, snapshotMs: 0 }).start();
   await next.flushed();
-  const { rows } = await next.pool.query<{ rows: string; json: string }>('SELECT count(*) AS rows, sum(octet_length(entry::text)) AS json FROM aquastop_history WHERE shard = $1', [shard]);
+  const { rows } = await next.pool.query<{ rows: string; json: string }>('SELECT count(*) AS rows, sum(octet_length(entry::text)) AS json FROM aquastop_history WHERE shard = $1', [
+    shard,
+  ]);
   await next.close();
   return {
     rows: Math.round(Number(rows[0]!.rows) / days),

@@ -27,6 +27,9 @@ describe('durations', () => {
     // The run is cut short of the scenario's expectations (exit 1), but ran for 90 virtual seconds.
     expect(good.code, good.stderr).not.toBe(2);
     expect(JSON.parse(good.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'summary', t: 90_000 });
-    expect([bad.code, bad.stderr]).toEqual([2, 'aquastop: --flap-window must be a duration like "90s", "2m", "1.5h", "3m30s" or "250ms", or a number of milliseconds (got "5m5m")\n']);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      'aquastop: --flap-window must be a duration like "90s", "2m", "1.5h", "3m30s" or "250ms", or a number of milliseconds (got "5m5m")\n',
+    ]);
   });
 });

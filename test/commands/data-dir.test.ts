@@ -16,7 +16,13 @@ const BIN = join(ROOT, 'src', 'bin', 'aquastop.js');
 /** `aquastop run` in `cwd` on /dev/null (which opens and fails at once): exit code and its log records. */
 function runIn(cwd: string, ...args: string[]): { code: number | null; records: Array<{ level: number; msg: string }> } {
   const r = spawnSync(process.execPath, [BIN, 'run', '--port', '/dev/null', '--no-mqtt', ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, records: r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string }) };
+  return {
+    code: r.status,
+    records: r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string }),
+  };
 }
 
 describe('data directories', () => {

@@ -50,7 +50,19 @@ describe('the log options and format', () => {
   });
 
   it('pretty: time, level, [device], message, then the other fields', () => {
-    const line = prettyLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 10, 29, 12, 0, 1, 5), pid: 1, hostname: 'h', name: 'n', device: 'dw-1', event: '1-2', code: 'i30', msg: 'fault i30 raised' }));
+    const line = prettyLine(
+      JSON.stringify({
+        level: 40,
+        time: Date.UTC(2026, 10, 29, 12, 0, 1, 5),
+        pid: 1,
+        hostname: 'h',
+        name: 'n',
+        device: 'dw-1',
+        event: '1-2',
+        code: 'i30',
+        msg: 'fault i30 raised',
+      }),
+    );
     expect(line).toBe('12:00:01.005 WARN  [dw-1] fault i30 raised  event=1-2 code=i30\n');
   });
 
@@ -74,7 +86,10 @@ describe('aquastop sim: its telemetry lines are log records', () => {
     const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--json', '--mqtt-port', '0', '--ws-port', '0', '--data-dir', dataDir]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.trim().split('\n');
-    expect(lines.every((l) => l.startsWith('{')), r.stderr).toBe(true);
+    expect(
+      lines.every((l) => l.startsWith('{')),
+      r.stderr,
+    ).toBe(true);
     expect(records(r.stderr).map((x) => x.msg)).toContainEqual(expect.stringMatching(/^mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+$/));
   }, 60_000);
 });
@@ -87,7 +102,26 @@ describe('aquastop monitor: its log as a service sees it', () => {
     const brokerUrl = broker.url.replace('mqtt://', `mqtt://monitor:${secrets.url}@`);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'monitor', '--broker', brokerUrl, '--port', '0', '--data-dir', dataDir, '--log-level', 'trace', '--webhook', 'http://127.0.0.1:1/hook', '--webhook-retries', '1', '--webhook-timeout', '0.5'],
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'monitor',
+        '--broker',
+        brokerUrl,
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--log-level',
+        'trace',
+        '--webhook',
+        'http://127.0.0.1:1/hook',
+        '--webhook-retries',
+        '1',
+        '--webhook-timeout',
+        '0.5',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AQUASTOP_USERNAME: 'monitor', AQUASTOP_PASSWORD: secrets.password, AQUASTOP_WEBHOOK_SECRET: secrets.webhook } },
     );
     let out = '';
@@ -98,7 +132,11 @@ describe('aquastop monitor: its log as a service sees it', () => {
       await waitFor(() => /\/metrics/.test(out), 30_000, 'monitor URL printed');
       const c = await mqtt.connectAsync(broker.url);
       const ts = new Date().toISOString();
-      await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'dw-1' }), JSON.stringify({ seq: 1, boot: 1, uptimeS: 1, intervalS: 10, state: 'armed.idle', fault: null, ts }), { qos: 1 });
+      await c.publishAsync(
+        topicFor('heartbeat', { base: 'aquastop', id: 'dw-1' }),
+        JSON.stringify({ seq: 1, boot: 1, uptimeS: 1, intervalS: 10, state: 'armed.idle', fault: null, ts }),
+        { qos: 1 },
+      );
       await c.publishAsync(
         topicFor('fault', { base: 'aquastop', id: 'dw-1' }),
         JSON.stringify({ id: '1-7', event: 'raised', code: 'i30', display: ',30', text: 'Anti-flood', severity: 'critical', reset: 'manual', ts }),
@@ -114,7 +152,11 @@ describe('aquastop monitor: its log as a service sees it', () => {
       expect(logged.find((r) => /ignoring invalid heartbeat/.test(r.msg))).toMatchObject({ device: 'dw-2' });
       expect(logged.filter((r) => /^webhook /.test(r.msg)).every((r) => r.device === 'dw-1')).toBe(true);
       // The options record (trace includes debug) shows where each value came from, secrets redacted.
-      expect(logged.find((r) => r.msg === 'options')).toMatchObject({ level: 20, options: { password: '[redacted]', webhookSecret: '[redacted]' }, sources: { '--password': 'env', '--broker': 'cli' } });
+      expect(logged.find((r) => r.msg === 'options')).toMatchObject({
+        level: 20,
+        options: { password: '[redacted]', webhookSecret: '[redacted]' },
+        sources: { '--password': 'env', '--broker': 'cli' },
+      });
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGINT');
@@ -128,27 +170,31 @@ describe('aquastop monitor: its log as a service sees it', () => {
     expect(out).toContain(`(broker ${broker.url.replace('mqtt://', 'mqtt://monitor:***@')})`);
   }, 90_000);
 
-  it.skipIf(!hasTools('script'))('writes pretty lines on a terminal, and JSON with --log-format json there too; Ctrl-C stops it', async () => {
-    // `script` gives the command a terminal; Ctrl-C is typed on it once the dashboard is up.
-    const onTty = async (args: string): Promise<string> => {
-      const child = spawn('script', ['-qec', `${process.execPath} --import tsx src/cli.ts dashboard --port 0 ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let text = '';
-      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      const exited = once(child, 'exit');
-      try {
-        await waitFor(() => /dashboard on http/.test(text), 30_000, 'the dashboard up');
-        child.stdin.write('\x03');
-        await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after Ctrl-C: ${text}`)), 10_000))]);
-      } finally {
-        child.kill('SIGKILL');
-      }
-      return text;
-    };
-    const pretty = await onTty('');
-    expect(pretty).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  dashboard on http:\/\/127\.0\.0\.1:\d+\/ {2}url=/m);
-    expect(pretty).toMatch(/ INFO  SIGINT: stopping/);
-    expect(pretty).not.toMatch(/^\{"level"/m);
-    const json = await onTty('--log-format json');
-    expect(json).toMatch(/^\{"level":30,.*"msg":"dashboard on http:\/\/127\.0\.0\.1:\d+\/"\}\r?$/m);
-  }, 60_000);
+  it.skipIf(!hasTools('script'))(
+    'writes pretty lines on a terminal, and JSON with --log-format json there too; Ctrl-C stops it',
+    async () => {
+      // `script` gives the command a terminal; Ctrl-C is typed on it once the dashboard is up.
+      const onTty = async (args: string): Promise<string> => {
+        const child = spawn('script', ['-qec', `${process.execPath} --import tsx src/cli.ts dashboard --port 0 ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        const exited = once(child, 'exit');
+        try {
+          await waitFor(() => /dashboard on http/.test(text), 30_000, 'the dashboard up');
+          child.stdin.write('\x03');
+          await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after Ctrl-C: ${text}`)), 10_000))]);
+        } finally {
+          child.kill('SIGKILL');
+        }
+        return text;
+      };
+      const pretty = await onTty('');
+      expect(pretty).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  dashboard on http:\/\/127\.0\.0\.1:\d+\/ {2}url=/m);
+      expect(pretty).toMatch(/ INFO  SIGINT: stopping/);
+      expect(pretty).not.toMatch(/^\{"level"/m);
+      const json = await onTty('--log-format json');
+      expect(json).toMatch(/^\{"level":30,.*"msg":"dashboard on http:\/\/127\.0\.0\.1:\d+\/"\}\r?$/m);
+    },
+    60_000,
+  );
 });

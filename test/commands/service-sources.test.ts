@@ -38,9 +38,11 @@ afterEach(() => {
 async function optionsOf(command: string, args: string[]): Promise<Record<string, unknown>> {
   const program = buildProgram();
   let seen: Record<string, unknown> | null = null;
-  program.commands.find((c) => c.name() === command)!.action((opts: Record<string, unknown>) => {
-    seen = opts;
-  });
+  program.commands
+    .find((c) => c.name() === command)!
+    .action((opts: Record<string, unknown>) => {
+      seen = opts;
+    });
   await program.parseAsync([command, ...args], { from: 'user' });
   if (!seen) throw new Error('the action did not run');
   return seen;
@@ -67,7 +69,11 @@ function serviceCommands(): Command[] {
 
 describe('every flag of every long-running command has its variable', () => {
   it('is the five commands that run until stopped', () => {
-    expect(serviceCommands().map((c) => c.name()).sort()).toEqual(['dashboard', 'monitor', 'run', 'sim', 'start']);
+    expect(
+      serviceCommands()
+        .map((c) => c.name())
+        .sort(),
+    ).toEqual(['dashboard', 'monitor', 'run', 'sim', 'start']);
   });
 
   it('--help names AQUASTOP_ and the flag in upper snake case for each flag, and the precedence', () => {
@@ -80,9 +86,14 @@ describe('every flag of every long-running command has its variable', () => {
       }
       expect(help).toContain('--config');
     }
-    const help = serviceCommands().find((c) => c.name() === 'run')!.helpInformation();
+    const help = serviceCommands()
+      .find((c) => c.name() === 'run')!
+      .helpInformation();
     let text = '';
-    serviceCommands().find((c) => c.name() === 'run')!.configureOutput({ writeOut: (s) => (text += s) }).outputHelp();
+    serviceCommands()
+      .find((c) => c.name() === 'run')!
+      .configureOutput({ writeOut: (s) => (text += s) })
+      .outputHelp();
     expect(help).toContain('AQUASTOP_MQTT_PORT');
     expect(text.replace(/\s+/g, ' ')).toContain('A flag wins over its variable, the variable over the file, the file over the default.');
   });
@@ -137,7 +148,7 @@ describe('precedence: flag > variable > config file > default', () => {
     expect((await optionsOf('monitor', [])).dataDir).toBe('/var/lib/aquastop');
   });
 
-  it('reads the older variable names after the rule\'s own, still above the file', async () => {
+  it("reads the older variable names after the rule's own, still above the file", async () => {
     const file = configFile({ username: 'from-file', password: 'from-file' });
     env({ AQUASTOP_MQTT_USERNAME: 'older', AQUASTOP_MQTT_PASSWORD: 'older' });
     expect(await optionsOf('sim', ['--config', file])).toMatchObject({ username: 'older', password: 'older' });

@@ -35,9 +35,11 @@ async function optionsOf(command: string, args: string[], env: Record<string, st
   try {
     const program = buildProgram();
     let seen: Record<string, unknown> | null = null;
-    program.commands.find((c) => c.name() === command)!.action((opts: Record<string, unknown>) => {
-      seen = opts;
-    });
+    program.commands
+      .find((c) => c.name() === command)!
+      .action((opts: Record<string, unknown>) => {
+        seen = opts;
+      });
     await program.parseAsync([command, ...args], { from: 'user' });
     return seen!;
   } finally {
@@ -80,7 +82,19 @@ describe('what the units run', () => {
     expect(opts.dataDir).toBe(`/var/lib/aquastop/${command}`);
     expect(opts.logFormat).toBe('json');
     if (command === 'monitor') {
-      const config = parseMonitorOptions({ brokerUrl: opts.broker, username: opts.username, host: opts.host, port: opts.port, dataDir: opts.dataDir, webhookUrl: opts.webhook, webhookRetries: opts.webhookRetries, downAfter: opts.downAfter, slo: opts.slo, retentionMs: opts.retention, flapWindowMs: opts.flapWindow });
+      const config = parseMonitorOptions({
+        brokerUrl: opts.broker,
+        username: opts.username,
+        host: opts.host,
+        port: opts.port,
+        dataDir: opts.dataDir,
+        webhookUrl: opts.webhook,
+        webhookRetries: opts.webhookRetries,
+        downAfter: opts.downAfter,
+        slo: opts.slo,
+        retentionMs: opts.retention,
+        flapWindowMs: opts.flapWindow,
+      });
       expect(config).toMatchObject({ brokerUrl: 'mqtts://broker.lan:8883', port: 9464, retentionMs: 720 * 3_600_000, webhookRetries: 5 });
     } else {
       expect(parseRunOptions(opts)).toMatchObject({ id: 'uno-1', handshakeTimeout: 15_000, dataDir: '/var/lib/aquastop/run' });

@@ -64,7 +64,9 @@ describe('alerts summarised when many fire at once', () => {
 describe('aquastop start --devices 1000', () => {
   it('counts the fleet in its banner: the first ids and how many more, not 1,000 ids', () => {
     const ids = demoAppliances(1000).map((a) => a.id);
-    const leaky = demoAppliances(1000).filter((a) => a.leaks).map((a) => a.id);
+    const leaky = demoAppliances(1000)
+      .filter((a) => a.leaks)
+      .map((a) => a.id);
     expect(fleetSummary(ids, leaky)).toBe(
       '1000 appliances: dishwasher-kitchen, dishwasher-office, dishwasher-leaky, dishwasher-004, dishwasher-005, … (995 more); 333 leak: dishwasher-leaky, dishwasher-006-leaky, dishwasher-009-leaky, dishwasher-012-leaky, dishwasher-015-leaky, … (328 more)',
     );
@@ -74,7 +76,10 @@ describe('aquastop start --devices 1000', () => {
   it('prints that banner from the real command', async () => {
     const demo = await startDemoProcess(['--devices', '1000'], 90_000);
     try {
-      const fleet = demo.stdout().split('\n').find((l) => l.startsWith('fleet '))!;
+      const fleet = demo
+        .stdout()
+        .split('\n')
+        .find((l) => l.startsWith('fleet '))!;
       expect(fleet).toMatch(/^fleet {6}1000 appliances: dishwasher-kitchen, .*, … \(995 more\); 333 leak: .*\(328 more\) \(looping at real speed/);
       expect(fleet.length).toBeLessThan(400);
     } finally {

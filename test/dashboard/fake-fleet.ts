@@ -28,8 +28,18 @@ export interface FakeFleet {
 
 export function baseState(): State {
   return {
-    state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null,
-    tripCount: 0, uptimeS: 0, tubLevelL: 0, fw: 'sim-0.1.0', board: 'simulated', last_seen: new Date().toISOString(),
+    state: 'armed.idle',
+    breaker: 'armed',
+    valve: 'closed',
+    drainPump: 'off',
+    leak: false,
+    fault: null,
+    tripCount: 0,
+    uptimeS: 0,
+    tubLevelL: 0,
+    fw: 'sim-0.1.0',
+    board: 'simulated',
+    last_seen: new Date().toISOString(),
   };
 }
 
@@ -68,7 +78,14 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop', login: 
     await publish('faultMemory', id, { faults: memory, ts });
     const s = states.get(id) ?? baseState();
     const latched = f.reset !== 'auto';
-    await setState(id, { fault: code, breaker: latched ? 'latched' : 'tripped', state: latched ? 'latched' : 'tripped', valve: 'closed', tripCount: s.tripCount + 1, ...(code === 'i30' ? { leak: true, drainPump: 'on' as const } : {}) });
+    await setState(id, {
+      fault: code,
+      breaker: latched ? 'latched' : 'tripped',
+      state: latched ? 'latched' : 'tripped',
+      valve: 'closed',
+      tripCount: s.tripCount + 1,
+      ...(code === 'i30' ? { leak: true, drainPump: 'on' as const } : {}),
+    });
   };
 
   await client.subscribeAsync([`${base}/+/set`, `${base}/+/inject`], { qos: 1 });
@@ -116,7 +133,14 @@ export async function startFakeFleet(mqttUrl: string, base = 'aquastop', login: 
   });
 
   return {
-    client, states, injected, refuseInjections, publish, setState, heartbeat, raise,
+    client,
+    states,
+    injected,
+    refuseInjections,
+    publish,
+    setState,
+    heartbeat,
+    raise,
     stop: async () => {
       await client.endAsync();
     },

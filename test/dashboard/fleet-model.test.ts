@@ -5,7 +5,21 @@ import { Fleet, parseTopic } from '../../src/dashboard/public/fleet.js';
 
 const hb = (seq: number, boot = 1, intervalS = 10) => JSON.stringify({ seq, boot, uptimeS: seq * 10, intervalS, state: 'armed.idle', fault: null, ts: '2026-01-01T00:00:00Z' });
 const state = (patch: Record<string, unknown> = {}) =>
-  JSON.stringify({ state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0, uptimeS: 1, tubLevelL: 0, fw: 't', board: 'simulated', last_seen: 'x', ...patch });
+  JSON.stringify({
+    state: 'armed.idle',
+    breaker: 'armed',
+    valve: 'closed',
+    drainPump: 'off',
+    leak: false,
+    fault: null,
+    tripCount: 0,
+    uptimeS: 1,
+    tubLevelL: 0,
+    fw: 't',
+    board: 'simulated',
+    last_seen: 'x',
+    ...patch,
+  });
 
 function fleetAt() {
   let t = 1_000_000;
@@ -25,7 +39,10 @@ describe('the page fleet model', () => {
 
   it('shows offline only the devices of the process whose bridge went offline', () => {
     const { fleet } = fleetAt();
-    for (const [id, bridge] of [['a', 'p1'], ['b', 'p2']]) {
+    for (const [id, bridge] of [
+      ['a', 'p1'],
+      ['b', 'p2'],
+    ]) {
       fleet.handle(`aquastop/${id}/availability`, JSON.stringify({ state: 'online', bridge }));
       fleet.handle(`aquastop/${id}/heartbeat`, hb(1));
     }
@@ -70,7 +87,10 @@ describe('the page fleet model', () => {
     const { fleet } = fleetAt();
     fleet.handle('aquastop/dw-1', state());
     fleet.handle('aquastop/dw-1', state({ state: 'armed.filling', valve: 'open' }));
-    fleet.handle('aquastop/dw-1/fault', JSON.stringify({ id: '1-1', event: 'raised', code: 'i30', display: ',30', text: 'Anti-flood', severity: 'critical', reset: 'manual', ts: 'x' }));
+    fleet.handle(
+      'aquastop/dw-1/fault',
+      JSON.stringify({ id: '1-1', event: 'raised', code: 'i30', display: ',30', text: 'Anti-flood', severity: 'critical', reset: 'manual', ts: 'x' }),
+    );
     fleet.handle('aquastop/dw-1', state({ state: 'latched', breaker: 'latched', fault: 'i30', leak: true }));
     const d = fleet.devices.get('dw-1');
     expect(d.timeline.map((e: { kind: string; text: string }) => `${e.kind}: ${e.text}`)).toEqual([

@@ -10,7 +10,21 @@ import { dashboardConfig, dashboardOptionsSchema } from '../../src/dashboard/ser
 const config = dashboardConfig(dashboardOptionsSchema.parse({ port: 0, wsUrl: 'ws://127.0.0.1:9001' }));
 
 const state = (patch: Record<string, unknown> = {}) =>
-  JSON.stringify({ state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0, uptimeS: 1, tubLevelL: 0, fw: 't', board: 'simulated', last_seen: 'x', ...patch });
+  JSON.stringify({
+    state: 'armed.idle',
+    breaker: 'armed',
+    valve: 'closed',
+    drainPump: 'off',
+    leak: false,
+    fault: null,
+    tripCount: 0,
+    uptimeS: 1,
+    tubLevelL: 0,
+    fw: 't',
+    board: 'simulated',
+    last_seen: 'x',
+    ...patch,
+  });
 const hb = (seq: number) => JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 10, state: 'armed.idle', fault: null, ts: 'x' });
 
 function setup() {
@@ -98,7 +112,12 @@ describe('the fleet order of the page', () => {
     feed('e-i30', '', state());
     flush();
     expect(order.ids.at(-1)).toBe('e-i30');
-    expect(order.summary().faults).toEqual([{ code: 'i30', count: 1 }, { code: 'iB0', count: 1 }, { code: 'i10', count: 1 }, { code: 'i11', count: 1 }]);
+    expect(order.summary().faults).toEqual([
+      { code: 'i30', count: 1 },
+      { code: 'iB0', count: 1 },
+      { code: 'i10', count: 1 },
+      { code: 'i11', count: 1 },
+    ]);
   });
 
   it('keeps the order on heartbeats, and turns a device that went silent down at the tick', () => {

@@ -40,7 +40,10 @@ describe('operator commands', () => {
     const reset = op.command('dw-1', { reset: 'trip' });
     const close = op.command('dw-1', { valve: 'CLOSE' });
     const sent = client().published.map((p) => JSON.parse(p.payload) as { id: string });
-    expect(sent.map((p) => Object.keys(p).sort())).toEqual([['id', 'reset'], ['id', 'valve']]);
+    expect(sent.map((p) => Object.keys(p).sort())).toEqual([
+      ['id', 'reset'],
+      ['id', 'valve'],
+    ]);
     expect(sent[0]!.id).not.toBe(sent[1]!.id);
     // Answers out of order, and one for a command this page never sent.
     client().deliver('aquastop/dw-1/set/result', { ok: true, command: 'valve', id: 'someone-else' });

@@ -132,7 +132,12 @@ describe.skipIf(!hasTools(CHROMIUM, MOSQUITTO))('the dashboard with 10,000 appli
     expect(await chip('fault:i10').getAttribute('data-count')).toBe(String(EXPECTED.i10));
     expect(await chip('status:down').getAttribute('data-count')).toBe(String(EXPECTED.down));
     expect(await page.locator('#facets button').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.facet))).toEqual([
-      'status:down', 'breaker:latched', 'breaker:tripped', 'fault:i30', 'fault:i10', 'fault:i42',
+      'status:down',
+      'breaker:latched',
+      'breaker:tripped',
+      'fault:i30',
+      'fault:i10',
+      'fault:i42',
     ]);
     const tileAt = (slot: number) => page.locator(`#tiles .tile[data-slot="${slot}"]`);
     await expect.poll(() => tileAt(0).getAttribute('data-device-id')).toBe('dev-00007');
@@ -147,7 +152,11 @@ describe.skipIf(!hasTools(CHROMIUM, MOSQUITTO))('the dashboard with 10,000 appli
     beats = setInterval(() => {
       for (let k = 0; k < 100; k++, beat++) {
         const id = ids[(beat * 7919) % N]!;
-        publisher.publish(topicFor('heartbeat', { base: 'aquastop', id }), JSON.stringify({ seq: beat + 1, boot: 1, uptimeS: beat, intervalS: 60, state: 'armed.idle', fault: null, ts: new Date().toISOString() }), { qos: 0 });
+        publisher.publish(
+          topicFor('heartbeat', { base: 'aquastop', id }),
+          JSON.stringify({ seq: beat + 1, boot: 1, uptimeS: beat, intervalS: 60, state: 'armed.idle', fault: null, ts: new Date().toISOString() }),
+          { qos: 0 },
+        );
       }
     }, 100);
 

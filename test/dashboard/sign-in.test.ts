@@ -181,7 +181,9 @@ describe.skipIf(!hasTools(CHROMIUM))('the dashboard page on brokers that close t
     await expect.poll(() => problem.isVisible()).toBe(true);
     expect(await problem.locator('h2').textContent()).toBe(`Cannot reach the broker at ws://127.0.0.1:${port}`);
     expect(await problem.locator('.problem-detail').textContent()).toMatch(/^\d+ attempts? failed since .+; retrying every 2 s\.$/);
-    expect(await problem.locator('li').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^Is the broker running, with a WebSocket listener/), expect.stringMatching(/^Is the URL right\?/)]));
+    expect(await problem.locator('li').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Is the broker running, with a WebSocket listener/), expect.stringMatching(/^Is the URL right\?/)]),
+    );
     await screenshot(page, 'dashboard-broker-unreachable.png');
     await page.close();
   });

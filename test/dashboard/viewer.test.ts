@@ -16,7 +16,10 @@ class FakeClient extends EventEmitter {
   connected = false;
   ended = false;
   readonly subscribed: unknown[] = [];
-  constructor(readonly opts: Opts, decide: (o: Opts) => Outcome) {
+  constructor(
+    readonly opts: Opts,
+    decide: (o: Opts) => Outcome,
+  ) {
     super();
     const socket = opts.createWebsocket('ws://broker', ['mqtt']);
     queueMicrotask(() => {
@@ -60,13 +63,19 @@ function setup(decide: (o: Opts) => Outcome = needsAccount, stored: Record<strin
   const refusals: Array<{ anonymous: boolean; reason: string }> = [];
   const problems: Array<{ title: string; detail: string; checks: string[] } | null> = [];
   const connected: FakeClient[] = [];
-  const viewer = new ViewerConnection(mqtt, 'ws://127.0.0.1:9001', storage, {
-    onConnect: (c: FakeClient) => connected.push(c),
-    onMessage: () => undefined,
-    onState: (s: (typeof states)[number]) => states.push(s),
-    onRefused: (r: (typeof refusals)[number]) => refusals.push(r),
-    onUnreachable: (p: (typeof problems)[number]) => problems.push(p),
-  }, () => new EventTarget());
+  const viewer = new ViewerConnection(
+    mqtt,
+    'ws://127.0.0.1:9001',
+    storage,
+    {
+      onConnect: (c: FakeClient) => connected.push(c),
+      onMessage: () => undefined,
+      onState: (s: (typeof states)[number]) => states.push(s),
+      onRefused: (r: (typeof refusals)[number]) => refusals.push(r),
+      onUnreachable: (p: (typeof problems)[number]) => problems.push(p),
+    },
+    () => new EventTarget(),
+  );
   // The fake answers in a microtask: one turn of the event loop lets every answer land.
   const settled = () => new Promise((r) => setImmediate(r));
   return { viewer, clients, items, states, refusals, problems, connected, settled };

@@ -34,7 +34,10 @@ describe('link chaos steps through aquastop sim', () => {
           '"flash" is a start-up self-test, which a running board does not repeat: put the step between a power cut and its restore; ' +
           'it can fail stack, adc, clock while running and ram, watchdog, flash at its next boot (staged while the power is off)',
       ]);
-      expect(jsonLines(r.stdout).some((l) => l.type === 'inject'), 'no step ran').toBe(false);
+      expect(
+        jsonLines(r.stdout).some((l) => l.type === 'inject'),
+        'no step ran',
+      ).toBe(false);
     },
     120_000,
   );
@@ -47,7 +50,10 @@ describe('link chaos steps through aquastop sim', () => {
           { at: '5s', inject: 'usbUnplug' },
           { at: '15s', clear: 'usbUnplug' },
         ],
-        [{ fault: 'iC0', within: '6s' }, { breaker: 'armed', at: 'end' }],
+        [
+          { fault: 'iC0', within: '6s' },
+          { breaker: 'armed', at: 'end' },
+        ],
       );
       const r = await aquastop(['sim', '--scenario', file, '--board', 'emulated', '--no-mqtt', '--json']);
       const lines = jsonLines(r.stdout);

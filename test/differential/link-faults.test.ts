@@ -53,8 +53,7 @@ async function runWithFault(board: SimBoardKind, fault: LinkFault, alsoTimeline:
   );
   const edges: ValveEdge[] = [];
   const inner =
-    (await simBoardFactory(board, { eepromPath: join(mkdtempSync(join(tmpdir(), 'aquastop-link-')), 'eeprom.bin') })) ??
-    simulatedBoard(scenario.controller.link.watchdogMs);
+    (await simBoardFactory(board, { eepromPath: join(mkdtempSync(join(tmpdir(), 'aquastop-link-')), 'eeprom.bin') })) ?? simulatedBoard(scenario.controller.link.watchdogMs);
   const sim = new Simulation({ scenario, createBoard: (plant, clock) => inner(recordingValve(plant, clock, edges), clock) });
   await sim.start();
   await sim.runFor(scenario.duration);
@@ -76,14 +75,20 @@ describe.each(boards)('link chaos on the %s board', (board) => {
     const closedAt = edges.find((e) => e.t >= CUT_AT && !e.open)?.t ?? Infinity;
     // 2 s of silence plus the watchdog's granularity (the simulated board checks every 500 ms).
     expect(closedAt - CUT_AT).toBeLessThanOrEqual(2_500);
-    expect(edges.some((e) => e.t > closedAt && e.t < CLEAR_AT && e.open), 'the valve opened while the line was cut').toBe(false);
+    expect(
+      edges.some((e) => e.t > closedAt && e.t < CLEAR_AT && e.open),
+      'the valve opened while the line was cut',
+    ).toBe(false);
     const raised = faultAt(log, 'raised');
     expect(raised! - CUT_AT).toBeGreaterThanOrEqual(1_500);
     expect(raised! - CUT_AT).toBeLessThanOrEqual(2_600);
     const cleared = faultAt(log, 'cleared');
     expect(cleared! - CLEAR_AT).toBeGreaterThanOrEqual(0);
     expect(cleared! - CLEAR_AT).toBeLessThanOrEqual(1_000);
-    expect(edges.some((e) => e.t >= CLEAR_AT && e.open), 'the valve opens again once re-armed').toBe(true);
+    expect(
+      edges.some((e) => e.t >= CLEAR_AT && e.open),
+      'the valve opens again once re-armed',
+    ).toBe(true);
     expect(breakerAtEnd).toBe('armed');
   }, 120_000);
 
@@ -94,7 +99,10 @@ describe.each(boards)('link chaos on the %s board', (board) => {
     expect(raised! - CUT_AT).toBeLessThanOrEqual(200);
     const closedAt = edges.find((e) => e.t >= CUT_AT && !e.open)?.t ?? Infinity;
     expect(closedAt - CUT_AT).toBeLessThanOrEqual(2_500);
-    expect(edges.some((e) => e.t > closedAt && e.t < CLEAR_AT && e.open), 'the valve opened while unplugged').toBe(false);
+    expect(
+      edges.some((e) => e.t > closedAt && e.t < CLEAR_AT && e.open),
+      'the valve opened while unplugged',
+    ).toBe(false);
     const cleared = faultAt(log, 'cleared');
     expect(cleared! - CLEAR_AT).toBeGreaterThanOrEqual(0);
     // The host's next retry (at most 2 s apart) and the handshake.
@@ -114,7 +122,10 @@ describe.each(boards)('a link fault across a power cycle on the %s board', (boar
     expect(raised).toHaveLength(2);
     expect(raised[1]! - 10_000).toBeGreaterThanOrEqual(1_500);
     expect(raised[1]! - 10_000).toBeLessThanOrEqual(3_000);
-    expect(edges.some((e) => e.t >= 8_000 && e.t < CLEAR_AT && e.open), 'no water while the line is cut').toBe(false);
+    expect(
+      edges.some((e) => e.t >= 8_000 && e.t < CLEAR_AT && e.open),
+      'no water while the line is cut',
+    ).toBe(false);
     expect(log.some((e) => e.type === 'fault' && e.code === 'iC0' && e.event === 'cleared' && e.t >= CLEAR_AT)).toBe(true);
   }, 120_000);
 });
@@ -137,7 +148,15 @@ describe('a link fault the board cannot stage', () => {
 
   it.each(['linkLost', 'usbUnplug'] as const)('stops the scenario before it runs with one line naming the step (%s) and the board, exit 2', async (fault) => {
     const scenario = parseScenario(
-      { name: 'unsupported', description: 'x', duration: '60s', timeline: [{ at: '5s', press: 'resume' }, { at: '10s', clear: fault }] },
+      {
+        name: 'unsupported',
+        description: 'x',
+        duration: '60s',
+        timeline: [
+          { at: '5s', press: 'resume' },
+          { at: '10s', clear: fault },
+        ],
+      },
       'test',
     );
     const sim = new Simulation({ scenario, createBoard: async (plant, clock) => plainBoard(await simulatedBoard(2_000)(plant, clock)) });

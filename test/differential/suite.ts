@@ -77,45 +77,52 @@ export function differentialSuite(shard: number): void {
       const timeoutMs = 180_000 + (Math.min(fullMs, 2 * CAP_MS) / 60_000) * 60_000;
       const part = fullMs > CAP_MS ? ` (emulated: ${CAP_MS / 60_000} of ${fullMs / 60_000} virtual min, or to a minute past the last event)` : '';
       const knownNote = KNOWN_DIFFERENCES[name] ? ' (a known, pinned difference)' : '';
-      it(`${name}${part}: the same faults raised and cleared and breaker states, at most ${TOLERANCE_MS} ms apart${knownNote}`, async (ctx) => {
-        const full = await runScenario(name, 'simulated');
-        const runMs = emulatedRunMs(fullMs, full.trace);
-        const capped = runMs < fullMs;
-        const simulated = capped ? await runScenario(name, 'simulated', runMs) : full;
-        const emulated = await runScenario(name, 'emulated', runMs).catch((err: unknown) => {
-          // A step the emulated board cannot stage stops the run before it starts (exit 2 on the CLI): not comparable, and said so.
-          if (err instanceof ScenarioError && /cannot perform/.test(err.message)) return err;
-          throw err;
-        });
-        if (emulated instanceof ScenarioError) {
-          console.warn(`differential ${name}: NOT COMPARED: ${emulated.message}`);
-          return ctx.skip();
-        }
-        console.log(
-          `differential ${name}: ${simulated.trace.length} events; emulated ${(emulated.cpuMs / 1000).toFixed(1)} s CPU, ` +
-            `${(emulated.wallMs / 1000).toFixed(1)} s wall for ${(runMs / 60_000).toFixed(1)} virtual min; simulated ${(simulated.cpuMs / 1000).toFixed(1)} s CPU`,
-        );
-        // A cut-short run: an event in the last TOLERANCE_MS may fall on either side of the cut.
-        const window = (trace: readonly TraceItem[]) => (capped ? trace.filter((i) => i.t < runMs - TOLERANCE_MS) : trace);
-        const difference = firstDifference(window(simulated.trace), window(emulated.trace), TOLERANCE_MS);
-        const known = KNOWN_DIFFERENCES[name];
-        if (known) {
-          console.warn(`differential ${name}: KNOWN DIFFERENCE: ${known.why}`);
-          expect({ simulated: difference?.simulated?.what, emulated: difference?.emulated?.what }, 'the pinned difference changed').toEqual({
-            simulated: known.simulated,
-            emulated: known.emulated,
+      it(
+        `${name}${part}: the same faults raised and cleared and breaker states, at most ${TOLERANCE_MS} ms apart${knownNote}`,
+        async (ctx) => {
+          const full = await runScenario(name, 'simulated');
+          const runMs = emulatedRunMs(fullMs, full.trace);
+          const capped = runMs < fullMs;
+          const simulated = capped ? await runScenario(name, 'simulated', runMs) : full;
+          const emulated = await runScenario(name, 'emulated', runMs).catch((err: unknown) => {
+            // A step the emulated board cannot stage stops the run before it starts (exit 2 on the CLI): not comparable, and said so.
+            if (err instanceof ScenarioError && /cannot perform/.test(err.message)) return err;
+            throw err;
           });
-          return;
-        }
-        expect(
-          difference,
-          `${name}: boards part at #${difference?.index} (${difference?.why})\nsimulated:\n  ${show(simulated.trace)}\nemulated:\n  ${show(emulated.trace)}`,
-        ).toBeNull();
-        expect(simulated.trace.some((i) => i.what.startsWith('breaker')), 'the trace has the breaker in it').toBe(true);
-        // Same trace, and the same verdict on each of the scenario's own checks (valve and pump at the end, commands).
-        const verdicts = (r: typeof simulated) => r.expectations.map((e) => `${e.expect}: ${e.passed ? 'holds' : `fails (${e.actual})`}`);
-        if (!capped) expect(verdicts(emulated)).toEqual(verdicts(simulated));
-      }, timeoutMs);
+          if (emulated instanceof ScenarioError) {
+            console.warn(`differential ${name}: NOT COMPARED: ${emulated.message}`);
+            return ctx.skip();
+          }
+          console.log(
+            `differential ${name}: ${simulated.trace.length} events; emulated ${(emulated.cpuMs / 1000).toFixed(1)} s CPU, ` +
+              `${(emulated.wallMs / 1000).toFixed(1)} s wall for ${(runMs / 60_000).toFixed(1)} virtual min; simulated ${(simulated.cpuMs / 1000).toFixed(1)} s CPU`,
+          );
+          // A cut-short run: an event in the last TOLERANCE_MS may fall on either side of the cut.
+          const window = (trace: readonly TraceItem[]) => (capped ? trace.filter((i) => i.t < runMs - TOLERANCE_MS) : trace);
+          const difference = firstDifference(window(simulated.trace), window(emulated.trace), TOLERANCE_MS);
+          const known = KNOWN_DIFFERENCES[name];
+          if (known) {
+            console.warn(`differential ${name}: KNOWN DIFFERENCE: ${known.why}`);
+            expect({ simulated: difference?.simulated?.what, emulated: difference?.emulated?.what }, 'the pinned difference changed').toEqual({
+              simulated: known.simulated,
+              emulated: known.emulated,
+            });
+            return;
+          }
+          expect(
+            difference,
+            `${name}: boards part at #${difference?.index} (${difference?.why})\nsimulated:\n  ${show(simulated.trace)}\nemulated:\n  ${show(emulated.trace)}`,
+          ).toBeNull();
+          expect(
+            simulated.trace.some((i) => i.what.startsWith('breaker')),
+            'the trace has the breaker in it',
+          ).toBe(true);
+          // Same trace, and the same verdict on each of the scenario's own checks (valve and pump at the end, commands).
+          const verdicts = (r: typeof simulated) => r.expectations.map((e) => `${e.expect}: ${e.passed ? 'holds' : `fails (${e.actual})`}`);
+          if (!capped) expect(verdicts(emulated)).toEqual(verdicts(simulated));
+        },
+        timeoutMs,
+      );
     }
   });
 }

@@ -64,10 +64,7 @@ describe('aquastop sim runs every built-in scenario', () => {
   it('exits 1 when an expectation fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aquastop-test-'));
     const file = join(dir, 'wrong.json');
-    writeFileSync(
-      file,
-      JSON.stringify({ name: 'wrong', description: 'expects a leak that never happens', duration: '2m', expect: [{ fault: 'i30' }] }),
-    );
+    writeFileSync(file, JSON.stringify({ name: 'wrong', description: 'expects a leak that never happens', duration: '2m', expect: [{ fault: 'i30' }] }));
     const r = await aquastop(['sim', '--scenario', file, '--no-mqtt', '--json']);
     expect(r.code).toBe(1);
     expect(jsonLines(r.stdout).at(-1)).toMatchObject({ passed: false, expectations: [{ passed: false, actual: 'not raised' }] });

@@ -23,16 +23,20 @@ describe('aquastop start --devices N: a fleet that comes up like a real one', ()
     const api = `http://127.0.0.1:${demo.ports.monitor}/api/devices`;
     const reports = async () => (await (await fetch(api)).json()) as Report[];
     // Every device heard a few times (bounded poll on the real process).
-    await expect
-      .poll(async () => (await reports()).filter((r) => r.heartbeatsReceived >= 3).length, { timeout: 40_000, interval: 250 })
-      .toBe(DEVICES);
+    await expect.poll(async () => (await reports()).filter((r) => r.heartbeatsReceived >= 3).length, { timeout: 40_000, interval: 250 }).toBe(DEVICES);
 
     const all = await reports();
-    expect(all.every((r) => r.status === 'up' && r.intervalS === HEARTBEAT_S), JSON.stringify(all)).toBe(true);
+    expect(
+      all.every((r) => r.status === 'up' && r.intervalS === HEARTBEAT_S),
+      JSON.stringify(all),
+    ).toBe(true);
     // No device was ever DOWN: not before its first heartbeat was due, nor since.
     for (const r of all) {
       const { items } = (await (await fetch(`${api}/${r.id}/history?limit=100`)).json()) as { items: Array<{ type: string; status?: string }> };
-      expect(items.filter((i) => i.type === 'status' && i.status === 'down'), r.id).toEqual([]);
+      expect(
+        items.filter((i) => i.type === 'status' && i.status === 'down'),
+        r.id,
+      ).toEqual([]);
     }
 
     // When each was plugged in, from its retained state: its wall time less the controller's uptime.

@@ -37,7 +37,23 @@ export async function startDemoProcess(extra: string[] = [], readyMs = 20_000): 
   const t0 = Date.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'start', '--mqtt-port', String(ports.mqtt), '--ws-port', String(ports.ws), '--http-port', String(ports.http), '--monitor-port', String(ports.monitor), '--data-dir', dataDir, ...extra],
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'start',
+      '--mqtt-port',
+      String(ports.mqtt),
+      '--ws-port',
+      String(ports.ws),
+      '--http-port',
+      String(ports.http),
+      '--monitor-port',
+      String(ports.monitor),
+      '--data-dir',
+      dataDir,
+      ...extra,
+    ],
     { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
   );
   let out = '';

@@ -102,7 +102,12 @@ export function loadMutants(dir = MUTANTS_DIR): Mutant[] {
 
 export function sourceHash(srcDir = DEFAULT_SRC_DIR): string {
   const hash = createHash('sha256');
-  for (const f of readdirSync(srcDir).sort()) hash.update(f).update('\0').update(readFileSync(join(srcDir, f))).update('\0');
+  for (const f of readdirSync(srcDir).sort())
+    hash
+      .update(f)
+      .update('\0')
+      .update(readFileSync(join(srcDir, f)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -113,7 +118,11 @@ function parseArgs(argv: readonly string[]): { only: string[] | null; timeoutS: 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--keep') keep = true;
-    else if (a === '--only') only = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--only')
+      only = (argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--timeout-s') {
       timeoutS = Number(argv[++i]);
       if (!Number.isFinite(timeoutS) || timeoutS < 10) throw new UsageError('--timeout-s needs a number of seconds >= 10');
@@ -123,8 +132,11 @@ function parseArgs(argv: readonly string[]): { only: string[] | null; timeoutS: 
   return { only, timeoutS, keep };
 }
 
-function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }):
-  Promise<{ code: number | null; out: string; timedOut: boolean }> {
+function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
+): Promise<{ code: number | null; out: string; timedOut: boolean }> {
   return new Promise((done) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let out = '';
@@ -158,9 +170,18 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 function firstFailure(output: string): string | null {
   const lines = plain(output).split('\n');
   const at = lines.findIndex((l) => /^\s*FAIL\s/.test(l));
-  if (at < 0) return lines.find((l) => /Error/.test(l))?.trim().slice(0, 240) ?? null;
+  if (at < 0)
+    return (
+      lines
+        .find((l) => /Error/.test(l))
+        ?.trim()
+        .slice(0, 240) ?? null
+    );
   const test = lines[at]!.replace(/^\s*FAIL\s+/, '').trim();
-  const error = lines.slice(at + 1, at + 6).find((l) => /\w*Error\b/.test(l))?.trim();
+  const error = lines
+    .slice(at + 1, at + 6)
+    .find((l) => /\w*Error\b/.test(l))
+    ?.trim();
   return `${test}${error ? ` — ${error}` : ''}`.slice(0, 300);
 }
 

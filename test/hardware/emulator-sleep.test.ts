@@ -35,9 +35,12 @@ function program(opts: { sleepEnable: boolean; interrupts: boolean }): Uint16Arr
   p[0] = rjmp(0, main);
   p.set([inc(18), RETI], TIMER0_OVF_VECTOR);
   const body = [
-    ldi(16, opts.sleepEnable ? 1 : 0), out(SMCR_IO, 16), // idle mode, SE
-    ldi(16, 3), out(TCCR0B_IO, 16), // clk/64
-    ldi(16, 1), ...sts(TIMSK0, 16), // overflow interrupt on
+    ldi(16, opts.sleepEnable ? 1 : 0),
+    out(SMCR_IO, 16), // idle mode, SE
+    ldi(16, 3),
+    out(TCCR0B_IO, 16), // clk/64
+    ldi(16, 1),
+    ...sts(TIMSK0, 16), // overflow interrupt on
     opts.interrupts ? SEI : CLI,
   ];
   p.set(body, main);

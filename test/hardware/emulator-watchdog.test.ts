@@ -19,11 +19,7 @@ const WDTCSR = 0x60;
 /** r1 is 0 after reset. `clearWdrf`: MCUSR = 0 first; `disable`: WDCE|WDE, then 0 (the timed sequence). */
 function program(opts: { clearWdrf: boolean; disable: boolean }): Uint16Array {
   const p = new Uint16Array(0x4000);
-  const body = [
-    ...(opts.clearWdrf ? [out(MCUSR_IO, 1)] : []),
-    ...(opts.disable ? [ldi(16, 0x18), ...sts(WDTCSR, 16), ...sts(WDTCSR, 1)] : []),
-    rjmpSelf,
-  ];
+  const body = [...(opts.clearWdrf ? [out(MCUSR_IO, 1)] : []), ...(opts.disable ? [ldi(16, 0x18), ...sts(WDTCSR, 16), ...sts(WDTCSR, 1)] : []), rjmpSelf];
   p.set(body, 0);
   return p;
 }
@@ -40,7 +36,8 @@ describe('the watchdog after a watchdog reset', () => {
     uno.reset('watchdog');
     uno.run(100 * CYCLES_PER_MS);
     const again = uno.resets.length - 1;
-    if (loops) expect(again).toBeGreaterThanOrEqual(5); // 100 ms / 16 ms
+    if (loops)
+      expect(again).toBeGreaterThanOrEqual(5); // 100 ms / 16 ms
     else expect(again).toBe(0);
   });
 

@@ -10,9 +10,27 @@
  * slow watchdog oscillator) to show that a self-test notices.
  */
 import {
-  AVRADC, AVRClock, AVREEPROM, AVRIOPort, AVRTimer, AVRUSART, AVRWatchdog, CPU, EEPROMMemoryBackend, PinState,
-  adcConfig, clockConfig, eepromConfig, portBConfig, portCConfig, portDConfig, timer0Config,
-  timer1Config, timer2Config, usart0Config, watchdogConfig,
+  AVRADC,
+  AVRClock,
+  AVREEPROM,
+  AVRIOPort,
+  AVRTimer,
+  AVRUSART,
+  AVRWatchdog,
+  CPU,
+  EEPROMMemoryBackend,
+  PinState,
+  adcConfig,
+  clockConfig,
+  eepromConfig,
+  portBConfig,
+  portCConfig,
+  portDConfig,
+  timer0Config,
+  timer1Config,
+  timer2Config,
+  usart0Config,
+  watchdogConfig,
 } from 'avr8js';
 import { newCpuRunState, runCpu, type CpuRunState } from '../../hardware/boards/avr/sleep.js';
 import { keepRxFlagOnControlWrites } from '../../hardware/boards/avr/usart-rx-flag.js';
@@ -30,8 +48,18 @@ export const HOSE = pins.pins.hoseFuse.pin; // port D
 
 /** STATUS report bytes, decoded per PROTOCOL.md section 2. */
 export interface Status {
-  valve: boolean; pump: boolean; latched: boolean; linkLost: boolean; armed: boolean; valveRequested: boolean;
-  float: number; reason: number; pulses: number; resetCause: number; seq: number; atCycle: number;
+  valve: boolean;
+  pump: boolean;
+  latched: boolean;
+  linkLost: boolean;
+  armed: boolean;
+  valveRequested: boolean;
+  float: number;
+  reason: number;
+  pulses: number;
+  resetCause: number;
+  seq: number;
+  atCycle: number;
   /** STATUS byte 15 bit 0: the hose-fuse contact read open for the debounce time. */
   hoseBlown: boolean;
 }
@@ -274,11 +302,19 @@ export function latchRecord(latched: 0 | 1, reason: number): number[] {
 export function decodeStatus(d: number[], atCycle: number): Status {
   const b = (i: number) => d[i] ?? 0;
   return {
-    valve: (b(0) & 0x01) !== 0, pump: (b(0) & 0x02) !== 0, latched: (b(0) & 0x04) !== 0,
-    linkLost: (b(0) & 0x08) !== 0, armed: (b(0) & 0x10) !== 0, valveRequested: (b(0) & 0x20) !== 0,
-    float: b(1), reason: b(2),
+    valve: (b(0) & 0x01) !== 0,
+    pump: (b(0) & 0x02) !== 0,
+    latched: (b(0) & 0x04) !== 0,
+    linkLost: (b(0) & 0x08) !== 0,
+    armed: (b(0) & 0x10) !== 0,
+    valveRequested: (b(0) & 0x20) !== 0,
+    float: b(1),
+    reason: b(2),
     pulses: (b(3) | (b(4) << 7) | (b(5) << 14) | (b(6) << 21)) + b(7) * 2 ** 28,
-    resetCause: b(12), seq: b(13), atCycle, hoseBlown: (b(15) & 0x01) !== 0,
+    resetCause: b(12),
+    seq: b(13),
+    atCycle,
+    hoseBlown: (b(15) & 0x01) !== 0,
   };
 }
 

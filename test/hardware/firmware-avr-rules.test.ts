@@ -115,7 +115,12 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       uno.run(DEBOUNCE_MS, keepAsking(uno));
       expect(uno.lastStatus).toMatchObject({ latched: true, reason: TRIP_WIRE });
       // And both band edges read as what pins.json says (the thresholds are inclusive).
-      for (const [counts, float] of [[wetMax, 1], [wetMax + 1, 2], [dryMin - 1, 2], [dryMin, 0]] as const) {
+      for (const [counts, float] of [
+        [wetMax, 1],
+        [wetMax + 1, 2],
+        [dryMin - 1, 2],
+        [dryMin, 0],
+      ] as const) {
         uno.setFloatVolts(((counts + 0.5) * 5) / 1024);
         uno.run(30);
         uno.send(0xf0, 0x04, 0xf7);

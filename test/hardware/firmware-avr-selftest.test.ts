@@ -73,7 +73,10 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar', 'avr-nm
     const name = [...'AquastopFirmata'].map((c) => c.charCodeAt(0));
     const at = fw.image.findIndex((_, i) => name.every((b, k) => fw.image[i + k] === b));
     expect(at).toBeGreaterThan(0);
-    for (const [what, address] of [['a data byte', at + 1], ['the stored CRC', fw.image.length]] as const) {
+    for (const [what, address] of [
+      ['a data byte', at + 1],
+      ['the stored CRC', fw.image.length],
+    ] as const) {
       const program = fw.program.slice();
       const bytes = new Uint8Array(program.buffer);
       bytes[address] = bytes[address]! ^ 0x04;

@@ -140,7 +140,7 @@ describe('firmware command', () => {
 });
 
 describe('avrdude failure reasons', () => {
-  it('names the cause, not avrdude\'s generic last line, when the board does not answer', () => {
+  it("names the cause, not avrdude's generic last line, when the board does not answer", () => {
     const out = [
       'avrdude error: programmer is not responding',
       'avrdude warning: attempt 10 of 10: not in sync: resp=0x00',

@@ -17,11 +17,10 @@ export interface PtyUno {
 export async function startPtyUno(env: Record<string, string>, at?: Pick<PtyUno, 'dir' | 'path'>): Promise<PtyUno> {
   const dir = at?.dir ?? mkdtempSync(join(tmpdir(), 'aquastop-pty-'));
   const path = at?.path ?? join(dir, 'uno');
-  const child: ChildProcess = spawn(
-    'socat',
-    [`PTY,link=${path},raw,echo=0,wait-slave,ignoreeof`, `EXEC:${process.execPath} --import tsx hardware/boards/avr/serial-stdio.ts`],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child: ChildProcess = spawn('socat', [`PTY,link=${path},raw,echo=0,wait-slave,ignoreeof`, `EXEC:${process.execPath} --import tsx hardware/boards/avr/serial-stdio.ts`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 10_000;

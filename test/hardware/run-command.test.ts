@@ -75,7 +75,9 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
       30_000,
     );
     // One warning in its log, the same, about the device.
-    expect(logRecords(stderr).filter((r) => r.level >= 40)).toEqual([expect.objectContaining({ level: 40, device: 'uno-1', msg: expect.stringMatching(/safety protocol 1\.0.*re-flash it/) })]);
+    expect(logRecords(stderr).filter((r) => r.level >= 40)).toEqual([
+      expect.objectContaining({ level: 40, device: 'uno-1', msg: expect.stringMatching(/safety protocol 1\.0.*re-flash it/) }),
+    ]);
     const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
     expect(started?.protection).toBe('firmware');
     expect(started?.warnings).toEqual([expect.stringMatching(new RegExp(`safety protocol 1\\.0.*hose-fuse.*re-flash it: aquastop firmware flash --port ${uno.path}$`))]);
@@ -86,11 +88,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
     const sf = await standardFirmataHex();
     if (!sf) return ctx.skip();
     uno = await startPtyUno({ AQUASTOP_HEX: sf });
-    const { lines, code } = await runCli(
-      ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
-      (ls) => ls.some((l) => l.type === 'status'),
-      40_000,
-    );
+    const { lines, code } = await runCli(['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`], (ls) => ls.some((l) => l.type === 'status'), 40_000);
     const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
     expect(started?.protection).toBe('host-only');
     expect(started?.warnings.join('\n')).toMatch(/protection depends on the host alone/);

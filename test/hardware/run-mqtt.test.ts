@@ -25,15 +25,14 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy', 'mosquit
     await broker?.close();
   });
 
-  it('publishes the board\'s state and heartbeats under its device account, obeys an operator\'s close, and goes offline on SIGINT', async () => {
+  it("publishes the board's state and heartbeats under its device account, obeys an operator's close, and goes offline on SIGINT", async () => {
     const id = 'dishwasher-2';
     const device = account(id);
     const watcher = await Watcher.connect(broker.url, [`aquastop/${id}`, `aquastop/${id}/availability`, `aquastop/${id}/heartbeat`], account('viewer'));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'run', '--port', uno.path, '--id', id, '--broker', broker.url, '--data-dir', `${uno.dir}/data`],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AQUASTOP_MQTT_USERNAME: device.username, AQUASTOP_MQTT_PASSWORD: device.password } },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--port', uno.path, '--id', id, '--broker', broker.url, '--data-dir', `${uno.dir}/data`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AQUASTOP_MQTT_USERNAME: device.username, AQUASTOP_MQTT_PASSWORD: device.password },
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

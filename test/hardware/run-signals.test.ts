@@ -75,21 +75,30 @@ describe.skipIf(!hasTools('socat'))('aquastop run: a board that does not answer,
     // Nothing may keep it alive after its message (johnny-five's own connect timer did, for an hour).
     expect(await run.exit(3_000)).toBe(1);
     expect(run.stderr()).toMatch(new RegExp(`^aquastop: board on ${port.path}: no Firmata handshake from the board within 1000 ms \\(is the firmware flashed\\?\\)$`, 'm'));
-    expect(run.stderr().split('\n').filter((l) => l.startsWith('aquastop:'))).toHaveLength(1);
+    expect(
+      run
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('aquastop:')),
+    ).toHaveLength(1);
     expect(existsSync(dataDir)).toBe(false);
   }, 60_000);
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s while it waits for the handshake stops it at once, exit 0', async (signal) => {
-    const port = await silentPort();
-    cleanup.push(port.stop);
-    const run = aquastopRun(['--port', port.path, '--no-mqtt', '--handshake-timeout', '2m', '--data-dir', join(port.dir, 'data')]);
-    cleanup.push(() => run.child.kill('SIGKILL'));
-    await run.waitFor(/connecting to the board/, 30_000);
-    run.child.kill(signal);
-    // Well before the 2-minute handshake timeout: the first signal counts.
-    expect(await run.exit(5_000)).toBe(0);
-    expect(run.stderr()).toContain(`stopped by ${signal} while connecting to the board`);
-  }, 60_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s while it waits for the handshake stops it at once, exit 0',
+    async (signal) => {
+      const port = await silentPort();
+      cleanup.push(port.stop);
+      const run = aquastopRun(['--port', port.path, '--no-mqtt', '--handshake-timeout', '2m', '--data-dir', join(port.dir, 'data')]);
+      cleanup.push(() => run.child.kill('SIGKILL'));
+      await run.waitFor(/connecting to the board/, 30_000);
+      run.child.kill(signal);
+      // Well before the 2-minute handshake timeout: the first signal counts.
+      expect(await run.exit(5_000)).toBe(0);
+      expect(run.stderr()).toContain(`stopped by ${signal} while connecting to the board`);
+    },
+    60_000,
+  );
 
   it('refuses a handshake timeout out of range, naming the flag', async () => {
     const run = aquastopRun(['--port', '/dev/null', '--handshake-timeout', '10m']);

@@ -69,7 +69,10 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
     await first.stop(); // the pty disappears: the cable is out
     const lostAt = await run.waitFor('iC0 raised', fault('iC0', 'raised'), 10_000);
     expect(run.lines.slice(0, lostAt).some(boardReport('linkLost')), 'reported as the link lost').toBe(true);
-    expect(run.lines.some((l) => l.type === 'error'), 'no runtime failure: that would hold the valve closed for ever').toBe(false);
+    expect(
+      run.lines.some((l) => l.type === 'error'),
+      'no runtime failure: that would hold the valve closed for ever',
+    ).toBe(false);
 
     const again = await startPtyUno({ AQUASTOP_HEX: hex }, first); // plugged back in, same path
     unos.push(again);

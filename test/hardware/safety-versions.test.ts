@@ -8,9 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  decodeStatus, HOSE_FUSE_MINOR, safetyCompatibility, SAFETY_MAJOR, SAFETY_MINOR, statusBytes,
-} from '../../hardware/boards/safety-sysex.js';
+import { decodeStatus, HOSE_FUSE_MINOR, safetyCompatibility, SAFETY_MAJOR, SAFETY_MINOR, statusBytes } from '../../hardware/boards/safety-sysex.js';
 import { hasTools } from '../helpers/tools.js';
 import { openRig, type TestRig } from './rig.js';
 
@@ -29,8 +27,20 @@ describe('STATUS of an older board (safety 1.0)', () => {
   it('refuses a frame whose length or trip reason does not belong to the minor it claims', () => {
     expect(decodeStatus(minor0)).toBeNull(); // 15 bytes read as this driver's own minor
     expect(decodeStatus([...minor0, 0x01], undefined, 0)).toBeNull(); // 16 bytes from a minor 0 board
-    expect(decodeStatus(minor0.map((b, i) => (i === 2 ? 10 : b)), undefined, 0)).toBeNull(); // the hose reason did not exist yet
-    expect(decodeStatus(minor0.map((b, i) => (i === 2 ? 9 : b)), undefined, 0)).toMatchObject({ selfTest: 'clock', hoseFuseBlown: false });
+    expect(
+      decodeStatus(
+        minor0.map((b, i) => (i === 2 ? 10 : b)),
+        undefined,
+        0,
+      ),
+    ).toBeNull(); // the hose reason did not exist yet
+    expect(
+      decodeStatus(
+        minor0.map((b, i) => (i === 2 ? 9 : b)),
+        undefined,
+        0,
+      ),
+    ).toMatchObject({ selfTest: 'clock', hoseFuseBlown: false });
   });
 
   it('runs an older minor with one warning line naming what it lacks and the re-flash command', () => {
@@ -42,7 +52,11 @@ describe('STATUS of an older board (safety 1.0)', () => {
   });
 
   it('refuses a newer minor or another major with one line', () => {
-    for (const v of [{ major: SAFETY_MAJOR, minor: SAFETY_MINOR + 1 }, { major: SAFETY_MAJOR + 1, minor: 0 }, { major: 0, minor: 3 }]) {
+    for (const v of [
+      { major: SAFETY_MAJOR, minor: SAFETY_MINOR + 1 },
+      { major: SAFETY_MAJOR + 1, minor: 0 },
+      { major: 0, minor: 3 },
+    ]) {
       const { refused, warning } = safetyCompatibility(v, '/dev/ttyACM0');
       expect(warning).toBeNull();
       expect(refused, `${v.major}.${v.minor}`).toMatch(new RegExp(`safety protocol ${v.major}\\.${v.minor}, which this aquastop .* cannot read; .*aquastop firmware flash`));

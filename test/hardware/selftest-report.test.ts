@@ -78,25 +78,29 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('perio
   /** Emulated ms within which the firmware must find each: its check period, or two where it wants two bad checks in a row (the broken watchdog oscillator's own periods are 256 ms). */
   const within: Record<'stack' | 'adc' | 'clock', number> = { stack: 150, adc: 2_100, clock: 700 };
 
-  it.each(['stack', 'adc', 'clock'] as const)('%s: the firmware finds it, closes the valve, latches it in EEPROM and reports it by name', async (test) => {
-    rig = await openRig();
-    const r = rig;
-    const stage = selfTestStage(r.board);
-    expect(stage?.stageableSelfTests).toEqual(['stack', 'adc', 'clock']);
-    r.board.setValve(true);
-    await r.advance(1_200); // every periodic check has passed at least once
-    expect(r.plant.valve).toBe(true);
-    expect(r.reports.some((x) => x.type === 'selfTestFailed')).toBe(false);
-    stage!.failSelfTest(test);
-    const ms = await r.until(() => r.reports.some((x) => x.type === 'selfTestFailed'), 3_000, `${test} reported`);
-    expect(ms).toBeLessThanOrEqual(within[test]);
-    expect(r.plant.valve).toBe(false);
-    expect(r.reports.filter((x) => x.type === 'selfTestFailed')).toEqual([{ type: 'selfTestFailed', test }]);
-    expect(r.driver.lastStatus).toMatchObject({ latched: true, selfTest: test });
-    r.board.setValve(true);
-    await r.advance(300);
-    expect(r.plant.valve).toBe(false);
-  }, 60_000);
+  it.each(['stack', 'adc', 'clock'] as const)(
+    '%s: the firmware finds it, closes the valve, latches it in EEPROM and reports it by name',
+    async (test) => {
+      rig = await openRig();
+      const r = rig;
+      const stage = selfTestStage(r.board);
+      expect(stage?.stageableSelfTests).toEqual(['stack', 'adc', 'clock']);
+      r.board.setValve(true);
+      await r.advance(1_200); // every periodic check has passed at least once
+      expect(r.plant.valve).toBe(true);
+      expect(r.reports.some((x) => x.type === 'selfTestFailed')).toBe(false);
+      stage!.failSelfTest(test);
+      const ms = await r.until(() => r.reports.some((x) => x.type === 'selfTestFailed'), 3_000, `${test} reported`);
+      expect(ms).toBeLessThanOrEqual(within[test]);
+      expect(r.plant.valve).toBe(false);
+      expect(r.reports.filter((x) => x.type === 'selfTestFailed')).toEqual([{ type: 'selfTestFailed', test }]);
+      expect(r.driver.lastStatus).toMatchObject({ latched: true, selfTest: test });
+      r.board.setValve(true);
+      await r.advance(300);
+      expect(r.plant.valve).toBe(false);
+    },
+    60_000,
+  );
 
   it('cannot stage a start-up test on a running chip, nor the stack canary without the ELF that says where it is', async () => {
     const hex = await defaultFirmwareHex();

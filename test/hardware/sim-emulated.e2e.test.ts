@@ -22,11 +22,9 @@ interface Summary {
 
 function simulate(scenario: string, maxMs: number): Promise<{ code: number | null; summary: Summary | null; stderr: string; wallMs: number }> {
   const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', scenario, '--board', 'emulated', '--no-mqtt', '--json', '--speed', 'max'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', scenario, '--board', 'emulated', '--no-mqtt', '--json', '--speed', 'max'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -35,7 +33,11 @@ function simulate(scenario: string, maxMs: number): Promise<{ code: number | nul
   return new Promise((resolve) => {
     child.once('exit', (code) => {
       clearTimeout(timer);
-      const last = out.trim().split('\n').reverse().find((l) => l.includes('"summary"'));
+      const last = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.includes('"summary"'));
       let summary: Summary | null = null;
       try {
         summary = last ? (JSON.parse(last) as Summary) : null;

@@ -22,39 +22,47 @@ describe.skipIf(!hasTools('npm', 'tar'))('johnny-five driver against the unmodif
     rig = null;
   });
 
-  it('connects and warns that protection depends on the host alone', async (ctx) => {
-    if (!hexPath) return ctx.skip();
-    rig = await openRig({ hexPath });
-    expect(rig.driver.protection).toBe('host-only');
-    expect(rig.driver.firmwareName).toMatch(/StandardFirmata/);
-    const warning = rig.reports.find((r) => r.type === 'warning');
-    expect(warning).toBeDefined();
-    expect(warning && 'message' in warning ? warning.message : '').toMatch(/without the Aquastop safety extensions.*host alone/);
-  }, T);
+  it(
+    'connects and warns that protection depends on the host alone',
+    async (ctx) => {
+      if (!hexPath) return ctx.skip();
+      rig = await openRig({ hexPath });
+      expect(rig.driver.protection).toBe('host-only');
+      expect(rig.driver.firmwareName).toMatch(/StandardFirmata/);
+      const warning = rig.reports.find((r) => r.type === 'warning');
+      expect(warning).toBeDefined();
+      expect(warning && 'message' in warning ? warning.message : '').toMatch(/without the Aquastop safety extensions.*host alone/);
+    },
+    T,
+  );
 
-  it('still reads the float and the level through analog reads, counts flow pulses, and drives the valve', async (ctx) => {
-    if (!hexPath) return ctx.skip();
-    rig = await openRig({ hexPath });
-    expect(rig.board.read()).toMatchObject({ float: 'dry' });
-    expect(rig.board.read().tubLevelL).toBeCloseTo(2, 1);
-    rig.board.setValve(true);
-    await rig.advance(300);
-    expect(rig.uno.outputHigh(pins.pins.valve.pin)).toBe(true);
-    expect(rig.plant.valve).toBe(true);
-    // A realistic meter: a few pulses per 100 ms, each seen through D2's pull-up and the digital reports.
-    for (let i = 0; i < 10; i++) {
-      rig.plant.flowPulses += 2;
-      await rig.advance(100);
-    }
-    await rig.advance(200);
-    expect(rig.board.read().flowPulses).toBe(20);
-    rig.plant.float = 'wet';
-    rig.plant.tubLevelL = null;
-    await rig.advance(300);
-    expect(rig.board.read()).toMatchObject({ float: 'wet', tubLevelL: null });
-    // No local interlock here: only the host can close the valve.
-    rig.board.setValve(false);
-    await rig.advance(200);
-    expect(rig.plant.valve).toBe(false);
-  }, T);
+  it(
+    'still reads the float and the level through analog reads, counts flow pulses, and drives the valve',
+    async (ctx) => {
+      if (!hexPath) return ctx.skip();
+      rig = await openRig({ hexPath });
+      expect(rig.board.read()).toMatchObject({ float: 'dry' });
+      expect(rig.board.read().tubLevelL).toBeCloseTo(2, 1);
+      rig.board.setValve(true);
+      await rig.advance(300);
+      expect(rig.uno.outputHigh(pins.pins.valve.pin)).toBe(true);
+      expect(rig.plant.valve).toBe(true);
+      // A realistic meter: a few pulses per 100 ms, each seen through D2's pull-up and the digital reports.
+      for (let i = 0; i < 10; i++) {
+        rig.plant.flowPulses += 2;
+        await rig.advance(100);
+      }
+      await rig.advance(200);
+      expect(rig.board.read().flowPulses).toBe(20);
+      rig.plant.float = 'wet';
+      rig.plant.tubLevelL = null;
+      await rig.advance(300);
+      expect(rig.board.read()).toMatchObject({ float: 'wet', tubLevelL: null });
+      // No local interlock here: only the host can close the valve.
+      rig.board.setValve(false);
+      await rig.advance(200);
+      expect(rig.plant.valve).toBe(false);
+    },
+    T,
+  );
 });

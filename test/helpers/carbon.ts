@@ -117,7 +117,9 @@ export async function startCarbon(options: CarbonOptions = {}): Promise<Carbon> 
       const file = join(whisperDir, ...path.split('.')) + '.wsp';
       if (!existsSync(file)) return [];
       const json = await new Promise<string>((resolve, reject) =>
-        execFile(WHISPER_FETCH, ['--json', `--from=${Math.floor(fromS) - 1}`, file], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`whisper-fetch ${file}: ${stderr || err.message}`)) : resolve(stdout))),
+        execFile(WHISPER_FETCH, ['--json', `--from=${Math.floor(fromS) - 1}`, file], { timeout: 10_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`whisper-fetch ${file}: ${stderr || err.message}`)) : resolve(stdout),
+        ),
       );
       const { start: first, step, values } = JSON.parse(json) as { start: number; step: number; values: Array<number | null> };
       const points: Array<[number, number]> = [];

@@ -175,7 +175,19 @@ export function runHeartbeatFleet(o: FleetRunOptions): FleetRunResult {
   for (let i = 0; i < o.devices; i++) {
     const online = Math.floor(rng.next() * I);
     const deathAt = o.outages ? Math.floor(endMs / 4 + rng.next() * (endMs / 2)) : Infinity;
-    const d: Device = { id: `dev-${i}`, boot: 1, seq: 0, nextSend: online, lastDelivered: 0, delivered: 0, lastScheduled: 0, deathAt, backAt: deathAt + outageMs, out: false, downInOutage: false };
+    const d: Device = {
+      id: `dev-${i}`,
+      boot: 1,
+      seq: 0,
+      nextSend: online,
+      lastDelivered: 0,
+      delivered: 0,
+      lastScheduled: 0,
+      deathAt,
+      backAt: deathAt + outageMs,
+      out: false,
+      downInOutage: false,
+    };
     devices.set(d.id, d);
     schedule(d);
   }

@@ -35,7 +35,20 @@ export async function startTlsMosquitto(pki: Pki): Promise<TlsMosquitto> {
   const wsPort = await freePort();
   const tls = [`cafile ${pki.ca}`, `certfile ${pki.serverCert}`, `keyfile ${pki.serverKey}`, 'require_certificate true', 'use_identity_as_username true', 'tls_version tlsv1.2'];
   const conf = join(pki.dir, `mosquitto-${port}.conf`);
-  writeFileSync(conf, ['per_listener_settings false', 'allow_anonymous false', 'persistence false', `listener ${port} 127.0.0.1`, ...tls, `listener ${wsPort} lo`, 'protocol websockets', ...tls, ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'per_listener_settings false',
+      'allow_anonymous false',
+      'persistence false',
+      `listener ${port} 127.0.0.1`,
+      ...tls,
+      `listener ${wsPort} lo`,
+      'protocol websockets',
+      ...tls,
+      '',
+    ].join('\n'),
+  );
   // Started as root, mosquitto drops to the mosquitto user, which must be able to read the files.
   if (userInfo().uid === 0) {
     const [uid, gid] = ['-u', '-g'].map((f) => Number(execFileSync('id', [f, 'mosquitto'], { encoding: 'utf8' }).trim()));

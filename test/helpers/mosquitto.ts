@@ -66,7 +66,15 @@ function configFor(options: MosquittoOptions, dir: string, port: number, wsPort:
   const autosave = options.autosaveS === undefined ? '' : `autosave_interval ${options.autosaveS}\n`;
   const persist = options.persistence ? `persistence true\npersistence_location ${dir}/\n${autosave}` : 'persistence false\n';
   if (options.config === 'open') {
-    return ['per_listener_settings false', 'allow_anonymous true', ...(options.extra ?? []), `listener ${port} 127.0.0.1`, `listener ${wsPort} lo`, 'protocol websockets', persist].join('\n');
+    return [
+      'per_listener_settings false',
+      'allow_anonymous true',
+      ...(options.extra ?? []),
+      `listener ${port} 127.0.0.1`,
+      `listener ${wsPort} lo`,
+      'protocol websockets',
+      persist,
+    ].join('\n');
   }
   for (const f of ['passwd', 'aclfile']) copyFileSync(join(SHIPPED, f), join(dir, f));
   buildRetainPlugin(join(dir, 'aquastop_retain.so'));
@@ -82,7 +90,9 @@ export function buildRetainPlugin(out: string): void {
   try {
     execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', out, join(SHIPPED, 'aquastop_retain.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0];
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? err)
+      .trim()
+      .split('\n')[0];
     throw new Error(`cannot build the aquastop_retain mosquitto plugin (needs gcc, mosquitto-dev and libmosquitto-dev; run .ci/install-system-packages.sh): ${stderr}`);
   }
 }

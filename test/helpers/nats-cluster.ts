@@ -210,9 +210,21 @@ async function launchCluster(options: NatsClusterOptions): Promise<NatsCluster> 
   const roundTrip = async (indexes: number[], up: number[]) => {
     const topic = `aquastop/nats-probe-${process.pid}/fault`;
     const subscribers = await Promise.all(
-      indexes.map((i) => mqtt.connectAsync(`mqtt://127.0.0.1:${ports[i]!.mqtt}`, { ...NATS_LOGIN.viewer, clientId: `probe-sub-${names[i]}-${process.pid}`, reconnectPeriod: 500, connectTimeout: timeoutMs })),
+      indexes.map((i) =>
+        mqtt.connectAsync(`mqtt://127.0.0.1:${ports[i]!.mqtt}`, {
+          ...NATS_LOGIN.viewer,
+          clientId: `probe-sub-${names[i]}-${process.pid}`,
+          reconnectPeriod: 500,
+          connectTimeout: timeoutMs,
+        }),
+      ),
     );
-    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports[up[0]!]!.mqtt}`, { ...NATS_LOGIN.fleet, clientId: `probe-pub-${process.pid}`, reconnectPeriod: 500, connectTimeout: timeoutMs });
+    const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports[up[0]!]!.mqtt}`, {
+      ...NATS_LOGIN.fleet,
+      clientId: `probe-pub-${process.pid}`,
+      reconnectPeriod: 500,
+      connectTimeout: timeoutMs,
+    });
     try {
       const got = subscribers.map(() => false);
       subscribers.forEach((s, k) => s.on('message', (t) => t === topic && (got[k] = true)));
@@ -255,7 +267,7 @@ async function launchCluster(options: NatsClusterOptions): Promise<NatsCluster> 
     mqttPort: p.mqtt,
     httpPort: p.http,
     running: () => running(i),
-    pid: () => (running(i) ? children[i]!.pid ?? null : null),
+    pid: () => (running(i) ? (children[i]!.pid ?? null) : null),
     log: () => logs[i]!,
   }));
   return {

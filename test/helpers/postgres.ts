@@ -95,22 +95,47 @@ async function launch(timeoutMs: number): Promise<Postgres> {
   }
   const owner = as ? { uid: as.uid, gid: as.gid } : {};
   try {
-    execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'aq', '--pwfile', join(dir, 'pwfile'), '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], {
-      ...owner,
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: timeoutMs,
-    });
+    execFileSync(
+      join(bin, 'initdb'),
+      ['-D', data, '-U', 'aq', '--pwfile', join(dir, 'pwfile'), '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      {
+        ...owner,
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: timeoutMs,
+      },
+    );
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n').slice(-3).join(' ');
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? err)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
     throw new Error(`initdb failed: ${stderr}`);
   }
   const port = await freePort();
   let output = '';
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=100',
+    ],
     { ...owner, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

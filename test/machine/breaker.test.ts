@@ -377,7 +377,10 @@ describe('every kind of fault in every breaker situation', () => {
         const breaker = b.value().breaker;
         expect(typeof breaker === 'string' ? breaker : Object.keys(breaker as object)[0]).toBe(after.breaker);
         expect(b.actor.getSnapshot().context.fault).toBe(after.holds);
-        const announced = b.of('fault.raised').slice(raised).map((f) => f.code);
+        const announced = b
+          .of('fault.raised')
+          .slice(raised)
+          .map((f) => f.code);
         expect(announced).toEqual(after.announced ? [FAULTS[fault]!.code] : []);
         expect(toldValve(b), 'a fault never leaves the valve open').toBe('closed');
       });

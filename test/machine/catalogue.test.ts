@@ -24,11 +24,16 @@ function readmeTable(): Row[] {
   const lines = readFileSync('README.md', 'utf8').split('\n');
   const head = lines.findIndex((l) => l.startsWith('| code | display | what the appliance says |'));
   expect(head, 'the README has the fault table').toBeGreaterThanOrEqual(0);
-  const columns = lines[head]!.split('|').slice(1, -1).map((c) => c.trim());
+  const columns = lines[head]!.split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   const rows: Row[] = [];
   for (const line of lines.slice(head + 2)) {
     if (!line.startsWith('|')) break;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const at = (name: string) => cells[columns.indexOf(name)] ?? '';
     rows.push({ code: at('code'), display: at('display'), text: at('what the appliance says'), severity: at('severity'), class: at('class'), reset: at('reset') });
   }
@@ -83,7 +88,13 @@ describe('the fault catalogue', () => {
     expect(rows.map((r) => r.code).sort()).toEqual([...FAULT_CODES].sort());
     for (const row of rows) {
       const f = FAULTS[row.code as FaultCode];
-      expect({ code: row.code, display: row.display, text: row.text, severity: row.severity, class: row.class }).toEqual({ code: f.code, display: f.display, text: f.text, severity: f.severity, class: f.class });
+      expect({ code: row.code, display: row.display, text: row.text, severity: row.severity, class: row.class }).toEqual({
+        code: f.code,
+        display: f.display,
+        text: f.text,
+        severity: f.severity,
+        class: f.class,
+      });
       expect(row.reset.split(/[ ,]/)[0], `${row.code} reset`).toBe(f.reset);
     }
   });

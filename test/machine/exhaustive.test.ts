@@ -54,36 +54,40 @@ function runWorker(focuses: string[]): Promise<ExploreResult[]> {
 }
 
 describe('exhaustive exploration of the controller machine', () => {
-  it('breaks no safety rule in any configuration reached, and reports the shortest path to any that it breaks', { timeout: Number(process.env.EXPLORE_TIMEOUT_MS ?? 600_000) }, async () => {
-    const t0 = performance.now();
-    const results = (await Promise.all(SHARES.map(runWorker))).flat();
-    const seconds = (performance.now() - t0) / 1000;
-    for (const r of results) {
-      const { findings, ...counts } = r;
-      console.log(`exploration [${r.focus}]: ${JSON.stringify({ ...counts, violations: findings.map((f) => f.rule) })}`);
-    }
-    const total = {
-      configurations: results.reduce((n, r) => n + r.configurations, 0),
-      transitions: results.reduce((n, r) => n + r.transitions, 0),
-      minDepth: Math.min(...results.map((r) => r.depth)),
-      wallSeconds: Number(seconds.toFixed(1)),
-    };
-    console.log(`exhaustive exploration: ${JSON.stringify(total)}`);
-    // The shortest path to each rule broken, over all focuses.
-    const shortest = new Map<string, { path: string[]; message: string; focus: string }>();
-    for (const r of results) {
-      for (const f of r.findings) {
-        const known = shortest.get(f.rule);
-        if (!known || f.path.length < known.path.length) shortest.set(f.rule, { path: f.path, message: f.message, focus: r.focus });
+  it(
+    'breaks no safety rule in any configuration reached, and reports the shortest path to any that it breaks',
+    { timeout: Number(process.env.EXPLORE_TIMEOUT_MS ?? 600_000) },
+    async () => {
+      const t0 = performance.now();
+      const results = (await Promise.all(SHARES.map(runWorker))).flat();
+      const seconds = (performance.now() - t0) / 1000;
+      for (const r of results) {
+        const { findings, ...counts } = r;
+        console.log(`exploration [${r.focus}]: ${JSON.stringify({ ...counts, violations: findings.map((f) => f.rule) })}`);
       }
-    }
-    const report = [...shortest.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([rule, f]) => `${rule} (${f.path.length} inputs, focus "${f.focus}"): ${f.path.join(' -> ')}\n    ${f.message}`)
-      .join('\n');
-    if (report) console.log(`exhaustive exploration: shortest counterexamples\n${report}`);
-    expect(report, 'shortest counterexamples').toBe('');
-    // A focus that got nowhere proves nothing (the budget is counted, so these depths do not depend on the machine's speed).
-    for (const r of results) expect(r.depth, `depth reached by "${r.focus}"`).toBeGreaterThanOrEqual(r.focus === 'everything' ? 3 : 7);
-  });
+      const total = {
+        configurations: results.reduce((n, r) => n + r.configurations, 0),
+        transitions: results.reduce((n, r) => n + r.transitions, 0),
+        minDepth: Math.min(...results.map((r) => r.depth)),
+        wallSeconds: Number(seconds.toFixed(1)),
+      };
+      console.log(`exhaustive exploration: ${JSON.stringify(total)}`);
+      // The shortest path to each rule broken, over all focuses.
+      const shortest = new Map<string, { path: string[]; message: string; focus: string }>();
+      for (const r of results) {
+        for (const f of r.findings) {
+          const known = shortest.get(f.rule);
+          if (!known || f.path.length < known.path.length) shortest.set(f.rule, { path: f.path, message: f.message, focus: r.focus });
+        }
+      }
+      const report = [...shortest.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([rule, f]) => `${rule} (${f.path.length} inputs, focus "${f.focus}"): ${f.path.join(' -> ')}\n    ${f.message}`)
+        .join('\n');
+      if (report) console.log(`exhaustive exploration: shortest counterexamples\n${report}`);
+      expect(report, 'shortest counterexamples').toBe('');
+      // A focus that got nowhere proves nothing (the budget is counted, so these depths do not depend on the machine's speed).
+      for (const r of results) expect(r.depth, `depth reached by "${r.focus}"`).toBeGreaterThanOrEqual(r.focus === 'everything' ? 3 : 7);
+    },
+  );
 });

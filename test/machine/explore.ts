@@ -107,10 +107,7 @@ function levelEvent(signal: LevelSignal): ControllerEvent {
   return { type: 'sensor.level', reading: { status: 'implausible', litres: Number.NaN } } as ControllerEvent;
 }
 
-type Input =
-  | { label: string; kind: 'event'; event: ControllerEvent; trace: TraceInput[] }
-  | { label: 'time'; kind: 'time' }
-  | { label: 'restart'; kind: 'restart' };
+type Input = { label: string; kind: 'event'; event: ControllerEvent; trace: TraceInput[] } | { label: 'time'; kind: 'time' } | { label: 'restart'; kind: 'restart' };
 
 const ev = (label: string, event: ControllerEvent, trace: TraceInput): Input => ({ label, kind: 'event', event, trace: [trace] });
 const ALPHABET: Input[] = [
@@ -331,7 +328,12 @@ export interface ExploreResult {
  * fixpoint. A level is started only when, at the size of the previous one, it fits in the
  * budget of transitions, and is always finished, so the depth reported is complete.
  */
-export function explore(focus: string, maxDepth: number, budgetTransitions: number, onLevel?: (progress: { depth: number; configurations: number; transitions: number; frontier: number; seconds: number }) => void): ExploreResult {
+export function explore(
+  focus: string,
+  maxDepth: number,
+  budgetTransitions: number,
+  onLevel?: (progress: { depth: number; configurations: number; transitions: number; frontier: number; seconds: number }) => void,
+): ExploreResult {
   const t0 = performance.now();
   const names = new Set([...(FOCUS[focus] ?? []), 'time']);
   const alphabet = ALPHABET.filter((i) => names.has(i.label));

@@ -100,7 +100,10 @@ describe('the fault codes of the README', () => {
     for (let i = 1; i <= 3; i++) {
       b.send({ type: 'program.fill', targetL: 3, topUp: true });
       b.advance(DEFAULT_CONFIG.fill.topUpTimeoutMs + 100);
-      expect(b.of('fault.raised').map((e) => e.code), `after top-up ${i}`).toEqual(i < 3 ? [] : ['iF0']);
+      expect(
+        b.of('fault.raised').map((e) => e.code),
+        `after top-up ${i}`,
+      ).toEqual(i < 3 ? [] : ['iF0']);
     }
     expect(b.breaker()).toBe('latched');
   });

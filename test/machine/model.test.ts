@@ -76,13 +76,10 @@ function allStateNodes(node: AnyStateNode): AnyStateNode[] {
 const nodes = allStateNodes(controllerMachine.root).filter((n) => n !== controllerMachine.root);
 const transitions = nodes.flatMap((n) => [...[...n.transitions.values()].flat(), ...(n.always ?? [])]);
 type Transition = (typeof transitions)[number];
-const label = (t: Transition) =>
-  `${t.source.id} --${t.eventType || '(always)'}--> ${t.target?.map((x) => x.id).join(',') ?? '(none)'}`;
+const label = (t: Transition) => `${t.source.id} --${t.eventType || '(always)'}--> ${t.target?.map((x) => x.id).join(',') ?? '(none)'}`;
 
 /** Time passing, as the graph sees it: one synthetic event per delayed transition. */
-const TIME_EVENTS = [...new Set(transitions.map((t) => t.eventType).filter((x) => x.startsWith('xstate.after')))].map(
-  (type) => ({ type }),
-);
+const TIME_EVENTS = [...new Set(transitions.map((t) => t.eventType).filter((x) => x.startsWith('xstate.after')))].map((type) => ({ type }));
 
 interface Traversal {
   readonly name: string;

@@ -57,11 +57,13 @@ const waitArb = fc.oneof(
 
 const ARBS: Record<Kind, fc.Arbitrary<Step>> = {
   float: fc.constantFrom<Step>({ k: 'float', reading: 'dry' }, { k: 'float', reading: 'dry' }, { k: 'float', reading: 'wet' }, { k: 'float', reading: 'open' }),
-  level: fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(0, 0.1, 0.3, 0.35, 1.5, 3, 3.2) },
-    { weight: 2, arbitrary: fc.double({ min: 0, max: 4, noNaN: true }) },
-    { weight: 1, arbitrary: fc.constantFrom(null, Number.NaN, Number.POSITIVE_INFINITY, 30) },
-  ).map((litres): Step => ({ k: 'level', litres })),
+  level: fc
+    .oneof(
+      { weight: 6, arbitrary: fc.constantFrom(0, 0.1, 0.3, 0.35, 1.5, 3, 3.2) },
+      { weight: 2, arbitrary: fc.double({ min: 0, max: 4, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constantFrom(null, Number.NaN, Number.POSITIVE_INFINITY, 30) },
+    )
+    .map((litres): Step => ({ k: 'level', litres })),
   noise: fc.record({ ticks: fc.integer({ min: 1, max: 60 }), hold: fc.integer({ min: 1, max: 3 }) }).map((r): Step => ({ k: 'noise', ...r })),
   chatter: fc.record({ ticks: fc.integer({ min: 1, max: 60 }), hold: fc.integer({ min: 1, max: 3 }) }).map((r): Step => ({ k: 'chatter', ...r })),
   flow: fc.constantFrom(0.05, 0.1, 0.2, 0.3, 2).map((litres): Step => ({ k: 'flow', litres })),
@@ -149,7 +151,8 @@ export function sequenceArb(def: PropertyDef): fc.Arbitrary<Step[]> {
   const parts = Object.entries(def.weights).map(([kind, weight]) => {
     let arbitrary = ARBS[kind as Kind];
     if (kind === 'program' && def.programs === 'fill') arbitrary = fc.constant<Step>({ k: 'program', request: { type: 'fill', targetL: 3 } });
-    if (def.rules.includes('R7') && kind === 'command') arbitrary = fc.oneof({ weight: 3, arbitrary: fc.constant<Step>({ k: 'command', command: 'exercise' }) }, { weight: 1, arbitrary });
+    if (def.rules.includes('R7') && kind === 'command')
+      arbitrary = fc.oneof({ weight: 3, arbitrary: fc.constant<Step>({ k: 'command', command: 'exercise' }) }, { weight: 1, arbitrary });
     return { weight: weight!, arbitrary };
   });
   return fc.array(fc.oneof(...parts), { minLength: 1, maxLength: def.maxLength, size: 'max' });

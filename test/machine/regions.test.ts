@@ -129,10 +129,16 @@ describe('the level region: every state and every kind of reading', () => {
     'faulted.settling': { ok: 'faulted.settling', lost: 'faulted.bad', implausible: 'faulted.bad' },
   };
   const readings = { ok: ok(2), lost, implausible };
-  transitionTests('level', reach, table, (kind) => readings[kind], (b, kind, to) => {
-    // A plausible reading is recorded in every state that takes it; other readings never are.
-    if (kind === 'ok' && to !== 'lost') expect(b.actor.getSnapshot().context.levelL).toBe(2);
-  });
+  transitionTests(
+    'level',
+    reach,
+    table,
+    (kind) => readings[kind],
+    (b, kind, to) => {
+      // A plausible reading is recorded in every state that takes it; other readings never are.
+      if (kind === 'ok' && to !== 'lost') expect(b.actor.getSnapshot().context.levelL).toBe(2);
+    },
+  );
 
   it('the timers: a settling signal is ok after exactly sensors.levelSettleMs; lost for sensors.levelLostMs raises i41', () => {
     const b = createBench();

@@ -168,7 +168,6 @@ function trippedI10(): Bench {
 }
 
 describe('nothing opens the valve while the board link is lost', () => {
-
   it('a cool-down that ends while the link is lost waits; the probe runs when it returns', () => {
     const b = trippedI10();
     b.send({ type: 'board.linkLost' });
@@ -224,7 +223,10 @@ describe('a fault while the breaker is tripped or probing', () => {
     return b;
   }
 
-  for (const [when, start] of [['cooling down', trippedI10], ['probing', probingI10]] as const) {
+  for (const [when, start] of [
+    ['cooling down', trippedI10],
+    ['probing', probingI10],
+  ] as const) {
     it(`a service fault (iH0) while ${when} goes to service with that code, the valve closed`, () => {
       const b = start();
       b.send({ type: 'sensor.hoseFuse' });
@@ -337,8 +339,6 @@ describe('what the breaker tells', () => {
       ['probing', 'i10'],
       ['latched', 'i10'],
     ]);
-    expect(b.of('latch.changed')).toEqual([
-      { type: 'latch.changed', latch: { code: 'i10', breaker: 'latched', detail: 'no level rise after the valve opened' } },
-    ]);
+    expect(b.of('latch.changed')).toEqual([{ type: 'latch.changed', latch: { code: 'i10', breaker: 'latched', detail: 'no level rise after the valve opened' } }]);
   });
 });

@@ -345,7 +345,14 @@ export class SafetyMonitor {
       v.opens.map((t) => v.now - t),
       v.i30SinceWet,
       age(v.lastExerciseAt, c.intervalMs),
-      v.exercise && [age(v.exercise.acceptedAt, 1e9), v.exercise.startLevel, age(v.exercise.openedAt, c.durationMs), v.exercise.closed, v.exercise.inflowL.toFixed(3), v.exercise.iB0],
+      v.exercise && [
+        age(v.exercise.acceptedAt, 1e9),
+        v.exercise.startLevel,
+        age(v.exercise.openedAt, c.durationMs),
+        v.exercise.closed,
+        v.exercise.inflowL.toFixed(3),
+        v.exercise.iB0,
+      ],
     ]);
   }
 
@@ -488,7 +495,8 @@ export class SafetyMonitor {
     const v = this.v;
     const wrong: string[] = [];
     if (v.float !== 'dry') wrong.push(`the float reads ${v.float}`);
-    if (!this.levelGood()) wrong.push(v.level === 'unknown' ? 'no level reading yet' : v.level.status !== 'ok' ? `the level is ${v.level.status}` : 'the level is inside a noisy spell');
+    if (!this.levelGood())
+      wrong.push(v.level === 'unknown' ? 'no level reading yet' : v.level.status !== 'ok' ? `the level is ${v.level.status}` : 'the level is inside a noisy spell');
     if (v.linkLost) wrong.push('the link is lost');
     if (v.breaker !== 'armed' && v.breaker !== 'probing') wrong.push(`the breaker is ${v.breaker}`);
     if (wrong.length > 0) this.violate(rule, `valve ${when} while ${wrong.join(', ')}`);
@@ -506,7 +514,8 @@ export class SafetyMonitor {
     else if (v.level.litres > this.c.maxStartLevelL) wrong.push(`the tub holds ${v.level.litres} L (max ${this.c.maxStartLevelL})`);
     if (!this.levelGood()) wrong.push('the level signal is not good');
     if (v.linkLost) wrong.push('the link is lost');
-    if (v.lastExerciseAt !== null && v.now - v.lastExerciseAt < this.c.intervalMs) wrong.push(`the last one was ${v.now - v.lastExerciseAt} ms ago (interval ${this.c.intervalMs})`);
+    if (v.lastExerciseAt !== null && v.now - v.lastExerciseAt < this.c.intervalMs)
+      wrong.push(`the last one was ${v.now - v.lastExerciseAt} ms ago (interval ${this.c.intervalMs})`);
     if (v.exercise) wrong.push('one is still running');
     if (wrong.length > 0) this.violate('R7', `exercise accepted while ${wrong.join(', ')}`);
     v.lastExerciseAt = v.now;

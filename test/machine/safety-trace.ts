@@ -24,10 +24,7 @@ export type TraceInput =
   /** Time passed (a board sample with no change, a timer firing). */
   | { readonly kind: 'time' };
 
-export type BoardCommand =
-  | { readonly kind: 'setValve'; readonly open: boolean }
-  | { readonly kind: 'setDrainPump'; readonly on: boolean }
-  | { readonly kind: 'resetLatch' };
+export type BoardCommand = { readonly kind: 'setValve'; readonly open: boolean } | { readonly kind: 'setDrainPump'; readonly on: boolean } | { readonly kind: 'resetLatch' };
 
 export type Observed =
   | { readonly kind: 'breaker'; readonly breaker: string; readonly code: string | null }

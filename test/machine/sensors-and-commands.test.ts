@@ -86,7 +86,10 @@ describe('valve stuck open (iB0) and unaccounted water (iE0)', () => {
       b.send({ type: 'program.fill', targetL: 3 });
       b.send(level(start + rise));
       b.advance(DEFAULT_CONFIG.fill.staticTimeoutMs);
-      expect(b.of('fault.raised').map((f) => f.code), `rise ${rise}`).toEqual(i10 ? ['i10'] : []);
+      expect(
+        b.of('fault.raised').map((f) => f.code),
+        `rise ${rise}`,
+      ).toEqual(i10 ? ['i10'] : []);
     }
   });
 

@@ -192,8 +192,18 @@ describe('retention', () => {
     clock.advance(2 * HOUR - MIN);
     expect(tracker.report('once')).not.toBeNull();
     tracker.onState('once', {
-      state: 'idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0,
-      uptimeS: 1, tubLevelL: null, fw: 'x', board: 'simulated', last_seen: '',
+      state: 'idle',
+      breaker: 'armed',
+      valve: 'closed',
+      drainPump: 'off',
+      leak: false,
+      fault: null,
+      tripCount: 0,
+      uptimeS: 1,
+      tubLevelL: null,
+      fw: 'x',
+      board: 'simulated',
+      last_seen: '',
     }); // heard again: the retention counts from here
     clock.advance(2 * HOUR - MIN);
     expect(tracker.report('once')).not.toBeNull();
@@ -207,10 +217,21 @@ describe('retention', () => {
   it('a retained message is no news: it brings back no device silent past the retention, and keeps none alive', () => {
     const t0 = Date.parse('2026-11-29T00:00:00Z');
     const { tracker, clock, hb } = setup({ retentionMs: 2 * HOUR, housekeepingMs: MIN }, new MemoryEventLog(), new VirtualClock(t0));
-    const state = (lastSeen: number) => ({
-      state: 'idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0,
-      uptimeS: 1, tubLevelL: null, fw: 'x', board: 'simulated', last_seen: new Date(lastSeen).toISOString(),
-    }) as const;
+    const state = (lastSeen: number) =>
+      ({
+        state: 'idle',
+        breaker: 'armed',
+        valve: 'closed',
+        drainPump: 'off',
+        leak: false,
+        fault: null,
+        tripCount: 0,
+        uptimeS: 1,
+        tubLevelL: null,
+        fw: 'x',
+        board: 'simulated',
+        last_seen: new Date(lastSeen).toISOString(),
+      }) as const;
     // a dead device's retained state, last seen just over the retention ago: not tracked,
     // whichever order the broker delivers its retained messages in
     tracker.onState('gone', state(clock.now() - 2 * HOUR - S), true);
@@ -291,8 +312,16 @@ describe('history file', () => {
       const second = setup(opts, log, clock);
       const after = second.tracker.report('dev-1')!;
       // figures over windows inside the retention (1 h) are exact; d1/d30 cover only the retained time
-      const inRetention = ({ availability, burnRate, heartbeatsReceived, heartbeatsLost, restarts, activeFault, lastSeen, flapping }: typeof before) =>
-        ({ h1: availability.h1, burnRate, heartbeatsReceived, heartbeatsLost, restarts, activeFault, lastSeen, flapping });
+      const inRetention = ({ availability, burnRate, heartbeatsReceived, heartbeatsLost, restarts, activeFault, lastSeen, flapping }: typeof before) => ({
+        h1: availability.h1,
+        burnRate,
+        heartbeatsReceived,
+        heartbeatsLost,
+        restarts,
+        activeFault,
+        lastSeen,
+        flapping,
+      });
       expect(inRetention(after)).toEqual(inRetention(before));
       // the crashed run ended at its last line: the restart knows it did not watch since
       expect(after.status).toBe('unknown');

@@ -33,14 +33,33 @@ describe.skipIf(!hasTools('mosquitto', 'gcc'))('a bridge per process', () => {
     const login = account(id);
     const c = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--id', id, '--broker', broker.url, '--username', login.username, '--password', login.password, '--data-dir', join(dir, id)],
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'sim',
+        '--scenario',
+        'normal-cycle',
+        '--speed',
+        '1',
+        '--id',
+        id,
+        '--broker',
+        broker.url,
+        '--username',
+        login.username,
+        '--password',
+        login.password,
+        '--data-dir',
+        join(dir, id),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] },
     );
     children.push(c);
     return c;
   };
 
-  it('marks DOWN only the devices of the process that died; the other process\'s device stays UP', async () => {
+  it("marks DOWN only the devices of the process that died; the other process's device stays UP", async () => {
     const m: Monitor = await startMonitor({ brokerUrl: broker.url, ...account('viewer'), port: 0, dataDir: join(dir, 'monitor'), logger: silentLogger() });
     try {
       const doomed = sim('dishwasher-1');
@@ -50,11 +69,16 @@ describe.skipIf(!hasTools('mosquitto', 'gcc'))('a bridge per process', () => {
       doomed.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
       // The last will, not a missed heartbeat: well before 1.5 heartbeat intervals (15 s).
-      await waitFor(() => m.tracker.report('dishwasher-1')?.status === 'down', 5_000, 'the killed process\'s device DOWN');
+      await waitFor(() => m.tracker.report('dishwasher-1')?.status === 'down', 5_000, "the killed process's device DOWN");
       const history = m.tracker.history('dishwasher-1')!.filter((h) => h.type === 'status');
       expect(history.at(-1)).toMatchObject({ status: 'down', reason: 'bridge dishwasher-1 offline' });
       expect(m.tracker.report('dishwasher-2')!.up).toBe(true);
-      expect(m.tracker.history('dishwasher-2')!.filter((h) => h.type === 'status').map((h) => h.status)).toEqual(['up']);
+      expect(
+        m.tracker
+          .history('dishwasher-2')!
+          .filter((h) => h.type === 'status')
+          .map((h) => h.status),
+      ).toEqual(['up']);
     } finally {
       await m.stop();
     }

@@ -39,7 +39,12 @@ describe('aquastop monitor flags', () => {
   ])('rejects %j with one line and exit 2', (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([expect.stringContaining(message)]);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('npm warn')),
+    ).toEqual([expect.stringContaining(message)]);
   });
 });
 

@@ -74,7 +74,11 @@ describe('event log compaction', () => {
     const compacted = compactEntries(log.raw, { liveRun: true });
     const counters = (l: readonly LogEntry[]) => l.filter((e) => e.type === 'counters');
     expect(counters(log.raw).length).toBeGreaterThan(100);
-    expect(counters(compacted).map((e) => (e as { id: string }).id).sort()).toEqual(['a', 'b']);
+    expect(
+      counters(compacted)
+        .map((e) => (e as { id: string }).id)
+        .sort(),
+    ).toEqual(['a', 'b']);
     const events = (l: readonly LogEntry[]) => l.filter((e) => e.type !== 'counters' && e.type !== 'stop');
     expect(events(compacted)).toEqual(events(log.raw));
     // what the runs themselves left (compacted at each start) is the same history

@@ -33,10 +33,14 @@ async function monitorProcess(args: string[]): Promise<ChildProcessWithoutNullSt
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`monitor exited ${child.exitCode}: ${err}`);
-    return /monitor: http:\/\//.test(out);
-  }, 20_000, 'monitor process ready');
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`monitor exited ${child.exitCode}: ${err}`);
+      return /monitor: http:\/\//.test(out);
+    },
+    20_000,
+    'monitor process ready',
+  );
   return child;
 }
 
@@ -59,7 +63,11 @@ describe('monitor crash', () => {
     // on disk: the event, its alert, and the device's counters written with them
     const recorded = new FileEventLog(dataDir).replay().filter((e) => 'id' in e && e.id === 'crash-1');
     const events = recorded.filter((e) => e.type !== 'counters');
-    expect(events.map((e) => `${e.type} ${'status' in e ? e.status : 'event' in e ? e.event : 'kind' in e ? e.kind : ''}`)).toEqual(['status up', 'fault raised', 'alert fault-raised']);
+    expect(events.map((e) => `${e.type} ${'status' in e ? e.status : 'event' in e ? e.event : 'kind' in e ? e.kind : ''}`)).toEqual([
+      'status up',
+      'fault raised',
+      'alert fault-raised',
+    ]);
     const counters = recorded.filter((e) => e.type === 'counters').at(-1);
     expect(counters).toMatchObject({ received: expect.any(Number), intervalS: 1, boot: 1 });
     expect((counters as { received: number }).received).toBeGreaterThanOrEqual(1);

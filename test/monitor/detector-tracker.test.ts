@@ -71,7 +71,11 @@ describe('failure detector in the tracker (virtual clock)', () => {
     expect(t.untilDown()).toBeLessThanOrEqual(12 * S);
     // A new interval empties the window: the fixed rule again, for the new interval (the alerts
     // are damped by now, the device flaps: the history has every DOWN).
-    const reason = () => t.log.replay().filter((e) => e.type === 'status' && e.status === 'down').at(-1)!;
+    const reason = () =>
+      t.log
+        .replay()
+        .filter((e) => e.type === 'status' && e.status === 'down')
+        .at(-1)!;
     t.beats(1);
     for (let i = 0; i < 3; i++) {
       t.clock.advance(2 * S);

@@ -13,7 +13,7 @@ function windowOf(samples: readonly number[], capacity = 100): ArrivalWindow {
   return w;
 }
 
-describe('phi (Akka\'s formula)', () => {
+describe("phi (Akka's formula)", () => {
   it('is -log10 of the chance that a heartbeat comes later than the silence so far, for a normal distribution', () => {
     // Within the logistic approximation's error: 0.0002 up to two standard deviations, 0.04 at three.
     for (const y of [-1, 0, 1, 2]) expect(Math.abs(phi(1000 + 100 * y, 1000, 100) + Math.log10(NORMAL_TAIL[y]!))).toBeLessThan(2e-4);

@@ -31,7 +31,10 @@ describe('file event log', () => {
     expect(log.skipped).toBe(1);
     log.append({ type: 'stop', t: 3 });
     const again = new FileEventLog(dir);
-    expect(again.replay()).toEqual([{ type: 'start', t: 1 }, { type: 'stop', t: 3 }]);
+    expect(again.replay()).toEqual([
+      { type: 'start', t: 1 },
+      { type: 'stop', t: 3 },
+    ]);
     expect(again.skipped).toBe(1);
     expect(readFileSync(join(dir, 'monitor-events.jsonl'), 'utf8').endsWith('\n')).toBe(true);
   });
@@ -39,11 +42,17 @@ describe('file event log', () => {
   it('replaces its content on rewrite, leaves no temp file, and keeps appending after it', () => {
     dir = mkdtempSync(join(tmpdir(), 'aquastop-log-'));
     const log = new FileEventLog(dir);
-    log.append([{ type: 'start', t: 1 }, { type: 'status', t: 2, id: 'a', status: 'up', reason: 'heartbeat' }]);
+    log.append([
+      { type: 'start', t: 1 },
+      { type: 'status', t: 2, id: 'a', status: 'up', reason: 'heartbeat' },
+    ]);
     log.rewrite([{ type: 'start', t: 1 }]);
     log.append({ type: 'stop', t: 3 });
     log.close();
-    expect(new FileEventLog(dir).replay()).toEqual([{ type: 'start', t: 1 }, { type: 'stop', t: 3 }]);
+    expect(new FileEventLog(dir).replay()).toEqual([
+      { type: 'start', t: 1 },
+      { type: 'stop', t: 3 },
+    ]);
     expect(existsSync(join(dir, 'monitor-events.jsonl.tmp'))).toBe(false);
   });
 });

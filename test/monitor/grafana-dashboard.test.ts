@@ -72,15 +72,25 @@ interface QueryResult {
 }
 interface RuleGroup {
   name: string;
-  rules: Array<{ type: 'alerting' | 'recording'; name: string; query: string; health: string; lastError?: string; state?: string; alerts?: Array<{ labels: Record<string, string>; state: string }> }>;
+  rules: Array<{
+    type: 'alerting' | 'recording';
+    name: string;
+    query: string;
+    health: string;
+    lastError?: string;
+    state?: string;
+    alerts?: Array<{ labels: Record<string, string>; state: string }>;
+  }>;
 }
 
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
 const flatten = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flatten(p.panels ?? [])]);
 const panels = flatten(dashboard.panels);
-const provisionedSource = (parse(readFileSync(join(OPS, 'grafana', 'provisioning', 'datasources', 'aquastop.yml'), 'utf8')) as {
-  datasources: Array<{ uid: string; type: string }>;
-}).datasources[0]!;
+const provisionedSource = (
+  parse(readFileSync(join(OPS, 'grafana', 'provisioning', 'datasources', 'aquastop.yml'), 'utf8')) as {
+    datasources: Array<{ uid: string; type: string }>;
+  }
+).datasources[0]!;
 
 let broker: TestBroker | null = null;
 let monitor: Monitor | null = null;
@@ -150,7 +160,11 @@ describe.skipIf(!hasTools('prometheus'))('a real Prometheus scraping a running m
     const c = await mqtt.connectAsync(broker.url);
     await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'dw-bad' }), 'not json');
     await c.endAsync();
-    await waitFor(() => m.tracker.report('dw-gone')?.status === 'down' && m.tracker.report('dw-leak')?.activeFault === 'i30', 10_000, 'dw-gone DOWN and dw-leak at fault in the monitor');
+    await waitFor(
+      () => m.tracker.report('dw-gone')?.status === 'down' && m.tracker.report('dw-leak')?.activeFault === 'i30',
+      10_000,
+      'dw-gone DOWN and dw-leak at fault in the monitor',
+    );
     // Scraped: the DOWN device and the fault, and 6 s of samples for the rate windows.
     await until(() => has('aquastop_device_status{device="dw-gone",status="down"} == 1'), 15_000, 'dw-gone DOWN in Prometheus');
     await until(() => has('aquastop_device_fault_active{device="dw-leak",code="i30"}'), 15_000, 'the i30 in Prometheus');
@@ -188,7 +202,11 @@ describe.skipIf(!hasTools('prometheus'))('a real Prometheus scraping a running m
     expect(Object.fromEntries(burn.map((s) => [s.metric.device, Number(s.value![1]) > 0]))).toMatchObject({ 'dw-gone': true, 'dw-ok': false, 'dw-leak': false, 'dw-tap': false });
 
     const alerts = (await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('alerts')).data.alerts;
-    const of = (alertname: string) => alerts.filter((a) => a.labels.alertname === alertname).map((a) => `${a.labels.device} ${a.labels.code ?? ''} ${a.labels.severity} ${a.state}`.replace('  ', ' ')).sort();
+    const of = (alertname: string) =>
+      alerts
+        .filter((a) => a.labels.alertname === alertname)
+        .map((a) => `${a.labels.device} ${a.labels.code ?? ''} ${a.labels.severity} ${a.state}`.replace('  ', ' '))
+        .sort();
     expect(of('AquastopFaultActive')).toEqual(['dw-leak i30 critical firing', 'dw-tap i11 error firing']);
     expect(of('AquastopDeviceLatched')).toEqual(['dw-leak error firing']);
     // DOWN waits a minute (`for: 1m`): pending now

@@ -101,7 +101,11 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     const samples = async () => (await (await fetch(`${monitor.url}/metrics`)).text()).split('\n').filter((l) => l.includes('device="dw-1"')).length;
     const files = () => readdirSync(join(carbon.whisperDir, ...PREFIX.split('.'), 'devices', 'dw-1'), { recursive: true }).filter((f) => String(f).endsWith('.wsp')).length;
     let counts: [number, number] = [0, 0];
-    await until(async () => (counts = [await samples(), files()])[0] === counts[1], 10_000, () => `one whisper file per /metrics sample of dw-1 (samples, files: ${counts.join(', ')})`);
+    await until(
+      async () => (counts = [await samples(), files()])[0] === counts[1],
+      10_000,
+      () => `one whisper file per /metrics sample of dw-1 (samples, files: ${counts.join(', ')})`,
+    );
     expect(counts[0]).toBeGreaterThan(15);
     expect(graphiteLogs().filter((r) => r.level >= 40)).toEqual([]);
   });
@@ -129,7 +133,10 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     const backS = Date.now() / 1000;
     const back = graphiteLogs().slice(logsBefore);
     expect(back).toHaveLength(2);
-    expect(back[1]).toMatchObject({ level: 30, msg: expect.stringMatching(/^graphite: carbon at \S+ is back after [\d.]+ s: sending the [1-9]\d* line\(s\) that waited \(0 dropped\)$/) });
+    expect(back[1]).toMatchObject({
+      level: 30,
+      msg: expect.stringMatching(/^graphite: carbon at \S+ is back after [\d.]+ s: sending the [1-9]\d* line\(s\) that waited \(0 dropped\)$/),
+    });
 
     // Points stamped while carbon was down arrive (they waited in the buffer), then new ones.
     let points: Array<[number, number]> = [];
@@ -161,7 +168,11 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     pusher.start();
     try {
       let seen: Array<[number, number]> = [];
-      await until(async () => (seen = await carbon.points('esc.devices.kitchen%2Edish%20washer%2F1.up', t0)).length > 0, 10_000, () => 'the escaped path in carbon');
+      await until(
+        async () => (seen = await carbon.points('esc.devices.kitchen%2Edish%20washer%2F1.up', t0)).length > 0,
+        10_000,
+        () => 'the escaped path in carbon',
+      );
       expect(seen.at(-1)![1]).toBe(1);
       expect(existsSync(join(carbon.whisperDir, 'esc', 'devices', 'kitchen'))).toBe(false);
     } finally {
@@ -173,8 +184,17 @@ describe.skipIf(!hasTools(CARBON_CACHE, WHISPER_FETCH))('Graphite push to a real
     const clock = new VirtualClock(Date.now());
     const logs: string[] = [];
     const pusher = new GraphitePusher({
-      url: idleCarbon.url, address: parseGraphiteUrl(idleCarbon.url)!, prefix: 'idle', intervalMs: 3_600_000, collect: async () => [], clock,
-      log: (_level, line) => logs.push(line), firstRetryMs: 1_000, maxRetryMs: 60_000, stableMs: 10_000, random: () => 0,
+      url: idleCarbon.url,
+      address: parseGraphiteUrl(idleCarbon.url)!,
+      prefix: 'idle',
+      intervalMs: 3_600_000,
+      collect: async () => [],
+      clock,
+      log: (_level, line) => logs.push(line),
+      firstRetryMs: 1_000,
+      maxRetryMs: 60_000,
+      stableMs: 10_000,
+      random: () => 0,
     });
     const delays: number[] = [];
     /** Waits (real time) for carbon to close the idle connection, `heldMs` of virtual time after it opened. */

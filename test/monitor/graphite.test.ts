@@ -36,13 +36,56 @@ describe('graphiteComponent', () => {
 
 describe('formatGraphite', () => {
   const families: MetricFamily[] = [
-    { name: 'aquastop_device_up', type: 'gauge', values: [{ labels: { device: 'dw-1' }, value: 1 }, { labels: { device: 'wm.2' }, value: 0 }] },
+    {
+      name: 'aquastop_device_up',
+      type: 'gauge',
+      values: [
+        { labels: { device: 'dw-1' }, value: 1 },
+        { labels: { device: 'wm.2' }, value: 0 },
+      ],
+    },
     { name: 'aquastop_device_availability_ratio', type: 'gauge', values: [{ labels: { device: 'dw-1', window: '1h' }, value: 0.905 }] },
-    { name: 'aquastop_device_faults_raised_total', type: 'counter', values: [{ labels: { device: 'dw-1', code: 'i30' }, value: 2 }, { labels: { device: 'wm.2', code: 'i30' }, value: 1 }, { labels: { device: 'wm.2', code: 'i10' }, value: 4 }] },
-    { name: 'aquastop_device_breaker_state', type: 'gauge', values: [{ labels: { device: 'dw-1', state: 'latched' }, value: 1 }, { labels: { device: 'wm.2', state: 'latched' }, value: 0 }] },
-    { name: 'aquastop_device_flapping', type: 'gauge', values: [{ labels: { device: 'dw-1' }, value: 0 }, { labels: { device: 'wm.2' }, value: 1 }] },
-    { name: 'aquastop_device_error_budget_remaining_ratio', type: 'gauge', values: [{ labels: { device: 'dw-1' }, value: Number.NaN }, { labels: { device: 'wm.2' }, value: -Infinity }] },
-    { name: 'aquastop_monitor_devices', type: 'gauge', values: [{ labels: { kind: 'tracked' }, value: 2 }, { labels: { kind: 'max' }, value: 10_000 }] },
+    {
+      name: 'aquastop_device_faults_raised_total',
+      type: 'counter',
+      values: [
+        { labels: { device: 'dw-1', code: 'i30' }, value: 2 },
+        { labels: { device: 'wm.2', code: 'i30' }, value: 1 },
+        { labels: { device: 'wm.2', code: 'i10' }, value: 4 },
+      ],
+    },
+    {
+      name: 'aquastop_device_breaker_state',
+      type: 'gauge',
+      values: [
+        { labels: { device: 'dw-1', state: 'latched' }, value: 1 },
+        { labels: { device: 'wm.2', state: 'latched' }, value: 0 },
+      ],
+    },
+    {
+      name: 'aquastop_device_flapping',
+      type: 'gauge',
+      values: [
+        { labels: { device: 'dw-1' }, value: 0 },
+        { labels: { device: 'wm.2' }, value: 1 },
+      ],
+    },
+    {
+      name: 'aquastop_device_error_budget_remaining_ratio',
+      type: 'gauge',
+      values: [
+        { labels: { device: 'dw-1' }, value: Number.NaN },
+        { labels: { device: 'wm.2' }, value: -Infinity },
+      ],
+    },
+    {
+      name: 'aquastop_monitor_devices',
+      type: 'gauge',
+      values: [
+        { labels: { kind: 'tracked' }, value: 2 },
+        { labels: { kind: 'max' }, value: 10_000 },
+      ],
+    },
     { name: 'aquastop_monitor_messages_refused_total', type: 'counter', values: [{ labels: {}, value: 0 }] },
   ];
 
@@ -141,7 +184,10 @@ describe('--graphite, --graphite-interval, --graphite-prefix', () => {
 
   it('defaults to no push, every 10 s, under "aquastop"', () => {
     expect(parseMonitorOptions({ dataDir: '/x' })).toMatchObject({ graphiteUrl: null, graphiteIntervalMs: 10_000, graphitePrefix: 'aquastop' });
-    expect(parseMonitorOptions({ dataDir: '/x', graphiteUrl: 'tcp://h:2003', graphiteIntervalMs: '1m', graphitePrefix: 'site1.aquastop' })).toMatchObject({ graphiteIntervalMs: 60_000, graphitePrefix: 'site1.aquastop' });
+    expect(parseMonitorOptions({ dataDir: '/x', graphiteUrl: 'tcp://h:2003', graphiteIntervalMs: '1m', graphitePrefix: 'site1.aquastop' })).toMatchObject({
+      graphiteIntervalMs: 60_000,
+      graphitePrefix: 'site1.aquastop',
+    });
   });
 
   it('`aquastop monitor --graphite` with a URL that is not tcp://host:port says so in one line and exits 2', async () => {
@@ -189,8 +235,16 @@ describe('GraphitePusher with carbon unreachable', () => {
     const logs: string[] = [];
     const randoms = [0, 0.999, 0.5, 0, 0.999, 0.999];
     const pusher = new GraphitePusher({
-      url: `tcp://127.0.0.1:${port}`, address: { host: '127.0.0.1', port }, prefix: 't', intervalMs: 3_600_000, collect, clock,
-      log: (level, line) => logs.push(`${level} ${line}`), firstRetryMs: 1_000, maxRetryMs: 8_000, random: () => randoms.shift() ?? 0,
+      url: `tcp://127.0.0.1:${port}`,
+      address: { host: '127.0.0.1', port },
+      prefix: 't',
+      intervalMs: 3_600_000,
+      collect,
+      clock,
+      log: (level, line) => logs.push(`${level} ${line}`),
+      firstRetryMs: 1_000,
+      maxRetryMs: 8_000,
+      random: () => randoms.shift() ?? 0,
     });
     pusher.start();
     const delays: number[] = [];
@@ -212,8 +266,16 @@ describe('GraphitePusher with carbon unreachable', () => {
     const port = await freePort();
     const logs: string[] = [];
     const pusher = new GraphitePusher({
-      url: `tcp://127.0.0.1:${port}`, address: { host: '127.0.0.1', port }, prefix: 't', intervalMs: 1_000, collect, clock,
-      log: (level, line) => logs.push(`${level} ${line}`), maxBufferedLines: 50, firstRetryMs: 100, maxRetryMs: 400,
+      url: `tcp://127.0.0.1:${port}`,
+      address: { host: '127.0.0.1', port },
+      prefix: 't',
+      intervalMs: 1_000,
+      collect,
+      clock,
+      log: (level, line) => logs.push(`${level} ${line}`),
+      maxBufferedLines: 50,
+      firstRetryMs: 100,
+      maxRetryMs: 400,
     });
     pusher.start();
     for (let i = 0; i < 10; i++) {

@@ -36,7 +36,9 @@ describe.skipIf(!hasTools(MOSQUITTO))('monitor /healthz and its log while the br
 
   it('says 503 with the reason while the broker is down, 200 when it is back, and logs the outage once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-health-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -80,7 +82,10 @@ describe.skipIf(!hasTools(MOSQUITTO))('monitor /healthz and its log while the br
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { level: number; msg: string });
       const about = records.filter((r) => /broker|mqtt/i.test(r.msg) && !/^monitor on /.test(r.msg));
-      expect(about.map((r) => r.msg)).toEqual([expect.stringMatching(/^broker connection lost \(.+\); device status unknown/), expect.stringMatching(/^broker connection back after \d+ s$/)]);
+      expect(about.map((r) => r.msg)).toEqual([
+        expect.stringMatching(/^broker connection lost \(.+\); device status unknown/),
+        expect.stringMatching(/^broker connection back after \d+ s$/),
+      ]);
       expect(records.filter((r) => r.level >= 50)).toEqual([]);
     } finally {
       const exited = once(child, 'exit');

@@ -77,10 +77,14 @@ export async function spawnDevice(env: Record<string, string>, timeoutMs = 20_00
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`fixture device exited ${child.exitCode}: ${err}`);
-    return out.includes('ready\n');
-  }, timeoutMs, 'fixture device ready');
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`fixture device exited ${child.exitCode}: ${err}`);
+      return out.includes('ready\n');
+    },
+    timeoutMs,
+    'fixture device ready',
+  );
   return {
     child,
     async command(line) {

@@ -84,8 +84,18 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
     dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
     const pub = await mqtt.connectAsync(broker.url);
     const state = {
-      state: 'latched', breaker: 'latched', valve: 'closed', drainPump: 'on', leak: true, fault: 'i30', tripCount: 1,
-      uptimeS: 60, tubLevelL: 0.2, fw: 'test', board: 'simulated', last_seen: new Date().toISOString(),
+      state: 'latched',
+      breaker: 'latched',
+      valve: 'closed',
+      drainPump: 'on',
+      leak: true,
+      fault: 'i30',
+      tripCount: 1,
+      uptimeS: 60,
+      tubLevelL: 0.2,
+      fw: 'test',
+      board: 'simulated',
+      last_seen: new Date().toISOString(),
     };
     const ids = Array.from({ length: 20 }, (_, i) => `dead-${i}`);
     for (const id of ids) {

@@ -49,7 +49,10 @@ export async function startDaemon(binary: string, args: (dir: string, listen: st
       await stop();
       throw new Error(`${binary} exited ${child.exitCode}: ${output.trim().split('\n').slice(-5).join('\n')}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() - started > readyMs) {
       await stop();

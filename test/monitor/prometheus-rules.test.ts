@@ -86,13 +86,22 @@ describe.skipIf(!hasTools('promtool'))('shipped Prometheus rules (promtool)', ()
     expect(alerts.length).toBeGreaterThanOrEqual(10);
     for (const name of alerts) {
       const mine = cases.filter((c) => c.alertname === name);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${name} fires in some case`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${name} stays quiet in some case`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${name} fires in some case`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${name} stays quiet in some case`,
+      ).toBe(true);
     }
     for (const name of cases.map((c) => c.alertname)) expect(alerts, `unit tests name a real alert`).toContain(name);
     const alertExprs = rules.filter((r) => r.alert).map((r) => r.expr);
     for (const r of rules.filter((x) => x.record)) {
-      expect(alertExprs.some((e) => e.includes(r.record!)), `${r.record} is used`).toBe(true);
+      expect(
+        alertExprs.some((e) => e.includes(r.record!)),
+        `${r.record} is used`,
+      ).toBe(true);
     }
   });
 

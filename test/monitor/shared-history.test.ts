@@ -59,7 +59,10 @@ describe('--history', () => {
     const closed = await freePort();
     const cases: Array<[string, RegExp]> = [
       ['postgres//aq:s3cret-pw@127.0.0.1/x', /^aquastop: --history must be postgres:\/\/user:password@host:port\/database .*got "\*\*\*@127\.0\.0\.1\/x"/],
-      [`postgres://aq:s3cret-pw@127.0.0.1:${closed}/aquastop`, new RegExp(`^aquastop: --history: cannot use the history database at postgres://127\\.0\\.0\\.1:${closed}/aquastop: .*ECONNREFUSED`)],
+      [
+        `postgres://aq:s3cret-pw@127.0.0.1:${closed}/aquastop`,
+        new RegExp(`^aquastop: --history: cannot use the history database at postgres://127\\.0\\.0\\.1:${closed}/aquastop: .*ECONNREFUSED`),
+      ],
     ];
     for (const [url, expected] of cases) {
       const r = await aquastop(['monitor', '--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--history', url], { timeoutMs: 30_000 });
@@ -76,7 +79,13 @@ describe('the PostgreSQL history queue', () => {
     const closed = await freePort();
     const lost: number[] = [];
     const errors: string[] = [];
-    const store = new PgHistory({ url: `postgres://aq:pw@127.0.0.1:${closed}/x`, instance: 'slow', statementTimeoutMs: 1000, onLost: (s) => lost.push(s), onError: (m) => errors.push(m) });
+    const store = new PgHistory({
+      url: `postgres://aq:pw@127.0.0.1:${closed}/x`,
+      instance: 'slow',
+      statementTimeoutMs: 1000,
+      onLost: (s) => lost.push(s),
+      onError: (m) => errors.push(m),
+    });
     const log = new PgShardLog(9, '1', [], 0, store);
     const waits: boolean[] = [];
     log.afterCommit((ok) => waits.push(ok));
@@ -108,7 +117,10 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     const c = new pg.Client(url);
     await c.connect();
     try {
-      const { rows } = await c.query<{ epoch: string }>(`UPDATE aquastop_shards SET owner = $1, epoch = epoch + 1, expires_at = clock_timestamp() + interval '1 minute' WHERE shard = $2 RETURNING epoch::text`, [instance, shard]);
+      const { rows } = await c.query<{ epoch: string }>(
+        `UPDATE aquastop_shards SET owner = $1, epoch = epoch + 1, expires_at = clock_timestamp() + interval '1 minute' WHERE shard = $2 RETURNING epoch::text`,
+        [instance, shard],
+      );
       return rows[0]!.epoch;
     } finally {
       await c.end();
@@ -176,7 +188,9 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     const wrong = server.url.replace(server.password, 'wr0ng-pass');
     const r = await aquastop(['monitor', '--port', '0', '--broker', 'mqtt://127.0.0.1:1', '--history', wrong], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr.trim()).toBe(`aquastop: --history: cannot use the history database at postgres://127.0.0.1:${server.port}/postgres: password authentication failed for user "aq"`);
+    expect(r.stderr.trim()).toBe(
+      `aquastop: --history: cannot use the history database at postgres://127.0.0.1:${server.port}/postgres: password authentication failed for user "aq"`,
+    );
     expect(r.stdout + r.stderr).not.toContain('wr0ng-pass');
     expect(r.stdout + r.stderr).not.toContain(server.password);
   });
@@ -191,15 +205,21 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     let seq = 0;
     const beat = () => {
       seq++;
-      for (const id of ids) pub.publish(`aquastop/${id}/heartbeat`, JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 2, state: 'idle', fault: null, ts: new Date().toISOString() }));
+      for (const id of ids)
+        pub.publish(`aquastop/${id}/heartbeat`, JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 2, state: 'idle', fault: null, ts: new Date().toISOString() }));
     };
     // 2 s: DOWN after 3 s leaves room for a loaded machine's late timers (a DOWN here would be false).
     const timer = setInterval(beat, 2000);
     try {
-      for (let i = 0; i < 2; i++) monitors.push(await startMonitor({ brokerUrl: broker.url, port: 0, dataDir: `unused-${i}`, historyUrl: url, leaseMs: 1500, webhookUrl: hook.url, logger: silentLogger() }));
+      for (let i = 0; i < 2; i++)
+        monitors.push(await startMonitor({ brokerUrl: broker.url, port: 0, dataDir: `unused-${i}`, historyUrl: url, leaseMs: 1500, webhookUrl: hook.url, logger: silentLogger() }));
       const fleets = monitors.map((m) => m.tracker as SharedFleet);
       await waitFor(() => fleets.every((f) => f.shards().length === SHARD_COUNT / 2), 15_000, 'each monitor holding half the shards');
-      await waitFor(() => fleets[0]!.size + fleets[1]!.size === ids.length && fleets.every((f) => f.reports().every((r) => r.status === 'up')), 15_000, 'every device UP on its owner');
+      await waitFor(
+        () => fleets[0]!.size + fleets[1]!.size === ids.length && fleets.every((f) => f.reports().every((r) => r.status === 'up')),
+        15_000,
+        'every device UP on its owner',
+      );
       const tracked = fleets.map((f) => new Set(f.ids()));
       expect([...tracked[0]!].filter((id) => tracked[1]!.has(id))).toEqual([]);
       expect(new Set([...tracked[0]!, ...tracked[1]!]).size).toBe(ids.length);
@@ -225,7 +245,11 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
       const before = fleets[1]!.reports().find((r) => tracked[1]!.has(r.id))!;
       await monitors[1]!.stop();
       await waitFor(() => fleets[0]!.shards().length === SHARD_COUNT && fleets[0]!.size === ids.length, 10_000, 'the other monitor holding every shard');
-      await waitFor(() => fleets[0]!.report(before.id)!.heartbeatsReceived > before.heartbeatsReceived && fleets[0]!.report(before.id)!.status === 'up', 10_000, 'a handed-over device counted on');
+      await waitFor(
+        () => fleets[0]!.report(before.id)!.heartbeatsReceived > before.heartbeatsReceived && fleets[0]!.report(before.id)!.status === 'up',
+        10_000,
+        'a handed-over device counted on',
+      );
       expect(hook.received.filter((a: Alert) => a.kind !== 'up')).toEqual([]);
     } finally {
       clearInterval(timer);
@@ -236,12 +260,16 @@ describe.skipIf(!hasPostgres())('the history in PostgreSQL', () => {
     }
   });
 
-  it("a dead monitor's last renewal ends its run: a device DOWN all the while stays DOWN until then, not \"unknown\" from its last entry", async () => {
+  it('a dead monitor\'s last renewal ends its run: a device DOWN all the while stays DOWN until then, not "unknown" from its last entry', async () => {
     const url = await server.createDatabase('silent');
     const broker = await startBroker();
     const pub = await mqtt.connectAsync(broker.url);
     const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-    const dead = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', 'unused-dead', '--history', url, '--lease', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const dead = spawn(
+      process.execPath,
+      ['--import', 'tsx', cli, 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', 'unused-dead', '--history', url, '--lease', '1s'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     dead.stdout.on('data', (b: Buffer) => (out += b.toString()));
     dead.stderr.on('data', (b: Buffer) => (out += b.toString()));

@@ -54,10 +54,14 @@ async function monitorProcess(args: string[]): Promise<Child> {
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`monitor exited ${proc.exitCode}: ${out}`);
-    return /monitor: http:\/\//.test(out);
-  }, 30_000, 'monitor process ready');
+  await waitFor(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`monitor exited ${proc.exitCode}: ${out}`);
+      return /monitor: http:\/\//.test(out);
+    },
+    30_000,
+    'monitor process ready',
+  );
   return { proc, url: /monitor: (http:\/\/\S+)\/api\/devices/.exec(out)![1]!, out: () => out };
 }
 
@@ -88,7 +92,10 @@ function fleet(client: MqttClient, ids: readonly string[]) {
     const ts = new Date().toISOString();
     for (const id of ids) {
       if (silent.has(id)) continue;
-      client.publish(`aquastop/${id}/heartbeat`, JSON.stringify({ seq, boot: 1, uptimeS: seq * INTERVAL_S, intervalS: INTERVAL_S, state: 'idle', fault: faults.get(id) ?? null, ts }));
+      client.publish(
+        `aquastop/${id}/heartbeat`,
+        JSON.stringify({ seq, boot: 1, uptimeS: seq * INTERVAL_S, intervalS: INTERVAL_S, state: 'idle', fault: faults.get(id) ?? null, ts }),
+      );
     }
   };
   const timer = setInterval(beat, INTERVAL_S * 1000);
@@ -140,12 +147,21 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     const args = (i: number) => ['--broker', broker.url, '--port', '0', '--data-dir', join(dir, `m${i}`), '--history', db, '--lease', `${LEASE_MS / 1000}s`, '--webhook', hook.url];
     const monitors = await Promise.all([0, 1, 2].map((i) => monitorProcess(args(i))));
     cleanups.push(() => sql.end());
-    const owners = async () => (await sql.query<{ owner: string; shard: number; acquired: number }>(`SELECT owner, shard, extract(epoch FROM acquired_at) * 1000 AS acquired FROM aquastop_shards WHERE expires_at > clock_timestamp()`)).rows;
+    const owners = async () =>
+      (
+        await sql.query<{ owner: string; shard: number; acquired: number }>(
+          `SELECT owner, shard, extract(epoch FROM acquired_at) * 1000 AS acquired FROM aquastop_shards WHERE expires_at > clock_timestamp()`,
+        )
+      ).rows;
     const instanceOf = async (url: string) => (await sql.query<{ instance: string }>('SELECT instance FROM aquastop_monitors WHERE url = $1', [url])).rows[0]?.instance ?? null;
 
     // Balanced: every shard held, by all three, 21 or 22 each.
     let held = await owners();
-    for (let i = 0; i < 150 && !(held.length === SHARD_COUNT && new Set(held.map((h) => h.owner)).size === 3 && held.every((h) => held.filter((x) => x.owner === h.owner).length >= 21)); i++) {
+    for (
+      let i = 0;
+      i < 150 && !(held.length === SHARD_COUNT && new Set(held.map((h) => h.owner)).size === 3 && held.every((h) => held.filter((x) => x.owner === h.owner).length >= 21));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
       held = await owners();
     }
@@ -184,8 +200,13 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     const silentAtKill = mine.slice(25, 35);
     for (const id of [...outage, ...downAtKill]) feedNow.silent.add(id);
     for (const id of faulted) feedNow.faults.set(id, 'i30');
-    const count = (kind: string, group: readonly string[], after = 0) => new Set(hook.alerts.filter((a) => a.kind === kind && group.includes(a.device) && a.receivedAt >= after).map((a) => a.device)).size;
-    await waitFor(() => count('down', outage) === outage.length && count('down', downAtKill) === downAtKill.length && count('fault-raised', faulted) === faulted.length, 20_000, 'the DOWN and fault alerts before the kill');
+    const count = (kind: string, group: readonly string[], after = 0) =>
+      new Set(hook.alerts.filter((a) => a.kind === kind && group.includes(a.device) && a.receivedAt >= after).map((a) => a.device)).size;
+    await waitFor(
+      () => count('down', outage) === outage.length && count('down', downAtKill) === downAtKill.length && count('fault-raised', faulted) === faulted.length,
+      20_000,
+      'the DOWN and fault alerts before the kill',
+    );
     for (const id of outage) feedNow.silent.delete(id);
     await waitFor(() => count('up', outage) === outage.length, 20_000, 'the UP alerts before the kill');
     const before = new Map<string, DeviceReport>();
@@ -211,13 +232,17 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     expect(after.filter((h) => !survivors.has(h.owner))).toEqual([]);
     expect(after).toHaveLength(SHARD_COUNT);
     const takeoverMs = Math.max(...after.filter((h) => victimShards.includes(h.shard)).map((h) => h.acquired - killedAt));
-    console.log(`takeover: the ${victimShards.length} shards of the killed monitor held by the survivors ${Math.round(takeoverMs)} ms after the SIGKILL (bound ${Math.round(TAKEOVER_MS)} ms + loading)`);
+    console.log(
+      `takeover: the ${victimShards.length} shards of the killed monitor held by the survivors ${Math.round(takeoverMs)} ms after the SIGKILL (bound ${Math.round(TAKEOVER_MS)} ms + loading)`,
+    );
     expect(takeoverMs).toBeLessThanOrEqual(TAKEOVER_MS + SLACK_MS);
 
     // Devices silent since the kill: paged DOWN, by a survivor, within the takeover and the detector's 1.5 intervals.
     await waitFor(() => count('down', silentAtKill) === silentAtKill.length, 20_000, 'DOWN alerts of the devices silent since the kill');
     const lateness = hook.alerts.filter((a) => a.kind === 'down' && silentAtKill.includes(a.device)).map((a) => Date.parse(a.at) - killedAt);
-    console.log(`DOWN of a device silent since the kill: ${Math.min(...lateness)}-${Math.max(...lateness)} ms after it (bound ${Math.round(TAKEOVER_MS + 1500 * INTERVAL_S)} ms + loading)`);
+    console.log(
+      `DOWN of a device silent since the kill: ${Math.min(...lateness)}-${Math.max(...lateness)} ms after it (bound ${Math.round(TAKEOVER_MS + 1500 * INTERVAL_S)} ms + loading)`,
+    );
     expect(Math.max(...lateness)).toBeLessThanOrEqual(TAKEOVER_MS + 1.5 * INTERVAL_S * 1000 + SLACK_MS);
 
     // Every device of the dead monitor is tracked again, and counted on.
@@ -227,7 +252,11 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
       if (sets.reduce((n, s) => n + s.size, 0) === DEVICES) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    for (const id of ids) expect(sets.filter((s) => s.has(id)), id).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        sets.filter((s) => s.has(id)),
+        id,
+      ).toHaveLength(1);
     const now = new Map<string, DeviceReport>();
     for (const id of [...outage, ...faulted]) {
       for (let i = 0; i < 100 && !now.has(id); i++) {
@@ -256,16 +285,31 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     const silentNow = [...downAtKill, ...silentAtKill].sort();
     for (let i = 0; i < 100; i++) {
       view = (await (await fetch(`${survivorUrls[0]}/api/devices`)).json()) as DeviceReport[];
-      if (JSON.stringify(view.filter((r) => r.status !== 'up').map((r) => r.id).sort()) === JSON.stringify(silentNow)) break;
+      if (
+        JSON.stringify(
+          view
+            .filter((r) => r.status !== 'up')
+            .map((r) => r.id)
+            .sort(),
+        ) === JSON.stringify(silentNow)
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(view.map((r) => r.id)).toEqual(ids);
-    expect(view.filter((r) => r.status !== 'up').map((r) => r.id).sort()).toEqual(silentNow);
+    expect(
+      view
+        .filter((r) => r.status !== 'up')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(silentNow);
 
     // No incident alerted twice: not in the alert log (PostgreSQL), not at the webhook. Each of
     // the victim's incidents exactly as it happened: no DOWN again for a device DOWN at the kill,
     // no second i30, one DOWN for each device silent since the kill.
-    const log = await sql.query<{ device: string; kind: string; code: string | null }>(`SELECT device, entry->>'kind' AS kind, entry->>'code' AS code FROM aquastop_history WHERE entry->>'type' = 'alert' ORDER BY seq`);
+    const log = await sql.query<{ device: string; kind: string; code: string | null }>(
+      `SELECT device, entry->>'kind' AS kind, entry->>'code' AS code FROM aquastop_history WHERE entry->>'type' = 'alert' ORDER BY seq`,
+    );
     const sequences = (rows: ReadonlyArray<{ device: string; kind: string; code: string | null }>) => {
       const by = new Map<string, string[]>();
       for (const r of rows) by.set(r.device, [...(by.get(r.device) ?? []), `${r.kind}${r.code ? ` ${r.code}` : ''}`]);
@@ -273,16 +317,25 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     };
     const logged = sequences(log.rows);
     const delivered = sequences(hook.alerts);
-    for (const [where, by] of [['alert log', logged], ['webhook', delivered]] as const) {
+    for (const [where, by] of [
+      ['alert log', logged],
+      ['webhook', delivered],
+    ] as const) {
       const twice = [...by].flatMap(([id, kinds]) => (incidentTwice(kinds) ? [`${id}: ${kinds.join(', ')}`] : []));
       expect(twice, where).toEqual([]);
     }
     for (const id of downAtKill) expect(delivered.get(id), id).toEqual(['down']);
     for (const id of silentAtKill) expect(delivered.get(id), id).toEqual(['down']);
-    for (const id of faulted) expect(delivered.get(id)!.filter((k) => k.startsWith('fault')), id).toEqual(['fault-raised i30']);
+    for (const id of faulted)
+      expect(
+        delivered.get(id)!.filter((k) => k.startsWith('fault')),
+        id,
+      ).toEqual(['fault-raised i30']);
     const falseDowns = [...delivered].filter(([id]) => !outage.includes(id) && !downAtKill.includes(id) && !silentAtKill.includes(id) && !faulted.includes(id)).length;
     // The database's password never reaches a log line (the URL carries it).
     for (const m of monitors) expect(m.out()).not.toContain(server.password);
-    console.log(`alerts: ${hook.alerts.length} delivered, ${log.rows.length} in the log; devices with a DOWN the fleet did not cause (a loaded machine's late timers): ${falseDowns}`);
+    console.log(
+      `alerts: ${hook.alerts.length} delivered, ${log.rows.length} in the log; devices with a DOWN the fleet did not cause (a loaded machine's late timers): ${falseDowns}`,
+    );
   }, 120_000);
 });

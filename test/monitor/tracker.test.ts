@@ -122,12 +122,22 @@ describe('tracker (virtual clock)', () => {
     tracker.onBridgeState('p1', { state: 'offline' });
     expect(tracker.reports().map((r) => r.status)).toEqual(['down', 'down']);
     expect(alerts.map((a) => `${a.kind} ${a.device}`)).toEqual(['down a', 'up a', 'down a', 'down b']);
-    expect(tracker.history('b')!.filter((h) => h.type === 'status').map((h) => h.reason)).toContain('bridge p1 offline');
+    expect(
+      tracker
+        .history('b')!
+        .filter((h) => h.type === 'status')
+        .map((h) => h.reason),
+    ).toContain('bridge p1 offline');
   });
 
-  it('marks DOWN only the devices of the bridge that went offline; another process\'s devices stay UP', () => {
+  it("marks DOWN only the devices of the bridge that went offline; another process's devices stay UP", () => {
     const { tracker, hb, alerts } = setup();
-    for (const [id, bridge] of [['a1', 'p1'], ['a2', 'p1'], ['b1', 'p2'], ['c1', undefined]] as const) {
+    for (const [id, bridge] of [
+      ['a1', 'p1'],
+      ['a2', 'p1'],
+      ['b1', 'p2'],
+      ['c1', undefined],
+    ] as const) {
       hb(id);
       tracker.onAvailability(id, { state: 'online', ...(bridge ? { bridge } : {}) });
     }
@@ -196,8 +206,18 @@ describe('tracker (virtual clock)', () => {
     const first = setup(log, clock);
     first.beatUntil(100);
     first.tracker.onState('dev-1', {
-      state: 'idle', breaker: 'tripped', valve: 'closed', drainPump: 'on', leak: true, fault: 'i30', tripCount: 1,
-      uptimeS: 100, tubLevelL: null, fw: 'x', board: 'simulated', last_seen: '',
+      state: 'idle',
+      breaker: 'tripped',
+      valve: 'closed',
+      drainPump: 'on',
+      leak: true,
+      fault: 'i30',
+      tripCount: 1,
+      uptimeS: 100,
+      tubLevelL: null,
+      fw: 'x',
+      board: 'simulated',
+      last_seen: '',
     });
     clock.advance(20 * S); // DOWN at 115 s
     const before = first.tracker.report('dev-1')!;

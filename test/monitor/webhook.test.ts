@@ -76,7 +76,9 @@ describe('webhook delivery', () => {
     expect(verifyWebhook('a-secret-of-24-characters', { signature: headers.signature }, r!.body, clock.now())).toBe('missing or malformed timestamp');
     // The receiver's recipe in src/monitor/README.md, with a tool that is not ours.
     if (findTool('openssl')) {
-      const hex = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 'a-secret-of-24-characters', '-r'], { input: `${headers.timestamp}.${r!.body}`, encoding: 'utf8' }).split(' ')[0];
+      const hex = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 'a-secret-of-24-characters', '-r'], { input: `${headers.timestamp}.${r!.body}`, encoding: 'utf8' }).split(
+        ' ',
+      )[0];
       expect(`v1=${hex}`).toBe(headers.signature);
     }
     expect(signWebhook('a-secret-of-24-characters', headers.timestamp, r!.body)).toBe(headers.signature);

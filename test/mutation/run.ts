@@ -9,7 +9,9 @@ import { ROOT, readLastReport } from './summary.js';
 
 const stryker = spawnSync(join(ROOT, 'node_modules/.bin/stryker'), ['run', 'test/stryker.config.mjs', ...process.argv.slice(2)], { cwd: ROOT, stdio: 'inherit' });
 if (stryker.status !== 0) {
-  process.stderr.write(`mutate: stryker ${stryker.signal ? `stopped by ${stryker.signal}` : `exited ${stryker.status}`}; \`npx tsx test/mutation/score.ts\` sums up the mutants it tested\n`);
+  process.stderr.write(
+    `mutate: stryker ${stryker.signal ? `stopped by ${stryker.signal}` : `exited ${stryker.status}`}; \`npx tsx test/mutation/score.ts\` sums up the mutants it tested\n`,
+  );
   process.exit(stryker.status ?? 1);
 }
 const summary = readLastReport();

@@ -87,7 +87,9 @@ export function summarise(report: StrykerReport, root: string, meta: { report: s
   const survivors: Survivor[] = [];
   let mutants = 0;
   for (const [name, file] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
-    const path = relative(root, resolve(report.projectRoot ?? root, name)).split('\\').join('/');
+    const path = relative(root, resolve(report.projectRoot ?? root, name))
+      .split('\\')
+      .join('/');
     const folder = MUTATED_FOLDERS.find((f) => path.startsWith(`${f}/`));
     const perFile = (files[path] = empty());
     for (const m of file.mutants) {

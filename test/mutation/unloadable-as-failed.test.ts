@@ -30,18 +30,25 @@ async function statuses(withReporter: boolean): Promise<Record<string, string[]>
   writeFileSync(join(dir, 'fine.js'), 'export const x = 1;\n');
   writeFileSync(join(dir, 'broken.test.js'), "import { it, expect } from 'vitest';\nimport { x } from './broken.js';\nit('reads x', () => expect(x).toBe(1));\n");
   writeFileSync(join(dir, 'fine.test.js'), "import { it, expect } from 'vitest';\nimport { x } from './fine.js';\nit('reads x', () => expect(x).toBe(1));\n");
-  const ctx = await createVitest('test', {
-    root: dir,
-    config: false,
-    include: ['*.test.js'],
-    watch: false,
-    reporters: withReporter ? [new UnloadableFileAsFailedTest()] : [],
-  }, {}, { stdout: quiet(), stderr: quiet() }); // the inner run's "FAIL broken.test.js" is expected, not news
+  const ctx = await createVitest(
+    'test',
+    {
+      root: dir,
+      config: false,
+      include: ['*.test.js'],
+      watch: false,
+      reporters: withReporter ? [new UnloadableFileAsFailedTest()] : [],
+    },
+    {},
+    { stdout: quiet(), stderr: quiet() },
+  ); // the inner run's "FAIL broken.test.js" is expected, not news
   try {
     await ctx.start();
     const out: Record<string, string[]> = {};
     for (const file of ctx.state.getFiles()) {
-      out[file.name] = collectTestsFromSuite(file).map((t) => TestStatus[convertTestToTestResult(t).status]).sort();
+      out[file.name] = collectTestsFromSuite(file)
+        .map((t) => TestStatus[convertTestToTestResult(t).status])
+        .sort();
     }
     return out;
   } finally {

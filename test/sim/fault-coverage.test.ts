@@ -55,9 +55,7 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
 /** The codes of a `fault` expectation that the log shows raised in its time window. */
 function raisedIn(log: readonly LogEntry[], e: Extract<Expectation, { fault: unknown }>): FaultCode[] {
   const codes: FaultCode[] = Array.isArray(e.fault) ? e.fault : [e.fault];
-  return codes.filter((code) =>
-    log.some((l) => l.type === 'fault' && l.event === 'raised' && l.code === code && l.t >= (e.after ?? 0) && l.t <= e.within!),
-  );
+  return codes.filter((code) => log.some((l) => l.type === 'fault' && l.event === 'raised' && l.code === code && l.t >= (e.after ?? 0) && l.t <= e.within!));
 }
 
 const names = builtinScenarioNames();

@@ -9,7 +9,7 @@ import { Tracker } from '../../src/monitor/tracker.js';
 const S = 1000;
 
 describe('fleet start plan', () => {
-  it('plugs each appliance in within one interval and starts its program within the program\'s length, spread evenly', () => {
+  it("plugs each appliance in within one interval and starts its program within the program's length, spread evenly", () => {
     const plan = fleetStartPlan(1000, { seed: 1, onlineSpreadMs: 10 * S, programSpreadMs: PROGRAM_WAITS_MS });
     expect(PROGRAM_WAITS_MS).toBe(64 * 60 * S);
     const deciles = (xs: number[], span: number) => {
@@ -24,13 +24,22 @@ describe('fleet start plan', () => {
       expect(p.programAfterMs).toBeLessThan(PROGRAM_WAITS_MS);
     }
     // 100 expected per tenth of each span; a fleet started all at once would put 1000 in the first.
-    for (const c of [...deciles(plan.map((p) => p.powerOnAfterMs), 10 * S), ...deciles(plan.map((p) => p.programAfterMs), PROGRAM_WAITS_MS)]) {
+    for (const c of [
+      ...deciles(
+        plan.map((p) => p.powerOnAfterMs),
+        10 * S,
+      ),
+      ...deciles(
+        plan.map((p) => p.programAfterMs),
+        PROGRAM_WAITS_MS,
+      ),
+    ]) {
       expect(c).toBeGreaterThan(60);
       expect(c).toBeLessThan(140);
     }
   });
 
-  it('is the same for the same seed, another for another seed, and a larger fleet keeps a smaller one\'s plan', () => {
+  it("is the same for the same seed, another for another seed, and a larger fleet keeps a smaller one's plan", () => {
     const o = { seed: 7, onlineSpreadMs: 2 * S, programSpreadMs: 60 * S };
     expect(fleetStartPlan(50, o)).toEqual(fleetStartPlan(50, o));
     expect(fleetStartPlan(50, o)).not.toEqual(fleetStartPlan(50, { ...o, seed: 8 }));
@@ -90,7 +99,10 @@ describe('a monitor watching a fleet that comes up this way (virtual clock)', ()
     });
     clock.advance(5 * intervalS * S);
     tracker.stop();
-    return log.replay().slice(before).filter((e) => e.type === 'status' && e.status === 'down').length;
+    return log
+      .replay()
+      .slice(before)
+      .filter((e) => e.type === 'status' && e.status === 'down').length;
   }
 
   it('reports no device DOWN while the fleet comes online over one heartbeat interval', () => {

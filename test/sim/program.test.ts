@@ -20,7 +20,11 @@ describe('the dishwasher program', () => {
     const sim = await run(loadBuiltinScenario('normal-cycle')!);
     const steps = sim.log.filter((e) => e.type === 'program' && e.event === 'step').map((e) => e.name);
     expect(steps).toEqual(DISHWASHER_PROGRAM.map((s) => s.name));
-    for (const kind of ['fill', 'wash', 'drain', 'rinse']) expect(steps.some((s) => String(s).includes(kind)), kind).toBe(true);
+    for (const kind of ['fill', 'wash', 'drain', 'rinse'])
+      expect(
+        steps.some((s) => String(s).includes(kind)),
+        kind,
+      ).toBe(true);
     expect(sim.cyclesCompleted).toBe(1);
     expect(sim.plant.totals.meteredL).toBeGreaterThan(8.5);
     expect(sim.plant.totals.meteredL).toBeLessThan(10);

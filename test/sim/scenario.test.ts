@@ -14,9 +14,7 @@ const base = { name: 'x', description: 'd', duration: '1m' };
 
 describe('scenario files', () => {
   it('reads durations in ms, s, m, h and plain milliseconds, and nothing else', () => {
-    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('2m'), parseDuration('1.5h'), parseDuration('1200')]).toEqual([
-      250, 90_000, 120_000, 5_400_000, 1_200,
-    ]);
+    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('2m'), parseDuration('1.5h'), parseDuration('1200')]).toEqual([250, 90_000, 120_000, 5_400_000, 1_200]);
     for (const bad of ['soon', '5 s', '-1s', '1d', '']) expect(parseDuration(bad), bad).toBeNull();
   });
 

@@ -32,25 +32,31 @@ const offWindow = (test: SelfTestName) => [
 
 for (const board of BOARDS) {
   describe.skipIf(board === 'emulated' && !canEmulate)(`selfTestFail and the power, on the ${board} board`, () => {
-    it.each(START_UP_SELF_TESTS)('%s broken while the power is off: the next boot reports it by name and the controller raises i90 at power-on', async (test) => {
-      const sim = await simulation(board, offWindow(test));
-      await sim.start();
-      await sim.runFor(12_000);
-      await sim.settle();
-      const reports = sim.log.filter((e) => e.type === 'board' && e.report === 'selfTestFailed');
-      expect(reports.map((e) => [e.t, e.test])).toEqual([[7_000, test]]);
-      const i90 = sim.log.filter((e) => e.type === 'fault' && e.code === 'i90');
-      expect(i90.map((e) => [e.t, e.event])).toEqual([[7_000, 'raised']]);
-      expect(sim.runtime?.status()).toMatchObject({ breaker: 'service', valve: 'closed' });
-      await sim.stop();
-    }, 60_000);
+    it.each(START_UP_SELF_TESTS)(
+      '%s broken while the power is off: the next boot reports it by name and the controller raises i90 at power-on',
+      async (test) => {
+        const sim = await simulation(board, offWindow(test));
+        await sim.start();
+        await sim.runFor(12_000);
+        await sim.settle();
+        const reports = sim.log.filter((e) => e.type === 'board' && e.report === 'selfTestFailed');
+        expect(reports.map((e) => [e.t, e.test])).toEqual([[7_000, test]]);
+        const i90 = sim.log.filter((e) => e.type === 'fault' && e.code === 'i90');
+        expect(i90.map((e) => [e.t, e.event])).toEqual([[7_000, 'raised']]);
+        expect(sim.runtime?.status()).toMatchObject({ breaker: 'service', valve: 'closed' });
+        await sim.stop();
+      },
+      60_000,
+    );
 
     it('refuses a periodic test while the power is off before the run starts: one line naming the step, the board and why', async () => {
       const sim = await simulation(board, offWindow('stack'));
       const started = sim.start();
       await expect(started).rejects.toBeInstanceOf(ScenarioError);
       await expect(started).rejects.toThrow(
-        new RegExp(`^timeline\\.1: the ${board} board cannot perform "inject: selfTestFail" with test "stack" while the power is off: "stack" is a periodic self-test, which a board without power does not run`),
+        new RegExp(
+          `^timeline\\.1: the ${board} board cannot perform "inject: selfTestFail" with test "stack" while the power is off: "stack" is a periodic self-test, which a board without power does not run`,
+        ),
       );
       expect(sim.log.some((e) => e.type === 'inject')).toBe(false);
     }, 60_000);

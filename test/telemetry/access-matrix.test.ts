@@ -65,8 +65,8 @@ const KINDS: Record<string, string> = {
   'bridge state of aquastop start': `aquastop/bridge/${START_BRIDGE_ID}/state`,
   'Home Assistant status': 'homeassistant/status',
   'unknown device topic': 'aquastop/dishwasher-1/unknown',
-  'a viewer\'s name as a device': 'aquastop/viewer',
-  'a viewer\'s name in discovery': 'homeassistant/button/viewer/reset/config',
+  "a viewer's name as a device": 'aquastop/viewer',
+  "a viewer's name in discovery": 'homeassistant/button/viewer/reset/config',
 };
 
 /**
@@ -104,8 +104,8 @@ const PUBLISH: Record<string, [string, string, string, string, string]> = {
   'bridge state of aquastop start': ['', '', '', '', 'LR'],
   'Home Assistant status': ['', '', 'L', '', ''],
   'unknown device topic': ['', '', '', '', ''],
-  'a viewer\'s name as a device': ['', '', '', '', 'LR'],
-  'a viewer\'s name in discovery': ['', '', '', '', 'LR'],
+  "a viewer's name as a device": ['', '', '', '', 'LR'],
+  "a viewer's name in discovery": ['', '', '', '', 'LR'],
 };
 
 /** Read: what each account receives ("R") of messages others publish. Same columns. */
@@ -195,7 +195,10 @@ async function measurePublish(url: string): Promise<Record<string, string[]>> {
         kept = await expect
           .poll(() => late.seen.some((m) => m.retain && m.text === probe(`${who}|${kind}|R`)), { timeout: 2_000, interval: 10 })
           .toBe(true)
-          .then(() => true, () => false);
+          .then(
+            () => true,
+            () => false,
+          );
       }
       result[kind]![i] = `${gotLive ? 'L' : ''}${gotRetainedLive ? (kept ? 'R' : ' (retained one delivered but not kept)') : ''}`;
     }
@@ -257,24 +260,30 @@ const CONFIGS: { name: string; who: Who; topic: string; text: string; taken: boo
   })),
   { name: 'command_topic of another device', who: 'device', topic: OWN_CONFIG, text: json('c1', { command_topic: 'aquastop/dishwasher-2/set' }), taken: false },
   { name: 'abbreviated cmd_t of another device', who: 'device', topic: OWN_CONFIG, text: json('c2', { cmd_t: 'aquastop/dishwasher-2/set' }), taken: false },
-  { name: 'availability topic of another device, nested', who: 'device', topic: OWN_CONFIG, text: json('c3', { availability: [{ topic: 'aquastop/dishwasher-2/availability' }] }), taken: false },
+  {
+    name: 'availability topic of another device, nested',
+    who: 'device',
+    topic: OWN_CONFIG,
+    text: json('c3', { availability: [{ topic: 'aquastop/dishwasher-2/availability' }] }),
+    taken: false,
+  },
   { name: 'the bridge of aquastop start', who: 'device', topic: OWN_CONFIG, text: json('c4', { availability_topic: `aquastop/bridge/${START_BRIDGE_ID}/state` }), taken: false },
   {
-    name: 'a device trigger on another device\'s fault topic',
+    name: "a device trigger on another device's fault topic",
     who: 'device',
     topic: 'homeassistant/device_automation/dishwasher-1/fault_leak/config',
     text: json('c15', { automation_type: 'trigger', type: 'raised', subtype: 'Leak fault', topic: 'aquastop/dishwasher-2/fault', payload: 'raised' }),
     taken: false,
   },
   { name: 'a "~" base topic', who: 'device', topic: OWN_CONFIG, text: json('c5', { '~': 'aquastop/dishwasher-2', cmd_t: '~/set' }), taken: false },
-  { name: 'another device\'s topic with escaped slashes', who: 'device', topic: OWN_CONFIG, text: '{"name":"c6","command_topic":"aquastop\\/dishwasher-2\\/set"}', taken: false },
+  { name: "another device's topic with escaped slashes", who: 'device', topic: OWN_CONFIG, text: '{"name":"c6","command_topic":"aquastop\\/dishwasher-2\\/set"}', taken: false },
   { name: 'its own topic with escaped slashes', who: 'device', topic: OWN_CONFIG, text: '{"name":"c7","command_topic":"aquastop\\/dishwasher-1\\/set"}', taken: true },
   { name: 'a \\u escape', who: 'device', topic: OWN_CONFIG, text: '{"name":"c8","command_topic":"aquastop/dishwasher-1/se\\u0074"}', taken: false },
   { name: 'a topic field that is not a string', who: 'device', topic: OWN_CONFIG, text: json('c9', { command_topic: ['aquastop/dishwasher-2/set'] }), taken: false },
   { name: 'not JSON', who: 'device', topic: OWN_CONFIG, text: 'c10 not json', taken: false },
   { name: `a device's config of ${MAX_DISCOVERY_BYTES} bytes`, who: 'device', topic: OWN_CONFIG, text: configOf(MAX_DISCOVERY_BYTES, 'c11'), taken: true },
   { name: `a device's config of ${MAX_DISCOVERY_BYTES + 1} bytes`, who: 'device', topic: OWN_CONFIG, text: configOf(MAX_DISCOVERY_BYTES + 1, 'c12'), taken: false },
-  { name: 'the fleet: another device\'s command topic', who: 'fleet', topic: OTHER_CONFIG, text: json('c13', { command_topic: 'aquastop/dishwasher-1/set' }), taken: true },
+  { name: "the fleet: another device's command topic", who: 'fleet', topic: OTHER_CONFIG, text: json('c13', { command_topic: 'aquastop/dishwasher-1/set' }), taken: true },
   { name: `the fleet: a config of ${MAX_DISCOVERY_BYTES + 1} bytes`, who: 'fleet', topic: OTHER_CONFIG, text: configOf(MAX_DISCOVERY_BYTES + 1, 'c14'), taken: false },
 ];
 
@@ -322,7 +331,7 @@ describe('the accounts file', () => {
 
 describe('the shipped mosquitto files', () => {
   const ns = { base: 'aquastop', haPrefix: 'homeassistant' };
-  it('are written from the same rules: the aclfile for the example accounts, the retain plugin\'s topic list', () => {
+  it("are written from the same rules: the aclfile for the example accounts, the retain plugin's topic list", () => {
     expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).toBe(mosquittoAclFile(ACCOUNTS, ns));
     expect(readFileSync(join(SHIPPED, 'aclfile'), 'utf8')).not.toMatch(/^pattern /m);
     const conf = readFileSync(join(SHIPPED, 'mosquitto.conf'), 'utf8');

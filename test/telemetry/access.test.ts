@@ -43,7 +43,7 @@ describe('who may publish what', () => {
     expect(mayPublish(principal, topic, ns)).toBe(allowed);
   });
 
-  it('lets a device read only its own commands, a fleet every device\'s, and both Home Assistant\'s birth', () => {
+  it("lets a device read only its own commands, a fleet every device's, and both Home Assistant's birth", () => {
     expect(mayRead(who('device', 'd1'), 'aquastop/d1/set', ns)).toBe(true);
     expect(mayRead(who('device', 'd1'), 'aquastop/d1/inject', ns)).toBe(true);
     expect(mayRead(who('device', 'd1'), 'homeassistant/status', ns)).toBe(true);
@@ -59,8 +59,17 @@ describe('who may publish what', () => {
   });
 
   it('keeps retained messages only on the topics the contract retains', () => {
-    for (const t of ['aquastop/d1', 'aquastop/d1/availability', 'aquastop/d1/exercise', 'aquastop/d1/fault-memory', 'aquastop/bridge/p1/state', 'homeassistant/valve/d1/inlet/config']) expect(mayRetain(t, ns), t).toBe(true);
-    for (const t of ['aquastop/d1/heartbeat', 'aquastop/d1/fault', 'aquastop/d1/set', 'aquastop/d1/set/result', 'aquastop/d1/inject', 'homeassistant/status']) expect(mayRetain(t, ns), t).toBe(false);
+    for (const t of [
+      'aquastop/d1',
+      'aquastop/d1/availability',
+      'aquastop/d1/exercise',
+      'aquastop/d1/fault-memory',
+      'aquastop/bridge/p1/state',
+      'homeassistant/valve/d1/inlet/config',
+    ])
+      expect(mayRetain(t, ns), t).toBe(true);
+    for (const t of ['aquastop/d1/heartbeat', 'aquastop/d1/fault', 'aquastop/d1/set', 'aquastop/d1/set/result', 'aquastop/d1/inject', 'homeassistant/status'])
+      expect(mayRetain(t, ns), t).toBe(false);
   });
 
   it('lets people and watchers subscribe under our namespaces only', () => {

@@ -30,7 +30,26 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     const device = account('dishwasher-1');
     const sim = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--id', 'dishwasher-1', '--broker', broker.url, '--username', device.username, '--password', device.password, '--data-dir', dataDir],
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'sim',
+        '--scenario',
+        'normal-cycle',
+        '--speed',
+        '1',
+        '--id',
+        'dishwasher-1',
+        '--broker',
+        broker.url,
+        '--username',
+        device.username,
+        '--password',
+        device.password,
+        '--data-dir',
+        dataDir,
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let simErr = '';
@@ -45,7 +64,9 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
       await w.end();
       // mosquitto_sub block-buffers a pipe: let it exit by itself (-C count) so that what it printed is flushed.
       const mosquittoSub = (args: string[]) => {
-        const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         p.stdout.on('data', (d: Buffer) => (out += d.toString()));
         const exited = new Promise<string>((resolve) => p.once('exit', () => resolve(out)));
@@ -57,7 +78,29 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
       expect(retained).toMatch(/^aquastop\/dishwasher-1 \{"state":"armed\.[a-zA-Z.]+","breaker":"armed","valve":"(open|closed)"/m);
 
       // Line-buffered: the retained "online" shows the subscription is in place; the next message is the will.
-      const will = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-u', viewer.username, '-P', viewer.password, '-v', '-W', '30', '-C', '2', '-t', 'aquastop/bridge/dishwasher-1/state'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const will = spawn(
+        'stdbuf',
+        [
+          '-oL',
+          'mosquitto_sub',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(broker.port),
+          '-u',
+          viewer.username,
+          '-P',
+          viewer.password,
+          '-v',
+          '-W',
+          '30',
+          '-C',
+          '2',
+          '-t',
+          'aquastop/bridge/dishwasher-1/state',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let seen = '';
       will.stdout.on('data', (d: Buffer) => (seen += d.toString()));
       const willExit = new Promise<void>((resolve) => will.once('exit', () => resolve()));
@@ -79,7 +122,26 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
     const device = account('dishwasher-2');
     const sim = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--id', 'dishwasher-2', '--broker', broker.url, '--username', device.username, '--password', device.password, '--data-dir', dataDir],
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'sim',
+        '--scenario',
+        'normal-cycle',
+        '--speed',
+        '1',
+        '--id',
+        'dishwasher-2',
+        '--broker',
+        broker.url,
+        '--username',
+        device.username,
+        '--password',
+        device.password,
+        '--data-dir',
+        dataDir,
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => sim.once('exit', (code, signal) => resolve([code, signal])));
@@ -98,7 +160,12 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
   it('refuses a wrong password with one line and exit 2', async () => {
     const r = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', broker.url, '--username', 'operator', '--password', 'wrong', '--data-dir', dataDir]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('aquastop:'))).toEqual([expect.stringMatching(/^aquastop: broker mqtt:\/\/127\.0\.0\.1:\d+ refused the connection: .*(Not authorized|Bad username or password)/i)]);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('aquastop:')),
+    ).toEqual([expect.stringMatching(/^aquastop: broker mqtt:\/\/127\.0\.0\.1:\d+ refused the connection: .*(Not authorized|Bad username or password)/i)]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

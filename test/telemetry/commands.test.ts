@@ -19,7 +19,10 @@ describe('reading set payloads', () => {
     expect(parse('{"reset":"everything"}')).toEqual({ ok: false, key: 'reset', error: 'invalid reset command: expected {"reset":"trip"}' });
     expect(parse('{}')).toEqual({ ok: false, error: 'one command per message (got none)' });
     expect(parse('"CLOSE"')).toMatchObject({ ok: false, error: expect.stringMatching(/JSON object/) });
-    expect(parseCommand(Buffer.alloc(MAX_PAYLOAD_BYTES + 1, ' '))).toMatchObject({ ok: false, error: `payload too large: ${MAX_PAYLOAD_BYTES + 1} bytes (at most ${MAX_PAYLOAD_BYTES})` });
+    expect(parseCommand(Buffer.alloc(MAX_PAYLOAD_BYTES + 1, ' '))).toMatchObject({
+      ok: false,
+      error: `payload too large: ${MAX_PAYLOAD_BYTES + 1} bytes (at most ${MAX_PAYLOAD_BYTES})`,
+    });
     expect(parse(`{"${'k'.repeat(500)}":1}`)).toMatchObject({ ok: false, error: expect.stringMatching(/^unknown command "k{40}" \(expected/) });
   });
 
@@ -54,6 +57,9 @@ describe('reading set payloads', () => {
 
   it('reads injections and refuses unknown ones', () => {
     expect(parseInject(Buffer.from('{"inject":"leak"}'))).toEqual({ ok: true, fault: 'leak' });
-    expect(parseInject(Buffer.from('{"inject":"fire"}'))).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid injection: expected \{"inject": one of leak, burstHose/) });
+    expect(parseInject(Buffer.from('{"inject":"fire"}'))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^invalid injection: expected \{"inject": one of leak, burstHose/),
+    });
   });
 });

@@ -77,7 +77,10 @@ export function telemetryContract(target: ContractTarget): void {
       const second = await rig({ id, dataDir });
       await second.advance(10_000);
       await expect.poll(() => w.json(`aquastop/${id}/heartbeat`).length).toBe(6);
-      const after = w.json(`aquastop/${id}/heartbeat`).slice(4).map((h) => heartbeatSchema.parse(h));
+      const after = w
+        .json(`aquastop/${id}/heartbeat`)
+        .slice(4)
+        .map((h) => heartbeatSchema.parse(h));
       expect(after.map((h) => [h.boot, h.seq])).toEqual([
         [boot + 1, 1],
         [boot + 1, 2],
@@ -87,7 +90,14 @@ export function telemetryContract(target: ContractTarget): void {
     it('publishes fault events raised and cleared with the catalogue display, text and unique ids', async () => {
       const id = uniqueId('fault');
       const w = await watch([`aquastop/${id}/fault`]);
-      const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }, { at: '150s', press: 'reset' }] });
+      const r = await rig({
+        id,
+        timeline: [
+          { at: '5s', inject: 'leak', ml: 300 },
+          { at: '60s', dryPan: true },
+          { at: '150s', press: 'reset' },
+        ],
+      });
       await r.advance(160_000);
       const events = (await expect.poll(() => w.json(`aquastop/${id}/fault`).length).toBe(2), w.json(`aquastop/${id}/fault`).map((e) => faultEventSchema.parse(e)));
       expect(events.map((e) => [e.event, e.code, e.display])).toEqual([
@@ -104,7 +114,16 @@ export function telemetryContract(target: ContractTarget): void {
       const id = uniqueId('memory');
       const w = await watch([`aquastop/${id}/fault`, `aquastop/${id}/fault-memory`]);
       // A leak (i30), reset once dry, then a power cycle with nothing raised at the restart.
-      const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }, { at: '150s', press: 'reset' }, { at: '160s', power: 'cut' }, { at: '162s', power: 'restore' }] });
+      const r = await rig({
+        id,
+        timeline: [
+          { at: '5s', inject: 'leak', ml: 300 },
+          { at: '60s', dryPan: true },
+          { at: '150s', press: 'reset' },
+          { at: '160s', power: 'cut' },
+          { at: '162s', power: 'restore' },
+        ],
+      });
       await r.advance(20_000);
       const raised = faultEventSchema.parse(await w.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'raised'));
       const late = await watch([`aquastop/${id}/fault-memory`]);
@@ -135,7 +154,14 @@ export function telemetryContract(target: ContractTarget): void {
 
       const id = uniqueId('reset-on');
       const w = await watch([`aquastop/${id}`]);
-      const r = await rig({ id, allowRemoteReset: true, timeline: [{ at: '1s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }] });
+      const r = await rig({
+        id,
+        allowRemoteReset: true,
+        timeline: [
+          { at: '1s', inject: 'leak', ml: 300 },
+          { at: '60s', dryPan: true },
+        ],
+      });
       await r.advance(30_000);
       await w.waitFor(`aquastop/${id}`, (s) => s.breaker === 'latched' && s.fault === 'i30');
       // While latched no command may let water in: the exercise (the only command that opens the valve) is refused.
@@ -208,7 +234,10 @@ export function telemetryContract(target: ContractTarget): void {
 
     it('keeps no retained command or injection to run again later (the broker refuses the retain flag there)', async () => {
       const id = uniqueId('retained');
-      for (const [tail, payload] of [['set', '{"exercise":true}'], ['inject', '{"inject":"leak"}']] as const) {
+      for (const [tail, payload] of [
+        ['set', '{"exercise":true}'],
+        ['inject', '{"inject":"leak"}'],
+      ] as const) {
         const op = await mqtt.connectAsync(target.url(), { reconnectPeriod: 0, ...target.operator });
         const closed = new Promise<void>((resolve) => op.once('close', () => resolve()));
         op.publish(`aquastop/${id}/${tail}`, payload, { qos: 1, retain: true });
@@ -259,7 +288,11 @@ export function telemetryContract(target: ContractTarget): void {
       await d.publishAsync(`aquastop/${own}/heartbeat`, '{"seq":1}', { qos: 1 });
       await w.waitFor(`aquastop/${own}/heartbeat`);
       await d.endAsync(true);
-      for (const [, topic] of attempts) expect(w.on(topic).filter((m) => m.text === '{"valve":"CLOSE"}'), topic).toEqual([]);
+      for (const [, topic] of attempts)
+        expect(
+          w.on(topic).filter((m) => m.text === '{"valve":"CLOSE"}'),
+          topic,
+        ).toEqual([]);
       expect(w.seen.filter((m) => m.topic === `aquastop/${victim}/set/result`)).toEqual([]);
     });
 
@@ -279,7 +312,7 @@ export function telemetryContract(target: ContractTarget): void {
       await expect.poll(() => w.seen.length).toBe(2 * n);
     });
 
-    it('delivers a raised leak where its device trigger listens, and the trigger\'s template, rendered with Jinja2, fires it', async () => {
+    it("delivers a raised leak where its device trigger listens, and the trigger's template, rendered with Jinja2, fires it", async () => {
       const id = uniqueId('trigger');
       const w = await watch([`homeassistant/device_automation/${id}/+/config`]);
       const r = await rig({ id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }] });

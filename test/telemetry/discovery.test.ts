@@ -14,7 +14,12 @@ describe('Home Assistant discovery', () => {
 
   it('offers the valve, leak and problem binary sensors, fault code and uptime sensors, the reset button, and a device trigger per fault class', () => {
     expect(messages.map((m) => `${m.component}/${m.object}`)).toEqual([
-      'valve/inlet', 'binary_sensor/leak', 'binary_sensor/problem', 'sensor/fault_code', 'sensor/uptime', 'button/reset',
+      'valve/inlet',
+      'binary_sensor/leak',
+      'binary_sensor/problem',
+      'sensor/fault_code',
+      'sensor/uptime',
+      'button/reset',
       ...FAULT_CLASSES.map((c) => `device_automation/fault_${c}`),
     ]);
     expect(messages.find((m) => m.object === 'leak')!.payload.device_class).toBe('moisture');
@@ -50,7 +55,7 @@ describe('Home Assistant discovery', () => {
     expect(messages.map((m) => ({ component: m.component, object: m.object }))).toEqual(DISCOVERY_ENTITIES);
   });
 
-  it('stays far under MAX_DISCOVERY_BYTES, with the longest id, a long firmware string and base topic, and names only the device\'s own topics', () => {
+  it("stays far under MAX_DISCOVERY_BYTES, with the longest id, a long firmware string and base topic, and names only the device's own topics", () => {
     const id = 'd'.repeat(64);
     const base = `aquastop/${'b'.repeat(247)}`;
     const longest = discoveryMessages({ id, fw: 'f'.repeat(1000), board: 'emulated' }, base, id);
@@ -58,7 +63,9 @@ describe('Home Assistant discovery', () => {
     // Measured: 700-900 bytes for dishwasher-1; at most about 2.3 KiB here.
     expect(Math.max(...sizes)).toBeLessThan(MAX_DISCOVERY_BYTES * 0.6);
     for (const m of longest) {
-      expect(discoveryRefusal({ role: 'device', username: id }, `homeassistant/${m.component}/${id}/${m.object}/config`, JSON.stringify(m.payload), { base, haPrefix: 'homeassistant' })).toBeNull();
+      expect(
+        discoveryRefusal({ role: 'device', username: id }, `homeassistant/${m.component}/${id}/${m.object}/config`, JSON.stringify(m.payload), { base, haPrefix: 'homeassistant' }),
+      ).toBeNull();
     }
   });
 

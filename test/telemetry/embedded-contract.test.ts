@@ -14,7 +14,13 @@ import { ACCOUNTS, account } from '../helpers/mosquitto.js';
 let host: Telemetry;
 const dir = mkdtempSync(join(tmpdir(), 'aquastop-embedded-'));
 beforeAll(async () => {
-  host = await startTelemetry({ bridgeId: 'embedded-host', broker: { kind: 'embedded', host: '127.0.0.1', port: 0, wsPort: 0 }, accounts: ACCOUNTS, dataDir: dir, clock: wallClock });
+  host = await startTelemetry({
+    bridgeId: 'embedded-host',
+    broker: { kind: 'embedded', host: '127.0.0.1', port: 0, wsPort: 0 },
+    accounts: ACCOUNTS,
+    dataDir: dir,
+    clock: wallClock,
+  });
 });
 afterAll(async () => {
   await host.stop();

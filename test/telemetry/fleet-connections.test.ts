@@ -66,7 +66,10 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
       sims.push(sim);
     }
     await Promise.all(sims.map((s) => s.start()));
-    expect(await until(() => fleet.connectedCount() === N && [...status().values()].filter((s) => s === 'up').length === N, 15_000), `connected ${fleet.connectedCount()}, up ${[...status().values()].filter((s) => s === 'up').length}`).toBe(true);
+    expect(
+      await until(() => fleet.connectedCount() === N && [...status().values()].filter((s) => s === 'up').length === N, 15_000),
+      `connected ${fleet.connectedCount()}, up ${[...status().values()].filter((s) => s === 'up').length}`,
+    ).toBe(true);
   }, 25_000);
 
   afterAll(async () => {
@@ -98,7 +101,13 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
     const down = [...status()].filter(([, s]) => s === 'down').map(([id]) => id);
     expect(down.sort()).toEqual([...KILLED].sort());
     console.log(`the five wills marked DOWN ${Date.now() - t0} ms after the cut`);
-    for (const id of KILLED) expect(monitor.tracker.history(id)!.filter((h) => h.type === 'status').at(-1)?.reason).toBe(`bridge ${id} offline`);
+    for (const id of KILLED)
+      expect(
+        monitor.tracker
+          .history(id)!
+          .filter((h) => h.type === 'status')
+          .at(-1)?.reason,
+      ).toBe(`bridge ${id} offline`);
   });
 
   it('after a broker restart the appliances reconnect spread out, and none is DOWN beyond the window', async () => {
@@ -115,16 +124,19 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
     expect(q(0.75) - q(0.25), `reconnects at ${q(0)}..${q(1)} ms, quartiles ${q(0.25)} / ${q(0.75)}`).toBeGreaterThanOrEqual(150);
     let maxPer100ms = 0;
     for (const t of times) maxPer100ms = Math.max(maxPer100ms, times.filter((u) => u >= t && u < t + 100).length);
-    expect(maxPer100ms, `times ${times.join(",")}`).toBeLessThan(alive.length / 2);
+    expect(maxPer100ms, `times ${times.join(',')}`).toBeLessThan(alive.length / 2);
     // mosquitto sends every client's will as it stops, so a device may be DOWN (bridge offline)
     // until its first heartbeat the monitor reads after both are back (one sent as it reconnects
     // is lost when the monitor is not subscribed again yet). The window, from the broker's start:
     // two back-off attempts (the first may come before the broker listens) and one interval.
     const windowMs = 2 * BACKOFF.firstMs + HEARTBEAT_S * 1000;
-    await until(() => {
-      const s = status();
-      return alive.every((id) => s.get(id) === 'up');
-    }, windowMs - (Date.now() - t0));
+    await until(
+      () => {
+        const s = status();
+        return alive.every((id) => s.get(id) === 'up');
+      },
+      windowMs - (Date.now() - t0),
+    );
     const late = alive.filter((id) => status().get(id) !== 'up');
     expect(late, `still not UP ${Date.now() - t0} ms after the restart: ${JSON.stringify(monitor.tracker.history(late[0] ?? '')?.slice(-4))}`).toEqual([]);
     // The dead ones: unknown while the monitor was cut off, DOWN again 1.5 intervals after it is back.

@@ -72,7 +72,7 @@ describe('the fault-raised blueprint', () => {
     expect(bp.actions).toEqual(new Input('actions'));
   });
 
-  it('offers the catalogue\'s fault classes, each with the displays of its codes, and maps each to its codes', () => {
+  it("offers the catalogue's fault classes, each with the displays of its codes, and maps each to its codes", () => {
     const select = bp.blueprint.input.fault_class!.selector.select as { options: { label: string; value: string }[] };
     expect(select.options.map((o) => o.value)).toEqual([...FAULT_CLASSES]);
     for (const o of select.options) for (const code of faultClassCodes(o.value as never)) expect(o.label, o.value).toContain(FAULTS[code as FaultCode].display);
@@ -91,7 +91,7 @@ describe('the fault-raised blueprint', () => {
     const trigger = (topic: string, payload: string) => ({ platform: 'mqtt', topic, payload, payload_json: JSON.parse(payload) as unknown });
     const event = (e: 'raised' | 'cleared', code: FaultCode) => JSON.stringify(faultEventSchema.parse({ ...faultEvent(e, code, 0, '1-1'), ts: '2026-11-23T19:48:13.508Z' }));
 
-    it('subscribes to every appliance\'s fault topic under the base topic', () => {
+    it("subscribes to every appliance's fault topic under the base topic", () => {
       expect(bp.triggers).toHaveLength(1);
       expect(bp.triggers[0]!.trigger).toBe('mqtt');
       expect(bp.trigger_variables).toEqual({ base_topic: new Input('base_topic') });
@@ -102,7 +102,10 @@ describe('the fault-raised blueprint', () => {
     it('acts on a raised fault of the chosen class and on no cleared one or other class', () => {
       const cases = FAULT_CLASSES.flatMap((c) => FAULT_CODES.flatMap((code) => (['raised', 'cleared'] as const).map((e) => ({ c, code, e }))));
       const out = renderJinja(
-        cases.map(({ c, code, e }) => ({ template: bp.conditions[0]!.value_template, variables: { ...variables(c), trigger: trigger('aquastop/dishwasher-1/fault', event(e, code)) } })),
+        cases.map(({ c, code, e }) => ({
+          template: bp.conditions[0]!.value_template,
+          variables: { ...variables(c), trigger: trigger('aquastop/dishwasher-1/fault', event(e, code)) },
+        })),
       );
       expect(out).toEqual(cases.map(({ c, code, e }) => (e === 'raised' && FAULTS[code].class === c ? 'True' : 'False')));
     });
@@ -116,7 +119,11 @@ describe('the fault-raised blueprint', () => {
         ['aquastop/dishwasher-10/fault', 'False'],
       ];
       const out = renderJinja(
-        topics.map(([topic]) => ({ template: bp.conditions[1]!.value_template, variables: { ...variables('leak'), trigger: trigger(topic, event('raised', 'i30')) }, device: { identifiers } })),
+        topics.map(([topic]) => ({
+          template: bp.conditions[1]!.value_template,
+          variables: { ...variables('leak'), trigger: trigger(topic, event('raised', 'i30')) },
+          device: { identifiers },
+        })),
       );
       expect(out).toEqual(topics.map(([, want]) => want));
     });
@@ -125,10 +132,12 @@ describe('the fault-raised blueprint', () => {
       const [action] = bp.blueprint.input.actions!.default as { action: string; data: { title: string; message: string } }[];
       expect(action!.action).toBe('persistent_notification.create');
       const vars = { device_name: 'Dishwasher', trigger: trigger('aquastop/dishwasher-1/fault', event('raised', 'i30')) };
-      expect(renderJinja([{ template: action!.data.title, variables: vars }, { template: action!.data.message, variables: vars }])).toEqual([
-        'Dishwasher: fault ,30',
-        'Anti-flood: water in the base pan (Aquastop) (i30, critical, reset: manual)',
-      ]);
+      expect(
+        renderJinja([
+          { template: action!.data.title, variables: vars },
+          { template: action!.data.message, variables: vars },
+        ]),
+      ).toEqual(['Dishwasher: fault ,30', 'Anti-flood: water in the base pan (Aquastop) (i30, critical, reset: manual)']);
     });
   });
 });

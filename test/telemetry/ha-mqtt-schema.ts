@@ -75,7 +75,15 @@ export const ABBREVIATIONS: Readonly<Record<string, string>> = {
   val_tpl: 'value_template',
 };
 /** abbreviations.py DEVICE_ABBREVIATIONS. */
-export const DEVICE_ABBREVIATIONS: Readonly<Record<string, string>> = { cns: 'connections', cu: 'configuration_url', ids: 'identifiers', mf: 'manufacturer', mdl: 'model', sw: 'sw_version', sa: 'suggested_area' };
+export const DEVICE_ABBREVIATIONS: Readonly<Record<string, string>> = {
+  cns: 'connections',
+  cu: 'configuration_url',
+  ids: 'identifiers',
+  mf: 'manufacturer',
+  mdl: 'model',
+  sw: 'sw_version',
+  sa: 'suggested_area',
+};
 
 /** Expands abbreviated keys as discovery.py does: the top level, the device block, each availability entry. */
 export function expandAbbreviations(payload: Record<string, unknown>): Record<string, unknown> {
@@ -96,12 +104,18 @@ const positiveInt = z.number().int().nonnegative();
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 const noNul = (t: string) => !t.includes('\0') && Buffer.byteLength(t) <= 65535;
 /** valid_publish_topic: no wildcards. */
-const publishTopic = z.string().min(1).refine((t) => noNul(t) && !/[+#]/.test(t), 'not a valid publish topic');
+const publishTopic = z
+  .string()
+  .min(1)
+  .refine((t) => noNul(t) && !/[+#]/.test(t), 'not a valid publish topic');
 /** valid_subscribe_topic: "+" a whole level, "#" the whole last level. */
 const subscribeTopic = z
   .string()
   .min(1)
-  .refine((t) => noNul(t) && t.split('/').every((l, i, all) => (!l.includes('+') || l === '+') && (!l.includes('#') || (l === '#' && i === all.length - 1))), 'not a valid subscribe topic');
+  .refine(
+    (t) => noNul(t) && t.split('/').every((l, i, all) => (!l.includes('+') || l === '+') && (!l.includes('#') || (l === '#' && i === all.length - 1))),
+    'not a valid subscribe topic',
+  );
 const icon = z.string().regex(/^[a-z0-9_-]+:[a-z0-9_-]+$/, 'not an icon ("prefix:name")');
 const entityCategory = z.enum(['config', 'diagnostic']);
 
@@ -161,16 +175,93 @@ const exclusiveAvailability = (c: { availability?: unknown; availability_topic?:
 const AVAILABILITY_MESSAGE = 'availability and availability_topic are exclusive';
 
 const BINARY_SENSOR_CLASSES = [
-  'battery', 'battery_charging', 'carbon_monoxide', 'cold', 'connectivity', 'door', 'garage_door', 'gas', 'heat', 'light', 'lock', 'moisture', 'motion', 'moving',
-  'occupancy', 'opening', 'plug', 'power', 'presence', 'problem', 'running', 'safety', 'smoke', 'sound', 'tamper', 'update', 'vibration', 'window',
+  'battery',
+  'battery_charging',
+  'carbon_monoxide',
+  'cold',
+  'connectivity',
+  'door',
+  'garage_door',
+  'gas',
+  'heat',
+  'light',
+  'lock',
+  'moisture',
+  'motion',
+  'moving',
+  'occupancy',
+  'opening',
+  'plug',
+  'power',
+  'presence',
+  'problem',
+  'running',
+  'safety',
+  'smoke',
+  'sound',
+  'tamper',
+  'update',
+  'vibration',
+  'window',
 ] as const;
 const SENSOR_CLASSES = [
-  'date', 'enum', 'timestamp', 'apparent_power', 'aqi', 'area', 'atmospheric_pressure', 'battery', 'blood_glucose_concentration', 'carbon_monoxide', 'carbon_dioxide',
-  'conductivity', 'current', 'data_rate', 'data_size', 'distance', 'duration', 'energy', 'energy_distance', 'energy_storage', 'frequency', 'gas', 'humidity', 'illuminance',
-  'irradiance', 'moisture', 'monetary', 'nitrogen_dioxide', 'nitrogen_monoxide', 'nitrous_oxide', 'ozone', 'ph', 'pm1', 'pm10', 'pm25', 'power_factor', 'power',
-  'precipitation', 'precipitation_intensity', 'pressure', 'reactive_power', 'signal_strength', 'sound_pressure', 'speed', 'sulphur_dioxide', 'temperature',
-  'temperature_delta', 'volatile_organic_compounds', 'volatile_organic_compounds_parts', 'voltage', 'volume', 'volume_storage', 'volume_flow_rate', 'water', 'weight',
-  'wind_direction', 'wind_speed',
+  'date',
+  'enum',
+  'timestamp',
+  'apparent_power',
+  'aqi',
+  'area',
+  'atmospheric_pressure',
+  'battery',
+  'blood_glucose_concentration',
+  'carbon_monoxide',
+  'carbon_dioxide',
+  'conductivity',
+  'current',
+  'data_rate',
+  'data_size',
+  'distance',
+  'duration',
+  'energy',
+  'energy_distance',
+  'energy_storage',
+  'frequency',
+  'gas',
+  'humidity',
+  'illuminance',
+  'irradiance',
+  'moisture',
+  'monetary',
+  'nitrogen_dioxide',
+  'nitrogen_monoxide',
+  'nitrous_oxide',
+  'ozone',
+  'ph',
+  'pm1',
+  'pm10',
+  'pm25',
+  'power_factor',
+  'power',
+  'precipitation',
+  'precipitation_intensity',
+  'pressure',
+  'reactive_power',
+  'signal_strength',
+  'sound_pressure',
+  'speed',
+  'sulphur_dioxide',
+  'temperature',
+  'temperature_delta',
+  'volatile_organic_compounds',
+  'volatile_organic_compounds_parts',
+  'voltage',
+  'volume',
+  'volume_storage',
+  'volume_flow_rate',
+  'water',
+  'weight',
+  'wind_direction',
+  'wind_speed',
 ] as const;
 /** sensor/const.py DEVICE_CLASS_UNITS, for the classes whose units we name. */
 const SENSOR_UNITS: Partial<Record<(typeof SENSOR_CLASSES)[number], readonly string[]>> = { duration: ['d', 'h', 'min', 's', 'ms'] };

@@ -28,7 +28,7 @@ function abbreviate(payload: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-describe('discovery against Home Assistant\'s MQTT schemas', () => {
+describe("discovery against Home Assistant's MQTT schemas", () => {
   it('has a schema for every component we publish', () => {
     expect(Object.keys(HA_DISCOVERY_SCHEMAS).sort()).toEqual([...HA_COMPONENTS].sort());
     expect(new Set(DISCOVERY_ENTITIES.map((e) => e.component))).toEqual(new Set(HA_COMPONENTS));

@@ -17,7 +17,20 @@ const config = (object: string) => messages.find((m) => m.object === object)!.pa
 
 /** A state message as the device publishes it (checked against the topic's schema). */
 function state(fields: Partial<Record<string, unknown>>): string {
-  const base = { state: 'armed.idle', breaker: 'armed', valve: 'closed', drainPump: 'off', leak: false, fault: null, tripCount: 0, uptimeS: 0, tubLevelL: 0, fw: 'fw', board: 'simulated', last_seen: '2026-11-23T19:46:13.508Z' };
+  const base = {
+    state: 'armed.idle',
+    breaker: 'armed',
+    valve: 'closed',
+    drainPump: 'off',
+    leak: false,
+    fault: null,
+    tripCount: 0,
+    uptimeS: 0,
+    tubLevelL: 0,
+    fw: 'fw',
+    board: 'simulated',
+    last_seen: '2026-11-23T19:46:13.508Z',
+  };
   return JSON.stringify(deviceStateSchema.parse({ ...base, ...fields }));
 }
 
@@ -46,11 +59,13 @@ describe.skipIf(!hasJinja())('discovery templates rendered with Jinja2', () => {
 
   it('read availability from the bridge and the device as they publish it', () => {
     const avail = config('inlet').availability as { value_template: string }[];
-    const out = renderJinja(avail.flatMap((a) => ['{"state":"online"}', '{"state":"offline","bridge":"dishwasher-1"}'].map((payload) => ({ template: a.value_template, payload }))));
+    const out = renderJinja(
+      avail.flatMap((a) => ['{"state":"online"}', '{"state":"offline","bridge":"dishwasher-1"}'].map((payload) => ({ template: a.value_template, payload }))),
+    );
     expect(out).toEqual(['online', 'offline', 'online', 'offline']);
   });
 
-  it('fire each class\'s device trigger for a raised fault of that class and of no other, and never for a cleared one', () => {
+  it("fire each class's device trigger for a raised fault of that class and of no other, and never for a cleared one", () => {
     const triggers = messages.filter((m) => m.component === 'device_automation');
     const cases = FAULT_CODES.flatMap((code) => (['raised', 'cleared'] as const).flatMap((event) => triggers.map((t) => ({ code, event, t }))));
     const out = renderJinja(cases.map(({ code, event, t }) => ({ template: t.payload.value_template as string, payload: faultMessage(event, code) })));

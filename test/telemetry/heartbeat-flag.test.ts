@@ -50,7 +50,28 @@ describe('--heartbeat', () => {
   it('sets the interval of the heartbeats a device sends (aquastop sim --heartbeat 0.5s, its embedded broker)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-hb-'));
     const port = await freePort();
-    const sim = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', '--heartbeat', '0.5s', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const sim = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'sim',
+        '--scenario',
+        'normal-cycle',
+        '--speed',
+        '1',
+        '--heartbeat',
+        '0.5s',
+        '--mqtt-port',
+        String(port),
+        '--ws-port',
+        '0',
+        '--data-dir',
+        dataDir,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     sim.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const beats: Array<{ intervalS: number; at: number }> = [];

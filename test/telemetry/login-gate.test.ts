@@ -53,7 +53,9 @@ describe('logins on the embedded broker', () => {
     const at = h.calls;
     for (let i = 0; i < 6; i++) expect(await tryLogin({ port, username: viewer.username, password: 'wrong' })).toEqual({ ok: false, code: 4 });
     expect(h.calls - at).toBe(6);
-    expect(lines.at(-1)).toBe('refused login "viewer": bad user name or password; back-off: logins from 127.0.0.1, and as "viewer" from addresses that failed as it, refused for 1 s');
+    expect(lines.at(-1)).toBe(
+      'refused login "viewer": bad user name or password; back-off: logins from 127.0.0.1, and as "viewer" from addresses that failed as it, refused for 1 s',
+    );
     // The right password now: refused as "not authorized", and not even hashed.
     expect(await tryLogin({ port, ...viewer })).toEqual({ ok: false, code: 5 });
     expect(await tryLogin({ port, ...account('operator') })).toEqual({ ok: false, code: 5 });
@@ -93,10 +95,7 @@ describe('logins on the embedded broker', () => {
     };
     expect(await cost('viewer', 'wrong')).toBe(1);
     expect(await cost('no-such-user', 'wrong')).toBe(1);
-    expect(lines).toEqual([
-      'refused login "viewer": bad user name or password',
-      'refused login "no-such-user": bad user name or password',
-    ]);
+    expect(lines).toEqual(['refused login "viewer": bad user name or password', 'refused login "no-such-user": bad user name or password']);
   });
 
   it('keeps the event loop turning through a flood of bad logins: the loop runs while each hash is in flight', async () => {

@@ -36,7 +36,10 @@ function limitsSuite(name: string, url: () => string): void {
   describe(`limits on ${name}`, () => {
     it('neither delivers nor retains a message over 64 KiB (20 MB retained included), and still serves everyone else', async () => {
       const w = await watcher(url(), ['aquastop/big/#', 'aquastop/size-barrier/#']);
-      for (const [bytes, topic] of [[MAX_PUBLISH_BYTES + 1, 'aquastop/big/exercise'], [20 * 1024 * 1024, 'aquastop/big']] as const) {
+      for (const [bytes, topic] of [
+        [MAX_PUBLISH_BYTES + 1, 'aquastop/big/exercise'],
+        [20 * 1024 * 1024, 'aquastop/big'],
+      ] as const) {
         const fleet = await connect(url(), account('fleet'));
         await tryPublish(fleet, topic, Buffer.alloc(bytes, 'x'), true);
         await fleet.endAsync(true);

@@ -17,8 +17,7 @@ const leakCycle = (t: number) => [
   { at: t + 150_000, press: 'reset' },
 ];
 
-const pendingOnDisk = (rig: Rig, id: string) =>
-  (JSON.parse(readFileSync(`${rig.dataDir}/${id}/telemetry.json`, 'utf8')) as { outbox: unknown[] }).outbox.length;
+const pendingOnDisk = (rig: Rig, id: string) => (JSON.parse(readFileSync(`${rig.dataDir}/${id}/telemetry.json`, 'utf8')) as { outbox: unknown[] }).outbox.length;
 
 describe.skipIf(!hasTools('mosquitto'))('telemetry through broker outages', () => {
   let broker: Mosquitto;
@@ -36,7 +35,11 @@ describe.skipIf(!hasTools('mosquitto'))('telemetry through broker outages', () =
       clean: false,
       clientId: `watch-${id}`,
     });
-    const rig = await startRig({ broker: { kind: 'external', url: broker.url, ...account('fleet') }, id, timeline: [...leakCycle(0), ...leakCycle(200_000), ...leakCycle(400_000)] });
+    const rig = await startRig({
+      broker: { kind: 'external', url: broker.url, ...account('fleet') },
+      id,
+      timeline: [...leakCycle(0), ...leakCycle(200_000), ...leakCycle(400_000)],
+    });
     try {
       await rig.advance(170_000);
       await expect.poll(() => watcher.on(`aquastop/${id}/fault`).length).toBe(2);
@@ -93,7 +96,12 @@ describe.skipIf(!hasTools('mosquitto'))('telemetry through broker outages', () =
 
     await broker.start();
     await watcher.client.reconnect();
-    const second = await startRig({ broker: { kind: 'external', url: broker.url, ...account('fleet') }, id, dataDir: first.dataDir, timeline: [{ at: '5s', inject: 'leak', ml: 300 }] });
+    const second = await startRig({
+      broker: { kind: 'external', url: broker.url, ...account('fleet') },
+      id,
+      dataDir: first.dataDir,
+      timeline: [{ at: '5s', inject: 'leak', ml: 300 }],
+    });
     try {
       await second.advance(30_000);
       await expect.poll(() => watcher.on(`aquastop/${id}/fault`).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);

@@ -13,7 +13,16 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-const event = (id: string): WireFaultEvent => ({ id, event: 'raised', code: 'i30', display: ',30', text: 'water in the base pan', severity: 'critical', reset: 'manual', ts: '2026-11-23T00:00:00.000Z' });
+const event = (id: string): WireFaultEvent => ({
+  id,
+  event: 'raised',
+  code: 'i30',
+  display: ',30',
+  text: 'water in the base pan',
+  severity: 'critical',
+  reset: 'manual',
+  ts: '2026-11-23T00:00:00.000Z',
+});
 
 describe('the device outbox', () => {
   it('counts boots across runs and numbers events by boot', () => {

@@ -39,7 +39,14 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'aquastop-telemetry-'));
   const id = options.id ?? 'dishwasher-1';
   const scenario = parseScenario(
-    { name: 'telemetry-rig', description: 'telemetry test', duration: '10h', program: { start: options.program ?? false }, timeline: options.timeline ?? [], controller: options.controller ?? {} },
+    {
+      name: 'telemetry-rig',
+      description: 'telemetry test',
+      duration: '10h',
+      program: { start: options.program ?? false },
+      timeline: options.timeline ?? [],
+      controller: options.controller ?? {},
+    },
     'test',
   );
   const sim = new Simulation({ scenario, deviceId: id });
@@ -113,7 +120,13 @@ export class Watcher {
 }
 
 /** Publishes a command as `who` and returns the answer from set/result. */
-export async function sendCommand(url: string, id: string, payload: string | Buffer, who: IClientOptions = {}, base = 'aquastop'): Promise<{ ok: boolean; error?: string; command?: string }> {
+export async function sendCommand(
+  url: string,
+  id: string,
+  payload: string | Buffer,
+  who: IClientOptions = {},
+  base = 'aquastop',
+): Promise<{ ok: boolean; error?: string; command?: string }> {
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...who });
   try {
     const answer = new Promise<{ ok: boolean; error?: string }>((resolve) => {

@@ -22,7 +22,16 @@ afterEach(async () => {
 });
 
 async function start(sessions: SessionLimitOptions = {}): Promise<string> {
-  broker = await startEmbeddedBroker({ base: 'aquastop', haPrefix: 'homeassistant', host: '127.0.0.1', port: 0, wsPort: null, accounts: ACCOUNTS, log: (l) => lines.push(l), limits: { now: () => now, sessions } });
+  broker = await startEmbeddedBroker({
+    base: 'aquastop',
+    haPrefix: 'homeassistant',
+    host: '127.0.0.1',
+    port: 0,
+    wsPort: null,
+    accounts: ACCOUNTS,
+    log: (l) => lines.push(l),
+    limits: { now: () => now, sessions },
+  });
   return broker.url;
 }
 
@@ -110,7 +119,7 @@ describe('persistent sessions on the embedded broker', () => {
     expect(await sessionPresent(url, 's1')).toBe(false);
   });
 
-  it('drops an ended session\'s queued messages with it', async () => {
+  it("drops an ended session's queued messages with it", async () => {
     const url = await start({ maxSessions: 1 });
     await leaveSession(url, 'q1');
     const fleet = await connect(url, account('fleet'));

@@ -61,7 +61,8 @@ describe('a refused subscription', () => {
 
       // The broker drops the connection and refuses once more after the reconnect.
       refuse = 1;
-      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients)) if (client.id === 'aquastop-retry-1') client.close();
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients))
+        if (client.id === 'aquastop-retry-1') client.close();
       await waitFor(() => lines.some((l) => l.startsWith('reconnected to')), 10_000, 'reconnected');
       await waitFor(() => asked === 5, 10_000, 'the subscription asked for twice more');
       await operator.publishAsync(SET, '{"valve":"CLOSE"}', { qos: 1 });

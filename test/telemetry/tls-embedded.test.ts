@@ -76,7 +76,10 @@ describe.skipIf(!hasTools('openssl'))('the embedded broker over TLS', () => {
     try {
       expect(demo.stdout()).toMatch(new RegExp(`^broker {5}mqtts://127\\.0\\.0\\.1:${demo.ports.mqtt} {2}websocket wss://127\\.0\\.0\\.1:${demo.ports.ws} `, 'm'));
       await expect
-        .poll(async () => ((await (await fetch(`http://127.0.0.1:${demo.ports.monitor}/api/devices`)).json()) as { id: string }[]).map((d) => d.id).sort(), { timeout: 30_000, interval: 250 })
+        .poll(async () => ((await (await fetch(`http://127.0.0.1:${demo.ports.monitor}/api/devices`)).json()) as { id: string }[]).map((d) => d.id).sort(), {
+          timeout: 30_000,
+          interval: 250,
+        })
         .toEqual(['dishwasher-kitchen', 'dishwasher-leaky', 'dishwasher-office']);
       // A client outside the process, trusting the same certificate, reads the fleet too.
       const outside = await mqtt.connectAsync(`mqtts://127.0.0.1:${demo.ports.mqtt}`, { ca: readFileSync(pki.selfSigned.cert), reconnectPeriod: 0 });

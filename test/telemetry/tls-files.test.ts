@@ -34,7 +34,11 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
   it('a flag wins over its environment variable, and an error names the one used', () => {
     const dev = pki.client('dev');
     const files = tlsFilesFrom({ cafile: pki.ca }, { AQUASTOP_MQTT_CAFILE: '/nope', AQUASTOP_MQTT_CERT: dev.cert, AQUASTOP_MQTT_KEY: dev.key }, ['cafile', 'cert', 'key']);
-    expect(files).toEqual({ cafile: { path: pki.ca, label: '--cafile' }, cert: { path: dev.cert, label: 'AQUASTOP_MQTT_CERT' }, key: { path: dev.key, label: 'AQUASTOP_MQTT_KEY' } });
+    expect(files).toEqual({
+      cafile: { path: pki.ca, label: '--cafile' },
+      cert: { path: dev.cert, label: 'AQUASTOP_MQTT_CERT' },
+      key: { path: dev.key, label: 'AQUASTOP_MQTT_KEY' },
+    });
     const tls = loadClientTls(files, URL)!;
     expect(tls.ca!.toString()).toContain('BEGIN CERTIFICATE');
     expect(tls.key!.toString()).toContain('PRIVATE KEY');
@@ -47,7 +51,9 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
 
   it('variables exported for an external broker are ignored by the embedded one; flags are refused', () => {
     expect(loadClientTls(tlsFilesFrom({}, { AQUASTOP_MQTT_CAFILE: pki.ca }, ['cafile']), undefined)).toBeUndefined();
-    expect(failure(() => loadClientTls(tlsFilesFrom({ cafile: pki.ca }, {}, ['cafile']), undefined))).toBe('--cafile: only for an external broker (--broker mqtts://HOST:8883 or wss://HOST:PORT)');
+    expect(failure(() => loadClientTls(tlsFilesFrom({ cafile: pki.ca }, {}, ['cafile']), undefined))).toBe(
+      '--cafile: only for an external broker (--broker mqtts://HOST:8883 or wss://HOST:PORT)',
+    );
   });
 
   it('refuses each bad file with one line', () => {
@@ -60,11 +66,15 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
     const f = (path: string, label: string) => ({ path, label });
     expect(failure(() => loadClientTls({ cafile: f(notPem, '--cafile') }, URL))).toBe(`--cafile ${notPem}: not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
     expect(failure(() => loadClientTls({ cafile: f(pki.dir, '--cafile') }, URL))).toBe(`--cafile ${pki.dir}: is a directory`);
-    expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(encrypted, '--key') }, URL))).toBe(`--key ${encrypted}: an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)`);
+    expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(encrypted, '--key') }, URL))).toBe(
+      `--key ${encrypted}: an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)`,
+    );
     expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(dev.cert, '--key') }, URL))).toBe(`--key ${dev.cert}: not a PEM private key`);
     expect(failure(() => loadClientTls({ cert: f(dev.cert, '--cert'), key: f(other.key, '--key') }, URL))).toBe(`--key ${other.key} is not the key of --cert ${dev.cert}`);
     expect(failure(() => loadClientTls({ key: f(dev.key, '--key') }, URL))).toBe('--key needs --cert (or AQUASTOP_CERT)');
-    expect(failure(() => loadClientTls({ cafile: f(pki.ca, '--cafile') }, 'ws://127.0.0.1:9001'))).toBe('--cafile: the broker URL must be mqtts:// or wss:// to use TLS (got ws://127.0.0.1:9001)');
+    expect(failure(() => loadClientTls({ cafile: f(pki.ca, '--cafile') }, 'ws://127.0.0.1:9001'))).toBe(
+      '--cafile: the broker URL must be mqtts:// or wss:// to use TLS (got ws://127.0.0.1:9001)',
+    );
     expect(failure(() => tlsFilesFrom({ cafile: ' ' }, {}, ['cafile']))).toBe('--cafile needs a file name');
   });
 
@@ -87,8 +97,12 @@ describe.skipIf(!hasTools('openssl'))('certificate flags', () => {
 
   it('says in one line why a TLS connection failed, and nothing for other errors', () => {
     const err = (code: string, message: string) => Object.assign(new Error(message), { code });
-    expect(describeTlsError(err('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"))).toBe("the broker's certificate is not trusted: Hostname/IP does not match certificate's altnames (check --cafile)");
-    expect(describeTlsError(err('ERR_SSL_WRONG_VERSION_NUMBER', '...ssl3_get_record:wrong version number...'))).toBe('TLS failed (wrong version number): is this port a TLS listener?');
+    expect(describeTlsError(err('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"))).toBe(
+      "the broker's certificate is not trusted: Hostname/IP does not match certificate's altnames (check --cafile)",
+    );
+    expect(describeTlsError(err('ERR_SSL_WRONG_VERSION_NUMBER', '...ssl3_get_record:wrong version number...'))).toBe(
+      'TLS failed (wrong version number): is this port a TLS listener?',
+    );
     expect(describeTlsError(err('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:8883'))).toBeNull();
     // A refused login in mqtt.js carries the CONNACK's return code, a number.
     expect(describeTlsError(Object.assign(new Error('Connection refused: Not authorized'), { code: 5 }))).toBeNull();

@@ -87,7 +87,9 @@ describe.skipIf(!hasTools('openssl', 'mosquitto'))('MQTT over TLS with mosquitto
     expect(sim.code).toBe(2);
     expect(oneLine(sim.stderr)).toBe(`aquastop: broker ${broker.url}: the broker's certificate is not trusted: self-signed certificate in certificate chain (check --cafile)`);
     expect(monitor.code).toBe(2);
-    expect(oneLine(monitor.stderr)).toBe(`aquastop: cannot connect to the broker at ${broker.wsUrl}: the broker's certificate is not trusted: self-signed certificate in certificate chain (check --cafile)`);
+    expect(oneLine(monitor.stderr)).toBe(
+      `aquastop: cannot connect to the broker at ${broker.wsUrl}: the broker's certificate is not trusted: self-signed certificate in certificate chain (check --cafile)`,
+    );
   });
 
   it('a device without a client certificate is refused by the broker that requires one: one line, exit 2', async () => {
@@ -102,7 +104,9 @@ describe.skipIf(!hasTools('openssl', 'mosquitto'))('MQTT over TLS with mosquitto
     const missing = join(pki.dir, 'nope.pem');
     const results = await Promise.all([
       aquastop(['sim', '--scenario', 'normal-cycle', '--broker', broker.url, '--cafile', missing, '--data-dir', dataDir]),
-      aquastop(['monitor', '--broker', broker.url, '--cafile', pki.ca, '--port', '0', '--data-dir', join(dataDir, 'm2')], { env: { AQUASTOP_MQTT_CERT: dev.cert, AQUASTOP_MQTT_KEY: mon.key } }),
+      aquastop(['monitor', '--broker', broker.url, '--cafile', pki.ca, '--port', '0', '--data-dir', join(dataDir, 'm2')], {
+        env: { AQUASTOP_MQTT_CERT: dev.cert, AQUASTOP_MQTT_KEY: mon.key },
+      }),
       aquastop(['run', '--port', '/dev/aquastop-no-such-port', '--broker', 'mqtt://127.0.0.1:1883', '--cafile', pki.ca, '--data-dir', dataDir]),
       aquastop(['run', '--port', '/dev/aquastop-no-such-port', '--broker', broker.url, '--cert', dev.cert, '--data-dir', dataDir]),
     ]);

@@ -21,9 +21,28 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  AVRADC, AVRClock, AVREEPROM, AVRIOPort, AVRTimer, AVRUSART, AVRWatchdog, CPU, EEPROMMemoryBackend, PinState,
-  adcConfig, clockConfig, eepromConfig, portBConfig, portCConfig, portDConfig, timer0Config,
-  timer1Config, timer2Config, usart0Config, watchdogConfig, type EEPROMBackend,
+  AVRADC,
+  AVRClock,
+  AVREEPROM,
+  AVRIOPort,
+  AVRTimer,
+  AVRUSART,
+  AVRWatchdog,
+  CPU,
+  EEPROMMemoryBackend,
+  PinState,
+  adcConfig,
+  clockConfig,
+  eepromConfig,
+  portBConfig,
+  portCConfig,
+  portDConfig,
+  timer0Config,
+  timer1Config,
+  timer2Config,
+  usart0Config,
+  watchdogConfig,
+  type EEPROMBackend,
 } from 'avr8js';
 import { parseIntelHex } from '../../firmware/intel-hex.js';
 import { ATMEGA328P_EEPROM_BYTES } from './eeprom-file.js';

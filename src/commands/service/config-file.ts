@@ -63,7 +63,10 @@ export function readConfigFile(path: string, targets: readonly ConfigTarget[], l
       continue;
     }
     if (!target) {
-      const near = closest(key, [...byLong.keys()].map((l) => l.slice(2)).filter((k) => k !== 'config'));
+      const near = closest(
+        key,
+        [...byLong.keys()].map((l) => l.slice(2)).filter((k) => k !== 'config'),
+      );
       errors.push(`${label}: unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}: the keys are the command's flags without "--"`);
       continue;
     }

@@ -63,7 +63,10 @@ export function createLogger(name: string, options: LogOptions, out: { write(tex
     // The message too: a line may name a URL.
     hooks: {
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' && a.includes('://') ? redactUrl(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' && a.includes('://') ? redactUrl(a) : a)),
+        );
       },
     },
   };

@@ -25,7 +25,10 @@ export function logRuntimeEvent(log: Logger, e: RuntimeEvent): void {
       else log.info({ report: e.report }, `board: ${e.report.type}`);
       return;
     case 'command':
-      log.info({ command: e.command, ok: e.result.ok, ...(e.result.ok ? {} : { error: e.result.error }) }, `command ${e.command}: ${e.result.ok ? 'accepted' : `refused: ${e.result.error}`}`);
+      log.info(
+        { command: e.command, ok: e.result.ok, ...(e.result.ok ? {} : { error: e.result.error }) },
+        `command ${e.command}: ${e.result.ok ? 'accepted' : `refused: ${e.result.error}`}`,
+      );
       return;
     case 'exercise':
       log[e.result === 'failed' ? 'warn' : 'info']({ result: e.result, inflowL: e.inflowL, ...(e.code ? { code: e.code } : {}) }, `proof test ${e.result}`);

@@ -118,7 +118,9 @@ export function loggerFor(cmd: Command): Logger {
     logger = createLogger(`aquastop-${cmd.name()}`, logOptions.get(cmd) ?? parseLogOptionsOrDefault(cmd));
     loggers.set(cmd, logger);
     // What the command runs with and where each value came from (secrets redacted by the logger).
-    const sources = Object.fromEntries(cmd.options.filter((o) => o.long && cmd.getOptionValueSource(o.attributeName()) !== undefined).map((o) => [o.long, cmd.getOptionValueSource(o.attributeName())]));
+    const sources = Object.fromEntries(
+      cmd.options.filter((o) => o.long && cmd.getOptionValueSource(o.attributeName()) !== undefined).map((o) => [o.long, cmd.getOptionValueSource(o.attributeName())]),
+    );
     logger.debug({ options: cmd.opts(), sources }, 'options');
   }
   return logger;

@@ -43,7 +43,8 @@ const valid = {
   heartbeat: (p) => isObj(p) && Number.isInteger(p.seq) && typeof p.intervalS === 'number' && p.intervalS > 0,
   fault: (p) => isObj(p) && (p.event === 'raised' || p.event === 'cleared') && typeof p.code === 'string',
   setResult: (p) => isObj(p) && typeof p.ok === 'boolean',
-  faultMemory: (p) => isObj(p) && Array.isArray(p.faults) && p.faults.length <= MEMORY_MAX && p.faults.every((f) => isObj(f) && typeof f.code === 'string' && typeof f.ts === 'string'),
+  faultMemory: (p) =>
+    isObj(p) && Array.isArray(p.faults) && p.faults.length <= MEMORY_MAX && p.faults.every((f) => isObj(f) && typeof f.code === 'string' && typeof f.ts === 'string'),
 };
 
 export class Fleet {
@@ -65,7 +66,24 @@ export class Fleet {
   device(id) {
     let d = this.devices.get(id);
     if (!d) {
-      d = { id, state: null, availability: null, bridge: null, hb: null, hbAt: 0, lastSeq: null, lostBeats: 0, activeFault: null, lastFaultEvent: null, lastResult: null, faultMemory: null, timeline: [], beats: [], statusLog: [], status: 'unknown' };
+      d = {
+        id,
+        state: null,
+        availability: null,
+        bridge: null,
+        hb: null,
+        hbAt: 0,
+        lastSeq: null,
+        lostBeats: 0,
+        activeFault: null,
+        lastFaultEvent: null,
+        lastResult: null,
+        faultMemory: null,
+        timeline: [],
+        beats: [],
+        statusLog: [],
+        status: 'unknown',
+      };
       this.devices.set(id, d);
       this.longestId = Math.max(this.longestId, id.length);
     }
@@ -140,7 +158,12 @@ export class Fleet {
         d.lastFaultEvent = p;
         if (p.event === 'raised') d.activeFault = p;
         else if (d.activeFault && d.activeFault.code === p.code) d.activeFault = null;
-        this.log(d, p.event === 'raised' ? 'fault' : 'cleared', `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`, t);
+        this.log(
+          d,
+          p.event === 'raised' ? 'fault' : 'cleared',
+          `${p.event === 'raised' ? 'raised' : 'cleared'} ${p.display ?? p.code} ${p.text ?? ''}${p.detail ? ` (${p.detail})` : ''}`,
+          t,
+        );
         break;
       case 'faultMemory':
         // What the controller keeps across power cycles (oldest first), as the device published it.

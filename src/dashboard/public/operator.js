@@ -78,9 +78,7 @@ export class Operator {
     const queue = this.pending.get(id);
     if (!queue) return;
     const i =
-      typeof payload.id === 'string'
-        ? queue.findIndex((e) => e.corr === payload.id)
-        : queue.findIndex((e) => typeof payload.command !== 'string' || payload.command === e.key);
+      typeof payload.id === 'string' ? queue.findIndex((e) => e.corr === payload.id) : queue.findIndex((e) => typeof payload.command !== 'string' || payload.command === e.key);
     if (i < 0) return;
     const [entry] = queue.splice(i, 1);
     clearTimeout(entry.timer);

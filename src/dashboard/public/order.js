@@ -211,9 +211,7 @@ export class FleetOrder {
   /** The summary bar's figures: [facet, count] with a count above 0, fault codes in severity order. */
   summary() {
     const n = (f) => this.counts.get(f) ?? 0;
-    const codes = this.codes
-      .filter((c) => n(`fault:${c}`) > 0)
-      .sort((a, b) => this.severityRank(a) - this.severityRank(b) || this.codes.indexOf(a) - this.codes.indexOf(b));
+    const codes = this.codes.filter((c) => n(`fault:${c}`) > 0).sort((a, b) => this.severityRank(a) - this.severityRank(b) || this.codes.indexOf(a) - this.codes.indexOf(b));
     return {
       down: n('status:down'),
       latched: n('breaker:latched'),

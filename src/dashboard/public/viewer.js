@@ -23,14 +23,20 @@ export function explainUnreachable({ url, failures, since, opened = false, pageP
   const secure = url.startsWith('wss://');
   const checks = [];
   if (pageProtocol === 'https:' && !secure) {
-    checks.push('This page was loaded over https://, and a browser does not open a plain ws:// connection from it: give the broker as wss://… (?ws= in the address, or --broker-ws).');
+    checks.push(
+      'This page was loaded over https://, and a browser does not open a plain ws:// connection from it: give the broker as wss://… (?ws= in the address, or --broker-ws).',
+    );
   }
   if (opened) {
-    checks.push(`Something at ${url} accepted the WebSocket but did not answer the MQTT login within ${CONNECT_TIMEOUT_MS / 1000} s: is it the broker's MQTT-over-WebSocket listener (mosquitto: a listener with "protocol websockets"), with the path it expects?`);
+    checks.push(
+      `Something at ${url} accepted the WebSocket but did not answer the MQTT login within ${CONNECT_TIMEOUT_MS / 1000} s: is it the broker's MQTT-over-WebSocket listener (mosquitto: a listener with "protocol websockets"), with the path it expects?`,
+    );
   } else {
-    checks.push(`Is the broker running, with a WebSocket listener on that host and port? (aquastop start prints it on its "broker" line; mosquitto needs a "listener PORT" with "protocol websockets".)`);
+    checks.push(
+      `Is the broker running, with a WebSocket listener on that host and port? (aquastop start prints it on its "broker" line; mosquitto needs a "listener PORT" with "protocol websockets".)`,
+    );
   }
-  checks.push('Is the URL right? The dashboard serves the one it was started with (--broker-ws); ?ws=… in this page\'s address overrides it.');
+  checks.push("Is the URL right? The dashboard serves the one it was started with (--broker-ws); ?ws=… in this page's address overrides it.");
   checks.push('Can this browser reach that host? 127.0.0.1 and localhost mean the machine the browser runs on; a firewall or proxy must let WebSocket connections through.');
   if (secure) checks.push(`wss://: this browser must trust the broker's certificate (open https://${url.slice('wss://'.length).split('/')[0]}/ once to see what it says).`);
   const tries = `${failures} attempt${failures === 1 ? '' : 's'}`;
@@ -115,41 +121,61 @@ export class ViewerConnection {
       },
     });
     this.client = client;
-    const mine = (fn) => (...args) => this.client === client && fn(...args);
+    const mine =
+      (fn) =>
+      (...args) =>
+        this.client === client && fn(...args);
     const who = account ? account.username : null;
     this.state('connecting', account ? `signing in as ${who}…` : 'connecting…');
-    client.on('connect', mine(() => {
-      attempt.connected = true;
-      this.failures = 0;
-      this.failingSince = null;
-      this.handlers.onUnreachable?.(null);
-      if (account) this.storage.setItem(this.key, JSON.stringify(account));
-      this.state('connected', account ? `connected as ${who}` : 'connected');
-      this.handlers.onConnect(client);
-      this.settle(null);
-    }));
-    client.on('message', mine((topic, payload) => this.handlers.onMessage(topic, payload)));
-    client.on('reconnect', mine(() => {
-      attempt = { opened: false, startedAt: Date.now() };
-      this.state('reconnecting', 'reconnecting…');
-    }));
-    client.on('error', mine((err) => {
-      if (REFUSED_CODES.has(err.code)) return this.refused(explain(err));
-      if (err.message === 'connack timeout') attempt.timedOut = true;
-      this.state('error', `broker error: ${explain(err)}`);
-    }));
-    client.on('close', mine(() => {
-      if (attempt.opened && !attempt.connected && !attempt.timedOut) {
-        this.refused('the broker closed the connection right after it opened (it needs an account)');
-        return;
-      }
-      if (attempt.connected || attempt.counted) return;
-      // Nothing answered (or not in MQTT): not a refusal, so keep retrying, and say what to check.
-      attempt.counted = true;
-      this.failures++;
-      this.failingSince ??= attempt.startedAt;
-      this.handlers.onUnreachable?.(explainUnreachable({ url: this.wsUrl, failures: this.failures, since: this.failingSince, opened: attempt.opened, pageProtocol: this.pageProtocol }));
-    }));
+    client.on(
+      'connect',
+      mine(() => {
+        attempt.connected = true;
+        this.failures = 0;
+        this.failingSince = null;
+        this.handlers.onUnreachable?.(null);
+        if (account) this.storage.setItem(this.key, JSON.stringify(account));
+        this.state('connected', account ? `connected as ${who}` : 'connected');
+        this.handlers.onConnect(client);
+        this.settle(null);
+      }),
+    );
+    client.on(
+      'message',
+      mine((topic, payload) => this.handlers.onMessage(topic, payload)),
+    );
+    client.on(
+      'reconnect',
+      mine(() => {
+        attempt = { opened: false, startedAt: Date.now() };
+        this.state('reconnecting', 'reconnecting…');
+      }),
+    );
+    client.on(
+      'error',
+      mine((err) => {
+        if (REFUSED_CODES.has(err.code)) return this.refused(explain(err));
+        if (err.message === 'connack timeout') attempt.timedOut = true;
+        this.state('error', `broker error: ${explain(err)}`);
+      }),
+    );
+    client.on(
+      'close',
+      mine(() => {
+        if (attempt.opened && !attempt.connected && !attempt.timedOut) {
+          this.refused('the broker closed the connection right after it opened (it needs an account)');
+          return;
+        }
+        if (attempt.connected || attempt.counted) return;
+        // Nothing answered (or not in MQTT): not a refusal, so keep retrying, and say what to check.
+        attempt.counted = true;
+        this.failures++;
+        this.failingSince ??= attempt.startedAt;
+        this.handlers.onUnreachable?.(
+          explainUnreachable({ url: this.wsUrl, failures: this.failures, since: this.failingSince, opened: attempt.opened, pageProtocol: this.pageProtocol }),
+        );
+      }),
+    );
   }
 
   refused(reason) {

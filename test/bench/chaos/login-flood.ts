@@ -38,7 +38,13 @@ export function connectPacket(clientId: string, username: string, password: stri
 
 const DISCONNECT = Buffer.from([0xe0, 0]);
 
-function attempt(port: number, clientId: string, username: string, password: string, timeoutMs: number): Promise<{ result: 'accepted' | 'refused' | 'closed' | 'timedOut'; ms: number }> {
+function attempt(
+  port: number,
+  clientId: string,
+  username: string,
+  password: string,
+  timeoutMs: number,
+): Promise<{ result: 'accepted' | 'refused' | 'closed' | 'timedOut'; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
