@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FAULT_CODES } from '../src/machine/catalogue.js';
 import { durationSchema } from '../src/clock/duration.js';
 import { controllerConfigSchema } from '../src/machine/config.js';
+import { UsageError } from '../src/errors/usage-error.js';
 import { CLEARABLE, timelineStepBranches, type InjectionStep } from './injections.js';
 
 // One duration grammar and bound for every command and file (src/clock/duration.ts).
@@ -98,14 +99,8 @@ export const scenarioSchema = z
 export type Scenario = z.output<typeof scenarioSchema>;
 export type Expectation = z.output<typeof expectationSchema>;
 
-export class ScenarioError extends Error {
-  readonly usageError = true;
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScenarioError';
-  }
-}
+/** A scenario file or step the simulator cannot run: one line, exit 2. */
+export class ScenarioError extends UsageError {}
 
 /**
  * One line naming the first problem, with its path in the file. For an entry that matches

@@ -21,8 +21,9 @@
  *   cannot reset), which the firmware finds as it boots.
  */
 import { SerialPortStream } from '@serialport/stream';
-import { BoardError, type Board, type BoardInputs, type BoardReport } from '../../src/board/board.js';
+import type { Board, BoardInputs, BoardReport } from '../../src/board/board.js';
 import type { Clock } from '../../src/clock/clock.js';
+import { UsageError } from '../../src/errors/usage-error.js';
 import type { LinkFault, LinkFaultStage } from '../../src/board/link-faults.js';
 import type { Plant } from '../../src/board/plant.js';
 import { buildFirmware, isFirmwareBuildError } from '../firmware/build.js';
@@ -73,6 +74,14 @@ export interface EmulatedRig {
 
 let cachedHex: Promise<string> | null = null;
 
+/**
+ * The emulated board's firmware cannot be built (a missing compiler): the user's to fix, one
+ * line, exit 2; still a board error to `aquastop run`, which names the port with it.
+ */
+export class FirmwareMissingError extends UsageError {
+  readonly boardError = true;
+}
+
 /** The default image: built once per process (the build itself is cached on disk by input hash). */
 export function defaultFirmwareHex(): Promise<string> {
   cachedHex ??= buildFirmware().then(
@@ -80,7 +89,7 @@ export function defaultFirmwareHex(): Promise<string> {
     (err: unknown) => {
       cachedHex = null;
       // A missing compiler is the user's to fix: one line, exit 2 (the CLI prints usage errors so).
-      if (isFirmwareBuildError(err)) throw Object.assign(new BoardError(`emulated board: ${err.message}`), { usageError: true, exitCode: 2 });
+      if (isFirmwareBuildError(err)) throw new FirmwareMissingError(`emulated board: ${err.message}`);
       throw err;
     },
   );

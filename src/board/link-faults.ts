@@ -6,6 +6,7 @@
  * the board cannot stage: a step is never silently skipped.
  */
 import type { Board } from './board.js';
+import { UsageError } from '../errors/usage-error.js';
 
 /**
  * - `linkLost`: the serial line is cut (both ways): the host's keepalives no longer reach the
@@ -36,14 +37,12 @@ export function linkFaultStage(board: Board): LinkFaultStage | null {
   return Array.isArray(b.linkFaults) && typeof b.setLinkFault === 'function' ? (b as LinkFaultStage) : null;
 }
 
-export class UnsupportedLinkFaultError extends Error {
-  readonly usageError = true;
-  readonly exitCode = 2;
+/** A scenario asks a board for a link fault it cannot stage: one line, exit 2. */
+export class UnsupportedLinkFaultError extends UsageError {
   constructor(
     readonly fault: string,
     readonly boardKind: string,
   ) {
     super(`the ${boardKind} board cannot stage "${fault}"`);
-    this.name = 'UnsupportedLinkFaultError';
   }
 }

@@ -1,21 +1,8 @@
 /**
- * Errors a user can cause (bad flags, files, ports in use). The CLI prints their message as
- * one line on stderr and exits with `exitCode` (2 = bad input), never a stack trace.
+ * Errors a user can cause (bad flags, files, ports in use): the one base class lives in
+ * src/errors/usage-error.ts, below every layer; the commands throw it as it is.
  */
-export class UsageError extends Error {
-  readonly usageError = true;
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-export function isUsageError(err: unknown): err is UsageError {
-  return typeof err === 'object' && err !== null && (err as { usageError?: unknown }).usageError === true;
-}
+export { isUsageError, UsageError } from '../errors/usage-error.js';
 
 /** A schema's issues as one line each, the first per option (zod may find two things wrong with one value). */
 export function issueLines(issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[], fallback = 'bad options'): string {

@@ -3,6 +3,7 @@
  * Bad values throw {@link MonitorError} with one line naming the flag.
  */
 import { z } from 'zod';
+import { UsageError } from '../errors/usage-error.js';
 import { MAX_FLAP_CHANGES } from './types.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
 import { durationSchema } from '../clock/duration.js';
@@ -133,16 +134,7 @@ export function trackerSettings(config: MonitorConfig): Omit<TrackerOptions, 'cl
 export type MonitorConfigInput = z.input<typeof monitorOptionsSchema>;
 
 /** A user-caused problem (bad option, unreachable broker, port in use): one line, exit 2. */
-export class MonitorError extends Error {
-  readonly usageError = true;
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'MonitorError';
-  }
-}
+export class MonitorError extends UsageError {}
 
 export function parseMonitorOptions(raw: unknown): MonitorConfig {
   const r = monitorOptionsSchema.safeParse(raw);

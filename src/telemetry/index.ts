@@ -8,6 +8,7 @@
  * wall time when telemetry started, so a simulated run at max speed shows its virtual time.
  */
 import { mkdirSync } from 'node:fs';
+import { UsageError } from '../errors/usage-error.js';
 import type { Clock } from '../clock/clock.js';
 import type { CommandResult, Runtime } from '../board/runtime-types.js';
 import type { z } from 'zod';
@@ -100,14 +101,7 @@ export interface Telemetry {
 }
 
 /** Thrown for user-caused problems (port in use, bad URL, bad credentials): one line, exit 2. */
-export class TelemetryError extends Error {
-  readonly usageError = true;
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TelemetryError';
-  }
-}
+export class TelemetryError extends UsageError {}
 
 /** The settings a bridge and a per-device fleet (fleet.ts) both check first; each problem is a {@link TelemetryError}. */
 export function telemetrySettings(options: Omit<TelemetryOptions, 'broker' | 'bridgeId'>): { base: string; haPrefix: string | null; heartbeatS: number; log: NonNullable<TelemetryOptions['log']> } {

@@ -13,6 +13,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { UsageError } from '../errors/usage-error.js';
 
 /**
  * Environment variables for the client flags of `run`, `sim` and `monitor`, and the broker flags
@@ -52,14 +53,7 @@ export interface TlsMaterial {
 }
 
 /** A bad certificate flag or file: one line, exit 2. */
-export class TlsConfigError extends Error {
-  readonly usageError = true;
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TlsConfigError';
-  }
-}
+export class TlsConfigError extends UsageError {}
 
 /**
  * The files named by the options in `raw` (commander's camelCase keys), else by the environment.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { arduinoGuess, formatPorts, listPorts, listingProblem } from '../../src/commands/ports.js';
+import { UsageError } from '../../src/errors/usage-error.js';
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   return cliWithEnv(process.env, ...args);
@@ -38,7 +39,9 @@ describe('aquastop ports', () => {
   it('says that udev is missing when serialport cannot spawn udevadm', async () => {
     const enoent = Object.assign(new Error('spawn udevadm ENOENT'), { code: 'ENOENT' });
     expect(listingProblem(enoent)).toBe('cannot list serial ports: udevadm is missing (install udev: sudo apt-get install udev)');
-    await expect(listPorts(() => Promise.reject(enoent))).rejects.toMatchObject({ usageError: true, message: expect.stringMatching(/install udev/) });
+    const refused = await listPorts(() => Promise.reject(enoent)).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect(refused).toMatchObject({ exitCode: 1, message: expect.stringMatching(/install udev/) });
   });
 
   it('says in one line that udev is missing when the real lister cannot find udevadm', () => {
