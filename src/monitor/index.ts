@@ -6,16 +6,15 @@
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { wallClock, type Clock } from '../clock/clock.js';
-import { WebhookAlertSink } from './alerts.js';
 import { FileHistoryStore } from './history-store.js';
-import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
-import { startHttpApi, type Health, type HttpApi } from './http.js';
+import type { GraphitePusher } from './graphite.js';
+import type { Health, HttpApi } from './http.js';
 import { createMetrics } from './metrics.js';
-import { MonitorError, parseMonitorOptions, trackerSettings, type MonitorConfigInput } from './options.js';
-import { startSubscriber, type Subscriber } from './subscriber.js';
+import { parseMonitorOptions, trackerSettings, type MonitorConfigInput } from './options.js';
+import type { Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
 import type { TrackerView } from './tracker-view.js';
-import { describeTlsError } from '../telemetry/tls.js';
+import { alertSinkFor, graphiteFor, serveApiFor, subscribeFor } from './wiring.js';
 import { redactUrl } from '../telemetry/redact-url.js';
 
 export { MonitorError, parseMonitorOptions } from './options.js';

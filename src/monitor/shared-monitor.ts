@@ -10,18 +10,17 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock/clock.js';
-import { describeTlsError } from '../telemetry/tls.js';
-import { WebhookAlertSink } from './alerts.js';
-import { GraphitePusher, parseGraphiteUrl, registerGraphiteMetrics } from './graphite.js';
-import { startHttpApi, type HttpApi } from './http.js';
+import type { GraphitePusher } from './graphite.js';
+import type { HttpApi, startHttpApi } from './http.js';
 import { ShardLeases } from './leases.js';
 import { createMetrics } from './metrics.js';
 import { MonitorError, trackerSettings, type MonitorConfig } from './options.js';
 import { describeHistoryUrl } from './history-url.js';
 import { historyPool, PgHistory } from './pg-history.js';
 import { SharedFleet } from './shared.js';
-import { startSubscriber, type Subscriber } from './subscriber.js';
+import type { Subscriber } from './subscriber.js';
 import { Tracker } from './tracker.js';
+import { alertSinkFor, graphiteFor, serveApiFor, subscribeFor } from './wiring.js';
 
 /** How often an instance publishes its devices' reports for the others' fleet view. */
 export const REPORT_MS = 2000;

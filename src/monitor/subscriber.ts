@@ -254,5 +254,8 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
 
 /** The persistent session's client id: the same for one data directory on one host. */
 export function monitorClientId(dataDir: string): string {
-  return `aquastop-monitor-${createHash('sha256').update(`${hostname()}\0${resolve(dataDir)}`).digest('hex').slice(0, 16)}`;
+  return `aquastop-monitor-${createHash('sha256')
+    .update(`${hostname()}\0${resolve(dataDir)}`)
+    .digest('hex')
+    .slice(0, 16)}`;
 }
