@@ -19,6 +19,10 @@
  * - `testImage: true` compiles the test-only commands in (`-DAQ_TEST_IMAGE`: TEST_HANG, PROTOCOL.md
  *   section 2), into `<repo>/build/firmware-test` by default and never into the default outDir,
  *   which holds the image `aquastop firmware build`/`flash` and the emulated board use.
+ *
+ * Steps, each a function below: planBuild (check the tools, the core and the pin map; hash the
+ * inputs), then, unless cached, compileCore (once per core hash), compileOwn, linkImage (ELF,
+ * .hex with the flash CRC, size check) and install (rename into outDir, the hash last).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
