@@ -76,7 +76,14 @@ export class DeviceTelemetry {
   constructor(options: DeviceTelemetryOptions) {
     this.o = options;
     this.id = options.id;
-    this.outbox = new DeviceOutbox({ dataDir: options.dataDir, deviceId: options.id, ...(options.outboxFs ? { fs: options.outboxFs } : {}), onError: (m) => options.log(`${options.id}: ${m}`, { device: options.id }) });
+    this.outbox = new DeviceOutbox({
+      dataDir: options.dataDir,
+      deviceId: options.id,
+      ...(options.outboxFs ? { fs: options.outboxFs } : {}),
+      onError(m) {
+        options.log(`${options.id}: ${m}`, { device: options.id });
+      },
+    });
   }
 
   /** Topics this device listens to. */
