@@ -23,7 +23,7 @@ import { untilSignal } from './dashboard.js';
 import type { InjectName, Telemetry } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
 import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
-import { START_BRIDGE_ID } from '../telemetry/topics.js';
+import { START_BRIDGE_ID } from '../protocol/topics.js';
 import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
 import { monitorOptionsSchema } from '../monitor/options.js';
 import { brokerUrlProblem } from '../protocol/broker-url.js';
@@ -140,7 +140,7 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
   const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../clock/clock.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
-    // A bridge id no device account can own (topics.ts): a device named "start" cannot mark this fleet down.
+    // A bridge id no device account can own (src/protocol/topics.ts): a device named "start" cannot mark this fleet down.
     bridgeId: START_BRIDGE_ID,
     broker: {
       kind: 'embedded',

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { deviceIdSchema } from '../telemetry/topics.js';
+import { deviceIdSchema } from '../protocol/topics.js';
 import type { TrackerView } from './tracker-view.js';
 import type { DeviceReport, HistoryItem } from './types.js';
 

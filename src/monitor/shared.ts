@@ -21,7 +21,7 @@
  *   published to the table, so `fleetReports()` answers for the whole fleet from any instance.
  */
 import type { Logger } from 'pino';
-import type { PayloadOf } from '../telemetry/topics.js';
+import type { PayloadOf } from '../protocol/topics.js';
 import { DeviceRecord } from './device.js';
 import type { ShardLog } from './history-store.js';
 import type { HeldShard, PgHistory, PgShardLog } from './pg-history.js';

@@ -1,6 +1,6 @@
 /**
  * The monitor's MQTT side: subscribes to every device's heartbeat, availability, state and
- * fault topics and every process's bridge state (filters from topics.ts), validates each payload with its
+ * fault topics and every process's bridge state (filters from src/protocol/topics.ts), validates each payload with its
  * schema and hands it to the tracker.
  *
  * An invalid payload (not JSON, or failing the schema) is counted per topic kind and logged
@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { filterFor, parseTopic, TOPICS, type TopicName } from '../telemetry/topics.js';
+import { filterFor, parseTopic, TOPICS, type TopicName } from '../protocol/topics.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import type { TrackerView } from './tracker-view.js';
 import { wallClock, type Clock } from '../clock/clock.js';

@@ -33,7 +33,7 @@
  * - `start()` replays the log; `stop()` snapshots counters and records the stop.
  */
 import type { Clock } from '../clock/clock.js';
-import type { PayloadOf } from '../telemetry/topics.js';
+import type { PayloadOf } from '../protocol/topics.js';
 import { BridgeBook } from './bridges.js';
 import { compactLog } from './compaction.js';
 import { ArrivalWindow, DEFAULT_DETECTOR, downDeadline, type DetectorPolicy } from './detector.js';

@@ -21,14 +21,14 @@
  * Reading is checked on every message a client would receive (as mosquitto does); a
  * subscription that no read rule could ever match is refused outright (SUBACK 0x80).
  * Retained messages: only on the topics the contract retains (`RETAINED_FILTERS`, from
- * topics.ts), whoever publishes; mosquitto needs the aquastop_retain plugin for that.
- * Discovery: only the configs of topics.ts `DISCOVERY_ENTITIES`, each at most
+ * src/protocol/topics.ts), whoever publishes; mosquitto needs the aquastop_retain plugin for that.
+ * Discovery: only the configs of src/protocol/topics.ts `DISCOVERY_ENTITIES`, each at most
  * `MAX_DISCOVERY_BYTES`, and a device account's naming only its own topics (`discoveryRefusal`;
  * on mosquitto the same plugin, with the limits its comment names).
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { deviceIdSchema, DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES, TOPICS, type TopicName } from './topics.js';
+import { deviceIdSchema, DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES, TOPICS, type TopicName } from '../protocol/topics.js';
 
 export const ROLES = ['viewer', 'local', 'operator', 'device', 'fleet'] as const;
 export type Role = (typeof ROLES)[number];
@@ -98,7 +98,7 @@ const READ_ALL = [read('{base}/#'), read('{prefix}/#')];
 const publisher = (who: string): Rule[] => [
   write(`{base}/bridge/${who}/state`),
   ...['', '/availability', '/heartbeat', '/fault', '/fault-memory', '/exercise', '/set/result'].map((tail) => write(`{base}/${who}${tail}`)),
-  // Exactly the discovery configs a device has (topics.ts), not any component or object id.
+  // Exactly the discovery configs a device has (src/protocol/topics.ts), not any component or object id.
   ...DISCOVERY_ENTITIES.map((e) => write(`{prefix}/${e.component}/${who}/${e.object}/config`)),
   read(`{base}/${who}/set`),
   read(`{base}/${who}/inject`),
@@ -113,7 +113,7 @@ export const RULES: Readonly<Record<Role, readonly Rule[]>> = {
   fleet: publisher('+'),
 };
 
-/** The topics whose messages may be retained: those the contract retains (topics.ts), as filters. */
+/** The topics whose messages may be retained: those the contract retains (src/protocol/topics.ts), as filters. */
 export function retainedFilters(ns: Namespaces): string[] {
   return Object.values(TOPICS)
     .filter((t) => t.retain && (ns.haPrefix !== null || !t.template.includes('{prefix}')))

@@ -13,7 +13,7 @@
  *   supervised proof test of the shut-off) only when armed and idle, at most once an hour.
  */
 import type { CommandResult, UserCommand } from '../board/runtime-types.js';
-import { commandIdSchema, commandSchema, injectSchema } from './topics.js';
+import { commandIdSchema, commandSchema, injectSchema } from '../protocol/topics.js';
 import type { z } from 'zod';
 
 export const MAX_PAYLOAD_BYTES = 1024;

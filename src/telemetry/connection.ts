@@ -1,6 +1,6 @@
 /**
  * The process's one MQTT connection (mqtt.js): the bridge state with its last will, one typed
- * publish path for every topic of topics.ts, and reconnection.
+ * publish path for every topic of src/protocol/topics.ts, and reconnection.
  *
  * Contract:
  * - Every payload is checked against its topic's schema before it leaves; the topic's retain
@@ -26,7 +26,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Subscriptions } from './subscriptions.js';
 import { brokerNodes } from '../protocol/broker-url.js';
-import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from './topics.js';
+import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 export interface ConnectionOptions {
@@ -35,7 +35,7 @@ export interface ConnectionOptions {
   readonly username?: string;
   readonly password?: string;
   readonly base: string;
-  /** This process's bridge id (topics.ts `bridgeIdSchema`). */
+  /** This process's bridge id (src/protocol/topics.ts `bridgeIdSchema`). */
   readonly bridgeId: string;
   readonly log: (line: string) => void;
   /** How long `open()` waits for the first answer before carrying on offline; default 5,000 ms. */

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import type { DeviceTelemetry } from './device.js';
-import { parseTopic } from './topics.js';
+import { parseTopic } from '../protocol/topics.js';
 
 /**
  * Clock time (ms) as an ISO wall time, anchored at the wall time of this call: a simulated run at

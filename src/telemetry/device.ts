@@ -26,7 +26,7 @@ import { discoveryMessages } from './discovery.js';
 import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
 import type { LoopLag } from './loop-lag.js';
 import type { DurableFs } from '../board/durable-file.js';
-import { topicFor } from './topics.js';
+import { topicFor } from '../protocol/topics.js';
 
 const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
 

@@ -10,9 +10,9 @@
  *
  * test/telemetry/ha-schema.test.ts checks every config against Home Assistant's own schemas.
  */
-import type { HaComponent } from './topics.js';
+import type { HaComponent } from '../protocol/topics.js';
 import { FAULT_CLASSES, FAULT_CODES, FAULTS, type FaultClass } from '../machine/catalogue.js';
-import { DISCOVERY_ENTITIES, topicFor } from './topics.js';
+import { DISCOVERY_ENTITIES, topicFor } from '../protocol/topics.js';
 
 export interface DiscoveryDevice {
   readonly id: string;
@@ -46,7 +46,7 @@ interface Topics {
   readonly fault: string;
 }
 
-/** The configs, in the order and with the component/object ids of topics.ts `DISCOVERY_ENTITIES` (the only ones a broker accepts). */
+/** The configs, in the order and with the component/object ids of src/protocol/topics.ts `DISCOVERY_ENTITIES` (the only ones a broker accepts). */
 function entities(topics: Topics): Entity[] {
   const all = [...configs(topics.state, topics.set), ...faultTriggers(topics.fault)];
   return DISCOVERY_ENTITIES.map(({ component, object }) => {
@@ -193,7 +193,7 @@ export function discoveryMessages(device: DiscoveryDevice, base: string, bridgeI
       name: `Aquastop ${device.id}`,
       manufacturer: 'aquastop-sim',
       model: BOARD_MODEL[device.board],
-      // Cut to 64 characters: a config must stay far under the brokers' bound (topics.ts MAX_DISCOVERY_BYTES) whatever a board reports.
+      // Cut to 64 characters: a config must stay far under the brokers' bound (src/protocol/topics.ts MAX_DISCOVERY_BYTES) whatever a board reports.
       sw_version: device.fw.slice(0, 64),
     },
     origin: ORIGIN,

@@ -27,7 +27,7 @@ import { LoopLagWindows } from './loop-lag.js';
 import { makeDataDir, telemetrySettings, TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
 import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
 import { MAX_FLEET_CONNECTIONS } from './fleet-size.js';
-import { topicFor } from './topics.js';
+import { topicFor } from '../protocol/topics.js';
 import type { TlsMaterial } from './tls.js';
 
 export { MAX_FLEET_CONNECTIONS };

@@ -20,7 +20,7 @@ import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
-import { bridgeIdSchema, topicFor, type injectSchema } from './topics.js';
+import { bridgeIdSchema, topicFor, type injectSchema } from '../protocol/topics.js';
 import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
@@ -54,7 +54,7 @@ export type BrokerOptions =
 export interface TelemetryOptions {
   readonly broker: BrokerOptions;
   /**
-   * This process's bridge id (`<base>/bridge/<bridgeId>/state`, topics.ts `bridgeIdSchema`):
+   * This process's bridge id (`<base>/bridge/<bridgeId>/state`, src/protocol/topics.ts `bridgeIdSchema`):
    * different for every process publishing at the same time, the same across its restarts.
    * A device account may publish only the bridge named like itself.
    */

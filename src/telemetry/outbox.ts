@@ -20,7 +20,7 @@ import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeDurableFs, writeDurably, type DurableFs } from '../board/durable-file.js';
 import { z } from 'zod';
-import { faultEventSchema } from './topics.js';
+import { faultEventSchema } from '../protocol/topics.js';
 
 export type WireFaultEvent = z.output<typeof faultEventSchema>;
 

@@ -26,7 +26,7 @@ import { EVENT_LOG_FILE, FileEventLog } from '../../src/monitor/event-log.js';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';
-import { TOPICS, topicFor } from '../../src/telemetry/topics.js';
+import { TOPICS, topicFor } from '../../src/protocol/topics.js';
 import { silentLogger, startBroker, waitFor } from '../monitor/helpers.js';
 
 const BASE = 'aquastop';

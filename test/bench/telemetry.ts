@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Simulation } from '../../sim/engine.js';
 import { loadBuiltinScenario } from '../../sim/scenarios/index.js';
 import { startTelemetry } from '../../src/telemetry/index.js';
-import { parseTopic, TOPICS } from '../../src/telemetry/topics.js';
+import { parseTopic, TOPICS } from '../../src/protocol/topics.js';
 import { account, startMosquitto } from '../helpers/mosquitto.js';
 
 interface Message {

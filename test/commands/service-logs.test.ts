@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { createLogger, parseLogOptions, prettyLine } from '../../src/commands/service/log.js';
 import { redactUrl } from '../../src/telemetry/redact-url.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { startBroker, waitFor } from '../monitor/helpers.js';
 import { hasTools } from '../helpers/tools.js';
 

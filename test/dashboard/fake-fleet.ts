@@ -7,7 +7,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
-import { TOPICS, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/telemetry/topics.js';
+import { TOPICS, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/protocol/topics.js';
 import { parseCommand } from '../../src/telemetry/commands.js';
 
 type State = PayloadOf<'state'>;

@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { hasTools } from '../helpers/tools.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
-import { TOPICS, topicFor, type PayloadOf } from '../../src/telemetry/topics.js';
+import { TOPICS, topicFor, type PayloadOf } from '../../src/protocol/topics.js';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { baseState } from './fake-fleet.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFirmwareHex } from '../../hardware/boards/emulated-board.js';
-import { deviceStateSchema, heartbeatSchema } from '../../src/telemetry/topics.js';
+import { deviceStateSchema, heartbeatSchema } from '../../src/protocol/topics.js';
 import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { hasTools } from '../helpers/tools.js';
 import { sendCommand, Watcher } from '../telemetry/rig.js';

@@ -11,7 +11,7 @@ import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { FileEventLog, MemoryEventLog, type EventLog } from '../../src/monitor/event-log.js';
 import { Tracker, type TrackerOptions } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';
-import type { PayloadOf } from '../../src/telemetry/topics.js';
+import type { PayloadOf } from '../../src/protocol/topics.js';
 
 const S = 1000;
 const MIN = 60 * S;

@@ -4,7 +4,7 @@ import type { DetectorPolicy } from '../../src/monitor/detector.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 import type { Alert } from '../../src/monitor/types.js';
-import type { PayloadOf } from '../../src/telemetry/topics.js';
+import type { PayloadOf } from '../../src/protocol/topics.js';
 import { runHeartbeatFleet, type DownEvent } from '../helpers/heartbeat-fleet.js';
 
 const S = 1000;

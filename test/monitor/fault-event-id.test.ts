@@ -16,7 +16,7 @@ import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 import type { Alert } from '../../src/monitor/types.js';
-import { faultEventSchema, type PayloadOf } from '../../src/telemetry/topics.js';
+import { faultEventSchema, type PayloadOf } from '../../src/protocol/topics.js';
 import { startRig, Watcher, type Rig } from '../telemetry/rig.js';
 import { startBroker, startWebhookReceiver, waitFor, type TestBroker, type WebhookReceiver } from './helpers.js';
 

@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
 import { killDevice, silentLogger, spawnDevice, startBroker, waitFor, type FixtureDevice, type TestBroker } from './helpers.js';
 import { startDaemon, type Daemon } from './ops-daemons.js';

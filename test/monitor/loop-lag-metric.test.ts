@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
 import { silentLogger, startBroker, waitFor, type TestBroker } from './helpers.js';
 

@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.js';
 import type { DeviceReport } from '../../src/monitor/types.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { findTool, hasTools } from '../helpers/tools.js';
 import { killDevice, silentLogger, spawnDevice, startBroker, startWebhookReceiver, waitFor, type FixtureDevice } from './helpers.js';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { ChaosProxy } from '../bench/chaos/proxy.js';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { hasTools } from '../helpers/tools.js';

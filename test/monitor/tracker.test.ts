@@ -3,7 +3,7 @@ import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { MemoryEventLog } from '../../src/monitor/event-log.js';
 import { Tracker } from '../../src/monitor/tracker.js';
 import type { Alert } from '../../src/monitor/types.js';
-import type { PayloadOf } from '../../src/telemetry/topics.js';
+import type { PayloadOf } from '../../src/protocol/topics.js';
 
 const S = 1000;
 

@@ -11,7 +11,7 @@ import { Simulation } from '../../sim/engine.js';
 import { dashboardButtons, injectionOf, INJECTIONS, type Injection, type InjectionName } from '../../sim/injections.js';
 import { FOOTER, handleKey, injectFromDashboard, INJECTION_KEYS, interactiveScenario } from '../../sim/interactive.js';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../../sim/scenario.js';
-import { injectSchema } from '../../src/telemetry/topics.js';
+import { injectSchema } from '../../src/protocol/topics.js';
 import { dashboardConfig, dashboardOptionsSchema } from '../../src/dashboard/server.js';
 
 const TABLE = INJECTIONS as unknown as readonly Injection[];

@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { accountsFileSchema, mosquittoAclFile, retainPluginOptions } from '../../src/telemetry/access.js';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
-import { MAX_DISCOVERY_BYTES, START_BRIDGE_ID } from '../../src/telemetry/topics.js';
+import { MAX_DISCOVERY_BYTES, START_BRIDGE_ID } from '../../src/protocol/topics.js';
 import { main as aclMain } from '../../src/telemetry/mosquitto-acl.js';
 import { account, ACCOUNTS, SHIPPED } from '../helpers/mosquitto.js';
 import { onBothBrokers } from '../helpers/both-brokers.js';

@@ -13,7 +13,7 @@
 import mqtt from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../src/telemetry/connection.js';
-import { topicFor } from '../../src/telemetry/topics.js';
+import { topicFor } from '../../src/protocol/topics.js';
 import { ChaosProxy } from '../bench/chaos/proxy.js';
 import { account } from '../helpers/mosquitto.js';
 import { onBothBrokers } from '../helpers/both-brokers.js';

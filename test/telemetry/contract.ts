@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { deviceStateSchema, faultEventSchema, faultMemorySchema, heartbeatSchema, DISCOVERY_ENTITIES } from '../../src/telemetry/topics.js';
+import { deviceStateSchema, faultEventSchema, faultMemorySchema, heartbeatSchema, DISCOVERY_ENTITIES } from '../../src/protocol/topics.js';
 import type { TelemetryOptions } from '../../src/telemetry/index.js';
 import { sendCommand, startRig, Watcher, type Rig, type RigOptions } from './rig.js';
 import { hasJinja, renderJinja } from '../helpers/jinja.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
 import { discoveryRefusal } from '../../src/telemetry/access.js';
-import { DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES } from '../../src/telemetry/topics.js';
+import { DISCOVERY_ENTITIES, MAX_DISCOVERY_BYTES } from '../../src/protocol/topics.js';
 import { FAULT_CLASSES } from '../../src/machine/catalogue.js';
 
 describe('Home Assistant discovery', () => {

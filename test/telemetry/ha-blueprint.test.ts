@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, type ScalarTag } from 'yaml';
 import { discoveryMessages, faultClassCodes } from '../../src/telemetry/discovery.js';
 import { FAULT_CLASSES, FAULT_CODES, FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
-import { faultEventSchema, filterFor } from '../../src/telemetry/topics.js';
+import { faultEventSchema, filterFor } from '../../src/protocol/topics.js';
 import { faultEvent } from '../../src/board/status.js';
 import { hasJinja, renderJinja } from '../helpers/jinja.js';
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages, faultClassCodes, type DiscoveryMessage } from '../../src/telemetry/discovery.js';
 import { FAULT_CLASSES, FAULT_CODES, FAULTS } from '../../src/machine/catalogue.js';
-import { DISCOVERY_ENTITIES, HA_COMPONENTS, START_BRIDGE_ID, topicFor } from '../../src/telemetry/topics.js';
+import { DISCOVERY_ENTITIES, HA_COMPONENTS, START_BRIDGE_ID, topicFor } from '../../src/protocol/topics.js';
 import { ABBREVIATIONS, DEVICE_ABBREVIATIONS, HA_DISCOVERY_SCHEMAS, haDiscoveryProblems } from './ha-mqtt-schema.js';
 
 const typical = discoveryMessages({ id: 'dishwasher-1', fw: 'fw-1.2', board: 'usb' }, 'aquastop', 'dishwasher-1');

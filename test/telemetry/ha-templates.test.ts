@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages } from '../../src/telemetry/discovery.js';
-import { deviceStateSchema, faultEventSchema } from '../../src/telemetry/topics.js';
+import { deviceStateSchema, faultEventSchema } from '../../src/protocol/topics.js';
 import { faultEvent } from '../../src/board/status.js';
 import { FAULT_CODES, FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
 import { hasJinja, renderJinja } from '../helpers/jinja.js';

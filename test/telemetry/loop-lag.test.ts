@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { LoopLagMonitor, LoopLagWindows } from '../../src/telemetry/loop-lag.js';
-import { heartbeatSchema } from '../../src/telemetry/topics.js';
+import { heartbeatSchema } from '../../src/protocol/topics.js';
 import { startRig } from './rig.js';
 
 /** Holds the event loop for `ms` of wall time, as a synchronous hash or a long parse would. */

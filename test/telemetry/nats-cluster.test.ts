@@ -17,7 +17,7 @@ import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { SUBSCRIBED } from '../../src/monitor/subscriber.js';
 import { Connection } from '../../src/telemetry/connection.js';
 import { brokerNodes } from '../../src/protocol/broker-url.js';
-import { bridgeIdSchema, deviceIdSchema, DISCOVERY_ENTITIES, faultEventSchema, filterFor, parseTopic, TOPICS, topicFor, type TopicName } from '../../src/telemetry/topics.js';
+import { bridgeIdSchema, deviceIdSchema, DISCOVERY_ENTITIES, faultEventSchema, filterFor, parseTopic, TOPICS, topicFor, type TopicName } from '../../src/protocol/topics.js';
 import { NATS_LOGIN, NATS_SERVER, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
 import { hasTools } from '../helpers/tools.js';
 import { silentLogger, waitFor } from '../monitor/helpers.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faultEventSchema, heartbeatSchema } from '../../src/telemetry/topics.js';
+import { faultEventSchema, heartbeatSchema } from '../../src/protocol/topics.js';
 import { hasTools } from '../helpers/tools.js';
 import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startRig, Watcher, type Rig } from './rig.js';

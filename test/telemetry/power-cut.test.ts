@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { heartbeatSchema } from '../../src/telemetry/topics.js';
+import { heartbeatSchema } from '../../src/protocol/topics.js';
 import { account, ACCOUNTS } from '../helpers/mosquitto.js';
 import { sendCommand, startRig, Watcher, type Rig } from './rig.js';
 
