@@ -104,10 +104,20 @@ export interface Telemetry {
 export class TelemetryError extends UsageError {}
 
 /** The settings a bridge and a per-device fleet (fleet.ts) both check first; each problem is a {@link TelemetryError}. */
-export function telemetrySettings(options: Omit<TelemetryOptions, 'broker' | 'bridgeId'>): { base: string; haPrefix: string | null; heartbeatS: number; log: NonNullable<TelemetryOptions['log']> } {
+export function telemetrySettings(options: Omit<TelemetryOptions, 'broker' | 'bridgeId'>): {
+  base: string;
+  haPrefix: string | null;
+  heartbeatS: number;
+  log: NonNullable<TelemetryOptions['log']>;
+} {
   const heartbeatS = options.heartbeatS ?? 10;
   if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
-  return { base: options.baseTopic ?? 'aquastop', haPrefix: options.haPrefix === undefined ? 'homeassistant' : options.haPrefix, heartbeatS, log: options.log ?? (() => undefined) };
+  return {
+    base: options.baseTopic ?? 'aquastop',
+    haPrefix: options.haPrefix === undefined ? 'homeassistant' : options.haPrefix,
+    heartbeatS,
+    log: options.log ?? (() => undefined),
+  };
 }
 
 /** Creates the data directory (outboxes, boot counts), or says in one line why it cannot. */
@@ -138,9 +148,22 @@ async function brokerInUse(broker: BrokerOptions, accounts: readonly Account[], 
     return { embedded: null, url: broker.url, credentials, tls: broker.tls };
   }
   const b = broker;
-  const embedded = await startEmbeddedBroker({ host: b.host, port: b.port, wsPort: b.wsPort, ...(b.tls ? { tls: b.tls.server } : {}), ...(b.connections ? { limits: { connections: b.connections } } : {}), accounts, base, haPrefix, log: (line) => log(`broker: ${line}`) }).catch((err: unknown) => {
+  const embedded = await startEmbeddedBroker({
+    host: b.host,
+    port: b.port,
+    wsPort: b.wsPort,
+    ...(b.tls ? { tls: b.tls.server } : {}),
+    ...(b.connections ? { limits: { connections: b.connections } } : {}),
+    accounts,
+    base,
+    haPrefix,
+    log: (line) => log(`broker: ${line}`),
+  }).catch((err: unknown) => {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new TelemetryError(`embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`);
+    if (e.code === 'EADDRINUSE')
+      throw new TelemetryError(
+        `embedded broker: port ${e.message.match(/:(\d+)$/)?.[1] ?? ''} on ${b.host} is already in use (choose another port, or --broker URL for a running broker)`,
+      );
     if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new TelemetryError(`embedded broker: cannot listen on ${b.host} (${e.code})`);
     throw err;
   });
@@ -205,7 +228,20 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const id = device.runtime.deviceId;
       let d = devices.get(id);
       if (!d) {
-        d = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track: inFlight.track, loopLag: () => loopLag.latest() });
+        d = new DeviceTelemetry({
+          id,
+          connection,
+          clock,
+          base,
+          haPrefix,
+          heartbeatS,
+          dataDir: options.dataDir,
+          allowRemoteReset: options.allowRemoteReset ?? false,
+          iso,
+          log,
+          track: inFlight.track,
+          loopLag: () => loopLag.latest(),
+        });
         devices.set(id, d);
         connection.subscribe(d.filters);
       }

@@ -46,7 +46,9 @@ async function refusingBroker(refusals: number): Promise<TestBroker & { asked():
 
 async function heartbeat(url: string, id: string): Promise<void> {
   const c = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
-  await c.publishAsync(`aquastop/${id}/heartbeat`, JSON.stringify({ seq: 1, boot: 1, uptimeS: 1, intervalS: 10, state: 'armed.idle', fault: null, ts: new Date().toISOString() }), { qos: 1 });
+  await c.publishAsync(`aquastop/${id}/heartbeat`, JSON.stringify({ seq: 1, boot: 1, uptimeS: 1, intervalS: 10, state: 'armed.idle', fault: null, ts: new Date().toISOString() }), {
+    qos: 1,
+  });
   await c.endAsync();
 }
 

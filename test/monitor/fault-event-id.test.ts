@@ -74,7 +74,15 @@ describe('a monitor started after the device tripped', () => {
     const id = 'named-1';
     const watcher = await Watcher.connect(broker.url, [`aquastop/${id}/#`, `aquastop/${id}`]);
     cleanups.push(() => watcher.end());
-    const rig: Rig = await startRig({ broker: { kind: 'external', url: broker.url }, id, timeline: [{ at: '5s', inject: 'leak', ml: 300 }, { at: '60s', dryPan: true }, { at: '150s', press: 'reset' }] });
+    const rig: Rig = await startRig({
+      broker: { kind: 'external', url: broker.url },
+      id,
+      timeline: [
+        { at: '5s', inject: 'leak', ml: 300 },
+        { at: '60s', dryPan: true },
+        { at: '150s', press: 'reset' },
+      ],
+    });
     cleanups.push(() => rig.stop());
     await rig.advance(31_000);
     const raised = faultEventSchema.parse(await watcher.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'raised'));
@@ -85,14 +93,29 @@ describe('a monitor started after the device tripped', () => {
     expect(states()[0]).not.toHaveProperty('faultEvent');
     expect(beats()[0]).toMatchObject({ fault: null });
     expect(beats()[0]).not.toHaveProperty('faultEvent');
-    expect(states().filter((s) => s.fault === 'i30').map((s) => s.faultEvent)).toEqual(states().filter((s) => s.fault === 'i30').map(() => raised.id));
-    expect(beats().filter((h) => h.fault === 'i30').map((h) => h.faultEvent)).toEqual(beats().filter((h) => h.fault === 'i30').map(() => raised.id));
+    expect(
+      states()
+        .filter((s) => s.fault === 'i30')
+        .map((s) => s.faultEvent),
+    ).toEqual(
+      states()
+        .filter((s) => s.fault === 'i30')
+        .map(() => raised.id),
+    );
+    expect(
+      beats()
+        .filter((h) => h.fault === 'i30')
+        .map((h) => h.faultEvent),
+    ).toEqual(
+      beats()
+        .filter((h) => h.fault === 'i30')
+        .map(() => raised.id),
+    );
     // Cleared by the reset: the state names the clearing event.
     await rig.advance(130_000);
     const cleared = faultEventSchema.parse(await watcher.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'cleared'));
     await waitFor(() => states().at(-1)?.fault === null, 5_000, 'the state without the fault');
     expect(states().at(-1)).toMatchObject({ fault: null, faultEvent: cleared.id });
-    console.log(`state messages published: ${states().length}, ${states().filter((s) => s.fault === 'i30').length} showing i30`);
   }, 30_000);
 });
 
@@ -103,9 +126,24 @@ describe('the tracker takes the fault event id from whichever message tells the 
     const clock = new VirtualClock(0);
     const tracker = new Tracker({ clock, log: new MemoryEventLog(), alerts: { send: (a) => alerts.push(a) }, snapshotMs: 0 });
     tracker.start();
-    const beat = (over: Partial<PayloadOf<'heartbeat'>>) => tracker.onHeartbeat('dw-1', { seq: 1, boot: 1, uptimeS: 0, intervalS: 10, state: 'latched', fault: null, ts: new Date(clock.now()).toISOString(), ...over });
+    const beat = (over: Partial<PayloadOf<'heartbeat'>>) =>
+      tracker.onHeartbeat('dw-1', { seq: 1, boot: 1, uptimeS: 0, intervalS: 10, state: 'latched', fault: null, ts: new Date(clock.now()).toISOString(), ...over });
     const state = (over: Partial<PayloadOf<'state'>>) =>
-      tracker.onState('dw-1', { state: 'latched', breaker: 'latched', valve: 'closed', drainPump: 'on', leak: true, fault: null, tripCount: 1, uptimeS: 1, tubLevelL: 0, fw: 'fw', board: 'simulated', last_seen: new Date(clock.now()).toISOString(), ...over });
+      tracker.onState('dw-1', {
+        state: 'latched',
+        breaker: 'latched',
+        valve: 'closed',
+        drainPump: 'on',
+        leak: true,
+        fault: null,
+        tripCount: 1,
+        uptimeS: 1,
+        tubLevelL: 0,
+        fw: 'fw',
+        board: 'simulated',
+        last_seen: new Date(clock.now()).toISOString(),
+        ...over,
+      });
     return { tracker, clock, alerts, beat, state };
   }
 
