@@ -16,7 +16,7 @@ import type { TrackerOptions } from './tracker.js';
 const HOUR_MS = 3_600_000;
 
 export const monitorOptionsSchema = z.object({
-  /** One URL, or the nodes of one clustered broker separated by commas (broker-url.ts): the monitor moves to the next node when it loses one. */
+  /** One URL, or the nodes of one clustered broker separated by commas (src/protocol/broker-url.ts): the monitor moves to the next node when it loses one. */
   brokerUrl: z
     .string()
     // The commands' one broker-URL check (a bad port or host used to slip through); tcp:// is mqtt.js's alias of mqtt://.
@@ -76,7 +76,8 @@ export const monitorOptionsSchema = z.object({
     .nullable()
     .default(null)
     .superRefine((url, ctx) => {
-      if (url !== null && !parseGraphiteUrl(url)) ctx.addIssue({ code: 'custom', message: `--graphite must be tcp://host:port, carbon's plaintext listener (e.g. tcp://127.0.0.1:2003): got "${url.slice(0, 80)}"` });
+      if (url !== null && !parseGraphiteUrl(url))
+        ctx.addIssue({ code: 'custom', message: `--graphite must be tcp://host:port, carbon's plaintext listener (e.g. tcp://127.0.0.1:2003): got "${url.slice(0, 80)}"` });
     }),
   graphiteIntervalMs: flagDuration('--graphite-interval', 1_000, '1s', 24 * HOUR_MS).default(10_000),
   graphitePrefix: z.string().regex(GRAPHITE_PREFIX_PATTERN, '--graphite-prefix must be words of letters, digits, "_" or "-" joined by dots (e.g. aquastop or site1.aquastop)').default('aquastop'),
@@ -87,7 +88,11 @@ export const monitorOptionsSchema = z.object({
     .default(null)
     .superRefine((url, ctx) => {
       // The value is never echoed whole: it may hold a password.
-      if (url !== null && !isHistoryUrl(url)) ctx.addIssue({ code: 'custom', message: `--history must be postgres://user:password@host:port/database (PostgreSQL; leave it out for the file in --data-dir): got "${describeHistoryUrl(url)}"` });
+      if (url !== null && !isHistoryUrl(url))
+        ctx.addIssue({
+          code: 'custom',
+          message: `--history must be postgres://user:password@host:port/database (PostgreSQL; leave it out for the file in --data-dir): got "${describeHistoryUrl(url)}"`,
+        });
     }),
   /** With historyUrl: how long a shard lease lasts without renewal (renewed every third of it). */
   leaseMs: flagDuration('--lease', 1_000, '1s', 24 * HOUR_MS).default(10_000),
@@ -95,26 +100,24 @@ export const monitorOptionsSchema = z.object({
 
 /** A duration flag in the project's grammar (src/clock/duration.ts) with its own bounds; the message names the flag. */
 function flagDuration(flag: string, minMs: number, minText: string, maxMs?: number) {
-  return z
-    .union([z.number(), z.string()])
-    .transform((value, ctx) => {
-      const text = String(value).slice(0, 40);
-      const r = durationSchema.safeParse(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
-      if (!r.success) {
-        const why = r.error.issues[0]?.message ?? 'a duration';
-        ctx.addIssue({ code: 'custom', message: `${flag} must be ${why}${why.includes('got') ? '' : ` (got "${text}")`}` });
-        return z.NEVER;
-      }
-      if (r.data < minMs) {
-        ctx.addIssue({ code: 'custom', message: `${flag} must be at least ${minText} (got "${text}")` });
-        return z.NEVER;
-      }
-      if (maxMs !== undefined && r.data > maxMs) {
-        ctx.addIssue({ code: 'custom', message: `${flag} must be at most 24h (got "${text}")` });
-        return z.NEVER;
-      }
-      return r.data;
-    });
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const text = String(value).slice(0, 40);
+    const r = durationSchema.safeParse(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+    if (!r.success) {
+      const why = r.error.issues[0]?.message ?? 'a duration';
+      ctx.addIssue({ code: 'custom', message: `${flag} must be ${why}${why.includes('got') ? '' : ` (got "${text}")`}` });
+      return z.NEVER;
+    }
+    if (r.data < minMs) {
+      ctx.addIssue({ code: 'custom', message: `${flag} must be at least ${minText} (got "${text}")` });
+      return z.NEVER;
+    }
+    if (maxMs !== undefined && r.data > maxMs) {
+      ctx.addIssue({ code: 'custom', message: `${flag} must be at most 24h (got "${text}")` });
+      return z.NEVER;
+    }
+    return r.data;
+  });
 }
 
 export type MonitorConfig = z.output<typeof monitorOptionsSchema>;

@@ -7,7 +7,7 @@
  * once per topic, then ignored. Losing the broker is reported to the tracker (devices become
  * "unknown" rather than DOWN: the monitor cannot tell); mqtt.js reconnects by itself, to the
  * next node when `brokerUrl` lists the nodes of a cluster, and the subscriptions are asked for
- * again, a refused one with back-off until the broker accepts (subscriptions.ts).
+ * again, a refused one with back-off until the broker accepts (src/telemetry/subscriptions.ts).
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -219,7 +219,7 @@ function messageReader(options: SubscriberOptions, stats: IngestStats): (topic: 
 /**
  * Connects and subscribes; rejects (one clear message) if the first connection fails or the
  * broker refuses the first subscription. After a reconnect the filters are asked for again, and
- * a refused one again with back-off until the broker accepts (subscriptions.ts).
+ * a refused one again with back-off until the broker accepts (src/telemetry/subscriptions.ts).
  */
 export async function startSubscriber(options: SubscriberOptions): Promise<Subscriber> {
   const { logger, baseTopic } = options;

@@ -44,7 +44,7 @@ export const bridgeStateSchema = z.object({ state: z.enum(['online', 'offline'])
 /** A device's availability names the bridge (process) that publishes it: it is offline when that bridge is. */
 export const availabilitySchema = z.object({ state: z.enum(['online', 'offline']), bridge: bridgeIdSchema.optional() }).strict();
 
-/** A fault event's id: unique per device, `<boot>-<n>` from our devices (outbox.ts). */
+/** A fault event's id: unique per device, `<boot>-<n>` from our devices (src/telemetry/outbox.ts). */
 const faultEventIdSchema = z.string().min(1).max(64);
 
 export const deviceStateSchema = z

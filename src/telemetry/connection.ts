@@ -255,8 +255,9 @@ export class Connection {
 }
 
 /**
- * mqtt.js's connect target for a `--broker` value (broker-url.ts): the first node's URL, and
- * `servers` when it lists several, which mqtt.js moves through, one node per (re)connect.
+ * mqtt.js's connect target for a `--broker` value (src/protocol/broker-url.ts): the first node's URL, and
+ * `servers` when it lists several, which mqtt.js moves through, one node per (re)connect; a
+ * plain single URL as options (protocol, host, port) and no URL.
  */
 export function brokerTarget(value: string): { url: string; options: Pick<IClientOptions, 'servers'> } {
   const nodes = brokerNodes(value);
