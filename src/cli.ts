@@ -10,6 +10,7 @@ import { register as registerScenarios } from './commands/scenarios.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerPorts } from './commands/ports.js';
 import { register as registerFirmware } from './commands/firmware.js';
+import { register as registerEmulate } from './commands/emulate.js';
 import { register as registerMonitor } from './commands/monitor.js';
 import { register as registerDashboard } from './commands/dashboard.js';
 import { register as registerStart } from './commands/start.js';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
     .exitOverride();
-  for (const register of [registerSim, registerScenarios, registerRun, registerPorts, registerFirmware, registerMonitor, registerDashboard, registerStart]) {
+  for (const register of [registerSim, registerScenarios, registerRun, registerPorts, registerFirmware, registerEmulate, registerMonitor, registerDashboard, registerStart]) {
     register(program);
   }
   // Long-running commands: every flag also from its environment variable or a --config file.

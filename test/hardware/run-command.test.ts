@@ -50,7 +50,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
   });
 
   it('connects with the firmware interlock, reports the valve closed, and stops cleanly on SIGINT', async () => {
-    uno = await startPtyUno({ AQUASTOP_HEX: hex });
+    uno = await startPtyUno({ hex });
     const { lines, code, stderr } = await runCli(
       ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
       (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
@@ -68,7 +68,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
   }, 60_000);
 
   it('runs a board not re-flashed since the update (safety 1.0) with one warning naming the re-flash command', async () => {
-    uno = await startPtyUno({ AQUASTOP_HEX: fileURLToPath(new URL('./fixtures/aquastop-safety-1.0.hex', import.meta.url)) });
+    uno = await startPtyUno({ hex: fileURLToPath(new URL('./fixtures/aquastop-safety-1.0.hex', import.meta.url)) });
     const { lines, code, stderr } = await runCli(
       ['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`],
       (ls) => ls.some((l) => l.type === 'started') && ls.some((l) => l.type === 'status'),
@@ -87,7 +87,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
   it('warns that protection depends on the host alone when the board runs plain StandardFirmata', async (ctx) => {
     const sf = await standardFirmataHex();
     if (!sf) return ctx.skip();
-    uno = await startPtyUno({ AQUASTOP_HEX: sf });
+    uno = await startPtyUno({ hex: sf });
     const { lines, code } = await runCli(['run', '--port', uno.path, '--no-mqtt', '--json', '--data-dir', `${uno.dir}/data`], (ls) => ls.some((l) => l.type === 'status'), 40_000);
     const started = lines.find((l) => l.type === 'started') as { protection: string; warnings: string[] } | undefined;
     expect(started?.protection).toBe('host-only');

@@ -18,7 +18,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy', 'mosquit
   beforeAll(async () => {
     const hex = await defaultFirmwareHex();
     broker = await startMosquitto();
-    uno = await startPtyUno({ AQUASTOP_HEX: hex });
+    uno = await startPtyUno({ hex });
   }, 60_000);
   afterAll(async () => {
     await uno?.stop();

@@ -60,7 +60,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
   });
 
   it('raises iC0 when the port goes away, keeps running, and re-arms the board when the port comes back', async () => {
-    const first = await startPtyUno({ AQUASTOP_HEX: hex });
+    const first = await startPtyUno({ hex });
     unos.push(first);
     run = startRun(first.path, `${first.dir}/data`);
     await run.waitFor('started', (l) => l.type === 'started', 30_000);
@@ -74,7 +74,7 @@ describe.skipIf(!hasTools('socat', 'avr-gcc', 'avr-g++', 'avr-objcopy'))('aquast
       'no runtime failure: that would hold the valve closed for ever',
     ).toBe(false);
 
-    const again = await startPtyUno({ AQUASTOP_HEX: hex }, first); // plugged back in, same path
+    const again = await startPtyUno({ hex }, first); // plugged back in, same path
     unos.push(again);
     const restoredAt = await run.waitFor('link restored', boardReport('linkRestored'), 20_000, lostAt);
     await run.waitFor('iC0 cleared', fault('iC0', 'cleared'), 5_000, restoredAt);
