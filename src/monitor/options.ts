@@ -34,14 +34,36 @@ export const monitorOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic must be topic levels of letters, digits, "_" or "-" (no wildcards)')
     .default('aquastop'),
   host: z.string().min(1, '--host must not be empty').default('127.0.0.1'),
-  port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0, '--port must be 0-65535').max(65535, '--port must be 0-65535').default(9464),
+  port: z.coerce
+    .number({ error: '--port must be an integer' })
+    .int('--port must be an integer')
+    .min(0, '--port must be 0-65535')
+    .max(65535, '--port must be 0-65535')
+    .default(9464),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
-  webhookUrl: z.string().regex(/^https?:\/\/\S+$/, '--webhook must be an http:// or https:// URL').nullable().default(null),
+  webhookUrl: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, '--webhook must be an http:// or https:// URL')
+    .nullable()
+    .default(null),
   /** HMAC-SHA256 key for the webhook's signature header (src/monitor/README.md "Webhooks"). */
   webhookSecret: z.string().min(16, '--webhook-secret must be at least 16 characters').max(1024, '--webhook-secret must be at most 1024 characters').nullable().default(null),
-  webhookTimeoutS: z.coerce.number({ error: '--webhook-timeout must be a number of seconds' }).min(0.1, '--webhook-timeout must be at least 0.1 s').max(120, '--webhook-timeout must be at most 120 s').default(5),
-  webhookRetries: z.coerce.number({ error: '--webhook-retries must be an integer' }).int('--webhook-retries must be an integer').min(0, '--webhook-retries must be 0-20').max(20, '--webhook-retries must be 0-20').default(5),
-  downAfter: z.coerce.number({ error: '--down-after must be a number' }).min(1, '--down-after must be at least 1 (intervals)').max(100, '--down-after must be at most 100').default(1.5),
+  webhookTimeoutS: z.coerce
+    .number({ error: '--webhook-timeout must be a number of seconds' })
+    .min(0.1, '--webhook-timeout must be at least 0.1 s')
+    .max(120, '--webhook-timeout must be at most 120 s')
+    .default(5),
+  webhookRetries: z.coerce
+    .number({ error: '--webhook-retries must be an integer' })
+    .int('--webhook-retries must be an integer')
+    .min(0, '--webhook-retries must be 0-20')
+    .max(20, '--webhook-retries must be 0-20')
+    .default(5),
+  downAfter: z.coerce
+    .number({ error: '--down-after must be a number' })
+    .min(1, '--down-after must be at least 1 (intervals)')
+    .max(100, '--down-after must be at most 100')
+    .default(1.5),
   /** The failure detector (detector.ts): the fixed multiple `downAfter`, or phi accrual over each device's inter-arrival times. */
   detector: z.enum(DETECTOR_KINDS, { error: `--detector must be ${DETECTOR_KINDS.join(' or ')}` }).default(DEFAULT_DETECTOR.kind),
   phiThreshold: z.coerce
@@ -80,7 +102,10 @@ export const monitorOptionsSchema = z.object({
         ctx.addIssue({ code: 'custom', message: `--graphite must be tcp://host:port, carbon's plaintext listener (e.g. tcp://127.0.0.1:2003): got "${url.slice(0, 80)}"` });
     }),
   graphiteIntervalMs: flagDuration('--graphite-interval', 1_000, '1s', 24 * HOUR_MS).default(10_000),
-  graphitePrefix: z.string().regex(GRAPHITE_PREFIX_PATTERN, '--graphite-prefix must be words of letters, digits, "_" or "-" joined by dots (e.g. aquastop or site1.aquastop)').default('aquastop'),
+  graphitePrefix: z
+    .string()
+    .regex(GRAPHITE_PREFIX_PATTERN, '--graphite-prefix must be words of letters, digits, "_" or "-" joined by dots (e.g. aquastop or site1.aquastop)')
+    .default('aquastop'),
   /** PostgreSQL holding the history and the shard leases of monitors that share a fleet (shared-monitor.ts); null: the file in dataDir. */
   historyUrl: z
     .string()
