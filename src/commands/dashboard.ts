@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { baseTopicRule, DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor } from './service/service-command.js';
 
@@ -12,7 +13,7 @@ const flagsSchema = z.object({
   port: z.coerce.number({ error: '--port must be an integer' }).int('--port must be an integer').min(0).max(65535, '--port must be 0-65535'),
   host: z.string(),
   brokerWs: z.string().regex(/^wss?:\/\/\S+$/, '--broker-ws must be a ws:// or wss:// URL'),
-  base: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base must be a topic without wildcards'),
+  base: baseTopicRule('--base'),
   monitor: z
     .string()
     .regex(/^https?:\/\/\S+$/, '--monitor must be an http:// URL')
@@ -45,7 +46,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'HTTP port (0 = any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--broker-ws <url>', "broker's websocket URL as the browser reaches it", 'ws://127.0.0.1:9001')
-    .option('--base <topic>', 'base topic', 'aquastop')
+    .option('--base <topic>', 'base topic', DEFAULT_BASE_TOPIC)
     .option('--monitor <url>', "monitor's HTTP API (proxied under /api)")
     .action(async (raw: unknown, cmd: Command) => {
       const flags = parseDashboardFlags(raw);

@@ -12,6 +12,7 @@ import { UsageError } from './errors.js';
 import { defaultDataDir } from './service/data-dir.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import { redactUrl } from '../telemetry/redact-url.js';
+import { DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import { untilSignal } from './dashboard.js';
 
 /** File-system errors that mean the data directory is unusable, not that the monitor is broken. */
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// broker')
     .option('--cert <file>', 'client certificate for a broker that checks them')
     .option('--key <file>', 'private key of --cert')
-    .option('--base-topic <topic>', 'base topic', 'aquastop')
+    .option('--base-topic <topic>', 'base topic', DEFAULT_BASE_TOPIC)
     .option('--host <addr>', 'address the HTTP API listens on', '127.0.0.1')
     .option('--port <n>', 'HTTP port for /metrics and /api (0 = any free port)', '9464')
     .option('--data-dir <dir>', 'where the event log (history) lives', defaultDataDir('monitor'))

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { brokerUrlProblem } from '../protocol/broker-url.js';
+import { deviceIdRule } from '../protocol/names.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
@@ -20,11 +21,7 @@ import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbe
 
 const optionsSchema = z.object({
   port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
-    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
-    .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)'),
+  id: deviceIdRule('--id'),
   dataDir: z.string().min(1, '--data-dir must not be empty'),
   mqtt: z.boolean(),
   broker: z

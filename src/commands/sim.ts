@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { brokerUrlProblem } from '../protocol/broker-url.js';
+import { baseTopicRule, DEFAULT_BASE_TOPIC, deviceIdRule } from '../protocol/names.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
@@ -54,17 +55,9 @@ const flagsSchema = z.object({
   wsPort: port('--ws-port').default(9001),
   username: z.string().min(1, '--username must not be empty').optional(),
   password: z.string().min(1, '--password must not be empty').optional(),
-  baseTopic: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic may contain letters, digits, "_", "-" and "/" between levels')
-    .default('aquastop'),
+  baseTopic: baseTopicRule('--base-topic').default(DEFAULT_BASE_TOPIC),
   dataDir: z.string().min(1, '--data-dir must not be empty').default(defaultDataDir('sim')),
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '--id must be 1 to 64 letters, digits, "_" or "-"')
-    .refine((id) => id !== 'bridge', '--id "bridge" is reserved for the bridge topics')
-    .refine((id) => !id.startsWith('_'), '--id may not start with "_" (reserved for the bridge ids of multi-device processes)')
-    .default('dishwasher-1'),
+  id: deviceIdRule('--id').default('dishwasher-1'),
   allowRemoteReset: z.boolean().default(false),
   accounts: z.string().min(1, '--accounts needs a file name').optional(),
   /** The heartbeat interval in the simulation's time, ms (`--heartbeat 0.5s` ... `60s`). */
@@ -100,7 +93,7 @@ export function register(program: Command): void {
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
     .option('--cert <file>', 'client certificate for a broker that checks them')
     .option('--key <file>', 'private key of --cert')
-    .option('--base-topic <topic>', 'MQTT base topic', 'aquastop')
+    .option('--base-topic <topic>', 'MQTT base topic', DEFAULT_BASE_TOPIC)
     .option('--data-dir <dir>', 'where telemetry keeps its outbox and an interactive device its memory', defaultDataDir('sim'))
     .option('--allow-remote-reset', 'accept {"reset":"trip"}, {"resume":true} and {"exercise":true} over MQTT (never before the pan has been dry for 60 s)')
     .option('--accounts <file>', 'embedded broker accounts (operators, viewers, devices): see src/telemetry/mosquitto/accounts.example.json')

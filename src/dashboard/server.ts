@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { baseTopicRule, DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import { FAULTS, SEVERITIES } from '../machine/catalogue.js';
 
 export const dashboardOptionsSchema = z
@@ -24,10 +25,7 @@ export const dashboardOptionsSchema = z
     port: z.number().int().min(0).max(65535),
     /** ws:// or wss:// URL of the broker's websocket listener, as the browser must reach it. */
     wsUrl: z.string().regex(/^wss?:\/\/[^\s]+$/, 'broker websocket URL must start with ws:// or wss://'),
-    baseTopic: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'invalid base topic')
-      .default('aquastop'),
+    baseTopic: baseTopicRule().default(DEFAULT_BASE_TOPIC),
     /** http:// URL of the monitor's API (startMonitor); null or absent hides monitor figures. */
     monitorUrl: z
       .string()

@@ -8,6 +8,7 @@ import { MAX_FLAP_CHANGES } from './types.js';
 import { DEFAULT_DETECTOR, DETECTOR_KINDS } from './detector.js';
 import { durationSchema } from '../clock/duration.js';
 import { brokerUrlProblem, isBrokerUrl } from '../protocol/broker-url.js';
+import { baseTopicRule, DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
 import { GRAPHITE_PREFIX_PATTERN, parseGraphiteUrl } from './graphite.js';
 import { describeHistoryUrl, isHistoryUrl } from './history-url.js';
@@ -29,10 +30,7 @@ export const monitorOptionsSchema = z.object({
   password: z.string().optional(),
   /** CA, client certificate and key for mqtts:// and wss:// (read and checked by telemetry/tls.ts). */
   tls: z.custom<TlsMaterial>((v) => typeof v === 'object' && v !== null, 'tls must be the loaded certificate files').optional(),
-  baseTopic: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '--base-topic must be topic levels of letters, digits, "_" or "-" (no wildcards)')
-    .default('aquastop'),
+  baseTopic: baseTopicRule('--base-topic').default(DEFAULT_BASE_TOPIC),
   host: z.string().min(1, '--host must not be empty').default('127.0.0.1'),
   port: z.coerce
     .number({ error: '--port must be an integer' })

@@ -8,37 +8,16 @@
 import { z } from 'zod';
 import { FAULT_CLASSES, FAULT_CODES } from '../machine/catalogue.js';
 import { FAULT_MEMORY_SIZE } from '../board/store.js';
+import { bridgeIdSchema, deviceIdSchema, LEVEL_PATTERN, LEVELS_PATTERN } from './names.js';
+
+// The names in a topic (device id, bridge id, base topic) are defined once, in names.ts.
+export { bridgeIdSchema, deviceIdSchema } from './names.js';
 
 const faultCode = z.enum(FAULT_CODES);
 const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'service']);
 
-/**
- * Device ids are one topic level: no wildcards, separators or control characters. "bridge" is
- * taken: `<base>/bridge/...` holds the processes' bridge states. A leading "_" is taken too: the
- * bridge ids of processes running several devices start with it (`START_BRIDGE_ID`), so no
- * device (and no device account, which may publish the bridge named after it) can own one.
- */
-export const deviceIdSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'device id may contain only letters, digits, "_" and "-"')
-  .refine((id) => id !== 'bridge', 'device id "bridge" is reserved for the bridge topics')
-  .refine((id) => !id.startsWith('_'), 'device id may not start with "_" (reserved for the bridge ids of multi-device processes)');
-
 /** The bridge id of `aquastop start` (all its devices): starts with "_", so it is no device's. */
 export const START_BRIDGE_ID = '_start';
-
-/**
- * A process's bridge id: one topic level, the same characters as a device id. One per process
- * that is up at a time (so a dead process's last will makes offline only its own devices), and
- * the same across that process's restarts (so retained bridge states do not pile up).
- */
-export const bridgeIdSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'bridge id may contain only letters, digits, "_" and "-"');
 
 export const bridgeStateSchema = z.object({ state: z.enum(['online', 'offline']) }).strict();
 /** A device's availability names the bridge (process) that publishes it: it is offline when that bridge is. */
@@ -240,13 +219,10 @@ export interface TopicParams {
   readonly object?: string;
 }
 
-const LEVELS = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
-const LEVEL = /^[A-Za-z0-9_-]+$/;
-
 /** Builds a concrete topic; refuses wildcards and separators in the parameters. */
 export function topicFor(name: TopicName, params: TopicParams): string {
   const { base, id } = params;
-  if (!LEVELS.test(base)) throw new Error(`invalid base topic "${base}"`);
+  if (!LEVELS_PATTERN.test(base)) throw new Error(`invalid base topic "${base}"`);
   const template = TOPICS[name].template;
   if (template.includes('{id}')) {
     if (id === undefined) throw new Error(`topic ${name} needs a device id`);
@@ -264,11 +240,11 @@ export function topicFor(name: TopicName, params: TopicParams): string {
   };
   return template
     .replace('{base}', base)
-    .replace('{prefix}', part('prefix', LEVELS))
-    .replace('{component}', part('component', LEVEL))
+    .replace('{prefix}', part('prefix', LEVELS_PATTERN))
+    .replace('{component}', part('component', LEVEL_PATTERN))
     .replace('{id}', id ?? '')
     .replace('{bridge}', params.bridge ?? '')
-    .replace('{object}', part('object', LEVEL));
+    .replace('{object}', part('object', LEVEL_PATTERN));
 }
 
 /** Subscription filter for a topic across all devices and bridges: `{id}` and `{bridge}` become `+`. */

@@ -21,6 +21,7 @@ import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
 import { bridgeIdSchema, topicFor, type injectSchema } from '../protocol/topics.js';
+import { DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import type { TlsMaterial } from './tls.js';
 
 export type InjectName = z.output<typeof injectSchema>['inject'];
@@ -113,7 +114,7 @@ export function telemetrySettings(options: Omit<TelemetryOptions, 'broker' | 'br
   const heartbeatS = options.heartbeatS ?? 10;
   if (!(heartbeatS > 0 && heartbeatS <= 3600)) throw new TelemetryError(`heartbeat interval must be above 0 s and at most 3600 s (got ${heartbeatS})`);
   return {
-    base: options.baseTopic ?? 'aquastop',
+    base: options.baseTopic ?? DEFAULT_BASE_TOPIC,
     haPrefix: options.haPrefix === undefined ? 'homeassistant' : options.haPrefix,
     heartbeatS,
     log: options.log ?? (() => undefined),

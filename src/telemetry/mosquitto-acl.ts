@@ -9,13 +9,14 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAccountsFile, mosquittoAclFile } from './access.js';
+import { DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 
 export function main(argv: readonly string[]): { code: number; out: string; err: string } {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { base: { type: 'string', default: 'aquastop' }, 'ha-prefix': { type: 'string', default: 'homeassistant' } },
+      options: { base: { type: 'string', default: DEFAULT_BASE_TOPIC }, 'ha-prefix': { type: 'string', default: 'homeassistant' } },
     });
     if (positionals.length !== 1) return { code: 2, out: '', err: 'usage: mosquitto-acl.ts ACCOUNTS.json [--base TOPIC] [--ha-prefix PREFIX]\n' };
     const accounts = loadAccountsFile(positionals[0]!);
