@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Entry point for the `aquastop` bin: runs the TypeScript CLI through tsx's loader.
+// Entry point for the `aquastop` bin: loads the TypeScript program through tsx's loader and runs main().
 import { register } from 'tsx/esm/api';
 register();
-await import('../cli.ts');
+const { main, quietOnClosedPipe } = await import('../program.ts');
+quietOnClosedPipe();
+process.exitCode = await main(process.argv.slice(2));

@@ -24,7 +24,11 @@ import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbe
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
 const port = (flag: string) =>
-  z.coerce.number({ error: `${flag} must be an integer` }).int(`${flag} must be an integer`).min(0, `${flag} must be 0-65535`).max(65535, `${flag} must be 0-65535`);
+  z.coerce
+    .number({ error: `${flag} must be an integer` })
+    .int(`${flag} must be an integer`)
+    .min(0, `${flag} must be 0-65535`)
+    .max(65535, `${flag} must be 0-65535`);
 
 const flagsSchema = z.object({
   scenario: z.string().min(1, '--scenario needs a built-in scenario name or a file').optional(),
@@ -77,9 +81,9 @@ export function register(program: Command): void {
     .command('sim')
     .description('run the controller on a simulated dishwasher (a scenario, or interactive at real speed)')
     .option('--scenario <name|file>', 'built-in scenario name (see "aquastop scenarios") or a scenario JSON file')
-    .option('--seed <n>', 'random seed (default: the scenario\'s)')
+    .option('--seed <n>', "random seed (default: the scenario's)")
     .option('--speed <n|max>', 'virtual seconds per wall second, or "max" (default: max with --scenario, 1 without)')
-    .option('--duration <d>', 'virtual time to run, e.g. 90s, 20m, 2h (default: the scenario\'s)')
+    .option('--duration <d>', "virtual time to run, e.g. 90s, 20m, 2h (default: the scenario's)")
     .option('--json', 'one JSON object per line instead of the timeline')
     .option('--board <kind>', 'simulated, or emulated (our firmware in an AVR emulator)', 'simulated')
     .option('--id <id>', 'device id', 'dishwasher-1')
@@ -87,7 +91,7 @@ export function register(program: Command): void {
     .option('--broker <url>', 'external MQTT broker instead of the embedded one (the nodes of a cluster: url,url,...)')
     .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')
     .option('--ws-port <port>', 'embedded broker MQTT-over-WebSocket port', '9001')
-    .option('--heartbeat <duration>', 'heartbeat interval on MQTT, in the simulation\'s time (0.5s to 60s)', DEFAULT_HEARTBEAT)
+    .option('--heartbeat <duration>', "heartbeat interval on MQTT, in the simulation's time (0.5s to 60s)", DEFAULT_HEARTBEAT)
     .option('--username <user>', 'MQTT user name')
     .option('--password <password>', 'MQTT password (the variable keeps it out of ps and shell history)')
     .option('--cafile <file>', 'CA certificate(s) to trust for an mqtts:// or wss:// --broker')
@@ -100,8 +104,13 @@ export function register(program: Command): void {
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const flags = parseSimFlags(raw);
       // Read and checked before anything runs: a bad file is one line, exit 2.
-      const tls = flags.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), flags.broker) : undefined;
-      process.exitCode = await runSim(flags, tls, loggerFor(cmd));
+      const tls = flags.mqtt
+        ? loadClientTls(
+            tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)),
+            flags.broker,
+          )
+        : undefined;
+      return runSim(flags, tls, loggerFor(cmd));
     });
 }
 

@@ -420,6 +420,6 @@ export function register(program: Command): void {
       const clean = await stopAll(pieces, log);
       process.off('SIGINT', forced);
       process.off('SIGTERM', forced);
-      if (!clean) process.exitCode = 1;
+      return clean ? 0 : 1;
     });
 }

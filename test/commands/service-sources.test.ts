@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram, main } from '../../src/cli.js';
+import { buildProgram, main } from '../../src/program.js';
 import { SERVICE_COMMANDS } from '../../src/commands/service/service-command.js';
 import { aquastop } from '../helpers/cli.js';
 

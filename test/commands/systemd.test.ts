@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli.js';
+import { buildProgram } from '../../src/program.js';
 import { parseRunOptions } from '../../src/commands/run.js';
 import { envNameFor } from '../../src/commands/service/env.js';
 import { parseMonitorOptions } from '../../src/monitor/options.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/program.js';
 import { UsageError, isUsageError } from '../../src/errors/usage-error.js';
 import { ScenarioError } from '../../sim/scenario.js';
 import { UnsupportedLinkFaultError } from '../../src/board/link-faults.js';
@@ -42,7 +42,7 @@ async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
 }
 
 describe('usage errors', () => {
-  it('have one base: every layer\'s user error extends it, exit 2 by default, named after its class', () => {
+  it("have one base: every layer's user error extends it, exit 2 by default, named after its class", () => {
     const errors = [
       new ScenarioError('s'),
       new UnsupportedLinkFaultError('linkLost', 'real'),
@@ -70,7 +70,7 @@ describe('usage errors', () => {
     for (const file of ['src', 'sim', 'hardware'].flatMap((d) => sources(join(ROOT, d)))) {
       const text = readFileSync(file, 'utf8');
       if (/usageError/.test(text)) offenders.push(`${relative(ROOT, file)}: usageError`);
-      for (const m of text.matchAll(/class (\w+) extends (\w+)[^{]*\{([\s\S]*?)\n\}/g)) {
+      for (const m of text.matchAll(/class (\w+) extends (\w*Error)\b[^{]*\{([\s\S]*?)\n\}/g)) {
         if (/\bexitCode\b/.test(m[3]!) && m[1] !== 'UsageError') offenders.push(`${relative(ROOT, file)}: ${m[1]} sets exitCode`);
       }
     }

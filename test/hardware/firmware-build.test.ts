@@ -6,7 +6,7 @@ import { buildFirmware, isFirmwareBuildError, UNO_APP_FLASH_BYTES } from '../../
 import { parseIntelHex } from '../../hardware/firmware/intel-hex.js';
 import { generatePinsHeader } from '../../hardware/firmware/pins-header.js';
 import { floatStateFromAdc, floatVolts, levelLitresFromAdc, levelVolts, pinRows, pins } from '../../hardware/pins.js';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/program.js';
 import { avrdudeReason } from '../../src/commands/firmware.js';
 import { hasTools } from '../helpers/tools.js';
 

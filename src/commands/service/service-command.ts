@@ -28,9 +28,33 @@ A flag wins over its variable, the variable over the file, the file over the
 default.`;
 
 /** Commander's Command whose long-running subcommands give every flag its environment variable. */
+declare module 'commander' {
+  interface Command {
+    /** An action may return its exit code (AquastopCommand hands it to main()). */
+    action(fn: (this: this, ...args: any[]) => void | number | Promise<void | number>): this;
+  }
+}
+
 export class AquastopCommand extends Command {
+  /** On the program: the exit code the action that ran returned (0 when it returned none); main() returns it. */
+  actionExitCode = 0;
+
   override createCommand(name?: string): Command {
     return new AquastopCommand(name);
+  }
+
+  /** A subcommand's action returns its exit code (nothing is 0) instead of setting process.exitCode. */
+  override action(fn: (this: this, ...args: any[]) => void | number | Promise<void | number>): this {
+    const root = (): Command => {
+      let c: Command = this;
+      while (c.parent) c = c.parent;
+      return c;
+    };
+    return super.action(async (...args: unknown[]) => {
+      const code = await fn.apply(this, args);
+      const program = root();
+      if (typeof code === 'number' && program instanceof AquastopCommand) program.actionExitCode = code;
+    });
   }
 
   override createOption(flags: string, description?: string): Option {
