@@ -10,8 +10,10 @@
  */
 import { z } from 'zod';
 import { FAULT_CODES } from '../machine/catalogue.js';
+import { FAULT_MEMORY_SIZE } from '../protocol/topics.js';
 
-export const FAULT_MEMORY_SIZE = 16;
+// The size of the fault memory is part of the MQTT contract (its payload), so it is defined there.
+export { FAULT_MEMORY_SIZE };
 
 const faultCode = z.enum(FAULT_CODES);
 

@@ -7,11 +7,13 @@
  */
 import { z } from 'zod';
 import { FAULT_CLASSES, FAULT_CODES } from '../machine/catalogue.js';
-import { FAULT_MEMORY_SIZE } from '../board/store.js';
 import { bridgeIdSchema, deviceIdSchema, LEVEL_PATTERN, LEVELS_PATTERN } from './names.js';
 
 // The names in a topic (device id, bridge id, base topic) are defined once, in names.ts.
 export { bridgeIdSchema, deviceIdSchema } from './names.js';
+
+/** How many faults a device keeps in its fault memory and publishes on `<base>/<id>/fault-memory` (its last ones). */
+export const FAULT_MEMORY_SIZE = 16;
 
 const faultCode = z.enum(FAULT_CODES);
 const breaker = z.enum(['booting', 'armed', 'tripped', 'probing', 'latched', 'service']);
