@@ -164,13 +164,14 @@ export class DeviceView {
     if (!btn || !this.id) return;
     const id = this.id;
     if (btn.dataset.command) {
-      const [, label, payload] = COMMANDS.find(([k]) => k === btn.dataset.command);
+      // The buttons are rendered from COMMANDS: a command button's name is one of them.
+      const [, label, payload] = /** @type {(typeof COMMANDS)[number]} */ (COMMANDS.find(([k]) => k === btn.dataset.command));
       const out = this.q('.command-result');
       if (!this.operator.loggedIn) {
         try {
           await this.askCredentials();
         } catch (err) {
-          this.showResult(out, false, `${label}: ${err.message}`);
+          this.showResult(out, false, `${label}: ${/** @type {Error} */ (err).message}`);
           return;
         }
       }
@@ -180,7 +181,7 @@ export class DeviceView {
         if (this.id !== id) return;
         this.showResult(out, r.ok, r.ok ? `${label}: ok` : `${label} refused: ${refusalReason(r.error)}`);
       } catch (err) {
-        this.showResult(out, false, `${label}: ${err.message}`);
+        this.showResult(out, false, `${label}: ${/** @type {Error} */ (err).message}`);
       }
     } else if (btn.dataset.inject) {
       const out = this.q('.inject-result');
@@ -190,7 +191,7 @@ export class DeviceView {
         // unless the device's refusal came first
         if (this.injectedAt !== null) this.showResult(out, true, `injected ${btn.textContent.toLowerCase()}: watch the breaker`);
       } catch (err) {
-        this.showResult(out, false, `injection failed: ${err.message}`);
+        this.showResult(out, false, `injection failed: ${/** @type {Error} */ (err).message}`);
       }
     }
   }

@@ -23,7 +23,11 @@ export function formatDuration(s) {
 }
 
 export class MonitorFeed {
-  /** `onChange(ids)` is called with the devices whose figures changed after a poll. */
+  /**
+   * `onChange(ids)` is called with the devices whose figures changed after a poll.
+   * @param {string | null} api
+   * @param {(ids: Set<string>) => void} [onChange]
+   */
   constructor(api, onChange = () => {}) {
     this.api = api;
     this.onChange = onChange;
@@ -58,7 +62,7 @@ export class MonitorFeed {
       if (changed.size > 0) this.onChange(changed);
     } catch (err) {
       // monitor unreachable: keep the last figures, say so in the device view
-      this.error = err.message;
+      this.error = /** @type {Error} */ (err).message;
     }
   }
 

@@ -26,7 +26,10 @@ export class Operator {
     return this.client !== null && this.client.connected;
   }
 
-  /** Connects as the operator; rejects with the broker's reason (e.g. "Not authorized"). */
+  /**
+   * Connects as the operator; rejects with the broker's reason (e.g. "Not authorized").
+   * @returns {Promise<void>}
+   */
   login(username, password) {
     this.logout();
     return new Promise((resolve, reject) => {
@@ -112,7 +115,10 @@ export class Operator {
     });
   }
 
-  /** Simulator fault injection: fire and forget (the tile shows what happens). */
+  /**
+   * Simulator fault injection: fire and forget (the tile shows what happens).
+   * @returns {Promise<void>}
+   */
   inject(id, fault, viewer) {
     const client = this.loggedIn ? this.client : viewer;
     return new Promise((resolve, reject) => {

@@ -37,7 +37,7 @@ export class FleetOrder {
    * @param severities the catalogue's severities, most severe first (/config.json)
    * @param availability (d) => ratio or null: what the tiles show as availability
    */
-  constructor(fleet, { faults, severities, availability = () => null }) {
+  constructor(fleet, { faults, severities, availability = /** @type {(d: any) => number | null} */ (() => null) }) {
     this.fleet = fleet;
     this.faults = faults;
     this.severities = severities;

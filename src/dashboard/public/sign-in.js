@@ -50,7 +50,7 @@ export class SignInForm {
       this.form.password.value = '';
       this.hide();
     } catch (err) {
-      this.error.textContent = err.message;
+      this.error.textContent = /** @type {Error} */ (err).message;
       this.form.password.select();
     } finally {
       this.root.querySelector('.signin-status').textContent = '';
@@ -58,7 +58,10 @@ export class SignInForm {
   }
 }
 
-/** A function that opens the operator dialog and resolves once `operator.login` succeeds. */
+/**
+ * A function that opens the operator dialog and resolves once `operator.login` succeeds.
+ * @returns {() => Promise<void>}
+ */
 export function askCredentialsWith(operator) {
   const dialog = $('#login');
   const form = dialog.querySelector('form');
@@ -91,7 +94,7 @@ export function askCredentialsWith(operator) {
           dialog.close();
           resolve();
         } catch (err) {
-          error.textContent = err.message;
+          error.textContent = /** @type {Error} */ (err).message;
         }
       };
       form.addEventListener('submit', onSubmit);

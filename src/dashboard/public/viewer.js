@@ -51,7 +51,7 @@ export class ViewerConnection {
   /**
    * @param mqtt mqtt.js (its `connect`)
    * @param storage sessionStorage, or anything with getItem/setItem/removeItem
-   * @param handlers { onConnect(client), onMessage(topic, payload), onState({state, text, user}) }
+   * @param handlers `{ onConnect(client), onMessage(topic, payload), onState({state, text, user}) }`
    * @param makeSocket (url, protocols) => WebSocket; injectable for tests
    */
   constructor(mqtt, wsUrl, storage, handlers, makeSocket = (url, protocols) => new WebSocket(url, protocols)) {
@@ -64,7 +64,7 @@ export class ViewerConnection {
     this.client = null;
     /** The account in use, or null when anonymous. */
     this.account = null;
-    /** Settles a pending signIn(). */
+    /** Settles a pending signIn(). @type {{ resolve: (value?: unknown) => void, reject: (err: Error) => void } | null} */
     this.waiting = null;
     /** Failed attempts since the broker was last reached, and when the first of them began. */
     this.failures = 0;

@@ -11,15 +11,20 @@ export function visibleRows(scrollTop, viewportHeight, pitch, rowCount, overscan
   return { first, last: Math.max(first, last) };
 }
 
+/** A row's node: an element the view's owner may give its own fields (its parts, say). @typedef {HTMLElement & { [field: string]: any }} RowNode */
+
 export class VirtualView {
   /**
-   * @param scroller the element that scrolls (overflow: auto)
-   * @param canvas a child of the scroller holding the rows (position: relative)
-   * @param o.rowHeight height of one row (px); o.gap between rows and columns (px)
-   * @param o.minColumnWidth tiles: the narrowest a column may be; omitted for one column
-   * @param o.overscan rows drawn beyond the viewport on each side
-   * @param o.create () => node; o.assign(node, id) when a node shows another device;
-   *        o.render(node, id) writes what changed
+   * @param {HTMLElement} scroller the element that scrolls (overflow: auto)
+   * @param {HTMLElement} canvas a child of the scroller holding the rows (position: relative)
+   * @param {object} o
+   * @param {number} o.rowHeight height of one row (px)
+   * @param {number} [o.gap] between rows and columns (px)
+   * @param {number | null} [o.minColumnWidth] tiles: the narrowest a column may be; omitted for one column
+   * @param {number} [o.overscan] rows drawn beyond the viewport on each side
+   * @param {() => RowNode} o.create a new node
+   * @param {(node: RowNode, id: string) => void} o.assign when a node shows another device
+   * @param {(node: RowNode, id: string) => void} o.render writes what changed
    */
   constructor(scroller, canvas, o) {
     this.scroller = scroller;
