@@ -43,7 +43,7 @@ export function evaluate(expectations: readonly Expectation[], log: readonly Log
       const hit = raised.find((r) => codes.includes(r.code as string) && (e.after === undefined || r.t >= e.after));
       if (!e.raised) return { expect, passed: !hit, actual: hit ? `raised at ${fmt(hit.t)}` : 'never raised' };
       const inTime = hit !== undefined && (e.within === undefined || hit.t <= e.within);
-      return { expect, passed: inTime, actual: hit ? `${hit.code} raised at ${fmt(hit.t)}` : 'not raised' };
+      return { expect, passed: inTime, actual: hit ? `${String(hit.code)} raised at ${fmt(hit.t)}` : 'not raised' };
     }
     if ('noFault' in e) {
       return { expect, passed: raised.length === 0, actual: raised.length ? `raised ${raised.map((r) => r.code).join(', ')}` : 'none' };
@@ -68,6 +68,7 @@ export function evaluate(expectations: readonly Expectation[], log: readonly Log
     }
     if ('command' in e) {
       const want = e.result === 'accepted';
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a command record's error is a string or absent
       const hit = log.find((l) => l.type === 'command' && l.command === e.command && l.ok === want && (e.because === undefined || String(l.error ?? '').includes(e.because)));
       return { expect, passed: Boolean(hit), actual: hit ? `at ${fmt(hit.t)}` : `no ${e.command} ${e.result}` };
     }

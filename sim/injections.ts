@@ -247,13 +247,13 @@ export function applyInjection(target: InjectionTarget, entry: Injection, step: 
     const { at: _at, inject: _inject, ...params } = step;
     target.record({ type: 'inject', fault: entry.name, ...params });
   }
-  return entry.apply(target, step as never);
+  return entry.apply(target, step);
 }
 
 /** The step a key or a button gives for `entry`, parsed by the entry's own scenario schema (its defaults). */
 export function manualStep(entry: Injection, running: boolean): Record<string, unknown> {
   if (!entry.manual) throw new Error(`${entry.name} has no key or button`);
-  return z.object(entry.shape).strict().parse(entry.manual(running)) as Record<string, unknown>;
+  return z.object(entry.shape).strict().parse(entry.manual(running));
 }
 
 /** The dashboard's injection buttons in their order: name (the `inject` command) and label. */

@@ -60,8 +60,8 @@ export async function firmataReady(port: NodeJS.ReadWriteStream | EventEmitter, 
 export function safeRelays(j5: five.Board, io: Firmata, map: PinMap): { valve: five.Relay; pump: five.Relay } {
   io.pinMode(map.pins.valve.pin, MODE_OUTPUT);
   io.pinMode(map.pins.drainPump.pin, MODE_OUTPUT);
-  const valve = new five.Relay({ pin: map.pins.valve.pin, type: 'NC', board: j5 } as five.RelayOption);
-  const pump = new five.Relay({ pin: map.pins.drainPump.pin, type: 'NO', board: j5 } as five.RelayOption);
+  const valve = new five.Relay({ pin: map.pins.valve.pin, type: 'NC', board: j5 });
+  const pump = new five.Relay({ pin: map.pins.drainPump.pin, type: 'NO', board: j5 });
   valve.close();
   pump.open();
   return { valve, pump };

@@ -339,7 +339,7 @@ export class JohnnyFiveBoard implements Board {
     io.on('error', (err) => {
       if (io !== this.io) return;
       // A device that vanished fails its reads and writes; that is the port going away, not a fault of the board.
-      const portClosing = (io.transport as { isOpen?: boolean } | undefined)?.isOpen === false;
+      const portClosing = io.transport?.isOpen === false;
       if ((err as { disconnected?: unknown } | null)?.disconnected === true || portClosing || this.disconnected) this.onPortGone();
       else this.report({ type: 'error', message: `serial port: ${String(err)}` });
     });

@@ -30,16 +30,10 @@ export interface ByteEndpoint {
 
 class DisconnectError extends Error {
   readonly disconnected = true;
-  constructor(message: string) {
-    super(message);
-  }
 }
 
 class CanceledError extends Error {
   readonly canceled = true;
-  constructor(message: string) {
-    super(message);
-  }
 }
 
 class EndpointPort implements BindingPortInterface {
@@ -147,7 +141,7 @@ class EndpointPort implements BindingPortInterface {
 }
 
 /** A binding with one port per path, each connected to the endpoint `connect(path)` returns. */
-export class EndpointBinding implements BindingInterface<BindingPortInterface> {
+export class EndpointBinding implements BindingInterface {
   constructor(private readonly endpoints: ReadonlyMap<string, ByteEndpoint>) {}
 
   async list(): Promise<PortInfo[]> {

@@ -121,13 +121,13 @@ class ControllerRuntime implements Runtime {
     await this.board.open();
     this.startedAt = this.clock.now();
     this.actor = createActor(controllerMachine, {
-      clock: this.clock as never,
+      clock: this.clock,
       input: { latch: this.memory.latch, memoryFault, config: this.config },
     });
     // Functions handed over as they are, not arrow-function properties nor wrappers: tsx names
     // every arrow function it compiles, which costs each about 250 bytes more, per appliance.
     this.subscriptions.push(
-      this.actor.on('*', (event) => this.guarded(() => this.onEmitted(event as ControllerEmitted))),
+      this.actor.on('*', (event) => this.guarded(() => this.onEmitted(event))),
       this.actor.subscribe(
         () => this.guarded(() => this.publishStatus()),
         (err) => this.failSafe(`controller error: ${String(err)}`),

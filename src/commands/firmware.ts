@@ -77,7 +77,7 @@ export function register(program: Command): void {
           ['-c', 'arduino', '-p', 'm328p', '-b', '115200', '-P', opts.port, '-U', `flash:w:${hex}:i`],
           { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
           (err, _stdout, stderr) => {
-            if (err) reject(new UsageError(`upload to ${opts.port} failed: ${avrdudeReason(String(stderr) || err.message)}`));
+            if (err) reject(new UsageError(`upload to ${opts.port} failed: ${avrdudeReason(stderr || err.message)}`));
             else resolvePromise();
           },
         );

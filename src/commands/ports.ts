@@ -27,7 +27,7 @@ export const ARDUINO_VENDORS: Readonly<Record<string, string>> = {
 
 export function arduinoGuess(port: ListedPort): string | null {
   const vid = port.vendorId?.toLowerCase().replace(/^0x/, '');
-  if (vid && ARDUINO_VENDORS[vid]) return ARDUINO_VENDORS[vid]!;
+  if (vid && ARDUINO_VENDORS[vid]) return ARDUINO_VENDORS[vid];
   if (/arduino/i.test(port.manufacturer ?? '')) return 'Arduino';
   return null;
 }

@@ -23,7 +23,7 @@
  * Pure: no I/O, no timers of its own. Waiting uses named xstate delays on the actor's clock.
  * Detected faults travel as the internal `fault.detected` event; the breaker decides.
  */
-import { and, enqueueActions, not, stateIn } from 'xstate';
+import { and, not, stateIn } from 'xstate';
 import { parseControllerConfig } from './config.js';
 import { holds, tagsFor } from './facts.js';
 import { exerciseGateRegion, inflowRegion, leakRegion, levelRegion, linkRegion, pumpRegion, valveRegion } from './regions.js';

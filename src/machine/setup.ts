@@ -141,7 +141,7 @@ export const controllerSetup = setup({
     }),
     countValveOpen: assign({ recentOpens: ({ context }) => context.recentOpens + 1 }),
     /** The open just counted leaves the window valve.windowMs from now. */
-    expireValveOpen: raise({ type: 'valve.openExpired' as const }, { delay: ({ context }) => (context as ControllerContext).config.valve.windowMs }),
+    expireValveOpen: raise({ type: 'valve.openExpired' as const }, { delay: ({ context }) => context.config.valve.windowMs }),
     forgetValveOpen: assign({ recentOpens: ({ context }) => Math.max(0, context.recentOpens - 1) }),
     countFailedTopUp: assign({ failedTopUps: ({ context }) => context.failedTopUps + 1 }),
     resetFailedTopUps: assign({ failedTopUps: 0 }),

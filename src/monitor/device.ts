@@ -199,7 +199,6 @@ export class DeviceRecord {
   historyItems(): HistoryItem[] {
     return this.history.map((e) => {
       const { t, id: _id, ...rest } = e as LogEntry & { id: string };
-      void _id;
       return { at: new Date(t).toISOString(), ...rest } as HistoryItem;
     });
   }

@@ -65,9 +65,9 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   tracker.start();
   if (log.skipped > 0) logger.warn(`skipped ${log.skipped} unreadable line(s) in ${log.path}`);
 
-  let http: HttpApi | null = null;
+  let http: HttpApi;
   let subscriber: Subscriber | null = null;
-  let registry: Registry | null = null;
+  let registry: Registry;
   try {
     subscriber = await subscribeFor(config, { tracker, logger, clock });
     registry = createMetrics(tracker, subscriber.stats, () => alerts.webhookStats);

@@ -187,7 +187,7 @@ export class ShardLeases {
     if (rows.length === 0) return;
     const taken: HeldShard[] = rows.map((r) => ({ shard: r.shard, epoch: r.epoch })).sort((a, b) => a.shard - b.shard);
     for (const t of taken) this.held.set(t.shard, { epoch: t.epoch, validUntil: sent + leaseMs });
-    const aliveUntil = new Map(rows.flatMap((r) => (r.was !== null && r.renewed !== null ? [[r.shard, Number(r.renewed)] as const] : [])));
+    const aliveUntil = new Map(rows.flatMap((r) => (r.was !== null && r.renewed !== null ? [[r.shard, r.renewed] as const] : [])));
     try {
       await this.o.onAcquire(taken, aliveUntil);
     } catch (err) {

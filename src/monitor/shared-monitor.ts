@@ -76,7 +76,7 @@ export async function startSharedMonitor(
 
   let http: HttpApi | null = null;
   let subscriber: Subscriber | null = null;
-  let registry: Registry | null = null;
+  let registry: Registry;
   try {
     subscriber = await subscribeFor(config, { tracker: shared, logger, clock, skip: (name, id) => name !== 'availability' && name !== 'bridgeState' && !shared.owns(id) });
     registry = createMetrics(shared, subscriber.stats, () => alerts.webhookStats);
@@ -122,7 +122,7 @@ export async function startSharedMonitor(
       .finally(() => (publishing = null));
   }, REPORT_MS);
 
-  const graphite = graphiteFor(config, registry!, clock, logger);
+  const graphite = graphiteFor(config, registry, clock, logger);
 
   const api = http;
   const sub = subscriber;

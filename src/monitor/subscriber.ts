@@ -82,7 +82,7 @@ function connectClient(options: SubscriberOptions): Promise<MqttClient> {
     ...target.options,
     username: options.username,
     password: options.password,
-    clientId: persistent ? monitorClientId(options.dataDir!) : `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clientId: persistent ? monitorClientId(options.dataDir) : `aquastop-monitor-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
     clean: !persistent,
     reconnectPeriod: 1000,
     connectTimeout: 5000,

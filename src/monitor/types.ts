@@ -10,7 +10,7 @@ import { FAULT_CODES } from '../machine/catalogue.js';
 export type DeviceStatus = 'up' | 'down' | 'unknown';
 
 const faultCode = z.enum(FAULT_CODES);
-const t = z.number().finite();
+const t = z.number(); // finite: zod 4 refuses Infinity and NaN by default
 const status = z.enum(['up', 'down', 'unknown']);
 /** Alert kinds; `device-cap` names the new id that met the cap. */
 export const ALERT_KINDS = ['down', 'up', 'fault-raised', 'fault-cleared', 'flapping', 'flapping-ended', 'device-cap'] as const;

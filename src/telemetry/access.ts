@@ -41,7 +41,7 @@ export const accountSchema = z
   })
   .strict()
   .refine((a) => a.role !== 'device' || deviceIdSchema.safeParse(a.username).success, {
-    message: 'a device account\'s username is its device id (letters, digits, "_" and "-", not starting with "_", which is reserved for the bridge ids of multi-device processes)',
+    error: 'a device account\'s username is its device id (letters, digits, "_" and "-", not starting with "_", which is reserved for the bridge ids of multi-device processes)',
   });
 
 export type Account = z.output<typeof accountSchema>;
@@ -54,7 +54,7 @@ export function loadAccountsFile(path: string): Account[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read accounts file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`cannot read accounts file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   let json: unknown;
   try {

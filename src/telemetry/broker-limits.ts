@@ -33,7 +33,7 @@ interface SessionStore {
 
 export interface OfflineQueues {
   /** Ends an offline client's stored session: its subscriptions, queued messages and their count. */
-  endSession(clientId: string): void;
+  endSession(this: void, clientId: string): void;
 }
 
 export function boundOfflineQueues(broker: Aedes, log: (line: string) => void, max = MAX_QUEUED_MESSAGES): OfflineQueues {

@@ -79,7 +79,7 @@ export class Subscriptions {
         }
         // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
         const codes = packet?.granted ?? [];
-        const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || ((codes[i] as number) & 0x80) !== 0);
+        const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || (codes[i] & 0x80) !== 0);
         const first = failed.filter((f) => !this.refused.has(f));
         for (const f of failed) this.refused.add(f);
         if (first.length > 0) this.options.log(`subscribe to ${first.join(', ')} failed: ${err.message}; asking again until the broker accepts`);

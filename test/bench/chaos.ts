@@ -150,8 +150,8 @@ async function startMonitorProcess(root: string, brokerUrl: string, groups: Set<
   groups.add(child.pid!);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_192)));
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8_192)));
+  child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_192)));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8_192)));
   const exited = once(child, 'exit').then(() => groups.delete(child.pid!));
   for (let i = 0; !/monitor: http/.test(out); i++) {
     if (child.exitCode !== null || i > 600) throw new Error(`aquastop monitor did not start: ${err.trim() || out.trim()}`);

@@ -10,11 +10,15 @@
  * (share of one core), RSS, heap per appliance against a bare controller actor (createActor of
  * src/machine's controllerMachine), heartbeats published against heartbeats the monitor got,
  * then cuts the connection of the appliance in the middle of the fleet and times the monitor's
- * DOWN (its will). FLEET_PROFILE=DIR writes a CPU profile of the largest size there.
+ * DOWN (its will). FLEET_PROFILE=DIR writes a CPU profile of the largest size there. A size's
+ * files (outboxes, the monitor's history, in /tmp/aquastop-bench-fleet-*) are removed however it
+ * ends.
  *
  * Beside it, in its own process, the monitor's ingest on one core: heartbeat messages (10,000
  * devices, real payloads) handed to the subscriber's message handler, which parses, checks
- * the schema and updates the tracker, as fast as it takes them.
+ * the schema and updates the tracker, as fast as it takes them. And what one more appliance
+ * holds, part by part (fleet-heap.ts, FLEET_HEAP_N appliances, default 1,000): the simulated
+ * appliance alone, with telemetry on the process's one connection, and on its own connection.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -113,10 +117,10 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
       if ((c as { counted?: boolean }).counted) return;
       (c as { counted?: boolean }).counted = true;
       const send = c.send.bind(c);
-      c.send = ((name, params, payload) => {
+      c.send = (name, params, payload) => {
         if (name === 'heartbeat' && c.connected) published++;
         send(name, params, payload);
-      }) as typeof c.send;
+      };
     });
   }
   const tStart = performance.now();
@@ -200,7 +204,7 @@ async function ingestChild(url: string, seconds: number): Promise<Record<string,
   ]);
   const devices = 10_000;
   const nothing = { skipped: 0, replay: () => [], append: () => undefined, rewrite: () => undefined };
-  const tracker = new Tracker({ clock: wallClock, log: nothing as never, snapshotMs: 0, housekeepingMs: 0, maxDevices: devices });
+  const tracker = new Tracker({ clock: wallClock, log: nothing, snapshotMs: 0, housekeepingMs: 0, maxDevices: devices });
   tracker.start();
   const sub = await startSubscriber({ brokerUrl: url, baseTopic: 'aquastop', tracker, logger: pino({ level: 'silent' }) });
   const topics = Array.from({ length: devices }, (_, i) => `aquastop/ingest-${i}/heartbeat`);

@@ -71,12 +71,11 @@ describe('the runtime binds the controller to a board', () => {
   it('goes to service with i80 when the memory is corrupt, and does not overwrite it', async () => {
     const store = new MemoryStore();
     store.corrupt();
-    const { runtime, events } = await setup(store);
+    const { runtime } = await setup(store);
     expect(runtime.status()).toMatchObject({ breaker: 'service', fault: 'i80' });
     expect(() => store.load()).toThrow();
     runtime.program({ type: 'fill', targetL: 2 });
     expect(runtime.status().valve).toBe('closed');
-    void events;
   });
 
   it('closes the valve and keeps it closed when reading the board throws', async () => {

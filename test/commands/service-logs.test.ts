@@ -189,8 +189,8 @@ describe('aquastop monitor: its log as a service sees it', () => {
         return text;
       };
       const pretty = await onTty('');
-      expect(pretty).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  dashboard on http:\/\/127\.0\.0\.1:\d+\/ {2}url=/m);
-      expect(pretty).toMatch(/ INFO  SIGINT: stopping/);
+      expect(pretty).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}dashboard on http:\/\/127\.0\.0\.1:\d+\/ {2}url=/m);
+      expect(pretty).toMatch(/ INFO {2}SIGINT: stopping/);
       expect(pretty).not.toMatch(/^\{"level"/m);
       const json = await onTty('--log-format json');
       expect(json).toMatch(/^\{"level":30,.*"msg":"dashboard on http:\/\/127\.0\.0\.1:\d+\/"\}\r?$/m);

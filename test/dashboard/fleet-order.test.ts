@@ -44,7 +44,10 @@ function setup() {
 function mixed() {
   const s = setup();
   const online = (id: string) => s.feed(id, '/availability', '{"state":"online"}');
-  for (const id of ['a-ok', 'b-ok']) (online(id), s.feed(id, '', state()));
+  for (const id of ['a-ok', 'b-ok']) {
+    online(id);
+    s.feed(id, '', state());
+  }
   s.feed('c-down', '/availability', '{"state":"offline"}');
   s.feed('c-down', '', state());
   online('d-i10');

@@ -24,7 +24,7 @@ describe.skipIf(!hasTools(CHROMIUM, MOSQUITTO))('the dashboard page on mosquitto
       await fleet.publish('availability', id, { state: 'online' });
       await fleet.setState(id, id === 'mq-kitchen' ? { state: 'armed.filling', valve: 'open' } : {});
     }
-    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl! });
+    dashboard = await startDashboard({ port: 0, wsUrl: broker.wsUrl });
     browser = await launchBrowser();
     page = await browser.newPage();
     await page.goto(dashboard.url);

@@ -43,7 +43,7 @@ describe('the dashboard server', () => {
     expect(config.faults.i30).toMatchObject({ display: ',30', reset: 'manual', severity: 'critical' });
     // The page orders faulted devices by these, most severe first; every fault's severity is one of them.
     expect(config.severities).toEqual(['critical', 'error', 'warning']);
-    for (const f of Object.values(config.faults) as { severity: string }[]) expect(config.severities).toContain(f.severity);
+    for (const f of Object.values<{ severity: string }>(config.faults)) expect(config.severities).toContain(f.severity);
     expect((await (await get(dash, '/config.json')).json()).monitorApi).toBe('/api');
   });
 

@@ -51,7 +51,7 @@ export async function startTestBroker(): Promise<TestBroker> {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     close: async () => {
       await new Promise<void>((r) => broker.close(() => r()));
-      (ws as HttpServer).closeAllConnections?.();
+      ws.closeAllConnections?.();
       await Promise.all([new Promise((r) => tcp.close(r)), new Promise((r) => ws.close(r))]);
     },
   };

@@ -58,8 +58,8 @@ export async function startDemoProcess(extra: string[] = [], readyMs = 20_000): 
   );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const cleanup = async () => {
@@ -76,7 +76,7 @@ export async function startDemoProcess(extra: string[] = [], readyMs = 20_000): 
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`aquastop start exited with ${code} before it was ready; stderr: ${err}`));

@@ -83,7 +83,14 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
       for (const turnMs of [30, 50, 70]) {
         const uno = openedBoard();
         let wet = true;
-        const flicker = { ms: turnMs, action: () => (uno.setFloat((wet = !wet) ? 'wet' : 'open'), uno.keepalive()) };
+        const flicker = {
+          ms: turnMs,
+          action: () => {
+            wet = !wet;
+            uno.setFloat(wet ? 'wet' : 'open');
+            uno.keepalive();
+          },
+        };
         uno.setFloat('wet');
         uno.run(DEBOUNCE_MS - 100, flicker);
         expect(uno.lastStatus.latched, `${turnMs} ms turns`).toBe(false); // no open stretch reaches 100 ms: the valve stays open until the latch

@@ -70,7 +70,7 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar', 'avr-nm
   });
 
   it('flash: a flipped bit anywhere in the image (or in the stored CRC) fails the boot CRC', () => {
-    const name = [...'AquastopFirmata'].map((c) => c.charCodeAt(0));
+    const name = Array.from('AquastopFirmata', (c) => c.charCodeAt(0));
     const at = fw.image.findIndex((_, i) => name.every((b, k) => fw.image[i + k] === b));
     expect(at).toBeGreaterThan(0);
     for (const [what, address] of [

@@ -42,8 +42,8 @@ interface Run {
 function aquastopRun(args: string[]): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout!.resume();
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
   const exited = new Promise<number | string>((r) => child.once('exit', (code, sig) => r(code ?? sig ?? 'unknown')));
   return {
     child,

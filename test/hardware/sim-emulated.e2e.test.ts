@@ -38,7 +38,7 @@ function simulate(scenario: string, maxMs: number): Promise<{ code: number | nul
         .split('\n')
         .reverse()
         .find((l) => l.includes('"summary"'));
-      let summary: Summary | null = null;
+      let summary: Summary | null;
       try {
         summary = last ? (JSON.parse(last) as Summary) : null;
       } catch {

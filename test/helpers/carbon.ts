@@ -83,8 +83,8 @@ export async function startCarbon(options: CarbonOptions = {}): Promise<Carbon> 
     const started = out.length;
     let exited = false;
     c.once('exit', () => (exited = true));
-    c.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
-    c.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
+    c.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
+    c.stderr.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
     const deadline = Date.now() + startTimeoutMs;
     while (!out.slice(started).includes(`CarbonReceiverFactory starting on ${port}`)) {
       if (exited) throw new Error(`carbon-cache exited at start:\n${out.slice(started)}`);

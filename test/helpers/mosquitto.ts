@@ -93,7 +93,9 @@ export function buildRetainPlugin(out: string): void {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? err)
       .trim()
       .split('\n')[0];
-    throw new Error(`cannot build the aquastop_retain mosquitto plugin (needs gcc, mosquitto-dev and libmosquitto-dev; run .ci/install-system-packages.sh): ${stderr}`);
+    throw new Error(`cannot build the aquastop_retain mosquitto plugin (needs gcc, mosquitto-dev and libmosquitto-dev; run .ci/install-system-packages.sh): ${stderr}`, {
+      cause: err,
+    });
   }
 }
 
@@ -120,8 +122,8 @@ async function launch(options: MosquittoOptions): Promise<Mosquitto> {
   const start = async () => {
     const c = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
-    c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    c.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (output += d.toString()));
     // Bounded wait for an outside process to listen (also used by the benchmarks, outside vitest).
     for (let i = 0; ; i++) {
       if (c.exitCode !== null) throw new Error(`mosquitto exited ${c.exitCode}: ${output.trim()}`);
@@ -157,7 +159,7 @@ async function launch(options: MosquittoOptions): Promise<Mosquitto> {
       rmSync(dir, { recursive: true, force: true });
     },
     log: () => output,
-    pid: () => (child as ChildProcess | null)?.pid ?? null,
+    pid: () => child?.pid ?? null,
   };
 }
 

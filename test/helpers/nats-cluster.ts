@@ -170,8 +170,8 @@ async function launchCluster(options: NatsClusterOptions): Promise<NatsCluster> 
     const c = spawn(NATS_SERVER, ['-c', join(dir, `${names[i]}.conf`)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AQUASTOP_NATS_NODE: names[i] } });
     children[i] = c;
     const append = (d: Buffer) => (logs[i] = (logs[i]! + d.toString()).slice(-200_000));
-    c.stdout!.on('data', append);
-    c.stderr!.on('data', append);
+    c.stdout.on('data', append);
+    c.stderr.on('data', append);
   };
   const running = (i: number) => {
     const c = children[i];

@@ -112,7 +112,7 @@ async function launch(timeoutMs: number): Promise<Postgres> {
       .split('\n')
       .slice(-3)
       .join(' ');
-    throw new Error(`initdb failed: ${stderr}`);
+    throw new Error(`initdb failed: ${stderr}`, { cause: err });
   }
   const port = await freePort();
   let output = '';

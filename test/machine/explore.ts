@@ -104,7 +104,7 @@ function levelEvent(signal: LevelSignal): ControllerEvent {
   if (signal.status === 'ok') return { type: 'sensor.level', reading: { status: 'ok', litres: signal.litres } };
   if (signal.status === 'lost') return { type: 'sensor.level', reading: { status: 'open' } };
   // A reading that is no number at all: the plausibility check lets it through only as implausible.
-  return { type: 'sensor.level', reading: { status: 'implausible', litres: Number.NaN } } as ControllerEvent;
+  return { type: 'sensor.level', reading: { status: 'implausible', litres: Number.NaN } };
 }
 
 type Input = { label: string; kind: 'event'; event: ControllerEvent; trace: TraceInput[] } | { label: 'time'; kind: 'time' } | { label: 'restart'; kind: 'restart' };
@@ -223,12 +223,12 @@ interface Outcome {
 function boot(parent: Node | null, label: string, now: number, latch: PersistedLatch | null, float: Node['float'], level: Node['level'], monitor: SafetyMonitor): Outcome {
   monitor.begin(now, parent ? [{ kind: 'restart' }, float, level] : [float, level]);
   const step = new Step({ timers: [], latch }, monitor, now, null);
-  let [snap, actions] = initialTransition(machine, { latch, config } as never);
-  step.run(actions as never);
+  let [snap, actions] = initialTransition(machine, { latch, config });
+  step.run(actions);
   for (const event of [{ type: 'sensor.float', reading: float.reading }, levelEvent(level.signal)]) {
     if (snap.status !== 'active') break;
     [snap, actions] = transition(machine, snap, event as never);
-    step.run(actions as never);
+    step.run(actions);
   }
   return finish(snap as Snap, step, parent, label, float, level);
 }
@@ -271,7 +271,7 @@ function next(node: Node, input: Input): Outcome | null {
       step.timers = step.timers.filter((t) => t !== due);
       const [s, actions] = transition(machine, snap, due.event as never);
       snap = s as Snap;
-      step.run(actions as never);
+      step.run(actions);
     }
     return finish(snap, step, node, 'time', node.float, node.level);
   }
@@ -279,7 +279,7 @@ function next(node: Node, input: Input): Outcome | null {
   monitor.begin(node.now, input.trace);
   const step = new Step(node, monitor, node.now, t.kind === 'command' ? t.command : null);
   const [snap, actions] = transition(machine, node.snap, input.event as never);
-  step.run(actions as never);
+  step.run(actions);
   return finish(snap as Snap, step, node, input.label, t.kind === 'float' ? t : node.float, t.kind === 'level' ? t : node.level);
 }
 

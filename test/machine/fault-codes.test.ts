@@ -260,7 +260,7 @@ describe('an impossible state', () => {
   it('stops the controller with an ImpossibleStateError that says what was impossible, and invents no code', () => {
     const clock = new VirtualClock();
     const actor = createActor(controllerMachine, {
-      clock: clock as never,
+      clock: clock,
       input: { latch: { breaker: 'latched' } as never, config: DEFAULT_CONFIG },
     });
     const emitted: string[] = [];

@@ -27,11 +27,11 @@ export function createBench(options: { config?: ControllerConfigInput; input?: P
   const clock = new VirtualClock();
   const config = parseControllerConfig(options.config ?? {});
   const actor = createActor(controllerMachine, {
-    clock: clock as never,
+    clock: clock,
     input: { latch: null, ...options.input, config },
   });
   const emitted: ControllerEmitted[] = [];
-  actor.on('*', (e) => emitted.push(e as ControllerEmitted));
+  actor.on('*', (e) => emitted.push(e));
   actor.start();
   const value = () => actor.getSnapshot().value as Record<string, unknown>;
   const breaker = () => {

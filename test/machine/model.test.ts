@@ -147,7 +147,7 @@ class Driver {
   readonly actor;
   constructor(input: MachineInput, coverage: Coverage) {
     this.actor = createActor(controllerMachine, {
-      clock: this.clock as never,
+      clock: this.clock,
       input,
       inspect: (ev) => {
         if (ev.type !== '@xstate.microstep') return;
@@ -199,7 +199,7 @@ describe('model-based: paths generated from the controller machine', () => {
         fromState: start.snapshot(),
         serializeState: (s: Snap) => serialize(s),
         limit: 1_000_000,
-      } as never);
+      });
       expect(paths.length, traversal.name).toBeGreaterThan(0);
       for (const path of paths) {
         const steps = [...(traversal.prefix ?? []), ...path.steps.map((s) => s.event as { type: string })];
@@ -209,7 +209,7 @@ describe('model-based: paths generated from the controller machine', () => {
         for (let i = 0; i < steps.length && ok; i++) {
           ok = driver.step(steps[i]!);
           driver.note(coverage);
-          if (ok && i >= prefixLength) ok = serialize(driver.snapshot()) === serialize(path.steps[i - prefixLength]!.state as Snap);
+          if (ok && i >= prefixLength) ok = serialize(driver.snapshot()) === serialize(path.steps[i - prefixLength]!.state);
         }
         if (ok) feasible.push({ traversal, steps, last: driver.snapshot() });
         else infeasible++;

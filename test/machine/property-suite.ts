@@ -153,7 +153,7 @@ export function sequenceArb(def: PropertyDef): fc.Arbitrary<Step[]> {
     if (kind === 'program' && def.programs === 'fill') arbitrary = fc.constant<Step>({ k: 'program', request: { type: 'fill', targetL: 3 } });
     if (def.rules.includes('R7') && kind === 'command')
       arbitrary = fc.oneof({ weight: 3, arbitrary: fc.constant<Step>({ k: 'command', command: 'exercise' }) }, { weight: 1, arbitrary });
-    return { weight: weight!, arbitrary };
+    return { weight: weight, arbitrary };
   });
   return fc.array(fc.oneof(...parts), { minLength: 1, maxLength: def.maxLength, size: 'max' });
 }
@@ -261,12 +261,12 @@ export async function checkProperty(def: PropertyDef, seed: number, runs: number
   );
   let counterexample: string | null = null;
   if (result.failed) {
-    const steps = (result.counterexample?.[0] ?? []) as Step[];
+    const steps = result.counterexample?.[0] ?? [];
     counterexample = `${result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance)}\nafter ${steps.length} steps (shrunk ${result.numShrinks} times): ${JSON.stringify(steps)}`;
   }
   const starved = Object.entries(def.premises)
-    .filter(([p, share]) => counts[p]! < Math.max(1, Math.floor(share! * executed)))
-    .map(([p, share]) => `${p}: ${counts[p]} of ${executed} sequences (needs ${Math.round(share! * 100)} %)`);
+    .filter(([p, share]) => counts[p]! < Math.max(1, Math.floor(share * executed)))
+    .map(([p, share]) => `${p}: ${counts[p]} of ${executed} sequences (needs ${Math.round(share * 100)} %)`);
   return { name: def.name, seed, runs: executed, failed: result.failed, counterexample, premises: counts, starved, ms: Math.round(performance.now() - t0) };
 }
 

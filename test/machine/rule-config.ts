@@ -4,7 +4,7 @@
  * schema does not know (yet): those are listed, so a rule checked against a limit the machine
  * has never heard of shows up as such instead of as a schema error.
  */
-import { parseControllerConfig, type ControllerConfig, type ControllerConfigInput } from '../../src/machine/config.js';
+import { parseControllerConfig, type ControllerConfig } from '../../src/machine/config.js';
 import type { RuleConfig } from './safety-rules.js';
 
 type Tree = { [key: string]: unknown };
@@ -14,8 +14,8 @@ export function acceptedConfig(wanted: Tree): { config: ControllerConfig; rules:
   const dropped: string[] = [];
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      const config = parseControllerConfig(input as ControllerConfigInput);
-      return { config, rules: merge(config as unknown as Tree, wanted) as unknown as RuleConfig, dropped };
+      const config = parseControllerConfig(input);
+      return { config, rules: merge(config, wanted) as unknown as RuleConfig, dropped };
     } catch {
       const missing = unknownKey(input);
       if (!missing) throw new Error(`test configuration rejected: ${JSON.stringify(input)}`);
@@ -30,16 +30,16 @@ function unknownKey(input: Tree): string | null {
   for (const [section, value] of Object.entries(input)) {
     const probe: Tree = { [section]: value };
     try {
-      parseControllerConfig(probe as ControllerConfigInput);
+      parseControllerConfig(probe);
       continue;
     } catch {
       if (!value || typeof value !== 'object') {
         delete input[section];
         return section;
       }
-      for (const k of Object.keys(value as Tree)) {
+      for (const k of Object.keys(value)) {
         try {
-          parseControllerConfig({ [section]: { [k]: (value as Tree)[k] } } as ControllerConfigInput);
+          parseControllerConfig({ [section]: { [k]: (value as Tree)[k] } });
         } catch {
           delete (value as Tree)[k];
           return `${section}.${k}`;

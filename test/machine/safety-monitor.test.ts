@@ -9,7 +9,7 @@ import { acceptedConfig } from './rule-config.js';
 import { SafetyMonitor } from './safety-rules.js';
 import type { RuleId } from './safety-trace.js';
 
-const { rules } = acceptedConfig(PROPERTY_CONFIG as never);
+const { rules } = acceptedConfig(PROPERTY_CONFIG);
 const DRY_MS = rules.leak.dryMs;
 
 /** A monitor after a boot with the float dry and the tub nearly empty, armed, at t=0. */

@@ -186,7 +186,7 @@ export class SafetyMonitor {
       opens: [...v.opens],
       exercise: v.exercise ? { ...v.exercise } : null,
     };
-    return new SafetyMonitor(this.c as never, copy, this.premises);
+    return new SafetyMonitor(this.c, copy, this.premises);
   }
 
   get ok(): boolean {

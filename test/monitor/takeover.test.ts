@@ -52,8 +52,8 @@ async function monitorProcess(args: string[]): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => (proc.exitCode === null && proc.signalCode === null ? (proc.kill('SIGKILL'), once(proc, 'exit')) : undefined));
   let out = '';
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
   await waitFor(
     () => {
       if (proc.exitCode !== null) throw new Error(`monitor exited ${proc.exitCode}: ${out}`);

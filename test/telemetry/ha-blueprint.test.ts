@@ -21,7 +21,7 @@ const FILE = join(import.meta.dirname, '../../src/telemetry/home-assistant/aquas
 class Input {
   constructor(readonly name: string) {}
 }
-const inputTag: ScalarTag = { tag: '!input', resolve: (s) => new Input(s) as unknown as string };
+const inputTag: ScalarTag = { tag: '!input', resolve: (s) => new Input(s) };
 
 interface Blueprint {
   blueprint: {

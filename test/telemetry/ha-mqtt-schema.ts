@@ -133,13 +133,13 @@ const device = z
     sw_version: string.optional(),
     via_device: string.optional(),
     suggested_area: string.optional(),
-    configuration_url: z.string().url().optional(),
+    configuration_url: z.url().optional(),
   })
   .strict()
   .refine((d) => (Array.isArray(d.identifiers) ? d.identifiers.length > 0 : !!d.identifiers) || (d.connections?.length ?? 0) > 0, 'device has neither identifiers nor connections');
 
 /** schemas.py MQTT_ORIGIN_INFO_SCHEMA; discovery.py checks it on every payload (a trigger's too). */
-const origin = z.object({ name: string, sw_version: string.optional(), support_url: z.string().url().optional() }).strict();
+const origin = z.object({ name: string, sw_version: string.optional(), support_url: z.url().optional() }).strict();
 
 /** schemas.py MQTT_AVAILABILITY_SCHEMA: one availability_topic, or a list (not both). */
 const availability = {

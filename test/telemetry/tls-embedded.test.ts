@@ -17,7 +17,7 @@ async function tryConnect(url: string, options: IClientOptions): Promise<string>
   try {
     return await new Promise<string>((resolve) => {
       client.once('connect', () => resolve('connected'));
-      client.once('error', (err: Error & { code?: unknown }) => resolve(String(err.code ?? err.message)));
+      client.once('error', (err: Error & { code?: string | number }) => resolve(String(err.code ?? err.message)));
       client.once('close', () => resolve('closed'));
     });
   } finally {

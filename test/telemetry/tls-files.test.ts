@@ -18,7 +18,7 @@ function failure(fn: () => unknown): string {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(TlsConfigError);
-    expect(isUsageError(err) && (err as TlsConfigError).exitCode).toBe(2);
+    expect(err instanceof TlsConfigError && isUsageError(err) && err.exitCode).toBe(2);
     return (err as Error).message;
   }
   throw new Error('expected a TlsConfigError');

@@ -13,7 +13,7 @@
  *   device, message, then the other fields as key=value. Alerts (records with `alert`) beyond 10
  *   a second become one line counting them by kind (alert-summary.ts); JSON keeps every record.
  */
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 import { z } from 'zod';
 import { redactUrl } from '../../telemetry/redact-url.js';
 import { wallClock, type Clock } from '../../clock/clock.js';
@@ -39,6 +39,7 @@ export interface LogOptions {
 }
 
 /** The two flags from a command's options; the format defaults by whether stderr is a terminal. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- isTTY is undefined, not false, off a terminal
 export function parseLogOptions(raw: Record<string, unknown>, isTTY = process.stderr.isTTY === true): { ok: true; options: LogOptions } | { ok: false; errors: string[] } {
   const r = logOptionsSchema.safeParse({ logFormat: raw.logFormat, logLevel: raw.logLevel });
   if (!r.success) return { ok: false, errors: r.error.issues.map((i) => i.message) };
@@ -70,7 +71,7 @@ export function createLogger(name: string, options: LogOptions, out: { write(tex
       },
     },
   };
-  if (options.format === 'json') return pino(base, out === process.stderr ? pino.destination({ fd: 2, sync: true }) : (out as DestinationStream));
+  if (options.format === 'json') return pino(base, out === process.stderr ? pino.destination({ fd: 2, sync: true }) : out);
   // On a terminal, many alerts at once become a few lines and a count.
   const alerts = new AlertSummary({ clock, write: (line) => void out.write(line.endsWith('\n') ? line : prettyLine(JSON.stringify({ level: 40, time: clock.now(), msg: line }))) });
   return pino(base, {

@@ -63,7 +63,7 @@ export class DeviceProcess {
     this.child = child;
     this.o.groups.add(child.pid!);
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const text = buf.slice(0, i);
@@ -81,7 +81,7 @@ export class DeviceProcess {
         }
       }
     });
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL);
     });
     this.exited = once(child, 'exit').then(() => {
