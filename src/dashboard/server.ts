@@ -16,7 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { baseTopicRule, DEFAULT_BASE_TOPIC } from '../protocol/names.js';
+import { baseTopicRule, DEFAULT_BASE_TOPIC, ID_PATTERN } from '../protocol/names.js';
+import { TOPICS, type TopicName } from '../protocol/topics.js';
 import { FAULTS, SEVERITIES } from '../machine/catalogue.js';
 
 export const dashboardOptionsSchema = z
@@ -59,6 +60,12 @@ export interface DashboardConfig {
   readonly severities: readonly string[];
   /** The simulator's injection buttons of a simulated appliance's view, in their order. */
   readonly injections: readonly { readonly name: string; readonly label: string }[];
+  /**
+   * The MQTT contract's topics (src/protocol/topics.ts), so the page builds and reads every topic
+   * from them and spells none itself: each topic's template by name (`{base}/{id}/heartbeat`), and
+   * the pattern of an `{id}` or `{bridge}` level.
+   */
+  readonly topics: { readonly templates: Readonly<Record<TopicName, string>>; readonly idPattern: string };
 }
 
 export interface DashboardServer {
@@ -126,7 +133,12 @@ export function dashboardConfig(options: z.output<typeof dashboardOptionsSchema>
     faults,
     severities: SEVERITIES,
     injections: options.injections,
+    topics: { templates: topicTemplates(), idPattern: ID_PATTERN.source },
   };
+}
+
+function topicTemplates(): Record<TopicName, string> {
+  return Object.fromEntries(Object.entries(TOPICS).map(([name, spec]) => [name, spec.template])) as Record<TopicName, string>;
 }
 
 /** Starts the dashboard server; rejects with a one-line message when the options are bad or the port is taken. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 // The page's model is plain browser JavaScript without DOM access, so it runs here as is.
 // @ts-expect-error: a .js module without types
-import { Fleet, parseTopic } from '../../src/dashboard/public/fleet.js';
+import { Fleet, READ_TOPICS } from '../../src/dashboard/public/fleet.js';
+import { filterFor, parseTopic, TOPICS, topicFor, type TopicName } from '../../src/protocol/topics.js';
+import { pageTopics } from './page-topics.js';
 
 const hb = (seq: number, boot = 1, intervalS = 10) => JSON.stringify({ seq, boot, uptimeS: seq * 10, intervalS, state: 'armed.idle', fault: null, ts: '2026-01-01T00:00:00Z' });
 const state = (patch: Record<string, unknown> = {}) =>
@@ -23,18 +25,40 @@ const state = (patch: Record<string, unknown> = {}) =>
 
 function fleetAt() {
   let t = 1_000_000;
-  const fleet = new Fleet('aquastop', () => t);
+  const fleet = new Fleet(pageTopics(), () => t);
   return { fleet, advance: (ms: number) => (t += ms) };
 }
 
 describe('the page fleet model', () => {
-  it('reads the same topics as topics.ts and ignores others', () => {
-    expect(parseTopic('aquastop/dw-1', 'aquastop')).toEqual({ name: 'state', id: 'dw-1' });
-    expect(parseTopic('aquastop/dw-1/set/result', 'aquastop')).toEqual({ name: 'setResult', id: 'dw-1' });
-    expect(parseTopic('aquastop/bridge/p1/state', 'aquastop')).toEqual({ name: 'bridgeState', bridge: 'p1' });
-    expect(parseTopic('aquastop/bridge/state', 'aquastop')).toBeNull();
-    expect(parseTopic('aquastop/dw-1/set', 'aquastop')).toBeNull();
-    expect(parseTopic('homeassistant/valve/dw-1/valve/config', 'aquastop')).toBeNull();
+  it('reads the topics it subscribes to, as the contract served to it says, and ignores others', () => {
+    const topics = pageTopics();
+    expect(READ_TOPICS).toEqual(['state', 'availability', 'heartbeat', 'fault', 'faultMemory', 'setResult', 'bridgeState']);
+    expect(topics.parse('aquastop/dw-1', READ_TOPICS)).toEqual({ name: 'state', id: 'dw-1' });
+    expect(topics.parse('aquastop/dw-1/set/result', READ_TOPICS)).toEqual({ name: 'setResult', id: 'dw-1' });
+    expect(topics.parse('aquastop/bridge/p1/state', READ_TOPICS)).toEqual({ name: 'bridgeState', bridge: 'p1' });
+    expect(topics.parse('aquastop/bridge/state', READ_TOPICS)).toBeNull();
+    expect(topics.parse('aquastop/bridge/heartbeat', READ_TOPICS)).toBeNull();
+    expect(topics.parse('aquastop/dw-1/set', READ_TOPICS)).toBeNull();
+    expect(topics.parse('aquastop/a+b/heartbeat', READ_TOPICS)).toBeNull();
+    expect(topics.parse(`aquastop/${'x'.repeat(65)}`, READ_TOPICS)).toBeNull();
+    expect(topics.parse('homeassistant/valve/dw-1/valve/config', READ_TOPICS)).toBeNull();
+  });
+
+  it('builds, filters and parses every device and bridge topic exactly as src/protocol/topics.ts does', () => {
+    for (const base of ['aquastop', 'home/aq']) {
+      const topics = pageTopics(base);
+      const names = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].template.startsWith('{base}/'));
+      expect(names.length).toBeGreaterThanOrEqual(10);
+      for (const name of names) {
+        const topic = topicFor(name, { base, id: 'dw-1', bridge: 'p1' });
+        expect(topics.topic(name, { id: 'dw-1', bridge: 'p1' }), name).toBe(topic);
+        expect(topics.filter(name), name).toBe(filterFor(name, base));
+        // The server's parser names the topics anyone subscribes to (not `exercise`); where it names one, the page agrees.
+        const server = parseTopic(topic, base);
+        if (server !== null || READ_TOPICS.includes(name)) expect(topics.parse(topic, names), name).toEqual(server);
+      }
+      expect(() => topics.topic('set', { id: 'a/b' })).toThrow(/valid id/);
+    }
   });
 
   it('shows offline only the devices of the process whose bridge went offline', () => {

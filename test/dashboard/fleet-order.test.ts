@@ -4,10 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Fleet } from '../../src/dashboard/public/fleet.js';
 // @ts-expect-error: a .js module without types
 import { FleetOrder } from '../../src/dashboard/public/order.js';
-import { dashboardConfig, dashboardOptionsSchema } from '../../src/dashboard/server.js';
-
-// What the page gets from /config.json: the catalogue and its severities.
-const config = dashboardConfig(dashboardOptionsSchema.parse({ port: 0, wsUrl: 'ws://127.0.0.1:9001' }));
+import { pageTopics, servedConfig as config } from './page-topics.js';
 
 const state = (patch: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -29,7 +26,7 @@ const hb = (seq: number) => JSON.stringify({ seq, boot: 1, uptimeS: seq, interva
 
 function setup() {
   let t = 1_000_000;
-  const fleet = new Fleet('aquastop', () => t);
+  const fleet = new Fleet(pageTopics(), () => t);
   const order = new FleetOrder(fleet, { faults: config.faults, severities: config.severities });
   const feed = (id: string, tail: string, payload: string) => fleet.handle(`aquastop/${id}${tail}`, payload);
   const flush = () => {

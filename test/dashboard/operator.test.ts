@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 // The page's operator module is plain browser JavaScript with its MQTT client injected.
 // @ts-expect-error: a .js module without types
 import { Operator } from '../../src/dashboard/public/operator.js';
+import { pageTopics } from './page-topics.js';
 
 /** Just enough of an mqtt.js client: connects at once, records publishes, delivers messages. */
 class FakeClient extends EventEmitter {
@@ -29,7 +30,7 @@ class FakeClient extends EventEmitter {
 async function loggedIn() {
   let client!: FakeClient;
   const mqtt = { connect: () => (client = new FakeClient()) };
-  const op = new Operator(mqtt, 'ws://x', 'aquastop', null);
+  const op = new Operator(mqtt, 'ws://x', pageTopics(), null);
   await op.login('operator', 'pw');
   return { op, client: () => client };
 }

@@ -3,6 +3,8 @@
  * and a base topic may be, and that every flag and option reading one uses that rule with its
  * own name in the one-line message.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { baseTopicRule, bridgeIdSchema, deviceIdRule, deviceIdSchema } from '../../src/protocol/names.js';
 import { topicFor } from '../../src/protocol/topics.js';
@@ -85,5 +87,30 @@ describe('every flag and option reading one uses the rule, naming itself', () =>
 
   it('names the flag it was made for', () => {
     expect(deviceIdRule('--device').safeParse('bridge').error?.issues[0]?.message).toBe('--device "bridge" is reserved for the bridge topics');
+  });
+});
+
+/** The program files (not tests): what ships. */
+function programFiles(): string[] {
+  return execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'src', 'sim', 'hardware'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => /\.(ts|js|mjs)$/.test(f));
+}
+
+describe('the names and topics are spelled once', () => {
+  it('no program file but names.ts writes the pattern of a topic level', () => {
+    // Graphite's path components are not MQTT topics (src/monitor/graphite-lines.ts).
+    const others = programFiles().filter((f) => f !== 'src/protocol/names.ts' && f !== 'src/monitor/graphite-lines.ts');
+    const spelled = others.filter((f) => readFileSync(f, 'utf8').includes('A-Za-z0-9_-'));
+    expect(spelled).toEqual([]);
+  });
+
+  it('the dashboard page builds no topic itself: no topic level of the contract is in its code', () => {
+    const page = programFiles().filter((f) => f.startsWith('src/dashboard/public/'));
+    expect(page.length).toBeGreaterThan(5);
+    // A topic's tail in a string (`/heartbeat'`, `/set/result`), the bridge filter, or anything appended to the base topic.
+    const inline = /\/(?:availability|heartbeat|fault|fault-memory|set|set\/result|inject|state|exercise)['"`]|bridge\/\+|\$\{[^}]*base[^}]*\}\//i;
+    const spelled = page.filter((f) => inline.test(readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*|\/\*).*$/gm, '')));
+    expect(spelled).toEqual([]);
   });
 });

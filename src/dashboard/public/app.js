@@ -4,7 +4,8 @@
 // tiles or list rows in view.
 
 import mqtt from '/vendor/mqtt.esm.js';
-import { Fleet } from './fleet.js';
+import { Fleet, READ_TOPICS } from './fleet.js';
+import { Topics } from './topics.js';
 import { TileGrid } from './tiles.js';
 import { FleetList } from './list.js';
 import { FleetOrder, SORTS } from './order.js';
@@ -25,8 +26,8 @@ async function loadConfig() {
 
 async function main() {
   const config = await loadConfig();
-  const base = config.baseTopic;
-  const fleet = new Fleet(base);
+  const topics = new Topics(config.topics, config.baseTopic);
+  const fleet = new Fleet(topics);
   const monitor = new MonitorFeed(config.monitorApi, (ids) => {
     for (const id of ids) if (fleet.devices.has(id)) fleet.dirty.add(id);
     schedule();
@@ -62,7 +63,7 @@ async function main() {
     link.hidden = false;
   }
 
-  const operator = new Operator(mqtt, config.wsUrl, base, fleet);
+  const operator = new Operator(mqtt, config.wsUrl, topics, fleet);
   const view = new DeviceView($('#device-view'), {
     fleet,
     faults: config.faults,
@@ -151,12 +152,11 @@ async function main() {
     ul.replaceChildren(...p.checks.map((c) => Object.assign(document.createElement('li'), { textContent: c })));
   };
 
-  const topics = [`${base}/+`, `${base}/+/availability`, `${base}/+/heartbeat`, `${base}/+/fault`, `${base}/+/fault-memory`, `${base}/+/set/result`, `${base}/bridge/+/state`];
   const viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
     onConnect: (client) => {
       signIn.hide();
       renderSummary();
-      client.subscribe(topics, { qos: 1 });
+      client.subscribe(READ_TOPICS.map((name) => topics.filter(name)), { qos: 1 });
       // Signed in with an operator account and asked to use it for commands too.
       const account = viewer.account;
       if (account && account.operator && !operator.loggedIn) operator.login(account.username, account.password).catch(() => undefined);

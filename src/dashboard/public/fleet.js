@@ -11,22 +11,6 @@ export const DEVICES_MAX = 100_000;
 /** The longest fault memory kept per device (the controller keeps 16). */
 const MEMORY_MAX = 64;
 
-/** Which of our topics a topic string is (mirrors parseTopic in src/telemetry/topics.ts). */
-export function parseTopic(topic, base) {
-  if (!topic.startsWith(base + '/')) return null;
-  const rest = topic.slice(base.length + 1).split('/');
-  if (rest[0] === 'bridge') {
-    const bridge = rest[1];
-    return rest.length === 3 && rest[2] === 'state' && /^[A-Za-z0-9_-]{1,64}$/.test(bridge) ? { name: 'bridgeState', bridge } : null;
-  }
-  const id = rest[0];
-  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
-  const tail = rest.slice(1).join('/');
-  const names = { '': 'state', availability: 'availability', heartbeat: 'heartbeat', fault: 'fault', 'fault-memory': 'faultMemory', 'set/result': 'setResult' };
-  const name = names[tail];
-  return name ? { name, id } : null;
-}
-
 /** A command's refusal reason without a leading "reset refused:" of its own (the page says "refused" already). */
 export function refusalReason(error) {
   if (!error) return 'no reason given';
@@ -35,21 +19,28 @@ export function refusalReason(error) {
 
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Minimal shape checks (the broker may carry anything); a bad message is counted and dropped. */
+/**
+ * The topics the page reads, by their names in the contract (topics.js), each with a minimal
+ * shape check (the broker may carry anything); a bad message is counted and dropped.
+ */
 const valid = {
   state: (p) => isObj(p) && typeof p.state === 'string' && (p.valve === 'open' || p.valve === 'closed') && typeof p.breaker === 'string',
   availability: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline') && (p.bridge === undefined || typeof p.bridge === 'string'),
-  bridgeState: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
   heartbeat: (p) => isObj(p) && Number.isInteger(p.seq) && typeof p.intervalS === 'number' && p.intervalS > 0,
   fault: (p) => isObj(p) && (p.event === 'raised' || p.event === 'cleared') && typeof p.code === 'string',
-  setResult: (p) => isObj(p) && typeof p.ok === 'boolean',
   faultMemory: (p) =>
     isObj(p) && Array.isArray(p.faults) && p.faults.length <= MEMORY_MAX && p.faults.every((f) => isObj(f) && typeof f.code === 'string' && typeof f.ts === 'string'),
+  setResult: (p) => isObj(p) && typeof p.ok === 'boolean',
+  bridgeState: (p) => isObj(p) && (p.state === 'online' || p.state === 'offline'),
 };
 
+/** The names of the topics the page subscribes to and reads. */
+export const READ_TOPICS = Object.keys(valid);
+
 export class Fleet {
-  constructor(base, now = () => Date.now()) {
-    this.base = base;
+  /** `topics`: the contract's topics (topics.js) for the base topic in use. */
+  constructor(topics, now = () => Date.now()) {
+    this.topics = topics;
     this.now = now;
     /** When this page started listening: earlier history can only come from the monitor. */
     this.startedAt = now();
@@ -97,7 +88,7 @@ export class Fleet {
 
   /** Feed one MQTT message; returns false when it was not ours or not valid. */
   handle(topic, payloadText) {
-    const parsed = parseTopic(topic, this.base);
+    const parsed = this.topics.parse(topic, READ_TOPICS);
     if (!parsed) return false;
     let p;
     try {

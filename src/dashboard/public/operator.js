@@ -1,20 +1,19 @@
 // The operator's own MQTT connection: opened with the credentials a person types, used only to
-// publish commands on `<base>/<id>/set` (and simulator injections on `<base>/<id>/inject`).
-// The answer comes on `<base>/<id>/set/result`. Each command carries a correlation `id` that the
+// publish commands on the `set` topic (and simulator injections on `inject`); the answer comes
+// on `setResult` (the contract's topics, served to the page: topics.js). Each command carries a correlation `id` that the
 // device echoes, so the answer is the result with that id. A result without an id (an older
 // device) answers the oldest pending command with the same key ("valve", "reset", "resume"), or
 // any when it names none. A refused injection also answers there, with the key "inject": never a
 // command's answer.
 
-import { parseTopic } from './fleet.js';
-
 const RESULT_TIMEOUT_MS = 10_000;
 
 export class Operator {
-  constructor(mqtt, wsUrl, base, fleet) {
+  /** `topics`: the contract's topics (topics.js). */
+  constructor(mqtt, wsUrl, topics, fleet) {
     this.mqtt = mqtt;
     this.wsUrl = wsUrl;
-    this.base = base;
+    this.topics = topics;
     this.fleet = fleet;
     this.client = null;
     this.username = null;
@@ -55,10 +54,10 @@ export class Operator {
         this.username = username;
         // Answers are read on this connection (ordered after our own publishes; works when the
         // broker lets only operators read results). The viewer connection logs them to the timeline.
-        client.subscribe(`${this.base}/+/set/result`, { qos: 1 });
+        client.subscribe(this.topics.filter('setResult'), { qos: 1 });
         client.on('message', (topic, payload) => {
-          const t = parseTopic(topic, this.base);
-          if (!t || t.name !== 'setResult') return;
+          const t = this.topics.parse(topic, ['setResult']);
+          if (!t) return;
           try {
             const body = JSON.parse(payload.toString());
             if (body && typeof body.ok === 'boolean') this.settle(t.id, body);
@@ -92,6 +91,7 @@ export class Operator {
   command(id, payload) {
     if (!this.loggedIn) return Promise.reject(new Error('not logged in as operator'));
     return new Promise((resolve, reject) => {
+      const topic = this.topics.topic('set', { id });
       const queue = this.pending.get(id) ?? [];
       this.pending.set(id, queue);
       const entry = {
@@ -105,7 +105,7 @@ export class Operator {
         }, RESULT_TIMEOUT_MS),
       };
       queue.push(entry);
-      this.client.publish(`${this.base}/${id}/set`, JSON.stringify({ ...payload, id: entry.corr }), { qos: 1 }, (err) => {
+      this.client.publish(topic, JSON.stringify({ ...payload, id: entry.corr }), { qos: 1 }, (err) => {
         if (err) {
           clearTimeout(entry.timer);
           queue.splice(queue.indexOf(entry), 1);
@@ -123,7 +123,7 @@ export class Operator {
     const client = this.loggedIn ? this.client : viewer;
     return new Promise((resolve, reject) => {
       if (!client) return reject(new Error('not connected to the broker (sign in first)'));
-      client.publish(`${this.base}/${id}/inject`, JSON.stringify({ inject: fault }), { qos: 1 }, (err) => (err ? reject(new Error(explain(err))) : resolve()));
+      client.publish(this.topics.topic('inject', { id }), JSON.stringify({ inject: fault }), { qos: 1 }, (err) => (err ? reject(new Error(explain(err))) : resolve()));
     });
   }
 }
