@@ -114,124 +114,173 @@ export function register(program: Command): void {
     });
 }
 
-/** Runs the command; returns the exit code. */
-/** `log`: where telemetry's lines go (the command's pino logger); default plain `mqtt: ` lines on stderr. */
-export async function runSim(flags: SimFlags, tls?: TlsMaterial, log?: Logger): Promise<number> {
-  // Everything the run needs once a stop signal may come is loaded now: Ctrl-C reaches the whole
-  // process group, tsx's esbuild helper with it, and a module tsx has not cached could then not
-  // be compiled (the run would end in "internal error" instead of its summary).
-  const [{ Simulation }, { parseDuration, loadScenarioFile }, { loadBuiltinScenario, builtinScenarioNames }, { interactiveScenario }, { runRealtime }, { evaluate }] =
-    await Promise.all([
-      import('../../sim/engine.js'),
-      import('../../sim/scenario.js'),
-      import('../../sim/scenarios/index.js'),
-      import('../../sim/interactive.js'),
-      import('../../sim/realtime.js'),
-      import('../../sim/expectations.js'),
-    ]);
+/**
+ * Everything a run needs once a stop signal may come, loaded at its start: Ctrl-C reaches the
+ * whole process group, tsx's esbuild helper with it, and a module tsx has not cached could then
+ * not be compiled (the run would end in "internal error" instead of its summary).
+ */
+async function loadSimModules() {
+  const [engine, scenario, builtin, interactive, realtime, expectations] = await Promise.all([
+    import('../../sim/engine.js'),
+    import('../../sim/scenario.js'),
+    import('../../sim/scenarios/index.js'),
+    import('../../sim/interactive.js'),
+    import('../../sim/realtime.js'),
+    import('../../sim/expectations.js'),
+  ]);
+  return { ...engine, ...scenario, ...builtin, ...interactive, ...realtime, ...expectations };
+}
+type SimModules = Awaited<ReturnType<typeof loadSimModules>>;
+type Simulation = import('../../sim/engine.js').Simulation;
 
-  const durationFlag = flags.duration === undefined ? undefined : parseDuration(flags.duration);
+/** What to run, and how: the scenario (none given: the interactive one), its speed and virtual duration. */
+interface RunPlan {
+  readonly scenario: import('../../sim/scenario.js').Scenario;
+  readonly interactive: boolean;
+  readonly speed: number | 'max';
+  /** Undefined: an interactive run until stopped. */
+  readonly durationMs: number | undefined;
+}
+
+/** The run the flags ask for; a bad --duration or an unknown scenario is one line, exit 2. */
+function planRun(flags: SimFlags, m: SimModules): RunPlan {
+  const durationFlag = flags.duration === undefined ? undefined : m.parseDuration(flags.duration);
   if (durationFlag === null || durationFlag === 0) {
     throw new UsageError(`--duration must be a duration like 90s, 20m or 2h, at most 720h (got "${flags.duration}")`);
   }
-
   let scenario;
   if (flags.scenario === undefined) {
-    scenario = interactiveScenario();
+    scenario = m.interactiveScenario();
   } else {
     const looksLikeFile = /[/\\]|\.json$/.test(flags.scenario) || existsSync(flags.scenario);
-    scenario = looksLikeFile ? loadScenarioFile(flags.scenario) : loadBuiltinScenario(flags.scenario);
+    scenario = looksLikeFile ? m.loadScenarioFile(flags.scenario) : m.loadBuiltinScenario(flags.scenario);
     if (!scenario) {
-      throw new UsageError(`unknown scenario "${flags.scenario}" (built-in: ${builtinScenarioNames().join(', ')}; or give a .json file)`);
+      throw new UsageError(`unknown scenario "${flags.scenario}" (built-in: ${m.builtinScenarioNames().join(', ')}; or give a .json file)`);
     }
   }
   const interactive = flags.scenario === undefined;
   const speed = flags.speed === undefined ? (interactive ? 1 : 'max') : flags.speed === 'max' ? 'max' : Number(flags.speed);
-  const durationMs = durationFlag ?? (interactive ? undefined : scenario.duration);
+  return { scenario, interactive, speed, durationMs: durationFlag ?? (interactive ? undefined : scenario.duration) };
+}
 
+/** The appliance on the --board; an interactive one keeps its memory under --data-dir like a real one. */
+async function createSimulation(flags: SimFlags, plan: RunPlan, m: SimModules, scratch: string): Promise<Simulation> {
+  const { simBoardFactory } = await import('./sim-boards.js');
+  const createBoard = await simBoardFactory(flags.board, { eepromPath: join(scratch, 'eeprom.bin') });
+  const { FileStore } = await import('../board/file-store.js');
+  return new m.Simulation({
+    scenario: plan.scenario,
+    deviceId: flags.id,
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(createBoard ? { createBoard } : {}),
+    // Scenario runs start fresh to stay repeatable.
+    ...(plan.interactive ? { store: new FileStore(join(flags.dataDir, flags.id, 'memory.json')) } : {}),
+    keepLog: !plan.interactive,
+  });
+}
+
+/**
+ * Prints the run as it happens, a timeline (after a header) or JSON lines; returns the fault
+ * codes raised, in order, counted as they come because an interactive run keeps no log.
+ */
+function printRun(sim: Simulation, plan: RunPlan, flags: SimFlags, out: (line: string) => void): string[] {
+  const faults: string[] = [];
+  sim.onLog((entry) => {
+    if (entry.type === 'fault' && entry.event === 'raised' && !faults.includes(entry.code as string)) faults.push(entry.code as string);
+    out(flags.json ? JSON.stringify(entry) : formatLogLine(entry));
+  });
+  if (!flags.json) {
+    out(`aquastop sim: ${plan.scenario.name} (seed ${sim.seed}, ${flags.board} board, ${plan.speed === 'max' ? 'max speed' : `speed ${plan.speed}x`})`);
+    out(`  ${plan.scenario.description}`);
+  }
+  return faults;
+}
+
+/**
+ * SIGINT/SIGTERM end a scenario run cleanly (device and bridge published offline), exit 130.
+ * `listen()` from before the device goes online, so no signal can kill it with a stale "online"
+ * retained. (An interactive run has its own keys and signals.)
+ */
+class Interruption {
+  signal: NodeJS.Signals | null = null;
+  /** Stops the running part once it runs; a signal before that is seen by `signal`. */
+  stopRun = (): void => undefined;
+  private readonly onSignal = (sig: NodeJS.Signals) => {
+    this.signal = sig;
+    this.stopRun();
+  };
+  listen(): void {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+  off(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+}
+
+/** Runs the started simulation to its end: interactive keys, max speed with progress, or real time; a signal stops it early. */
+async function runToEnd(sim: Simulation, plan: RunPlan, m: SimModules, out: (line: string) => void, interruption: Interruption): Promise<void> {
+  const { speed, durationMs } = plan;
+  if (plan.interactive) {
+    await m.runInteractive(sim, { speed: speed === 'max' ? 1 : speed, durationMs, out });
+  } else if (interruption.signal) {
+    // Stopped before it started: nothing to run.
+  } else if (speed === 'max') {
+    await runWithProgress(sim, durationMs!, () => interruption.signal === null);
+  } else {
+    const run = m.runRealtime([sim], { speed, durationMs: durationMs! });
+    interruption.stopRun = () => run.stop();
+    // A signal may have come while the simulation started.
+    if (interruption.signal) run.stop();
+    await run.done;
+  }
+}
+
+/** The last line: where the appliance ended and the scenario's expectations, judged on its log. */
+function summarize(sim: Simulation, plan: RunPlan, flags: SimFlags, faults: readonly string[], m: SimModules) {
+  const status = sim.runtime?.status() ?? null;
+  const expectations = m.evaluate(plan.scenario.expect, sim.log, { status, programCompleted: sim.cyclesCompleted > 0 });
+  return {
+    t: sim.clock.now(),
+    type: 'summary',
+    scenario: plan.scenario.name,
+    seed: sim.seed,
+    board: flags.board,
+    passed: expectations.every((e) => e.passed),
+    faults,
+    valve: status?.valve ?? 'closed',
+    drainPump: status?.drainPump ?? 'off',
+    breaker: status?.breaker ?? 'no power',
+    fault: status?.fault ?? null,
+    programCycles: sim.cyclesCompleted,
+    expectations,
+  };
+}
+
+/** Runs the command; returns the exit code. `log`: where telemetry's lines go (the command's pino logger); default plain `mqtt: ` lines on stderr. */
+export async function runSim(flags: SimFlags, tls?: TlsMaterial, log?: Logger): Promise<number> {
+  const m = await loadSimModules();
+  const plan = planRun(flags, m);
   const scratch = mkdtempSync(join(tmpdir(), 'aquastop-sim-'));
   try {
-    const { simBoardFactory } = await import('./sim-boards.js');
-    const createBoard = await simBoardFactory(flags.board, { eepromPath: join(scratch, 'eeprom.bin') });
-    const { FileStore } = await import('../board/file-store.js');
-    const sim = new Simulation({
-      scenario,
-      deviceId: flags.id,
-      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-      ...(createBoard ? { createBoard } : {}),
-      // An interactive device keeps its memory like a real one; scenario runs start fresh to stay repeatable.
-      ...(interactive ? { store: new FileStore(join(flags.dataDir, flags.id, 'memory.json')) } : {}),
-      keepLog: !interactive,
-    });
-
+    const sim = await createSimulation(flags, plan, m, scratch);
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    // Codes raised, in order; counted here because an interactive run keeps no log.
-    const faults: string[] = [];
-    sim.onLog((entry) => {
-      if (entry.type === 'fault' && entry.event === 'raised' && !faults.includes(entry.code as string)) faults.push(entry.code as string);
-      out(flags.json ? JSON.stringify(entry) : formatLogLine(entry));
-    });
-    if (!flags.json) {
-      out(`aquastop sim: ${scenario.name} (seed ${sim.seed}, ${flags.board} board, ${speed === 'max' ? 'max speed' : `speed ${speed}x`})`);
-      out(`  ${scenario.description}`);
-    }
-
-    // A signal ends a scenario run cleanly (device and bridge published offline), exit 130. Listen
-    // from before the device goes online, so no signal can kill it with a stale "online" retained.
-    // (An interactive run has its own keys and signals.)
-    let interrupted: NodeJS.Signals | null = null;
-    let stopRun = () => undefined as void;
-    const onSignal = (sig: NodeJS.Signals) => {
-      interrupted = sig;
-      stopRun();
-    };
+    const faults = printRun(sim, plan, flags, out);
+    const interruption = new Interruption();
     const telemetry = flags.mqtt ? await startSimTelemetry(flags, sim, tls, log) : null;
-    if (!interactive) {
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-    }
+    if (!plan.interactive) interruption.listen();
     try {
       await sim.start();
-      if (interactive) {
-        const { runInteractive } = await import('../../sim/interactive.js');
-        await runInteractive(sim, { speed: speed === 'max' ? 1 : speed, durationMs, out });
-      } else if (interrupted) {
-        // Stopped before it started: nothing to run.
-      } else if (speed === 'max') {
-        await runWithProgress(sim, durationMs!, () => interrupted === null);
-      } else {
-        const run = runRealtime([sim], { speed, durationMs: durationMs! });
-        stopRun = () => run.stop();
-        // A signal may have come while the simulation started.
-        if (interrupted) run.stop();
-        await run.done;
-      }
+      await runToEnd(sim, plan, m, out, interruption);
       await sim.settle();
-      const status = sim.runtime?.status() ?? null;
-      const expectations = evaluate(scenario.expect, sim.log, { status, programCompleted: sim.cyclesCompleted > 0 });
-      const passed = expectations.every((e) => e.passed);
-      const summary = {
-        t: sim.clock.now(),
-        type: 'summary',
-        scenario: scenario.name,
-        seed: sim.seed,
-        board: flags.board,
-        passed,
-        faults,
-        valve: status?.valve ?? 'closed',
-        drainPump: status?.drainPump ?? 'off',
-        breaker: status?.breaker ?? 'no power',
-        fault: status?.fault ?? null,
-        programCycles: sim.cyclesCompleted,
-        expectations,
-      };
-      out(flags.json ? JSON.stringify(summary) : interactive ? formatStopped(summary) : formatSummary(summary));
+      const summary = summarize(sim, plan, flags, faults, m);
+      out(flags.json ? JSON.stringify(summary) : plan.interactive ? formatStopped(summary) : formatSummary(summary));
       await sim.stop();
-      if (interrupted) process.stderr.write(`aquastop sim: stopped by ${interrupted} before the scenario's end\n`);
-      return interactive ? 0 : interrupted ? 130 : passed ? 0 : 1;
+      if (interruption.signal) process.stderr.write(`aquastop sim: stopped by ${interruption.signal} before the scenario's end\n`);
+      return plan.interactive ? 0 : interruption.signal ? 130 : summary.passed ? 0 : 1;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interruption.off();
       if (telemetry) {
         await telemetry.flush().catch(() => undefined);
         await telemetry.stop().catch(() => undefined);

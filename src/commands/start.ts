@@ -20,7 +20,7 @@ import { defaultDataDir } from './service/data-dir.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import type { Logger } from './service/log.js';
 import { untilSignal } from './dashboard.js';
-import type { InjectName, Telemetry } from '../telemetry/index.js';
+import type { InjectName, Telemetry, TelemetryOptions } from '../telemetry/index.js';
 import type { CommandResult } from '../board/runtime-types.js';
 import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
 import { START_BRIDGE_ID } from '../protocol/topics.js';
@@ -136,8 +136,29 @@ interface BrokerPiece {
 /** The demo's operator login when no --accounts file is given (printed in the banner). */
 export const DEMO_OPERATOR = { username: 'operator', password: 'demo', role: 'operator' } as const;
 
+/**
+ * What the broker's telemetry and the per-appliance connections share: the outbox under
+ * --data-dir, wall time, the --heartbeat, remote reset, and their lines as `mqtt: ...`.
+ */
+async function demoTelemetryOptions(flags: StartFlags, log: DemoLog): Promise<Pick<TelemetryOptions, 'dataDir' | 'clock' | 'heartbeatS' | 'allowRemoteReset' | 'log'>> {
+  const { wallClock } = await import('../clock/clock.js');
+  return {
+    dataDir: join(flags.dataDir, 'telemetry'),
+    clock: wallClock,
+    heartbeatS: flags.heartbeatMs / 1000,
+    // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
+    allowRemoteReset: true,
+    log: (line, fields) => log(`mqtt: ${line}`, fields),
+  };
+}
+
+/** A running telemetry as a piece of the demo: stopping it stops the telemetry. */
+function telemetryPiece(name: string, telemetry: Telemetry, summary: string): BrokerPiece {
+  return { telemetry, piece: { name, summary, stop: () => telemetry.stop() } };
+}
+
 async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): Promise<BrokerPiece> {
-  const [{ startTelemetry }, { wallClock }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('../clock/clock.js'), import('./accounts.js')]);
+  const [{ startTelemetry }, { readAccounts }] = await Promise.all([import('../telemetry/index.js'), import('./accounts.js')]);
   const accounts = flags.accounts ? readAccounts(flags.accounts) : [DEMO_OPERATOR];
   const telemetry = await startTelemetry({
     // A bridge id no device account can own (src/protocol/topics.ts): a device named "start" cannot mark this fleet down.
@@ -154,21 +175,10 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
         : {}),
     },
     accounts,
-    dataDir: join(flags.dataDir, 'telemetry'),
-    clock: wallClock,
-    heartbeatS: flags.heartbeatMs / 1000,
-    // The demo lets the dashboard reset a trip; the controller still refuses while the pan is wet.
-    allowRemoteReset: true,
-    log: (line, fields) => log(`mqtt: ${line}`, fields),
+    ...(await demoTelemetryOptions(flags, log)),
   });
-  return {
-    telemetry,
-    piece: {
-      name: 'broker',
-      summary: `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}  ${flags.accounts ? `accounts from ${flags.accounts}` : `operator login ${DEMO_OPERATOR.username} / ${DEMO_OPERATOR.password}`}`,
-      stop: () => telemetry.stop(),
-    },
-  };
+  const login = flags.accounts ? `accounts from ${flags.accounts}` : `operator login ${DEMO_OPERATOR.username} / ${DEMO_OPERATOR.password}`;
+  return telemetryPiece('broker', telemetry, `broker     ${telemetry.brokerUrl}  websocket ${telemetry.wsUrl ?? '(none)'}  ${login}`);
 }
 
 /**
@@ -179,7 +189,7 @@ async function startBrokerPiece(flags: StartFlags, log: DemoLog, tls: DemoTls): 
  * after a broker restart, about 3,000 connects a second at most.
  */
 async function startConnectionsPiece(flags: StartFlags, embedded: Telemetry | null, log: DemoLog): Promise<BrokerPiece> {
-  const [{ startFleetTelemetry }, { wallClock }] = await Promise.all([import('../telemetry/fleet.js'), import('../clock/clock.js')]);
+  const { startFleetTelemetry } = await import('../telemetry/fleet.js');
   const login = embedded ? embedded.fleetLogin : flags.username !== undefined && flags.password !== undefined ? { username: flags.username, password: flags.password } : null;
   const url = embedded?.brokerUrl ?? flags.broker!;
   const firstMs = Math.min(10_000, Math.max(1_000, Math.round(flags.devices * 0.5)));
@@ -190,20 +200,10 @@ async function startConnectionsPiece(flags: StartFlags, embedded: Telemetry | nu
     reconnect: { firstMs, maxMs: Math.max(30_000, 2 * firstMs) },
     maxDevices: flags.devices,
     simulated: true,
-    dataDir: join(flags.dataDir, 'telemetry'),
-    clock: wallClock,
-    heartbeatS: flags.heartbeatMs / 1000,
-    allowRemoteReset: true,
-    log: (line, fields) => log(`mqtt: ${line}`, fields),
+    ...(await demoTelemetryOptions(flags, log)),
   });
-  return {
-    telemetry,
-    piece: {
-      name: 'connections',
-      summary: `devices    one MQTT connection per appliance to ${redactUrl(url)}, each with its own last will${login && !embedded ? ` (login ${login.username})` : ''}`,
-      stop: () => telemetry.stop(),
-    },
-  };
+  const owner = login && !embedded ? ` (login ${login.username})` : '';
+  return telemetryPiece('connections', telemetry, `devices    one MQTT connection per appliance to ${redactUrl(url)}, each with its own last will${owner}`);
 }
 
 /** Seed of the moments the demo's appliances are plugged in and start their programs (sim/fleet-start.ts). */
