@@ -3,7 +3,7 @@
 // simulated appliances, fault injection.
 
 import { drawChart } from './chart.js';
-import { formatAge } from './tiles.js';
+import { formatAge } from './device-cells.js';
 import { refusalReason } from './fleet.js';
 import { formatWhen, monitorStatusLog, monitorTimeline } from './history.js';
 

@@ -2,7 +2,7 @@
 // click sorts by it, a second click reverses), virtualised like the tiles (virtual.js).
 
 import { VirtualView } from './virtual.js';
-import { deviceText, el, setData, setText } from './tiles.js';
+import { el, linkTo, setText, showDevice } from './device-cells.js';
 
 export const ROW_HEIGHT = 30;
 
@@ -51,8 +51,7 @@ export class FleetList {
       overscan: 10,
       create: () => this.create(),
       assign: (node, id) => {
-        node.href = `#/device/${encodeURIComponent(id)}`;
-        node.dataset.deviceId = id;
+        linkTo(node, id);
         node.parts.id.textContent = id;
       },
       render: (node, id) => this.render(node.parts, this.fleet.devices.get(id), this.fleet.now()),
@@ -95,21 +94,11 @@ export class FleetList {
   }
 
   render(p, d, now) {
-    if (!d) return;
-    const t = deviceText(this.fleet, this.faults, this.monitor, d, now);
-    setData(p.root, 'status', t.status);
-    setData(p.root, 'breaker', t.breaker);
-    setData(p.root, 'fault', t.code ?? '');
+    const t = showDevice(p, this.fleet, this.faults, this.monitor, d, now);
+    if (!t) return;
     setText(p.status, t.statusText);
     setText(p.breaker, t.breaker);
     setText(p.display, t.code ? t.display : '');
     setText(p.faultText, t.code ? `${t.code} ${t.faultText}` : '');
-    setText(p.state, t.state);
-    setText(p.valve, t.valve);
-    setData(p.valve, 'value', t.valveValue);
-    setText(p.pump, t.pump);
-    setData(p.pump, 'value', t.pumpValue);
-    setText(p.age, t.age);
-    setText(p.availability, t.availability);
   }
 }

@@ -2,7 +2,7 @@
 // code (most severe first). Each figure is a button: pressed, the view shows only those devices;
 // pressed again, all of them.
 
-import { el } from './tiles.js';
+import { el } from './device-cells.js';
 
 export class SummaryBar {
   /** `onFacet(facet)` is called with the figure pressed ('status:down', 'fault:i30', ...). */
