@@ -25,110 +25,160 @@ async function loadConfig() {
 }
 
 async function main() {
-  const config = await loadConfig();
-  const topics = new Topics(config.topics, config.baseTopic);
-  const fleet = new Fleet(topics);
-  const monitor = new MonitorFeed(config.monitorApi, (ids) => {
-    for (const id of ids) if (fleet.devices.has(id)) fleet.dirty.add(id);
-    schedule();
-  });
-  const availability = (d) => {
-    if (monitor.enabled) return monitor.report(d.id)?.availability.d1 ?? null;
-    return fleet.availability(d);
-  };
-  const order = new FleetOrder(fleet, { faults: config.faults, severities: config.severities, availability });
-  const tiles = new TileGrid($('#tiles'), fleet, config.faults, monitor);
-  const list = new FleetList($('#list'), fleet, config.faults, monitor, (key) => sortBy(key));
-  const views = { tiles: tiles.view, list: list.view };
-  let mode = 'tiles';
-  const shown = () => views[mode];
-  const summaryBar = new SummaryBar($('#facets'), config.faults, (facet) => {
-    order.toggleFacet(facet);
-    showOrder(true);
-  });
+  const page = new FleetPage(await loadConfig());
+  page.listenToControls();
+  page.connect();
+  setInterval(() => page.tick(), 1000);
+  page.followRoute();
+  page.showOrder();
+}
 
-  const sortMenu = $('#sort');
-  for (const [key, label] of Object.entries(SORTS)) sortMenu.append(new Option(label, key));
-  sortMenu.addEventListener('change', () => sortBy(sortMenu.value, 1));
-  const sortBy = (key, dir) => {
-    order.sortBy(key, dir);
-    showOrder(true);
-  };
-
-  const status = $('#conn');
-  $('#broker').textContent = config.wsUrl;
-  if (config.monitorUrl) {
-    const link = $('#metrics');
-    link.href = new URL('/metrics', config.monitorUrl).href;
-    link.hidden = false;
+/** The page: the fleet model and its views, the controls, the connections and the render flush. */
+class FleetPage {
+  constructor(config) {
+    this.config = config;
+    this.buildModel();
+    this.buildViews();
+    this.buildHeader();
+    this.buildDeviceView();
+    this.perf = window.aquastopStats = { messages: 0, flushes: 0, renderedTiles: 0, maxFlushMs: 0, devices: 0, shown: 0 };
+    this.scheduled = false;
   }
 
-  const operator = new Operator(mqtt, config.wsUrl, topics, fleet);
-  const view = new DeviceView($('#device-view'), {
-    fleet,
-    faults: config.faults,
-    injections: config.injections,
-    operator,
-    viewer: () => viewer.client,
-    askCredentials: askCredentialsWith(operator),
-    monitor,
-  });
+  /** The topics, the fleet model, the monitor's figures and the order of the devices. */
+  buildModel() {
+    const { config } = this;
+    this.topics = new Topics(config.topics, config.baseTopic);
+    const fleet = (this.fleet = new Fleet(this.topics));
+    const monitor = (this.monitor = new MonitorFeed(config.monitorApi, (ids) => {
+      for (const id of ids) if (fleet.devices.has(id)) fleet.dirty.add(id);
+      this.schedule();
+    }));
+    const availability = (d) => {
+      if (monitor.enabled) return monitor.report(d.id)?.availability.d1 ?? null;
+      return fleet.availability(d);
+    };
+    this.order = new FleetOrder(fleet, { faults: config.faults, severities: config.severities, availability });
+  }
 
-  const perf = (window.aquastopStats = { messages: 0, flushes: 0, renderedTiles: 0, maxFlushMs: 0, devices: 0, shown: 0 });
+  /** The tiles, the list, the summary bar and the sort menu. */
+  buildViews() {
+    const { config, fleet, monitor, order } = this;
+    this.tiles = new TileGrid($('#tiles'), fleet, config.faults, monitor);
+    this.list = new FleetList($('#list'), fleet, config.faults, monitor, (key) => this.sortBy(key));
+    this.views = { tiles: this.tiles.view, list: this.list.view };
+    this.mode = 'tiles';
+    this.summaryBar = new SummaryBar($('#facets'), config.faults, (facet) => {
+      order.toggleFacet(facet);
+      this.showOrder(true);
+    });
+    const sortMenu = (this.sortMenu = $('#sort'));
+    for (const [key, label] of Object.entries(SORTS)) sortMenu.append(new Option(label, key));
+    sortMenu.addEventListener('change', () => this.sortBy(sortMenu.value, 1));
+  }
+
+  /** The broker's address and, with a monitor, the link to its metrics. */
+  buildHeader() {
+    const { config } = this;
+    this.status = $('#conn');
+    $('#broker').textContent = config.wsUrl;
+    if (config.monitorUrl) {
+      const link = $('#metrics');
+      link.href = new URL('/metrics', config.monitorUrl).href;
+      link.hidden = false;
+    }
+  }
+
+  /** The operator's connection and one device's view. */
+  buildDeviceView() {
+    const { config, fleet, monitor } = this;
+    const operator = (this.operator = new Operator(mqtt, config.wsUrl, this.topics, fleet));
+    this.view = new DeviceView($('#device-view'), {
+      fleet,
+      faults: config.faults,
+      injections: config.injections,
+      operator,
+      viewer: () => this.viewer.client,
+      askCredentials: askCredentialsWith(operator),
+      monitor,
+    });
+  }
+
+  shown() {
+    return this.views[this.mode];
+  }
+
+  sortBy(key, dir) {
+    this.order.sortBy(key, dir);
+    this.showOrder(true);
+  }
 
   /**
    * The order, facet or filter changed: the summary bar, the empty note and the view in use.
    * `fromTop`: a person asked for another selection or order, shown from its start.
    */
-  function showOrder(fromTop = false) {
-    summaryBar.render(order.summary(), order.facet);
-    sortMenu.value = order.sortKey;
+  showOrder(fromTop = false) {
+    const { order, list, fleet } = this;
+    this.summaryBar.render(order.summary(), order.facet);
+    this.sortMenu.value = order.sortKey;
     list.showSort(order.sortKey, order.sortDir);
     list.fitIds();
-    shown().setIds(order.ids, fromTop);
+    this.shown().setIds(order.ids, fromTop);
     const empty = $('#empty');
     const none = order.ids.length === 0 && fleet.devices.size > 0;
     empty.hidden = !none;
     if (none) empty.textContent = `No device matches${order.facet ? ` "${order.facet.replace(':', ' ')}"` : ''}${order.text ? ` and "${order.text}"` : ''}.`;
-    perf.shown = order.ids.length;
+    this.perf.shown = order.ids.length;
   }
 
-  function setMode(next) {
-    mode = next;
+  setMode(next) {
+    const mode = (this.mode = next);
     document.body.dataset.mode = mode;
     $('#tiles').hidden = mode !== 'tiles';
     $('#list').hidden = mode !== 'list';
     for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
-    showOrder();
+    this.showOrder();
   }
-  $('.modes').addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-mode]');
-    if (b) setMode(b.dataset.mode);
-  });
 
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
+  /** The tiles/list buttons and the filter box. */
+  listenToControls() {
+    $('.modes').addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-mode]');
+      if (b) this.setMode(b.dataset.mode);
+    });
+    $('#filter').addEventListener('input', (e) => {
+      this.order.setText(e.target.value);
+      this.showOrder(true);
+    });
+  }
+
+  /** One render per animation frame, of the devices that changed since the last. */
+  flush() {
+    const { fleet, order, view, perf } = this;
+    this.scheduled = false;
     const t0 = performance.now();
     const ids = fleet.dirty;
     fleet.dirty = new Set();
-    const before = shown().renders;
-    if (order.update(ids)) showOrder();
-    shown().refresh(ids);
+    const before = this.shown().renders;
+    if (order.update(ids)) this.showOrder();
+    this.shown().refresh(ids);
     if (view.id && ids.has(view.id)) view.update();
-    renderSummary();
+    this.renderSummary();
     perf.flushes++;
-    perf.renderedTiles += shown().renders - before;
+    perf.renderedTiles += this.shown().renders - before;
     perf.devices = fleet.devices.size;
     perf.maxFlushMs = Math.max(perf.maxFlushMs, performance.now() - t0);
-  };
-  function schedule() {
-    if (!scheduled) {
-      scheduled = true;
-      requestAnimationFrame(flush);
+  }
+
+  schedule() {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(() => this.flush());
     }
   }
-  const renderSummary = () => {
+
+  renderSummary() {
+    const { fleet } = this;
     if (document.body.dataset.signin) {
       $('#summary').textContent = 'sign in to see the fleet';
       return;
@@ -140,68 +190,75 @@ async function main() {
     $('#summary').textContent =
       `${s.total.toLocaleString('en')} appliances · ${s.online.toLocaleString('en')} online · ${s.down.toLocaleString('en')} down · ${s.faulted.toLocaleString('en')} with a fault${bridge}${ignored}`;
     document.body.dataset.bridge = fleet.bridges.size === 0 ? 'unknown' : deadBridges > 0 ? 'offline' : 'online';
-  };
+  }
 
-  const problem = $('#broker-problem');
-  const showProblem = (p) => {
+  /** Why the broker cannot be reached and what to check, or nothing (`p` null). */
+  showProblem(p) {
+    const problem = $('#broker-problem');
     problem.hidden = p === null;
     if (!p) return;
     problem.querySelector('.problem-title').textContent = p.title;
     problem.querySelector('.problem-detail').textContent = p.detail;
     const ul = problem.querySelector('.problem-checks');
     ul.replaceChildren(...p.checks.map((c) => Object.assign(document.createElement('li'), { textContent: c })));
-  };
+  }
 
-  const viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
-    onConnect: (client) => {
-      signIn.hide();
-      renderSummary();
-      client.subscribe(READ_TOPICS.map((name) => topics.filter(name)), { qos: 1 });
-      // Signed in with an operator account and asked to use it for commands too.
-      const account = viewer.account;
-      if (account && account.operator && !operator.loggedIn) operator.login(account.username, account.password).catch(() => undefined);
-    },
-    onMessage: (topic, payload) => {
-      perf.messages++;
-      if (fleet.handle(topic, payload.toString())) schedule();
-    },
-    onState: ({ state, text, user }) => {
-      status.textContent = text;
-      status.dataset.state = state;
-      signIn.showAccount(state === 'connected' ? user : null);
-    },
-    onRefused: ({ anonymous, reason }) => {
-      showProblem(null);
-      signIn.show(anonymous ? '' : reason);
-      renderSummary();
-    },
-    onUnreachable: showProblem,
-  });
-  const signIn = new SignInForm(viewer, operator, config.wsUrl);
-  viewer.start();
+  /** The viewer connection (anonymous first, signing in when refused), feeding the fleet model. */
+  connect() {
+    const { config, fleet, operator, status } = this;
+    const viewer = (this.viewer = new ViewerConnection(mqtt, config.wsUrl, sessionStorage, {
+      onConnect: (client) => {
+        signIn.hide();
+        this.renderSummary();
+        client.subscribe(
+          READ_TOPICS.map((name) => this.topics.filter(name)),
+          { qos: 1 },
+        );
+        // Signed in with an operator account and asked to use it for commands too.
+        const account = viewer.account;
+        if (account && account.operator && !operator.loggedIn) operator.login(account.username, account.password).catch(() => undefined);
+      },
+      onMessage: (topic, payload) => {
+        this.perf.messages++;
+        if (fleet.handle(topic, payload.toString())) this.schedule();
+      },
+      onState: ({ state, text, user }) => {
+        status.textContent = text;
+        status.dataset.state = state;
+        signIn.showAccount(state === 'connected' ? user : null);
+      },
+      onRefused: ({ anonymous, reason }) => {
+        this.showProblem(null);
+        signIn.show(anonymous ? '' : reason);
+        this.renderSummary();
+      },
+      onUnreachable: (p) => this.showProblem(p),
+    }));
+    const signIn = new SignInForm(viewer, operator, config.wsUrl);
+    viewer.start();
+  }
 
-  setInterval(() => {
-    fleet.tick();
-    if (order.tick()) showOrder();
-    shown().renderShown();
-    view.update();
-    renderSummary();
-    schedule();
-  }, 1000);
+  /** Every second: ages, silences and the availability shown move on without messages. */
+  tick() {
+    this.fleet.tick();
+    if (this.order.tick()) this.showOrder();
+    this.shown().renderShown();
+    this.view.update();
+    this.renderSummary();
+    this.schedule();
+  }
 
-  const route = () => {
-    const m = /^#\/device\/(.+)$/.exec(location.hash);
-    if (m) view.open(decodeURIComponent(m[1]));
-    else view.close();
-    document.body.dataset.view = m ? 'device' : 'fleet';
-  };
-  window.addEventListener('hashchange', route);
-  route();
-  $('#filter').addEventListener('input', (e) => {
-    order.setText(e.target.value);
-    showOrder(true);
-  });
-  showOrder();
+  /** `#/device/<id>` opens that device's view; anything else shows the fleet. */
+  followRoute() {
+    const route = () => {
+      const m = /^#\/device\/(.+)$/.exec(location.hash);
+      if (m) this.view.open(decodeURIComponent(m[1]));
+      else this.view.close();
+      document.body.dataset.view = m ? 'device' : 'fleet';
+    };
+    window.addEventListener('hashchange', route);
+    route();
+  }
 }
 
 main().catch((err) => {
