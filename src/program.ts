@@ -4,7 +4,7 @@
  * src/commands/<name>.ts and registers itself; its action returns its exit code. Heavy modules
  * are imported inside the actions so `aquastop --help` stays fast.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { isUsageError } from './errors/usage-error.js';
 import { AquastopCommand, explainSource, makeServices } from './commands/service/service-command.js';
 import { register as registerSim } from './commands/sim.js';
