@@ -106,7 +106,9 @@ function privateKey(file: TlsFile, pem: Buffer): KeyObject {
     return createPrivateKey(pem);
   } catch (err) {
     const encrypted = /passphrase|encrypted/i.test(String((err as Error).message)) || pem.includes('ENCRYPTED');
-    throw new TlsConfigError(`${file.label} ${file.path}: ${encrypted ? 'an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)' : 'not a PEM private key'}`);
+    throw new TlsConfigError(
+      `${file.label} ${file.path}: ${encrypted ? 'an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)' : 'not a PEM private key'}`,
+    );
   }
 }
 
@@ -115,7 +117,8 @@ function checkPair(certFile: TlsFile, certPem: Buffer, keyFile: TlsFile, keyPem:
   const key = privateKey(keyFile, keyPem);
   if (!leaf.checkPrivateKey(key)) throw new TlsConfigError(`${keyFile.label} ${keyFile.path} is not the key of ${certFile.label} ${certFile.path}`);
   if (Date.parse(leaf.validTo) < now) throw new TlsConfigError(`${certFile.label} ${certFile.path}: the certificate expired on ${new Date(leaf.validTo).toISOString()}`);
-  if (Date.parse(leaf.validFrom) > now) throw new TlsConfigError(`${certFile.label} ${certFile.path}: the certificate is not valid before ${new Date(leaf.validFrom).toISOString()}`);
+  if (Date.parse(leaf.validFrom) > now)
+    throw new TlsConfigError(`${certFile.label} ${certFile.path}: the certificate is not valid before ${new Date(leaf.validFrom).toISOString()}`);
 }
 
 function isTlsUrl(url: string): boolean {
@@ -139,7 +142,8 @@ export function loadClientTls(files: TlsFiles, url: string | undefined, now = Da
     return undefined;
   }
   if (!isTlsUrl(url)) throw new TlsConfigError(`${labels}: the broker URL must be mqtts:// or wss:// to use TLS (got ${url})`);
-  if ((cert === undefined) !== (key === undefined)) throw new TlsConfigError(cert ? `${cert.label} needs --key (or ${TLS_ENV.key})` : `${key!.label} needs --cert (or ${TLS_ENV.cert})`);
+  if ((cert === undefined) !== (key === undefined))
+    throw new TlsConfigError(cert ? `${cert.label} needs --key (or ${TLS_ENV.key})` : `${key!.label} needs --cert (or ${TLS_ENV.cert})`);
   const material: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   if (cafile) {
     material.ca = read(cafile);
@@ -165,7 +169,8 @@ export function loadServerTls(files: TlsFiles, now = Date.now()): { readonly ser
     if (cafile?.label.startsWith('--')) throw new TlsConfigError(`${cafile.label}: only with --tls-cert and --tls-key`);
     return undefined;
   }
-  if (tlsCert === undefined || tlsKey === undefined) throw new TlsConfigError(tlsCert ? `${tlsCert.label} needs --tls-key (or ${TLS_ENV.tlsKey})` : `${tlsKey!.label} needs --tls-cert (or ${TLS_ENV.tlsCert})`);
+  if (tlsCert === undefined || tlsKey === undefined)
+    throw new TlsConfigError(tlsCert ? `${tlsCert.label} needs --tls-key (or ${TLS_ENV.tlsKey})` : `${tlsKey!.label} needs --tls-cert (or ${TLS_ENV.tlsCert})`);
   const cert = read(tlsCert);
   const key = read(tlsKey);
   checkPair(tlsCert, cert, tlsKey, key, now);

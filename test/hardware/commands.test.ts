@@ -80,7 +80,12 @@ describe('aquastop run: bad input', () => {
     const r = cli('run', '--port', '/dev/null', '--no-mqtt', '--data-dir', dataDir);
     expect(r.code).toBe(1);
     // Besides its log records (JSON: stderr is not a terminal), one line: why.
-    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'))).toHaveLength(1);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('{')),
+    ).toHaveLength(1);
     expect(r.stderr).toMatch(/^aquastop: board on \/dev\/null: cannot open \/dev\/null: /m);
     expect(existsSync(dataDir)).toBe(false);
   }, 60_000);
