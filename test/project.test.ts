@@ -33,11 +33,16 @@ describe('the project', () => {
     expect(block?.trim().split('\n')).toEqual(['npm install && npm start', 'npm test']);
   });
 
-  it('runs in CI what the README says: install, type-check, npm test', () => {
-    const ci = read('.ci/run');
-    const steps = ['npm ci', 'npm run typecheck', 'npm test'].map((step) => ci.indexOf(step));
+  it('runs in CI what the README says: install, type-check, lint, npm test', () => {
+    const commands = read('.ci/run')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => !line.startsWith('#'));
+    const steps = ['npm ci', 'npm run typecheck', 'npm run lint', 'npm test'].map((step) => commands.findIndex((line) => line.startsWith(step)));
     expect(steps.every((i) => i >= 0)).toBe(true);
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    expect(read('README.md')).toContain('`npm run lint`');
+    expect(JSON.parse(read('package.json')).scripts.lint).toMatch(/^eslint .*prettier --check .*depcruise /);
   });
 
   it('keeps the top level to what the project promises', () => {
