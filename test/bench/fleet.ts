@@ -11,8 +11,8 @@
  * src/machine's controllerMachine), heartbeats published against heartbeats the monitor got,
  * then cuts the connection of the appliance in the middle of the fleet and times the monitor's
  * DOWN (its will). FLEET_PROFILE=DIR writes a CPU profile of the largest size there. A size's
- * files (outboxes, the monitor's history, in /tmp/aquastop-bench-fleet-*) are removed however it
- * ends.
+ * files (outboxes, the monitor's history, in /tmp/aquastop-bench-fleet-*) are removed however its
+ * process ends.
  *
  * Beside it, in its own process, the monitor's ingest on one core: heartbeat messages (10,000
  * devices, real payloads) handed to the subscriber's message handler, which parses, checks
@@ -69,7 +69,8 @@ function logSome(line: string): void {
   if (++logged <= 5) process.stderr.write(`fleet: ${line}\n`);
 }
 
-async function child(n: number, url: string, mosquittoPid: number, windowS: number): Promise<Record<string, unknown>> {
+/** One size, in this process; its files (outboxes, the monitor's history) in `dir`, which the parent made and removes. */
+async function child(n: number, url: string, mosquittoPid: number, windowS: number, dir: string): Promise<Record<string, unknown>> {
   const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { fleetStartPlan }, { startFleetTelemetry }, { startMonitor }, { wallClock }] = await Promise.all([
     import('../../sim/engine.js'),
     import('../../sim/realtime.js'),
@@ -79,7 +80,6 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     import('../../src/monitor/index.js'),
     import('../../src/clock/clock.js'),
   ]);
-  const dir = mkdtempSync(join(tmpdir(), 'aquastop-bench-fleet-'));
   const actorBytes = await bareActorBytes(Math.min(n, 2000));
   gc();
   const heap0 = process.memoryUsage().heapUsed;
@@ -172,7 +172,6 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
   await Promise.all(sims.map((s) => s.stop()));
   await fleet.stop();
   await monitor.stop();
-  rmSync(dir, { recursive: true, force: true });
   const cpuS = (cpu.user + cpu.system) / 1e6;
   return {
     devices: n,
@@ -232,8 +231,8 @@ async function ingestChild(url: string, seconds: number): Promise<Record<string,
  * Runs this file in a fresh process. Asynchronously: this process reads mosquitto's log pipe
  * (test/helpers/mosquitto.ts), and a blocked parent would let it fill and stall the broker.
  */
-async function inChild(args: string[], profileDir?: string): Promise<Record<string, unknown>> {
-  const flags = ['--expose-gc', '--max-old-space-size=4096', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', self, ...args];
+async function inChild(args: string[], profileDir?: string, file = self): Promise<Record<string, unknown>> {
+  const flags = ['--expose-gc', '--max-old-space-size=4096', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', file, ...args];
   const child = promisify(execFile)(process.execPath, flags, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   child.child.stderr?.pipe(process.stderr);
   const { stdout } = await child;
@@ -249,12 +248,15 @@ export async function run(): Promise<Record<string, unknown>> {
     // Retained messages a big subscriber has not read yet count against max_queued_messages
     // too: the value shipped for fleets (mosquitto.conf).
     const broker = await startMosquitto({ config: 'open', extra: ['max_queued_messages 100000', 'max_queued_bytes 67108864', 'max_connections -1'] });
+    // Made and removed here, so a child that fails or is killed leaves nothing behind either.
+    const dir = mkdtempSync(join(tmpdir(), 'aquastop-bench-fleet-'));
     try {
       process.stderr.write(`bench fleet: ${n} appliances...\n`);
-      runs.push(await inChild(['--child', String(n), broker.url, String(broker.pid()), String(windowS)], profileDir && n === Math.max(...sizes) ? profileDir : undefined));
+      runs.push(await inChild(['--child', String(n), broker.url, String(broker.pid()), String(windowS), dir], profileDir && n === Math.max(...sizes) ? profileDir : undefined));
     } catch (err) {
       runs.push({ devices: n, error: err instanceof Error ? err.message.split('\n')[0] : String(err) });
     } finally {
+      rmSync(dir, { recursive: true, force: true });
       await broker.close();
     }
   }
@@ -265,13 +267,25 @@ export async function run(): Promise<Record<string, unknown>> {
   } finally {
     await broker.close();
   }
-  return { runs, monitorIngest: ingest };
+  // What one more appliance holds, part by part (fleet-heap.ts), each in a fresh process.
+  const heapN = process.env.FLEET_HEAP_N ?? '1000';
+  const heapPerAppliance: Record<string, unknown> = { devices: Number(heapN) };
+  for (const mode of ['sim', 'shared', 'own']) {
+    try {
+      const r = await inChild([heapN, mode], undefined, fileURLToPath(new URL('./fleet-heap.ts', import.meta.url)));
+      heapPerAppliance.bareActorKB ??= r.bareActorKB;
+      heapPerAppliance[mode === 'sim' ? 'simulatedApplianceKB' : mode === 'shared' ? 'onSharedConnectionKB' : 'onOwnConnectionKB'] = r.perDeviceKB;
+    } catch (err) {
+      heapPerAppliance[mode] = { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+    }
+  }
+  return { runs, monitorIngest: ingest, heapPerAppliance };
 }
 
 const i = process.argv.indexOf('--child');
 if (i > 0) {
-  const [n, url, pid, windowS] = process.argv.slice(i + 1);
-  console.log(JSON.stringify(await child(Number(n), url!, Number(pid), Number(windowS))));
+  const [n, url, pid, windowS, dir] = process.argv.slice(i + 1);
+  console.log(JSON.stringify(await child(Number(n), url!, Number(pid), Number(windowS), dir!)));
   process.exit(0);
 }
 const j = process.argv.indexOf('--ingest');
