@@ -75,6 +75,7 @@ export async function runInteractive(sim: Simulation, options: { speed: number; 
     stdin.resume();
     onData = (data: Buffer) => {
       // Keys typed quickly (or pasted) arrive together: each one counts.
+      // eslint-disable-next-line @typescript-eslint/no-misused-spread -- one key per code point: a pasted emoji is one key
       const results = [...data.toString('utf8')].map((key) => handleKey(sim, key).next);
       if (results.includes('quit')) run.stop();
       else if (results.includes('footer')) options.out(FOOTER);

@@ -22,7 +22,7 @@ export function buildProgram(): AquastopCommand {
     .description('Appliance leak protection (Aquastop): controller, simulator, boards and monitoring')
     .version('0.1.0')
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    .configureOutput({ outputError: (str, write) => write((str.split('\n')[0] ?? '') + '\n') })
     .exitOverride();
   for (const register of [registerSim, registerScenarios, registerRun, registerPorts, registerFirmware, registerEmulate, registerMonitor, registerDashboard, registerStart]) {
     register(program);
@@ -31,7 +31,7 @@ export function buildProgram(): AquastopCommand {
   makeServices(program);
   // Subcommands inherit exit override and the one-line error output.
   for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+    cmd.exitOverride().configureOutput({ outputError: (str, write) => write((str.split('\n')[0] ?? '') + '\n') });
   }
   return program;
 }

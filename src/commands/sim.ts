@@ -40,12 +40,12 @@ const flagsSchema = z.object({
   speed: z
     .string()
     .refine((s) => s === 'max' || (/^\d+(\.\d+)?$/.test(s) && Number(s) > 0 && Number(s) <= 1_000_000), {
-      message: '--speed must be "max" or a number above 0 (virtual seconds per second, at most 1000000)',
+      error: '--speed must be "max" or a number above 0 (virtual seconds per second, at most 1000000)',
     })
     .optional(),
   duration: z.string().optional(),
   json: z.boolean().default(false),
-  board: z.enum(['simulated', 'emulated'], { message: '--board must be "simulated" or "emulated"' }).default('simulated'),
+  board: z.enum(['simulated', 'emulated'], { error: '--board must be "simulated" or "emulated"' }).default('simulated'),
   mqtt: z.boolean().default(true),
   broker: z
     .string()
@@ -294,6 +294,7 @@ export async function runSim(flags: SimFlags, tls?: TlsMaterial, log?: Logger): 
 /** Runs at max speed with a progress line on a terminal after the first second; stops early when `goOn()` turns false. */
 async function runWithProgress(sim: import('../../sim/engine.js').Simulation, durationMs: number, goOn: () => boolean): Promise<void> {
   const started = performance.now();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- isTTY is undefined, not false, off a terminal
   const tty = process.stderr.isTTY === true;
   let shown = false;
   await sim.runFor(durationMs, (fraction) => {

@@ -69,7 +69,7 @@ export type StartFlags = z.output<typeof flagsSchema>;
 
 export function parseStartFlags(raw: unknown): StartFlags {
   // `--heartbeat` is read as milliseconds.
-  const input = typeof raw === 'object' && raw !== null && 'heartbeat' in raw ? { ...raw, heartbeatMs: (raw as { heartbeat: unknown }).heartbeat } : raw;
+  const input = typeof raw === 'object' && raw !== null && 'heartbeat' in raw ? { ...raw, heartbeatMs: raw.heartbeat } : raw;
   const r = flagsSchema
     .superRefine((f, ctx) => {
       // One connection carries every appliance's QoS 1 messages on the bridge path; past 1,000 each appliance needs its own.

@@ -105,7 +105,7 @@ function privateKey(file: TlsFile, pem: Buffer): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (err) {
-    const encrypted = /passphrase|encrypted/i.test(String((err as Error).message)) || pem.includes('ENCRYPTED');
+    const encrypted = /passphrase|encrypted/i.test((err as Error).message) || pem.includes('ENCRYPTED');
     throw new TlsConfigError(
       `${file.label} ${file.path}: ${encrypted ? 'an encrypted private key (give it unencrypted: openssl pkey -in KEY -out KEY.plain)' : 'not a PEM private key'}`,
     );

@@ -31,6 +31,7 @@ default.`;
 declare module 'commander' {
   interface Command {
     /** An action may return its exit code (AquastopCommand hands it to main()). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Commander's own action signature, widened
     action(fn: (this: this, ...args: any[]) => void | number | Promise<void | number>): this;
   }
 }
@@ -44,6 +45,7 @@ export class AquastopCommand extends Command {
   }
 
   /** A subcommand's action returns its exit code (nothing is 0) instead of setting process.exitCode. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Commander's own action signature, widened
   override action(fn: (this: this, ...args: any[]) => void | number | Promise<void | number>): this {
     const root = (): Command => {
       let c: Command = this;
@@ -143,7 +145,7 @@ export function loggerFor(cmd: Command): Logger {
     loggers.set(cmd, logger);
     // What the command runs with and where each value came from (secrets redacted by the logger).
     const sources = Object.fromEntries(
-      cmd.options.filter((o) => o.long && cmd.getOptionValueSource(o.attributeName()) !== undefined).map((o) => [o.long, cmd.getOptionValueSource(o.attributeName())]),
+      cmd.options.filter((o) => o.long && cmd.getOptionValueSource(o.attributeName()) !== undefined).map((o) => [o.long!, cmd.getOptionValueSource(o.attributeName())] as const),
     );
     logger.debug({ options: cmd.opts(), sources }, 'options');
   }
