@@ -7,8 +7,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { brokerUrlProblem } from '../protocol/broker-url.js';
-import { deviceIdRule } from '../protocol/names.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
@@ -17,27 +15,24 @@ import { logRuntimeEvent } from './service/runtime-log.js';
 import { defaultDataDir, runDataDir } from './service/data-dir.js';
 import { unlessStopped, watchStopSignals, type StopSignals } from './service/signals.js';
 import { durationSchema } from '../clock/duration.js';
-import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
+import { DEFAULT_HEARTBEAT } from '../telemetry/heartbeat-interval.js';
+import { accountsFlag, allowRemoteResetFlag, brokerFlag, dataDirFlag, deviceIdFlag, heartbeatFlag, mqttPortFlag, passwordFlag, usernameFlag } from './flags.js';
+
+/** The device id unless `--id` says otherwise. */
+const DEFAULT_ID = 'uno-1';
 
 const optionsSchema = z.object({
   port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
-  id: deviceIdRule('--id'),
-  dataDir: z.string().min(1, '--data-dir must not be empty'),
-  mqtt: z.boolean(),
-  broker: z
-    .string()
-    // One URL, or the nodes of one clustered broker separated by commas; a bad entry is named.
-    .superRefine((url, ctx) => {
-      const problem = brokerUrlProblem(url);
-      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  mqttPort: z.coerce.number({ error: '--mqtt-port must be an integer' }).int('--mqtt-port must be an integer').min(0, '--mqtt-port must be 0-65535').max(65535, '--mqtt-port must be 0-65535'),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  allowRemoteReset: z.boolean(),
-  json: z.boolean(),
-  accounts: z.string().min(1, '--accounts needs a file name').optional(),
+  id: deviceIdFlag(DEFAULT_ID),
+  dataDir: dataDirFlag('run'),
+  mqtt: z.boolean().default(true),
+  broker: brokerFlag,
+  mqttPort: mqttPortFlag,
+  username: usernameFlag,
+  password: passwordFlag,
+  allowRemoteReset: allowRemoteResetFlag,
+  json: z.boolean().default(false),
+  accounts: accountsFlag,
   /** How long the board has to answer the Firmata handshake, ms. */
   handshakeTimeout: z
     .string()
@@ -48,7 +43,7 @@ const optionsSchema = z.object({
       return z.NEVER;
     }),
   /** The heartbeat interval, ms (`--heartbeat 0.5s` ... `60s`). */
-  heartbeat: heartbeatIntervalSchema().default(10_000),
+  heartbeat: heartbeatFlag,
 });
 
 export type RunOptions = z.infer<typeof optionsSchema>;
@@ -64,7 +59,7 @@ export function register(program: Command): void {
     .command('run')
     .description('run the controller on a real Arduino (our firmware, or StandardFirmata with a warning) over USB')
     .option('--port <path>', 'serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")')
-    .option('--id <deviceId>', 'device id (MQTT topic level)', 'uno-1')
+    .option('--id <deviceId>', 'device id (MQTT topic level)', DEFAULT_ID)
     .option('--data-dir <dir>', 'where the fault memory and latch are kept', defaultDataDir('run'))
     .option('--no-mqtt', 'no telemetry')
     .option('--broker <url>', 'external MQTT broker, or the nodes of a cluster as url,url,... (default: an embedded one on 127.0.0.1)')

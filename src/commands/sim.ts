@@ -13,22 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { brokerUrlProblem } from '../protocol/broker-url.js';
-import { baseTopicRule, DEFAULT_BASE_TOPIC, deviceIdRule } from '../protocol/names.js';
+import { baseTopicRule, DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import { loadClientTls, tlsFilesFrom, type TlsMaterial } from '../telemetry/tls.js';
 import { issueLines, UsageError } from './errors.js';
 import { loggerFor, optionLabel } from './service/service-command.js';
 import type { Logger } from './service/log.js';
 import { defaultDataDir } from './service/data-dir.js';
-import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
+import { DEFAULT_HEARTBEAT } from '../telemetry/heartbeat-interval.js';
+import { accountsFlag, allowRemoteResetFlag, brokerFlag, dataDirFlag, deviceIdFlag, heartbeatFlag, mqttPortFlag, passwordFlag, usernameFlag, wsPortFlag } from './flags.js';
 import { formatLogLine, formatStopped, formatSummary, formatTime } from './sim-format.js';
 
-const port = (flag: string) =>
-  z.coerce
-    .number({ error: `${flag} must be an integer` })
-    .int(`${flag} must be an integer`)
-    .min(0, `${flag} must be 0-65535`)
-    .max(65535, `${flag} must be 0-65535`);
+/** The device id unless `--id` says otherwise. */
+const DEFAULT_ID = 'dishwasher-1';
 
 const flagsSchema = z.object({
   scenario: z.string().min(1, '--scenario needs a built-in scenario name or a file').optional(),
@@ -47,25 +43,18 @@ const flagsSchema = z.object({
   json: z.boolean().default(false),
   board: z.enum(['simulated', 'emulated'], { error: '--board must be "simulated" or "emulated"' }).default('simulated'),
   mqtt: z.boolean().default(true),
-  broker: z
-    .string()
-    // One URL, or the nodes of one clustered broker separated by commas; a bad entry is named.
-    .superRefine((url, ctx) => {
-      const problem = brokerUrlProblem(url);
-      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  mqttPort: port('--mqtt-port').default(1883),
-  wsPort: port('--ws-port').default(9001),
-  username: z.string().min(1, '--username must not be empty').optional(),
-  password: z.string().min(1, '--password must not be empty').optional(),
+  broker: brokerFlag,
+  mqttPort: mqttPortFlag,
+  wsPort: wsPortFlag,
+  username: usernameFlag,
+  password: passwordFlag,
   baseTopic: baseTopicRule('--base-topic').default(DEFAULT_BASE_TOPIC),
-  dataDir: z.string().min(1, '--data-dir must not be empty').default(defaultDataDir('sim')),
-  id: deviceIdRule('--id').default('dishwasher-1'),
-  allowRemoteReset: z.boolean().default(false),
-  accounts: z.string().min(1, '--accounts needs a file name').optional(),
+  dataDir: dataDirFlag('sim'),
+  id: deviceIdFlag(DEFAULT_ID),
+  allowRemoteReset: allowRemoteResetFlag,
+  accounts: accountsFlag,
   /** The heartbeat interval in the simulation's time, ms (`--heartbeat 0.5s` ... `60s`). */
-  heartbeat: heartbeatIntervalSchema().default(10_000),
+  heartbeat: heartbeatFlag,
 });
 
 export type SimFlags = z.output<typeof flagsSchema>;
@@ -86,7 +75,7 @@ export function register(program: Command): void {
     .option('--duration <d>', "virtual time to run, e.g. 90s, 20m, 2h (default: the scenario's)")
     .option('--json', 'one JSON object per line instead of the timeline')
     .option('--board <kind>', 'simulated, or emulated (our firmware in an AVR emulator)', 'simulated')
-    .option('--id <id>', 'device id', 'dishwasher-1')
+    .option('--id <id>', 'device id', DEFAULT_ID)
     .option('--no-mqtt', 'run offline, without MQTT')
     .option('--broker <url>', 'external MQTT broker instead of the embedded one (the nodes of a cluster: url,url,...)')
     .option('--mqtt-port <port>', 'embedded broker TCP port on 127.0.0.1', '1883')

@@ -24,7 +24,8 @@ import type { InjectName, Telemetry, TelemetryOptions } from '../telemetry/index
 import type { CommandResult } from '../board/runtime-types.js';
 import { loadServerTls, tlsFilesFrom } from '../telemetry/tls.js';
 import { START_BRIDGE_ID } from '../protocol/topics.js';
-import { DEFAULT_HEARTBEAT, heartbeatIntervalSchema } from '../telemetry/heartbeat-interval.js';
+import { DEFAULT_HEARTBEAT } from '../telemetry/heartbeat-interval.js';
+import { accountsFlag, dataDirFlag, heartbeatFlag, mqttPortFlag, passwordFlag, portFlag, usernameFlag, wsPortFlag } from './flags.js';
 import { monitorOptionsSchema } from '../monitor/options.js';
 import { brokerUrlProblem } from '../protocol/broker-url.js';
 import { redactUrl } from '../telemetry/redact-url.js';
@@ -33,20 +34,13 @@ import { MAX_BRIDGE_DEVICES, MAX_EMBEDDED_CONNECTIONS, MAX_FLEET_CONNECTIONS } f
 /** The embedded broker's certificate and key, and what the demo's own clients trust (tls.ts). */
 export type DemoTls = ReturnType<typeof loadServerTls>;
 
-const port = (flag: string) =>
-  z.coerce
-    .number({ error: `${flag} must be an integer` })
-    .int(`${flag} must be an integer`)
-    .min(0, `${flag} must be 0-65535`)
-    .max(65535, `${flag} must be 0-65535`);
-
 const flagsSchema = z.object({
   host: z.string().min(1, '--host must not be empty'),
-  mqttPort: port('--mqtt-port'),
-  wsPort: port('--ws-port'),
-  httpPort: port('--http-port'),
-  monitorPort: port('--monitor-port'),
-  dataDir: z.string().min(1, '--data-dir must not be empty'),
+  mqttPort: mqttPortFlag,
+  wsPort: wsPortFlag,
+  httpPort: portFlag('--http-port'),
+  monitorPort: portFlag('--monitor-port'),
+  dataDir: dataDirFlag('start'),
   devices: z.coerce
     .number({ error: '--devices must be an integer' })
     .int('--devices must be an integer')
@@ -56,11 +50,11 @@ const flagsSchema = z.object({
   perDeviceConnections: z.boolean().default(false),
   /** With per-device connections: an external broker instead of the embedded one. */
   broker: z.string().min(1, '--broker needs a URL').optional(),
-  username: z.string().min(1, '--username must not be empty').optional(),
-  password: z.string().min(1, '--password must not be empty').optional(),
-  accounts: z.string().min(1, '--accounts needs a file name').optional(),
+  username: usernameFlag,
+  password: passwordFlag,
+  accounts: accountsFlag,
   /** Every device's heartbeat interval, ms. */
-  heartbeatMs: heartbeatIntervalSchema().default(10_000),
+  heartbeatMs: heartbeatFlag,
   detector: monitorOptionsSchema.shape.detector,
   phiThreshold: monitorOptionsSchema.shape.phiThreshold,
 });
