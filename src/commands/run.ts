@@ -22,7 +22,9 @@ import { accountsFlag, allowRemoteResetFlag, brokerFlag, dataDirFlag, deviceIdFl
 const DEFAULT_ID = 'uno-1';
 
 const optionsSchema = z.object({
-  port: z.string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' }).min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
+  port: z
+    .string({ error: '--port is required: the serial port of the board, e.g. /dev/ttyACM0 (see "aquastop ports")' })
+    .min(1, '--port needs a serial port path, e.g. /dev/ttyACM0'),
   id: deviceIdFlag(DEFAULT_ID),
   dataDir: dataDirFlag('run'),
   mqtt: z.boolean().default(true),
@@ -34,14 +36,12 @@ const optionsSchema = z.object({
   json: z.boolean().default(false),
   accounts: accountsFlag,
   /** How long the board has to answer the Firmata handshake, ms. */
-  handshakeTimeout: z
-    .string()
-    .transform((text, ctx) => {
-      const r = durationSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
-      if (r.success && r.data >= 1_000 && r.data <= 120_000) return r.data;
-      ctx.addIssue({ code: 'custom', message: `--handshake-timeout must be a duration from 1s to 2m, like 10s (got "${text.slice(0, 40)}")` });
-      return z.NEVER;
-    }),
+  handshakeTimeout: z.string().transform((text, ctx) => {
+    const r = durationSchema.safeParse(/^\d+$/.test(text) ? Number(text) : text);
+    if (r.success && r.data >= 1_000 && r.data <= 120_000) return r.data;
+    ctx.addIssue({ code: 'custom', message: `--handshake-timeout must be a duration from 1s to 2m, like 10s (got "${text.slice(0, 40)}")` });
+    return z.NEVER;
+  }),
   /** The heartbeat interval, ms (`--heartbeat 0.5s` ... `60s`). */
   heartbeat: heartbeatFlag,
 });
@@ -79,10 +79,19 @@ export function register(program: Command): void {
       const parsed = parseRunOptions(raw);
       // A latched trip kept under the older default must not be forgotten by an upgrade.
       const where = runDataDir(parsed.dataDir, cmd.getOptionValueSource('dataDir') === 'default', parsed.id);
-      if (where.older) log.warn({ dataDir: where.dir }, `using ${where.dir}/${parsed.id}, the older default data directory, which holds this device's memory: move it to ${parsed.dataDir}/${parsed.id} (or pass --data-dir ${where.dir})`);
+      if (where.older)
+        log.warn(
+          { dataDir: where.dir },
+          `using ${where.dir}/${parsed.id}, the older default data directory, which holds this device's memory: move it to ${parsed.dataDir}/${parsed.id} (or pass --data-dir ${where.dir})`,
+        );
       const o = { ...parsed, dataDir: where.dir };
       // Checked before the board is opened: a bad certificate file is one line, exit 2.
-      const tls = o.mqtt ? loadClientTls(tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)), o.broker) : undefined;
+      const tls = o.mqtt
+        ? loadClientTls(
+            tlsFilesFrom(raw, process.env, ['cafile', 'cert', 'key'], (flag) => optionLabel(cmd, flag)),
+            o.broker,
+          )
+        : undefined;
       await run(o, tls, log);
     });
 }
@@ -116,7 +125,12 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
   let runtime;
   try {
     // The board first: a port that never answers must not count a boot or create the data dir.
-    if ((await unlessStopped(board.open().then(() => true), signals)) === null) {
+    if (
+      (await unlessStopped(
+        board.open().then(() => true),
+        signals,
+      )) === null
+    ) {
       await board.close();
       return stoppedWhile('connecting to the board');
     }
@@ -142,7 +156,10 @@ async function runUntilStopped(o: RunOptions, tls: TlsMaterial | undefined, sign
   log.info({ port: o.port, firmware: board.firmwareName || 'Firmata', protection: board.protection }, `${board.firmwareName || 'Firmata'} on ${o.port}, protection: ${protection}`);
   const first = { type: 'status' as const, status: runtime.status(), ts: wallClock.now() };
   if (o.json) print(JSON.stringify(first));
-  log.info({ state: first.status.state, breaker: first.status.breaker, valve: first.status.valve, fault: first.status.fault }, `state ${first.status.state}, breaker ${first.status.breaker}, valve ${first.status.valve}`);
+  log.info(
+    { state: first.status.state, breaker: first.status.breaker, valve: first.status.valve, fault: first.status.fault },
+    `state ${first.status.state}, breaker ${first.status.breaker}, valve ${first.status.valve}`,
+  );
 
   let telemetry: { stop(): Promise<void> } | null = null;
   if (o.mqtt && !signals.received) {

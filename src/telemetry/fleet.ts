@@ -70,7 +70,8 @@ interface Member {
 export async function startFleetTelemetry(options: FleetTelemetryOptions): Promise<FleetTelemetry> {
   const { base, haPrefix, heartbeatS, log } = telemetrySettings(options);
   const maxDevices = options.maxDevices ?? MAX_FLEET_CONNECTIONS;
-  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > MAX_FLEET_CONNECTIONS) throw new TelemetryError(`per-device connections: at most ${MAX_FLEET_CONNECTIONS} devices (got ${maxDevices})`);
+  if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > MAX_FLEET_CONNECTIONS)
+    throw new TelemetryError(`per-device connections: at most ${MAX_FLEET_CONNECTIONS} devices (got ${maxDevices})`);
   const problem = brokerUrlProblem(options.url);
   if (problem !== null) throw new TelemetryError(problem);
   makeDataDir(options.dataDir);
@@ -99,7 +100,21 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
       ...(options.tls ? { tls: options.tls } : {}),
       backoff,
     });
-    const device = new DeviceTelemetry({ id, connection, clock, base, haPrefix, heartbeatS, dataDir: options.dataDir, allowRemoteReset: options.allowRemoteReset ?? false, iso, log, track: inFlight.track, loopLag: latestLag, ...(options.simulated ? { outboxFs: noFsync } : {}) });
+    const device = new DeviceTelemetry({
+      id,
+      connection,
+      clock,
+      base,
+      haPrefix,
+      heartbeatS,
+      dataDir: options.dataDir,
+      allowRemoteReset: options.allowRemoteReset ?? false,
+      iso,
+      log,
+      track: inFlight.track,
+      loopLag: latestLag,
+      ...(options.simulated ? { outboxFs: noFsync } : {}),
+    });
     connection.onConnect(() => {
       device.publishAll();
       device.heartbeatNow();

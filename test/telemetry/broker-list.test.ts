@@ -45,7 +45,10 @@ describe('a --broker list', () => {
   it('aquastop sim and aquastop run refuse a bad entry with that one line and exit 2, before anything starts', async () => {
     const dataDir = join(tmpdir(), `aquastop-list-${process.pid}`);
     const sim = await aquastop(['sim', '--scenario', 'normal-cycle', '--broker', 'mqtt://127.0.0.1:1,mqtt://127.0.0.1:notaport', '--data-dir', dataDir]);
-    expect([sim.code, sim.stderr.trim()]).toEqual([2, 'aquastop: --broker entry 2 of 2 ("mqtt://127.0.0.1:notaport") is not a URL like mqtt://host:1883, mqtts://, ws:// or wss://']);
+    expect([sim.code, sim.stderr.trim()]).toEqual([
+      2,
+      'aquastop: --broker entry 2 of 2 ("mqtt://127.0.0.1:notaport") is not a URL like mqtt://host:1883, mqtts://, ws:// or wss://',
+    ]);
     const run = await aquastop(['run', '--port', '/dev/aquastop-no-such-port', '--broker', 'mqtt://127.0.0.1:1,', '--data-dir', dataDir]);
     expect([run.code, run.stderr.trim()]).toEqual([2, 'aquastop: --broker entry 2 of 2 is empty: give the nodes as mqtt://host:port,mqtt://host:port']);
   });

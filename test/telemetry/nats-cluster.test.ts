@@ -55,7 +55,12 @@ const pendingOnDisk = (rig: Rig, id: string) => (JSON.parse(readFileSync(`${rig.
 
 /** Every retained message a fresh subscriber gets on `url` for these filters (a bounded wait for them to stop coming). */
 async function retainedOn(url: string, filters: string[]): Promise<Map<string, string>> {
-  const client = await mqtt.connectAsync(url, { ...NATS_LOGIN.viewer, clientId: `retained-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: 10_000 });
+  const client = await mqtt.connectAsync(url, {
+    ...NATS_LOGIN.viewer,
+    clientId: `retained-${Math.random().toString(16).slice(2, 10)}`,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+  });
   const retained = new Map<string, string>();
   let last = Date.now();
   client.on('message', (topic, payload, packet) => {
@@ -73,7 +78,6 @@ async function retainedOn(url: string, filters: string[]): Promise<Map<string, s
   }
 }
 
-
 interface Seen {
   readonly topic: string;
   readonly text: string;
@@ -82,7 +86,11 @@ interface Seen {
 }
 
 /** An MQTT client on one node that records what it receives and whether the node closed it. */
-async function client(url: string, login: { username: string; password: string } | Record<string, never>, options: IClientOptions = {}): Promise<{ c: MqttClient; seen: Seen[]; closed: () => boolean }> {
+async function client(
+  url: string,
+  login: { username: string; password: string } | Record<string, never>,
+  options: IClientOptions = {},
+): Promise<{ c: MqttClient; seen: Seen[]; closed: () => boolean }> {
   const c = await mqtt.connectAsync(url, { ...login, clientId: `nats-t-${Math.random().toString(16).slice(2, 10)}`, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
   const seen: Seen[] = [];
   let closed = false;
@@ -90,7 +98,6 @@ async function client(url: string, login: { username: string; password: string }
   c.on('close', () => (closed = true));
   return { c, seen, closed: () => closed };
 }
-
 
 /**
  * An operator's command and the device's answer on set/result. The answer is read with a QoS 0
@@ -122,7 +129,6 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
     await cluster?.close();
   });
 
-
   describe('where NATS differs from mosquitto', () => {
     const clients: MqttClient[] = [];
     const open = async (...args: Parameters<typeof client>) => {
@@ -147,7 +153,11 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         await ok.c.publishAsync('aquastop/qos2-1/fault', '{"qos":1}', { qos: 1 });
         await waitFor(() => sub.seen.length > 0, 5_000, 'the QoS 1 message');
         expect(sub.seen.map((m) => m.text)).toEqual(['{"qos":1}']);
-        expect(Object.values(TOPICS).map((t) => t.qos).filter((q) => q > 1)).toEqual([]);
+        expect(
+          Object.values(TOPICS)
+            .map((t) => t.qos)
+            .filter((q) => q > 1),
+        ).toEqual([]);
       } finally {
         await closeAll();
       }
@@ -173,7 +183,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       }
     });
 
-    it('delivers the monitor\'s wildcard filters across nodes as mosquitto does: each contract topic published on one node reaches the filters it matches on another', async () => {
+    it("delivers the monitor's wildcard filters across nodes as mosquitto does: each contract topic published on one node reaches the filters it matches on another", async () => {
       try {
         const sub = await open(b(), NATS_LOGIN.viewer);
         const filters = SUBSCRIBED.map((name) => filterFor(name, 'aquastop'));
@@ -207,7 +217,10 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         await fleet.c.publishAsync('aquastop/ret-1', '', { qos: 1, retain: true });
         await fleet.c.publishAsync('aquastop/ret-1/heartbeat', '{"seq":1}', { qos: 0, retain: true });
         await waitFor(() => live.seen.length === 2, 5_000, 'both messages live');
-        expect(live.seen.map((m) => [m.text, m.retain])).toEqual([['{"kept":false}', false], ['', false]]);
+        expect(live.seen.map((m) => [m.text, m.retain])).toEqual([
+          ['{"kept":false}', false],
+          ['', false],
+        ]);
         const late = await open(b(), NATS_LOGIN.viewer);
         await late.c.subscribeAsync(['aquastop/ret-1', 'aquastop/ret-1/heartbeat'], { qos: 0 });
         await waitFor(() => late.seen.length > 0, 5_000, 'the retained heartbeat');
@@ -268,7 +281,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       }
     });
 
-    it('serves MQTT over WebSocket on /mqtt for the dashboard\'s page: a viewer there gets retained state and live messages published on another node', async () => {
+    it("serves MQTT over WebSocket on /mqtt for the dashboard's page: a viewer there gets retained state and live messages published on another node", async () => {
       try {
         const fleet = await open(a(), NATS_LOGIN.fleet);
         await fleet.c.publishAsync('aquastop/ws-1/availability', '{"state":"online"}', { qos: 1, retain: true });
@@ -276,7 +289,10 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         await page.c.subscribeAsync(['aquastop/+/availability', 'aquastop/+/heartbeat'], { qos: 1 });
         await fleet.c.publishAsync('aquastop/ws-1/heartbeat', '{"seq":1}', { qos: 0 });
         await waitFor(() => page.seen.length === 2, 5_000, 'retained state and a heartbeat over WebSocket');
-        expect(page.seen.map((m) => [m.topic, m.retain])).toEqual([['aquastop/ws-1/availability', true], ['aquastop/ws-1/heartbeat', false]]);
+        expect(page.seen.map((m) => [m.topic, m.retain])).toEqual([
+          ['aquastop/ws-1/availability', true],
+          ['aquastop/ws-1/heartbeat', false],
+        ]);
         await fleet.c.publishAsync('aquastop/ws-1/availability', '', { qos: 1, retain: true });
       } finally {
         await closeAll();
@@ -296,7 +312,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       }
     });
 
-    it('takes the example accounts as subject permissions: no anonymous client, a viewer\'s publish and a device\'s publish for another device dropped, another device\'s commands refused', async () => {
+    it("takes the example accounts as subject permissions: no anonymous client, a viewer's publish and a device's publish for another device dropped, another device's commands refused", async () => {
       try {
         await expect(client(a(), {})).rejects.toThrow(/Not authorized/);
         await expect(client(a(), { username: 'fleet', password: 'wrong' })).rejects.toThrow(/Not authorized/);
@@ -308,7 +324,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         await device.c.publishAsync('aquastop/dishwasher-2/fault', '{"by":"dishwasher-1"}', { qos: 1 });
         await device.c.publishAsync('aquastop/dishwasher-1/fault', '{"by":"dishwasher-1"}', { qos: 1 });
         await expect(device.c.subscribeAsync('aquastop/dishwasher-2/set', { qos: 1 })).rejects.toThrow(/Subscribe error/);
-        await waitFor(() => sub.seen.length > 0, 5_000, 'the device\'s own fault');
+        await waitFor(() => sub.seen.length > 0, 5_000, "the device's own fault");
         await new Promise((r) => setTimeout(r, 300));
         expect(sub.seen.map((m) => [m.topic, m.text])).toEqual([['aquastop/dishwasher-1/fault', '{"by":"dishwasher-1"}']]);
         expect(viewer.closed() || device.closed()).toBe(false);
@@ -342,7 +358,13 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       // by itself: the test brings it back once every appliance has published what it raised
       // meanwhile, which the cluster must have kept for it.
       const list = cluster.brokerList(killed);
-      watcher = await Watcher.connect(cluster.nodes[killed]!.url, ['aquastop/+/fault'], { ...NATS_LOGIN.viewer, clean: false, clientId: `nats-watch-${process.pid}`, servers: brokerNodes(list), reconnectPeriod: 0 });
+      watcher = await Watcher.connect(cluster.nodes[killed]!.url, ['aquastop/+/fault'], {
+        ...NATS_LOGIN.viewer,
+        clean: false,
+        clientId: `nats-watch-${process.pid}`,
+        servers: brokerNodes(list),
+        reconnectPeriod: 0,
+      });
 
       const started = await Promise.allSettled(
         LEAK_AT.map((at, i) =>
@@ -358,7 +380,10 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       );
       for (const s of started) if (s.status === 'fulfilled') rigs.push(s.value);
       for (const s of started) if (s.status === 'rejected') throw s.reason;
-      run = runRealtime(rigs.map((r) => r.sim), { speed: 1 });
+      run = runRealtime(
+        rigs.map((r) => r.sim),
+        { speed: 1 },
+      );
       // Started once the appliances run: their clocks stand still until then, and so would their heartbeats.
       monitor = await startMonitor({ brokerUrl: cluster.nodes[monitorNode]!.url, ...NATS_LOGIN.viewer, port: 0, dataDir: join(dir, 'monitor'), logger: silentLogger() });
       const ids = rigs.map((_, i) => `nats-${i}`);
@@ -389,7 +414,9 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       await waitFor(() => ids.every((id) => beats(id) >= seen.get(id)! + 2), 4 * HEARTBEAT_S * 1000, 'two more heartbeats of every appliance at the monitor');
       run.stop();
       await Promise.all(rigs.map((r) => r.telemetry.flush()));
-      console.info(`NATS cluster: killed ${cluster.nodes[killed]!.name} (leaders before: ${JSON.stringify(leaders)}); connections back on a surviving node after (ms): ${JSON.stringify(Object.fromEntries(back))}`);
+      console.info(
+        `NATS cluster: killed ${cluster.nodes[killed]!.name} (leaders before: ${JSON.stringify(leaders)}); connections back on a surviving node after (ms): ${JSON.stringify(Object.fromEntries(back))}`,
+      );
       for (const [i, rig] of rigs.entries()) {
         const reconnects = rig.lines.filter((l) => l.startsWith('reconnected to'));
         if ((killed + i) % 3 === killed) expect(reconnects.length, `${ids[i]} was on the killed node`).toBeGreaterThan(0);
@@ -426,7 +453,10 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
           if (byId.has(e.id)) expect(byId.get(e.id), `${id} ${e.id} delivered again changed`).toBe(JSON.stringify(e));
           byId.set(e.id, JSON.stringify(e));
         }
-        expect([...byId.values()].map((t) => JSON.parse(t) as { event: string; code: string }).map((e) => `${e.event} ${e.code}`), id).toEqual(['raised i30']);
+        expect(
+          [...byId.values()].map((t) => JSON.parse(t) as { event: string; code: string }).map((e) => `${e.event} ${e.code}`),
+          id,
+        ).toEqual(['raised i30']);
         expect(pendingOnDisk(rigs[i]!, id), id).toBe(0);
       }
 
@@ -434,13 +464,20 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       // after the kill: an appliance of the killed node while it reconnects, and any other whose
       // QoS 1 publish waited on JetStream's new leaders (its node reads nothing else from that
       // connection meanwhile, heartbeats included).
-      await waitFor(() => ids.every((id) => monitor!.tracker.report(id)?.up === true && monitor!.tracker.report(id)?.activeFault === 'i30'), 10_000, 'every appliance UP with i30 at the monitor').catch((err: unknown) => {
+      await waitFor(
+        () => ids.every((id) => monitor!.tracker.report(id)?.up === true && monitor!.tracker.report(id)?.activeFault === 'i30'),
+        10_000,
+        'every appliance UP with i30 at the monitor',
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}: ${JSON.stringify(ids.map((id) => [id, monitor!.tracker.report(id)?.status, monitor!.tracker.report(id)?.activeFault]))}`);
       });
       const downs: Record<string, Array<[number, number]>> = {};
       for (const id of ids) {
         const history = monitor.tracker.history(id)!;
-        expect(history.filter((h) => h.type === 'fault' && h.event === 'raised').map((h) => h.code), id).toEqual(['i30']);
+        expect(
+          history.filter((h) => h.type === 'fault' && h.event === 'raised').map((h) => h.code),
+          id,
+        ).toEqual(['i30']);
         const statuses = history.filter((h) => h.type === 'status');
         expect(statuses.at(-1)?.status, id).toBe('up');
         for (const [k, h] of statuses.entries()) {
@@ -466,8 +503,14 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         expect(JSON.parse(retained.get(`aquastop/${id}`) ?? '{}'), id).toMatchObject({ fault: 'i30', breaker: 'latched' });
         expect(JSON.parse(retained.get(`aquastop/${id}/availability`) ?? '{}'), id).toEqual({ state: 'online', bridge: id });
         expect(JSON.parse(retained.get(`aquastop/bridge/${id}/state`) ?? '{}'), id).toEqual({ state: 'online' });
-        expect(JSON.parse(retained.get(`aquastop/${id}/fault-memory`) ?? '{}').faults?.map((f: { code: string }) => f.code), id).toEqual(['i30']);
-        expect([...retained.keys()].filter((t) => t.startsWith('homeassistant/') && t.split('/')[2] === id), id).toHaveLength(DISCOVERY_ENTITIES.length);
+        expect(
+          JSON.parse(retained.get(`aquastop/${id}/fault-memory`) ?? '{}').faults?.map((f: { code: string }) => f.code),
+          id,
+        ).toEqual(['i30']);
+        expect(
+          [...retained.keys()].filter((t) => t.startsWith('homeassistant/') && t.split('/')[2] === id),
+          id,
+        ).toHaveLength(DISCOVERY_ENTITIES.length);
       }
 
       // The killed node back: it catches up from the others.
