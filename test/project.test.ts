@@ -67,6 +67,20 @@ describe('the project', () => {
     expect(top.filter((entry) => !allowed.includes(entry))).toEqual([]);
   });
 
+  it('has a README Layout naming every folder of src/ and only folders that exist', () => {
+    const section = read('README.md')
+      .split(/^## /m)
+      .find((s) => s.startsWith('Layout\n'));
+    const block = /```\n([\s\S]*?)```/.exec(section ?? '')?.[1] ?? '';
+    const named = [...block.matchAll(/^(\S+\/) /gm)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(8);
+    expect(named.filter((dir) => !existsSync(join(ROOT, dir)))).toEqual([]);
+    const tracked = execFileSync('git', ['ls-files', 'src'], { cwd: ROOT, encoding: 'utf8' }).split('\n');
+    const folders = [...new Set(tracked.filter((f) => f.split('/').length > 2).map((f) => `src/${f.split('/')[1]}/`))];
+    expect(folders.length).toBeGreaterThan(8);
+    expect(folders.filter((dir) => !block.includes(dir))).toEqual([]);
+  });
+
   it('starts the aquastop bin', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'src/bin/aquastop.js'), 'scenarios'], { cwd: ROOT, encoding: 'utf8' });
     expect(out).toMatch(/^dishwasher-story +A cracked inlet hose/m);
