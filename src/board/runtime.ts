@@ -70,7 +70,7 @@ class ControllerRuntime implements Runtime {
   private memory: PersistedMemory = emptyMemory();
   private memoryWritable = true;
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
-  private readonly subscriptions: { unsubscribe(): void }[] = [];
+  private subscriptions: { unsubscribe(): void }[] = [];
   private unlistenBoard: (() => void) | null = null;
   private timer: unknown = null;
   /** Samples and sets the next timer: one function for the runtime's life, given to the clock every tick. */
@@ -126,13 +126,14 @@ class ControllerRuntime implements Runtime {
     });
     // Functions handed over as they are, not arrow-function properties nor wrappers: tsx names
     // every arrow function it compiles, which costs each about 250 bytes more, per appliance.
-    this.subscriptions.push(
+    // Assigned, not pushed: an array grown by push keeps room for 17 (about 150 bytes).
+    this.subscriptions = [
       this.actor.on('*', (event) => this.guarded(() => this.onEmitted(event))),
       this.actor.subscribe(
         () => this.guarded(() => this.publishStatus()),
         (err) => this.failSafe(`controller error: ${String(err)}`),
       ),
-    );
+    ];
     this.unlistenBoard = this.board.onReport((report) => this.guarded(() => this.onReport(report)));
     this.running = true;
     this.actor.start();

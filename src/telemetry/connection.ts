@@ -63,7 +63,8 @@ export class Connection {
   private readonly base: string;
   readonly bridgeId: string;
   private readonly log: (line: string) => void;
-  private readonly connectListeners = new Set<() => void>();
+  /** Copied on change (one listener, or a few): smaller than a Set, about 150 bytes in every connection of a fleet. */
+  private connectListeners: readonly (() => void)[] = [];
   private wasConnected = false;
   /**
    * The topics of the messages a device sends over and over (heartbeat, state), by device id:
@@ -200,8 +201,10 @@ export class Connection {
   }
 
   onConnect(listener: () => void): () => void {
-    this.connectListeners.add(listener);
-    return () => this.connectListeners.delete(listener);
+    this.connectListeners = [...this.connectListeners, listener];
+    return () => {
+      this.connectListeners = this.connectListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written), false if it was not sent. */

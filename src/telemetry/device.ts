@@ -67,7 +67,8 @@ export class DeviceTelemetry {
   private seq = 0;
   private started = false;
   /** Fault events of this boot behind the current faults: each raised and not yet cleared code's raise id (one per fault code at most). */
-  private readonly raisedIds = new Map<FaultCode, string>();
+  /** Made at the first fault (most appliances of a fleet never raise one; an empty Map is about 150 bytes). */
+  private raisedIds: Map<FaultCode, string> | null = null;
   /** The id of the last clearing event of this boot, named while no fault is shown. */
   private clearedId: string | null = null;
   /** `faultEvent` of the last state published: a fault event that changes it publishes the state again. */
@@ -103,7 +104,7 @@ export class DeviceTelemetry {
     this.injector = device.inject ?? null;
     this.seq = 0;
     // A new boot: the controller raises again what is still wrong, under new ids.
-    this.raisedIds.clear();
+    this.raisedIds = null;
     this.clearedId = null;
     this.unlisten = device.runtime.onAny((event) => {
       try {
@@ -230,16 +231,16 @@ export class DeviceTelemetry {
 
   /** The `faultEvent` field for a status (see the header), or nothing when no event of this boot is behind it. */
   private faultEventOf(status: DeviceStatus): { faultEvent?: string } {
-    const id = status.fault === null ? this.clearedId : (this.raisedIds.get(status.fault) ?? null);
+    const id = status.fault === null ? this.clearedId : (this.raisedIds?.get(status.fault) ?? null);
     return id === null ? {} : { faultEvent: id };
   }
 
   private onFault(fault: FaultEvent): void {
     const { ts: _ts, id: _id, ...rest } = fault;
     const event: WireFaultEvent = { ...rest, id: this.outbox.nextId(), ts: this.o.iso(this.o.clock.now()) };
-    if (event.event === 'raised') this.raisedIds.set(event.code, event.id);
+    if (event.event === 'raised') (this.raisedIds ??= new Map()).set(event.code, event.id);
     else {
-      this.raisedIds.delete(event.code);
+      this.raisedIds?.delete(event.code);
       this.clearedId = event.id;
     }
     this.outbox.add(event);
