@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { DishwasherPlant } from '../../sim/physics.js';
-import { VirtualClock } from '../../src/clock/virtual-clock.js';
 
 function run(plant: DishwasherPlant, ms: number, stepMs = 100): void {
   for (let t = 0; t < ms; t += stepMs) plant.step(stepMs);
@@ -152,26 +151,5 @@ describe('dishwasher water physics', () => {
     const sa = seq(a);
     expect(seq(b)).toEqual(sa);
     expect(seq(c)).not.toEqual(sa);
-  });
-});
-
-describe('the virtual clock', () => {
-  it('fires timers in order, same-time timers in the order they were set, and cancels', () => {
-    const clock = new VirtualClock();
-    const fired: string[] = [];
-    clock.setTimeout(() => fired.push('b'), 200);
-    clock.setTimeout(() => fired.push('a'), 100);
-    clock.setTimeout(() => fired.push('a2'), 100);
-    const id = clock.setTimeout(() => fired.push('never'), 150);
-    clock.clearTimeout(id);
-    clock.setTimeout(() => clock.setTimeout(() => fired.push('nested'), 10), 50);
-    clock.advance(1_000);
-    expect(fired).toEqual(['nested', 'a', 'a2', 'b']);
-    expect(clock.now()).toBe(1_000);
-  });
-
-  it('fails loudly in runUntil instead of hanging', () => {
-    const clock = new VirtualClock();
-    expect(() => clock.runUntil(() => false, 5_000)).toThrow(/within 5000 ms/);
   });
 });
