@@ -38,7 +38,7 @@ module.exports = {
       comment: 'src/machine imports only xstate, zod and itself (no Node modules, no other folder of ours).',
       severity: 'error',
       from: { path: '^src/machine/' },
-      to: { pathNot: ['^src/machine/', '^node_modules/(xstate|zod)/'] },
+      to: { pathNot: ['^src/machine/', '(^|/)node_modules/(xstate|zod)/'] },
     },
     {
       name: 'bottom-imports-nothing-above',

@@ -42,7 +42,9 @@ describe('the project', () => {
     expect(steps.every((i) => i >= 0)).toBe(true);
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     expect(read('README.md')).toContain('`npm run lint`');
-    expect(JSON.parse(read('package.json')).scripts.lint).toMatch(/^eslint .*prettier --check .*depcruise /);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    for (const check of [/\bdepcruise --config \.dependency-cruiser\.cjs /, /\beslint \./, /\bnpm run --silent lint:format\b/]) expect(scripts.lint).toMatch(check);
+    expect(scripts['lint:format']).toMatch(/^prettier --check /);
   });
 
   it('keeps the top level to what the project promises', () => {
