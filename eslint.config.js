@@ -36,6 +36,8 @@ export default defineConfig(
       // No TypeScript enums here, and few class casts: these two cost ~4 s each of a lint run.
       '@typescript-eslint/no-unsafe-enum-assignment': 'off',
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      // Type-only imports say so (erased for sure); `import('...').T` annotations stay for the lazily loaded modules.
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       // A switch over a union names every case, so a new event or fault is not silently ignored.
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
     },

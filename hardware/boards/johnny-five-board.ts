@@ -43,7 +43,7 @@
  * - Malformed safety frames are counted (`garbageFrames`), ignored and reported as a warning (at most one per
  *   5 s); four missed STATUS periods in a row are reported too (the inputs are stale).
  */
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type five from 'johnny-five';
 import { SerialPort } from 'serialport';
 import { BoardError, type Board, type BoardInputs, type BoardKind, type BoardReport } from '../../src/board/board.js';

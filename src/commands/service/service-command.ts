@@ -10,7 +10,7 @@
  * from instead: `AQUASTOP_MQTT_PORT must be an integer`, `/etc/aquastop/run.json: "mqtt-port"
  * must be an integer`.
  */
-import { Command, Option } from 'commander';
+import { Command, type Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { readConfigFile } from './config-file.js';
 import { envNameFor, LEGACY_ENV, parseSwitch } from './env.js';
