@@ -64,6 +64,13 @@ module.exports = {
       to: { path: '^sim/' },
     },
     {
+      name: 'not-to-test',
+      comment: 'The program never imports test code (test/ may import anything).',
+      severity: 'error',
+      from: { path: '^(src|sim|hardware)/' },
+      to: { path: '^test/' },
+    },
+    {
       name: 'page-is-self-contained',
       comment: 'The dashboard page runs in the browser: it imports only its own files and the /vendor/ mqtt bundle.',
       severity: 'error',
