@@ -113,8 +113,7 @@ export class DeviceTelemetry {
           this.onFault(event.fault);
           // The runtime has remembered a raised fault before telling its listeners.
           if (event.fault.event === 'raised') this.publishFaultMemory();
-        }
-        else if (event.type === 'exercise') {
+        } else if (event.type === 'exercise') {
           const { type: _type, ts, ...result } = event;
           this.o.track(this.o.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
         }
@@ -193,7 +192,8 @@ export class DeviceTelemetry {
 
   private refuseRetained(tail: 'set' | 'inject', payload: Buffer): { ok: false; error: string; command?: string; id?: string } {
     const parsed = tail === 'set' ? parseCommand(payload) : null;
-    const echo = tail === 'inject' ? { command: 'inject' } : { ...(parsed?.key !== undefined ? { command: parsed.key } : {}), ...(parsed?.id !== undefined ? { id: parsed.id } : {}) };
+    const echo =
+      tail === 'inject' ? { command: 'inject' } : { ...(parsed?.key !== undefined ? { command: parsed.key } : {}), ...(parsed?.id !== undefined ? { id: parsed.id } : {}) };
     this.o.log(`${this.id}: ignored a retained ${tail} message (publish commands without the retain flag; clear it with an empty retained message)`, { device: this.id });
     return { ok: false, error: 'ignored a retained message: the broker kept it from earlier; publish commands without the retain flag', ...echo };
   }
@@ -276,17 +276,21 @@ export class DeviceTelemetry {
   private heartbeat(): void {
     const status = this.current!.runtime.status();
     this.seq++;
-    this.o.connection.send('heartbeat', { id: this.id }, {
-      seq: this.seq,
-      boot: this.outbox.boot,
-      uptimeS: status.uptimeS,
-      intervalS: this.o.heartbeatS,
-      state: status.state,
-      fault: status.fault,
-      ...this.faultEventOf(status),
-      ts: this.o.iso(this.o.clock.now()),
-      ...loopLagFields(this.o.loopLag?.() ?? null),
-    });
+    this.o.connection.send(
+      'heartbeat',
+      { id: this.id },
+      {
+        seq: this.seq,
+        boot: this.outbox.boot,
+        uptimeS: status.uptimeS,
+        intervalS: this.o.heartbeatS,
+        state: status.state,
+        fault: status.fault,
+        ...this.faultEventOf(status),
+        ts: this.o.iso(this.o.clock.now()),
+        ...loopLagFields(this.o.loopLag?.() ?? null),
+      },
+    );
   }
 
   private detachListeners(): void {
