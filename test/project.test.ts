@@ -81,6 +81,8 @@ describe('the project', () => {
     const folders = [...new Set(tracked.filter((f) => f.split('/').length > 2).map((f) => `src/${f.split('/')[1]}/`))];
     expect(folders.length).toBeGreaterThan(8);
     expect(folders.filter((dir) => !block.includes(dir))).toEqual([]);
+    // Each folder the Layout names (test/ aside) explains itself in a README of its own.
+    expect(named.filter((dir) => dir !== 'test/' && !existsSync(join(ROOT, dir, 'README.md')))).toEqual([]);
   });
 
   it('starts the aquastop bin', () => {
