@@ -4,7 +4,7 @@
  * publishes in flight, and the routing of what arrives to the device it is for.
  */
 import type { Clock } from '../clock/clock.js';
-import type { DeviceTelemetry } from './device.js';
+import type { DeviceTelemetry, DeviceTelemetryOptions } from './device.js';
 import { parseTopic } from '../protocol/topics.js';
 
 /**
@@ -14,6 +14,21 @@ import { parseTopic } from '../protocol/topics.js';
 export function anchoredIso(clock: Clock): (clockMs: number) => string {
   const anchor = { wall: Date.now(), clock: clock.now() };
   return (ms) => new Date(anchor.wall + ms - anchor.clock).toISOString();
+}
+
+/** What every appliance's telemetry in one process shares: its options but the appliance's own id, connection and loop lag. */
+export type SharedDeviceOptions = Omit<DeviceTelemetryOptions, 'id' | 'connection' | 'loopLag' | 'outboxFs'>;
+
+/** The shared options of a process's appliances, from its checked settings (index.ts `telemetrySettings`). */
+export function sharedDeviceOptions(
+  settings: Pick<SharedDeviceOptions, 'base' | 'haPrefix' | 'heartbeatS' | 'log'>,
+  options: { readonly dataDir: string; readonly allowRemoteReset?: boolean },
+  clock: Clock,
+  inFlight: InFlight,
+): SharedDeviceOptions {
+  const { base, haPrefix, heartbeatS, log } = settings;
+  const allowRemoteReset = options.allowRemoteReset ?? false;
+  return { clock, base, haPrefix, heartbeatS, log, dataDir: options.dataDir, allowRemoteReset, iso: anchoredIso(clock), track: inFlight.track };
 }
 
 /** The publishes not yet settled, so a flush can wait for them; each leaves the set as it settles. */

@@ -25,7 +25,7 @@ import { Connection } from './connection.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { makeDataDir, telemetrySettings, TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
-import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
+import { InFlight, routeMessage, sharedDeviceOptions } from './device-wiring.js';
 import { MAX_FLEET_CONNECTIONS } from './fleet-size.js';
 import { topicFor } from '../protocol/topics.js';
 import type { TlsMaterial } from './tls.js';
@@ -68,7 +68,8 @@ interface Member {
 }
 
 export async function startFleetTelemetry(options: FleetTelemetryOptions): Promise<FleetTelemetry> {
-  const { base, haPrefix, heartbeatS, log } = telemetrySettings(options);
+  const settings = telemetrySettings(options);
+  const { base, haPrefix, log } = settings;
   const maxDevices = options.maxDevices ?? MAX_FLEET_CONNECTIONS;
   if (!Number.isInteger(maxDevices) || maxDevices < 1 || maxDevices > MAX_FLEET_CONNECTIONS)
     throw new TelemetryError(`per-device connections: at most ${MAX_FLEET_CONNECTIONS} devices (got ${maxDevices})`);
@@ -77,8 +78,8 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
   makeDataDir(options.dataDir);
   const clock = options.clock;
   const backoff = { ...(options.reconnect ?? { firstMs: 1_000, maxMs: 30_000 }), random: options.random ?? Math.random };
-  const iso = anchoredIso(clock);
   const inFlight = new InFlight();
+  const shared = sharedDeviceOptions(settings, options, clock, inFlight);
   const members = new Map<string, Member>();
   const loopLag = new LoopLagWindows(options.loopLagWindowMs);
   const latestLag = () => loopLag.latest();
@@ -101,17 +102,9 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
       backoff,
     });
     const device = new DeviceTelemetry({
+      ...shared,
       id,
       connection,
-      clock,
-      base,
-      haPrefix,
-      heartbeatS,
-      dataDir: options.dataDir,
-      allowRemoteReset: options.allowRemoteReset ?? false,
-      iso,
-      log,
-      track: inFlight.track,
       loopLag: latestLag,
       ...(options.simulated ? { outboxFs: noFsync } : {}),
     });

@@ -19,7 +19,7 @@ import { Connection } from './connection.js';
 import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
-import { anchoredIso, InFlight, routeMessage } from './device-wiring.js';
+import { InFlight, routeMessage, sharedDeviceOptions } from './device-wiring.js';
 import { bridgeIdSchema, topicFor, type injectSchema } from '../protocol/topics.js';
 import { DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import type { TlsMaterial } from './tls.js';
@@ -190,7 +190,8 @@ async function flushBridge(connection: Connection, inFlight: InFlight): Promise<
 }
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const { base, haPrefix, heartbeatS, log } = telemetrySettings(options);
+  const settings = telemetrySettings(options);
+  const { base, haPrefix, log } = settings;
   const clock = options.clock;
   const bridgeId = bridgeIdSchema.safeParse(options.bridgeId);
   if (!bridgeId.success) throw new TelemetryError(`bridge id "${options.bridgeId}": ${bridgeId.error.issues[0]?.message ?? 'invalid'}`);
@@ -198,8 +199,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const { embedded, url, credentials, tls } = await brokerInUse(options.broker, options.accounts ?? [], base, haPrefix, log);
 
   const connection = new Connection({ url, base, bridgeId: bridgeId.data, log, ...credentials, ...(tls ? { tls } : {}) });
-  const iso = anchoredIso(clock);
   const inFlight = new InFlight();
+  const shared = sharedDeviceOptions(settings, options, clock, inFlight);
   const devices = new Map<string, DeviceTelemetry>();
   connection.onConnect(() => {
     for (const d of devices.values()) d.publishAll();
@@ -229,20 +230,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const id = device.runtime.deviceId;
       let d = devices.get(id);
       if (!d) {
-        d = new DeviceTelemetry({
-          id,
-          connection,
-          clock,
-          base,
-          haPrefix,
-          heartbeatS,
-          dataDir: options.dataDir,
-          allowRemoteReset: options.allowRemoteReset ?? false,
-          iso,
-          log,
-          track: inFlight.track,
-          loopLag: () => loopLag.latest(),
-        });
+        d = new DeviceTelemetry({ ...shared, id, connection, loopLag: () => loopLag.latest() });
         devices.set(id, d);
         connection.subscribe(d.filters);
       }
