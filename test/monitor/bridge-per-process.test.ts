@@ -5,13 +5,12 @@
  * process: its last will makes its own appliance DOWN ("bridge ... offline") within moments,
  * and the other appliance never goes DOWN.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
-import { ROOT } from '../helpers/cli.js';
+import { asDevice, spawnSim, type SimProcess } from '../helpers/sim-process.js';
 import { hasTools } from '../helpers/tools.js';
 import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { silentLogger, waitFor } from './helpers.js';
@@ -19,42 +18,18 @@ import { silentLogger, waitFor } from './helpers.js';
 describe.skipIf(!hasTools('mosquitto', 'gcc'))('a bridge per process', () => {
   let broker: Mosquitto;
   const dir = mkdtempSync(join(tmpdir(), 'aquastop-bridges-'));
-  const children: ChildProcess[] = [];
+  const children: SimProcess[] = [];
   beforeAll(async () => {
     broker = await startMosquitto();
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of children) c.kill();
     await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const sim = (id: string): ChildProcess => {
-    const login = account(id);
-    const c = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'sim',
-        '--scenario',
-        'normal-cycle',
-        '--speed',
-        '1',
-        '--id',
-        id,
-        '--broker',
-        broker.url,
-        '--username',
-        login.username,
-        '--password',
-        login.password,
-        '--data-dir',
-        join(dir, id),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] },
-    );
+  const sim = (id: string): SimProcess => {
+    const c = spawnSim([...asDevice(broker.url, id), '--data-dir', join(dir, id)]);
     children.push(c);
     return c;
   };
@@ -65,9 +40,8 @@ describe.skipIf(!hasTools('mosquitto', 'gcc'))('a bridge per process', () => {
       const doomed = sim('dishwasher-1');
       sim('dishwasher-2');
       await waitFor(() => m.tracker.report('dishwasher-1')?.up === true && m.tracker.report('dishwasher-2')?.up === true, 30_000, 'both devices UP');
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => doomed.once('exit', (_c, signal) => resolve(signal)));
-      doomed.kill('SIGKILL');
-      expect(await exited).toBe('SIGKILL');
+      doomed.kill();
+      expect(await doomed.exited).toEqual([null, 'SIGKILL']);
       // The last will, not a missed heartbeat: well before 1.5 heartbeat intervals (15 s).
       await waitFor(() => m.tracker.report('dishwasher-1')?.status === 'down', 5_000, "the killed process's device DOWN");
       const history = m.tracker.history('dishwasher-1')!.filter((h) => h.type === 'status');

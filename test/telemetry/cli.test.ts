@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aquastop, ROOT } from '../helpers/cli.js';
+import { aquastop } from '../helpers/cli.js';
+import { asDevice, spawnSim } from '../helpers/sim-process.js';
 import { hasTools } from '../helpers/tools.js';
 import { freePort } from '../e2e/start-process.js';
 import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -27,36 +28,9 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
 
   it('sees the retained state and availability, and its own bridge offline (last will) after SIGKILL', async () => {
     const viewer = account('viewer');
-    const device = account('dishwasher-1');
-    const sim = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'sim',
-        '--scenario',
-        'normal-cycle',
-        '--speed',
-        '1',
-        '--id',
-        'dishwasher-1',
-        '--broker',
-        broker.url,
-        '--username',
-        device.username,
-        '--password',
-        device.password,
-        '--data-dir',
-        dataDir,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let simErr = '';
-    sim.stderr.on('data', (d: Buffer) => (simErr += d.toString()));
-    const simExit = new Promise<NodeJS.Signals | null>((resolve) => sim.once('exit', (_c, signal) => resolve(signal)));
+    const sim = spawnSim([...asDevice(broker.url, 'dishwasher-1'), '--data-dir', dataDir]);
     try {
-      await expect.poll(() => simErr, { timeout: 20_000 }).toMatch(/connected to mqtt:/);
+      await sim.logged(/connected to mqtt:/);
       // Wait until the device has announced itself, so that there is something retained to see.
       const w = await Watcher.connect(broker.url, ['aquastop/dishwasher-1/availability', 'aquastop/dishwasher-1'], viewer);
       await w.waitFor('aquastop/dishwasher-1/availability', (a) => a.state === 'online', 20_000);
@@ -106,53 +80,28 @@ describe.skipIf(!hasTools('mosquitto', 'mosquitto_sub', 'stdbuf'))('aquastop sim
       const willExit = new Promise<void>((resolve) => will.once('exit', () => resolve()));
       try {
         await expect.poll(() => seen, { timeout: 10_000 }).toBe('aquastop/bridge/dishwasher-1/state {"state":"online"}\n');
-        sim.kill('SIGKILL');
-        expect(await simExit).toBe('SIGKILL');
+        sim.kill();
+        expect(await sim.exited).toEqual([null, 'SIGKILL']);
         await willExit;
         expect(seen).toBe('aquastop/bridge/dishwasher-1/state {"state":"online"}\naquastop/bridge/dishwasher-1/state {"state":"offline"}\n');
       } finally {
         will.kill();
       }
     } finally {
-      if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');
+      sim.kill();
     }
   });
 
   it('publishes the device offline itself when a real-speed scenario run gets SIGTERM, and exits 130', async () => {
-    const device = account('dishwasher-2');
-    const sim = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'sim',
-        '--scenario',
-        'normal-cycle',
-        '--speed',
-        '1',
-        '--id',
-        'dishwasher-2',
-        '--broker',
-        broker.url,
-        '--username',
-        device.username,
-        '--password',
-        device.password,
-        '--data-dir',
-        dataDir,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => sim.once('exit', (code, signal) => resolve([code, signal])));
+    const sim = spawnSim([...asDevice(broker.url, 'dishwasher-2'), '--data-dir', dataDir]);
     const w = await Watcher.connect(broker.url, ['aquastop/dishwasher-2/availability'], account('viewer'));
     try {
       await w.waitFor('aquastop/dishwasher-2/availability', (a) => a.state === 'online', 20_000);
-      sim.kill('SIGTERM');
-      expect(await exit).toEqual([130, null]);
+      sim.child.kill('SIGTERM');
+      expect(await sim.exited).toEqual([130, null]);
       await w.waitFor('aquastop/dishwasher-2/availability', (a) => a.state === 'offline');
     } finally {
-      if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL');
+      sim.kill();
       await w.end();
     }
   });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,8 @@ import { parseRunOptions } from '../../src/commands/run.js';
 import { parseSimFlags } from '../../src/commands/sim.js';
 import { parseStartFlags } from '../../src/commands/start.js';
 import { heartbeatIntervalSchema } from '../../src/telemetry/heartbeat-interval.js';
-import { aquastop, ROOT } from '../helpers/cli.js';
+import { aquastop } from '../helpers/cli.js';
+import { spawnSim } from '../helpers/sim-process.js';
 import { freePort } from '../e2e/start-process.js';
 
 const parse = (v: unknown) => heartbeatIntervalSchema().safeParse(v);
@@ -50,34 +50,11 @@ describe('--heartbeat', () => {
   it('sets the interval of the heartbeats a device sends (aquastop sim --heartbeat 0.5s, its embedded broker)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-hb-'));
     const port = await freePort();
-    const sim = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        'sim',
-        '--scenario',
-        'normal-cycle',
-        '--speed',
-        '1',
-        '--heartbeat',
-        '0.5s',
-        '--mqtt-port',
-        String(port),
-        '--ws-port',
-        '0',
-        '--data-dir',
-        dataDir,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let err = '';
-    sim.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const sim = spawnSim(['--heartbeat', '0.5s', '--mqtt-port', String(port), '--ws-port', '0', '--data-dir', dataDir]);
     const beats: Array<{ intervalS: number; at: number }> = [];
     let client: mqtt.MqttClient | undefined;
     try {
-      await expect.poll(() => err, { timeout: 20_000 }).toMatch(/mqtt:/);
+      await sim.logged();
       client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000 });
       client.on('message', (_t, payload) => beats.push({ intervalS: (JSON.parse(payload.toString()) as { intervalS: number }).intervalS, at: performance.now() }));
       await client.subscribeAsync('aquastop/+/heartbeat');
@@ -89,7 +66,7 @@ describe('--heartbeat', () => {
       expect(span).toBeLessThan(1_500);
     } finally {
       await client?.endAsync(true);
-      sim.kill('SIGKILL');
+      sim.kill();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
