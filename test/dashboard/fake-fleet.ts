@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
 import { TOPICS, injectSchema, parseTopic, topicFor, type PayloadOf, type TopicName } from '../../src/protocol/topics.js';
 import { parseCommand } from '../../src/telemetry/commands.js';
+import { deviceState } from '../helpers/device-state.js';
 
 type State = PayloadOf<'state'>;
 
@@ -27,20 +28,7 @@ export interface FakeFleet {
 }
 
 export function baseState(): State {
-  return {
-    state: 'armed.idle',
-    breaker: 'armed',
-    valve: 'closed',
-    drainPump: 'off',
-    leak: false,
-    fault: null,
-    tripCount: 0,
-    uptimeS: 0,
-    tubLevelL: 0,
-    fw: 'sim-0.1.0',
-    board: 'simulated',
-    last_seen: new Date().toISOString(),
-  };
+  return deviceState({ last_seen: new Date().toISOString() });
 }
 
 /** `login` defaults to the test broker's stand-in user `device`; a secured broker needs a fleet account. */

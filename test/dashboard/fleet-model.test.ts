@@ -3,25 +3,11 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a .js module without types
 import { Fleet, READ_TOPICS } from '../../src/dashboard/public/fleet.js';
 import { filterFor, parseTopic, TOPICS, topicFor, type TopicName } from '../../src/protocol/topics.js';
+import { deviceState, type DeviceState } from '../helpers/device-state.js';
 import { pageTopics } from './page-topics.js';
 
 const hb = (seq: number, boot = 1, intervalS = 10) => JSON.stringify({ seq, boot, uptimeS: seq * 10, intervalS, state: 'armed.idle', fault: null, ts: '2026-01-01T00:00:00Z' });
-const state = (patch: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    state: 'armed.idle',
-    breaker: 'armed',
-    valve: 'closed',
-    drainPump: 'off',
-    leak: false,
-    fault: null,
-    tripCount: 0,
-    uptimeS: 1,
-    tubLevelL: 0,
-    fw: 't',
-    board: 'simulated',
-    last_seen: 'x',
-    ...patch,
-  });
+const state = (patch: Partial<DeviceState> = {}) => JSON.stringify(deviceState(patch));
 
 function fleetAt() {
   let t = 1_000_000;

@@ -4,24 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { Fleet } from '../../src/dashboard/public/fleet.js';
 // @ts-expect-error: a .js module without types
 import { FleetOrder } from '../../src/dashboard/public/order.js';
+import { deviceState, type DeviceState } from '../helpers/device-state.js';
 import { pageTopics, servedConfig as config } from './page-topics.js';
 
-const state = (patch: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    state: 'armed.idle',
-    breaker: 'armed',
-    valve: 'closed',
-    drainPump: 'off',
-    leak: false,
-    fault: null,
-    tripCount: 0,
-    uptimeS: 1,
-    tubLevelL: 0,
-    fw: 't',
-    board: 'simulated',
-    last_seen: 'x',
-    ...patch,
-  });
+const state = (patch: Partial<DeviceState> = {}) => JSON.stringify(deviceState(patch));
 const hb = (seq: number) => JSON.stringify({ seq, boot: 1, uptimeS: seq, intervalS: 10, state: 'armed.idle', fault: null, ts: 'x' });
 
 function setup() {

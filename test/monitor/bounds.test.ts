@@ -12,6 +12,7 @@ import { FileEventLog, MemoryEventLog, type EventLog } from '../../src/monitor/e
 import { Tracker, type TrackerOptions } from '../../src/monitor/tracker.js';
 import type { Alert, LogEntry } from '../../src/monitor/types.js';
 import type { PayloadOf } from '../../src/protocol/topics.js';
+import { deviceState } from '../helpers/device-state.js';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -191,20 +192,7 @@ describe('retention', () => {
     hb('once');
     clock.advance(2 * HOUR - MIN);
     expect(tracker.report('once')).not.toBeNull();
-    tracker.onState('once', {
-      state: 'idle',
-      breaker: 'armed',
-      valve: 'closed',
-      drainPump: 'off',
-      leak: false,
-      fault: null,
-      tripCount: 0,
-      uptimeS: 1,
-      tubLevelL: null,
-      fw: 'x',
-      board: 'simulated',
-      last_seen: '',
-    }); // heard again: the retention counts from here
+    tracker.onState('once', deviceState({ last_seen: '' })); // heard again: the retention counts from here
     clock.advance(2 * HOUR - MIN);
     expect(tracker.report('once')).not.toBeNull();
     clock.advance(2 * MIN);
@@ -217,21 +205,7 @@ describe('retention', () => {
   it('a retained message is no news: it brings back no device silent past the retention, and keeps none alive', () => {
     const t0 = Date.parse('2026-11-29T00:00:00Z');
     const { tracker, clock, hb } = setup({ retentionMs: 2 * HOUR, housekeepingMs: MIN }, new MemoryEventLog(), new VirtualClock(t0));
-    const state = (lastSeen: number) =>
-      ({
-        state: 'idle',
-        breaker: 'armed',
-        valve: 'closed',
-        drainPump: 'off',
-        leak: false,
-        fault: null,
-        tripCount: 0,
-        uptimeS: 1,
-        tubLevelL: null,
-        fw: 'x',
-        board: 'simulated',
-        last_seen: new Date(lastSeen).toISOString(),
-      }) as const;
+    const state = (lastSeen: number) => deviceState({ last_seen: new Date(lastSeen).toISOString() });
     // a dead device's retained state, last seen just over the retention ago: not tracked,
     // whichever order the broker delivers its retained messages in
     tracker.onState('gone', state(clock.now() - 2 * HOUR - S), true);

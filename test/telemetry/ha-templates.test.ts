@@ -10,28 +10,15 @@ import { discoveryMessages } from '../../src/telemetry/discovery.js';
 import { deviceStateSchema, faultEventSchema } from '../../src/protocol/topics.js';
 import { faultEvent } from '../../src/board/status.js';
 import { FAULT_CODES, FAULTS, type FaultCode } from '../../src/machine/catalogue.js';
+import { deviceState, type DeviceState } from '../helpers/device-state.js';
 import { hasJinja, renderJinja } from '../helpers/jinja.js';
 
 const messages = discoveryMessages({ id: 'dishwasher-1', fw: 'fw-1.2', board: 'simulated' }, 'aquastop', 'dishwasher-1');
 const config = (object: string) => messages.find((m) => m.object === object)!.payload;
 
 /** A state message as the device publishes it (checked against the topic's schema). */
-function state(fields: Partial<Record<string, unknown>>): string {
-  const base = {
-    state: 'armed.idle',
-    breaker: 'armed',
-    valve: 'closed',
-    drainPump: 'off',
-    leak: false,
-    fault: null,
-    tripCount: 0,
-    uptimeS: 0,
-    tubLevelL: 0,
-    fw: 'fw',
-    board: 'simulated',
-    last_seen: '2026-11-23T19:46:13.508Z',
-  };
-  return JSON.stringify(deviceStateSchema.parse({ ...base, ...fields }));
+function state(fields: Partial<DeviceState>): string {
+  return JSON.stringify(deviceStateSchema.parse(deviceState(fields)));
 }
 
 /** A fault event as the device publishes it on <base>/<id>/fault (checked against the topic's schema). */
