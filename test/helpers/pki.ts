@@ -28,31 +28,17 @@ function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function makeCa(dir: string, name: string): { cert: string; key: string } {
+/** A self-signed certificate `<name>.pem` with its key `<name>.key`, for `/CN=<cn>`, with these `-addext` extensions. */
+function selfSigned(dir: string, name: string, cn: string, extensions: readonly string[]): { cert: string; key: string } {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.pem`);
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=aquastop test ${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  const addext = extensions.flatMap((e) => ['-addext', e]);
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`, ...addext]);
   return { cert, key };
+}
+
+function makeCa(dir: string, name: string): { cert: string; key: string } {
+  return selfSigned(dir, name, `aquastop test ${name}`, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
 }
 
 function sign(dir: string, ca: { cert: string; key: string }, name: string, cn: string, ext: string): { cert: string; key: string } {
@@ -74,27 +60,7 @@ export function makePki(): Pki {
   const ca = makeCa(dir, 'ca');
   const wrong = makeCa(dir, 'wrong-ca');
   const server = sign(dir, ca, 'server', 'localhost', SERVER_EXT);
-  const selfKey = join(dir, 'self.key');
-  const selfCert = join(dir, 'self.pem');
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    selfKey,
-    '-out',
-    selfCert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ]);
+  const self = selfSigned(dir, 'self', 'localhost', ['subjectAltName=IP:127.0.0.1,DNS:localhost']);
   const clients = new Map<string, { cert: string; key: string }>();
   return {
     dir,
@@ -102,7 +68,7 @@ export function makePki(): Pki {
     wrongCa: wrong.cert,
     serverCert: server.cert,
     serverKey: server.key,
-    selfSigned: { cert: selfCert, key: selfKey },
+    selfSigned: self,
     client(cn) {
       let c = clients.get(cn);
       if (!c) {
