@@ -10,10 +10,11 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram, main } from '../../src/program.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/program.js';
 import { SERVICE_COMMANDS } from '../../src/commands/service/service-command.js';
 import { aquastop } from '../helpers/cli.js';
+import { mainInProcess } from '../helpers/main-in-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aquastop-sources-'));
 let n = 0;
@@ -46,21 +47,6 @@ async function optionsOf(command: string, args: string[]): Promise<Record<string
   await program.parseAsync([command, ...args], { from: 'user' });
   if (!seen) throw new Error('the action did not run');
   return seen;
-}
-
-/** `main()` in this process: exit code and what it wrote to stderr. */
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stderr };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 function serviceCommands(): Command[] {
@@ -169,12 +155,12 @@ describe('errors name where the bad value came from, one line each', () => {
     ['sim', ['--scenario', 'no-such-scenario'], ''],
     ['start', ['--devices', '2'], 'aquastop: --devices must be at least 3\n'],
   ])('%s --mqtt-port abc says --mqtt-port; as a variable or a config key it says that', async (command, rest, also) => {
-    expect(await cli([command, ...rest, '--mqtt-port', 'abc'])).toEqual({ code: 2, stderr: `aquastop: --mqtt-port must be an integer\n${also}` });
+    expect(await mainInProcess([command, ...rest, '--mqtt-port', 'abc'])).toEqual({ code: 2, stderr: `aquastop: --mqtt-port must be an integer\n${also}` });
     env({ AQUASTOP_MQTT_PORT: 'abc' });
-    expect(await cli([command, ...rest])).toEqual({ code: 2, stderr: `aquastop: AQUASTOP_MQTT_PORT must be an integer\n${also}` });
+    expect(await mainInProcess([command, ...rest])).toEqual({ code: 2, stderr: `aquastop: AQUASTOP_MQTT_PORT must be an integer\n${also}` });
     delete process.env.AQUASTOP_MQTT_PORT;
     const file = configFile({ 'mqtt-port': 'abc' });
-    expect(await cli([command, ...rest, '--config', file])).toEqual({ code: 2, stderr: `aquastop: ${file}: "mqtt-port" must be an integer\n${also}` });
+    expect(await mainInProcess([command, ...rest, '--config', file])).toEqual({ code: 2, stderr: `aquastop: ${file}: "mqtt-port" must be an integer\n${also}` });
   });
 
   // Values zod would have called "Too small" or "expected number, received NaN" without the flag.
@@ -186,15 +172,15 @@ describe('errors name where the bad value came from, one line each', () => {
     [['start', '--host', ''], '--host must not be empty'],
     [['monitor', '--host', ''], '--host must not be empty'],
   ])('%j names the flag', async (args, message) => {
-    const r = await cli(args);
+    const r = await mainInProcess(args);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe(`aquastop: ${message}`);
   });
 
   it('a config value is checked by the same schema as the flag (monitor --retention)', async () => {
-    const flag = await cli(['monitor', '--retention', '8760h']);
+    const flag = await mainInProcess(['monitor', '--retention', '8760h']);
     const file = configFile({ retention: '8760h' });
-    const fromFile = await cli(['monitor', '--config', file]);
+    const fromFile = await mainInProcess(['monitor', '--config', file]);
     expect(flag.stderr).toBe('aquastop: --retention must be at most 30 days ("720h"): got 8760h\n');
     expect(fromFile).toEqual({ code: 2, stderr: `aquastop: ${file}: "retention" must be at most 30 days ("720h"): got 8760h\n` });
   });
@@ -202,14 +188,14 @@ describe('errors name where the bad value came from, one line each', () => {
   it('says every problem of a config file, one line each, and starts nothing', async () => {
     const dataDir = join(dir, 'never-made');
     const file = configFile({ brokr: 'mqtt://x', slo: 'high', 'down-after': 0, 'data-dir': dataDir, json: true });
-    const r = await cli(['monitor', '--config', file]);
+    const r = await mainInProcess(['monitor', '--config', file]);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
       `aquastop: ${file}: unknown key "brokr" (did you mean "broker"?): the keys are the command's flags without "--"`,
       `aquastop: ${file}: unknown key "json": the keys are the command's flags without "--"`,
     ]);
     const values = configFile({ slo: 'high', 'down-after': 0, 'data-dir': dataDir });
-    const r2 = await cli(['monitor', '--config', values]);
+    const r2 = await mainInProcess(['monitor', '--config', values]);
     expect(r2.stderr.split('\n').filter(Boolean)).toEqual([`aquastop: ${values}: "down-after" must be at least 1 (intervals)`, `aquastop: ${values}: "slo" must be a number`]);
     expect(existsSync(dataDir)).toBe(false);
   });
@@ -221,7 +207,7 @@ describe('errors name where the bad value came from, one line each', () => {
     ['{"port": ["/dev/null"]}', /: "port" must be a string or a number \(got a list\)$/],
     ['{"config": "other.json"}', /: "config" cannot be set in a config file$/],
   ])('refuses the config file %s in one line', async (content, message) => {
-    const r = await cli(['run', '--config', configFile(content)]);
+    const r = await mainInProcess(['run', '--config', configFile(content)]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(message);
@@ -229,16 +215,16 @@ describe('errors name where the bad value came from, one line each', () => {
 
   it('a log format from the environment that is not json or pretty is refused, naming the variable, before anything starts', async () => {
     env({ AQUASTOP_LOG_FORMAT: 'xml' });
-    expect(await cli(['dashboard', '--port', '0'])).toEqual({ code: 2, stderr: 'aquastop: AQUASTOP_LOG_FORMAT must be json or pretty\n' });
+    expect(await mainInProcess(['dashboard', '--port', '0'])).toEqual({ code: 2, stderr: 'aquastop: AQUASTOP_LOG_FORMAT must be json or pretty\n' });
   });
 
   it('a config file that does not exist is one line naming it', async () => {
-    expect(await cli(['dashboard', '--config', join(dir, 'nope.json')])).toEqual({ code: 2, stderr: `aquastop: ${join(dir, 'nope.json')}: no such file\n` });
+    expect(await mainInProcess(['dashboard', '--config', join(dir, 'nope.json')])).toEqual({ code: 2, stderr: `aquastop: ${join(dir, 'nope.json')}: no such file\n` });
   });
 
   it('a switch variable that is not 1/0 (or true/false...) is refused, naming the variable', async () => {
     env({ AQUASTOP_ALLOW_REMOTE_RESET: 'sometimes' });
-    expect(await cli(['sim', '--scenario', 'normal-cycle', '--no-mqtt'])).toEqual({
+    expect(await mainInProcess(['sim', '--scenario', 'normal-cycle', '--no-mqtt'])).toEqual({
       code: 2,
       stderr: 'aquastop: AQUASTOP_ALLOW_REMOTE_RESET must be 1 or 0 (or true/false, yes/no, on/off) for --allow-remote-reset: got "sometimes"\n',
     });

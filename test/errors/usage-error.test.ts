@@ -6,8 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/program.js';
+import { describe, expect, it } from 'vitest';
 import { UsageError, isUsageError } from '../../src/errors/usage-error.js';
 import { ScenarioError } from '../../sim/scenario.js';
 import { UnsupportedLinkFaultError } from '../../src/board/link-faults.js';
@@ -16,6 +15,7 @@ import { TelemetryError } from '../../src/telemetry/index.js';
 import { MonitorError } from '../../src/monitor/options.js';
 import { FirmwareMissingError } from '../../hardware/boards/emulated-board.js';
 import { UsageError as CommandUsageError } from '../../src/commands/errors.js';
+import { mainInProcess } from '../helpers/main-in-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -25,20 +25,6 @@ function sources(dir: string): string[] {
     if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sources(path);
     return /\.(ts|js)$/.test(name) ? [path] : [];
   });
-}
-
-/** `main()` in this process: exit code and what it wrote to stderr. */
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 describe('usage errors', () => {
@@ -87,7 +73,7 @@ describe('usage errors', () => {
       [['monitor', '--detector', 'oracle', '--port', '0'], /^aquastop: .*detector/],
     ];
     for (const [args, line] of cases) {
-      const r = await cli(args);
+      const r = await mainInProcess(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(line);
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);

@@ -1,13 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildFirmware, isFirmwareBuildError, UNO_APP_FLASH_BYTES } from '../../hardware/firmware/build.js';
 import { parseIntelHex } from '../../hardware/firmware/intel-hex.js';
 import { generatePinsHeader } from '../../hardware/firmware/pins-header.js';
 import { floatStateFromAdc, floatVolts, levelLitresFromAdc, levelVolts, pinRows, pins } from '../../hardware/pins.js';
-import { main } from '../../src/program.js';
 import { avrdudeReason } from '../../src/commands/firmware.js';
+import { mainInProcess } from '../helpers/main-in-process.js';
 import { hasTools } from '../helpers/tools.js';
 
 const dirs: string[] = [];
@@ -81,24 +81,11 @@ describe.skipIf(!hasTools('avr-gcc', 'avr-g++', 'avr-objcopy', 'avr-ar'))('firmw
 });
 
 describe('firmware command', () => {
-  async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
-    let stderr = '';
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stderr += String(chunk);
-      return true;
-    });
-    try {
-      return { code: await main(args), stderr };
-    } finally {
-      spy.mockRestore();
-    }
-  }
-
   it('says in one line, exit 2, that the compiler is missing when avr-gcc is not on PATH', async () => {
     const path = process.env.PATH;
     process.env.PATH = scratch(); // an empty directory
     try {
-      const r = await runCli(['firmware', 'build', '--out', scratch()]);
+      const r = await mainInProcess(['firmware', 'build', '--out', scratch()]);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^aquastop: firmware build: avr-gcc not found: install gcc-avr/);
@@ -111,7 +98,7 @@ describe('firmware command', () => {
     const path = process.env.PATH;
     process.env.PATH = scratch();
     try {
-      const r = await runCli(['firmware', 'flash', '--port', '/dev/null']);
+      const r = await mainInProcess(['firmware', 'flash', '--port', '/dev/null']);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe('aquastop: avrdude not found: install avrdude (Debian package avrdude)\n');
     } finally {
@@ -120,7 +107,7 @@ describe('firmware command', () => {
   });
 
   it.skipIf(!hasTools('avrdude'))('refuses a port that does not exist with one line and exit 2', async () => {
-    const r = await runCli(['firmware', 'flash', '--port', '/dev/aquastop-no-such-port', '--hex', 'x.hex']);
+    const r = await mainInProcess(['firmware', 'flash', '--port', '/dev/aquastop-no-such-port', '--hex', 'x.hex']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/port \/dev\/aquastop-no-such-port does not exist/);
@@ -132,7 +119,7 @@ describe('firmware command', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(hex, ':00000001FF\n');
     // /dev/null exists but is no programmer: avrdude fails at once.
-    const r = await runCli(['firmware', 'flash', '--port', '/dev/null', '--hex', hex]);
+    const r = await mainInProcess(['firmware', 'flash', '--port', '/dev/null', '--hex', hex]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/upload to \/dev\/null failed: /);
