@@ -25,10 +25,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
+import { ROOT, spawnAquastop } from '../helpers/cli.js';
 import { account, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { DeviceProcess, killGroup } from './chaos/device-process.js';
 import { flood, type FloodOutcome } from './chaos/login-flood.js';
@@ -36,7 +36,6 @@ import { makePlan, type ChaosEvent, type DeviceSpec } from './chaos/plan.js';
 import { ChaosProxy } from './chaos/proxy.js';
 import { tally, type DeviceRun, type Interval, type MonitorStatus, type WireFault, type WireHeartbeat } from './chaos/tally.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SPEED = 4;
 const HEARTBEAT_S = 10;
 const DOWN_AFTER = 1.5;
@@ -125,27 +124,9 @@ interface MonitorProcess {
 async function startMonitorProcess(root: string, brokerUrl: string, groups: Set<number>): Promise<MonitorProcess> {
   const dataDir = join(root, 'monitor');
   const viewer = account('viewer');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli.ts',
-      'monitor',
-      '--broker',
-      brokerUrl,
-      '--username',
-      viewer.username,
-      '--password',
-      viewer.password,
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--down-after',
-      String(DOWN_AFTER),
-    ],
-    { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: join(root, 'tmp'), FORCE_COLOR: '0' } },
+  const child = spawnAquastop(
+    ['monitor', '--broker', brokerUrl, '--username', viewer.username, '--password', viewer.password, '--port', '0', '--data-dir', dataDir, '--down-after', String(DOWN_AFTER)],
+    { detached: true, env: { ...process.env, TMPDIR: join(root, 'tmp'), FORCE_COLOR: '0' } },
   );
   groups.add(child.pid!);
   let out = '';

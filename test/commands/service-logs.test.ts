@@ -16,6 +16,7 @@ import { createLogger, parseLogOptions, prettyLine } from '../../src/commands/se
 import { redactUrl } from '../../src/telemetry/redact-url.js';
 import { topicFor } from '../../src/protocol/topics.js';
 import { startBroker, waitFor } from '../monitor/helpers.js';
+import { spawnAquastop } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 
 type LogRecord = { level: number; msg: string; device?: string; event?: string; [k: string]: unknown };
@@ -100,12 +101,8 @@ describe('aquastop monitor: its log as a service sees it', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-logs-'));
     const secrets = { password: 'pw-from-the-environment-1', webhook: 'webhook-secret-from-env-2', url: 'pw-in-the-url-3' };
     const brokerUrl = broker.url.replace('mqtt://', `mqtt://monitor:${secrets.url}@`);
-    const child = spawn(
-      process.execPath,
+    const child = spawnAquastop(
       [
-        '--import',
-        'tsx',
-        'src/cli.ts',
         'monitor',
         '--broker',
         brokerUrl,
@@ -122,7 +119,7 @@ describe('aquastop monitor: its log as a service sees it', () => {
         '--webhook-timeout',
         '0.5',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AQUASTOP_USERNAME: 'monitor', AQUASTOP_PASSWORD: secrets.password, AQUASTOP_WEBHOOK_SECRET: secrets.webhook } },
+      { env: { ...process.env, AQUASTOP_USERNAME: 'monitor', AQUASTOP_PASSWORD: secrets.password, AQUASTOP_WEBHOOK_SECRET: secrets.webhook } },
     );
     let out = '';
     let err = '';

@@ -1,7 +1,8 @@
 /**
  * Runs the `aquastop` command in a child process, as a user would.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,6 +25,11 @@ export function aquastop(args: readonly string[], options: { timeoutMs?: number;
       },
     );
   });
+}
+
+/** `aquastop ...args` as a child process from the repository, stdout and stderr piped, for a test that talks to it while it runs. */
+export function spawnAquastop(args: readonly string[], options: Omit<SpawnOptions, 'stdio'> = {}): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** JSON lines of a `--json` run. */

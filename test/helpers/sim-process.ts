@@ -3,9 +3,9 @@
  * stderr collected, its exit awaited from the start (so a kill is never missed), and a way to
  * wait for its `mqtt:` line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
-import { ROOT } from './cli.js';
+import { spawnAquastop } from './cli.js';
 import { account } from './mosquitto.js';
 
 export interface SimProcess {
@@ -22,12 +22,10 @@ export interface SimProcess {
 
 /** `aquastop sim --scenario normal-cycle --speed 1 ...flags`; stdout is dropped. */
 export function spawnSim(flags: readonly string[]): SimProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sim', '--scenario', 'normal-cycle', '--speed', '1', ...flags], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnAquastop(['sim', '--scenario', 'normal-cycle', '--speed', '1', ...flags]);
+  child.stdout.resume();
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
   return {
     child,

@@ -5,12 +5,12 @@
  * attempt. A real mosquitto, stopped for several of the monitor's one-second reconnect attempts
  * and started again on the same port; the monitor is the real command in a child process.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnAquastop } from '../helpers/cli.js';
 import { hasTools } from '../helpers/tools.js';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from './helpers.js';
@@ -36,9 +36,7 @@ describe.skipIf(!hasTools(MOSQUITTO))('monitor /healthz and its log while the br
 
   it('says 503 with the reason while the broker is down, 200 when it is back, and logs the outage once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aquastop-health-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'monitor', '--broker', broker.url, '--port', '0', '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnAquastop(['monitor', '--broker', broker.url, '--port', '0', '--data-dir', dataDir]);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
