@@ -2,18 +2,15 @@
  * The monitor process killed with SIGKILL right after an event: the restarted monitor has the
  * event, its alert, and does not alert twice for it. Real broker (aedes), real processes.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMonitor, type Monitor } from '../../src/monitor/index.js';
 import { FileEventLog } from '../../src/monitor/event-log.js';
+import { startMonitorProcess, type MonitorProcess } from '../helpers/monitor-process.js';
 import { killDevice, silentLogger, spawnDevice, startBroker, startWebhookReceiver, waitFor, type FixtureDevice, type TestBroker, type WebhookReceiver } from './helpers.js';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -25,23 +22,11 @@ async function webhook(): Promise<WebhookReceiver> {
   return hook;
 }
 
-/** `aquastop monitor` as a child process; resolves once it printed its URL. */
-async function monitorProcess(args: string[]): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', ...args], { stdio: 'pipe' });
-  cleanups.push(() => (child.exitCode === null && child.signalCode === null ? (child.kill('SIGKILL'), once(child, 'exit')) : undefined));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`monitor exited ${child.exitCode}: ${err}`);
-      return /monitor: http:\/\//.test(out);
-    },
-    20_000,
-    'monitor process ready',
-  );
-  return child;
+/** `aquastop monitor` as a child process, killed after the test; resolves once it printed its URL. */
+async function monitorProcess(args: string[]): Promise<MonitorProcess> {
+  const m = await startMonitorProcess(args);
+  cleanups.push(() => m.kill());
+  return m;
 }
 
 describe('monitor crash', () => {
@@ -57,8 +42,7 @@ describe('monitor crash', () => {
     cleanups.push(() => killDevice(device));
     await device.command('fault i30');
     await waitFor(() => hook.received.length === 1, 10_000, 'fault-raised alert');
-    proc.kill('SIGKILL'); // right after the event: no stop, no final snapshot
-    await once(proc, 'exit');
+    await proc.kill(); // SIGKILL right after the event: no stop, no final snapshot
 
     // on disk: the event, its alert, and the device's counters written with them
     const recorded = new FileEventLog(dataDir).replay().filter((e) => 'id' in e && e.id === 'crash-1');

@@ -9,25 +9,23 @@
  * The fleet is one fast publisher (every device's heartbeat once a second straight to the
  * broker), not 1,000 simulated appliances: what is under test is the monitors.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARD_COUNT, shardOf } from '../../src/monitor/shards.js';
 import type { Alert, DeviceReport } from '../../src/monitor/types.js';
 import { hasPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
+import { startMonitorProcess, type MonitorProcess } from '../helpers/monitor-process.js';
 import { hasTools } from '../helpers/tools.js';
 import { MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from './helpers.js';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const DEVICES = 1000;
 const LEASE_MS = 3000;
 /** The documented bound: a lease expires at most LEASE_MS after the dead one's last renewal, and the others look every LEASE_MS / 3. */
@@ -37,32 +35,16 @@ const SLACK_MS = 2000;
 /** Heartbeat interval: DOWN after 1.5 of them (3 s) leaves room for a loaded machine's scheduling. */
 const INTERVAL_S = 2;
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly url: string;
-  out(): string;
-}
-
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function monitorProcess(args: string[]): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'monitor', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => (proc.exitCode === null && proc.signalCode === null ? (proc.kill('SIGKILL'), once(proc, 'exit')) : undefined));
-  let out = '';
-  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  await waitFor(
-    () => {
-      if (proc.exitCode !== null) throw new Error(`monitor exited ${proc.exitCode}: ${out}`);
-      return /monitor: http:\/\//.test(out);
-    },
-    30_000,
-    'monitor process ready',
-  );
-  return { proc, url: /monitor: (http:\/\/\S+)\/api\/devices/.exec(out)![1]!, out: () => out };
+/** `aquastop monitor` as a child process, killed at the end; resolves once it printed its URL. */
+async function monitorProcess(args: string[]): Promise<MonitorProcess> {
+  const m = await startMonitorProcess(args);
+  cleanups.push(() => m.kill());
+  return m;
 }
 
 /** Alerts POSTed to the webhook, each with the wall time it arrived. */
@@ -220,9 +202,9 @@ describe.skipIf(!hasPostgres() || !hasTools(MOSQUITTO))('monitors that share a f
     const victimShards = (await owners()).filter((h) => h.owner === instances[victim]).map((h) => h.shard);
     expect(victimShards.length, 'the victim still holds its shards (a machine too loaded to renew a 3 s lease fails here)').toBeGreaterThanOrEqual(20);
     const killedAt = Date.now();
-    monitors[victim]!.proc.kill('SIGKILL');
+    const killed = monitors[victim]!.kill();
     for (const id of silentAtKill) feedNow.silent.add(id);
-    await once(monitors[victim]!.proc, 'exit');
+    await killed;
     let after = await owners();
     const survivors = new Set([instances[1], instances[2]]);
     for (let i = 0; i < 300 && !(after.length === SHARD_COUNT && after.every((h) => survivors.has(h.owner))); i++) {
