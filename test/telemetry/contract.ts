@@ -26,6 +26,12 @@ export interface ContractTarget {
 
 let n = 0;
 const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++n}`;
+/** A leak at 5 s (i30 raised), the base pan dried at 60 s, the reset pressed at 150 s (i30 cleared). */
+const leakDryReset = () => [
+  { at: '5s', inject: 'leak', ml: 300 },
+  { at: '60s', dryPan: true },
+  { at: '150s', press: 'reset' },
+];
 
 export function telemetryContract(target: ContractTarget): void {
   describe(`MQTT contract on ${target.name}`, () => {
@@ -92,11 +98,7 @@ export function telemetryContract(target: ContractTarget): void {
       const w = await watch([`aquastop/${id}/fault`]);
       const r = await rig({
         id,
-        timeline: [
-          { at: '5s', inject: 'leak', ml: 300 },
-          { at: '60s', dryPan: true },
-          { at: '150s', press: 'reset' },
-        ],
+        timeline: leakDryReset(),
       });
       await r.advance(160_000);
       const events = (await expect.poll(() => w.json(`aquastop/${id}/fault`).length).toBe(2), w.json(`aquastop/${id}/fault`).map((e) => faultEventSchema.parse(e)));
@@ -116,13 +118,7 @@ export function telemetryContract(target: ContractTarget): void {
       // A leak (i30), reset once dry, then a power cycle with nothing raised at the restart.
       const r = await rig({
         id,
-        timeline: [
-          { at: '5s', inject: 'leak', ml: 300 },
-          { at: '60s', dryPan: true },
-          { at: '150s', press: 'reset' },
-          { at: '160s', power: 'cut' },
-          { at: '162s', power: 'restore' },
-        ],
+        timeline: [...leakDryReset(), { at: '160s', power: 'cut' }, { at: '162s', power: 'restore' }],
       });
       await r.advance(20_000);
       const raised = faultEventSchema.parse(await w.waitFor(`aquastop/${id}/fault`, (e) => e.event === 'raised'));
