@@ -35,13 +35,28 @@ async function main() {
 
 /** The page: the fleet model and its views, the controls, the connections and the render flush. */
 class FleetPage {
+  // Set by the build steps the constructor calls (and connect()); declared for the page's type check.
+  /** @type {Topics} */ topics;
+  /** @type {Fleet} */ fleet;
+  /** @type {MonitorFeed} */ monitor;
+  /** @type {FleetOrder} */ order;
+  /** @type {TileGrid} */ tiles;
+  /** @type {FleetList} */ list;
+  /** @type {{ tiles: import('./virtual.js').VirtualView, list: import('./virtual.js').VirtualView }} */ views;
+  /** @type {'tiles' | 'list'} */ mode;
+  /** @type {SummaryBar} */ summaryBar;
+  /** @type {HTMLSelectElement} */ sortMenu;
+  /** @type {HTMLElement} */ status;
+  /** @type {Operator} */ operator;
+  /** @type {DeviceView} */ view;
+  /** @type {ViewerConnection} */ viewer;
+
   constructor(config) {
     this.config = config;
     this.buildModel();
     this.buildViews();
     this.buildHeader();
     this.buildDeviceView();
-    this.perf = window.aquastopStats = { messages: 0, flushes: 0, renderedTiles: 0, maxFlushMs: 0, devices: 0, shown: 0 };
     this.scheduled = false;
   }
 
@@ -128,7 +143,6 @@ class FleetPage {
     const none = order.ids.length === 0 && fleet.devices.size > 0;
     empty.hidden = !none;
     if (none) empty.textContent = `No device matches${order.facet ? ` "${order.facet.replace(':', ' ')}"` : ''}${order.text ? ` and "${order.text}"` : ''}.`;
-    this.perf.shown = order.ids.length;
   }
 
   setMode(next) {
@@ -136,14 +150,14 @@ class FleetPage {
     document.body.dataset.mode = mode;
     $('#tiles').hidden = mode !== 'tiles';
     $('#list').hidden = mode !== 'list';
-    for (const b of document.querySelectorAll('.modes button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
+    for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.modes button'))) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
     this.showOrder();
   }
 
   /** The tiles/list buttons and the filter box. */
   listenToControls() {
     $('.modes').addEventListener('click', (e) => {
-      const b = e.target.closest('button[data-mode]');
+      const b = /** @type {HTMLElement | null} */ (e.target.closest('button[data-mode]'));
       if (b) this.setMode(b.dataset.mode);
     });
     $('#filter').addEventListener('input', (e) => {
@@ -154,20 +168,14 @@ class FleetPage {
 
   /** One render per animation frame, of the devices that changed since the last. */
   flush() {
-    const { fleet, order, view, perf } = this;
+    const { fleet, order, view } = this;
     this.scheduled = false;
-    const t0 = performance.now();
     const ids = fleet.dirty;
     fleet.dirty = new Set();
-    const before = this.shown().renders;
     if (order.update(ids)) this.showOrder();
     this.shown().refresh(ids);
     if (view.id && ids.has(view.id)) view.update();
     this.renderSummary();
-    perf.flushes++;
-    perf.renderedTiles += this.shown().renders - before;
-    perf.devices = fleet.devices.size;
-    perf.maxFlushMs = Math.max(perf.maxFlushMs, performance.now() - t0);
   }
 
   schedule() {
@@ -219,7 +227,6 @@ class FleetPage {
         if (account && account.operator && !operator.loggedIn) operator.login(account.username, account.password).catch(() => undefined);
       },
       onMessage: (topic, payload) => {
-        this.perf.messages++;
         if (fleet.handle(topic, payload.toString())) this.schedule();
       },
       onState: ({ state, text, user }) => {

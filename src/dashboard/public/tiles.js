@@ -9,6 +9,7 @@ import { VirtualView } from './virtual.js';
 export const TILE = { height: 188, gap: 10, minWidth: 210 };
 
 export class TileGrid {
+  /** @param {import('./monitor-feed.js').MonitorFeed | null} [monitor] the monitor's figures, if there is one */
   constructor(scroller, fleet, faults, monitor = null) {
     this.fleet = fleet;
     this.faults = faults;

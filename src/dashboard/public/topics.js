@@ -20,7 +20,7 @@ export class Topics {
   }
 
   /** The concrete topic `name` for device `id` (or bridge `bridge`); throws on an id that is not one topic level. */
-  topic(name, { id, bridge } = {}) {
+  topic(name, { id, bridge } = /** @type {{ id?: string, bridge?: string }} */ ({})) {
     const value = (key, v) => {
       if (typeof v !== 'string' || !this.idPattern.test(v)) throw new Error(`topic ${name} needs a valid ${key} (got "${v}")`);
       return v;

@@ -37,7 +37,6 @@ export class VirtualView {
     this.spare = [];
     this.columns = 1;
     this.width = 0;
-    this.renders = 0;
     scroller.addEventListener('scroll', () => this.layout(), { passive: true });
     new ResizeObserver(() => this.layout()).observe(scroller);
   }
@@ -64,7 +63,6 @@ export class VirtualView {
   }
 
   render(node, id) {
-    this.renders++;
     this.o.render(node, id);
   }
 
