@@ -24,6 +24,7 @@
  *   which the monitor's connection shares): a device deaf to `set` would miss a close-valve command.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { LazyStore } from './lazy-store.js';
 import { Subscriptions } from './subscriptions.js';
 import { brokerNodes } from '../protocol/broker-url.js';
 import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
@@ -56,6 +57,9 @@ export type Listener = (topic: string, payload: Buffer, retained: boolean) => vo
 
 const noop = (): void => undefined;
 
+/** The last will's payload: one buffer for every connection (mqtt.js only reads it). */
+const OFFLINE = Buffer.from('{"state":"offline"}');
+
 const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
 export class Connection {
@@ -71,10 +75,16 @@ export class Connection {
    * topicFor checks its parameters (about 4 µs), so these are built once. The rest (a few at each
    * connect, a dozen discovery configs, a fault now and then) are built when sent, not kept: a
    * cache of every topic held about 1 KB per device, in every connection of a per-device fleet.
-   * Bounded by the devices this connection has sent for.
+   * Bounded by the devices this connection has sent for. The first device's in a field (a device's
+   * own connection has only that one), the others' in a map made when a second device sends.
    */
-  private readonly hot = new Map<string, { readonly heartbeat: string; readonly state: string }>();
+  private hotFirst: { readonly id: string; readonly heartbeat: string; readonly state: string } | null = null;
+  private hot: Map<string, { readonly heartbeat: string; readonly state: string }> | null = null;
   private outages = 0;
+  /** The last error line of this outage (each distinct error is said once per outage). */
+  private lastError = '';
+  /** Reconnect attempts since the last connect (the back-off's exponent). */
+  private attempt = 0;
   /** open() has given up: what follows (a failed subscription) is noise after its one line. */
   private givenUp = false;
   /** While open() waits, a fatal error is its to report, in one line. */
@@ -99,13 +109,17 @@ export class Connection {
       protocolVersion: 4,
       // Subscribed again by handleConnect: mqtt.js's own resubscription drops refused filters.
       resubscribe: false,
-      will: { topic: topicFor('bridgeState', { base: this.base, bridge: this.bridgeId }), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true },
+      will: { topic: topicFor('bridgeState', { base: this.base, bridge: this.bridgeId }), payload: OFFLINE, qos: 1, retain: true },
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...options.tls,
       // mqtt.js makes a `debug` logger for every client (about 1.2 KB each, thousands in a fleet):
       // one that does nothing instead, unless DEBUG asks for debug output.
       ...(process.env.DEBUG ? {} : { log: noop }),
+      // Stores that hold no map while nothing is in flight (lazy-store.ts): mqtt.js's own hold
+      // about 450 bytes each client, empty nearly all the time.
+      incomingStore: new LazyStore(),
+      outgoingStore: new LazyStore(),
     };
     const target = brokerTarget(options.url);
     this.client = mqtt.connect(target.url, { ...opts, ...target.options, manualConnect: true });
@@ -118,6 +132,7 @@ export class Connection {
         return connection.givenUp;
       },
     });
+    // One listener per event (each is a closure kept by every connection of a fleet).
     this.client.on('connect', () => this.handleConnect());
     if (options.backoff) this.jitterReconnects(options.backoff);
     this.client.on('offline', () => {
@@ -127,13 +142,11 @@ export class Connection {
       this.log(`broker ${this.node()} unreachable; protecting offline, fault events are kept and sent after reconnect`);
     });
     // While the broker is away mqtt.js retries every second: say each distinct error once per outage.
-    let lastError = '';
-    this.client.on('connect', () => (lastError = ''));
     this.client.on('error', (err) => {
       if (this.givenUp || (this.opening && (describeTlsError(err) !== null || REFUSED.test(err.message)))) return;
       const message = describeTlsError(err) ?? err.message;
-      if (message === lastError) return;
-      lastError = message;
+      if (message === this.lastError) return;
+      this.lastError = message;
       this.log(`broker error: ${message}`);
     });
   }
@@ -144,14 +157,12 @@ export class Connection {
    * the interval of the attempt that just failed, so every attempt gets its own draw.
    */
   private jitterReconnects(b: NonNullable<ConnectionOptions['backoff']>): void {
-    let attempt = 0;
-    const internals = this.client as unknown as { reconnectTimer: ReturnType<typeof setInterval> | null };
-    this.client.on('connect', () => (attempt = 0));
     this.client.prependListener('close', () => {
+      const internals = this.client as unknown as { reconnectTimer: ReturnType<typeof setInterval> | null };
       // Given up or ending: no reconnect to time (open() set the period to 0 for good).
       if (this.givenUp || this.client.disconnecting) return;
-      const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(attempt, 30));
-      attempt++;
+      const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(this.attempt, 30));
+      this.attempt++;
       this.client.options.reconnectPeriod = Math.max(1, Math.round(cap / 2 + (b.random() * cap) / 2));
       if (internals.reconnectTimer !== null && internals.reconnectTimer !== undefined) {
         clearInterval(internals.reconnectTimer);
@@ -201,7 +212,8 @@ export class Connection {
   }
 
   onConnect(listener: () => void): () => void {
-    this.connectListeners = [...this.connectListeners, listener];
+    // concat makes an array of the exact length (a spread leaves room for 16 more).
+    this.connectListeners = this.connectListeners.concat([listener]);
     return () => {
       this.connectListeners = this.connectListeners.filter((l) => l !== listener);
     };
@@ -231,10 +243,12 @@ export class Connection {
   }
 
   private hotTopics(id: string): { readonly heartbeat: string; readonly state: string } {
-    let topics = this.hot.get(id);
+    if (this.hotFirst?.id === id) return this.hotFirst;
+    let topics = this.hot?.get(id);
     if (topics === undefined) {
       topics = { heartbeat: topicFor('heartbeat', { base: this.base, id }), state: topicFor('state', { base: this.base, id }) };
-      this.hot.set(id, topics);
+      if (this.hotFirst === null) this.hotFirst = { id, ...topics };
+      else (this.hot ??= new Map()).set(id, topics);
     }
     return topics;
   }
@@ -257,6 +271,11 @@ export class Connection {
   }
 
   private handleConnect(): void {
+    this.lastError = '';
+    this.attempt = 0;
+    // mqtt.js has cleared its connack timer but keeps the spent Timeout and its closure (about
+    // 200 bytes) until the next connect, in every connection of a fleet; it clears only what is set.
+    (this.client as unknown as { connackTimer: ReturnType<typeof setTimeout> | null }).connackTimer = null;
     const again = this.outages > 0;
     this.wasConnected = true;
     const node = this.node();

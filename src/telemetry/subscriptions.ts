@@ -27,8 +27,11 @@ export interface SubscriptionsOptions {
 
 export class Subscriptions {
   private readonly wanted = new Set<string>();
-  /** Filters refused by the broker, asked for again when `retryTimer` fires. */
-  private readonly refused = new Set<string>();
+  /**
+   * Filters refused by the broker, asked for again when `retryTimer` fires. Made at the first
+   * refusal and let go once all are granted: a set per connection, in every connection of a fleet.
+   */
+  private refused: Set<string> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryMs: number = SUBSCRIBE_RETRY_MS.first;
 
@@ -65,7 +68,7 @@ export class Subscriptions {
   stop(): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.refused.clear();
+    this.refused = null;
   }
 
   private send(filters: string[]): Promise<boolean> {
@@ -73,15 +76,17 @@ export class Subscriptions {
       this.client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
         if (this.options.over?.()) return resolve(false);
         if (!err) {
-          for (const f of filters) this.refused.delete(f);
-          if (this.refused.size === 0) this.retryMs = SUBSCRIBE_RETRY_MS.first;
+          if (this.refused !== null) for (const f of filters) this.refused.delete(f);
+          if (this.refused?.size === 0) this.refused = null;
+          if (this.refused === null) this.retryMs = SUBSCRIBE_RETRY_MS.first;
           return resolve(true);
         }
         // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
         const codes = packet?.granted ?? [];
         const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || (codes[i] & 0x80) !== 0);
-        const first = failed.filter((f) => !this.refused.has(f));
-        for (const f of failed) this.refused.add(f);
+        const refused = (this.refused ??= new Set());
+        const first = failed.filter((f) => !refused.has(f));
+        for (const f of failed) refused.add(f);
         if (first.length > 0) this.options.log(`subscribe to ${first.join(', ')} failed: ${err.message}; asking again until the broker accepts`);
         this.scheduleRetry();
         resolve(false);
@@ -90,13 +95,13 @@ export class Subscriptions {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer !== null || this.refused.size === 0) return;
+    if (this.retryTimer !== null || this.refused === null || this.refused.size === 0) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       // Offline, the owner's resubscribe() after the next connect asks for every wanted filter anyway.
       if (!this.client.connected || this.options.over?.()) return;
       this.retryMs = Math.min(this.retryMs * 2, SUBSCRIBE_RETRY_MS.max);
-      void this.send([...this.refused]);
+      if (this.refused !== null) void this.send([...this.refused]);
     }, this.retryMs);
     this.retryTimer.unref?.();
   }
