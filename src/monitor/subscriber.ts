@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import { filterFor, parseTopic, TOPICS, type TopicName } from '../protocol/topics.js';
 import type { TlsMaterial } from '../telemetry/tls.js';
@@ -47,6 +48,18 @@ export interface IngestStats {
 }
 
 export const SUBSCRIBED: readonly TopicName[] = ['heartbeat', 'availability', 'state', 'fault', 'bridgeState'];
+
+/**
+ * How the monitor reads each message it subscribes to: the contract's schema, except that a field it
+ * does not know (a newer device's) is dropped instead of refusing the whole message, so devices can be
+ * upgraded before monitors. A known field with a wrong value is still refused.
+ */
+const READERS = new Map<TopicName, z.ZodType>(
+  SUBSCRIBED.map((name) => {
+    const schema = TOPICS[name].schema;
+    return [name, schema instanceof z.ZodObject ? schema.strip() : schema];
+  }),
+);
 const LOGGED_TOPICS_MAX = 1000;
 
 /** The monitor's own broker connection, as /healthz reports it. */
@@ -187,7 +200,7 @@ function messageReader(options: SubscriberOptions, stats: IngestStats): (topic: 
       invalid(topic, where.name, 'not JSON', where.id);
       return;
     }
-    const r = TOPICS[where.name].schema.safeParse(json);
+    const r = READERS.get(where.name)!.safeParse(json);
     if (!r.success) {
       invalid(topic, where.name, r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '), where.id);
       return;

@@ -200,6 +200,19 @@ describe.each(BROKERS)('monitor with a real broker: %s', (_name, start) => {
     await waitFor(() => (m.subscriber.stats.invalid.get('heartbeat') ?? 0) === 3, 5_000, 'three invalid heartbeats counted');
     expect(m.tracker.report('bad-1')).toBe(null);
   });
+
+  it("reads a newer device's heartbeat with a field it does not know, and still refuses a known field with a wrong value", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aquastop-mon-'));
+    const m = await monitor();
+    const c = await mqtt.connectAsync(broker.url);
+    const hb = { seq: 1, boot: 1, uptimeS: 1, intervalS: 1, state: 'idle', fault: null, ts: new Date().toISOString() };
+    await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'newer-1' }), JSON.stringify({ ...hb, someFutureField: { x: 1 } }));
+    await c.publishAsync(topicFor('heartbeat', { base: 'aquastop', id: 'newer-2' }), JSON.stringify({ ...hb, seq: 'one', someFutureField: 1 }));
+    await c.endAsync();
+    await waitFor(() => m.tracker.report('newer-1')?.up === true, 5_000, 'the newer device UP');
+    await waitFor(() => (m.subscriber.stats.invalid.get('heartbeat') ?? 0) === 1, 5_000, 'the wrong seq refused');
+    expect(m.tracker.report('newer-2')).toBe(null);
+  });
 });
 
 describe.skipIf(!hasTools('promtool'))('monitor /metrics', () => {
