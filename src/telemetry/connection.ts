@@ -89,6 +89,12 @@ export class Connection {
   private givenUp = false;
   /** While open() waits, a fatal error is its to report, in one line. */
   private opening = false;
+  /**
+   * open()'s promise while it waits, settled by the connection's own listeners: listeners of its
+   * own, added and taken off again, leave mqtt.js's listener arrays grown (about 400 bytes a
+   * connection).
+   */
+  private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
   private readonly subscriptions: Subscriptions;
 
@@ -157,15 +163,19 @@ export class Connection {
     this.client.on('connect', () => this.handleConnect());
     if (options.backoff) this.jitterReconnects(options.backoff);
     this.client.on('offline', () => {
-      if (!this.wasConnected) return;
-      this.wasConnected = false;
-      this.outages++;
-      this.log(`broker ${this.node()} unreachable; protecting offline, fault events are kept and sent after reconnect`);
+      if (this.wasConnected) {
+        this.wasConnected = false;
+        this.outages++;
+        this.log(`broker ${this.node()} unreachable; protecting offline, fault events are kept and sent after reconnect`);
+      }
+      this.settleOpen();
     });
     // While the broker is away mqtt.js retries every second: say each distinct error once per outage.
     this.client.on('error', (err) => {
-      if (this.givenUp || (this.opening && (describeTlsError(err) !== null || REFUSED.test(err.message)))) return;
-      const message = describeTlsError(err) ?? err.message;
+      if (this.givenUp) return;
+      const tls = describeTlsError(err);
+      if (this.opening && (tls !== null || REFUSED.test(err.message))) return this.failOpen(err, tls);
+      const message = tls ?? err.message;
       if (message === this.lastError) return;
       this.lastError = message;
       this.log(`broker error: ${message}`);
@@ -204,32 +214,32 @@ export class Connection {
   /** Connects; resolves once connected or once the broker is known to be unreachable for now. */
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const done = () => {
-        this.opening = false;
-        this.client.off('connect', done);
-        this.client.off('error', failed);
-        this.client.off('offline', done);
-        resolve();
-      };
-      const failed = (err: Error) => {
-        const tls = describeTlsError(err);
-        if (tls === null && !REFUSED.test(err.message)) return;
-        this.client.off('connect', done);
-        this.client.off('offline', done);
-        // Given up for good: with manualConnect, mqtt.js would otherwise re-arm its reconnect
-        // timer when the socket closes after end(), and the process would never exit.
-        this.client.options.reconnectPeriod = 0;
-        this.opening = false;
-        this.givenUp = true;
-        this.client.end(true);
-        reject(new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
-      };
-      this.client.on('connect', done);
-      this.client.on('offline', done);
-      this.client.on('error', failed);
+      this.opened = { resolve, reject };
       this.opening = true;
       this.client.connect();
     });
+  }
+
+  /** Connected, or the broker is unreachable for now: open() resolves. */
+  private settleOpen(): void {
+    const opened = this.opened;
+    if (opened === null) return;
+    this.opened = null;
+    this.opening = false;
+    opened.resolve();
+  }
+
+  /** Refused credentials or a failed TLS handshake while open() waits: retrying cannot help. */
+  private failOpen(err: Error, tls: string | null): void {
+    const opened = this.opened;
+    this.opened = null;
+    // Given up for good: with manualConnect, mqtt.js would otherwise re-arm its reconnect
+    // timer when the socket closes after end(), and the process would never exit.
+    this.client.options.reconnectPeriod = 0;
+    this.opening = false;
+    this.givenUp = true;
+    this.client.end(true);
+    opened?.reject(new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
   }
 
   onConnect(listener: () => void): () => void {
@@ -305,6 +315,7 @@ export class Connection {
     // A clean session: the broker has forgotten our subscriptions.
     void this.subscriptions.resubscribe();
     for (const listener of this.connectListeners) listener();
+    this.settleOpen();
   }
 }
 
