@@ -22,7 +22,7 @@ describe("a connection's mqtt.js options", () => {
   it('open() settles through the connection\'s own listeners: it adds none to mqtt.js (added and taken off, they leave its arrays grown)', async () => {
     // Nothing listens on port 1: open() resolves once mqtt.js reports the broker unreachable.
     const c = new Connection({ url: 'mqtt://127.0.0.1:1', base: 'aquastop', bridgeId: 'memory-test', log: () => undefined });
-    const counts = () => ['connect', 'offline', 'error', 'close'].map((e) => c.client.listenerCount(e));
+    const counts = () => (['connect', 'offline', 'error', 'close'] as const).map((e) => c.client.listenerCount(e));
     const before = counts();
     const opened = c.open();
     expect(counts()).toEqual(before);
