@@ -239,7 +239,9 @@ export class Connection {
     this.opening = false;
     this.givenUp = true;
     this.client.end(true);
-    opened?.reject(new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`));
+    opened?.reject(
+      new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`),
+    );
   }
 
   onConnect(listener: () => void): () => void {
