@@ -14,7 +14,7 @@
  * Cost: the emulated runs dominate: about 3 s of CPU per virtual minute for one run on its
  * own, 6-8 s with both workers busy (measured on a heavily shared 2-core machine), and the
  * built-in scenarios add up to hours of virtual time. So in an ordinary test run the emulated
- * board runs a scenario to its end, or, for a longer one, for CAP_MS (15 virtual
+ * board runs a scenario to its end, or, for a longer one, for CAP_MS (10 virtual
  * minutes) and at least until a minute after the simulated board's last event, so every event
  * the simulated board shows is compared; what the emulated board alone might do later in a long
  * quiet stretch (normal-cycle, float-chatter) is not. The test's name says where a run is cut
@@ -30,7 +30,7 @@ import { firstDifference, runScenario, type TraceItem } from './trace.js';
 
 export const TOLERANCE_MS = 1_000;
 export const SHARDS = 2;
-export const CAP_MS = process.env.AQUASTOP_DIFFERENTIAL === 'full' ? Infinity : 15 * 60_000;
+export const CAP_MS = process.env.AQUASTOP_DIFFERENTIAL === 'full' ? Infinity : 10 * 60_000;
 
 /**
  * Differences found and not fixed here (they need a decision beyond the boards), each pinned: the
