@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Stryker for `npm run mutate` (test/mutation/run.ts): mutates src/machine and src/board and
+ * Stryker for `npm run mutate` (test/mutation/run.ts): mutates src/machine, src/board and src/clock (the clocks and the duration grammar the board's timing rests on), and
  * judges each mutant with the tests in test/mutation/vitest.config.ts. Kept under test/ (the
  * top level holds only what the project promises), so the command line names it; paths below
  * are from the repository root. Everything Stryker writes goes under the git-ignored
@@ -13,7 +13,7 @@ export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'test/mutation/vitest.config.ts', related: true },
-  mutate: ['src/machine/**/*.ts', 'src/board/**/*.ts'],
+  mutate: ['src/machine/**/*.ts', 'src/board/**/*.ts', 'src/clock/**/*.ts'],
   // Each mutant runs only the tests that executed its code in the dry run.
   coverageAnalysis: 'perTest',
   // Static mutants (code run only while a module loads) are most of src/machine: the machine's

@@ -17,7 +17,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const REPORT_PATH = '.mutation/report.json';
 /** Stryker's event-recorder: one file per mutant as it is tested, kept if a run is stopped. */
 export const EVENTS_DIR = '.mutation/events';
-export const MUTATED_FOLDERS = ['src/machine', 'src/board'] as const;
+export const MUTATED_FOLDERS = ['src/machine', 'src/board', 'src/clock'] as const;
 
 type Status = 'Killed' | 'Survived' | 'NoCoverage' | 'CompileError' | 'RuntimeError' | 'Timeout' | 'Ignored' | 'Pending';
 

@@ -5,7 +5,7 @@ import { UnloadableFileAsFailedTest } from './unloadable-as-failed.js';
 
 /**
  * The mutation suite for Stryker (`npm run mutate`): the suite's own config (root, scratch
- * TMPDIR, timeouts), limited to the tests that judge src/machine and src/board quickly and
+ * TMPDIR, timeouts), limited to the tests that judge src/machine, src/board and src/clock quickly and
  * sharply: the machine's rule tests and the runtime's tests on what the board is told. Left
  * out for time, not because they could not kill a mutant: the properties, the model-based
  * paths and the exhaustive exploration (tens of seconds each, and every static mutant of the
@@ -30,6 +30,8 @@ export const MUTATION_TEST_FILES = [
   'test/sim/scenario.test.ts',
   'test/sim/physics.test.ts',
   'test/sim/engine.test.ts',
+  'test/clock/virtual-clock.test.ts',
+  'test/clock/duration.test.ts',
 ];
 
 export default defineConfig({
