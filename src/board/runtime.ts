@@ -38,16 +38,25 @@ const COMMAND_EVENTS: Record<UserCommand, ControllerEvent['type']> = {
 
 /**
  * Parsed controller configurations by the object they were parsed from: the appliances of a fleet
- * share their scenario's, so they share one parsed copy (a parsed configuration is about 1 KB,
- * and nothing changes it) instead of holding one each.
+ * share their scenario's, so they share one parsed copy (a parsed configuration is about 1 KB)
+ * instead of holding one each. A shared copy is frozen, deeply: a write to one appliance's timings
+ * would change every other's, so it throws instead (and the runtime's fail-safe closes the valve).
  */
 const parsedConfigs = new WeakMap<object, ControllerConfig>();
 
 function parsedConfig(input: ControllerConfigInput | undefined): ControllerConfig {
-  if (input === undefined) return DEFAULT_CONFIG;
+  if (input === undefined) return deepFreeze(DEFAULT_CONFIG);
   let config = parsedConfigs.get(input);
-  if (config === undefined) parsedConfigs.set(input, (config = parseControllerConfig(input)));
+  if (config === undefined) parsedConfigs.set(input, (config = deepFreeze(parseControllerConfig(input))));
   return config;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {

@@ -3,6 +3,7 @@ import { startRuntime } from '../../src/board/runtime.js';
 import type { RuntimeEvent } from '../../src/board/runtime-types.js';
 import { MemoryStore } from '../../src/board/store.js';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import { DEFAULT_CONFIG } from '../../src/machine/config.js';
 import { ScriptedBoard } from '../helpers/scripted-board.js';
 
 async function setup(store = new MemoryStore()) {
@@ -168,6 +169,18 @@ describe('the runtime binds the controller to a board', () => {
     runtime.onAny((e) => events.push(e));
     clock.advance(0);
     expect(events.find((e) => e.type === 'fault')).toMatchObject({ fault: { event: 'raised', code: 'i30', id: '4-1' } });
+  });
+
+  it('shares the default configuration between its appliances frozen to the leaves: a write to the timings throws instead of changing every appliance', async () => {
+    const runtime = await startRuntime({ deviceId: 'dw1', board: new ScriptedBoard(), clock: new VirtualClock(), store: new MemoryStore() });
+    expect(() => {
+      (DEFAULT_CONFIG.leak as { dryMs: number }).dryMs = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (DEFAULT_CONFIG as { tickMs?: number }).tickMs = 1;
+    }).toThrow(TypeError);
+    expect(DEFAULT_CONFIG.leak.dryMs).toBeGreaterThan(1);
+    await runtime.stop();
   });
 
   it('stops cleanly: valve closed, pump off, board closed', async () => {
