@@ -43,7 +43,8 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   /** Start-up tests broken before the boot (failSelfTestAtBoot). */
   private brokenForBoot: Set<SelfTestName> | null = null;
   private closed = false;
-  private readonly listeners = new Set<(report: BoardReport) => void>();
+  /** Copied on change, never changed in place (smaller than a Set, in every appliance of a fleet); a listener is in it once. */
+  private listeners: readonly ((report: BoardReport) => void)[] = [];
   private linkCut = false;
   private unplugged = false;
   /** The host has no open port: from the unplug until its next retry after the plug is back. */
@@ -113,9 +114,11 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
   }
 
   onReport(listener: (report: BoardReport) => void): () => void {
-    this.listeners.add(listener);
+    if (!this.listeners.includes(listener)) this.listeners = this.listeners.concat([listener]);
     for (const r of this.backlog.splice(0)) listener(r);
-    return () => this.listeners.delete(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   /** Fault injection: keepalives stop reaching the board until `restoreLink()`. */
@@ -184,8 +187,8 @@ export class SimulatedBoard implements Board, LinkFaultStage, SelfTestStage {
 
   /** For tests and fault injection: make the board say something. */
   report(report: BoardReport): void {
-    if (this.listeners.size === 0 && this.backlog.length < 32) this.backlog.push(report);
-    for (const listener of [...this.listeners]) listener(report);
+    if (this.listeners.length === 0 && this.backlog.length < 32) this.backlog.push(report);
+    for (const listener of this.listeners) listener(report);
   }
 
   async close(): Promise<void> {

@@ -65,8 +65,9 @@ export class Simulation {
   private programTimer: unknown = null;
   // Made when first needed, as are brokenForBoot and linkFaults: a fleet holds thousands of
   // appliances, and an empty Set is about 150 bytes.
-  private logListeners: Set<(entry: LogEntry) => void> | null = null;
-  private runtimeListeners: Set<(runtime: Runtime | null) => void> | null = null;
+  /** Listener lists copied on change, never changed in place (smaller than Sets, in every appliance of a fleet). */
+  private logListeners: readonly ((entry: LogEntry) => void)[] | null = null;
+  private runtimeListeners: readonly ((runtime: Runtime | null) => void)[] | null = null;
   private current: Runtime | null = null;
   private board: Board | null = null;
   private programCycles = 0;
@@ -127,16 +128,18 @@ export class Simulation {
 
   /** Listen to log entries as they happen. */
   onLog(listener: (entry: LogEntry) => void): () => void {
-    const listeners = (this.logListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    if (!this.logListeners?.includes(listener)) this.logListeners = (this.logListeners ?? []).concat([listener]);
+    return () => {
+      this.logListeners = this.logListeners?.filter((l) => l !== listener) ?? null;
+    };
   }
 
   /** Told whenever the runtime changes: a new one after power-up, null at a power cut. */
   onRuntime(listener: (runtime: Runtime | null) => void): () => void {
-    const listeners = (this.runtimeListeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    if (!this.runtimeListeners?.includes(listener)) this.runtimeListeners = (this.runtimeListeners ?? []).concat([listener]);
+    return () => {
+      this.runtimeListeners = this.runtimeListeners?.filter((l) => l !== listener) ?? null;
+    };
   }
 
   /**
@@ -432,16 +435,17 @@ export class Simulation {
     }
   }
 
-  private lastState = '';
+  /** The last state line (kept as an object: its JSON as a key held about 150 bytes per appliance of a fleet). */
+  private lastState: { readonly state: string; readonly breaker: string; readonly fault: string | null; readonly leak: boolean; readonly tripCount: number } | null = null;
 
   private recordStatus(runtime = this.current): void {
     if (!runtime) return;
     const s = runtime.status();
-    const entry = { type: 'state', state: s.state, breaker: s.breaker, fault: s.fault, leak: s.leak, tripCount: s.tripCount };
     // Valve and pump changes have their own lines.
-    const key = JSON.stringify(entry);
-    if (key === this.lastState) return;
-    this.lastState = key;
+    const last = this.lastState;
+    if (last !== null && last.state === s.state && last.breaker === s.breaker && last.fault === s.fault && last.leak === s.leak && last.tripCount === s.tripCount) return;
+    const entry = { type: 'state', state: s.state, breaker: s.breaker, fault: s.fault, leak: s.leak, tripCount: s.tripCount };
+    this.lastState = entry;
     this.record(entry);
   }
 

@@ -25,10 +25,13 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { Subscriptions } from './subscriptions.js';
+import { clientIdFor, OFFLINE, TopicWriter, type Listener, type OwnLink } from './link.js';
+import { mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes } from '../protocol/broker-url.js';
-import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
+import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
+
+export { clientIdFor, type Listener };
 
 export interface ConnectionOptions {
   /** One broker URL, or the nodes of one broker separated by commas (checked with src/protocol/broker-url.ts). */
@@ -52,34 +55,17 @@ export interface ConnectionOptions {
   readonly backoff?: { readonly firstMs: number; readonly maxMs: number; readonly random: () => number };
 }
 
-/** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
-export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
-
 const noop = (): void => undefined;
 
-/** The last will's payload: one buffer for every connection (mqtt.js only reads it). */
-const OFFLINE = Buffer.from('{"state":"offline"}');
+export const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
-const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
-
-export class Connection {
+export class Connection extends TopicWriter implements OwnLink {
   readonly client: MqttClient;
-  private readonly base: string;
   readonly bridgeId: string;
   private readonly log: (line: string) => void;
   /** Copied on change (one listener, or a few): smaller than a Set, about 150 bytes in every connection of a fleet. */
   private connectListeners: readonly (() => void)[] = [];
   private wasConnected = false;
-  /**
-   * The topics of the messages a device sends over and over (heartbeat, state), by device id:
-   * topicFor checks its parameters (about 4 µs), so these are built once. The rest (a few at each
-   * connect, a dozen discovery configs, a fault now and then) are built when sent, not kept: a
-   * cache of every topic held about 1 KB per device, in every connection of a per-device fleet.
-   * Bounded by the devices this connection has sent for. The first device's in a field (a device's
-   * own connection has only that one), the others' in a map made when a second device sends.
-   */
-  private hotFirst: { readonly id: string; readonly heartbeat: string; readonly state: string } | null = null;
-  private hot: Map<string, { readonly heartbeat: string; readonly state: string }> | null = null;
   private outages = 0;
   /** The last error line of this outage (each distinct error is said once per outage). */
   private lastError = '';
@@ -99,7 +85,7 @@ export class Connection {
   private readonly subscriptions: Subscriptions;
 
   constructor(private readonly options: ConnectionOptions) {
-    this.base = options.base;
+    super(options.base);
     this.bridgeId = options.bridgeId;
     this.log = options.log;
     const opts: IClientOptions = {
@@ -153,7 +139,7 @@ export class Connection {
     followNodes(this.client, options.url);
     const connection = this;
     // A method, not an arrow-function property (tsx names those: about 250 bytes more each, per connection).
-    this.subscriptions = new Subscriptions(this.client, {
+    this.subscriptions = new Subscriptions(mqttTarget(this.client), {
       log: this.log,
       over() {
         return connection.givenUp;
@@ -257,33 +243,23 @@ export class Connection {
     const message = this.prepare(name, params, payload);
     if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.client.publish(message.topic, message.body, message.options, (err) => resolve(!err));
+      this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain }, (err) => resolve(!err));
     });
   }
 
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
   send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void {
     const message = this.prepare(name, params, payload);
-    if (this.client.connected) this.client.publish(message.topic, message.body, message.options);
+    if (this.client.connected) this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain });
   }
 
-  private prepare<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>) {
-    const spec = TOPICS[name];
-    const checked = spec.schema.parse(payload);
-    const kind: TopicName = name;
-    const topic = (kind === 'heartbeat' || kind === 'state') && params.id !== undefined ? this.hotTopics(params.id)[kind] : topicFor(name, { ...params, base: this.base });
-    return { topic, body: typeof checked === 'string' ? checked : JSON.stringify(checked), options: { qos: spec.qos, retain: spec.retain } };
+  identity(): { readonly clientId: string; readonly willTopic: string; readonly username: string | undefined } {
+    const o = this.client.options;
+    return { clientId: o.clientId ?? '', willTopic: o.will?.topic ?? '', username: o.username };
   }
 
-  private hotTopics(id: string): { readonly heartbeat: string; readonly state: string } {
-    if (this.hotFirst?.id === id) return this.hotFirst;
-    let topics = this.hot?.get(id);
-    if (topics === undefined) {
-      topics = { heartbeat: topicFor('heartbeat', { base: this.base, id }), state: topicFor('state', { base: this.base, id }) };
-      if (this.hotFirst === null) this.hotFirst = { id, ...topics };
-      else (this.hot ??= new Map()).set(id, topics);
-    }
-    return topics;
+  crash(): void {
+    this.client.end(true);
   }
 
   /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
@@ -354,11 +330,6 @@ export function nodeOf(client: MqttClient, value: string): string {
   const o = client.options;
   const host = o.host?.includes(':') ? `[${o.host}]` : o.host;
   return `${o.protocol}://${host}:${o.port}${o.protocol?.startsWith('ws') ? (o.path ?? '') : ''}`;
-}
-
-/** The MQTT client id of a bridge (at most 73 characters: a bridge id has at most 64). */
-export function clientIdFor(bridgeId: string): string {
-  return `aquastop-${bridgeId}`;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

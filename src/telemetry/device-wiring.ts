@@ -17,7 +17,7 @@ export function anchoredIso(clock: Clock): (clockMs: number) => string {
 }
 
 /** What every appliance's telemetry in one process shares: its options but the appliance's own id, connection and loop lag. */
-export type SharedDeviceOptions = Omit<DeviceTelemetryOptions, 'id' | 'connection' | 'loopLag' | 'outboxFs'>;
+export type SharedDeviceOptions = Omit<DeviceTelemetryOptions, 'loopLag' | 'outboxFs'>;
 
 /** The shared options of a process's appliances, from its checked settings (index.ts `telemetrySettings`). */
 export function sharedDeviceOptions(

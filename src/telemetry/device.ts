@@ -21,7 +21,7 @@ import type { Clock } from '../clock/clock.js';
 import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';
 import type { FaultCode } from '../machine/catalogue.js';
 import { authoriseCommand, parseCommand, parseInject, type InjectName } from './commands.js';
-import type { Connection } from './connection.js';
+import type { DeviceLink } from './link.js';
 import { discoveryMessages } from './discovery.js';
 import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
 import type { LoopLag } from './loop-lag.js';
@@ -30,9 +30,8 @@ import { topicFor } from '../protocol/topics.js';
 
 const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
 
+/** What a process's appliances share (one object for all: a copy per appliance held about 200 bytes, in every appliance of a fleet). */
 export interface DeviceTelemetryOptions {
-  readonly id: string;
-  readonly connection: Connection;
   readonly clock: Clock;
   readonly base: string;
   readonly haPrefix: string | null;
@@ -56,8 +55,6 @@ export interface Attachment {
 }
 
 export class DeviceTelemetry {
-  readonly id: string;
-  private readonly o: DeviceTelemetryOptions;
   private readonly outbox: DeviceOutbox;
   private current: Attachment | null = null;
   /** The appliance's injector: it outlives a power cut of the controller (the sim's power button restores it). */
@@ -74,15 +71,18 @@ export class DeviceTelemetry {
   /** `faultEvent` of the last state published: a fault event that changes it publishes the state again. */
   private publishedFaultEvent: string | undefined = undefined;
 
-  constructor(options: DeviceTelemetryOptions) {
-    this.o = options;
-    this.id = options.id;
+  constructor(
+    private readonly o: DeviceTelemetryOptions,
+    readonly id: string,
+    private readonly connection: DeviceLink,
+  ) {
+    const options = o;
     this.outbox = new DeviceOutbox({
       dataDir: options.dataDir,
-      deviceId: options.id,
+      deviceId: id,
       ...(options.outboxFs ? { fs: options.outboxFs } : {}),
       onError(m) {
-        options.log(`${options.id}: ${m}`, { device: options.id });
+        options.log(`${id}: ${m}`, { device: id });
       },
     });
   }
@@ -115,7 +115,7 @@ export class DeviceTelemetry {
           if (event.fault.event === 'raised') this.publishFaultMemory();
         } else if (event.type === 'exercise') {
           const { type: _type, ts, ...result } = event;
-          this.o.track(this.o.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
+          this.o.track(this.connection.publish('exercise', { id: this.id }, { ...result, ts: this.o.iso(ts) }));
         }
       } catch (err) {
         this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
@@ -131,13 +131,13 @@ export class DeviceTelemetry {
   detach(): void {
     this.detachListeners();
     this.current = null;
-    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: 'offline', bridge: this.o.connection.bridgeId }));
+    this.o.track(this.connection.publish('availability', { id: this.id }, { state: 'offline', bridge: this.connection.bridgeId }));
   }
 
   /** After a (re)connect: everything retained may have been lost with the broker. */
   publishAll(): void {
     // The availability names this process's bridge: when its last will fires, this device is offline too.
-    this.o.track(this.o.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.o.connection.bridgeId }));
+    this.o.track(this.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.connection.bridgeId }));
     if (!this.current) return;
     this.publishState(this.current.runtime.status());
     this.publishFaultMemory();
@@ -157,14 +157,14 @@ export class DeviceTelemetry {
   private publishFaultMemory(): void {
     if (!this.current) return;
     const faults = this.current.runtime.faultMemory().map((f) => ({ code: f.code, ts: this.o.iso(f.at), ...(f.detail !== undefined ? { detail: f.detail } : {}) }));
-    this.o.track(this.o.connection.publish('faultMemory', { id: this.id }, { faults, ts: this.o.iso(this.o.clock.now()) }));
+    this.o.track(this.connection.publish('faultMemory', { id: this.id }, { faults, ts: this.o.iso(this.o.clock.now()) }));
   }
 
   publishDiscovery(): void {
     if (!this.current || this.o.haPrefix === null) return;
-    const messages = discoveryMessages({ id: this.id, fw: this.current.fw, board: this.current.runtime.boardKind }, this.o.base, this.o.connection.bridgeId);
+    const messages = discoveryMessages({ id: this.id, fw: this.current.fw, board: this.current.runtime.boardKind }, this.o.base, this.connection.bridgeId);
     for (const m of messages) {
-      this.o.track(this.o.connection.publish('discovery', { prefix: this.o.haPrefix, component: m.component, id: this.id, object: m.object }, m.payload));
+      this.o.track(this.connection.publish('discovery', { prefix: this.o.haPrefix, component: m.component, id: this.id, object: m.object }, m.payload));
     }
   }
 
@@ -176,7 +176,7 @@ export class DeviceTelemetry {
   onMessage(tail: 'set' | 'inject', payload: Buffer, retained = false): void {
     const result = retained ? this.refuseRetained(tail, payload) : tail === 'set' ? this.runCommand(payload) : this.runInject(payload);
     if (result === null) return;
-    this.o.track(this.o.connection.publish('setResult', { id: this.id }, result));
+    this.o.track(this.connection.publish('setResult', { id: this.id }, result));
   }
 
   private runCommand(payload: Buffer): { ok: boolean; error?: string; command?: string; id?: string } {
@@ -213,7 +213,7 @@ export class DeviceTelemetry {
     const faultEvent = this.faultEventOf(status);
     this.publishedFaultEvent = faultEvent.faultEvent;
     this.o.track(
-      this.o.connection.publish(
+      this.connection.publish(
         'state',
         { id: this.id },
         {
@@ -258,7 +258,7 @@ export class DeviceTelemetry {
   }
 
   private sendFault(event: WireFaultEvent): void {
-    const sent = this.o.connection.publish('fault', { id: this.id }, event, 'queue').then((ok) => {
+    const sent = this.connection.publish('fault', { id: this.id }, event, 'queue').then((ok) => {
       if (ok) this.outbox.ack(event.id);
     });
     this.o.track(sent);
@@ -276,7 +276,7 @@ export class DeviceTelemetry {
   private heartbeat(): void {
     const status = this.current!.runtime.status();
     this.seq++;
-    this.o.connection.send(
+    this.connection.send(
       'heartbeat',
       { id: this.id },
       {

@@ -20,8 +20,10 @@
  * - Bounded: at most `maxDevices` connections (default and ceiling {@link MAX_FLEET_CONNECTIONS}).
  */
 import { nodeDurableFs, type DurableFs } from '../board/durable-file.js';
-import { brokerUrlProblem } from '../protocol/broker-url.js';
+import { brokerNodes, brokerUrlProblem } from '../protocol/broker-url.js';
 import { Connection } from './connection.js';
+import { LeanConnection, type LeanShared } from './lean-connection.js';
+import type { LinkOwner, OwnLink } from './link.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { makeDataDir, telemetrySettings, TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
@@ -57,34 +59,61 @@ const noFsync: DurableFs = { ...nodeDurableFs, fsyncFile: () => undefined, fsync
 
 export interface FleetTelemetry extends Telemetry {
   /** The device's own connection (tests cut its socket to fire its will). */
-  connectionOf(id: string): Connection | undefined;
+  connectionOf(id: string): OwnLink | undefined;
   /** How many of the connections are up now. */
   connectedCount(): number;
 }
 
-interface Member {
-  readonly connection: Connection;
-  readonly device: DeviceTelemetry;
+/** What the members of one fleet share. */
+interface FleetWiring {
+  readonly base: string;
+  readonly haPrefix: string | null;
+  readonly log: (line: string, fields?: { readonly device?: string }) => void;
 }
 
 /**
- * What arrives on a device's own connection is for that device alone. A class, not an object of
- * arrow functions: tsx names each of those, about 250 bytes more each, in every connection.
+ * One appliance of the fleet: its telemetry, its own connection, the listener of that connection
+ * (a lean connection calls its methods) and the routing of what arrives on it, which is for this
+ * appliance alone. Methods on a class, not closures: tsx names every arrow function it compiles,
+ * which costs each about 250 bytes more, in every appliance of a fleet.
  */
-class OwnRouting implements Routing {
+class Member implements Routing, LinkOwner {
+  connection!: OwnLink;
+  telemetry!: DeviceTelemetry;
+
   constructor(
-    readonly base: string,
-    readonly haPrefix: string | null,
-    private readonly id: string,
-    private readonly only: DeviceTelemetry,
+    private readonly wiring: FleetWiring,
+    readonly id: string,
   ) {}
 
+  get base(): string {
+    return this.wiring.base;
+  }
+
+  get haPrefix(): string | null {
+    return this.wiring.haPrefix;
+  }
+
+  /** A fleet's connections say little: their lines carry the device. */
+  log(line: string): void {
+    this.wiring.log(`${this.id}: ${line}`, { device: this.id });
+  }
+
+  connected(): void {
+    this.telemetry.publishAll();
+    this.telemetry.heartbeatNow();
+  }
+
+  message(topic: string, payload: Buffer, retained: boolean): void {
+    routeMessage(this, topic, payload, retained);
+  }
+
   device(to: string): DeviceTelemetry | undefined {
-    return to === this.id ? this.only : undefined;
+    return to === this.id ? this.telemetry : undefined;
   }
 
   devices(): Iterable<DeviceTelemetry> {
-    return [this.only];
+    return [this.telemetry];
   }
 }
 
@@ -103,42 +132,40 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
   const shared = sharedDeviceOptions(settings, options, clock, inFlight);
   const members = new Map<string, Member>();
   const loopLag = new LoopLagWindows(options.loopLagWindowMs);
-  const latestLag = () => loopLag.latest();
+  const deviceOptions = { ...shared, loopLag: () => loopLag.latest(), ...(options.simulated ? { outboxFs: noFsync } : {}) };
   let stopped = false;
 
+  // MQTT over TCP or TLS: the lean connection (about a tenth of an mqtt.js client's memory);
+  // WebSocket URLs: mqtt.js.
+  const nodes = brokerNodes(options.url);
+  const lean: LeanShared | null = nodes.every((n) => n.protocol === 'mqtt' || n.protocol === 'mqtts')
+    ? { url: options.url, nodes, base, backoff, ...(options.tls ? { tls: options.tls } : {}) }
+    : null;
+
+  const wiring: FleetWiring = { base, haPrefix, log };
   const open = (id: string): Member => {
     const creds = options.credentials?.(id);
-    const connection = new Connection({
-      url: options.url,
-      base,
-      bridgeId: id,
-      // A fleet's connections say little: their lines carry the device.
-      // A method, not an arrow-function property: tsx names every arrow function it compiles,
-      // which costs each about 250 bytes more, per connection.
-      log(line) {
-        log(`${id}: ${line}`, { device: id });
-      },
-      ...(creds ?? {}),
-      ...(options.tls ? { tls: options.tls } : {}),
-      backoff,
-    });
-    const device = new DeviceTelemetry({
-      ...shared,
-      id,
-      connection,
-      loopLag: latestLag,
-      ...(options.simulated ? { outboxFs: noFsync } : {}),
-    });
-    connection.onConnect(() => {
-      device.publishAll();
-      device.heartbeatNow();
-    });
-    const routing = new OwnRouting(base, haPrefix, id, device);
-    connection.onMessage((topic, payload, retained) => routeMessage(routing, topic, payload, retained));
-    connection.subscribe([...device.filters, ...(haPrefix !== null ? [topicFor('haStatus', { base, prefix: haPrefix })] : [])]);
+    const member = new Member(wiring, id);
+    if (lean !== null) member.connection = new LeanConnection(lean, id, member, creds);
+    else {
+      const connection = new Connection({
+        url: options.url,
+        base,
+        bridgeId: id,
+        log: (line) => member.log(line),
+        ...(creds ?? {}),
+        ...(options.tls ? { tls: options.tls } : {}),
+        backoff,
+      });
+      connection.onConnect(() => member.connected());
+      connection.onMessage((topic, payload, retained) => member.message(topic, payload, retained));
+      member.connection = connection;
+    }
+    member.telemetry = new DeviceTelemetry(deviceOptions, id, member.connection);
+    member.connection.subscribe([...member.telemetry.filters, ...(haPrefix !== null ? [topicFor('haStatus', { base, prefix: haPrefix })] : [])]);
     // In the background: a device protects offline while its broker is away.
-    connection.open().catch((err: unknown) => log(`${id}: ${err instanceof Error ? err.message : String(err)}`, { device: id }));
-    return { connection, device };
+    member.connection.open().catch((err: unknown) => log(`${id}: ${err instanceof Error ? err.message : String(err)}`, { device: id }));
+    return member;
   };
 
   return {
@@ -159,10 +186,10 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
         m = open(id);
         members.set(id, m);
       }
-      m.device.attach(d);
+      m.telemetry.attach(d);
     },
     removeDevice(id) {
-      members.get(id)?.device.detach();
+      members.get(id)?.telemetry.detach();
     },
     async flush() {
       // Bounded: what a cut connection holds is in its outbox on disk (faults) or not meant to be kept.
@@ -172,7 +199,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
       if (stopped) return;
       stopped = true;
       loopLag.stop();
-      for (const m of members.values()) m.device.detach();
+      for (const m of members.values()) m.telemetry.detach();
       await Promise.allSettled([...members.values()].map((m) => m.connection.end()));
     },
     connectionOf: (id) => members.get(id)?.connection,

@@ -219,6 +219,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let stopped = false;
   // One per process: every heartbeat of this process carries the loop lag its controllers share.
   const loopLag = new LoopLagWindows(options.loopLagWindowMs);
+  const deviceOptions = { ...shared, loopLag: () => loopLag.latest() };
   return {
     brokerUrl: url,
     wsUrl: embedded?.wsUrl ?? null,
@@ -230,7 +231,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       const id = device.runtime.deviceId;
       let d = devices.get(id);
       if (!d) {
-        d = new DeviceTelemetry({ ...shared, id, connection, loopLag: () => loopLag.latest() });
+        d = new DeviceTelemetry(deviceOptions, id, connection);
         devices.set(id, d);
         connection.subscribe(d.filters);
       }

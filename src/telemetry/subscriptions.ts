@@ -16,6 +16,30 @@
  */
 import type { MqttClient } from 'mqtt';
 
+/** What asks the broker: a connection that can send one SUBSCRIBE (QoS 1) for some filters. */
+export interface SubscribeTarget {
+  readonly connected: boolean;
+  /** `done(null, codes)` when every filter is granted; else the error and the SUBACK's codes (none when unanswered). */
+  subscribeAll(filters: string[], done: (err: Error | null, codes: readonly number[]) => void): void;
+}
+
+/** An mqtt.js client as a {@link SubscribeTarget}. */
+export function mqttTarget(client: MqttClient): SubscribeTarget {
+  return {
+    get connected() {
+      return client.connected;
+    },
+    subscribeAll(filters, done) {
+      client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+        done(
+          err ?? null,
+          (packet?.granted ?? []).map((g) => (typeof g === 'number' ? g : 0x80)),
+        );
+      });
+    },
+  };
+}
+
 /** Back-off of a refused subscription (ms). */
 export const SUBSCRIBE_RETRY_MS = { first: 1_000, max: 30_000 } as const;
 
@@ -26,7 +50,8 @@ export interface SubscriptionsOptions {
 }
 
 export class Subscriptions {
-  private readonly wanted = new Set<string>();
+  /** An array: a handful of filters, and a Set costs a few hundred bytes more in every connection of a fleet. */
+  private readonly wanted: string[] = [];
   /**
    * Filters refused by the broker, asked for again when `retryTimer` fires. Made at the first
    * refusal and let go once all are granted: a set per connection, in every connection of a fleet.
@@ -36,12 +61,12 @@ export class Subscriptions {
   private retryMs: number = SUBSCRIBE_RETRY_MS.first;
 
   constructor(
-    private readonly client: MqttClient,
+    private readonly client: SubscribeTarget,
     private readonly options: SubscriptionsOptions,
   ) {}
 
   get size(): number {
-    return this.wanted.size;
+    return this.wanted.length;
   }
 
   /**
@@ -49,19 +74,19 @@ export class Subscriptions {
    * SUBSCRIBE: true when it granted all, false when it refused some (asked again meanwhile).
    */
   want(filters: readonly string[]): Promise<boolean> {
-    const fresh = filters.filter((f) => !this.wanted.has(f));
-    for (const f of fresh) this.wanted.add(f);
+    const fresh = filters.filter((f, i) => !this.wanted.includes(f) && filters.indexOf(f) === i);
+    this.wanted.push(...fresh);
     return fresh.length > 0 && this.client.connected ? this.send(fresh) : Promise.resolve(true);
   }
 
   /** Filters the owner has subscribed itself (and seen granted): asked for again by `resubscribe()`. */
   adopt(filters: readonly string[]): void {
-    for (const f of filters) this.wanted.add(f);
+    for (const f of filters) if (!this.wanted.includes(f)) this.wanted.push(f);
   }
 
   /** After a (re)connect: every wanted filter again. */
   resubscribe(): Promise<boolean> {
-    return this.wanted.size > 0 ? this.send([...this.wanted]) : Promise.resolve(true);
+    return this.wanted.length > 0 ? this.send([...this.wanted]) : Promise.resolve(true);
   }
 
   /** No more retries (the owner is ending). */
@@ -73,7 +98,7 @@ export class Subscriptions {
 
   private send(filters: string[]): Promise<boolean> {
     return new Promise((resolve) => {
-      this.client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+      this.client.subscribeAll(filters, (err, codes) => {
         if (this.options.over?.()) return resolve(false);
         if (!err) {
           if (this.refused !== null) for (const f of filters) this.refused.delete(f);
@@ -82,7 +107,6 @@ export class Subscriptions {
           return resolve(true);
         }
         // The SUBACK's codes follow the filters' order; without them (no answer) all are asked again.
-        const codes = packet?.granted ?? [];
         const failed = filters.filter((_, i) => typeof codes[i] !== 'number' || (codes[i] & 0x80) !== 0);
         const refused = (this.refused ??= new Set());
         const first = failed.filter((f) => !refused.has(f));

@@ -162,7 +162,7 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
   // The appliance in the middle loses its connection (no DISCONNECT, as a crash): its will.
   const victim = ids[Math.floor(n / 2)]!;
   const k0 = performance.now();
-  fleet.connectionOf(victim)!.client.end(true);
+  fleet.connectionOf(victim)!.crash();
   const seenDown = await until(() => monitor.tracker.report(victim)?.status === 'down', 30_000);
   const downMs = Math.round(performance.now() - k0);
   const othersDown = monitor.tracker.reports().filter((r) => r.status === 'down' && r.id !== victim).length;

@@ -83,18 +83,18 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
   it('brings every appliance online on its own connection with its own will, on device and fleet logins alike', () => {
     expect(fleet.connectedCount()).toBe(N);
     for (const id of ids) {
-      const c = fleet.connectionOf(id)!;
-      expect(c.client.options.clientId).toBe(`aquastop-${id}`);
-      expect(c.client.options.will?.topic).toBe(`aquastop/bridge/${id}/state`);
+      const c = fleet.connectionOf(id)!.identity();
+      expect(c.clientId).toBe(`aquastop-${id}`);
+      expect(c.willTopic).toBe(`aquastop/bridge/${id}/state`);
     }
-    expect(fleet.connectionOf('dishwasher-1')!.client.options.username).toBe('dishwasher-1');
+    expect(fleet.connectionOf('dishwasher-1')!.identity().username).toBe('dishwasher-1');
     expect([...status().values()].every((s) => s === 'up')).toBe(true);
   });
 
   it('cutting five connections fires their wills: the monitor has exactly those five DOWN, at once', async () => {
     const t0 = Date.now();
     // Cut without DISCONNECT, as a crash or a lost link does; no reconnect.
-    for (const id of KILLED) fleet.connectionOf(id)!.client.end(true);
+    for (const id of KILLED) fleet.connectionOf(id)!.crash();
     // The wills, not the timeout: each DOWN names its bridge going offline (below), and the
     // timeout could not come before 1 s (DOWN at 1.5 x 2 s after a heartbeat at most 2 s old).
     expect(await until(() => KILLED.every((id) => status().get(id) === 'down'), 5_000)).toBe(true);
@@ -113,7 +113,12 @@ describe.skipIf(!hasTools(MOSQUITTO, 'gcc'))('a fleet with one connection per ap
   it('after a broker restart the appliances reconnect spread out, and none is DOWN beyond the window', async () => {
     const alive = ids.filter((id) => !KILLED.includes(id));
     const connectedAt = new Map<string, number>();
-    for (const id of alive) fleet.connectionOf(id)!.client.once('connect', () => connectedAt.set(id, Date.now()));
+    for (const id of alive) {
+      const stop = fleet.connectionOf(id)!.onConnect(() => {
+        connectedAt.set(id, Date.now());
+        stop();
+      });
+    }
     await broker.stop();
     const t0 = Date.now();
     await broker.start();

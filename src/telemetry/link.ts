@@ -1,0 +1,101 @@
+/**
+ * What a device's telemetry needs of an MQTT connection, and the part both connections share.
+ *
+ * Two connections give it: connection.ts (mqtt.js; the process's bridge, and a per-device fleet
+ * on WebSocket URLs) and lean-connection.ts (MQTT 3.1.1 on one socket, for the thousands of
+ * per-device connections of a fleet on mqtt:// and mqtts://). Both keep the same contract: the
+ * payload is checked against its topic's schema before it leaves, the retain flag and QoS come
+ * from the topic map, never from the caller; `'drop'` sends nothing while offline, `'queue'`
+ * keeps a QoS 1 message, in order, and sends it after reconnecting.
+ */
+import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
+
+/** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
+export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
+
+/** What DeviceTelemetry (device.ts) publishes through. */
+export interface DeviceLink {
+  readonly bridgeId: string;
+  readonly connected: boolean;
+  /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written), false if it was not sent. */
+  publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline?: 'drop' | 'queue'): Promise<boolean>;
+  /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
+  send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void;
+}
+
+/** A device's own connection in a per-device fleet (fleet.ts). */
+export interface OwnLink extends DeviceLink {
+  /** Connects; resolves once connected or once the broker is known to be unreachable for now; rejects when it refuses us. */
+  open(): Promise<void>;
+  onConnect(listener: () => void): () => void;
+  onMessage(listener: Listener): void;
+  /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
+  subscribe(filters: string[]): void;
+  /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
+  end(ms?: number): Promise<void>;
+  /** The URL of the node this connection is on (or was last tried). */
+  node(): string;
+  /** Who it logs in as: client id, will topic, username (tests and logs). */
+  identity(): { readonly clientId: string; readonly willTopic: string; readonly username: string | undefined };
+  /** Drops the connection without DISCONNECT and stops reconnecting, as a crash does: the broker sends the will. */
+  crash(): void;
+}
+
+/** Who a lean connection tells (lean-connection.ts): methods of one object, no closures per connection. */
+export interface LinkOwner {
+  log(line: string): void;
+  /** After every (re)connect, once the bridge is online, queued messages sent and subscriptions asked for. */
+  connected(): void;
+  message(topic: string, payload: Buffer, retained: boolean): void;
+}
+
+/** A message ready for the wire. */
+export interface Outgoing {
+  readonly topic: string;
+  readonly body: string;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+}
+
+/** The last will's payload: one buffer for every connection (only read). */
+export const OFFLINE = Buffer.from('{"state":"offline"}');
+
+/** The MQTT client id of a bridge (at most 73 characters: a bridge id has at most 64). */
+export function clientIdFor(bridgeId: string): string {
+  return `aquastop-${bridgeId}`;
+}
+
+/**
+ * Builds checked messages for one base topic. The topics of the messages a device sends over and
+ * over (heartbeat, state) are built once per device id: topicFor checks its parameters (about
+ * 4 µs). The rest (a few at each connect, a dozen discovery configs, a fault now and then) are
+ * built when sent, not kept: a cache of every topic held about 1 KB per device, in every
+ * connection of a per-device fleet. Bounded by the devices this connection has sent for: the first
+ * device's in a field (a device's own connection has only that one), the others' in a map made
+ * when a second device sends.
+ */
+export abstract class TopicWriter {
+  private hotFirst: { readonly id: string; readonly heartbeat: string; readonly state: string } | null = null;
+  private hot: Map<string, { readonly heartbeat: string; readonly state: string }> | null = null;
+
+  constructor(protected readonly base: string) {}
+
+  protected prepare<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): Outgoing {
+    const spec = TOPICS[name];
+    const checked = spec.schema.parse(payload);
+    const kind: TopicName = name;
+    const topic = (kind === 'heartbeat' || kind === 'state') && params.id !== undefined ? this.hotTopics(params.id)[kind] : topicFor(name, { ...params, base: this.base });
+    return { topic, body: typeof checked === 'string' ? checked : JSON.stringify(checked), qos: spec.qos, retain: spec.retain };
+  }
+
+  private hotTopics(id: string): { readonly heartbeat: string; readonly state: string } {
+    if (this.hotFirst?.id === id) return this.hotFirst;
+    let topics = this.hot?.get(id);
+    if (topics === undefined) {
+      topics = { heartbeat: topicFor('heartbeat', { base: this.base, id }), state: topicFor('state', { base: this.base, id }) };
+      if (this.hotFirst === null) this.hotFirst = { id, heartbeat: topics.heartbeat, state: topics.state };
+      else (this.hot ??= new Map()).set(id, topics);
+    }
+    return topics;
+  }
+}
