@@ -4,6 +4,7 @@
  * publishes in flight, and the routing of what arrives to the device it is for.
  */
 import type { Clock } from '../clock/clock.js';
+import { HeartbeatCadence } from './heartbeat-cadence.js';
 import type { DeviceTelemetry, DeviceTelemetryOptions } from './device.js';
 import { parseTopic } from '../protocol/topics.js';
 
@@ -28,7 +29,8 @@ export function sharedDeviceOptions(
 ): SharedDeviceOptions {
   const { base, haPrefix, heartbeatS, log } = settings;
   const allowRemoteReset = options.allowRemoteReset ?? false;
-  return { clock, base, haPrefix, heartbeatS, log, dataDir: options.dataDir, allowRemoteReset, iso: anchoredIso(clock), track: inFlight.track };
+  const cadence = new HeartbeatCadence(clock, heartbeatS * 1000);
+  return { clock, base, haPrefix, heartbeatS, cadence, log, dataDir: options.dataDir, allowRemoteReset, iso: anchoredIso(clock), track: inFlight.track };
 }
 
 /** The publishes not yet settled, so a flush can wait for them; each leaves the set as it settles. */

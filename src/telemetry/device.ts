@@ -27,6 +27,7 @@ import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
 import type { LoopLag } from './loop-lag.js';
 import type { DurableFs } from '../board/durable-file.js';
 import { topicFor } from '../protocol/topics.js';
+import type { HeartbeatCadence } from './heartbeat-cadence.js';
 
 const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
 
@@ -36,6 +37,8 @@ export interface DeviceTelemetryOptions {
   readonly base: string;
   readonly haPrefix: string | null;
   readonly heartbeatS: number;
+  /** Every appliance's heartbeat on one timer, at `heartbeatS`. */
+  readonly cadence: HeartbeatCadence;
   readonly dataDir: string;
   readonly allowRemoteReset: boolean;
   readonly iso: (clockMs: number) => string;
@@ -60,7 +63,8 @@ export class DeviceTelemetry {
   /** The appliance's injector: it outlives a power cut of the controller (the sim's power button restores it). */
   private injector: Attachment['inject'] | null = null;
   private unlisten: (() => void) | null = null;
-  private timer: unknown = null;
+  /** The token of the live heartbeat schedule (heartbeat-cadence.ts); 0: none. */
+  private beatToken = 0;
   private seq = 0;
   private started = false;
   /** Fault events of this boot behind the current faults: each raised and not yet cleared code's raise id (one per fault code at most). */
@@ -265,12 +269,20 @@ export class DeviceTelemetry {
   }
 
   private scheduleHeartbeat(): void {
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = null;
-      if (!this.current) return;
+    this.beatToken = this.o.cadence.schedule(this);
+  }
+
+  /** The cadence's call, one interval after the last schedule: a beat of an older schedule is dropped. */
+  beat(token: number): void {
+    if (token !== this.beatToken) return;
+    this.beatToken = 0;
+    if (!this.current) return;
+    try {
       this.heartbeat();
-      this.scheduleHeartbeat();
-    }, this.o.heartbeatS * 1000);
+    } catch (err) {
+      this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
+    }
+    this.scheduleHeartbeat();
   }
 
   private heartbeat(): void {
@@ -296,7 +308,6 @@ export class DeviceTelemetry {
   private detachListeners(): void {
     this.unlisten?.();
     this.unlisten = null;
-    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
-    this.timer = null;
+    this.beatToken = 0;
   }
 }

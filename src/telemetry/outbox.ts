@@ -44,7 +44,8 @@ export interface OutboxOptions {
 }
 
 export class DeviceOutbox {
-  readonly path: string;
+  private readonly dataDir: string;
+  private readonly deviceId: string;
   boot = 0;
   dropped = 0;
   private events: WireFaultEvent[] = [];
@@ -58,7 +59,8 @@ export class DeviceOutbox {
   private loaded = false;
 
   constructor(options: OutboxOptions) {
-    this.path = join(options.dataDir, options.deviceId, 'telemetry.json');
+    this.dataDir = options.dataDir;
+    this.deviceId = options.deviceId;
     this.limit = options.limit ?? 1_000;
     this.onError = options.onError ?? (() => undefined);
     this.wallNow = options.wallNow ?? Date.now;
@@ -66,6 +68,11 @@ export class DeviceOutbox {
   }
 
   /** Counts a boot and saves; the first time, loads what an earlier run left. */
+  /** The file, joined when it is read or written (a path kept in each of a fleet's appliances held about 100 bytes). */
+  get path(): string {
+    return join(this.dataDir, this.deviceId, 'telemetry.json');
+  }
+
   begin(): void {
     if (!this.loaded) {
       // Only the first boot in this process reads the file; later ones (a power cut and restore)

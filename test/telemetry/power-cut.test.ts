@@ -46,5 +46,17 @@ describe('a power cut through MQTT on a simulated appliance', () => {
     expect(rig.sim.runtime).not.toBeNull();
     const beat = heartbeatSchema.parse(await w.waitFor(`aquastop/${id}/heartbeat`, (h) => h.boot === firstBoot + 1));
     expect(beat.seq).toBe(1);
+
+    // One cadence after the cut: the heartbeat scheduled by the boot before it beats no more,
+    // so three intervals bring three heartbeats of the new boot, not more.
+    await rig.advance(3 * beat.intervalS * 1000);
+    // The device's answer comes after every heartbeat it sent before it, on the same connection.
+    await sendCommand(url, id, '{"valve":"CLOSE","id":"marker"}', account('operator'));
+    await w.waitFor(`aquastop/${id}/set/result`, (r) => r.id === 'marker');
+    const seqs = w
+      .json(`aquastop/${id}/heartbeat`)
+      .filter((h) => h.boot === firstBoot + 1)
+      .map((h) => h.seq);
+    expect(seqs).toEqual([1, 2, 3, 4]);
   });
 });
