@@ -17,7 +17,7 @@ import { MemoryStore, type Store } from '../src/board/store.js';
 import { SimulatedBoard } from './board.js';
 import { DishwasherPlant } from './physics.js';
 import { applyInjection, injectionNamed, injectionOf, manualStep, type InjectionName, type InjectionTarget } from './injections.js';
-import { DishwasherProgram } from './program.js';
+import { DishwasherProgram, type ProgramHost, type ProgramStep } from './program.js';
 import { ScenarioError, type Scenario, type TimelineStep } from './scenario.js';
 import { VirtualClock } from '../src/clock/virtual-clock.js';
 
@@ -86,32 +86,13 @@ export class Simulation {
     this.powerOnAfterMs = options.powerOnAfterMs ?? 0;
     this.programAfterMs = options.programAfterMs ?? 0;
     this.plant = new DishwasherPlant({ seed: this.seed, ...options.scenario.physics });
-    // Methods, not arrow-function properties: tsx names every arrow function it compiles, which
-    // costs each one about 250 bytes more, per appliance.
-    const sim = this;
-    this.program = new DishwasherProgram(
-      {
-        clock: this.clock,
-        runtime() {
-          return sim.current;
-        },
-        absorb(litres) {
-          sim.plant.absorb(litres);
-        },
-        level() {
-          return sim.plant.signals().tubLevelL;
-        },
-        onStep(step, index) {
-          sim.record({ type: 'program', event: 'step', index, name: step.name });
-        },
-        onDone(cycle) {
-          sim.programCycles = cycle;
-          sim.record({ type: 'program', event: 'done', cycle });
-        },
-      },
-      undefined,
-      options.scenario.program.loop,
-    );
+    this.program = new DishwasherProgram(new SimulationProgramHost(this.clock, this), undefined, options.scenario.program.loop);
+  }
+
+  /** The program's step or its end (SimulationProgramHost): a line of the log; the end counts a cycle. */
+  programEvent(event: { readonly event: 'step'; readonly index: number; readonly name: string } | { readonly event: 'done'; readonly cycle: number }): void {
+    if (event.event === 'done') this.programCycles = event.cycle;
+    this.record({ type: 'program', ...event });
   }
 
   get runtime(): Runtime | null {
@@ -457,3 +438,35 @@ export class Simulation {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The program's view of its simulation. A class, not an object of methods per appliance: its
+ * methods live once on the prototype (the closures, their context and the object were about 400
+ * bytes in every appliance of a fleet).
+ */
+class SimulationProgramHost implements ProgramHost {
+  constructor(
+    readonly clock: Clock,
+    private readonly sim: Simulation,
+  ) {}
+
+  runtime(): Runtime | null {
+    return this.sim.runtime;
+  }
+
+  absorb(litres: number): void {
+    this.sim.plant.absorb(litres);
+  }
+
+  level(): number | null {
+    return this.sim.plant.signals().tubLevelL;
+  }
+
+  onStep(step: ProgramStep, index: number): void {
+    this.sim.programEvent({ event: 'step', index, name: step.name });
+  }
+
+  onDone(cycle: number): void {
+    this.sim.programEvent({ event: 'done', cycle });
+  }
+}
