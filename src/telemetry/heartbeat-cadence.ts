@@ -10,6 +10,11 @@
  * - `schedule(beater)` makes `beater.beat(token)` run one interval from now on the clock
  *   (wall or virtual), with the token `schedule` returned; appliances due at one instant beat in
  *   the order they were scheduled.
+ * - Fixed rate: a beater that schedules again while it beats is due one interval after the beat
+ *   was due, not after it ran, so a late timer (a busy event loop) does not push every later beat
+ *   back (ten thousand appliances lost 0.5 % of their heartbeats that way). Never earlier than the
+ *   last one queued (the queue stays in due order), and one that fell a whole interval behind is
+ *   due one interval from now (no burst to catch up).
  * - There is no cancel: the beater keeps the token of its live schedule and ignores a beat with
  *   another (an appliance that is detached, or scheduled again, drops its old beat that way).
  * - Bounded: one entry per `schedule` still pending, so at most the appliances scheduled within
@@ -28,6 +33,8 @@ export class HeartbeatCadence {
   private head = 0;
   private lastToken = 0;
   private timer: unknown = null;
+  /** While beats run: the due time of the one running. */
+  private firingDue: number | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -37,8 +44,15 @@ export class HeartbeatCadence {
   /** Beats `beater` one interval from now; returns the token that beat carries. */
   schedule(beater: Beater): number {
     const token = ++this.lastToken;
+    const now = this.clock.now();
+    let due = (this.firingDue ?? now) + this.intervalMs;
+    if (due <= now) due = now + this.intervalMs;
+    const last = this.dues[this.dues.length - 1];
+    // Kept in due order. (Without this a beat queued behind a later one would still run with it: the
+    // queue is read from its head. The order is what lets one timer serve all.)
+    if (last !== undefined && due < last) due = last;
     this.beaters.push(beater);
-    this.dues.push(this.clock.now() + this.intervalMs);
+    this.dues.push(due);
     this.tokens.push(token);
     if (this.timer === null) this.arm();
     return token;
@@ -62,6 +76,7 @@ export class HeartbeatCadence {
     while (this.head < this.dues.length && this.dues[this.head]! <= now) {
       const beater = this.beaters[this.head]!;
       const token = this.tokens[this.head]!;
+      this.firingDue = this.dues[this.head]!;
       this.head++;
       try {
         beater.beat(token);
@@ -72,6 +87,7 @@ export class HeartbeatCadence {
         });
       }
     }
+    this.firingDue = null;
     this.timer = null;
     this.compact();
     this.arm();

@@ -20,7 +20,7 @@
  * holds, part by part (fleet-heap.ts, FLEET_HEAP_N appliances, default 1,000): the simulated
  * appliance alone, with telemetry on the process's one connection, and on its own connection.
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,9 +41,9 @@ function procCpuS(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
+async function until(ok: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -69,21 +69,17 @@ function logSome(line: string): void {
   if (++logged <= 5) process.stderr.write(`fleet: ${line}\n`);
 }
 
-/** One size, in this process; its files (outboxes, the monitor's history) in `dir`, which the parent made and removes. */
-async function child(n: number, url: string, mosquittoPid: number, windowS: number, dir: string): Promise<Record<string, unknown>> {
-  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { fleetStartPlan }, { startFleetTelemetry }, { startMonitor }, { wallClock }] = await Promise.all([
-    import('../../sim/engine.js'),
-    import('../../sim/realtime.js'),
-    import('../../sim/scenarios/index.js'),
-    import('../../sim/fleet-start.js'),
-    import('../../src/telemetry/fleet.js'),
-    import('../../src/monitor/index.js'),
-    import('../../src/clock/clock.js'),
-  ]);
-  const actorBytes = await bareActorBytes(Math.min(n, 2000));
-  gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const monitor = await startMonitor({ brokerUrl: url, host: '127.0.0.1', port: 0, dataDir: join(dir, 'monitor'), logger: pino({ level: 'warn' }, pino.destination(2)) });
+/** What the bench asks the monitor's process (monitorChild). */
+type MonitorQuestion =
+  { readonly q: 'up' } | { readonly q: 'received' } | { readonly q: 'status'; readonly id: string } | { readonly q: 'othersDown'; readonly id: string } | { readonly q: 'heap' };
+
+/**
+ * The monitor in a process of its own, as a fleet runs it: it answers the bench's questions over
+ * IPC (how many UP, heartbeats received, one device's status, its heap after a GC).
+ */
+async function monitorChild(url: string, dataDir: string): Promise<void> {
+  const { startMonitor } = await import('../../src/monitor/index.js');
+  const monitor = await startMonitor({ brokerUrl: url, host: '127.0.0.1', port: 0, dataDir, logger: pino({ level: 'warn' }, pino.destination(2)) });
   let received = 0;
   const tracker = monitor.tracker as { onHeartbeat: (...a: never[]) => void };
   const onHeartbeat = tracker.onHeartbeat.bind(tracker);
@@ -91,6 +87,66 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     received++;
     onHeartbeat(...a);
   };
+  const answer = (m: MonitorQuestion): unknown => {
+    if (m.q === 'up') return monitor.tracker.reports().filter((r) => r.status === 'up').length;
+    if (m.q === 'received') return received;
+    if (m.q === 'status') return monitor.tracker.report(m.id)?.status ?? null;
+    if (m.q === 'othersDown') return monitor.tracker.reports().filter((r) => r.status === 'down' && r.id !== m.id).length;
+    gc();
+    return { heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+  };
+  process.on('message', (m: { id: number; question: MonitorQuestion }) => process.send!({ id: m.id, answer: answer(m.question) }));
+  process.on('disconnect', () => void monitor.stop().then(() => process.exit(0)));
+  process.send!({ ready: true });
+}
+
+/** Starts monitorChild and returns how to ask it, and to stop it. */
+async function startMonitorProcess(url: string, dataDir: string): Promise<{ ask: <T>(question: MonitorQuestion) => Promise<T>; pid: number; stop: () => Promise<void> }> {
+  const proc = fork(self, ['--monitor-child', url, dataDir], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (answer: unknown) => void>();
+  let next = 0;
+  await new Promise<void>((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('exit', (code) => reject(new Error(`the monitor's process exited with ${code}`)));
+    proc.on('message', (m: { ready?: boolean; id?: number; answer?: unknown }) => {
+      if (m.ready) resolve();
+      else if (m.id !== undefined) {
+        waiting.get(m.id)?.(m.answer);
+        waiting.delete(m.id);
+      }
+    });
+  });
+  return {
+    pid: proc.pid!,
+    ask: <T>(question: MonitorQuestion) =>
+      new Promise<T>((resolve) => {
+        const id = ++next;
+        waiting.set(id, resolve as (answer: unknown) => void);
+        proc.send({ id, question });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.disconnect();
+      }),
+  };
+}
+
+/** One size, in this process; its files (outboxes, the monitor's history) in `dir`, which the parent made and removes. */
+async function child(n: number, url: string, mosquittoPid: number, windowS: number, dir: string): Promise<Record<string, unknown>> {
+  const [{ Simulation }, { runRealtime }, { loadBuiltinScenario }, { fleetStartPlan }, { startFleetTelemetry }, { wallClock }] = await Promise.all([
+    import('../../sim/engine.js'),
+    import('../../sim/realtime.js'),
+    import('../../sim/scenarios/index.js'),
+    import('../../sim/fleet-start.js'),
+    import('../../src/telemetry/fleet.js'),
+    import('../../src/clock/clock.js'),
+  ]);
+  const actorBytes = await bareActorBytes(Math.min(n, 2000));
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const monitor = await startMonitorProcess(url, join(dir, 'monitor'));
+  const monitorHeap0 = await monitor.ask<{ heapUsed: number }>({ q: 'heap' });
   const firstMs = Math.min(10_000, Math.max(1_000, Math.round(n * 0.5)));
   const fleet = await startFleetTelemetry({
     url,
@@ -126,14 +182,13 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
   const tStart = performance.now();
   for (const sim of sims) await sim.start();
   const run = runRealtime(sims, { speed: 1 });
-  const upCount = () => monitor.tracker.reports().filter((r) => r.status === 'up').length;
   let lastSay = 0;
-  const allUp = await until(() => {
+  const allUp = await until(async () => {
     const connected = fleet.connectedCount();
-    const up = upCount();
+    const up = await monitor.ask<number>({ q: 'up' });
     if (performance.now() - lastSay > 10_000) {
       lastSay = performance.now();
-      process.stderr.write(`bench fleet ${n}: ${connected} connected, ${up} UP, ${published} heartbeats published, ${received} received\n`);
+      process.stderr.write(`bench fleet ${n}: ${connected} connected, ${up} UP, ${published} heartbeats published\n`);
     }
     return connected === n && up === n;
   }, 120_000);
@@ -142,11 +197,13 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
   // The measured window.
   gc();
   const heapFleet = process.memoryUsage().heapUsed - heap0;
+  const monitorMemory = await monitor.ask<{ heapUsed: number; rss: number }>({ q: 'heap' });
+  const monitorCpu0 = procCpuS(monitor.pid);
   const cpu0 = process.cpuUsage();
   const mq0 = procCpuS(mosquittoPid);
   const w0 = performance.now();
   const pub0 = published;
-  const rec0 = received;
+  const rec0 = await monitor.ask<number>({ q: 'received' });
   let rssMax = 0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 1000);
   await new Promise((r) => setTimeout(r, windowS * 1000));
@@ -154,18 +211,19 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
   const wallS = (performance.now() - w0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mqCpu = procCpuS(mosquittoPid) - mq0;
+  const monitorCpuS = procCpuS(monitor.pid) - monitorCpu0;
   // Let the heartbeats in flight at the window's end arrive before counting.
   const pubN = published - pub0;
   await new Promise((r) => setTimeout(r, 1000));
-  const recN = received - rec0;
+  const recN = (await monitor.ask<number>({ q: 'received' })) - rec0;
 
   // The appliance in the middle loses its connection (no DISCONNECT, as a crash): its will.
   const victim = ids[Math.floor(n / 2)]!;
   const k0 = performance.now();
   fleet.connectionOf(victim)!.crash();
-  const seenDown = await until(() => monitor.tracker.report(victim)?.status === 'down', 30_000);
+  const seenDown = await until(async () => (await monitor.ask<string | null>({ q: 'status', id: victim })) === 'down', 30_000);
   const downMs = Math.round(performance.now() - k0);
-  const othersDown = monitor.tracker.reports().filter((r) => r.status === 'down' && r.id !== victim).length;
+  const othersDown = await monitor.ask<number>({ q: 'othersDown', id: victim });
 
   run.stop();
   await run.done;
@@ -186,6 +244,11 @@ async function child(n: number, url: string, mosquittoPid: number, windowS: numb
     heapPerDeviceKB: Math.round(heapFleet / n / 100) / 10,
     bareActorKB: Math.round(actorBytes / 100) / 10,
     heapPerDeviceVsActor: Math.round((heapFleet / n / actorBytes) * 10) / 10,
+    monitor: {
+      cpuCores: Math.round((monitorCpuS / wallS) * 1000) / 1000,
+      rssMB: mb(monitorMemory.rss),
+      heapPerDeviceKB: Math.round((monitorMemory.heapUsed - monitorHeap0.heapUsed) / n / 100) / 10,
+    },
     heartbeatsPublished: pubN,
     heartbeatsReceived: recN,
     heartbeatsPerS: Math.round(pubN / wallS),
@@ -282,6 +345,8 @@ export async function run(): Promise<Record<string, unknown>> {
   return { runs, monitorIngest: ingest, heapPerAppliance };
 }
 
+const k = process.argv.indexOf('--monitor-child');
+if (k > 0) await monitorChild(process.argv[k + 1]!, process.argv[k + 2]!);
 const i = process.argv.indexOf('--child');
 if (i > 0) {
   const [n, url, pid, windowS, dir] = process.argv.slice(i + 1);

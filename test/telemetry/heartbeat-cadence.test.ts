@@ -60,6 +60,37 @@ describe('the heartbeat cadence', () => {
     expect(a.beats).toHaveLength(4);
   });
 
+  it('keeps a fixed rate when its timer fires late: each beat one interval after the last was due, not after it ran', () => {
+    const virtual = new VirtualClock(0);
+    // A busy event loop: every timer fires 50 ms after it was due.
+    const late = { now: () => virtual.now(), setTimeout: (fn: () => void, ms: number) => virtual.setTimeout(fn, ms + 50), clearTimeout: (id: unknown) => virtual.clearTimeout(id) };
+    const cadence = new HeartbeatCadence(late, INTERVAL);
+    const log: string[] = [];
+    const a = new Appliance('a', cadence, virtual, log);
+    a.start();
+    virtual.advance(100 * INTERVAL + 1_000);
+    expect(a.beats).toHaveLength(100);
+    // On the grid, 50 ms late each, never 50 ms more each time (that drift lost 0.5 % of a fleet's heartbeats).
+    expect(a.beats.every((t, k) => t === (k + 1) * INTERVAL + 50)).toBe(true);
+  });
+
+  it('beats one interval from now, not in a burst, after falling a whole interval behind', () => {
+    const virtual = new VirtualClock(0);
+    // The first timer fires 25 s late, two and a half intervals behind; the rest on time.
+    const stalls = [25_000];
+    const stalling = {
+      now: () => virtual.now(),
+      setTimeout: (fn: () => void, ms: number) => virtual.setTimeout(fn, ms + (stalls.shift() ?? 0)),
+      clearTimeout: (id: unknown) => virtual.clearTimeout(id),
+    };
+    const cadence = new HeartbeatCadence(stalling, INTERVAL);
+    const log: string[] = [];
+    const a = new Appliance('a', cadence, virtual, log);
+    a.start();
+    virtual.advance(INTERVAL + 25_000 + 3 * INTERVAL);
+    expect(a.beats).toEqual([35_000, 45_000, 55_000, 65_000]);
+  });
+
   it('drops the beat of a schedule its beater no longer holds (stopped, or scheduled again)', () => {
     const clock = new VirtualClock(0);
     const cadence = new HeartbeatCadence(clock, INTERVAL);
