@@ -141,25 +141,25 @@ function freshView(): View {
 
 const LATCHED = new Set(['latched', 'service']);
 
-export class SafetyMonitor {
-  readonly violations: Violation[] = [];
-  readonly premises: Record<Premise, number>;
-  private v: View;
-  private readonly c: Required<Omit<RuleConfig, 'valve'>> & {
-    readonly levelSettleMs: number;
-    readonly maxOpens: number;
-    readonly windowMs: number;
-    readonly intervalMs: number;
-    readonly maxStartLevelL: number;
-    readonly maxRiseL: number;
-    readonly maxVolumeL: number;
-    readonly wetDebounceMs: number;
-    readonly dryMs: number;
-    readonly durationMs: number;
-  };
-
-  constructor(config: RuleConfig, view: View = freshView(), premises?: Record<Premise, number>) {
-    this.c = {
+/** The configuration with every limit a rule reads at hand, defaults filled in. */
+type Derived = Required<Omit<RuleConfig, 'valve'>> & {
+  readonly levelSettleMs: number;
+  readonly maxOpens: number;
+  readonly windowMs: number;
+  readonly intervalMs: number;
+  readonly maxStartLevelL: number;
+  readonly maxRiseL: number;
+  readonly maxVolumeL: number;
+  readonly wetDebounceMs: number;
+  readonly dryMs: number;
+  readonly durationMs: number;
+};
+/** Computed once per configuration (and a derived one is its own): the exploration clones a monitor per step. */
+const DERIVED = new WeakMap<object, Derived>();
+function derived(config: RuleConfig): Derived {
+  let c = DERIVED.get(config);
+  if (!c) {
+    c = {
       ...config,
       wetDebounceMs: config.leak.wetDebounceMs,
       dryMs: config.leak.dryMs,
@@ -172,6 +172,20 @@ export class SafetyMonitor {
       maxRiseL: config.exercise.maxRiseL ?? DEFAULTS.maxRiseL,
       maxVolumeL: config.exercise.maxVolumeL ?? DEFAULTS.maxVolumeL,
     } as never;
+    DERIVED.set(config, c);
+    DERIVED.set(c, c);
+  }
+  return c;
+}
+
+export class SafetyMonitor {
+  readonly violations: Violation[] = [];
+  readonly premises: Record<Premise, number>;
+  private v: View;
+  private readonly c: Derived;
+
+  constructor(config: RuleConfig, view: View = freshView(), premises?: Record<Premise, number>) {
+    this.c = derived(config);
     this.v = view;
     this.premises = premises ?? (Object.fromEntries(PREMISES.map((p) => [p, 0])) as Record<Premise, number>);
   }
@@ -324,36 +338,51 @@ export class SafetyMonitor {
 
   /**
    * The monitor's state, abstracted for deduplication: every time as an age relative to now,
-   * capped where no rule can tell larger ages apart.
+   * capped where no rule can tell larger ages apart, and a flag no rule can read before it is
+   * written again left out. Two monitors with the same key judge every continuation of the
+   * trace alike (the same violations, and the same deadlines for `nextDeadline`); only the
+   * ages quoted in a violation's message may differ. Each cap follows from how the age is read:
+   * - dry since: only as `>= leak.dryMs` (the pan dry long enough) or `<` it (a premise count),
+   *   so every age from leak.dryMs on reads alike;
+   * - wet since: only as `now > wetSince + leak.wetDebounceMs` (R2's deadline has passed) and
+   *   for `nextDeadline` (that deadline + 1 still ahead), so every age past the debounce reads alike;
+   * - ok since: only as `>= sensors.levelSettleMs` (the level settled);
+   * - the last accepted exercise: only as `< exercise.intervalMs` (one too soon);
+   * - an exercise accepted or opened: only against its end and its duration (strictly after
+   *   them, the deadlines `nextDeadline` names are one later);
+   * - the opens in the valve window: every one younger than valve.windowMs (begin() forgets the
+   *   older), all kept, as each one's expiry is an instant R6 counts at;
+   * - i30 seen during the wet spell: read only while the float reads wet inside a spell, and
+   *   written afresh by the reading that starts a spell (one that is not dry after a dry or
+   *   unknown float), so while the float reads dry or unknown it is left out.
    */
   key(): string {
     const v = this.v;
     const c = this.c;
-    const age = (t: number | null, cap: number) => (t === null ? null : Math.min(v.now - t, cap + 1));
-    return JSON.stringify([
+    const age = (t: number | null, cap: number) => (t === null ? '-' : String(Math.min(v.now - t, cap)));
+    const level = v.level === 'unknown' ? 'unknown' : v.level.status === 'ok' ? `ok ${v.level.litres}` : v.level.status;
+    const ex = v.exercise;
+    const exercise = ex
+      ? `${age(ex.acceptedAt, this.doneWithinMs() + 1)} ${ex.startLevel ?? '-'} ${age(ex.openedAt, c.durationMs + 1)} ${ex.closed} ${ex.inflowL.toFixed(3)} ${ex.iB0}`
+      : '-';
+    const i30 = v.float === 'dry' || v.float === 'unknown' ? '-' : String(v.i30SinceWet);
+    return [
       v.float,
       age(v.drySince, c.dryMs),
-      age(v.wetSince, c.wetDebounceMs),
-      v.level,
+      age(v.wetSince, c.wetDebounceMs + 1),
+      level,
       v.noisy,
       age(v.okSince, c.levelSettleMs),
       v.linkLost,
       v.demand,
       v.breaker,
-      v.code,
+      v.code ?? '-',
       v.valve,
-      v.opens.map((t) => v.now - t),
-      v.i30SinceWet,
+      v.opens.map((t) => v.now - t).join('+'),
+      i30,
       age(v.lastExerciseAt, c.intervalMs),
-      v.exercise && [
-        age(v.exercise.acceptedAt, 1e9),
-        v.exercise.startLevel,
-        age(v.exercise.openedAt, c.durationMs),
-        v.exercise.closed,
-        v.exercise.inflowL.toFixed(3),
-        v.exercise.iB0,
-      ],
-    ]);
+      exercise,
+    ].join('|');
   }
 
   // ---- rules ---------------------------------------------------------------------------
