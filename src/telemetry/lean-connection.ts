@@ -6,7 +6,8 @@
  * on their own connections fit in one process (test/bench/fleet-heap.ts measures it).
  *
  * Contract (the same as connection.ts's, link.ts `OwnLink`):
- * - Client id `aquastop-<bridge>`, a clean session, and the last will `{"state":"offline"}`
+ * - Client id `aquastop-<bridge>`, the login given (else the user name and password written in a
+ *   single URL, as mqtt.js takes them), a clean session, and the last will `{"state":"offline"}`
  *   (QoS 1, retained) on the bridge's state topic. On every (re)connect it publishes
  *   `{"state":"online"}` there, sends what is queued, subscribes again to every wanted filter
  *   (subscriptions.ts: a refused filter is asked for again with back-off), then the `onConnect`
@@ -157,13 +158,14 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   }
 
   identity(): { readonly clientId: string; readonly willTopic: string; readonly username: string | undefined } {
-    return { clientId: clientIdFor(this.bridgeId), willTopic: this.willTopic(), username: this.login?.username };
+    return { clientId: clientIdFor(this.bridgeId), willTopic: this.willTopic(), username: (this.login ?? urlLogin(this.shared.url))?.username };
   }
 
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline: 'drop' | 'queue' = 'drop'): Promise<boolean> {
     const message = this.prepare(name, params, payload);
     if (message.qos === 0) return Promise.resolve(this.write0(message));
-    if (!this.connected && whenOffline === 'drop') return Promise.resolve(false);
+    // Ended or crashed: no reconnect will send a queued message (its outbox on disk keeps a fault event).
+    if (!this.connected && (whenOffline === 'drop' || this.finished)) return Promise.resolve(false);
     return new Promise((done) => {
       const pending: PendingPublish = { message, keep: whenOffline === 'queue', done };
       if (this.connected) this.write1(pending, false);
@@ -231,6 +233,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   /** The socket is up: log in. */
   opened_(): void {
     const keepalive = this.shared.keepaliveS ?? 60;
+    const login = this.login ?? urlLogin(this.shared.url);
     this.write({
       cmd: 'connect',
       protocolId: 'MQTT',
@@ -239,7 +242,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
       clientId: clientIdFor(this.bridgeId),
       keepalive,
       will: { topic: this.willTopic(), payload: OFFLINE, qos: 1, retain: true },
-      ...(this.login !== undefined ? { username: this.login.username, password: Buffer.from(this.login.password) } : {}),
+      ...(login !== undefined ? { username: login.username, ...(login.password !== undefined ? { password: Buffer.from(login.password) } : {}) } : {}),
     });
   }
 
@@ -293,6 +296,8 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
 
   private connack(code: number): void {
     this.clearTimer();
+    // end() came while connecting: its socket is closing; no online, no listeners, no log line.
+    if (this.finished) return;
     if (code !== 0) {
       const err = new Error(REFUSALS[code] ?? `Connection refused: code ${code}`);
       if (this.opened !== null) return this.failOpen(err.message.replace(/^connection refused:\s*/i, ''), true);
@@ -469,6 +474,27 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   }
 }
 
+/**
+ * The user name and password written in a single broker URL (mqtt://user:pass@host), which
+ * mqtt.js (connection.ts) logs in with when none are given apart; a list's nodes carry none
+ * (broker-url.ts). Read at each attempt rather than kept: a field less in every connection.
+ */
+function urlLogin(url: string): { readonly username: string; readonly password?: string } | undefined {
+  if (url.includes(',') || !url.includes('@')) return undefined;
+  const u = new URL(url.trim());
+  if (u.username === '') return undefined;
+  return { username: percentDecoded(u.username), ...(u.password !== '' ? { password: percentDecoded(u.password) } : {}) };
+}
+
+/** Percent-decoded; as written when that is not valid (a stray `%`), rather than a throw in a socket listener. */
+function percentDecoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 const ignore: Done = () => undefined;
 /** The listeners of a connection that has none: one empty array for all. */
 const NONE: readonly (() => void)[] = Object.freeze([]);
@@ -505,10 +531,14 @@ function armTicker(): void {
       ticker = null;
       return;
     }
-    const now = Date.now();
-    for (const c of LIVE) c.tick(now);
+    keepaliveTick(Date.now());
   }, 1_000);
   ticker.unref();
+}
+
+/** One turn of the keepalive timer at `now` for every connected connection (the timer's body; tests call it with a later `now`). */
+export function keepaliveTick(now: number): void {
+  for (const c of LIVE) c.tick(now);
 }
 
 /**
