@@ -29,6 +29,7 @@ import { clientIdFor, OFFLINE, TopicWriter, type Listener, type OwnLink } from '
 import { mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
+import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 export { clientIdFor, type Listener };
@@ -194,7 +195,7 @@ export class Connection extends TopicWriter implements OwnLink {
 
   /** The URL of the node this connection is on (or was last tried): the one URL, or one node of a list. */
   node(): string {
-    return nodeOf(this.client, this.options.url);
+    return redactUrl(nodeOf(this.client, this.options.url));
   }
 
   /** Connects; resolves once connected or once the broker is known to be unreachable for now. */
@@ -226,7 +227,11 @@ export class Connection extends TopicWriter implements OwnLink {
     this.givenUp = true;
     this.client.end(true);
     opened?.reject(
-      new Error(tls ? `broker ${this.options.url}: ${tls}` : `broker ${this.options.url} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`),
+      new Error(
+        tls
+          ? `broker ${redactUrl(this.options.url)}: ${tls}`
+          : `broker ${redactUrl(this.options.url)} refused the connection: ${err.message.replace(/^connection refused:\s*/i, '')}`,
+      ),
     );
   }
 

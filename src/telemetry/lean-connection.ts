@@ -25,7 +25,9 @@
  * - Keepalive: a PINGREQ when nothing was sent or received for `keepaliveS`; no PINGRESP within
  *   another `keepaliveS` drops the socket and reconnects (a half-open connection is found even
  *   while heartbeats keep going out). One timer for every connection in the process.
- * - Bounded: an incoming packet over {@link MAX_INCOMING_BYTES} drops the connection; QoS 1
+ * - Bounded: what waits in the socket for a broker that stops reading is what one device sends in
+ *   two keepalive periods (its ping goes unanswered, the socket is dropped, see above); an
+ *   incoming packet over {@link MAX_INCOMING_BYTES} drops the connection; QoS 1
  *   messages in flight are bounded by the 65,535 message ids; the queue by the owner's outbox.
  *
  * No WebSocket: fleet.ts gives ws:// and wss:// brokers mqtt.js connections (connection.ts).
@@ -37,6 +39,7 @@ import type { BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { clientIdFor, OFFLINE, TopicWriter, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
 import { Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
+import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 /** What every connection of one fleet shares (one object for all). */
@@ -152,7 +155,8 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   }
 
   node(): string {
-    if (this.shared.nodes.length === 1) return this.shared.url.trim();
+    // A password in the URL is never shown.
+    if (this.shared.nodes.length === 1) return redactUrl(this.shared.url.trim());
     const n = this.shared.nodes[(this.nodeIndex + this.shared.nodes.length - 1) % this.shared.nodes.length]!;
     return `${n.protocol}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
   }
@@ -470,7 +474,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     this.opened = null;
     this.finished = true;
     this.socket?.destroy();
-    opened?.reject(new Error(refused ? `broker ${this.shared.url} refused the connection: ${reason}` : `broker ${this.shared.url}: ${reason}`));
+    opened?.reject(new Error(refused ? `broker ${redactUrl(this.shared.url)} refused the connection: ${reason}` : `broker ${redactUrl(this.shared.url)}: ${reason}`));
   }
 }
 

@@ -387,7 +387,8 @@ describe('a lean connection against a scripted server', () => {
   it('logs in with the user name and password written in the broker URL (as mqtt.js does) unless given its own', async () => {
     const server = await scripted();
     const port = new URL(server.url).port;
-    const fromUrl = lean(`mqtt://fleet:p%40ss@127.0.0.1:${port}`, 'lean-l1', new Owner());
+    const owner = new Owner();
+    const fromUrl = lean(`mqtt://fleet:p%40ss@127.0.0.1:${port}`, 'lean-l1', owner);
     expect(fromUrl.identity().username).toBe('fleet');
     const given = lean(`mqtt://fleet:p%40ss@127.0.0.1:${port}`, 'lean-l2', new Owner(), { username: 'dishwasher-1', password: 'own' });
     // connection.ts (mqtt.js), which the fleet used before, as the reference.
@@ -398,6 +399,9 @@ describe('a lean connection against a scripted server', () => {
     await reference.end(1_000);
     const logins = server.peers.map((peer) => peer.packets[0] as mqttPacket.IConnectPacket).map((p) => `${p.clientId} ${p.username} ${p.password?.toString()}`);
     expect(logins.sort()).toEqual(['aquastop-lean-l0 fleet p@ss', 'aquastop-lean-l1 fleet p@ss', 'aquastop-lean-l2 dishwasher-1 own', 'aquastop-lean-l3 fleet 50%']);
+    // The password never shows: not in the node a log line names, nor in the lines themselves.
+    expect(owner.lines.some((l) => l.startsWith('connected to mqtt://fleet:***@127.0.0.1:'))).toBe(true);
+    for (const shown of [fromUrl.node(), reference.node(), ...owner.lines]) expect(shown).not.toContain('p%40ss');
   });
 });
 
