@@ -5,23 +5,36 @@
  *
  * Timers due at the same instant fire in the order they were set. A timer set while
  * advancing, due within the advanced span, fires in the same advance.
+ *
+ * Memory: a fleet holds one clock per appliance, each with a handful of timers, so a clock
+ * holds its heap and nothing that grows with the timers it has already fired. clearTimeout
+ * finds the timer in the heap and marks it (its callback let go); a timer that has fired, was
+ * cleared already or never existed is not there, and clearing it changes nothing. A small heap
+ * is scanned; in a large one (a monitor's clock with a deadline per device) the timer is found
+ * through an index by id, made when a large heap is searched and let go when a small one is
+ * (`indexed` tells its size).
  */
 import type { Clock } from './clock.js';
 
 interface Timer {
+  /** Set order: ids increase, so equal due times fire by id. */
   readonly id: number;
   readonly at: number;
-  readonly seq: number;
-  readonly fn: () => void;
+  /** null once cleared; the timer stays in the heap until it reaches the top. */
+  fn: (() => void) | null;
 }
+
+/** Heaps up to this long are scanned for an id; longer ones keep an index. */
+export const SCAN_LIMIT = 32;
 
 export class VirtualClock implements Clock {
   private nowMs: number;
   private nextId = 1;
-  private seq = 0;
   private heap: Timer[] = [];
-  /** Ids of cleared timers not yet dropped from the heap; made at the first clearTimeout (an empty Set is about 150 bytes). */
-  private cancelled: Set<number> | null = null;
+  /** Cleared timers still in the heap. */
+  private cleared = 0;
+  /** The heap's timers by id: made by a clearTimeout on a heap longer than SCAN_LIMIT, let go by one on a shorter heap. */
+  private index: Map<unknown, Timer> | null = null;
 
   constructor(startMs = 0) {
     this.nowMs = startMs;
@@ -31,25 +44,34 @@ export class VirtualClock implements Clock {
     return this.nowMs;
   }
 
+  /** Calls `fn` once, `ms` from now; a delay that is not a finite number >= 0 means now. */
   setTimeout(fn: () => void, ms: number): number {
     const id = this.nextId++;
-    const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
-    this.push({ id, at: this.nowMs + delay, seq: this.seq++, fn });
+    this.push({ id, at: this.nowMs + (Number.isFinite(ms) ? Math.max(ms, 0) : 0), fn });
     return id;
   }
 
+  /** Stops a timer that has not fired yet; any other id (fired, cleared, unknown, not a number) changes nothing. */
   clearTimeout(id: unknown): void {
-    if (typeof id === 'number') (this.cancelled ??= new Set()).add(id);
+    const timer = this.find(id);
+    if (timer === undefined || timer.fn === null) return;
+    timer.fn = null;
+    this.cleared++;
   }
 
   /** Number of timers still pending. */
   get pending(): number {
-    return this.heap.length - (this.cancelled?.size ?? 0);
+    return this.heap.length - this.cleared;
+  }
+
+  /** Timers held in the id index: 0 while the heap is small (what a fleet's clocks cost beyond their heaps). */
+  get indexed(): number {
+    return this.index?.size ?? 0;
   }
 
   /** Time of the next pending timer, or null. */
   nextDue(): number | null {
-    this.dropCancelled();
+    this.dropCleared();
     return this.heap[0]?.at ?? null;
   }
 
@@ -61,12 +83,12 @@ export class VirtualClock implements Clock {
 
   advanceTo(targetMs: number): void {
     for (;;) {
-      this.dropCancelled();
+      this.dropCleared();
       const top = this.heap[0];
       if (!top || top.at > targetMs) break;
       this.pop();
       this.nowMs = Math.max(this.nowMs, top.at);
-      top.fn();
+      top.fn!();
     }
     this.nowMs = Math.max(this.nowMs, targetMs);
   }
@@ -86,19 +108,27 @@ export class VirtualClock implements Clock {
     return this.nowMs - start;
   }
 
-  private dropCancelled(): void {
-    const cancelled = this.cancelled;
-    if (cancelled === null) return;
-    while (this.heap.length > 0 && cancelled.has(this.heap[0]!.id)) {
-      cancelled.delete(this.heap[0]!.id);
-      this.pop();
+  private find(id: unknown): Timer | undefined {
+    const h = this.heap;
+    if (h.length <= SCAN_LIMIT) {
+      this.index = null;
+      return h.find((t) => t.id === id);
     }
-    if (cancelled.size === 0) this.cancelled = null;
+    this.index ??= new Map(h.map((t) => [t.id, t]));
+    return this.index.get(id);
+  }
+
+  private dropCleared(): void {
+    while (this.heap[0]?.fn === null) {
+      this.pop();
+      this.cleared--;
+    }
   }
 
   private push(t: Timer): void {
     const h = this.heap;
     h.push(t);
+    this.index?.set(t.id, t);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -108,28 +138,28 @@ export class VirtualClock implements Clock {
     }
   }
 
-  private pop(): Timer | undefined {
+  /** Removes the top timer (the heap is not empty). */
+  private pop(): void {
     const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+    const top = h[0]!;
+    const last = h.pop()!;
+    this.index?.delete(top.id);
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && before(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
     }
-    return top;
   }
 }
 
 function before(a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
 }

@@ -3,10 +3,62 @@
  * forms largest unit first ("3m30s", "1h15m"), or milliseconds; at most 30 days.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/clock/duration.js';
+import { durationSchema, MAX_DURATION_MS, parseDuration } from '../../src/clock/duration.js';
 import { aquastop } from '../helpers/cli.js';
 
+const DURATION_MESSAGE = 'a duration like "90s", "2m", "1.5h", "3m30s" or "250ms", or a number of milliseconds';
+
+/** The one-line messages a refused value gets. */
+function refusal(value: unknown): string[] {
+  const parsed = durationSchema.safeParse(value);
+  return parsed.success ? [`accepted as ${parsed.data}`] : parsed.error.issues.map((i) => i.message);
+}
+
 describe('durations', () => {
+  it('reads each unit, decimals with any number of digits after the point, rounded to a millisecond', () => {
+    const cases: [string, number][] = [
+      ['90s', 90_000],
+      ['2m', 120_000],
+      ['1.5h', 5_400_000],
+      ['250ms', 250],
+      ['1.25h', 4_500_000],
+      ['0.125s', 125],
+      ['10.75m', 645_000],
+      ['1.5ms', 2],
+      ['2.4ms', 2],
+      ['0s', 0],
+      ['0', 0],
+      ['250', 250],
+      ['007', 7],
+    ];
+    for (const [text, ms] of cases) expect(parseDuration(text), text).toBe(ms);
+  });
+
+  it('refuses what is not a number and a unit: a point without digits, spaces, signs, exponents, other units', () => {
+    for (const bad of ['', ' ', '.5s', '5.s', '1..5s', '1.5', ' 5', '5 ', ' 90s', '90s ', '-5s', '-5', '+5', '1e3', '1e3ms', '5x', '5sec', '5 s', '1d', 'h', '0x10'])
+      expect(parseDuration(bad), JSON.stringify(bad)).toBeNull();
+  });
+
+  it('takes a whole number of milliseconds >= 0 as a number, and nothing else', () => {
+    expect(durationSchema.parse(0)).toBe(0);
+    expect(durationSchema.parse(90_000)).toBe(90_000);
+    expect(durationSchema.parse(MAX_DURATION_MS)).toBe(MAX_DURATION_MS);
+    for (const bad of [-1, -0.5, 1.5]) expect(refusal(bad), String(bad)).toEqual([DURATION_MESSAGE]);
+  });
+
+  it('holds every form to 30 days, and names the value it refused (the first 40 characters of it)', () => {
+    expect(MAX_DURATION_MS).toBe(30 * 24 * 3_600_000);
+    expect(parseDuration('720h')).toBe(MAX_DURATION_MS);
+    expect(parseDuration(String(MAX_DURATION_MS))).toBe(MAX_DURATION_MS);
+    expect(parseDuration(String(MAX_DURATION_MS + 1))).toBeNull();
+    expect(parseDuration('43200m')).toBe(MAX_DURATION_MS);
+    expect(parseDuration('43200.001m')).toBeNull();
+    expect(refusal('721h')).toEqual(['at most 30 days ("720h"): got 721h']);
+    expect(refusal(MAX_DURATION_MS + 1)).toEqual([`at most 30 days ("720h"): got ${MAX_DURATION_MS + 1}`]);
+    expect(refusal(`${'9'.repeat(50)}h`)).toEqual([`at most 30 days ("720h"): got ${'9'.repeat(40)}`]);
+    expect(refusal('5m5m')).toEqual([DURATION_MESSAGE]);
+  });
+
   it('reads compound forms, largest unit first', () => {
     expect(parseDuration('3m30s')).toBe(210_000);
     expect(parseDuration('1h15m')).toBe(4_500_000);

@@ -32,6 +32,7 @@ export const MUTATION_TEST_FILES = [
   'test/sim/engine.test.ts',
   'test/clock/virtual-clock.test.ts',
   'test/clock/duration.test.ts',
+  'test/clock/clock.test.ts',
 ];
 
 export default defineConfig({
