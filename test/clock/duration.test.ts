@@ -8,10 +8,12 @@ import { aquastop } from '../helpers/cli.js';
 
 const DURATION_MESSAGE = 'a duration like "90s", "2m", "1.5h", "3m30s" or "250ms", or a number of milliseconds';
 
-/** The one-line messages a refused value gets. */
+/** The one-line messages a refused value gets (each a zod custom issue, as a schema refusing on its own terms gives). */
 function refusal(value: unknown): string[] {
   const parsed = durationSchema.safeParse(value);
-  return parsed.success ? [`accepted as ${parsed.data}`] : parsed.error.issues.map((i) => i.message);
+  if (parsed.success) return [`accepted as ${parsed.data}`];
+  for (const issue of parsed.error.issues) expect(issue.code).toBe('custom');
+  return parsed.error.issues.map((i) => i.message);
 }
 
 describe('durations', () => {
