@@ -27,6 +27,11 @@ export interface BrokerNode {
   readonly port: number;
 }
 
+/** A node as a URL, for log lines (an IPv6 host in brackets). */
+export function nodeUrl(node: BrokerNode): string {
+  return `${node.protocol}://${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`;
+}
+
 const DEFAULT_PORT: Record<BrokerNode['protocol'], number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
 
 /**

@@ -25,14 +25,12 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { clientIdFor, OFFLINE, TopicWriter, type Listener, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
 import { mqttTarget, Subscriptions } from './subscriptions.js';
-import { brokerNodes } from '../protocol/broker-url.js';
+import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
-
-export { clientIdFor, type Listener };
 
 export interface ConnectionOptions {
   /** One broker URL, or the nodes of one broker separated by commas (checked with src/protocol/broker-url.ts). */
@@ -47,18 +45,13 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** CA, client certificate and key for mqtts:// and wss:// (tls.ts). */
   readonly tls?: TlsMaterial;
-  /**
-   * Jittered exponential back-off between reconnect attempts instead of mqtt.js's fixed 1 s:
-   * attempt k waits a uniform draw in [cap/2, cap) with cap = min(maxMs, firstMs * 2^k), so many
-   * connections that lost one broker at once come back spread out (no thundering herd after a
-   * broker restart). `random` gives [0, 1) (a seeded generator makes a run repeatable).
-   */
-  readonly backoff?: { readonly firstMs: number; readonly maxMs: number; readonly random: () => number };
+  /** Jittered exponential back-off between reconnect attempts (link.ts) instead of mqtt.js's fixed 1 s: no thundering herd after a broker restart. */
+  readonly backoff?: Backoff;
 }
 
 const noop = (): void => undefined;
 
-export const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
+const REFUSED = /not authori[sz]ed|bad user ?name or password|connection refused|identifier rejected/i;
 
 export class Connection extends TopicWriter implements OwnLink {
   readonly client: MqttClient;
@@ -174,14 +167,12 @@ export class Connection extends TopicWriter implements OwnLink {
    * listener, registered first): before it runs, set the period of the next attempt and drop
    * the interval of the attempt that just failed, so every attempt gets its own draw.
    */
-  private jitterReconnects(b: NonNullable<ConnectionOptions['backoff']>): void {
+  private jitterReconnects(b: Backoff): void {
     this.client.prependListener('close', () => {
       const internals = this.client as unknown as { reconnectTimer: ReturnType<typeof setInterval> | null };
       // Given up or ending: no reconnect to time (open() set the period to 0 for good).
       if (this.givenUp || this.client.disconnecting) return;
-      const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(this.attempt, 30));
-      this.attempt++;
-      this.client.options.reconnectPeriod = Math.max(1, Math.round(cap / 2 + (b.random() * cap) / 2));
+      this.client.options.reconnectPeriod = backoffDelay(b, this.attempt++);
       if (internals.reconnectTimer !== null && internals.reconnectTimer !== undefined) {
         clearInterval(internals.reconnectTimer);
         internals.reconnectTimer = null;
@@ -333,10 +324,5 @@ export function followNodes(client: MqttClient, value: string): void {
 export function nodeOf(client: MqttClient, value: string): string {
   if (!value.includes(',')) return value;
   const o = client.options;
-  const host = o.host?.includes(':') ? `[${o.host}]` : o.host;
-  return `${o.protocol}://${host}:${o.port}${o.protocol?.startsWith('ws') ? (o.path ?? '') : ''}`;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+  return nodeUrl({ protocol: o.protocol as BrokerNode['protocol'], host: o.host ?? '', port: o.port ?? 0 }) + (o.protocol?.startsWith('ws') ? (o.path ?? '') : '');
 }

@@ -80,13 +80,12 @@ export class DeviceTelemetry {
     readonly id: string,
     private readonly connection: DeviceLink,
   ) {
-    const options = o;
     this.outbox = new DeviceOutbox({
-      dataDir: options.dataDir,
+      dataDir: o.dataDir,
       deviceId: id,
-      ...(options.outboxFs ? { fs: options.outboxFs } : {}),
+      ...(o.outboxFs ? { fs: o.outboxFs } : {}),
       onError(m) {
-        options.log(`${id}: ${m}`, { device: id });
+        o.log(`${id}: ${m}`, { device: id });
       },
     });
   }

@@ -12,7 +12,7 @@
  *   works as well as one fleet login (`credentials`).
  * - A device's connection opens when the device is added (the fleet's power-on plan spreads
  *   that over one heartbeat interval, sim/fleet-start.ts) and never blocks `addDevice`.
- *   Reconnects use jittered exponential back-off (connection.ts `backoff`): after a broker
+ *   Reconnects use jittered exponential back-off (link.ts `Backoff`): after a broker
  *   restart the fleet comes back spread over `reconnect.firstMs` .. 2 x that, not at once.
  * - Topics, payloads, retained flags and QoS are those of a bridge's device (device.ts); a
  *   connection carries one device's few QoS 1 messages, so no connection runs short of MQTT
@@ -40,7 +40,7 @@ export interface FleetTelemetryOptions extends Omit<TelemetryOptions, 'bridgeId'
   readonly tls?: TlsMaterial;
   /** The login of a device's connection: one fleet account for all, or each device's own account. */
   readonly credentials?: (id: string) => { readonly username: string; readonly password: string } | undefined;
-  /** Reconnect back-off of every connection (connection.ts `backoff`); default 1 s doubling to 30 s. */
+  /** Reconnect back-off of every connection (link.ts `Backoff`); default 1 s doubling to 30 s. */
   readonly reconnect?: { readonly firstMs: number; readonly maxMs: number };
   /** [0, 1) for the back-off's jitter; default Math.random. */
   readonly random?: () => number;

@@ -35,9 +35,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
-import type { BrokerNode } from '../protocol/broker-url.js';
+import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
-import { clientIdFor, OFFLINE, TopicWriter, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
 import { Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -50,8 +50,8 @@ export interface LeanShared {
   readonly nodes: readonly BrokerNode[];
   readonly base: string;
   readonly tls?: TlsMaterial;
-  /** As connection.ts `backoff`: attempt k waits a uniform draw in [cap/2, cap), cap = min(maxMs, firstMs * 2^k). */
-  readonly backoff?: { readonly firstMs: number; readonly maxMs: number; readonly random: () => number };
+  /** Jittered exponential back-off between attempts (link.ts); else every second. */
+  readonly backoff?: Backoff;
   /** How long one attempt waits for the CONNACK; default 5,000 ms. */
   readonly connectTimeoutMs?: number;
   /** Default 60 s, as mqtt.js. */
@@ -157,8 +157,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   node(): string {
     // A password in the URL is never shown.
     if (this.shared.nodes.length === 1) return redactUrl(this.shared.url.trim());
-    const n = this.shared.nodes[(this.nodeIndex + this.shared.nodes.length - 1) % this.shared.nodes.length]!;
-    return `${n.protocol}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`;
+    return nodeUrl(this.shared.nodes[(this.nodeIndex + this.shared.nodes.length - 1) % this.shared.nodes.length]!);
   }
 
   identity(): { readonly clientId: string; readonly willTopic: string; readonly username: string | undefined } {
@@ -285,11 +284,13 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
         const refused = codes.length !== pending.filters.length || codes.some((c) => (c & 0x80) !== 0);
         return pending.answer(refused ? new Error('Subscribe error: Unspecified error') : null, codes);
       }
-      case 'publish':
+      case 'publish': {
         if (packet.qos === 1 && packet.messageId !== undefined) this.write({ cmd: 'puback', messageId: packet.messageId });
-        this.owner?.message(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), packet.retain);
-        this.messageListener?.(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), packet.retain);
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        this.owner?.message(packet.topic, payload, packet.retain);
+        this.messageListener?.(packet.topic, payload, packet.retain);
         return;
+      }
       case 'pingresp':
         this.pingAt = 0;
         return;
@@ -344,12 +345,8 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     this.settleInFlight();
     this.settleOpen();
     if (this.finished) return this.giveUpPending();
-    let delay = 1_000;
     const b = this.shared.backoff;
-    if (b !== undefined) {
-      const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(this.attempt, 30));
-      delay = Math.max(1, Math.round(cap / 2 + (b.random() * cap) / 2));
-    }
+    const delay = b !== undefined ? backoffDelay(b, this.attempt) : 1_000;
     this.attempt++;
     this.timer = setTimeout(reconnect, delay, this);
   }
@@ -586,8 +583,4 @@ function decode(frame: Buffer): mqttPacket.Packet | null {
   const packet = decoded as mqttPacket.Packet | null;
   decoded = null;
   return decodeFailed || left !== 0 ? null : packet;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
 }

@@ -57,6 +57,28 @@ export interface Outgoing {
   readonly retain: boolean;
 }
 
+/**
+ * Jittered exponential back-off between reconnect attempts: attempt k waits a uniform draw in
+ * [cap/2, cap) with cap = min(maxMs, firstMs * 2^k), so many connections that lost one broker at
+ * once come back spread out. `random` gives [0, 1) (a seeded generator makes a run repeatable).
+ */
+export interface Backoff {
+  readonly firstMs: number;
+  readonly maxMs: number;
+  readonly random: () => number;
+}
+
+/** The wait before reconnect attempt `attempt` (0 the first), at least 1 ms. */
+export function backoffDelay(b: Backoff, attempt: number): number {
+  const cap = Math.min(b.maxMs, b.firstMs * 2 ** Math.min(attempt, 30));
+  return Math.max(1, Math.round(cap / 2 + (b.random() * cap) / 2));
+}
+
+/** `p`, or undefined once `ms` have passed (the timer does not hold the process open). */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+}
+
 /** The last will's payload: one buffer for every connection (only read). */
 export const OFFLINE = Buffer.from('{"state":"offline"}');
 

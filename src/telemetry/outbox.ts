@@ -67,12 +67,12 @@ export class DeviceOutbox {
     this.fs = options.fs ?? nodeDurableFs;
   }
 
-  /** Counts a boot and saves; the first time, loads what an earlier run left. */
   /** The file, joined when it is read or written (a path kept in each of a fleet's appliances held about 100 bytes). */
   get path(): string {
     return join(this.dataDir, this.deviceId, 'telemetry.json');
   }
 
+  /** Counts a boot and saves; the first time, loads what an earlier run left. */
   begin(): void {
     if (!this.loaded) {
       // Only the first boot in this process reads the file; later ones (a power cut and restore)
