@@ -5,10 +5,11 @@
  * For each size (FLEET_SIZES, default 1000,3000,10000) a fresh mosquitto and a fresh process
  * (node --expose-gc) runs, as `aquastop start --per-device-connections --broker` does, the
  * looping demo appliances (normal-cycle at real speed, spread over one heartbeat interval as
- * they come online) and the monitor, in that one process. Once every appliance is UP at the
- * monitor it measures for FLEET_WINDOW_S (default 60 s): CPU of the process and of mosquitto
- * (share of one core), RSS, heap per appliance against a bare controller actor (createActor of
- * src/machine's controllerMachine), heartbeats published against heartbeats the monitor got,
+ * they come online); the monitor runs in a process of its own, as a fleet runs it, and answers
+ * over IPC. Once every appliance is UP at the monitor it measures for FLEET_WINDOW_S (default
+ * 60 s): CPU of the appliances' process, of the monitor's and of mosquitto (share of one core),
+ * RSS, heap per appliance against a bare controller actor (createActor of src/machine's
+ * controllerMachine), the monitor's heap per appliance, heartbeats published against heartbeats the monitor got,
  * then cuts the connection of the appliance in the middle of the fleet and times the monitor's
  * DOWN (its will). FLEET_PROFILE=DIR writes a CPU profile of the largest size there. A size's
  * files (outboxes, the monitor's history, in /tmp/aquastop-bench-fleet-*) are removed however its
