@@ -25,7 +25,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
 import { mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   readonly tls?: TlsMaterial;
   /** Jittered exponential back-off between reconnect attempts (link.ts) instead of mqtt.js's fixed 1 s: no thundering herd after a broker restart. */
   readonly backoff?: Backoff;
+  /** The wall clock (ms) acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
+  readonly ackClock?: () => number;
 }
 
 const noop = (): void => undefined;
@@ -77,6 +79,10 @@ export class Connection extends TopicWriter implements OwnLink {
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
   private readonly subscriptions: Subscriptions;
+  /** Slow acknowledgements so far (link.ts `DeviceLink.doubts`). */
+  doubts = 0;
+  /** `doubts` when the bridge's online was last published again. */
+  private reaffirmed = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     super(options.base);
@@ -238,9 +244,33 @@ export class Connection extends TopicWriter implements OwnLink {
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline: 'drop' | 'queue' = 'drop'): Promise<boolean> {
     const message = this.prepare(name, params, payload);
     if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
+    // Timed only when it goes out now: one queued while offline waits for the connection, not the broker.
+    const sentAt = message.qos === 1 && this.client.connected ? this.now() : -1;
     return new Promise((resolve) => {
-      this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain }, (err) => resolve(!err));
+      this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain }, (err) => {
+        if (!err && sentAt >= 0 && this.now() - sentAt >= SLOW_ACK_MS) this.slowAck();
+        resolve(!err);
+      });
     });
+  }
+
+  reaffirm(): void {
+    if (this.reaffirmed === this.doubts || !this.client.connected) return;
+    this.reaffirmed = this.doubts;
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+  }
+
+  private now(): number {
+    return this.options.ackClock?.() ?? Date.now();
+  }
+
+  /** A publish acknowledged late: what is retained is in doubt (link.ts `SLOW_ACK_MS`); said once per connection. */
+  private slowAck(): void {
+    this.doubts++;
+    const line = `broker ${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge a publish: retained state is published again (the broker may not have kept it)`;
+    if (line === this.lastError) return;
+    this.lastError = line;
+    this.log(line);
   }
 
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */

@@ -74,12 +74,15 @@ export class DeviceTelemetry {
   private clearedId: string | null = null;
   /** `faultEvent` of the last state published: a fault event that changes it publishes the state again. */
   private publishedFaultEvent: string | undefined = undefined;
+  /** The connection's `doubts` (link.ts) when this device last published what it retains. */
+  private seenDoubts: number;
 
   constructor(
     private readonly o: DeviceTelemetryOptions,
     readonly id: string,
     private readonly connection: DeviceLink,
   ) {
+    this.seenDoubts = connection.doubts;
     this.outbox = new DeviceOutbox({
       dataDir: o.dataDir,
       deviceId: id,
@@ -145,6 +148,22 @@ export class DeviceTelemetry {
     this.publishState(this.current.runtime.status());
     this.publishFaultMemory();
     this.publishDiscovery();
+  }
+
+  /**
+   * The broker was slow to acknowledge a publish since this device last published what it retains
+   * (link.ts `SLOW_ACK_MS`): it may have acknowledged a retained message it did not keep. At the
+   * next heartbeat the device publishes again its availability, state and fault memory, and the
+   * connection its bridge's online; should those be slow too, again at the heartbeat after. Not
+   * the discovery configurations: they do not change while the device runs, and a store that fails
+   * leaves the older copy, which is the same (Home Assistant's birth message asks for them anyway).
+   */
+  private publishRetainedAgain(): void {
+    this.seenDoubts = this.connection.doubts;
+    this.connection.reaffirm();
+    this.o.track(this.connection.publish('availability', { id: this.id }, { state: 'online', bridge: this.connection.bridgeId }));
+    this.publishState(this.current!.runtime.status());
+    this.publishFaultMemory();
   }
 
   /**
@@ -278,6 +297,7 @@ export class DeviceTelemetry {
     if (!this.current) return;
     try {
       this.heartbeat();
+      if (this.connection.doubts !== this.seenDoubts) this.publishRetainedAgain();
     } catch (err) {
       this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
     }

@@ -139,7 +139,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
   // WebSocket URLs: mqtt.js.
   const nodes = brokerNodes(options.url);
   const lean: LeanShared | null = nodes.every((n) => n.protocol === 'mqtt' || n.protocol === 'mqtts')
-    ? { url: options.url, nodes, base, backoff, ...(options.tls ? { tls: options.tls } : {}) }
+    ? { url: options.url, nodes, base, backoff, ...(options.tls ? { tls: options.tls } : {}), ...(options.ackClock ? { ackClock: options.ackClock } : {}) }
     : null;
 
   const wiring: FleetWiring = { base, haPrefix, log };
@@ -155,6 +155,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
         log: (line) => member.log(line),
         ...(creds ?? {}),
         ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.ackClock ? { ackClock: options.ackClock } : {}),
         backoff,
       });
       connection.onConnect(() => member.connected());

@@ -68,6 +68,8 @@ export interface TelemetryOptions {
   readonly heartbeatS?: number;
   /** Wall-time window of the event-loop lag a heartbeat carries (loop-lag.ts), default 10,000 ms. */
   readonly loopLagWindowMs?: number;
+  /** The wall clock (ms) the broker's acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now (tests move their own). */
+  readonly ackClock?: () => number;
   /** Where the outbox (fault events queued during outages) and boot counters live. */
   readonly dataDir: string;
   readonly clock: Clock;
@@ -198,7 +200,15 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   makeDataDir(options.dataDir);
   const { embedded, url, credentials, tls } = await brokerInUse(options.broker, options.accounts ?? [], base, haPrefix, log);
 
-  const connection = new Connection({ url, base, bridgeId: bridgeId.data, log, ...credentials, ...(tls ? { tls } : {}) });
+  const connection = new Connection({
+    url,
+    base,
+    bridgeId: bridgeId.data,
+    log,
+    ...credentials,
+    ...(tls ? { tls } : {}),
+    ...(options.ackClock ? { ackClock: options.ackClock } : {}),
+  });
   const inFlight = new InFlight();
   const shared = sharedDeviceOptions(settings, options, clock, inFlight);
   const devices = new Map<string, DeviceTelemetry>();

@@ -37,7 +37,7 @@ import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
-import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
 import { Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -56,6 +56,8 @@ export interface LeanShared {
   readonly connectTimeoutMs?: number;
   /** Default 60 s, as mqtt.js. */
   readonly keepaliveS?: number;
+  /** The wall clock (ms) acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
+  readonly ackClock?: () => number;
 }
 
 /** The largest packet taken from a broker: a device receives commands of at most 1 KiB and Home Assistant's status. */
@@ -76,6 +78,8 @@ interface PendingPublish {
   readonly message: Outgoing;
   readonly keep: boolean;
   readonly done: Done;
+  /** When it last went out on a connection (the ack clock); 0 while queued. */
+  sentAt: number;
 }
 interface PendingSubscribe {
   readonly filters: string[];
@@ -111,6 +115,10 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   /** Refused for good (open() rejected), ending, or crashed: no more attempts. */
   private finished = false;
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
+  /** Slow acknowledgements so far (link.ts `DeviceLink.doubts`). */
+  doubts = 0;
+  /** `doubts` when the bridge's online was last published again. */
+  private reaffirmed = 0;
 
   constructor(
     private readonly shared: LeanShared,
@@ -170,7 +178,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     // Ended or crashed: no reconnect will send a queued message (its outbox on disk keeps a fault event).
     if (!this.connected && (whenOffline === 'drop' || this.finished)) return Promise.resolve(false);
     return new Promise((done) => {
-      const pending: PendingPublish = { message, keep: whenOffline === 'queue', done };
+      const pending: PendingPublish = { message, keep: whenOffline === 'queue', done, sentAt: 0 };
       if (this.connected) this.write1(pending, false);
       else (this.queue ??= []).push(pending);
     });
@@ -179,7 +187,13 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void {
     const message = this.prepare(name, params, payload);
     if (message.qos === 0) this.write0(message);
-    else if (this.connected) this.write1({ message, keep: false, done: ignore }, false);
+    else if (this.connected) this.write1({ message, keep: false, done: ignore, sentAt: 0 }, false);
+  }
+
+  reaffirm(): void {
+    if (this.reaffirmed === this.doubts || !this.connected) return;
+    this.reaffirmed = this.doubts;
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
   }
 
   subscribeAll(filters: string[], answer: (err: Error | null, codes: readonly number[]) => void): void {
@@ -274,7 +288,9 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
         return this.connack(packet.returnCode ?? 0);
       case 'puback': {
         const pending = this.untrack(packet.messageId);
-        if (pending !== undefined && 'done' in pending) pending.done(true);
+        if (pending === undefined || !('done' in pending)) return;
+        if (this.ackNow() - pending.sentAt >= SLOW_ACK_MS) this.slowAck();
+        pending.done(true);
         return;
       }
       case 'suback': {
@@ -399,6 +415,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   }
 
   private write1(p: PendingPublish, dup: boolean): void {
+    p.sentAt = this.ackNow();
     const messageId = this.track(p);
     this.write({ cmd: 'publish', topic: p.message.topic, payload: p.message.body, qos: 1, retain: p.message.retain, dup, messageId });
   }
@@ -440,6 +457,16 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     this.queue = null;
     if (queued !== null) for (const p of queued) p.done(false);
     this.settleOpen();
+  }
+
+  private ackNow(): number {
+    return this.shared.ackClock?.() ?? Date.now();
+  }
+
+  /** A publish acknowledged late: what is retained is in doubt (link.ts `SLOW_ACK_MS`); said once per connection. */
+  private slowAck(): void {
+    this.doubts++;
+    this.error(`${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge a publish: retained state is published again (the broker may not have kept it)`);
   }
 
   private drop(why: string): void {

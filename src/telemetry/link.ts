@@ -13,10 +13,29 @@ import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } fr
 /** `retained`: the broker kept this message from earlier (sent because we subscribed), not a live publish. */
 export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
 
+/**
+ * A QoS 1 publish the broker acknowledges this long (wall time) after it went out puts what is
+ * retained in doubt. A healthy broker answers in milliseconds. NATS's MQTT stores a retained
+ * message in a JetStream stream before it acknowledges the publish; while that stream has no
+ * leader (a node lost) the store times out after 4 s, NATS logs "unable to store retained
+ * message", and acknowledges the publish all the same: the broker keeps the older retained
+ * message (a will's offline, a state from before a trip) and nothing tells the publisher. The
+ * acknowledgement's delay is the one trace, so a slow one makes the device publish its retained
+ * messages again (device.ts).
+ */
+export const SLOW_ACK_MS = 1_000;
+
 /** What DeviceTelemetry (device.ts) publishes through. */
 export interface DeviceLink {
   readonly bridgeId: string;
   readonly connected: boolean;
+  /**
+   * How many QoS 1 publishes the broker acknowledged {@link SLOW_ACK_MS} or more after they went
+   * out, since the connection was made: each time, a retained message may not have been kept.
+   */
+  readonly doubts: number;
+  /** Publishes the bridge's online (retained) again, at most once per doubt and only while connected. */
+  reaffirm(): void;
   /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written), false if it was not sent. */
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline?: 'drop' | 'queue'): Promise<boolean>;
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */

@@ -387,7 +387,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       // Started once the appliances run: their clocks stand still until then, and so would their heartbeats.
       monitor = await startMonitor({ brokerUrl: cluster.nodes[monitorNode]!.url, ...NATS_LOGIN.viewer, port: 0, dataDir: join(dir, 'monitor'), logger: silentLogger() });
       const ids = rigs.map((_, i) => `nats-${i}`);
-      for (const [i, rig] of rigs.entries()) expect(rig.lines).toEqual([`connected to ${cluster.nodes[(killed + i) % 3]!.url}`]);
+      for (const [i, rig] of rigs.entries()) expect(rig.lines.filter((l) => l.includes('connected to'))).toEqual([`connected to ${cluster.nodes[(killed + i) % 3]!.url}`]);
       await waitFor(() => ids.every((id) => monitor!.tracker.report(id)?.up === true), 5_000, 'every appliance UP');
 
       await waitFor(() => rigs[0]!.sim.clock.now() >= KILL_AT, KILL_AT + 5_000, 'the kill time');
@@ -490,6 +490,24 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
         }
       }
       console.info(`NATS cluster: DOWN at the monitor (ms after the kill): ${JSON.stringify(downs)}`);
+      const refused = cluster.nodes.flatMap((n) =>
+        n
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('unable to store retained message'))
+          .map((l) => `${n.name}: ${l.replace(/^.*?\] /, '')}`),
+      );
+      console.info(`NATS cluster: retained publishes acknowledged but not stored (${refused.length}):\n${refused.join('\n')}`);
+      // NATS acknowledges a retained publish it could not store (its store timed out after 4 s):
+      // each appliance it did that to saw the late acknowledgement and published its retained
+      // state again (src/telemetry/link.ts SLOW_ACK_MS), which the checks below read.
+      for (const [i, id] of ids.entries()) {
+        if (!refused.some((l) => l.includes(`"aquastop-${id}"`))) continue;
+        expect(
+          rigs[i]!.lines.filter((l) => l.includes('to acknowledge a publish')),
+          `${id}: a retained publish NATS did not store`,
+        ).not.toEqual([]);
+      }
 
       // Every appliance still takes commands: its subscription to set was made again on its new node.
       const answers = await Promise.all(ids.map((id) => command(cluster.nodes[monitorNode]!.url, id, '{"valve":"CLOSE"}')));

@@ -1,0 +1,222 @@
+/**
+ * A retained message the broker acknowledges and does not keep (link.ts `SLOW_ACK_MS`).
+ *
+ * NATS's MQTT stores a retained message in a JetStream stream before it acknowledges the publish.
+ * While that stream has no leader (a node of the cluster lost) the store times out after 4 s;
+ * NATS logs "unable to store retained message" and acknowledges all the same, keeping the older
+ * retained message: test/telemetry/nats-cluster.test.ts met it as a bridge left "offline" by its
+ * will and as a state and fault memory from before a trip. Here an in-process aedes broker does
+ * the same on cue, with the 4 s as a step of the wall clock the device times acknowledgements by:
+ * while it stalls, each retained publish moves that clock 5 s on, is acknowledged and is not
+ * stored. The will is stored as usual (the node that closes a connection stores it before the
+ * device is back). Both device connections: the process bridge (mqtt.js, one connection for the
+ * process's appliances) and a fleet's own connection per appliance (lean-connection.ts).
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Simulation } from '../../sim/engine.js';
+import { parseScenario } from '../../sim/scenario.js';
+import { startFleetTelemetry } from '../../src/telemetry/fleet.js';
+import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
+import { waitFor } from '../monitor/helpers.js';
+
+const ID = 'doubt-1';
+const HEARTBEAT_MS = 10_000;
+const STATE = `aquastop/${ID}`;
+const AVAILABILITY = `aquastop/${ID}/availability`;
+const MEMORY = `aquastop/${ID}/fault-memory`;
+const BRIDGE = `aquastop/bridge/${ID}/state`;
+const RETAINED = [STATE, AVAILABILITY, MEMORY, BRIDGE];
+const WILL = '{"state":"offline"}';
+/** The leak, latched as i30 1 s later; between the heartbeats at 30 s and 40 s. */
+const LEAK_AT = 35_000;
+
+interface StallingBroker {
+  readonly url: string;
+  /** While on, each retained publish but a will takes 5 s of the ack clock, is acknowledged and is not stored. */
+  stalling: boolean;
+  /** Retained publishes received per topic (stored or not). */
+  readonly received: Map<string, number>;
+  /** What a new subscriber is given for `topics` (each of them is retained by then). */
+  retained(topics: string[]): Promise<Map<string, string>>;
+  /** Closes the broker's side of a client's connection (its will is sent). */
+  drop(clientId: string): void;
+  close(): Promise<void>;
+}
+
+async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> {
+  const lost = new Set<string>();
+  const key = (topic: string, payload: Buffer | string) => `${topic}\0${payload.toString()}`;
+  const state = { stalling: false };
+  const received = new Map<string, number>();
+  const aedes = await Aedes.createBroker({
+    authorizePublish: (_client, packet, done) => {
+      if (packet.retain) {
+        received.set(packet.topic, (received.get(packet.topic) ?? 0) + 1);
+        if (state.stalling && packet.payload.toString() !== WILL) {
+          clock.wall += 5_000;
+          lost.add(key(packet.topic, packet.payload));
+        }
+      }
+      done(null);
+    },
+  });
+  // aedes's typings leave out its persistence; the retained store of its in-memory one is wrapped.
+  type Retained = { topic: string; payload: Buffer };
+  const persistence = (aedes as unknown as { persistence: { storeRetained(packet: Retained): Promise<void> } }).persistence;
+  const store = persistence.storeRetained.bind(persistence);
+  persistence.storeRetained = (packet) => (lost.delete(key(packet.topic, packet.payload)) ? Promise.resolve() : store(packet));
+  const server: Server = createServer(aedes.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    get stalling() {
+      return state.stalling;
+    },
+    set stalling(on: boolean) {
+      state.stalling = on;
+    },
+    received,
+    async retained(topics) {
+      const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `reader-${Math.random().toString(16).slice(2, 10)}` });
+      const seen = new Map<string, string>();
+      c.on('message', (topic, payload, packet) => packet.retain && seen.set(topic, payload.toString()));
+      try {
+        await c.subscribeAsync(topics, { qos: 0 });
+        await waitFor(() => topics.every((t) => seen.has(t)), 5_000, `the retained ${topics.join(', ')}`);
+        return seen;
+      } finally {
+        await c.endAsync(true);
+      }
+    },
+    drop(clientId) {
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients)) if (client.id === clientId) client.close();
+    },
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+interface Device {
+  readonly sim: Simulation;
+  readonly telemetry: Telemetry;
+  readonly lines: string[];
+  /** Advances virtual time, then waits until every publish is acknowledged. */
+  advance(ms: number): Promise<void>;
+}
+
+const KINDS = ['the process bridge (mqtt.js)', "a fleet appliance's own connection (lean)"] as const;
+
+async function device(kind: (typeof KINDS)[number], url: string, dataDir: string, clock: { wall: number }): Promise<Device> {
+  const scenario = parseScenario(
+    {
+      name: 'doubt',
+      description: 'a leak at 35 s, latched 1 s later',
+      duration: '1h',
+      program: { start: false },
+      timeline: [{ at: LEAK_AT, inject: 'leak', ml: 300 }],
+      controller: { leak: { wetDebounceMs: 1_000 } },
+    },
+    'test',
+  );
+  const sim = new Simulation({ scenario, deviceId: ID });
+  const lines: string[] = [];
+  const common = { heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir, clock: sim.clock, log: (l: string) => lines.push(l), ackClock: () => clock.wall };
+  const telemetry =
+    kind === KINDS[0]
+      ? await startTelemetry({ ...common, broker: { kind: 'external', url }, bridgeId: ID })
+      : await startFleetTelemetry({ ...common, url, reconnect: { firstMs: 50, maxMs: 100 }, random: () => 0.5, simulated: true });
+  sim.onRuntime((runtime) => (runtime ? telemetry.addDevice({ runtime, fw: 'test' }) : telemetry.removeDevice(ID)));
+  await sim.start();
+  if (kind === KINDS[1]) await waitFor(() => lines.some((l) => l.includes('connected to')), 5_000, 'connected');
+  await telemetry.flush();
+  return {
+    sim,
+    telemetry,
+    lines,
+    advance: async (ms) => {
+      await sim.runFor(ms);
+      await telemetry.flush();
+    },
+  };
+}
+
+describe.each(KINDS)('a retained publish acknowledged late and not kept, on %s', (kind) => {
+  let broker: StallingBroker | null = null;
+  let dev: Device | null = null;
+  let dir = '';
+  afterEach(async () => {
+    await dev?.sim.stop();
+    await dev?.telemetry.stop();
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+    dev = null;
+    broker = null;
+  });
+
+  const start = async () => {
+    const clock = { wall: 1_000_000 };
+    dir = mkdtempSync(join(tmpdir(), 'aquastop-doubt-'));
+    broker = await stallingBroker(clock);
+    dev = await device(kind, broker.url, dir, clock);
+    return { broker, dev };
+  };
+
+  it('is published again at the next heartbeat, while the connection stays up: the trip the broker dropped is retained after all', async () => {
+    const { broker, dev } = await start();
+    await dev.advance(2_000);
+    // A healthy broker: three heartbeats publish nothing retained again.
+    const before = new Map(broker.received);
+    await dev.advance(3 * HEARTBEAT_MS);
+    expect(broker.received).toEqual(before);
+    expect(dev.sim.clock.now()).toBe(LEAK_AT - 3_000);
+
+    // The broker stalls across the leak and the trip, until just before the heartbeat at 40 s.
+    broker.stalling = true;
+    await dev.advance(7_000);
+    broker.stalling = false;
+    expect(dev.sim.runtime!.status()).toMatchObject({ fault: 'i30', breaker: 'latched' });
+    const stale = await broker.retained([STATE, MEMORY]);
+    expect(JSON.parse(stale.get(STATE)!).fault, 'the broker kept the state from before the trip').toBeNull();
+    expect(JSON.parse(stale.get(MEMORY)!).faults).toEqual([]);
+
+    await dev.advance(HEARTBEAT_MS);
+    const kept = await broker.retained(RETAINED);
+    expect(JSON.parse(kept.get(STATE)!)).toMatchObject({ fault: 'i30', breaker: 'latched' });
+    expect(JSON.parse(kept.get(MEMORY)!).faults.map((f: { code: string }) => f.code)).toEqual(['i30']);
+    expect(JSON.parse(kept.get(AVAILABILITY)!)).toEqual({ state: 'online', bridge: ID });
+    expect(JSON.parse(kept.get(BRIDGE)!)).toEqual({ state: 'online' });
+    expect(dev.lines.filter((l) => l.includes('to acknowledge a publish'))).toHaveLength(1);
+
+    // Healthy again: nothing more is published again.
+    const after = new Map(broker.received);
+    await dev.advance(3 * HEARTBEAT_MS);
+    expect(broker.received).toEqual(after);
+  });
+
+  it('is published again at the next heartbeat after a reconnect whose online the broker dropped: the bridge does not stay offline by its will', async () => {
+    const { broker, dev } = await start();
+    await dev.advance(2_000);
+    broker.stalling = true;
+    const reconnects = () => dev.lines.filter((l) => l.startsWith('reconnected to') || l.includes(': reconnected to')).length;
+    broker.drop(`aquastop-${ID}`);
+    await waitFor(() => reconnects() === 1, 10_000, 'reconnected');
+    await waitFor(() => (broker.received.get(MEMORY) ?? 0) >= 2, 5_000, 'what the device publishes after a reconnect');
+    await dev.telemetry.flush();
+    broker.stalling = false;
+    expect(JSON.parse((await broker.retained([BRIDGE])).get(BRIDGE)!), 'the will kept, the online dropped').toEqual({ state: 'offline' });
+
+    await dev.advance(HEARTBEAT_MS);
+    expect(JSON.parse((await broker.retained([BRIDGE])).get(BRIDGE)!)).toEqual({ state: 'online' });
+  });
+});
