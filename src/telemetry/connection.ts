@@ -7,7 +7,8 @@
  *   flag and QoS come from the map, never from the caller.
  * - `publish(..., { whenOffline: 'drop' })` (heartbeats, state) sends nothing while the broker
  *   is unreachable: the caller re-publishes what is current after `onConnect`. Fault events
- *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting.
+ *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting. A QoS 1
+ *   publish acknowledged `SLOW_ACK_MS` or more after it went out counts in `doubts` (link.ts).
  * - The bridge state is this process's own topic, `<base>/bridge/<bridgeId>/state`. On every
  *   (re)connect it publishes `{"state":"online"}` (retained) and the `onConnect` listeners
  *   run; the broker publishes the will `{"state":"offline"}` when the connection dies, which

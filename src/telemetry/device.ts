@@ -16,6 +16,8 @@
  *   fault, the id of the event that raised it; without, the id of the event that cleared the last
  *   one (absent before any fault of this boot). So a watcher that learns of a fault from the
  *   retained state, before or without its fault event, still knows which event it is.
+ * - After the broker acknowledged a publish late (link.ts `SLOW_ACK_MS`: it may have dropped a
+ *   retained message), the next heartbeat publishes availability, state and fault memory again.
  */
 import type { Clock } from '../clock/clock.js';
 import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';

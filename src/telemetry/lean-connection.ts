@@ -16,7 +16,8 @@
  *   not at all. QoS 1 waits for its PUBACK; `'drop'` sends nothing while offline and gives up
  *   what the connection lost unacknowledged (the owner publishes what is current after every
  *   connect); `'queue'` keeps the message, in order, and sends it again after reconnecting
- *   (fault events: their outbox on disk bounds them).
+ *   (fault events: their outbox on disk bounds them). A PUBACK later than `SLOW_ACK_MS` after the
+ *   publish went out counts in `doubts` (link.ts): the broker may not have kept a retained message.
  * - `open()` rejects with one line when the broker refuses the login (CONNACK code) or the TLS
  *   handshake fails; a broker that cannot be reached is retried in the background, and open()
  *   resolves once the first attempt is over either way (the device keeps protecting offline).
