@@ -7,13 +7,13 @@
  *   flag and QoS come from the map, never from the caller.
  * - `publish(..., { whenOffline: 'drop' })` (heartbeats, state) sends nothing while the broker
  *   is unreachable: the caller re-publishes what is current after `onConnect`. Fault events
- *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting. A QoS 1
- *   publish acknowledged `SLOW_ACK_MS` or more after it went out counts in `doubts` (link.ts).
+ *   use `'queue'`: mqtt.js keeps them, in order, and sends them after reconnecting.
  * - The bridge state is this process's own topic, `<base>/bridge/<bridgeId>/state`. On every
  *   (re)connect it publishes `{"state":"online"}` (retained) and the `onConnect` listeners
  *   run; the broker publishes the will `{"state":"offline"}` when the connection dies, which
  *   makes offline only the devices whose availability names this bridge. `end()` publishes
- *   offline itself before disconnecting.
+ *   offline itself before disconnecting. An online the broker acknowledged late (link.ts
+ *   `SLOW_ACK_MS`: it may not have kept it) is published again by `reaffirm()`.
  * - `open()` rejects with a one-line reason when the broker refuses the credentials or the TLS
  *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
  *   cannot help); a broker that cannot be reached is retried in the background (the device
@@ -48,7 +48,7 @@ export interface ConnectionOptions {
   readonly tls?: TlsMaterial;
   /** Jittered exponential back-off between reconnect attempts (link.ts) instead of mqtt.js's fixed 1 s: no thundering herd after a broker restart. */
   readonly backoff?: Backoff;
-  /** The wall clock (ms) acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
+  /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
   readonly ackClock?: () => number;
 }
 
@@ -80,10 +80,8 @@ export class Connection extends TopicWriter implements OwnLink {
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
   private readonly subscriptions: Subscriptions;
-  /** Slow acknowledgements so far (link.ts `DeviceLink.doubts`). */
-  doubts = 0;
-  /** `doubts` when the bridge's online was last published again. */
-  private reaffirmed = 0;
+  /** The last online was acknowledged late: `reaffirm()` publishes it again. */
+  private onlineInDoubt = false;
 
   constructor(private readonly options: ConnectionOptions) {
     super(options.base);
@@ -245,33 +243,28 @@ export class Connection extends TopicWriter implements OwnLink {
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline: 'drop' | 'queue' = 'drop'): Promise<boolean> {
     const message = this.prepare(name, params, payload);
     if (!this.client.connected && whenOffline === 'drop') return Promise.resolve(false);
-    // Timed only when it goes out now: one queued while offline waits for the connection, not the broker.
-    const sentAt = message.qos === 1 && this.client.connected ? this.now() : -1;
     return new Promise((resolve) => {
-      this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain }, (err) => {
-        if (!err && sentAt >= 0 && this.now() - sentAt >= SLOW_ACK_MS) this.slowAck();
-        resolve(!err);
-      });
+      this.client.publish(message.topic, message.body, { qos: message.qos, retain: message.retain }, (err) => resolve(!err));
     });
   }
 
   reaffirm(): void {
-    if (this.reaffirmed === this.doubts || !this.client.connected) return;
-    this.reaffirmed = this.doubts;
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+    if (!this.onlineInDoubt || !this.client.connected) return;
+    this.onlineInDoubt = false;
+    this.sayOnline();
   }
 
-  private now(): number {
-    return this.options.ackClock?.() ?? Date.now();
-  }
-
-  /** A publish acknowledged late: what is retained is in doubt (link.ts `SLOW_ACK_MS`); said once per connection. */
-  private slowAck(): void {
-    this.doubts++;
-    const line = `broker ${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge a publish: retained state is published again (the broker may not have kept it)`;
-    if (line === this.lastError) return;
-    this.lastError = line;
-    this.log(line);
+  /** The bridge's online (retained), timed: a late acknowledgement puts it in doubt. */
+  private sayOnline(): void {
+    const now = this.options.ackClock ?? Date.now;
+    const sent = now();
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' }).then((ok) => {
+      if (!ok || now() - sent < SLOW_ACK_MS) return;
+      this.onlineInDoubt = true;
+      this.log(
+        `broker ${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`,
+      );
+    });
   }
 
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
@@ -316,7 +309,7 @@ export class Connection extends TopicWriter implements OwnLink {
     this.wasConnected = true;
     const node = this.node();
     this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+    this.sayOnline();
     // A clean session: the broker has forgotten our subscriptions.
     void this.subscriptions.resubscribe();
     for (const listener of this.connectListeners) listener();

@@ -23,14 +23,15 @@ export type SharedDeviceOptions = Omit<DeviceTelemetryOptions, 'loopLag' | 'outb
 /** The shared options of a process's appliances, from its checked settings (index.ts `telemetrySettings`). */
 export function sharedDeviceOptions(
   settings: Pick<SharedDeviceOptions, 'base' | 'haPrefix' | 'heartbeatS' | 'log'>,
-  options: { readonly dataDir: string; readonly allowRemoteReset?: boolean },
+  options: { readonly dataDir: string; readonly allowRemoteReset?: boolean; readonly ackClock?: () => number },
   clock: Clock,
   inFlight: InFlight,
 ): SharedDeviceOptions {
   const { base, haPrefix, heartbeatS, log } = settings;
   const allowRemoteReset = options.allowRemoteReset ?? false;
   const cadence = new HeartbeatCadence(clock, heartbeatS * 1000);
-  return { clock, base, haPrefix, heartbeatS, cadence, log, dataDir: options.dataDir, allowRemoteReset, iso: anchoredIso(clock), track: inFlight.track };
+  const ackClock = options.ackClock ?? Date.now;
+  return { clock, base, haPrefix, heartbeatS, cadence, log, dataDir: options.dataDir, allowRemoteReset, iso: anchoredIso(clock), track: inFlight.track, ackClock };
 }
 
 /** The publishes not yet settled, so a flush can wait for them; each leaves the set as it settles. */

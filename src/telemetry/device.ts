@@ -16,20 +16,31 @@
  *   fault, the id of the event that raised it; without, the id of the event that cleared the last
  *   one (absent before any fault of this boot). So a watcher that learns of a fault from the
  *   retained state, before or without its fault event, still knows which event it is.
- * - After the broker acknowledged a publish late (link.ts `SLOW_ACK_MS`: it may have dropped a
- *   retained message), the next heartbeat publishes availability, state and fault memory again.
+ * - A retained message (availability, state, fault memory) the broker acknowledged late (link.ts
+ *   `SLOW_ACK_MS`: it may not have kept it) is published again, as it is then, at the next
+ *   heartbeat, and again while its acknowledgement keeps coming late. Only a late acknowledgement
+ *   puts a message in doubt, so each is published again at most once per acknowledgement: they
+ *   do not pile up behind a broker that stays slow. One line in the log for each such spell.
  */
 import type { Clock } from '../clock/clock.js';
 import type { CommandResult, DeviceStatus, FaultEvent, Runtime } from '../board/runtime-types.js';
 import type { FaultCode } from '../machine/catalogue.js';
 import { authoriseCommand, parseCommand, parseInject, type InjectName } from './commands.js';
-import type { DeviceLink } from './link.js';
+import { SLOW_ACK_MS, type DeviceLink } from './link.js';
 import { discoveryMessages } from './discovery.js';
 import { DeviceOutbox, type WireFaultEvent } from './outbox.js';
 import type { LoopLag } from './loop-lag.js';
 import type { DurableFs } from '../board/durable-file.js';
 import { topicFor } from '../protocol/topics.js';
 import type { HeartbeatCadence } from './heartbeat-cadence.js';
+
+/** Bits of `DeviceTelemetry.doubt`: the retained messages whose last publish the broker acknowledged late. */
+const AVAILABILITY = 1;
+const STATE = 2;
+const MEMORY = 4;
+const IN_DOUBT = AVAILABILITY | STATE | MEMORY;
+/** The spell of late acknowledgements is in the log already. */
+const SAID = 8;
 
 const loopLagFields = (lag: LoopLag | null) => (lag?.p99Ms != null && lag.maxMs != null ? { loopLagMs: lag.p99Ms, loopLagMaxMs: lag.maxMs } : {});
 
@@ -47,6 +58,8 @@ export interface DeviceTelemetryOptions {
   readonly log: (line: string, fields?: { readonly device?: string }) => void;
   /** Tracks a publish so `flush()` can wait for it. */
   readonly track: (p: Promise<unknown>) => void;
+  /** The wall clock (ms) acknowledgements are timed by (link.ts `SLOW_ACK_MS`). */
+  readonly ackClock: () => number;
   /** The process's event-loop lag for the heartbeat (loop-lag.ts), null until known. */
   readonly loopLag?: () => LoopLag | null;
   /** How the outbox file is written (outbox.ts); default durably. */
@@ -76,15 +89,14 @@ export class DeviceTelemetry {
   private clearedId: string | null = null;
   /** `faultEvent` of the last state published: a fault event that changes it publishes the state again. */
   private publishedFaultEvent: string | undefined = undefined;
-  /** The connection's `doubts` (link.ts) when this device last published what it retains. */
-  private seenDoubts: number;
+  /** Retained messages in doubt and whether the spell is said (the bits above). */
+  private doubt = 0;
 
   constructor(
     private readonly o: DeviceTelemetryOptions,
     readonly id: string,
     private readonly connection: DeviceLink,
   ) {
-    this.seenDoubts = connection.doubts;
     this.outbox = new DeviceOutbox({
       dataDir: o.dataDir,
       deviceId: id,
@@ -139,33 +151,16 @@ export class DeviceTelemetry {
   detach(): void {
     this.detachListeners();
     this.current = null;
-    this.o.track(this.connection.publish('availability', { id: this.id }, { state: 'offline', bridge: this.connection.bridgeId }));
+    this.publishAvailability();
   }
 
   /** After a (re)connect: everything retained may have been lost with the broker. */
   publishAll(): void {
-    // The availability names this process's bridge: when its last will fires, this device is offline too.
-    this.o.track(this.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.connection.bridgeId }));
+    this.publishAvailability();
     if (!this.current) return;
     this.publishState(this.current.runtime.status());
     this.publishFaultMemory();
     this.publishDiscovery();
-  }
-
-  /**
-   * The broker was slow to acknowledge a publish since this device last published what it retains
-   * (link.ts `SLOW_ACK_MS`): it may have acknowledged a retained message it did not keep. At the
-   * next heartbeat the device publishes again its availability, state and fault memory, and the
-   * connection its bridge's online; should those be slow too, again at the heartbeat after. Not
-   * the discovery configurations: they do not change while the device runs, and a store that fails
-   * leaves the older copy, which is the same (Home Assistant's birth message asks for them anyway).
-   */
-  private publishRetainedAgain(): void {
-    this.seenDoubts = this.connection.doubts;
-    this.connection.reaffirm();
-    this.o.track(this.connection.publish('availability', { id: this.id }, { state: 'online', bridge: this.connection.bridgeId }));
-    this.publishState(this.current!.runtime.status());
-    this.publishFaultMemory();
   }
 
   /**
@@ -177,11 +172,45 @@ export class DeviceTelemetry {
     if (this.current) this.heartbeat();
   }
 
+  /** The availability names this process's bridge: when its last will fires, this device is offline too. */
+  private publishAvailability(): void {
+    this.timed(AVAILABILITY, this.connection.publish('availability', { id: this.id }, { state: this.current ? 'online' : 'offline', bridge: this.connection.bridgeId }));
+  }
+
   /** The controller's fault memory (the last faults it keeps across power cycles), retained. */
   private publishFaultMemory(): void {
     if (!this.current) return;
     const faults = this.current.runtime.faultMemory().map((f) => ({ code: f.code, ts: this.o.iso(f.at), ...(f.detail !== undefined ? { detail: f.detail } : {}) }));
-    this.o.track(this.connection.publish('faultMemory', { id: this.id }, { faults, ts: this.o.iso(this.o.clock.now()) }));
+    this.timed(MEMORY, this.connection.publish('faultMemory', { id: this.id }, { faults, ts: this.o.iso(this.o.clock.now()) }));
+  }
+
+  /** A retained publish, tracked and timed: acknowledged late, it is in doubt (see the header). */
+  private timed(bit: number, sent: Promise<boolean>): void {
+    const at = this.o.ackClock();
+    this.o.track(sent.then((ok) => this.acknowledged(bit, ok, at)));
+  }
+
+  private acknowledged(bit: number, ok: boolean, at: number): void {
+    if (!ok || this.o.ackClock() - at < SLOW_ACK_MS) return;
+    if ((this.doubt & SAID) === 0)
+      this.o.log(
+        `${this.id}: the broker took over ${SLOW_ACK_MS / 1000} s to acknowledge a retained message: publishing it again at the next heartbeat (the broker may not have kept it)`,
+        {
+          device: this.id,
+        },
+      );
+    this.doubt |= bit | SAID;
+  }
+
+  /** At a heartbeat: what is in doubt, again. */
+  private publishDoubted(): void {
+    this.connection.reaffirm();
+    const doubt = this.doubt;
+    // A heartbeat with nothing in doubt ends the spell: the next one is said again.
+    this.doubt = (doubt & IN_DOUBT) === 0 ? 0 : SAID;
+    if (doubt & AVAILABILITY) this.publishAvailability();
+    if (doubt & STATE) this.publishState(this.current!.runtime.status());
+    if (doubt & MEMORY) this.publishFaultMemory();
   }
 
   publishDiscovery(): void {
@@ -236,7 +265,8 @@ export class DeviceTelemetry {
     if (!this.current) return;
     const faultEvent = this.faultEventOf(status);
     this.publishedFaultEvent = faultEvent.faultEvent;
-    this.o.track(
+    this.timed(
+      STATE,
       this.connection.publish(
         'state',
         { id: this.id },
@@ -299,7 +329,7 @@ export class DeviceTelemetry {
     if (!this.current) return;
     try {
       this.heartbeat();
-      if (this.connection.doubts !== this.seenDoubts) this.publishRetainedAgain();
+      this.publishDoubted();
     } catch (err) {
       this.o.log(`${this.id}: telemetry error: ${err instanceof Error ? err.message : String(err)}`, { device: this.id });
     }

@@ -9,15 +9,15 @@
  * - Client id `aquastop-<bridge>`, the login given (else the user name and password written in a
  *   single URL, as mqtt.js takes them), a clean session, and the last will `{"state":"offline"}`
  *   (QoS 1, retained) on the bridge's state topic. On every (re)connect it publishes
- *   `{"state":"online"}` there, sends what is queued, subscribes again to every wanted filter
+ *   `{"state":"online"}` there (again by `reaffirm()` when the broker acknowledged it late, link.ts
+ *   `SLOW_ACK_MS`), sends what is queued, subscribes again to every wanted filter
  *   (subscriptions.ts: a refused filter is asked for again with back-off), then the `onConnect`
  *   listeners run. `end()` publishes offline itself, then DISCONNECT.
  * - Publishing: payloads checked against their topic's schema (link.ts). QoS 0 is written now or
  *   not at all. QoS 1 waits for its PUBACK; `'drop'` sends nothing while offline and gives up
  *   what the connection lost unacknowledged (the owner publishes what is current after every
  *   connect); `'queue'` keeps the message, in order, and sends it again after reconnecting
- *   (fault events: their outbox on disk bounds them). A PUBACK later than `SLOW_ACK_MS` after the
- *   publish went out counts in `doubts` (link.ts): the broker may not have kept a retained message.
+ *   (fault events: their outbox on disk bounds them).
  * - `open()` rejects with one line when the broker refuses the login (CONNACK code) or the TLS
  *   handshake fails; a broker that cannot be reached is retried in the background, and open()
  *   resolves once the first attempt is over either way (the device keeps protecting offline).
@@ -57,7 +57,7 @@ export interface LeanShared {
   readonly connectTimeoutMs?: number;
   /** Default 60 s, as mqtt.js. */
   readonly keepaliveS?: number;
-  /** The wall clock (ms) acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
+  /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
   readonly ackClock?: () => number;
 }
 
@@ -79,8 +79,6 @@ interface PendingPublish {
   readonly message: Outgoing;
   readonly keep: boolean;
   readonly done: Done;
-  /** When it last went out on a connection (the ack clock); 0 while queued. */
-  sentAt: number;
 }
 interface PendingSubscribe {
   readonly filters: string[];
@@ -116,10 +114,8 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   /** Refused for good (open() rejected), ending, or crashed: no more attempts. */
   private finished = false;
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
-  /** Slow acknowledgements so far (link.ts `DeviceLink.doubts`). */
-  doubts = 0;
-  /** `doubts` when the bridge's online was last published again. */
-  private reaffirmed = 0;
+  /** The last online was acknowledged late: `reaffirm()` publishes it again. */
+  private onlineInDoubt = false;
 
   constructor(
     private readonly shared: LeanShared,
@@ -179,7 +175,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     // Ended or crashed: no reconnect will send a queued message (its outbox on disk keeps a fault event).
     if (!this.connected && (whenOffline === 'drop' || this.finished)) return Promise.resolve(false);
     return new Promise((done) => {
-      const pending: PendingPublish = { message, keep: whenOffline === 'queue', done, sentAt: 0 };
+      const pending: PendingPublish = { message, keep: whenOffline === 'queue', done };
       if (this.connected) this.write1(pending, false);
       else (this.queue ??= []).push(pending);
     });
@@ -188,13 +184,26 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void {
     const message = this.prepare(name, params, payload);
     if (message.qos === 0) this.write0(message);
-    else if (this.connected) this.write1({ message, keep: false, done: ignore, sentAt: 0 }, false);
+    else if (this.connected) this.write1({ message, keep: false, done: ignore }, false);
   }
 
   reaffirm(): void {
-    if (this.reaffirmed === this.doubts || !this.connected) return;
-    this.reaffirmed = this.doubts;
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+    if (!this.onlineInDoubt || !this.connected) return;
+    this.onlineInDoubt = false;
+    this.sayOnline();
+  }
+
+  /** The bridge's online (retained), timed: a late acknowledgement puts it in doubt. */
+  private sayOnline(): void {
+    const now = this.shared.ackClock ?? Date.now;
+    const sent = now();
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' }).then((ok) => {
+      if (!ok || now() - sent < SLOW_ACK_MS) return;
+      this.onlineInDoubt = true;
+      this.error(
+        `${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`,
+      );
+    });
   }
 
   subscribeAll(filters: string[], answer: (err: Error | null, codes: readonly number[]) => void): void {
@@ -289,9 +298,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
         return this.connack(packet.returnCode ?? 0);
       case 'puback': {
         const pending = this.untrack(packet.messageId);
-        if (pending === undefined || !('done' in pending)) return;
-        if (this.ackNow() - pending.sentAt >= SLOW_ACK_MS) this.slowAck();
-        pending.done(true);
+        if (pending !== undefined && 'done' in pending) pending.done(true);
         return;
       }
       case 'suback': {
@@ -334,7 +341,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     LIVE.add(this);
     armTicker();
     this.log(again ? `reconnected to ${this.node()}` : `connected to ${this.node()}`);
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' });
+    this.sayOnline();
     const queued = this.queue;
     this.queue = null;
     if (queued !== null) for (const p of queued) this.write1(p, true);
@@ -416,7 +423,6 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   }
 
   private write1(p: PendingPublish, dup: boolean): void {
-    p.sentAt = this.ackNow();
     const messageId = this.track(p);
     this.write({ cmd: 'publish', topic: p.message.topic, payload: p.message.body, qos: 1, retain: p.message.retain, dup, messageId });
   }
@@ -458,16 +464,6 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     this.queue = null;
     if (queued !== null) for (const p of queued) p.done(false);
     this.settleOpen();
-  }
-
-  private ackNow(): number {
-    return this.shared.ackClock?.() ?? Date.now();
-  }
-
-  /** A publish acknowledged late: what is retained is in doubt (link.ts `SLOW_ACK_MS`); said once per connection. */
-  private slowAck(): void {
-    this.doubts++;
-    this.error(`${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge a publish: retained state is published again (the broker may not have kept it)`);
   }
 
   private drop(why: string): void {

@@ -14,14 +14,14 @@ import { TOPICS, topicFor, type PayloadOf, type TopicName, type TopicParams } fr
 export type Listener = (topic: string, payload: Buffer, retained: boolean) => void;
 
 /**
- * A QoS 1 publish the broker acknowledges this long (wall time) after it went out puts what is
- * retained in doubt. A healthy broker answers in milliseconds. NATS's MQTT stores a retained
- * message in a JetStream stream before it acknowledges the publish; while that stream has no
- * leader (a node lost) the store times out after 4 s, NATS logs "unable to store retained
- * message", and acknowledges the publish all the same: the broker keeps the older retained
- * message (a will's offline, a state from before a trip) and nothing tells the publisher. The
- * acknowledgement's delay is the one trace, so a slow one makes the device publish its retained
- * messages again (device.ts).
+ * A retained publish the broker acknowledges this long (wall time) after it went out may not
+ * have been kept. A healthy broker answers in milliseconds. NATS's MQTT stores a retained message
+ * in a JetStream stream before it acknowledges the publish; while that stream has no leader (a
+ * node lost) the store times out after 4 s, NATS logs "unable to store retained message" and
+ * acknowledges the publish all the same, keeping the older retained message (a will's offline, a
+ * state from before a trip), and nothing in MQTT 3.1.1 tells the publisher. The delay is the one
+ * trace: the message is published again at the next heartbeat (device.ts, and `reaffirm()` for
+ * the bridge's online), and again while its acknowledgement keeps coming late.
  */
 export const SLOW_ACK_MS = 1_000;
 
@@ -29,12 +29,7 @@ export const SLOW_ACK_MS = 1_000;
 export interface DeviceLink {
   readonly bridgeId: string;
   readonly connected: boolean;
-  /**
-   * How many QoS 1 publishes the broker acknowledged {@link SLOW_ACK_MS} or more after they went
-   * out, since the connection was made: each time, a retained message may not have been kept.
-   */
-  readonly doubts: number;
-  /** Publishes the bridge's online (retained) again, at most once per doubt and only while connected. */
+  /** Publishes the bridge's online (retained) again if the broker acknowledged the last one late ({@link SLOW_ACK_MS}) and the connection is up; else nothing. */
   reaffirm(): void;
   /** Publishes on one of our topics; resolves when QoS 1 is acknowledged (QoS 0: written), false if it was not sent. */
   publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline?: 'drop' | 'queue'): Promise<boolean>;

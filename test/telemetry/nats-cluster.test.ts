@@ -504,13 +504,26 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       for (const [i, id] of ids.entries()) {
         if (!refused.some((l) => l.includes(`"aquastop-${id}"`))) continue;
         expect(
-          rigs[i]!.lines.filter((l) => l.includes('to acknowledge a publish')),
+          rigs[i]!.lines.filter((l) => l.includes('to acknowledge')),
           `${id}: a retained publish NATS did not store`,
         ).not.toEqual([]);
       }
 
       // Every appliance still takes commands: its subscription to set was made again on its new node.
-      const answers = await Promise.all(ids.map((id) => command(cluster.nodes[monitorNode]!.url, id, '{"valve":"CLOSE"}')));
+      const answers = await Promise.all(
+        ids.map((id, i) =>
+          command(cluster.nodes[monitorNode]!.url, id, '{"valve":"CLOSE"}').catch((err: unknown) => {
+            const said = cluster.nodes.flatMap((n) =>
+              n
+                .log()
+                .split('\n')
+                .filter((l) => l.includes(`"aquastop-${id}"`))
+                .map((l) => `${n.name}: ${l.replace(/^.*?\] /, '')}`),
+            );
+            throw new Error(`${String(err)}\n${id} said:\n${rigs[i]!.lines.join('\n')}\nthe nodes said of it:\n${said.join('\n')}`);
+          }),
+        ),
+      );
       expect(answers.map((r) => r.ok)).toEqual(ids.map(() => true));
 
       // Retained state, read by a new subscriber on a surviving node.
