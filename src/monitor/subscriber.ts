@@ -239,7 +239,7 @@ export async function startSubscriber(options: SubscriberOptions): Promise<Subsc
   const stats: IngestStats = { accepted: 0, invalid: new Map() };
   const client = await connectClient(options);
   const health = watchHealth(client, options);
-  const subscriptions = new Subscriptions(mqttTarget(client), { log: (line) => logger.warn({ broker: redactUrl(options.brokerUrl) }, line) });
+  const subscriptions = new Subscriptions(mqttTarget(client, 1), { log: (line) => logger.warn({ broker: redactUrl(options.brokerUrl) }, line) });
   // A clean session forgets subscriptions; a node of a cluster may refuse them for a while.
   client.on('connect', () => void subscriptions.resubscribe());
   const read = messageReader(options, stats);

@@ -27,7 +27,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
 import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
-import { mqttTarget, Subscriptions } from './subscriptions.js';
+import { DEVICE_SUBSCRIBE_QOS, mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { redactUrl } from './redact-url.js';
@@ -138,7 +138,7 @@ export class Connection extends TopicWriter implements OwnLink {
     followNodes(this.client, options.url);
     const connection = this;
     // A method, not an arrow-function property (tsx names those: about 250 bytes more each, per connection).
-    this.subscriptions = new Subscriptions(mqttTarget(this.client), {
+    this.subscriptions = new Subscriptions(mqttTarget(this.client, DEVICE_SUBSCRIBE_QOS), {
       log: this.log,
       over() {
         return connection.givenUp;
@@ -282,7 +282,7 @@ export class Connection extends TopicWriter implements OwnLink {
     this.client.end(true);
   }
 
-  /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
+  /** Subscribes (QoS 0, subscriptions.ts) now if connected, and again after every (re)connect; refused filters are asked for again. */
   subscribe(filters: string[]): void {
     void this.subscriptions.want(filters);
   }

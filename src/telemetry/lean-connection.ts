@@ -39,7 +39,7 @@ import mqttPacket from 'mqtt-packet';
 import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
-import { Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
+import { DEVICE_SUBSCRIBE_QOS, Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
@@ -209,7 +209,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   subscribeAll(filters: string[], answer: (err: Error | null, codes: readonly number[]) => void): void {
     if (!this.connected) return answer(new Error('not connected'), []);
     const messageId = this.track({ filters, answer });
-    this.write({ cmd: 'subscribe', messageId, subscriptions: filters.map((topic) => ({ topic, qos: 1 as const })) });
+    this.write({ cmd: 'subscribe', messageId, subscriptions: filters.map((topic) => ({ topic, qos: DEVICE_SUBSCRIBE_QOS })) });
   }
 
   async end(ms = 3_000): Promise<void> {

@@ -43,7 +43,7 @@ export interface OwnLink extends DeviceLink {
   open(): Promise<void>;
   onConnect(listener: () => void): () => void;
   onMessage(listener: Listener): void;
-  /** Subscribes (QoS 1) now if connected, and again after every (re)connect; refused filters are asked for again. */
+  /** Subscribes (QoS 0, subscriptions.ts) now if connected, and again after every (re)connect; refused filters are asked for again. */
   subscribe(filters: string[]): void;
   /** Bridge offline (retained), then a clean disconnect; bounded by `ms` when the broker is gone. */
   end(ms?: number): Promise<void>;

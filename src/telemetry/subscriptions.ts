@@ -3,7 +3,7 @@
  * (monitor/subscriber.ts) alike.
  *
  * Contract:
- * - Every filter given to `want()` is subscribed (QoS 1) now if connected, and again by
+ * - Every filter given to `want()` is subscribed (at its target's QoS) now if connected, and again by
  *   `resubscribe()`, which the owner calls after every (re)connect (a clean session has
  *   forgotten them; mqtt.js's own resubscription must be off, `resubscribe: false`).
  * - A filter the broker refuses (SUBACK 0x80), or every filter of a SUBSCRIBE left unanswered, is
@@ -13,24 +13,36 @@
  *   and a device deaf to `set`, or a monitor deaf to heartbeats, would never hear them again.
  * - Bounded: the wanted filters are the owner's few (a handful per device, five for the monitor);
  *   one retry timer at a time.
+ *
+ * QoS: a device subscribes at 0 (DEVICE_SUBSCRIBE_QOS), the monitor at 1. A device's session is
+ * clean, so a QoS 1 subscription would keep nothing a QoS 0 one loses: a message in flight when
+ * the connection drops dies with a clean session either way, and over a live TCP connection
+ * neither loses one. On NATS a QoS 1 subscription is a replicated JetStream consumer, made at every
+ * connect: after losing a node the cluster refused a device's new consumer for `set` for over a
+ * minute (test/telemetry/nats-cluster.test.ts), leaving the device deaf to a close-valve command,
+ * and a million devices would be two million consumers. The monitor keeps QoS 1: its session is
+ * persistent and must queue fault events while it is away.
  */
 import type { MqttClient } from 'mqtt';
 
-/** What asks the broker: a connection that can send one SUBSCRIBE (QoS 1) for some filters. */
+/** The QoS a device subscribes to its commands at (see the header). */
+export const DEVICE_SUBSCRIBE_QOS = 0;
+
+/** What asks the broker: a connection that can send one SUBSCRIBE (at its QoS) for some filters. */
 export interface SubscribeTarget {
   readonly connected: boolean;
   /** `done(null, codes)` when every filter is granted; else the error and the SUBACK's codes (none when unanswered). */
   subscribeAll(filters: string[], done: (err: Error | null, codes: readonly number[]) => void): void;
 }
 
-/** An mqtt.js client as a {@link SubscribeTarget}. */
-export function mqttTarget(client: MqttClient): SubscribeTarget {
+/** An mqtt.js client as a {@link SubscribeTarget}, subscribing at `qos`. */
+export function mqttTarget(client: MqttClient, qos: 0 | 1): SubscribeTarget {
   return {
     get connected() {
       return client.connected;
     },
     subscribeAll(filters, done) {
-      client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+      client.subscribe(filters, { qos }, (err, _granted, packet) => {
         done(
           err ?? null,
           (packet?.granted ?? []).map((g) => (typeof g === 'number' ? g : 0x80)),

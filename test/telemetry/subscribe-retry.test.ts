@@ -11,6 +11,8 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../../src/telemetry/connection.js';
+import { LeanConnection } from '../../src/telemetry/lean-connection.js';
+import { brokerNodes } from '../../src/protocol/broker-url.js';
 import { waitFor } from '../monitor/helpers.js';
 
 const SET = 'aquastop/retry-1/set';
@@ -23,6 +25,44 @@ describe('a refused subscription', () => {
     await connection?.end(500);
     await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  it('is made at QoS 0 by both device connections (their sessions are clean; on NATS a QoS 1 one is a JetStream consumer the cluster refuses for a while after losing a node), and a QoS 1 command still reaches the device', async () => {
+    const asked: Array<[string, number]> = [];
+    aedes = await Aedes.createBroker({
+      authorizeSubscribe: (client, sub, done) => {
+        if (client?.id.startsWith('aquastop-')) asked.push([client.id, sub.qos]);
+        done(null, sub);
+      },
+    });
+    server = createServer(aedes.handle);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const got: string[] = [];
+    connection = new Connection({ url, base: 'aquastop', bridgeId: 'qos-1', log: () => undefined });
+    connection.onMessage((topic) => got.push(topic));
+    connection.subscribe(['aquastop/qos-1/set']);
+    await connection.open();
+    const lean = new LeanConnection({ url, nodes: brokerNodes(url), base: 'aquastop' }, 'qos-2', null);
+    lean.onMessage((topic) => got.push(topic));
+    lean.subscribe(['aquastop/qos-2/set']);
+    await lean.open();
+    const operator = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    try {
+      await waitFor(() => asked.length === 2, 5_000, 'both subscriptions');
+      expect(asked.sort()).toEqual([
+        ['aquastop-qos-1', 0],
+        ['aquastop-qos-2', 0],
+      ]);
+      await operator.publishAsync('aquastop/qos-1/set', '{"valve":"CLOSE"}', { qos: 1 });
+      await operator.publishAsync('aquastop/qos-2/set', '{"valve":"CLOSE"}', { qos: 1 });
+      await waitFor(() => got.length === 2, 5_000, 'both commands');
+      expect(got.sort()).toEqual(['aquastop/qos-1/set', 'aquastop/qos-2/set']);
+    } finally {
+      await operator.endAsync(true);
+      await lean.end(500);
+    }
   });
 
   it('is asked for again until the broker accepts it, after the first connection and after a reconnect', async () => {
@@ -70,5 +110,6 @@ describe('a refused subscription', () => {
     } finally {
       await operator.endAsync(true);
     }
-  });
+    // Its back-off alone is 1 + 2 s, the reconnect 1 s and the retry after it 1 s: over vitest's 5 s default on a busy machine.
+  }, 30_000);
 });
