@@ -13,7 +13,8 @@
  *   run; the broker publishes the will `{"state":"offline"}` when the connection dies, which
  *   makes offline only the devices whose availability names this bridge. `end()` publishes
  *   offline itself before disconnecting. An online the broker acknowledged late (link.ts
- *   `SLOW_ACK_MS`: it may not have kept it) is published again by `reaffirm()`.
+ *   `SLOW_ACK_MS`: it may not have kept it) is published again by `reaffirm()`; after a
+ *   reconnect it is published again at `WILL_SETTLE_MS`, past a late will of the lost connection.
  * - `open()` rejects with a one-line reason when the broker refuses the credentials or the TLS
  *   handshake fails (an untrusted broker certificate, a refused client certificate: retrying
  *   cannot help); a broker that cannot be reached is retried in the background (the device
@@ -26,7 +27,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, WILL_SETTLE_MS, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
@@ -50,6 +51,8 @@ export interface ConnectionOptions {
   readonly backoff?: Backoff;
   /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
   readonly ackClock?: () => number;
+  /** When the online is published again after a reconnect (link.ts); default `WILL_SETTLE_MS`. */
+  readonly willSettleMs?: readonly number[];
 }
 
 const noop = (): void => undefined;
@@ -82,6 +85,8 @@ export class Connection extends TopicWriter implements OwnLink {
   private readonly subscriptions: Subscriptions;
   /** The last online was acknowledged late: `reaffirm()` publishes it again. */
   private onlineInDoubt = false;
+  /** Connections made so far: a timer of an earlier one does nothing. */
+  private connects = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     super(options.base);
@@ -267,6 +272,18 @@ export class Connection extends TopicWriter implements OwnLink {
     });
   }
 
+  /** The online again at the `step`th settle delay after reconnect `epoch`, if this connection is still that one. */
+  private settleWill(epoch: number, step: number): void {
+    const delays = this.options.willSettleMs ?? WILL_SETTLE_MS;
+    if (step >= delays.length) return;
+    const wait = delays[step]! - (step > 0 ? delays[step - 1]! : 0);
+    setTimeout(() => {
+      if (epoch !== this.connects || !this.client.connected || this.givenUp) return;
+      this.sayOnline();
+      this.settleWill(epoch, step + 1);
+    }, wait).unref();
+  }
+
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
   send<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): void {
     const message = this.prepare(name, params, payload);
@@ -309,7 +326,9 @@ export class Connection extends TopicWriter implements OwnLink {
     this.wasConnected = true;
     const node = this.node();
     this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
+    this.connects++;
     this.sayOnline();
+    if (again) this.settleWill(this.connects, 0);
     // A clean session: the broker has forgotten our subscriptions.
     void this.subscriptions.resubscribe();
     for (const listener of this.connectListeners) listener();

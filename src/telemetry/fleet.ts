@@ -139,7 +139,15 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
   // WebSocket URLs: mqtt.js.
   const nodes = brokerNodes(options.url);
   const lean: LeanShared | null = nodes.every((n) => n.protocol === 'mqtt' || n.protocol === 'mqtts')
-    ? { url: options.url, nodes, base, backoff, ...(options.tls ? { tls: options.tls } : {}), ...(options.ackClock ? { ackClock: options.ackClock } : {}) }
+    ? {
+        url: options.url,
+        nodes,
+        base,
+        backoff,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.ackClock ? { ackClock: options.ackClock } : {}),
+        ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
+      }
     : null;
 
   const wiring: FleetWiring = { base, haPrefix, log };
@@ -156,6 +164,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
         ...(creds ?? {}),
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.ackClock ? { ackClock: options.ackClock } : {}),
+        ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
         backoff,
       });
       connection.onConnect(() => member.connected());

@@ -70,6 +70,8 @@ export interface TelemetryOptions {
   readonly loopLagWindowMs?: number;
   /** The wall clock (ms) the broker's acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now (tests move their own). */
   readonly ackClock?: () => number;
+  /** When a connection publishes its online again after a reconnect (link.ts `WILL_SETTLE_MS`, the default). */
+  readonly willSettleMs?: readonly number[];
   /** Where the outbox (fault events queued during outages) and boot counters live. */
   readonly dataDir: string;
   readonly clock: Clock;
@@ -208,6 +210,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ...credentials,
     ...(tls ? { tls } : {}),
     ...(options.ackClock ? { ackClock: options.ackClock } : {}),
+    ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
   });
   const inFlight = new InFlight();
   const shared = sharedDeviceOptions(settings, options, clock, inFlight);

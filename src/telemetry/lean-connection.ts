@@ -10,7 +10,7 @@
  *   single URL, as mqtt.js takes them), a clean session, and the last will `{"state":"offline"}`
  *   (QoS 1, retained) on the bridge's state topic. On every (re)connect it publishes
  *   `{"state":"online"}` there (again by `reaffirm()` when the broker acknowledged it late, link.ts
- *   `SLOW_ACK_MS`), sends what is queued, subscribes again to every wanted filter
+ *   `SLOW_ACK_MS`, and after a reconnect at `WILL_SETTLE_MS`), sends what is queued, subscribes again to every wanted filter
  *   (subscriptions.ts: a refused filter is asked for again with back-off), then the `onConnect`
  *   listeners run. `end()` publishes offline itself, then DISCONNECT.
  * - Publishing: payloads checked against their topic's schema (link.ts). QoS 0 is written now or
@@ -38,7 +38,20 @@ import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
-import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
+import {
+  backoffDelay,
+  clientIdFor,
+  OFFLINE,
+  SLOW_ACK_MS,
+  TopicWriter,
+  WILL_SETTLE_MS,
+  withTimeout,
+  type Backoff,
+  type LinkOwner,
+  type Listener,
+  type Outgoing,
+  type OwnLink,
+} from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -59,6 +72,8 @@ export interface LeanShared {
   readonly keepaliveS?: number;
   /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
   readonly ackClock?: () => number;
+  /** When the online is published again after a reconnect (link.ts); default `WILL_SETTLE_MS`. */
+  readonly willSettleMs?: readonly number[];
 }
 
 /** The largest packet taken from a broker: a device receives commands of at most 1 KiB and Home Assistant's status. */
@@ -116,6 +131,8 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   /** The last online was acknowledged late: `reaffirm()` publishes it again. */
   private onlineInDoubt = false;
+  /** Connections made so far: a timer of an earlier one does nothing. */
+  private connects = 0;
 
   constructor(
     private readonly shared: LeanShared,
@@ -204,6 +221,18 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
         `${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`,
       );
     });
+  }
+
+  /** The online again at the `step`th settle delay after reconnect `epoch`, if this connection is still that one. */
+  private settleWill(epoch: number, step: number): void {
+    const delays = this.shared.willSettleMs ?? WILL_SETTLE_MS;
+    if (step >= delays.length) return;
+    const wait = delays[step]! - (step > 0 ? delays[step - 1]! : 0);
+    setTimeout(() => {
+      if (epoch !== this.connects || !this.connected || this.finished) return;
+      this.sayOnline();
+      this.settleWill(epoch, step + 1);
+    }, wait).unref();
   }
 
   subscribeAll(filters: string[], answer: (err: Error | null, codes: readonly number[]) => void): void {
@@ -341,7 +370,9 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     LIVE.add(this);
     armTicker();
     this.log(again ? `reconnected to ${this.node()}` : `connected to ${this.node()}`);
+    this.connects++;
     this.sayOnline();
+    if (again) this.settleWill(this.connects, 0);
     const queued = this.queue;
     this.queue = null;
     if (queued !== null) for (const p of queued) this.write1(p, true);

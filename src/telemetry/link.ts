@@ -25,6 +25,15 @@ export type Listener = (topic: string, payload: Buffer, retained: boolean) => vo
  */
 export const SLOW_ACK_MS = 1_000;
 
+/**
+ * After a reconnect, a connection publishes the bridge's online again at these delays (wall ms
+ * from the reconnect): the broker may send the lost connection's will after the new online, and
+ * that retained offline would stay. NATS sends a will only once it has cleaned up the closed
+ * connection's session in JetStream, each call up to a 4 s timeout while the cluster elects
+ * leaders after losing a node; the cluster test saw that will land after the online.
+ */
+export const WILL_SETTLE_MS: readonly number[] = [10_000, 30_000];
+
 /** What DeviceTelemetry (device.ts) publishes through. */
 export interface DeviceLink {
   readonly bridgeId: string;

@@ -346,6 +346,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
     let monitor: Monitor | null = null;
     let watcher: Watcher | null = null;
     let run: ReturnType<typeof runRealtime> | null = null;
+    const closers: Array<() => Promise<unknown>> = [];
     const publisher = await mqtt.connectAsync(cluster.nodes[killed]!.url, { ...NATS_LOGIN.fleet, clientId: `nats-retain-${process.pid}`, reconnectPeriod: 0 });
     try {
       // Retained through the node about to die: one kept, one deleted with an empty retained message.
@@ -387,6 +388,12 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       // Started once the appliances run: their clocks stand still until then, and so would their heartbeats.
       monitor = await startMonitor({ brokerUrl: cluster.nodes[monitorNode]!.url, ...NATS_LOGIN.viewer, port: 0, dataDir: join(dir, 'monitor'), logger: silentLogger() });
       const ids = rigs.map((_, i) => `nats-${i}`);
+      // Every bridge state as it comes (QoS 0: no JetStream consumer), to tell what happened when one is wrong.
+      const bridgeSeen: Array<[number, string, string, boolean]> = [];
+      const bridgeWatch = await mqtt.connectAsync(cluster.nodes[monitorNode]!.url, { ...NATS_LOGIN.viewer, clientId: `nats-bridges-${process.pid}`, reconnectPeriod: 500 });
+      bridgeWatch.on('message', (topic, payload, packet) => bridgeSeen.push([Date.now(), topic, payload.toString(), packet.retain]));
+      await bridgeWatch.subscribeAsync('aquastop/bridge/+/state', { qos: 0 });
+      closers.push(() => bridgeWatch.endAsync(true));
       for (const [i, rig] of rigs.entries()) expect(rig.lines.filter((l) => l.includes('connected to'))).toEqual([`connected to ${cluster.nodes[(killed + i) % 3]!.url}`]);
       await waitFor(() => ids.every((id) => monitor!.tracker.report(id)?.up === true), 5_000, 'every appliance UP');
 
@@ -533,7 +540,21 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       for (const id of ids) {
         expect(JSON.parse(retained.get(`aquastop/${id}`) ?? '{}'), id).toMatchObject({ fault: 'i30', breaker: 'latched' });
         expect(JSON.parse(retained.get(`aquastop/${id}/availability`) ?? '{}'), id).toEqual({ state: 'online', bridge: id });
-        expect(JSON.parse(retained.get(`aquastop/bridge/${id}/state`) ?? '{}'), id).toEqual({ state: 'online' });
+        const story = () => {
+          const i = ids.indexOf(id);
+          const seen = bridgeSeen
+            .filter(([, t]) => t === `aquastop/bridge/${id}/state`)
+            .map(([at, , text, retain]) => `${at - killedAt} ms: ${text}${retain ? ' (retained)' : ''}`);
+          const said = cluster.nodes.flatMap((n) =>
+            n
+              .log()
+              .split('\n')
+              .filter((l) => l.includes(`"aquastop-${id}"`))
+              .map((l) => `${n.name}: ${l.replace(/^.*?\] /, '')}`),
+          );
+          return `${id}: its bridge state at the monitor's node after the kill:\n${seen.join('\n')}\nit said:\n${rigs[i]!.lines.join('\n')}\nthe nodes said of it:\n${said.join('\n')}`;
+        };
+        expect(JSON.parse(retained.get(`aquastop/bridge/${id}/state`) ?? '{}'), story()).toEqual({ state: 'online' });
         expect(
           JSON.parse(retained.get(`aquastop/${id}/fault-memory`) ?? '{}').faults?.map((f: { code: string }) => f.code),
           id,
@@ -550,6 +571,7 @@ describe.skipIf(!hasTools(NATS_SERVER))('aquastop on a three-node NATS cluster',
       expect(new Map([...rejoined].filter(([t]) => !t.endsWith('/heartbeat')))).toEqual(new Map([...retained].filter(([t]) => !t.endsWith('/heartbeat'))));
     } finally {
       run?.stop();
+      for (const close of closers) await close().catch(() => undefined);
       for (const r of rigs) await r.stop();
       await watcher?.end();
       await monitor?.stop();

@@ -41,6 +41,8 @@ interface StallingBroker {
   readonly url: string;
   /** While on, each retained publish but a will takes 4 s of the ack clock, is acknowledged and is not stored. */
   stalling: boolean;
+  /** While on, a will waits until the bridge's next online has been received, and is sent right after it (a broker that sends the lost connection's will late). */
+  lateWill: boolean;
   /** Retained publishes received per topic (stored or not). */
   readonly received: Map<string, number>;
   /** What a new subscriber is given for `topics` (each of them is retained by then). */
@@ -53,7 +55,8 @@ interface StallingBroker {
 async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> {
   const lost = new Set<string>();
   const key = (topic: string, payload: Buffer | string) => `${topic}\0${payload.toString()}`;
-  const state = { stalling: false };
+  const state = { stalling: false, lateWill: false };
+  let heldWill: (() => void) | null = null;
   const received = new Map<string, number>();
   const aedes = await Aedes.createBroker({
     authorizePublish: (_client, packet, done) => {
@@ -62,6 +65,18 @@ async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> 
         if (state.stalling && packet.payload.toString() !== WILL) {
           clock.wall += 4_000;
           lost.add(key(packet.topic, packet.payload));
+        }
+        if (state.lateWill && packet.payload.toString() === WILL) {
+          heldWill = () => done(null);
+          return;
+        }
+        if (heldWill !== null && packet.topic === BRIDGE && packet.payload.toString() === '{"state":"online"}') {
+          const will = heldWill;
+          heldWill = null;
+          state.lateWill = false;
+          done(null);
+          setImmediate(will);
+          return;
         }
       }
       done(null);
@@ -83,6 +98,12 @@ async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> 
     },
     set stalling(on: boolean) {
       state.stalling = on;
+    },
+    get lateWill() {
+      return state.lateWill;
+    },
+    set lateWill(on: boolean) {
+      state.lateWill = on;
     },
     received,
     async retained(topics) {
@@ -117,7 +138,7 @@ interface Device {
 
 const KINDS = ['the process bridge (mqtt.js)', "a fleet appliance's own connection (lean)"] as const;
 
-async function device(kind: (typeof KINDS)[number], url: string, dataDir: string, clock: { wall: number }): Promise<Device> {
+async function device(kind: (typeof KINDS)[number], url: string, dataDir: string, clock: { wall: number }, willSettleMs?: number[]): Promise<Device> {
   const scenario = parseScenario(
     {
       name: 'doubt',
@@ -131,7 +152,15 @@ async function device(kind: (typeof KINDS)[number], url: string, dataDir: string
   );
   const sim = new Simulation({ scenario, deviceId: ID });
   const lines: string[] = [];
-  const common = { heartbeatS: HEARTBEAT_MS / 1000, haPrefix: null, dataDir, clock: sim.clock, log: (l: string) => lines.push(l), ackClock: () => clock.wall };
+  const common = {
+    heartbeatS: HEARTBEAT_MS / 1000,
+    haPrefix: null,
+    dataDir,
+    clock: sim.clock,
+    log: (l: string) => lines.push(l),
+    ackClock: () => clock.wall,
+    ...(willSettleMs ? { willSettleMs } : {}),
+  };
   const telemetry =
     kind === KINDS[0]
       ? await startTelemetry({ ...common, broker: { kind: 'external', url }, bridgeId: ID })
@@ -164,11 +193,11 @@ describe.each(KINDS)('a retained publish acknowledged late and not kept, on %s',
     broker = null;
   });
 
-  const start = async () => {
+  const start = async (willSettleMs?: number[]) => {
     const clock = { wall: 1_000_000 };
     dir = mkdtempSync(join(tmpdir(), 'aquastop-doubt-'));
     broker = await stallingBroker(clock);
-    dev = await device(kind, broker.url, dir, clock);
+    dev = await device(kind, broker.url, dir, clock, willSettleMs);
     return { broker, dev };
   };
 
@@ -224,6 +253,19 @@ describe.each(KINDS)('a retained publish acknowledged late and not kept, on %s',
     expect(JSON.parse((await broker.retained([BRIDGE])).get(BRIDGE)!), 'the will kept, the online dropped').toEqual({ state: 'offline' });
 
     await dev.advance(HEARTBEAT_MS);
+    expect(JSON.parse((await broker.retained([BRIDGE])).get(BRIDGE)!)).toEqual({ state: 'online' });
+  });
+
+  it('publishes its online again after a reconnect, past a will the broker sends after that online (link.ts WILL_SETTLE_MS)', async () => {
+    // A short settle delay (the default is 10 s, then 30 s): the will is let go as soon as the online after the reconnect is in.
+    const { broker, dev } = await start([300]);
+    await dev.advance(2_000);
+    broker.lateWill = true;
+    const bridgeStates = () => broker.received.get(BRIDGE) ?? 0;
+    const before = bridgeStates();
+    broker.drop(`aquastop-${ID}`);
+    // The will (held), the online after the reconnect, the will let go, then the online again.
+    await waitFor(() => !broker.lateWill && bridgeStates() === before + 3, 10_000, 'the will let go after the online, then the online again');
     expect(JSON.parse((await broker.retained([BRIDGE])).get(BRIDGE)!)).toEqual({ state: 'online' });
   });
 });
