@@ -27,7 +27,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { backoffDelay, clientIdFor, OFFLINE, SLOW_ACK_MS, TopicWriter, WILL_SETTLE_MS, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
@@ -83,10 +83,6 @@ export class Connection extends TopicWriter implements OwnLink {
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   /** Every filter subscribe() was given (a handful per device), subscribed again after each connect. */
   private readonly subscriptions: Subscriptions;
-  /** The last online was acknowledged late: `reaffirm()` publishes it again. */
-  private onlineInDoubt = false;
-  /** Connections made so far: a timer of an earlier one does nothing. */
-  private connects = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     super(options.base);
@@ -253,35 +249,16 @@ export class Connection extends TopicWriter implements OwnLink {
     });
   }
 
-  reaffirm(): void {
-    if (!this.onlineInDoubt || !this.client.connected) return;
-    this.onlineInDoubt = false;
-    this.sayOnline();
+  protected timing(): ConnectionOptions {
+    return this.options;
   }
 
-  /** The bridge's online (retained), timed: a late acknowledgement puts it in doubt. */
-  private sayOnline(): void {
-    const now = this.options.ackClock ?? Date.now;
-    const sent = now();
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' }).then((ok) => {
-      if (!ok || now() - sent < SLOW_ACK_MS) return;
-      this.onlineInDoubt = true;
-      this.log(
-        `broker ${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`,
-      );
-    });
+  protected ended(): boolean {
+    return this.givenUp;
   }
 
-  /** The online again at the `step`th settle delay after reconnect `epoch`, if this connection is still that one. */
-  private settleWill(epoch: number, step: number): void {
-    const delays = this.options.willSettleMs ?? WILL_SETTLE_MS;
-    if (step >= delays.length) return;
-    const wait = delays[step]! - (step > 0 ? delays[step - 1]! : 0);
-    setTimeout(() => {
-      if (epoch !== this.connects || !this.client.connected || this.givenUp) return;
-      this.sayOnline();
-      this.settleWill(epoch, step + 1);
-    }, wait).unref();
+  protected late(line: string): void {
+    this.log(`broker ${this.node()} ${line}`);
   }
 
   /** Fire and forget, for the many small QoS 0 messages (heartbeats): nothing is sent while offline. */
@@ -326,9 +303,7 @@ export class Connection extends TopicWriter implements OwnLink {
     this.wasConnected = true;
     const node = this.node();
     this.log(again ? `reconnected to ${node}` : `connected to ${node}`);
-    this.connects++;
-    this.sayOnline();
-    if (again) this.settleWill(this.connects, 0);
+    this.connectedOnline(again);
     // A clean session: the broker has forgotten our subscriptions.
     void this.subscriptions.resubscribe();
     for (const listener of this.connectListeners) listener();

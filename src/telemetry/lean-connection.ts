@@ -38,20 +38,7 @@ import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
-import {
-  backoffDelay,
-  clientIdFor,
-  OFFLINE,
-  SLOW_ACK_MS,
-  TopicWriter,
-  WILL_SETTLE_MS,
-  withTimeout,
-  type Backoff,
-  type LinkOwner,
-  type Listener,
-  type Outgoing,
-  type OwnLink,
-} from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
@@ -129,10 +116,6 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
   /** Refused for good (open() rejected), ending, or crashed: no more attempts. */
   private finished = false;
   private opened: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
-  /** The last online was acknowledged late: `reaffirm()` publishes it again. */
-  private onlineInDoubt = false;
-  /** Connections made so far: a timer of an earlier one does nothing. */
-  private connects = 0;
 
   constructor(
     private readonly shared: LeanShared,
@@ -204,35 +187,16 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     else if (this.connected) this.write1({ message, keep: false, done: ignore }, false);
   }
 
-  reaffirm(): void {
-    if (!this.onlineInDoubt || !this.connected) return;
-    this.onlineInDoubt = false;
-    this.sayOnline();
+  protected timing(): LeanShared {
+    return this.shared;
   }
 
-  /** The bridge's online (retained), timed: a late acknowledgement puts it in doubt. */
-  private sayOnline(): void {
-    const now = this.shared.ackClock ?? Date.now;
-    const sent = now();
-    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' }).then((ok) => {
-      if (!ok || now() - sent < SLOW_ACK_MS) return;
-      this.onlineInDoubt = true;
-      this.error(
-        `${this.node()} took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`,
-      );
-    });
+  protected ended(): boolean {
+    return this.finished;
   }
 
-  /** The online again at the `step`th settle delay after reconnect `epoch`, if this connection is still that one. */
-  private settleWill(epoch: number, step: number): void {
-    const delays = this.shared.willSettleMs ?? WILL_SETTLE_MS;
-    if (step >= delays.length) return;
-    const wait = delays[step]! - (step > 0 ? delays[step - 1]! : 0);
-    setTimeout(() => {
-      if (epoch !== this.connects || !this.connected || this.finished) return;
-      this.sayOnline();
-      this.settleWill(epoch, step + 1);
-    }, wait).unref();
+  protected late(line: string): void {
+    this.error(`${this.node()} ${line}`);
   }
 
   subscribeAll(filters: string[], answer: (err: Error | null, codes: readonly number[]) => void): void {
@@ -370,9 +334,7 @@ export class LeanConnection extends TopicWriter implements OwnLink, SubscribeTar
     LIVE.add(this);
     armTicker();
     this.log(again ? `reconnected to ${this.node()}` : `connected to ${this.node()}`);
-    this.connects++;
-    this.sayOnline();
-    if (again) this.settleWill(this.connects, 0);
+    this.connectedOnline(again);
     const queued = this.queue;
     this.queue = null;
     if (queued !== null) for (const p of queued) this.write1(p, true);

@@ -118,12 +118,66 @@ export function clientIdFor(bridgeId: string): string {
  * connection of a per-device fleet. Bounded by the devices this connection has sent for: the first
  * device's in a field (a device's own connection has only that one), the others' in a map made
  * when a second device sends.
+ *
+ * And the bridge's online, which both connections keep the same way: published at every connect,
+ * timed ({@link SLOW_ACK_MS}: `reaffirm()` publishes again one acknowledged late), and after a
+ * reconnect published again at {@link WILL_SETTLE_MS}, past a late will of the lost connection.
  */
 export abstract class TopicWriter {
   private hotFirst: { readonly id: string; readonly heartbeat: string; readonly state: string } | null = null;
   private hot: Map<string, { readonly heartbeat: string; readonly state: string }> | null = null;
+  /** The last online was acknowledged late: `reaffirm()` publishes it again. */
+  private onlineInDoubt = false;
+  /** Connections made so far: a settle timer of an earlier one does nothing. */
+  private connects = 0;
 
   constructor(protected readonly base: string) {}
+
+  abstract readonly bridgeId: string;
+  abstract readonly connected: boolean;
+  abstract publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline?: 'drop' | 'queue'): Promise<boolean>;
+  /** The connection's ack clock and settle delays, when its options give them. */
+  protected abstract timing(): { readonly ackClock?: () => number; readonly willSettleMs?: readonly number[] };
+  /** Given up or ending: no more onlines. */
+  protected abstract ended(): boolean;
+  /** Logs that the online was acknowledged late (`line` says the rest). */
+  protected abstract late(line: string): void;
+
+  /** At every (re)connect: the bridge's online; after a reconnect (`again`), again at the settle delays. */
+  protected connectedOnline(again: boolean): void {
+    this.connects++;
+    this.sayOnline();
+    if (again) this.settleWill(this.connects, 0);
+  }
+
+  reaffirm(): void {
+    if (!this.onlineInDoubt || !this.connected) return;
+    this.onlineInDoubt = false;
+    this.sayOnline();
+  }
+
+  /** The bridge's online (retained), timed: a late acknowledgement puts it in doubt. */
+  private sayOnline(): void {
+    const now = this.timing().ackClock ?? Date.now;
+    const sent = now();
+    void this.publish('bridgeState', { bridge: this.bridgeId }, { state: 'online' }).then((ok) => {
+      if (!ok || now() - sent < SLOW_ACK_MS) return;
+      this.onlineInDoubt = true;
+      this.late(`took over ${SLOW_ACK_MS / 1000} s to acknowledge the bridge's online: publishing it again at the next heartbeat (the broker may not have kept it)`);
+    });
+  }
+
+  /** The online again at the `step`th settle delay after connection `epoch`, if this is still that connection. */
+  private settleWill(epoch: number, step: number): void {
+    const delays = this.timing().willSettleMs ?? WILL_SETTLE_MS;
+    if (step >= delays.length) return;
+    const wait = delays[step]! - (step > 0 ? delays[step - 1]! : 0);
+    setTimeout(() => {
+      if (epoch !== this.connects || !this.connected || this.ended()) return;
+      this.sayOnline();
+      this.settleWill(epoch, step + 1);
+    }, wait).unref();
+  }
 
   protected prepare<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>): Outgoing {
     const spec = TOPICS[name];
