@@ -23,6 +23,7 @@ import type { LinkOwner } from '../../src/telemetry/link.js';
 import { freePort } from '../e2e/start-process.js';
 import { account, MOSQUITTO, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { makePki, type Pki } from '../helpers/pki.js';
+import { startTlsBroker } from '../helpers/tls-broker.js';
 import { hasTools } from '../helpers/tools.js';
 import { waitFor } from '../monitor/helpers.js';
 
@@ -687,15 +688,7 @@ describe.skipIf(!hasTools('openssl'))('a lean connection over mqtts://', () => {
   let broker: EmbeddedBroker;
   beforeAll(async () => {
     pki = makePki();
-    broker = await startEmbeddedBroker({
-      host: '127.0.0.1',
-      port: 0,
-      wsPort: null,
-      accounts: [],
-      base: 'aquastop',
-      haPrefix: 'homeassistant',
-      tls: { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
-    });
+    broker = await startTlsBroker(pki, null);
   });
   afterAll(async () => {
     await broker?.close();

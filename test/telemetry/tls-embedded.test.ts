@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/telemetry/broker.js';
+import type { EmbeddedBroker } from '../../src/telemetry/broker.js';
 import { hasTools } from '../helpers/tools.js';
 import { makePki, type Pki } from '../helpers/pki.js';
+import { startTlsBroker } from '../helpers/tls-broker.js';
 import { startDemoProcess } from '../e2e/start-process.js';
 
 /** Connects once (no retry): resolves "connected" or the error's code. */
@@ -30,15 +31,7 @@ describe.skipIf(!hasTools('openssl'))('the embedded broker over TLS', () => {
   let broker: EmbeddedBroker;
   beforeAll(async () => {
     pki = makePki();
-    broker = await startEmbeddedBroker({
-      host: '127.0.0.1',
-      port: 0,
-      wsPort: 0,
-      accounts: [],
-      base: 'aquastop',
-      haPrefix: 'homeassistant',
-      tls: { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
-    });
+    broker = await startTlsBroker(pki, 0);
   });
   afterAll(async () => {
     await broker?.close();
