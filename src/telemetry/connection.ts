@@ -27,14 +27,14 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LazyStore } from './lazy-store.js';
-import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type Listener, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkTiming, type Listener, type OwnLink } from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, mqttTarget, Subscriptions } from './subscriptions.js';
 import { brokerNodes, nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
-export interface ConnectionOptions {
+export interface ConnectionOptions extends LinkTiming {
   /** One broker URL, or the nodes of one broker separated by commas (checked with src/protocol/broker-url.ts). */
   readonly url: string;
   readonly username?: string;
@@ -49,10 +49,6 @@ export interface ConnectionOptions {
   readonly tls?: TlsMaterial;
   /** Jittered exponential back-off between reconnect attempts (link.ts) instead of mqtt.js's fixed 1 s: no thundering herd after a broker restart. */
   readonly backoff?: Backoff;
-  /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
-  readonly ackClock?: () => number;
-  /** When the online is published again after a reconnect (link.ts); default `WILL_SETTLE_MS`. */
-  readonly willSettleMs?: readonly number[];
 }
 
 const noop = (): void => undefined;

@@ -6,6 +6,7 @@
 import type { Clock } from '../clock/clock.js';
 import { HeartbeatCadence } from './heartbeat-cadence.js';
 import type { DeviceTelemetry, DeviceTelemetryOptions } from './device.js';
+import type { LinkTiming } from './link.js';
 import { parseTopic } from '../protocol/topics.js';
 
 /**
@@ -23,7 +24,7 @@ export type SharedDeviceOptions = Omit<DeviceTelemetryOptions, 'loopLag' | 'outb
 /** The shared options of a process's appliances, from its checked settings (index.ts `telemetrySettings`). */
 export function sharedDeviceOptions(
   settings: Pick<SharedDeviceOptions, 'base' | 'haPrefix' | 'heartbeatS' | 'log'>,
-  options: { readonly dataDir: string; readonly allowRemoteReset?: boolean; readonly ackClock?: () => number },
+  options: { readonly dataDir: string; readonly allowRemoteReset?: boolean } & Pick<LinkTiming, 'ackClock'>,
   clock: Clock,
   inFlight: InFlight,
 ): SharedDeviceOptions {

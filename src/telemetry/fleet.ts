@@ -23,7 +23,7 @@ import { nodeDurableFs, type DurableFs } from '../board/durable-file.js';
 import { brokerNodes, brokerUrlProblem } from '../protocol/broker-url.js';
 import { Connection } from './connection.js';
 import { LeanConnection, type LeanShared } from './lean-connection.js';
-import type { LinkOwner, OwnLink } from './link.js';
+import { linkTiming, type LinkOwner, type OwnLink } from './link.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { makeDataDir, telemetrySettings, TelemetryError, type Telemetry, type TelemetryOptions } from './index.js';
@@ -145,8 +145,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
         base,
         backoff,
         ...(options.tls ? { tls: options.tls } : {}),
-        ...(options.ackClock ? { ackClock: options.ackClock } : {}),
-        ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
+        ...linkTiming(options),
       }
     : null;
 
@@ -163,8 +162,7 @@ export async function startFleetTelemetry(options: FleetTelemetryOptions): Promi
         log: (line) => member.log(line),
         ...(creds ?? {}),
         ...(options.tls ? { tls: options.tls } : {}),
-        ...(options.ackClock ? { ackClock: options.ackClock } : {}),
-        ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
+        ...linkTiming(options),
         backoff,
       });
       connection.onConnect(() => member.connected());

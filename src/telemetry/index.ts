@@ -20,6 +20,7 @@ import type { ConnectionLimitOptions } from './connection-guard.js';
 import { DeviceTelemetry } from './device.js';
 import { LoopLagWindows } from './loop-lag.js';
 import { InFlight, routeMessage, sharedDeviceOptions } from './device-wiring.js';
+import { linkTiming, type LinkTiming } from './link.js';
 import { bridgeIdSchema, topicFor, type injectSchema } from '../protocol/topics.js';
 import { DEFAULT_BASE_TOPIC } from '../protocol/names.js';
 import type { TlsMaterial } from './tls.js';
@@ -52,7 +53,8 @@ export type BrokerOptions =
     }
   | { readonly kind: 'external'; readonly url: string; readonly username?: string; readonly password?: string; readonly tls?: TlsMaterial };
 
-export interface TelemetryOptions {
+/** `ackClock` and `willSettleMs` (link.ts `LinkTiming`): tests move their own clock and delays. */
+export interface TelemetryOptions extends LinkTiming {
   readonly broker: BrokerOptions;
   /**
    * This process's bridge id (`<base>/bridge/<bridgeId>/state`, src/protocol/topics.ts `bridgeIdSchema`):
@@ -68,10 +70,6 @@ export interface TelemetryOptions {
   readonly heartbeatS?: number;
   /** Wall-time window of the event-loop lag a heartbeat carries (loop-lag.ts), default 10,000 ms. */
   readonly loopLagWindowMs?: number;
-  /** The wall clock (ms) the broker's acknowledgements are timed by (link.ts `SLOW_ACK_MS`); default Date.now (tests move their own). */
-  readonly ackClock?: () => number;
-  /** When a connection publishes its online again after a reconnect (link.ts `WILL_SETTLE_MS`, the default). */
-  readonly willSettleMs?: readonly number[];
   /** Where the outbox (fault events queued during outages) and boot counters live. */
   readonly dataDir: string;
   readonly clock: Clock;
@@ -209,8 +207,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     log,
     ...credentials,
     ...(tls ? { tls } : {}),
-    ...(options.ackClock ? { ackClock: options.ackClock } : {}),
-    ...(options.willSettleMs ? { willSettleMs: options.willSettleMs } : {}),
+    ...linkTiming(options),
   });
   const inFlight = new InFlight();
   const shared = sharedDeviceOptions(settings, options, clock, inFlight);

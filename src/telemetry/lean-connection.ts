@@ -10,8 +10,9 @@
  *   single URL, as mqtt.js takes them), a clean session, and the last will `{"state":"offline"}`
  *   (QoS 1, retained) on the bridge's state topic. On every (re)connect it publishes
  *   `{"state":"online"}` there (again by `reaffirm()` when the broker acknowledged it late, link.ts
- *   `SLOW_ACK_MS`, and after a reconnect at `WILL_SETTLE_MS`), sends what is queued, subscribes again to every wanted filter
- *   (subscriptions.ts: a refused filter is asked for again with back-off), then the `onConnect`
+ *   `SLOW_ACK_MS`, and after a reconnect at `WILL_SETTLE_MS`), sends what is queued, subscribes
+ *   again to every wanted filter (subscriptions.ts: a refused filter is asked for again with
+ *   back-off), then the `onConnect`
  *   listeners run. `end()` publishes offline itself, then DISCONNECT.
  * - Publishing: payloads checked against their topic's schema (link.ts). QoS 0 is written now or
  *   not at all. QoS 1 waits for its PUBACK; `'drop'` sends nothing while offline and gives up
@@ -38,13 +39,13 @@ import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { nodeUrl, type BrokerNode } from '../protocol/broker-url.js';
 import { topicFor, type PayloadOf, type TopicName, type TopicParams } from '../protocol/topics.js';
-import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkOwner, type Listener, type Outgoing, type OwnLink } from './link.js';
+import { backoffDelay, clientIdFor, OFFLINE, TopicWriter, withTimeout, type Backoff, type LinkOwner, type LinkTiming, type Listener, type Outgoing, type OwnLink } from './link.js';
 import { DEVICE_SUBSCRIBE_QOS, Subscriptions, type SubscribeTarget, type SubscriptionsOptions } from './subscriptions.js';
 import { redactUrl } from './redact-url.js';
 import { describeTlsError, type TlsMaterial } from './tls.js';
 
 /** What every connection of one fleet shares (one object for all). */
-export interface LeanShared {
+export interface LeanShared extends LinkTiming {
   /** The `--broker` value as given (one URL or a cluster's list), for log lines. */
   readonly url: string;
   /** Its nodes (src/protocol/broker-url.ts `brokerNodes`): mqtt or mqtts only. */
@@ -57,10 +58,6 @@ export interface LeanShared {
   readonly connectTimeoutMs?: number;
   /** Default 60 s, as mqtt.js. */
   readonly keepaliveS?: number;
-  /** The wall clock (ms) the online's acknowledgement is timed by (link.ts `SLOW_ACK_MS`); default Date.now. */
-  readonly ackClock?: () => number;
-  /** When the online is published again after a reconnect (link.ts); default `WILL_SETTLE_MS`. */
-  readonly willSettleMs?: readonly number[];
 }
 
 /** The largest packet taken from a broker: a device receives commands of at most 1 KiB and Home Assistant's status. */

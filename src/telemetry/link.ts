@@ -37,6 +37,19 @@ export const SLOW_ACK_MS = 3_000;
  */
 export const WILL_SETTLE_MS: readonly number[] = [10_000, 30_000];
 
+/** The clock and delays a connection keeps the bridge's online by; tests give their own. */
+export interface LinkTiming {
+  /** The wall clock (ms) acknowledgements are timed by ({@link SLOW_ACK_MS}); default Date.now. */
+  readonly ackClock?: () => number;
+  /** When the online is published again after a reconnect; default {@link WILL_SETTLE_MS}. */
+  readonly willSettleMs?: readonly number[];
+}
+
+/** The timing `o` gives, without keys it leaves out (for options objects that take it). */
+export function linkTiming(o: LinkTiming): LinkTiming {
+  return { ...(o.ackClock ? { ackClock: o.ackClock } : {}), ...(o.willSettleMs ? { willSettleMs: o.willSettleMs } : {}) };
+}
+
 /** What DeviceTelemetry (device.ts) publishes through. */
 export interface DeviceLink {
   readonly bridgeId: string;
@@ -140,7 +153,7 @@ export abstract class TopicWriter {
   abstract readonly connected: boolean;
   abstract publish<T extends TopicName>(name: T, params: Omit<TopicParams, 'base'>, payload: PayloadOf<T>, whenOffline?: 'drop' | 'queue'): Promise<boolean>;
   /** The connection's ack clock and settle delays, when its options give them. */
-  protected abstract timing(): { readonly ackClock?: () => number; readonly willSettleMs?: readonly number[] };
+  protected abstract timing(): LinkTiming;
   /** Given up or ending: no more onlines. */
   protected abstract ended(): boolean;
   /** Logs that the online was acknowledged late (`line` says the rest). */

@@ -20,8 +20,9 @@
  * neither loses one. On NATS a QoS 1 subscription is a replicated JetStream consumer, made at every
  * connect: after losing a node the cluster refused a device's new consumer for `set` for over a
  * minute (test/telemetry/nats-cluster.test.ts), leaving the device deaf to a close-valve command,
- * and a million devices would be two million consumers. The monitor keeps QoS 1: its session is
- * persistent and must queue fault events while it is away.
+ * and a million devices would be some three million consumers (set, inject, Home Assistant's
+ * status). The monitor keeps QoS 1: its session is persistent and must queue fault events while
+ * it is away.
  */
 import type { MqttClient } from 'mqtt';
 
