@@ -5,13 +5,10 @@
  * until it is granted. Two in-process aedes brokers on free ports stand in for two nodes; the real
  * cluster is test/telemetry/nats-cluster.test.ts.
  */
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,25 +20,14 @@ const HEARTBEAT_FILTER = 'aquastop/+/heartbeat';
 /** An aedes broker that refuses the heartbeat filter (SUBACK 0x80) the first `refusals` times it is asked for. */
 async function refusingBroker(refusals: number): Promise<TestBroker & { asked(): number }> {
   let asked = 0;
-  const aedes = await Aedes.createBroker({
+  const broker = await startBroker({
     authorizeSubscribe: (_client, sub, done) => {
       if (sub.topic !== HEARTBEAT_FILTER) return done(null, sub);
       asked++;
       done(null, asked <= refusals ? null : sub);
     },
   });
-  const server = createServer(aedes.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    aedes,
-    asked: () => asked,
-    close: async () => {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { ...broker, asked: () => asked };
 }
 
 async function heartbeat(url: string, id: string): Promise<void> {

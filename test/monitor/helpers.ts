@@ -14,11 +14,14 @@ import type { Alert } from '../../src/monitor/types.js';
 export interface TestBroker {
   readonly url: string;
   readonly aedes: Aedes;
+  /** Closes the broker's side of a client's connection, as a broker that drops it does (its will is sent). */
+  drop(clientId: string): void;
   close(): Promise<void>;
 }
 
-export async function startBroker(): Promise<TestBroker> {
-  const aedes = await Aedes.createBroker();
+/** An aedes broker on a free loopback port; `options` its hooks (a test that refuses or delays on cue). */
+export async function startBroker(options?: Parameters<typeof Aedes.createBroker>[0]): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker(options);
   const server: Server = createServer(aedes.handle);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -26,6 +29,10 @@ export async function startBroker(): Promise<TestBroker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     aedes,
+    drop(clientId) {
+      // aedes's typings leave out its clients by id.
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients)) if (client.id === clientId) client.close();
+    },
     close: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,19 +12,16 @@
  * device is back). Both device connections: the process bridge (mqtt.js, one connection for the
  * process's appliances) and a fleet's own connection per appliance (lean-connection.ts).
  */
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulation } from '../../sim/engine.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { startFleetTelemetry } from '../../src/telemetry/fleet.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
-import { waitFor } from '../monitor/helpers.js';
+import { startBroker, waitFor, type TestBroker } from '../monitor/helpers.js';
 
 const ID = 'doubt-1';
 const HEARTBEAT_MS = 10_000;
@@ -37,8 +34,8 @@ const WILL = '{"state":"offline"}';
 /** The leak, latched as i30 1 s later; between the heartbeats at 30 s and 40 s. */
 const LEAK_AT = 35_000;
 
-interface StallingBroker {
-  readonly url: string;
+/** An aedes broker (test/monitor/helpers.ts) that stalls, and sends a will late, on cue. */
+interface StallingBroker extends TestBroker {
   /** While on, each retained publish but a will takes 4 s of the ack clock, is acknowledged and is not stored. */
   stalling: boolean;
   /** While on, a will waits until the bridge's next online has been received, and is sent right after it (a broker that sends the lost connection's will late). */
@@ -47,33 +44,30 @@ interface StallingBroker {
   readonly received: Map<string, number>;
   /** What a new subscriber is given for `topics` (each of them is retained by then). */
   retained(topics: string[]): Promise<Map<string, string>>;
-  /** Closes the broker's side of a client's connection (its will is sent). */
-  drop(clientId: string): void;
-  close(): Promise<void>;
 }
 
 async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> {
   const lost = new Set<string>();
   const key = (topic: string, payload: Buffer | string) => `${topic}\0${payload.toString()}`;
-  const state = { stalling: false, lateWill: false };
+  const flags = { stalling: false, lateWill: false };
   let heldWill: (() => void) | null = null;
   const received = new Map<string, number>();
-  const aedes = await Aedes.createBroker({
+  const broker = await startBroker({
     authorizePublish: (_client, packet, done) => {
       if (packet.retain) {
         received.set(packet.topic, (received.get(packet.topic) ?? 0) + 1);
-        if (state.stalling && packet.payload.toString() !== WILL) {
+        if (flags.stalling && packet.payload.toString() !== WILL) {
           clock.wall += 4_000;
           lost.add(key(packet.topic, packet.payload));
         }
-        if (state.lateWill && packet.payload.toString() === WILL) {
+        if (flags.lateWill && packet.payload.toString() === WILL) {
           heldWill = () => done(null);
           return;
         }
         if (heldWill !== null && packet.topic === BRIDGE && packet.payload.toString() === '{"state":"online"}') {
           const will = heldWill;
           heldWill = null;
-          state.lateWill = false;
+          flags.lateWill = false;
           done(null);
           setImmediate(will);
           return;
@@ -84,30 +78,14 @@ async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> 
   });
   // aedes's typings leave out its persistence; the retained store of its in-memory one is wrapped.
   type Retained = { topic: string; payload: Buffer };
-  const persistence = (aedes as unknown as { persistence: { storeRetained(packet: Retained): Promise<void> } }).persistence;
+  const persistence = (broker.aedes as unknown as { persistence: { storeRetained(packet: Retained): Promise<void> } }).persistence;
   const store = persistence.storeRetained.bind(persistence);
   persistence.storeRetained = (packet) => (lost.delete(key(packet.topic, packet.payload)) ? Promise.resolve() : store(packet));
-  const server: Server = createServer(aedes.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    get stalling() {
-      return state.stalling;
-    },
-    set stalling(on: boolean) {
-      state.stalling = on;
-    },
-    get lateWill() {
-      return state.lateWill;
-    },
-    set lateWill(on: boolean) {
-      state.lateWill = on;
-    },
+  // The flags are the returned object's own: setting `stalling` on it is what the hook reads.
+  return Object.assign(flags, broker, {
     received,
-    async retained(topics) {
-      const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `reader-${Math.random().toString(16).slice(2, 10)}` });
+    async retained(topics: string[]) {
+      const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, clientId: `reader-${Math.random().toString(16).slice(2, 10)}` });
       const seen = new Map<string, string>();
       c.on('message', (topic, payload, packet) => packet.retain && seen.set(topic, payload.toString()));
       try {
@@ -118,14 +96,7 @@ async function stallingBroker(clock: { wall: number }): Promise<StallingBroker> 
         await c.endAsync(true);
       }
     },
-    drop(clientId) {
-      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients)) if (client.id === clientId) client.close();
-    },
-    async close() {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  });
 }
 
 interface Device {

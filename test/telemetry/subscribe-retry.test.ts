@@ -5,40 +5,33 @@
  * forget every filter of a refused SUBSCRIBE for good, leaving a device deaf to its commands.
  * An in-process aedes broker refuses on cue here.
  */
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../../src/telemetry/connection.js';
 import { LeanConnection } from '../../src/telemetry/lean-connection.js';
 import { brokerNodes } from '../../src/protocol/broker-url.js';
-import { waitFor } from '../monitor/helpers.js';
+import { startBroker, waitFor, type TestBroker } from '../monitor/helpers.js';
 
 const SET = 'aquastop/retry-1/set';
 
 describe('a refused subscription', () => {
-  let aedes: Aedes | null = null;
-  let server: Server | null = null;
+  let broker: TestBroker | null = null;
   let connection: Connection | null = null;
   afterEach(async () => {
     await connection?.end(500);
-    await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await broker?.close();
+    broker = null;
   });
 
   it('is made at QoS 0 by both device connections (their sessions are clean; on NATS a QoS 1 one is a JetStream consumer the cluster refuses for a while after losing a node), and a QoS 1 command still reaches the device', async () => {
     const asked: Array<[string, number]> = [];
-    aedes = await Aedes.createBroker({
+    broker = await startBroker({
       authorizeSubscribe: (client, sub, done) => {
         if (client?.id.startsWith('aquastop-')) asked.push([client.id, sub.qos]);
         done(null, sub);
       },
     });
-    server = createServer(aedes.handle);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = broker.url;
     const got: string[] = [];
     connection = new Connection({ url, base: 'aquastop', bridgeId: 'qos-1', log: () => undefined });
     connection.onMessage((topic) => got.push(topic));
@@ -68,7 +61,7 @@ describe('a refused subscription', () => {
   it('is asked for again until the broker accepts it, after the first connection and after a reconnect', async () => {
     let refuse = 2;
     let asked = 0;
-    aedes = await Aedes.createBroker({
+    broker = await startBroker({
       authorizeSubscribe: (_client, sub, done) => {
         if (sub.topic !== SET) return done(null, sub);
         asked++;
@@ -80,10 +73,7 @@ describe('a refused subscription', () => {
         done(null, sub);
       },
     });
-    server = createServer(aedes.handle);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = broker.url;
     const lines: string[] = [];
     const commands: string[] = [];
     connection = new Connection({ url, base: 'aquastop', bridgeId: 'retry-1', log: (l) => lines.push(l) });
@@ -101,8 +91,7 @@ describe('a refused subscription', () => {
 
       // The broker drops the connection and refuses once more after the reconnect.
       refuse = 1;
-      for (const client of Object.values((aedes as unknown as { clients: Record<string, { id: string; close(): void }> }).clients))
-        if (client.id === 'aquastop-retry-1') client.close();
+      broker.drop('aquastop-retry-1');
       await waitFor(() => lines.some((l) => l.startsWith('reconnected to')), 10_000, 'reconnected');
       await waitFor(() => asked === 5, 10_000, 'the subscription asked for twice more');
       await operator.publishAsync(SET, '{"valve":"CLOSE"}', { qos: 1 });
